@@ -1,0 +1,1 @@
+"""Engines that answer planned queries: exact tensor contraction, Monte Carlo, NumPyro."""

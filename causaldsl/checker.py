@@ -1,0 +1,403 @@
+"""Syntax tree to model IR: names, duplicates, cycles, distributions, domains, tables.
+
+Every mistake becomes a :class:`~causaldsl.errors.CausalDSLError` pointing at
+the statement. The result is a :class:`~causaldsl.ir.Model` in topological
+order with the finite domain of every discrete variable worked out.
+
+>>> from causaldsl.parser import parse
+>>> block = parse("model m {\\n x ~ Bernoulli(0.3)\\n y := x + 1\\n}").items[0]
+>>> check_model(block).by_name["y"].domain
+(1.0, 2.0)
+"""
+
+from __future__ import annotations
+
+import itertools
+from dataclasses import replace
+from typing import Optional
+
+import networkx as nx
+import numpy as np
+
+from . import syntax as S
+from .distributions import FAMILIES
+from .errors import (CausalDSLError, CycleError, DistributionError, DuplicateDefinitionError,
+                     ProbabilityError, TableError, UnknownNameError, did_you_mean)
+from .expressions import FUNCTIONS, compile_expr, free_vars, is_logical, walk
+from .ir import Model, Node
+
+MAX_DOMAIN = 4096  # larger images of := over finite parents are treated as continuous
+
+
+class _Ctx:
+    def __init__(self, source: str):
+        self.source = source
+
+    def err(self, cls, msg, span, hint=None):
+        return cls(msg, span=span, source=self.source, hint=hint)
+
+    def line(self, span) -> str:
+        lines = self.source.splitlines()
+        return lines[span.line - 1].strip() if 0 < span.line <= len(lines) else ""
+
+
+def check_model(block: S.ModelBlock, source: str = "") -> Model:
+    """Check a parsed ``model`` block and build its IR."""
+    ctx = _Ctx(source)
+    stmts: dict[str, S.Statement] = {}
+    for st in block.statements:
+        if st.name in stmts:
+            first = stmts[st.name].span.line
+            raise ctx.err(DuplicateDefinitionError, f"'{st.name}' is defined twice (first on line {first})",
+                          st.span, hint="give each variable one statement; rename one of them")
+        stmts[st.name] = st
+    if not stmts:
+        raise ctx.err(CausalDSLError, f"model '{block.name}' has no statements", block.span,
+                      hint="add a line such as: x ~ Bernoulli(0.5)")
+
+    # Names and parents, before domains: the graph must exist to order the work.
+    parents: dict[str, list[str]] = {}
+    for name, st in stmts.items():
+        exprs = _statement_exprs(st, ctx)
+        names: list[str] = []
+        for e in exprs:
+            _check_expr(e, stmts, ctx)
+            for v in free_vars(e):
+                if v not in names:
+                    names.append(v)
+        parents[name] = names
+
+    g = nx.DiGraph()
+    g.add_nodes_from(stmts)
+    for child, ps in parents.items():
+        for p in ps:
+            g.add_edge(p, child)
+    try:
+        cycle = nx.find_cycle(g)
+    except nx.NetworkXNoCycle:
+        cycle = None
+    if cycle:
+        path = [u for u, _ in cycle] + [cycle[0][0]]
+        first = min((stmts[u] for u, _ in cycle), key=lambda s: (s.span.line, s.span.column))
+        raise ctx.err(CycleError, "the equations form a cycle: " + " -> ".join(path), first.span,
+                      hint="a structural causal model must be acyclic; remove one of these dependencies")
+
+    order = list(nx.lexicographical_topological_sort(g, key=lambda v: (stmts[v].span.line, v)))
+    nodes: dict[str, Node] = {}
+    for name in order:
+        st = stmts[name]
+        resolved = _resolve_levels(st, nodes, stmts, ctx)
+        nodes[name] = _build_node(resolved, parents[name], nodes, ctx)
+    return Model(block.name, tuple(nodes[n] for n in order), source)
+
+
+def _statement_exprs(st: S.Statement, ctx: _Ctx) -> list[S.Expr]:
+    if isinstance(st, S.AssignStmt):
+        return [st.expr]
+    return [a.value for a in st.dist.args]
+
+
+def _check_expr(expr: S.Expr, stmts, ctx: _Ctx) -> None:
+    for node in walk(expr):
+        if isinstance(node, S.Var):
+            if node.world is not None:
+                raise ctx.err(CausalDSLError, "counterfactual terms like "
+                              f"'{node.name}[...]' belong in queries, not in a model", node.span,
+                              hint=f"use the plain name '{node.name}' inside the model")
+            if node.name not in stmts:
+                raise ctx.err(UnknownNameError, f"unknown variable '{node.name}'", node.span,
+                              hint=did_you_mean(node.name, stmts) or
+                              f"define it in the model, e.g. '{node.name} ~ Bernoulli(0.5)'")
+        elif isinstance(node, S.Call):
+            if node.fn not in FUNCTIONS:
+                hint = did_you_mean(node.fn, list(FUNCTIONS)) or ("known functions: " + ", ".join(FUNCTIONS))
+                if node.fn in FAMILIES:
+                    hint = f"'{node.fn}' is a distribution: write 'x ~ {node.fn}(...)' on its own line"
+                raise ctx.err(UnknownNameError, f"unknown function '{node.fn}'", node.span, hint=hint)
+            lo, hi = FUNCTIONS[node.fn]
+            if len(node.args) < lo or (hi >= 0 and len(node.args) > hi):
+                want = str(lo) if lo == hi else f"at least {lo}"
+                raise ctx.err(CausalDSLError, f"{node.fn}() takes {want} argument(s), got {len(node.args)}",
+                              node.span)
+        elif isinstance(node, S.Table):
+            for p, sp in zip(node.parents, node.parent_spans):
+                if p not in stmts:
+                    raise ctx.err(UnknownNameError, f"unknown variable '{p}' in table", sp,
+                                  hint=did_you_mean(p, stmts))
+        elif isinstance(node, S.Str):
+            raise ctx.err(CausalDSLError, f"a string \"{node.value}\" cannot be used as a number",
+                          node.span, hint="compare a categorical variable with a level name: w == sunny")
+
+
+# ------------------------------------------------------------------ level names
+def _resolve_levels(st: S.Statement, nodes: dict[str, Node], stmts, ctx: _Ctx) -> S.Statement:
+    """Replace level names (``w == sunny``) by their codes, using the parents' levels."""
+
+    def levels_of(e) -> Optional[tuple[str, ...]]:
+        if isinstance(e, S.Var) and e.name in nodes:
+            return nodes[e.name].levels
+        return None
+
+    def fix(e):
+        if isinstance(e, S.Compare):
+            left, right = fix(e.left), fix(e.right)
+            for a, b, side in ((left, right, "right"), (right, left, "left")):
+                lv = levels_of(a)
+                if lv and isinstance(b, (S.Var, S.Str)) and (isinstance(b, S.Str) or b.name not in stmts):
+                    label = b.name if isinstance(b, S.Var) else b.value
+                    if label not in lv:
+                        raise ctx.err(UnknownNameError, f"'{label}' is not a level of '{a.name}'", b.span,
+                                      hint=did_you_mean(label, lv) or "levels are: " + ", ".join(lv))
+                    lvl = S.Level(label, lv.index(label), b.span)
+                    return replace(e, left=lvl, right=a) if side == "left" else replace(e, left=a, right=lvl)
+            return replace(e, left=left, right=right)
+        if isinstance(e, (S.BinOp, S.BoolOp)):
+            return replace(e, left=fix(e.left), right=fix(e.right))
+        if isinstance(e, (S.Unary, S.Not)):
+            return replace(e, operand=fix(e.operand))
+        if isinstance(e, S.IfElse):
+            return replace(e, cond=fix(e.cond), then=fix(e.then), other=fix(e.other))
+        if isinstance(e, S.Call):
+            return replace(e, args=tuple(fix(a) for a in e.args))
+        if isinstance(e, S.Table):
+            return _check_table(replace(e, rows=tuple(replace(r, value=fix(r.value)) for r in e.rows)),
+                                nodes, ctx)
+        return e
+
+    if isinstance(st, S.AssignStmt):
+        return replace(st, expr=fix(st.expr))
+    args = tuple(replace(a, value=fix(a.value)) for a in st.dist.args)
+    return replace(st, dist=replace(st.dist, args=args))
+
+
+def _fmt_key(key) -> str:
+    parts = [str(int(k)) if isinstance(k, float) and k == int(k) else str(k) for k in key]
+    return parts[0] if len(parts) == 1 else "(" + ", ".join(parts) + ")"
+
+
+def _check_table(table: S.Table, nodes: dict[str, Node], ctx: _Ctx) -> S.Table:
+    """Keys must cover the parents' domains exactly once; level names become codes."""
+    domains = []
+    for p, sp in zip(table.parents, table.parent_spans):
+        node = nodes[p]
+        if not node.finite:
+            raise ctx.err(TableError, f"table over '{p}', which is not discrete", sp,
+                          hint="tables need parents with finitely many values; use an expression instead")
+        domains.append(node)
+    seen: dict[tuple, S.TableRow] = {}
+    rows = []
+    for row in table.rows:
+        if len(row.key) != len(domains):
+            raise ctx.err(TableError, f"row key has {len(row.key)} value(s), the table has "
+                          f"{len(domains)} parent(s)", row.span,
+                          hint="write one value per parent, e.g. (0, 1): 0.5" if len(domains) > 1 else
+                          "write one value per row, e.g. 0: 0.5")
+        codes = []
+        for atom, node in zip(row.key, domains):
+            codes.append(_key_code(atom, node, ctx))
+        key = tuple(codes)
+        if key in seen:
+            raise ctx.err(TableError, f"duplicate row {_fmt_key(key)} (also on line {seen[key].span.line})",
+                          row.span, hint="each combination of parent values appears once")
+        seen[key] = row
+        rows.append(replace(row, key=tuple(S.KeyAtom(c, a.span) for c, a in zip(codes, row.key))))
+    expected = set(itertools.product(*[n.domain for n in domains]))
+    missing = sorted(expected - set(seen))
+    if missing:
+        labels = [_fmt_key(tuple(_label(v, n) for v, n in zip(k, domains))) for k in missing[:6]]
+        more = "" if len(missing) <= 6 else f" and {len(missing) - 6} more"
+        raise ctx.err(TableError, f"table is missing row(s) {', '.join(labels)}{more}", table.span,
+                      hint=f"add a row for every combination of {', '.join(table.parents)}")
+    return replace(table, rows=tuple(rows))
+
+
+def _label(value: float, node: Node):
+    if node.levels:
+        return node.levels[int(value)]
+    return value
+
+
+def _key_code(atom: S.KeyAtom, node: Node, ctx: _Ctx) -> float:
+    v = atom.value
+    if isinstance(v, str):
+        if not node.levels:
+            raise ctx.err(TableError, f"'{v}' is not a value of '{node.name}'", atom.span,
+                          hint="values of '" + node.name + "' are " + ", ".join(_fmt_key((d,)) for d in node.domain))
+        if v not in node.levels:
+            raise ctx.err(TableError, f"'{v}' is not a level of '{node.name}'", atom.span,
+                          hint=did_you_mean(v, node.levels) or "levels are: " + ", ".join(node.levels))
+        return float(node.levels.index(v))
+    if float(v) not in node.domain:
+        dom = node.levels if node.levels else [_fmt_key((d,)) for d in node.domain]
+        raise ctx.err(TableError, f"{_fmt_key((v,))} is not a value of '{node.name}'", atom.span,
+                      hint="values of '" + node.name + "' are " + ", ".join(map(str, dom)))
+    return float(v)
+
+
+# ------------------------------------------------------------------ node building
+def _constant(expr: S.Expr) -> Optional[float]:
+    if free_vars(expr):
+        return None
+    try:
+        return float(compile_expr(expr)({}))
+    except Exception:  # pragma: no cover
+        return None
+
+
+def _build_node(st: S.Statement, parents: list[str], nodes: dict[str, Node], ctx: _Ctx) -> Node:
+    text = ctx.line(st.span)
+    common = dict(name=st.name, parents=tuple(parents), latent=st.latent, noise=st.name,
+                  origin=st.name, span=st.span, text=text)
+    if isinstance(st, S.AssignStmt):
+        domain = _assign_domain(st.expr, parents, nodes)
+        return Node(kind="assign", expr=st.expr, domain=domain, **common)
+
+    dist = st.dist
+    fam = FAMILIES.get(dist.name)
+    if fam is None:
+        raise ctx.err(DistributionError, f"unknown distribution '{dist.name}'", dist.span,
+                      hint=did_you_mean(dist.name, FAMILIES) or "known: " + ", ".join(FAMILIES))
+    levels = None
+    if fam.name == "Categorical":
+        args, levels = _categorical_args(dist, ctx)
+    else:
+        args = _bind_args(fam, dist, ctx)
+    _static_param_checks(fam, args, dist, ctx)
+    domain = _sample_domain(fam, args, levels, nodes, dist, ctx)
+    return Node(kind="sample", family=fam.name, args=tuple(args), domain=domain, levels=levels, **common)
+
+
+def _bind_args(fam, dist: S.DistCall, ctx: _Ctx) -> list[S.Expr]:
+    sig = f"{fam.name}({', '.join(fam.params)})"
+    values: dict[str, S.Expr] = {}
+    positional = [a for a in dist.args if a.kind == "pos"]
+    for a in dist.args:
+        if a.kind == "level":
+            raise ctx.err(DistributionError, f"'{a.name}:' names a level, which only Categorical has",
+                          a.span, hint=f"write {sig}")
+    if len(positional) > len(fam.params):
+        raise ctx.err(DistributionError, f"{fam.name} takes at most {len(fam.params)} argument(s), "
+                      f"got {len(positional)}", dist.span, hint=f"write {sig}")
+    for pname, a in zip(fam.params, positional):
+        values[pname] = a.value
+    for a in dist.args:
+        if a.kind == "kw":
+            if a.name not in fam.params:
+                raise ctx.err(DistributionError, f"{fam.name} has no parameter '{a.name}'", a.span,
+                              hint=did_you_mean(a.name, fam.params) or f"write {sig}")
+            if a.name in values:
+                raise ctx.err(DistributionError, f"parameter '{a.name}' given twice", a.span, hint=f"write {sig}")
+            values[a.name] = a.value
+    defaults = dict(fam.defaults)
+    out = []
+    for pname in fam.params:
+        if pname in values:
+            out.append(values[pname])
+        elif pname in defaults:
+            out.append(S.Num(defaults[pname]))
+        else:
+            raise ctx.err(DistributionError, f"{fam.name} needs parameter '{pname}'", dist.span,
+                          hint=f"write {sig}")
+    return out
+
+
+def _categorical_args(dist: S.DistCall, ctx: _Ctx):
+    args = dist.args
+    if not args:
+        raise ctx.err(DistributionError, "Categorical needs at least one level", dist.span,
+                      hint="write Categorical(sunny: 0.7, rainy: 0.3)")
+    kinds = {a.kind for a in args}
+    if kinds == {"level"}:
+        names = [a.name for a in args]
+        for i, a in enumerate(args):
+            if a.name in names[:i]:
+                raise ctx.err(DistributionError, f"level '{a.name}' appears twice", a.span)
+        return [a.value for a in args], tuple(names)
+    if kinds == {"pos"}:
+        return [a.value for a in args], None
+    bad = next(a for a in args if a.kind != "level")
+    raise ctx.err(DistributionError, "Categorical takes either all named levels or all plain probabilities",
+                  bad.span, hint="write Categorical(sunny: 0.7, rainy: 0.3) or Categorical(0.7, 0.3)")
+
+
+def _expr_span(expr: S.Expr, fallback):
+    sp = getattr(expr, "span", None)
+    return sp if sp and sp.line else fallback
+
+
+def _static_param_checks(fam, args, dist: S.DistCall, ctx: _Ctx) -> None:
+    """Constants and table entries that can never be valid are caught before any run."""
+    import jax.numpy as jnp
+
+    def check_prob(e):
+        targets = [r.value for r in e.rows] if isinstance(e, S.Table) else [e]
+        for t in targets:
+            c = _constant(t)
+            if c is not None and not (0.0 <= c <= 1.0):
+                raise ctx.err(ProbabilityError, f"probability {c:g} is outside [0, 1]",
+                              _expr_span(t, dist.span),
+                              hint=f"{fam.name} takes {fam.rule}")
+
+    if fam.name == "Categorical":
+        consts = [_constant(a) for a in args]
+        for a, c in zip(args, consts):
+            if c is not None and not (0.0 <= c <= 1.0):
+                raise ctx.err(ProbabilityError, f"probability {c:g} is outside [0, 1]",
+                              _expr_span(a, dist.span), hint="Categorical takes " + fam.rule)
+        if all(c is not None for c in consts) and abs(sum(consts) - 1.0) > 1e-9:
+            raise ctx.err(ProbabilityError, f"Categorical probabilities sum to {sum(consts):g}, not 1",
+                          dist.span, hint="make the level probabilities add up to 1")
+        return
+    for i in fam.probability_params:
+        check_prob(args[i])
+    consts = [_constant(a) for a in args]
+    if all(c is not None for c in consts) and fam.probability_params == ():
+        if bool(fam.invalid(tuple(jnp.asarray(c) for c in consts))):
+            raise ctx.err(ProbabilityError, f"invalid parameters for {fam.name}: "
+                          + ", ".join(f"{p}={c:g}" for p, c in zip(fam.params, consts)),
+                          dist.span, hint=f"{fam.name} takes {fam.rule}")
+
+
+def _sample_domain(fam, args, levels, nodes, dist: S.DistCall, ctx: _Ctx):
+    if fam.name == "Bernoulli":
+        return (0.0, 1.0)
+    if fam.name == "Categorical":
+        return tuple(float(i) for i in range(len(args)))
+    if fam.name == "Binomial":
+        ns = _expr_image(args[0], nodes)
+        if ns is None:
+            raise ctx.err(DistributionError, "Binomial's number of trials must be a whole number known "
+                          "from discrete parents", _expr_span(args[0], dist.span),
+                          hint="use a constant such as Binomial(10, p)")
+        bad = [n for n in ns if n < 0 or n != int(n)]
+        if bad:
+            raise ctx.err(ProbabilityError, f"Binomial's number of trials must be a whole number >= 0, got {bad[0]:g}",
+                          _expr_span(args[0], dist.span))
+        return tuple(float(k) for k in range(int(max(ns)) + 1))
+    return None
+
+
+def _expr_image(expr: S.Expr, nodes: dict[str, Node]) -> Optional[tuple[float, ...]]:
+    """All values ``expr`` can take when its variables range over their finite domains."""
+    names = free_vars(expr)
+    if any(not nodes[n].finite for n in names):
+        return None
+    size = 1
+    for n in names:
+        size *= len(nodes[n].domain)
+    if size > 1_000_000:
+        return None
+    grids = np.meshgrid(*[np.asarray(nodes[n].domain) for n in names], indexing="ij") if names else []
+    env = {n: g.ravel() for n, g in zip(names, grids)}
+    vals = np.asarray(compile_expr(expr)(env), dtype=float).ravel()
+    vals = vals[~np.isnan(vals)]
+    uniq = np.unique(vals)
+    if len(uniq) > MAX_DOMAIN:
+        return None
+    return tuple(float(v) for v in uniq)
+
+
+def _assign_domain(expr: S.Expr, parents, nodes) -> Optional[tuple[float, ...]]:
+    if is_logical(expr):
+        return (0.0, 1.0)
+    return _expr_image(expr, nodes)

@@ -1,0 +1,339 @@
+"""Queries to plans: resolve names and worlds, desugar named effects, lift values into slots.
+
+A :class:`Plan` is what the engines run: the multi-world network pruned to
+what the query needs, a target (an expression, or variables whose whole
+distribution is wanted), evidence, and the query's values as *slots*.
+Two queries that differ only in their values have the same ``Plan.key``, so
+the compiled function of the first answers the second.
+
+Named effects (Pearl, *Causality* 2009, ch. 4 and 9; Pearl 2001 "Direct and
+indirect effects"), for treatment ``X`` (treat ``t``, control ``c``) and outcome ``Y``:
+
+* ``ATE = E[Y[X=t] - Y[X=c]]``
+* ``ETT = E[Y[X=t] - Y[X=c] | X = t]``
+* ``NDE = E[Y[X=t, M=M[X=c]] - Y[X=c]]``
+* ``NIE = E[Y[X=c, M=M[X=t]] - Y[X=c]]``
+* ``PN  = P(Y[X=c] = 0 | X = t, Y = 1)``
+* ``PS  = P(Y[X=t] = 1 | X = c, Y = 0)``
+* ``PNS = P(Y[X=t] = 1, Y[X=c] = 0)``
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from typing import Optional, Union
+
+from . import syntax as S
+from .errors import DomainError, EffectError, QueryError, UnknownNameError, did_you_mean
+from .expressions import FUNCTIONS, free_vars, walk
+from .expressions import rename as rename_expr
+from .ir import Model, Slot
+from .worlds import Ref, do, twin
+
+@dataclass(frozen=True)
+class Plan:
+    """A query ready for an engine; ``values`` fill its slots (``$0``, ``$1``, ...)."""
+
+    network: Model
+    kind: str  # "prob" | "dist" | "expect"
+    target: Optional[S.Expr]  # over copy names and slot names; None means 1
+    dist_vars: tuple[str, ...]
+    evidence: tuple[tuple[str, str], ...]  # (copy name, slot name)
+    key: tuple
+    values: tuple[float, ...] = ()
+    checks: tuple = ()  # (slot index, node name, span) domain checks, done per call
+
+    def with_values(self, values) -> "Plan":
+        return replace(self, values=tuple(values))
+
+
+class _Builder:
+    def __init__(self, model: Model, source: str):
+        self.model = model
+        self.source = source
+        self.values: list[float] = []
+        self.checks: list = []
+
+    def err(self, cls, msg, span, hint=None):
+        return cls(msg, span=span, source=self.source, hint=hint)
+
+    # ---------------------------------------------------------------- names and values
+    def var(self, name: str, span) -> str:
+        if name not in self.model:
+            raise self.err(UnknownNameError, f"unknown variable '{name}'", span,
+                           hint=did_you_mean(name, self.model.names) or
+                           "variables are: " + ", ".join(self.model.names))
+        return name
+
+    def code(self, var: str, value: Union[float, str], span) -> float:
+        """A value of ``var`` as a number, checked against its domain."""
+        node = self.model[var]
+        if isinstance(value, str):
+            if not node.levels:
+                raise self.err(DomainError, f"'{value}' is not a value of '{var}'", span,
+                               hint=self._values_hint(node))
+            if value not in node.levels:
+                raise self.err(DomainError, f"'{value}' is not a level of '{var}'", span,
+                               hint=did_you_mean(value, node.levels) or self._values_hint(node))
+            return float(node.levels.index(value))
+        value = float(value)
+        if node.domain is not None and not any(abs(value - d) <= 1e-9 for d in node.domain):
+            raise self.err(DomainError, f"{value:g} is not a value of '{var}'", span,
+                           hint=self._values_hint(node))
+        return value
+
+    def _values_hint(self, node) -> str:
+        if node.levels:
+            return f"'{node.name}' takes the levels " + ", ".join(node.levels)
+        if node.domain is not None:
+            shown = ", ".join(f"{d:g}" for d in node.domain[:12]) + (", ..." if len(node.domain) > 12 else "")
+            return f"'{node.name}' takes the values {shown}"
+        return f"'{node.name}' is continuous"
+
+    def slot(self, var: str, value, span) -> Slot:
+        v = self.code(var, value, span)
+        self.values.append(v)
+        idx = len(self.values) - 1
+        self.checks.append((idx, var, span))
+        return Slot(idx)
+
+    def literal(self, expr: S.Expr) -> Optional[Union[float, str]]:
+        """A number or a bare name in value position (``X = 1``, ``X = -2``, ``W = sunny``)."""
+        if isinstance(expr, S.Num):
+            return expr.value
+        if isinstance(expr, S.Unary) and isinstance(expr.operand, S.Num):
+            return -expr.operand.value if expr.op == "-" else expr.operand.value
+        if isinstance(expr, S.Str):
+            return expr.value
+        if isinstance(expr, S.Var) and expr.world is None and expr.name not in self.model:
+            return expr.name
+        return None
+
+    # ---------------------------------------------------------------- worlds
+    def world(self, assignments, span) -> tuple:
+        items = {}
+        for a in assignments:
+            var = self.var(a.name, a.span)
+            if var in items:
+                raise self.err(QueryError, f"'{var}' is set twice in one world", a.span)
+            lit = self.literal(a.value)
+            if lit is not None:
+                items[var] = self.slot(var, lit, getattr(a.value, "span", a.span))
+            elif isinstance(a.value, S.Var):
+                ref = self.term(a.value)
+                items[var] = Ref(*ref)
+            else:
+                raise self.err(QueryError, "a world sets a variable to a value or to a variable's "
+                               "value in another world", getattr(a.value, "span", a.span),
+                               hint=f"write {a.name} = 1 or {a.name} = {a.name}[X = 0]")
+        return tuple(sorted(items.items()))
+
+    def term(self, v: S.Var) -> tuple[str, tuple]:
+        var = self.var(v.name, v.span)
+        return (var, self.world(v.world, v.span) if v.world else ())
+
+    # ---------------------------------------------------------------- expressions
+    def expr(self, e: S.Expr, terms: list) -> S.Expr:
+        """Resolve names, worlds and level names; record the terms used."""
+        if isinstance(e, S.Var):
+            t = self.term(e)
+            terms.append(t)
+            return S.Var(_term_key(t), None, e.span)
+        if isinstance(e, S.Compare):
+            for a, b in ((e.left, e.right), (e.right, e.left)):
+                if isinstance(a, S.Var) and isinstance(b, (S.Var, S.Str)) and \
+                        (isinstance(b, S.Str) or (b.world is None and b.name not in self.model)):
+                    label = b.value if isinstance(b, S.Str) else b.name
+                    var = self.var(a.name, a.span)
+                    lvl = S.Level(label, int(self.code(var, label, b.span)), b.span)
+                    left = self.expr(a, terms)
+                    return replace(e, left=left, right=lvl) if a is e.left else replace(e, left=lvl, right=left)
+            return replace(e, left=self.expr(e.left, terms), right=self.expr(e.right, terms))
+        if isinstance(e, (S.BinOp, S.BoolOp)):
+            return replace(e, left=self.expr(e.left, terms), right=self.expr(e.right, terms))
+        if isinstance(e, (S.Unary, S.Not)):
+            return replace(e, operand=self.expr(e.operand, terms))
+        if isinstance(e, S.IfElse):
+            return replace(e, cond=self.expr(e.cond, terms), then=self.expr(e.then, terms),
+                           other=self.expr(e.other, terms))
+        if isinstance(e, S.Call):
+            if e.fn not in FUNCTIONS:
+                raise self.err(UnknownNameError, f"unknown function '{e.fn}'", e.span,
+                               hint=did_you_mean(e.fn, list(FUNCTIONS)))
+            return replace(e, args=tuple(self.expr(a, terms) for a in e.args))
+        if isinstance(e, S.Table):
+            raise self.err(QueryError, "tables belong in models, not queries", e.span)
+        if isinstance(e, S.Str):
+            raise self.err(QueryError, f"a string \"{e.value}\" is not a number", e.span,
+                           hint="compare a categorical variable with a level: W == sunny")
+        return e
+
+    def observation(self, term: S.Var, value: S.Value, terms: list) -> tuple[str, str]:
+        t = self.term(term)
+        terms.append(t)
+        s = self.slot(t[0], value.value, value.span)
+        return (_term_key(t), f"${s.index}")
+
+
+def _term_key(t) -> str:
+    """A unique name for a (variable, world) term until copies are named."""
+    return repr(t)
+
+
+def _and(a: Optional[S.Expr], b: S.Expr) -> S.Expr:
+    return b if a is None else S.BoolOp("and", a, b)
+
+
+def plan_query(model: Model, query: S.Query, source: str = "") -> Plan:
+    """Resolve ``query`` against ``model`` into a :class:`Plan`.
+
+    >>> from causaldsl.parser import parse, parse_query
+    >>> from causaldsl.checker import check_model
+    >>> m = check_model(parse("model m {\\n x ~ Bernoulli(0.5)\\n y := 1 - x\\n}").items[0])
+    >>> p = plan_query(m, parse_query("P(y = 1 | do(x = 0))"))
+    >>> p.kind, p.values, p.network.names
+    ('prob', (1.0, 0.0), ['x', 'y'])
+    """
+    if isinstance(query, S.EffectQuery):
+        query = expand_effect(model, query, source)
+    b = _Builder(model, source)
+    terms: list = []
+    evidence: list[tuple[str, str]] = []
+    do_values: dict[str, Slot] = {}
+    for cond in query.conditions:
+        if isinstance(cond, S.Do):
+            for a in cond.assignments:
+                var = b.var(a.name, a.span)
+                if var in do_values:
+                    raise b.err(QueryError, f"do() sets '{var}' twice", a.span)
+                lit = b.literal(a.value)
+                if lit is None:
+                    raise b.err(QueryError, "do() sets a variable to a number or a level",
+                                getattr(a.value, "span", a.span), hint=f"write do({a.name} = 1)")
+                do_values[var] = b.slot(var, lit, getattr(a.value, "span", a.span))
+    for cond in query.conditions:
+        if isinstance(cond, S.Observation):
+            evidence.append(b.observation(cond.term, cond.value, terms))
+
+    target: Optional[S.Expr] = None
+    dist_vars: list[str] = []
+    if isinstance(query, S.ExpectQuery):
+        kind = "expect"
+        target = b.expr(query.expr, terms)
+    else:
+        kind = "prob"
+        for ev in query.events:
+            if isinstance(ev, S.EqEvent):
+                t = b.term(ev.term)
+                terms.append(t)
+                s = b.slot(t[0], ev.value.value, ev.value.span)
+                target = _and(target, S.Compare("==", S.Var(_term_key(t)), S.Var(f"${s.index}")))
+            elif isinstance(ev.expr, S.Var):
+                t = b.term(ev.expr)
+                terms.append(t)
+                node = model[t[0]]
+                if node.domain is None:
+                    raise b.err(QueryError, f"P({ev.expr.name}) asks for the distribution of a "
+                                "continuous variable", ev.span,
+                                hint=f"ask E[{ev.expr.name}] or the probability of an event, "
+                                     f"e.g. P({ev.expr.name} > 0)")
+                dist_vars.append(_term_key(t))
+            else:
+                target = _and(target, b.expr(ev.expr, terms))
+        if dist_vars:
+            kind = "dist"
+    base = do(model, do_values) if do_values else model
+    net, copies = twin(base, list(dict.fromkeys(terms)))
+    rename = {_term_key(t): c for t, c in copies.items()}
+    target = None if target is None else rename_expr(target, rename)
+    dist = tuple(rename[d] for d in dist_vars)
+    evid = tuple((rename[c], s) for c, s in evidence)
+    if kind == "expect":
+        for e in walk(target):
+            if isinstance(e, S.Var) and not e.name.startswith("$"):
+                node = net[e.name]
+                if node.levels and node.kind != "fixed" and _bare_categorical(target, e.name):
+                    raise b.err(QueryError, f"'{node.origin}' has named levels, so it has no mean",
+                                query.span, hint=f"ask P({node.origin}) for its distribution")
+    needed = set(dist) | {c for c, _ in evid}
+    if target is not None:
+        needed |= {v for v in free_vars(target) if not v.startswith("$")}
+    net = net.restrict(net.ancestors(needed))
+    # Syntax nodes compare without their spans, so the resolved tree itself is the key.
+    key = (kind, target, dist, evid, net.nodes)
+    return Plan(net, kind, target, dist, evid, key, tuple(b.values), tuple(b.checks))
+
+
+def _bare_categorical(expr: S.Expr, name: str) -> bool:
+    return isinstance(expr, S.Var) or (isinstance(expr, S.BinOp) and
+                                       (isinstance(expr.left, S.Var) or isinstance(expr.right, S.Var)))
+
+
+# ------------------------------------------------------------------ named effects
+def expand_effect(model: Model, q: S.EffectQuery, source: str = ""):
+    """Rewrite ``ATE(X -> Y)`` and friends as counterfactual queries."""
+    def err(cls, msg, span, hint=None):
+        return cls(msg, span=span, source=source, hint=hint)
+
+    names = [q.treatment, q.outcome] + ([q.mediator] if q.mediator else [])
+    for name, span in zip(names, q.spans):
+        if name not in model:
+            raise err(UnknownNameError, f"unknown variable '{name}'", span,
+                      hint=did_you_mean(name, model.names))
+    opts = dict(q.options)
+    for k, v in opts.items():
+        if k not in ("treat", "control"):
+            raise err(EffectError, f"unknown option '{k}'", v.span, hint="options are treat= and control=")
+    x, y, m = q.treatment, q.outcome, q.mediator
+    xnode = model[x]
+    if q.effect in ("NDE", "NIE") and m is None:
+        raise err(EffectError, f"{q.effect} needs a mediator", q.span, hint=f"write {q.effect}({x} -> {y} via M)")
+    if q.effect not in ("NDE", "NIE") and m is not None:
+        raise err(EffectError, f"{q.effect} takes no mediator", q.spans[2], hint=f"write {q.effect}({x} -> {y})")
+
+    def opt(name, default):
+        if name in opts:
+            v = opts[name].value
+            return S.Var(v) if isinstance(v, str) else S.Num(v)
+        return S.Num(default)
+
+    if ("treat" not in opts or "control" not in opts) and xnode.domain != (0.0, 1.0):
+        what = "continuous" if xnode.domain is None else "not binary"
+        raise err(EffectError, f"treatment '{x}' is {what}", q.spans[0],
+                  hint=f"say which values to compare: {q.effect}({x} -> {y}, treat=..., control=...)")
+    t, c = opt("treat", 1.0), opt("control", 0.0)
+    if q.effect in ("PN", "PS", "PNS") and model[y].domain not in ((0.0, 1.0), (0.0,), (1.0,)):
+        raise err(EffectError, f"{q.effect} needs a binary outcome, and '{y}' is not binary", q.spans[1],
+                  hint="probabilities of causation are defined for events Y = 1 / Y = 0")
+
+    def V(name, **world):
+        w = tuple(S.Assignment(k, v) for k, v in world.items()) or None
+        return S.Var(name, w)
+
+    def diff(a, b):
+        return S.BinOp("-", a, b)
+
+    def obs(name, value):
+        return S.Observation(S.Var(name), S.Value(value))
+
+    def ev(var, value):
+        return S.EqEvent(var, S.Value(value))
+
+    tv = t.value if isinstance(t, S.Num) else t.name
+    span, text = q.span, q.text
+    if q.effect == "ATE":
+        return S.ExpectQuery(diff(V(y, **{x: t}), V(y, **{x: c})), (), span, text)
+    if q.effect == "ETT":
+        return S.ExpectQuery(diff(V(y, **{x: t}), V(y, **{x: c})), (obs(x, tv),), span, text)
+    if q.effect == "NDE":
+        return S.ExpectQuery(diff(V(y, **{x: t, m: V(m, **{x: c})}), V(y, **{x: c})), (), span, text)
+    if q.effect == "NIE":
+        return S.ExpectQuery(diff(V(y, **{x: c, m: V(m, **{x: t})}), V(y, **{x: c})), (), span, text)
+    cv = c.value if isinstance(c, S.Num) else c.name
+    if q.effect == "PN":
+        return S.ProbQuery((ev(V(y, **{x: c}), 0.0),), (obs(x, tv), obs(y, 1.0)), span, text)
+    if q.effect == "PS":
+        return S.ProbQuery((ev(V(y, **{x: t}), 1.0),), (obs(x, cv), obs(y, 0.0)), span, text)
+    if q.effect == "PNS":
+        return S.ProbQuery((ev(V(y, **{x: t}), 1.0), ev(V(y, **{x: c}), 0.0)), (), span, text)
+    raise err(EffectError, f"unknown effect {q.effect}", q.span)  # pragma: no cover

@@ -1,0 +1,83 @@
+"""What a query returns: a value, its uncertainty and how it was computed."""
+
+from __future__ import annotations
+
+import html
+from dataclasses import dataclass, field
+from typing import Optional, Union
+
+
+@dataclass(frozen=True)
+class Result:
+    """The answer to one query.
+
+    ``value`` is a float, or for ``P(Y)`` a dict from each value (or level
+    name) to its probability. ``stderr`` is ``None`` for exact answers.
+
+    >>> r = Result("P(y = 1)", 0.25, None, "exact")
+    >>> float(r), str(r)
+    (0.25, 'P(y = 1) = 0.25  [exact]')
+    """
+
+    query: str
+    value: Union[float, dict]
+    stderr: Optional[float]
+    method: str  # "exact" | "monte-carlo"
+    ess: Optional[float] = None
+    samples: Optional[int] = None
+    conditioning: Optional[str] = None
+    stderrs: Optional[dict] = field(default=None, repr=False)
+
+    def __float__(self) -> float:
+        if isinstance(self.value, dict):
+            raise TypeError(f"{self.query} is a distribution, not a number; use .value")
+        return float(self.value)
+
+    @property
+    def answer(self) -> str:
+        """The value as text, with its standard error for Monte Carlo answers."""
+        if isinstance(self.value, dict):
+            parts = []
+            for k, v in self.value.items():
+                se = f" ± {self.stderrs[k]:.2g}" if self.stderrs else ""
+                parts.append(f"{_fmt_key(k)}: {v:.6g}{se}")
+            return "{" + ", ".join(parts) + "}"
+        if self.stderr is not None:
+            return f"{self.value:.6g} ± {self.stderr:.2g}"
+        return f"{self.value:.6g}"
+
+    @property
+    def details(self) -> str:
+        if self.method == "exact":
+            return "exact"
+        bits = [self.method, f"{self.samples:,} draws" if self.samples else None]
+        if self.conditioning:
+            bits.append(f"{self.conditioning}, ESS {self.ess:,.0f}")
+        return ", ".join(b for b in bits if b)
+
+    def __str__(self) -> str:
+        return f"{self.query} = {self.answer}  [{self.details}]"
+
+    def _repr_html_(self) -> str:
+        return (f"<code>{html.escape(self.query)}</code> = <b>{html.escape(self.answer)}</b> "
+                f"<small>[{html.escape(self.details)}]</small>")
+
+
+def _fmt_key(k) -> str:
+    if isinstance(k, float) and k == int(k):
+        return str(int(k))
+    if isinstance(k, tuple):
+        return "(" + ", ".join(_fmt_key(x) for x in k) + ")"
+    return str(k)
+
+
+def table(results: list[Result]) -> str:
+    """Queries beside their answers, as aligned plain text.
+
+    >>> print(table([Result("P(y = 1)", 0.25, None, "exact")]))
+    query     answer  method
+    P(y = 1)  0.25    exact
+    """
+    rows = [("query", "answer", "method")] + [(r.query, r.answer, r.details) for r in results]
+    widths = [max(len(row[i]) for row in rows) for i in range(3)]
+    return "\n".join("  ".join(c.ljust(w) for c, w in zip(row, widths)).rstrip() for row in rows)

@@ -1,0 +1,260 @@
+"""The abstract syntax tree: what the parser produces and the checker reads.
+
+Every node is a frozen dataclass carrying the :class:`~causaldsl.errors.Span`
+of the text it came from, so that later stages can point at the mistake.
+Nothing here evaluates anything.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Optional, Union
+
+from .errors import Span
+
+NOSPAN = Span(0, 0)
+
+
+# ------------------------------------------------------------------ expressions
+@dataclass(frozen=True)
+class Num:
+    value: float
+    span: Span = field(default=NOSPAN, compare=False)
+
+
+@dataclass(frozen=True)
+class Str:
+    value: str
+    span: Span = field(default=NOSPAN, compare=False)
+
+
+@dataclass(frozen=True)
+class Assignment:
+    """``NAME = expr`` inside ``do(...)`` or a counterfactual subscript."""
+
+    name: str
+    value: "Expr"
+    span: Span = field(default=NOSPAN, compare=False)
+
+
+@dataclass(frozen=True)
+class Var:
+    """A variable; with ``world`` set, its value in a counterfactual world."""
+
+    name: str
+    world: Optional[tuple[Assignment, ...]] = None
+    span: Span = field(default=NOSPAN, compare=False)
+
+
+@dataclass(frozen=True)
+class BinOp:
+    op: str  # + - * / **
+    left: "Expr"
+    right: "Expr"
+    span: Span = field(default=NOSPAN, compare=False)
+
+
+@dataclass(frozen=True)
+class Unary:
+    op: str  # + -
+    operand: "Expr"
+    span: Span = field(default=NOSPAN, compare=False)
+
+
+@dataclass(frozen=True)
+class Compare:
+    op: str  # == != < <= > >=
+    left: "Expr"
+    right: "Expr"
+    span: Span = field(default=NOSPAN, compare=False)
+
+
+@dataclass(frozen=True)
+class BoolOp:
+    op: str  # and or
+    left: "Expr"
+    right: "Expr"
+    span: Span = field(default=NOSPAN, compare=False)
+
+
+@dataclass(frozen=True)
+class Not:
+    operand: "Expr"
+    span: Span = field(default=NOSPAN, compare=False)
+
+
+@dataclass(frozen=True)
+class IfElse:
+    cond: "Expr"
+    then: "Expr"
+    other: "Expr"
+    span: Span = field(default=NOSPAN, compare=False)
+
+
+@dataclass(frozen=True)
+class Call:
+    fn: str
+    args: tuple["Expr", ...]
+    span: Span = field(default=NOSPAN, compare=False)
+
+
+@dataclass(frozen=True)
+class KeyAtom:
+    """One key of a table row: a number, or a level name."""
+
+    value: Union[float, str]
+    span: Span = field(default=NOSPAN, compare=False)
+
+
+@dataclass(frozen=True)
+class TableRow:
+    key: tuple[KeyAtom, ...]
+    value: "Expr"
+    span: Span = field(default=NOSPAN, compare=False)
+
+
+@dataclass(frozen=True)
+class Table:
+    """``table(A, B) { (a, b): expr, ... }``; keys are checked against domains."""
+
+    parents: tuple[str, ...]
+    rows: tuple[TableRow, ...]
+    span: Span = field(default=NOSPAN, compare=False)
+    parent_spans: tuple[Span, ...] = field(default=(), compare=False)
+
+
+@dataclass(frozen=True)
+class Level:
+    """A named level, resolved by the checker to its integer code."""
+
+    name: str
+    code: int
+    span: Span = field(default=NOSPAN, compare=False)
+
+
+Expr = Union[Num, Str, Var, BinOp, Unary, Compare, BoolOp, Not, IfElse, Call, Table, Level]
+
+
+# ------------------------------------------------------------------ model statements
+@dataclass(frozen=True)
+class Arg:
+    kind: str  # "pos" | "level" | "kw"
+    name: Optional[str]
+    value: Expr
+    span: Span = field(default=NOSPAN, compare=False)
+
+
+@dataclass(frozen=True)
+class DistCall:
+    name: str
+    args: tuple[Arg, ...]
+    span: Span = field(default=NOSPAN, compare=False)
+
+
+@dataclass(frozen=True)
+class SampleStmt:
+    """``[latent] NAME ~ Dist(args)``."""
+
+    name: str
+    dist: DistCall
+    latent: bool = False
+    span: Span = field(default=NOSPAN, compare=False)
+
+
+@dataclass(frozen=True)
+class AssignStmt:
+    """``[latent] NAME := expr``."""
+
+    name: str
+    expr: Expr
+    latent: bool = False
+    span: Span = field(default=NOSPAN, compare=False)
+
+
+Statement = Union[SampleStmt, AssignStmt]
+
+
+@dataclass(frozen=True)
+class ModelBlock:
+    name: str
+    statements: tuple[Statement, ...]
+    span: Span = field(default=NOSPAN, compare=False)
+
+
+# ------------------------------------------------------------------ queries
+@dataclass(frozen=True)
+class Value:
+    """A value on the right of ``=`` in an event: a number or a level name."""
+
+    value: Union[float, str]
+    span: Span = field(default=NOSPAN, compare=False)
+
+
+@dataclass(frozen=True)
+class EqEvent:
+    term: Var
+    value: Value
+    span: Span = field(default=NOSPAN, compare=False)
+
+
+@dataclass(frozen=True)
+class ExprEvent:
+    """``P(Y)`` (a bare variable: its whole distribution) or ``P(Y > 2)``."""
+
+    expr: Expr
+    span: Span = field(default=NOSPAN, compare=False)
+
+
+@dataclass(frozen=True)
+class Do:
+    assignments: tuple[Assignment, ...]
+    span: Span = field(default=NOSPAN, compare=False)
+
+
+@dataclass(frozen=True)
+class Observation:
+    term: Var
+    value: Value
+    span: Span = field(default=NOSPAN, compare=False)
+
+
+Condition = Union[Do, Observation]
+
+
+@dataclass(frozen=True)
+class ProbQuery:
+    events: tuple[Union[EqEvent, ExprEvent], ...]
+    conditions: tuple[Condition, ...]
+    span: Span = field(default=NOSPAN, compare=False)
+    text: str = field(default="", compare=False)
+
+
+@dataclass(frozen=True)
+class ExpectQuery:
+    expr: Expr
+    conditions: tuple[Condition, ...]
+    span: Span = field(default=NOSPAN, compare=False)
+    text: str = field(default="", compare=False)
+
+
+@dataclass(frozen=True)
+class EffectQuery:
+    effect: str  # ATE ETT NDE NIE PN PS PNS
+    treatment: str
+    outcome: str
+    mediator: Optional[str]
+    options: tuple[tuple[str, Value], ...]
+    span: Span = field(default=NOSPAN, compare=False)
+    text: str = field(default="", compare=False)
+    spans: tuple[Span, ...] = field(default=(), compare=False)  # treatment, outcome, mediator
+
+
+Query = Union[ProbQuery, ExpectQuery, EffectQuery]
+
+
+@dataclass(frozen=True)
+class Program:
+    """A whole file or cell: models and the queries that follow each."""
+
+    items: tuple[Union[ModelBlock, Query], ...]
+    source: str = field(default="", compare=False)
