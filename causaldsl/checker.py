@@ -61,9 +61,10 @@ def check_model(block: S.ModelBlock, source: str = "") -> Model:
         exprs = _statement_exprs(st, ctx)
         names: list[str] = []
         for e in exprs:
-            _check_expr(e, stmts, ctx)
+            levels = _level_candidates(e, stmts)
+            _check_expr(e, stmts, ctx, levels)
             for v in free_vars(e):
-                if v not in names:
+                if v not in names and v in stmts:
                     names.append(v)
         parents[name] = names
 
@@ -97,8 +98,22 @@ def _statement_exprs(st: S.Statement, ctx: _Ctx) -> list[S.Expr]:
     return [a.value for a in st.dist.args]
 
 
-def _check_expr(expr: S.Expr, stmts, ctx: _Ctx) -> None:
+def _level_candidates(expr: S.Expr, stmts) -> set[int]:
+    """Bare unknown names compared with a variable (``w == sunny``): level names, checked later."""
+    out = set()
     for node in walk(expr):
+        if isinstance(node, S.Compare):
+            for a, b in ((node.left, node.right), (node.right, node.left)):
+                if isinstance(a, S.Var) and a.name in stmts and isinstance(b, S.Var) \
+                        and b.world is None and b.name not in stmts:
+                    out.add(id(b))
+    return out
+
+
+def _check_expr(expr: S.Expr, stmts, ctx: _Ctx, levels: set[int] = frozenset()) -> None:
+    for node in walk(expr):
+        if isinstance(node, S.Var) and id(node) in levels:
+            continue
         if isinstance(node, S.Var):
             if node.world is not None:
                 raise ctx.err(CausalDSLError, "counterfactual terms like "

@@ -103,7 +103,7 @@ def forward(net: Model, evidence: dict[str, str], n: int, source: str = "") -> C
                     if many:
                         u[node.noise] = fam.cdf(params, obs)
                 val = jnp.broadcast_to(obs, (n,)).astype(dtype)
-            elif node.noise in u or many or fam.name in _CHEAP_QUANTILE:
+            elif node.noise in u or many or fam.name in _CHEAP_QUANTILE or fam.support == "finite":
                 if node.noise not in u:
                     u[node.noise] = jax.random.uniform(k1, (n,), dtype)
                 val = fam.quantile(params, u[node.noise], kmax).astype(dtype)

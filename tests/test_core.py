@@ -1,0 +1,166 @@
+"""The Python face of the core: queries, surgery, sampling, graph, NumPyro, compile reuse."""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import causaldsl as cd
+from causaldsl.backends.exact import TRACES
+
+ROOT = Path(__file__).resolve().parent.parent
+
+SMOKING = ROOT / "tutorials" / "smoking.causal"
+
+
+@pytest.fixture(scope="module")
+def smoking():
+    return cd.load(SMOKING)
+
+
+def test_front_door_interventional_matches_hand_computation(smoking):
+    # P(c=1 | do(s)) = sum_g P(g) sum_t P(t | s) (0.1 + 0.3 t + 0.5 g)
+    def truth(s):
+        pt = 0.95 if s else 0.05
+        return sum(0.5 * ((1 - pt) * (0.1 + 0.5 * g) + pt * (0.4 + 0.5 * g)) for g in (0, 1))
+
+    r = smoking.query("P(cancer = 1 | do(smoking = 1))")
+    assert r.method == "exact" and r.stderr is None
+    assert r.value == pytest.approx(truth(1), abs=1e-12)
+    assert smoking.query("P(cancer = 1 | do(smoking = 0))").value == pytest.approx(truth(0), abs=1e-12)
+    assert smoking.query("ATE(smoking -> cancer)").value == pytest.approx(truth(1) - truth(0), abs=1e-12)
+
+
+def test_observational_differs_from_interventional(smoking):
+    # P(c=1 | s=1) by Bayes over the genotype
+    ps_g = {0: 0.2, 1: 0.8}
+    pg_s = {g: 0.5 * ps_g[g] for g in (0, 1)}
+    z = sum(pg_s.values())
+    truth = sum(pg_s[g] / z * (0.1 + 0.3 * 0.95 + 0.5 * g) for g in (0, 1))
+    assert smoking.query("P(cancer = 1 | smoking = 1)").value == pytest.approx(truth, abs=1e-12)
+    assert truth != pytest.approx(smoking.query("P(cancer = 1 | do(smoking = 1))").value, abs=1e-3)
+
+
+def test_whole_distribution_and_expectation():
+    m = cd.model("model m {\n x ~ Binomial(2, 0.5)\n y := x * x\n}")
+    r = m.query("P(y)")
+    assert r.value == pytest.approx({0.0: 0.25, 1.0: 0.5, 4.0: 0.25})
+    assert m.query("E[y]").value == pytest.approx(1.5)
+    assert m.query("E[y | x = 2]").value == pytest.approx(4.0)
+
+
+def test_named_levels_in_queries_and_results():
+    m = cd.model("""
+model w {
+    weather ~ Categorical(sunny: 0.7, rainy: 0.3)
+    umbrella ~ Bernoulli(table(weather) { sunny: 0.1, rainy: 0.8 })
+}""")
+    assert m.query("P(weather)").value == pytest.approx({"sunny": 0.7, "rainy": 0.3})
+    post = 0.3 * 0.8 / (0.3 * 0.8 + 0.7 * 0.1)
+    assert m.query("P(weather = rainy | umbrella = 1)").value == pytest.approx(post)
+    assert m.query("P(umbrella = 1 | do(weather = sunny))").value == pytest.approx(0.1)
+
+
+def test_changing_only_values_reuses_the_compiled_function():
+    m = cd.model("model m {\n x ~ Normal(0, 1)\n y ~ Normal(2 * x, 1)\n b ~ Bernoulli(0.3)\n c := b\n}")
+    before = TRACES["count"]
+    a = m.query("E[y | do(x = 0.3)]")
+    b = m.query("E[y | do(x = 0.4)]")
+    assert m.compilations == 1 and TRACES["count"] - before == 1
+    assert a.value == pytest.approx(0.6, abs=4 * a.stderr) and b.value == pytest.approx(0.8, abs=4 * b.stderr)
+    m.query("P(c = 1 | b = 1)")
+    m.query("P(c = 0 | b = 0)")
+    assert m.compilations == 2 and TRACES["count"] - before == 2
+
+
+def test_monte_carlo_is_reproducible_and_seeded():
+    m = cd.model("model m {\n x ~ Normal(0, 1)\n}")
+    a, b = m.query("E[x]"), m.query("E[x]")
+    c = m.query("E[x]", seed=7)
+    assert a.value == b.value and a.value != c.value
+    assert a.method == "monte-carlo" and a.stderr == pytest.approx(1 / math.sqrt(200_000), rel=0.05)
+
+
+def test_method_can_be_forced():
+    m = cd.model("model m {\n x ~ Bernoulli(0.25)\n}")
+    r = m.query("P(x = 1)", method="monte-carlo", samples=50_000)
+    assert r.method == "monte-carlo" and abs(r.value - 0.25) < 4 * r.stderr
+    with pytest.raises(cd.MethodError):
+        cd.model("model m {\n x ~ Normal(0, 1)\n}").query("E[x]", method="exact")
+
+
+def test_do_is_graph_surgery_and_sample_returns_every_variable(smoking):
+    d = smoking.do(smoking=1)
+    assert ("genotype", "smoking") in smoking.graph.edges
+    assert ("genotype", "smoking") not in d.graph.edges
+    assert ("smoking", "tar") in d.graph.edges and ("genotype", "cancer") in d.graph.edges
+    assert d.graph.nodes["smoking"]["intervened"] and smoking.graph.nodes["genotype"]["latent"]
+    s = d.sample(10_000, seed=0)
+    assert set(s) == {"genotype", "smoking", "tar", "cancer"}
+    assert all(v.shape == (10_000,) for v in s.values())
+    assert np.all(s["smoking"] == 1)
+    assert abs(s["tar"].mean() - 0.95) < 4 * math.sqrt(0.95 * 0.05 / 10_000)
+    again = d.sample(10_000, seed=0)
+    assert np.array_equal(s["cancer"], again["cancer"])
+
+
+def test_numpyro_model_function_matches_the_model(smoking):
+    import jax
+    import numpyro
+    from numpyro.infer import Predictive
+
+    fn = smoking.numpyro()
+    tr = numpyro.handlers.trace(numpyro.handlers.seed(fn, 0)).get_trace()
+    assert [k for k, v in tr.items() if v["type"] == "sample"] == ["genotype", "smoking", "tar", "cancer"]
+    draws = Predictive(numpyro.handlers.do(fn, {"smoking": 1.0}), num_samples=20_000)(jax.random.PRNGKey(0))
+    p = float(np.mean(draws["cancer"]))
+    assert abs(p - 0.635) < 4 * math.sqrt(0.635 * 0.365 / 20_000)
+
+
+def test_program_with_several_models_applies_queries_to_the_model_above():
+    text = "model a {\n x ~ Bernoulli(0.2)\n}\nP(x = 1)\nmodel b {\n x ~ Bernoulli(0.9)\n}\nP(x = 1)\n"
+    got = [(name, r.value) for name, r in cd.run(text)]
+    assert got == [("a", pytest.approx(0.2)), ("b", pytest.approx(0.9))]
+    with pytest.raises(cd.CausalDSLError):
+        cd.model(text)
+    assert cd.model(text, name="b").query("P(x = 0)").value == pytest.approx(0.1)
+
+
+def test_runtime_invalid_probability_names_the_statement():
+    m = cd.model("model m {\n x ~ Binomial(3, 0.5)\n y ~ Bernoulli(0.5 + 0.3 * x)\n}")
+    with pytest.raises(cd.ProbabilityError) as e:
+        m.query("P(y = 1)")
+    assert e.value.line == 3 and "y ~ Bernoulli(0.5 + 0.3 * x)" in str(e.value)
+    with pytest.raises(cd.ProbabilityError):
+        m.query("P(y = 1)", method="monte-carlo", samples=1000)
+
+
+def test_cli_run_and_check(capsys, tmp_path):
+    from causaldsl.cli import main
+
+    assert main(["run", str(SMOKING)]) == 0
+    out = capsys.readouterr().out
+    assert "P(cancer = 1 | do(smoking = 1))" in out and "0.635" in out and "exact" in out
+    assert main(["check", str(SMOKING)]) == 0
+    bad = tmp_path / "bad.causal"
+    bad.write_text("model m {\n x ~ Bernouli(0.5)\n}\n")
+    assert main(["check", str(bad)]) == 1
+    err = capsys.readouterr().err
+    assert "line 2" in err and "Bernoulli" in err
+    assert main(["run", str(tmp_path / "missing.causal")]) == 2
+    with pytest.raises(SystemExit) as exit_:
+        main(["frobnicate"])
+    assert exit_.value.code == 2
+
+
+def test_cli_reports_monte_carlo_standard_error(capsys, tmp_path):
+    from causaldsl.cli import main
+
+    f = tmp_path / "g.causal"
+    f.write_text("model g {\n x ~ Normal(1, 2)\n}\nE[x]\n")
+    assert main(["run", str(f), "--samples", "10000", "--seed", "3"]) == 0
+    out = capsys.readouterr().out
+    assert "±" in out and "monte-carlo" in out
