@@ -192,7 +192,7 @@ def plan_query(model: Model, query: S.Query, source: str = "") -> Plan:
     >>> m = check_model(parse("model m {\\n x ~ Bernoulli(0.5)\\n y := 1 - x\\n}").items[0])
     >>> p = plan_query(m, parse_query("P(y = 1 | do(x = 0))"))
     >>> p.kind, p.values, p.network.names
-    ('prob', (1.0, 0.0), ['x', 'y'])
+    ('prob', (0.0, 1.0), ['x', 'y'])
     """
     if isinstance(query, S.EffectQuery):
         query = expand_effect(model, query, source)
