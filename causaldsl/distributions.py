@@ -65,6 +65,10 @@ class Family:
     pmf: Optional[Callable] = None  # (params, values) -> probabilities, finite families
     cdf: Optional[Callable] = None  # (params, x) -> P(X <= x)
     probability_params: tuple[int, ...] = ()  # which parameters are probabilities
+    # Location-scale families keep their shared noise as a standard normal z
+    # rather than U = Φ(z): the same coupling, without Φ rounding to 1 in the tails.
+    from_z: Optional[Callable] = None  # (params, z) -> x
+    to_z: Optional[Callable] = None  # (params, x) -> z
 
     @property
     def discrete(self) -> bool:
@@ -253,6 +257,8 @@ _register(Family(
     quantile=lambda ps, u, kmax=None: ps[0] + ps[1] * jsp.ndtri(u),
     numpyro=lambda ps: _d().Normal(ps[0], ps[1]),
     cdf=lambda ps, x: jsp.ndtr((x - ps[0]) / ps[1]),
+    from_z=lambda ps, z: ps[0] + ps[1] * z,
+    to_z=lambda ps, x: (x - ps[0]) / ps[1],
 ))
 _register(Family(
     "LogNormal", ("loc", "scale"), (), "real",
@@ -261,6 +267,8 @@ _register(Family(
     quantile=lambda ps, u, kmax=None: jnp.exp(ps[0] + ps[1] * jsp.ndtri(u)),
     numpyro=lambda ps: _d().LogNormal(ps[0], ps[1]),
     cdf=lambda ps, x: jsp.ndtr((jnp.log(jnp.maximum(x, 1e-300)) - ps[0]) / ps[1]) * (x > 0),
+    from_z=lambda ps, z: jnp.exp(ps[0] + ps[1] * z),
+    to_z=lambda ps, x: (jnp.log(x) - ps[0]) / ps[1],
 ))
 _register(Family(
     "StudentT", ("df", "loc", "scale"), (("loc", 0.0), ("scale", 1.0)), "real",

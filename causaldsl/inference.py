@@ -15,7 +15,7 @@ import numpy as np
 
 from .backends.exact import compile_exact, supports
 from .backends.montecarlo import compile_montecarlo
-from .errors import MethodError, ProbabilityError, ZeroProbabilityError
+from .errors import MethodError, ProbabilityError, QueryError, ZeroProbabilityError
 from .queries import Plan
 from .results import Result
 
@@ -90,6 +90,11 @@ def run_plan(plan: Plan, cache: dict, *, text: str, method: Optional[str] = None
     if not np.isfinite(logw).any():
         raise _zero(plan, text, source, sampled=n, span=span)
     w = np.exp(logw - logw[np.isfinite(logw)].max())
+    live = w > 0
+    if not np.isfinite(t[live]).all():
+        raise QueryError(f"{text}: the quantity asked for is infinite or undefined (NaN) in some draws",
+                         span=span, source=source,
+                         hint="check divisions, log() and sqrt() of values that can be zero or negative")
     sw = w.sum()
     wt = w.reshape((-1,) + (1,) * (t.ndim - 1))
     est = (wt * t).sum(0) / sw

@@ -27,14 +27,96 @@ from typing import Callable
 import jax
 import jax.numpy as jnp
 
+import networkx as nx
+
+from .. import syntax as S
 from ..distributions import FAMILIES
 from ..errors import QueryError
-from ..expressions import compile_expr
+from ..expressions import compile_expr, free_vars
 from ..ir import Model, Slot
 from ..queries import Plan
 from .exact import TRACES
 
 _CHEAP_QUANTILE = {"Bernoulli", "Categorical", "Normal", "LogNormal", "Exponential", "Uniform"}
+
+
+def affine_in(expr: S.Expr, name: str) -> bool:
+    """True when ``expr`` is ``a + b * name`` with ``a``, ``b`` free of ``name``.
+
+    >>> from causaldsl.parser import parse_query
+    >>> affine_in(parse_query("E[2 * x + u / 3 - 1]").expr, "u"), affine_in(parse_query("E[x * u * u]").expr, "u")
+    (True, False)
+    """
+    if name not in free_vars(expr):
+        return True
+    if isinstance(expr, S.Var):
+        return expr.world is None
+    if isinstance(expr, S.Unary):
+        return affine_in(expr.operand, name)
+    if isinstance(expr, S.BinOp):
+        left, right = name in free_vars(expr.left), name in free_vars(expr.right)
+        if expr.op in "+-":
+            return affine_in(expr.left, name) and affine_in(expr.right, name)
+        if expr.op == "*":
+            return (not left or not right) and affine_in(expr.left, name) and affine_in(expr.right, name)
+        if expr.op == "/":
+            return not right and affine_in(expr.left, name)
+    return False
+
+
+def _inversions(net: Model, evidence: dict, source: str) -> dict[str, str]:
+    """Noise root -> the observed continuous ``:=`` node it is solved from."""
+    out: dict[str, str] = {}
+    for node in net.nodes:
+        if node.name not in evidence or node.kind != "assign" or node.finite:
+            continue
+        env = node.env_names
+        found = None
+        for ename, pname in env.items():
+            p = net[pname]
+            if (p.kind == "sample" and not p.parents and not FAMILIES[p.family].discrete
+                    and pname not in evidence and pname not in out and affine_in(node.expr, ename)):
+                found = pname
+                break
+        if found is None:
+            raise QueryError(f"cannot condition on the value of '{node.origin}': it is a continuous "
+                             "deterministic function of its parents, and no noise term can be solved "
+                             "for (an event of probability zero)", span=node.span,
+                             source=source or net.source,
+                             hint=f"give '{node.origin}' additive noise from a latent parent "
+                                  f"({node.origin} := f(...) + u, with latent u ~ Normal(0, 1)), "
+                                  f"or write '{node.origin} ~ Normal(mean, sd)'")
+        out[found] = node.name
+    return out
+
+
+def _order(net: Model, evidence: dict, inverted: dict[str, str]) -> list:
+    """Topological order of the computation, observed copies as early as possible.
+
+    An inverted noise root is computed from its observed child's other parents,
+    so its dependencies change; observed copies go first so that a shared ``U``
+    is abducted from the evidence before any other copy reads it.
+    """
+    g = nx.DiGraph()
+    for node in net.nodes:
+        g.add_node(node.name)
+        for p in node.parents:
+            if inverted.get(p) != node.name:
+                g.add_edge(p, node.name)
+    for u, y in inverted.items():
+        for p in net[y].parents:
+            if p != u:
+                g.add_edge(p, u)
+    early = set()
+    for e in evidence:
+        early |= nx.ancestors(g, e) | {e}
+    pos = {node.name: i for i, node in enumerate(net.nodes)}
+    try:
+        names = list(nx.lexicographical_topological_sort(g, key=lambda v: (v not in early, pos[v])))
+    except nx.NetworkXUnfeasible:
+        raise QueryError("the observed values cannot be solved for their noise terms in any order",
+                         hint="condition on fewer continuous deterministic variables") from None
+    return [net[v] for v in names]
 
 
 def forward(net: Model, evidence: dict[str, str], n: int, source: str = "") -> Callable:
@@ -43,15 +125,10 @@ def forward(net: Model, evidence: dict[str, str], n: int, source: str = "") -> C
     compiled = {node.name: ([compile_expr(a) for a in node.args] if node.kind == "sample"
                             else [compile_expr(node.expr)] if node.kind == "assign" else [])
                 for node in net.nodes}
-    for node in net.nodes:
-        if node.name in evidence and node.kind == "assign" and not node.finite:
-            raise QueryError(f"cannot condition on '{node.origin}' = value: it is a continuous "
-                             "deterministic function of its parents, an event of probability zero",
-                             span=node.span, source=source or net.source,
-                             hint=f"write '{node.origin} ~ Normal(mean, sd)' (noise folded in), "
-                                  "so that its density is known")
+    inverted = _inversions(net, evidence, source)
+    order = _order(net, evidence, inverted)
     seen_noise: set[str] = set()
-    for node in net.nodes:
+    for node in order:
         if node.name in evidence and node.kind == "sample" and not FAMILIES[node.family].discrete:
             if node.noise in seen_noise:
                 raise QueryError(f"cannot condition '{node.origin}' on a value in two worlds: "
@@ -59,6 +136,7 @@ def forward(net: Model, evidence: dict[str, str], n: int, source: str = "") -> C
                                  span=node.span, source=source or net.source)
         if node.kind != "fixed":
             seen_noise.add(node.noise)
+    flag_nodes = [node for node in order if node.kind != "fixed"]
 
     def run(key, values):
         dtype = values.dtype
@@ -67,8 +145,8 @@ def forward(net: Model, evidence: dict[str, str], n: int, source: str = "") -> C
         u: dict = {}
         logw = jnp.zeros((n,), dtype)
         flags = []
-        keys = jax.random.split(key, len(net.nodes) * 2)
-        for i, node in enumerate(net.nodes):
+        keys = jax.random.split(key, len(order) * 2)
+        for i, node in enumerate(order):
             k1, k2 = keys[2 * i], keys[2 * i + 1]
             obs = slots[evidence[node.name]] if node.name in evidence else None
             if node.kind == "fixed":
@@ -78,8 +156,27 @@ def forward(net: Model, evidence: dict[str, str], n: int, source: str = "") -> C
                     logw = logw + jnp.log(jnp.abs(val - obs) <= 1e-9)
                 env[node.name] = val
                 continue
-            penv = {e: env[p] for e, p in node.env_names.items()}
             fns = compiled[node.name]
+            if node.name in inverted:  # abduction: solve the observed child for this noise
+                child = net[inverted[node.name]]
+                y = slots[evidence[child.name]]
+                ename = next(e for e, p in child.env_names.items() if p == node.name)
+                cenv = {e: env[p] for e, p in child.env_names.items() if p != node.name}
+                f = compiled[child.name][0]
+                a = jnp.broadcast_to(f({**cenv, ename: jnp.zeros((), dtype)}), (n,))
+                b = jnp.broadcast_to(f({**cenv, ename: jnp.ones((), dtype)}), (n,)) - a
+                val = (y - a) / jnp.where(b == 0, 1.0, b)
+                params = tuple(jnp.broadcast_to(fn({}), (n,)).astype(dtype) for fn in fns)
+                fam = FAMILIES[node.family]
+                flags.append(jnp.any(fam.invalid(params)))
+                logw = logw + jnp.where(b == 0, -jnp.inf, fam.log_prob(params, val) - jnp.log(jnp.abs(b)))
+                env[node.name] = val
+                continue
+            if node.name in inverted.values():
+                env[node.name] = jnp.broadcast_to(obs, (n,)).astype(dtype)
+                flags.append(jnp.asarray(False))
+                continue
+            penv = {e: env[p] for e, p in node.env_names.items()}
             if node.kind == "assign":
                 val = jnp.broadcast_to(fns[0](penv), (n,)).astype(dtype)
                 flags.append(jnp.any(jnp.isnan(val)))
@@ -92,6 +189,7 @@ def forward(net: Model, evidence: dict[str, str], n: int, source: str = "") -> C
             flags.append(jnp.any(fam.invalid(params)))
             kmax = len(node.domain) - 1 if node.domain else None
             many = shared[node.noise] > 1
+            z = fam.from_z is not None  # noise kept as a standard normal, else as a uniform
             if obs is not None and node.noise not in u:
                 if fam.discrete:
                     lo, hi = fam.cdf(params, obs - 1), fam.cdf(params, obs)
@@ -101,12 +199,14 @@ def forward(net: Model, evidence: dict[str, str], n: int, source: str = "") -> C
                 else:
                     logw = logw + fam.log_prob(params, obs)
                     if many:
-                        u[node.noise] = fam.cdf(params, obs)
+                        u[node.noise] = fam.to_z(params, obs) if z else fam.cdf(params, obs)
                 val = jnp.broadcast_to(obs, (n,)).astype(dtype)
-            elif node.noise in u or many or fam.name in _CHEAP_QUANTILE or fam.support == "finite":
+            elif node.noise in u or many or z or fam.name in _CHEAP_QUANTILE or fam.support == "finite":
                 if node.noise not in u:
-                    u[node.noise] = jax.random.uniform(k1, (n,), dtype)
-                val = fam.quantile(params, u[node.noise], kmax).astype(dtype)
+                    u[node.noise] = (jax.random.normal(k1, (n,), dtype) if z
+                                     else jax.random.uniform(k1, (n,), dtype))
+                noise = u[node.noise]
+                val = (fam.from_z(params, noise) if z else fam.quantile(params, noise, kmax)).astype(dtype)
                 if obs is not None:
                     logw = logw + jnp.log(jnp.abs(val - obs) <= 1e-9)
             else:
@@ -114,13 +214,13 @@ def forward(net: Model, evidence: dict[str, str], n: int, source: str = "") -> C
             env[node.name] = val
         return env, logw, jnp.stack(flags) if flags else jnp.zeros((0,), bool)
 
-    return run
+    return run, flag_nodes
 
 
 def compile_montecarlo(plan: Plan, n: int, source: str = "") -> Callable:
     """``(key, values) -> (log weights, target, invalid flags)``, jitted."""
     net = plan.network
-    run = forward(net, dict(plan.evidence), n, source)
+    run, flag_nodes = forward(net, dict(plan.evidence), n, source)
     target = compile_expr(plan.target) if plan.target is not None else None
     doms = {d: jnp.asarray(net[d].domain, dtype=float) for d in plan.dist_vars}
 
@@ -135,6 +235,5 @@ def compile_montecarlo(plan: Plan, n: int, source: str = "") -> Callable:
             t = t.reshape(t.shape + (1,)) * ind.reshape((n,) + (1,) * (t.ndim - 1) + (-1,))
         return logw, t, flags
 
-    nodes = [node for node in net.nodes if node.kind != "fixed"]
-    return jax.jit(fn), nodes
+    return jax.jit(fn), flag_nodes
 

@@ -61,7 +61,7 @@ def sample(ir: Model, n: int, seed: int = 0) -> dict[str, np.ndarray]:
     """``n`` joint draws of every variable of ``ir`` (vectorised, one compiled function)."""
     key = (ir.nodes, int(n))
     if key not in _SAMPLERS:
-        run = forward(ir, {}, int(n))
+        run, _ = forward(ir, {}, int(n))
         _SAMPLERS[key] = jax.jit(lambda k: run(k, jnp.zeros((1,)))[0])
     env = _SAMPLERS[key](jax.random.PRNGKey(seed))
     return {name: np.asarray(env[name]) for name in ir.names}
