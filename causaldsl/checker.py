@@ -254,7 +254,8 @@ def _constant(expr: S.Expr) -> Optional[float]:
     if free_vars(expr):
         return None
     try:
-        return float(compile_expr(expr)({}))
+        with np.errstate(all="ignore"):
+            return float(compile_expr(expr, np)({}))
     except Exception:  # pragma: no cover
         return None
 
@@ -404,7 +405,8 @@ def _expr_image(expr: S.Expr, nodes: dict[str, Node]) -> Optional[tuple[float, .
         return None
     grids = np.meshgrid(*[np.asarray(nodes[n].domain) for n in names], indexing="ij") if names else []
     env = {n: g.ravel() for n, g in zip(names, grids)}
-    vals = np.asarray(compile_expr(expr)(env), dtype=float).ravel()
+    with np.errstate(all="ignore"):
+        vals = np.broadcast_to(np.asarray(compile_expr(expr, np)(env), dtype=float), (size,)).ravel()
     vals = vals[~np.isnan(vals)]
     uniq = np.unique(vals)
     if len(uniq) > MAX_DOMAIN:

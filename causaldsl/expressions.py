@@ -30,85 +30,88 @@ FUNCTIONS: dict[str, tuple[int, int]] = {  # name -> (min args, max args; -1 = a
     "min": (2, -1), "max": (2, -1), "sigmoid": (1, 1),
 }
 
-_UNARY_FN = {"exp": jnp.exp, "log": jnp.log, "sqrt": jnp.sqrt, "abs": jnp.abs,
-             "sigmoid": jax.nn.sigmoid}
-
-_BIN = {
-    "+": jnp.add, "-": jnp.subtract, "*": jnp.multiply, "/": jnp.divide, "**": jnp.power,
-}
-_CMP = {
-    "==": jnp.equal, "!=": jnp.not_equal, "<": jnp.less, "<=": jnp.less_equal,
-    ">": jnp.greater, ">=": jnp.greater_equal,
-}
-
-
-def _f(x):
-    return jnp.asarray(x, dtype=jnp.result_type(float))
+def _ops(xp):
+    """The array operations of ``xp`` (``jax.numpy`` for engines, ``numpy`` for static checks)."""
+    sigmoid = jax.nn.sigmoid if xp is jnp else (lambda x: 1.0 / (1.0 + xp.exp(-x)))
+    return {
+        "exp": xp.exp, "log": xp.log, "sqrt": xp.sqrt, "abs": xp.abs, "sigmoid": sigmoid,
+        "min": xp.minimum, "max": xp.maximum, "where": xp.where,
+        "+": xp.add, "-": xp.subtract, "*": xp.multiply, "/": xp.divide, "**": xp.power,
+        "==": xp.equal, "!=": xp.not_equal, "<": xp.less, "<=": xp.less_equal,
+        ">": xp.greater, ">=": xp.greater_equal,
+        "float": (lambda x: xp.asarray(x, dtype=float)),
+    }
 
 
-def compile_expr(expr: S.Expr) -> Compiled:
+_UNARY = ("exp", "log", "sqrt", "abs", "sigmoid")
+
+
+def compile_expr(expr: S.Expr, xp=jnp) -> Compiled:
     """A function ``env -> array`` computing ``expr``; logical results are 0.0 / 1.0."""
-    if isinstance(expr, S.Num):
-        v = expr.value
-        return lambda env: _f(v)
-    if isinstance(expr, S.Level):
-        c = float(expr.code)
-        return lambda env: _f(c)
+    return _compile(expr, _ops(xp))
+
+
+def _compile(expr: S.Expr, ops) -> Compiled:
+    f = ops["float"]
+    if isinstance(expr, (S.Num, S.Level)):
+        c = float(expr.value if isinstance(expr, S.Num) else expr.code)
+        return lambda env: f(c)
     if isinstance(expr, S.Var):
         name = expr.name
         return lambda env: env[name]
     if isinstance(expr, S.BinOp):
-        op, a, b = _BIN[expr.op], compile_expr(expr.left), compile_expr(expr.right)
+        op, a, b = ops[expr.op], _compile(expr.left, ops), _compile(expr.right, ops)
         return lambda env: op(a(env), b(env))
     if isinstance(expr, S.Unary):
-        a = compile_expr(expr.operand)
+        a = _compile(expr.operand, ops)
         return (lambda env: -a(env)) if expr.op == "-" else a
     if isinstance(expr, S.Compare):
-        op, a, b = _CMP[expr.op], compile_expr(expr.left), compile_expr(expr.right)
-        return lambda env: _f(op(a(env), b(env)))
+        op, a, b = ops[expr.op], _compile(expr.left, ops), _compile(expr.right, ops)
+        return lambda env: f(op(a(env), b(env)))
     if isinstance(expr, S.BoolOp):
-        a, b = compile_expr(expr.left), compile_expr(expr.right)
+        a, b = _compile(expr.left, ops), _compile(expr.right, ops)
         if expr.op == "and":
-            return lambda env: _f((a(env) != 0) & (b(env) != 0))
-        return lambda env: _f((a(env) != 0) | (b(env) != 0))
+            return lambda env: f((a(env) != 0) & (b(env) != 0))
+        return lambda env: f((a(env) != 0) | (b(env) != 0))
     if isinstance(expr, S.Not):
-        a = compile_expr(expr.operand)
-        return lambda env: _f(a(env) == 0)
+        a = _compile(expr.operand, ops)
+        return lambda env: f(a(env) == 0)
     if isinstance(expr, S.IfElse):
-        c, t, o = compile_expr(expr.cond), compile_expr(expr.then), compile_expr(expr.other)
-        return lambda env: jnp.where(c(env) != 0, t(env), o(env))
+        c, t, o = _compile(expr.cond, ops), _compile(expr.then, ops), _compile(expr.other, ops)
+        where = ops["where"]
+        return lambda env: where(c(env) != 0, t(env), o(env))
     if isinstance(expr, S.Call):
-        args = [compile_expr(a) for a in expr.args]
-        if expr.fn in _UNARY_FN:
-            fn = _UNARY_FN[expr.fn]
+        args = [_compile(a, ops) for a in expr.args]
+        fn = ops[expr.fn]
+        if expr.fn in _UNARY:
             return lambda env: fn(args[0](env))
-        reduce = jnp.minimum if expr.fn == "min" else jnp.maximum
 
         def call(env):
             out = args[0](env)
             for a in args[1:]:
-                out = reduce(out, a(env))
+                out = fn(out, a(env))
             return out
 
         return call
     if isinstance(expr, S.Table):
-        return _compile_table(expr)
+        return _compile_table(expr, ops)
     raise TypeError(f"cannot compile {type(expr).__name__}")  # pragma: no cover
 
 
-def _compile_table(table: S.Table) -> Compiled:
+def _compile_table(table: S.Table, ops) -> Compiled:
     """Rows are checked complete and disjoint by the checker; a value matching no row gives NaN."""
     parents = table.parents
-    rows = [(tuple(float(k.value) for k in row.key), compile_expr(row.value)) for row in table.rows]
+    rows = [(tuple(float(k.value) for k in row.key), _compile(row.value, ops)) for row in table.rows]
+    where, f = ops["where"], ops["float"]
 
     def lookup(env):
         vals = [env[p] for p in parents]
-        out = _f(jnp.nan)
+        out = f(float("nan"))
         for key, value in reversed(rows):
             match = vals[0] == key[0]
             for v, k in zip(vals[1:], key[1:]):
                 match = match & (v == k)
-            out = jnp.where(match, value(env), out)
+            out = where(match, value(env), out)
         return out
 
     return lookup
