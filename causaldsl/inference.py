@@ -83,23 +83,15 @@ def run_plan(plan: Plan, cache: dict, *, text: str, method: Optional[str] = None
     if key not in cache:
         cache[key] = compile_montecarlo(plan, n, source)
     fn, nodes = cache[key]
-    logw, t, flags = fn(jax.random.PRNGKey(DEFAULT_SEED if seed is None else seed), values)
-    _invalid(flags, nodes, plan.network.source)
-    logw = np.asarray(logw, dtype=float)
-    t = np.asarray(t, dtype=float)
-    if not np.isfinite(logw).any():
+    out = jax.device_get(fn(jax.random.PRNGKey(DEFAULT_SEED if seed is None else seed), values))
+    _invalid(out["flags"], nodes, plan.network.source)
+    if not out["any"]:
         raise _zero(plan, text, source, sampled=n, span=span)
-    w = np.exp(logw - logw[np.isfinite(logw)].max())
-    live = w > 0
-    if not np.isfinite(t[live]).all():
+    if not out["finite"]:
         raise QueryError(f"{text}: the quantity asked for is infinite or undefined (NaN) in some draws",
                          span=span, source=source,
                          hint="check divisions, log() and sqrt() of values that can be zero or negative")
-    sw = w.sum()
-    wt = w.reshape((-1,) + (1,) * (t.ndim - 1))
-    est = (wt * t).sum(0) / sw
-    se = np.sqrt((wt ** 2 * (t - est) ** 2).sum(0)) / sw
-    ess = float(sw ** 2 / (w ** 2).sum())
+    est, se, ess = np.asarray(out["estimate"]), np.asarray(out["stderr"]), float(out["ess"])
     conditioning = "likelihood weighting" if plan.evidence else None
     return _result(plan, text, est, se, "monte-carlo", ess=ess, samples=n, conditioning=conditioning)
 

@@ -218,7 +218,12 @@ def forward(net: Model, evidence: dict[str, str], n: int, source: str = "") -> C
 
 
 def compile_montecarlo(plan: Plan, n: int, source: str = "") -> Callable:
-    """``(key, values) -> (log weights, target, invalid flags)``, jitted."""
+    """``(key, values) -> summary dict``, jitted; reductions happen on the device.
+
+    The summary holds the self-normalised estimate, its delta-method standard
+    error, the effective sample size, whether any draw met the evidence,
+    whether the target was finite wherever it had weight, and the invalid flags.
+    """
     net = plan.network
     run, flag_nodes = forward(net, dict(plan.evidence), n, source)
     target = compile_expr(plan.target) if plan.target is not None else None
@@ -233,7 +238,17 @@ def compile_montecarlo(plan: Plan, n: int, source: str = "") -> Callable:
         for d in plan.dist_vars:
             ind = (jnp.abs(env[d][:, None] - doms[d][None, :]) <= 1e-9).astype(t.dtype)
             t = t.reshape(t.shape + (1,)) * ind.reshape((n,) + (1,) * (t.ndim - 1) + (-1,))
-        return logw, t, flags
+        top = jnp.max(jnp.where(jnp.isfinite(logw), logw, -jnp.inf))
+        w = jnp.where(jnp.isfinite(logw), jnp.exp(logw - top), 0.0)
+        live = w > 0
+        wt = w.reshape((n,) + (1,) * (t.ndim - 1))
+        finite = jnp.all(jnp.where(wt > 0, jnp.isfinite(t), True))
+        t = jnp.where(wt > 0, t, 0.0)
+        sw = jnp.sum(w)
+        est = jnp.sum(wt * t, axis=0) / sw
+        se = jnp.sqrt(jnp.sum(wt ** 2 * (t - est) ** 2, axis=0)) / sw
+        return {"estimate": est, "stderr": se, "ess": sw ** 2 / jnp.sum(w ** 2),
+                "any": jnp.any(live), "finite": finite, "flags": flags}
 
     return jax.jit(fn), flag_nodes
 
