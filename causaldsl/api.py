@@ -67,16 +67,15 @@ class CausalModel:
         omitted); ``seed`` and ``samples`` set the Monte Carlo draws.
         """
         if isinstance(text, str):
-            source = text.strip("\n")
+            source = text
             q = parse_query(source)
-            label = source.strip()
-        else:
+        elif isinstance(text, (S.ProbQuery, S.ExpectQuery, S.EffectQuery)):
             q, source = text, self.source
-            label = getattr(text, "text", "") or repr(text)
-        try:
-            plan = plan_query(self.ir, q, source)
-        except CausalDSLError:
-            raise
+        else:
+            raise QueryError(f"a query is text such as \"P(y = 1 | do(x = 0))\", not {type(text).__name__}",
+                             hint="pass the query as a string")
+        label = q.text or (text.strip() if isinstance(text, str) else repr(q))
+        plan = plan_query(self.ir, q, source)
         return run_plan(plan, self._cache, text=label, method=method, seed=seed, samples=samples,
                         source=source, span=q.span)
 
@@ -179,7 +178,7 @@ def model(source: str, name: Optional[str] = None) -> CausalModel:
     """
     models = program(source)
     if not models:
-        raise CausalDSLError("no model in the text", line=1, column=1, source=source,
+        raise QueryError("no model in the text", line=1, column=1, source=source,
                              hint="write a block such as: model m { x ~ Bernoulli(0.5) }")
     if name is None:
         if len(models) > 1:
@@ -190,7 +189,8 @@ def model(source: str, name: Optional[str] = None) -> CausalModel:
     for m in models:
         if m.name == name:
             return m
-    raise UnknownNameError(f"no model named '{name}'", hint=did_you_mean(name, [m.name for m in models]))
+    raise UnknownNameError(f"no model named '{name}'", hint=did_you_mean(name, [m.name for m in models])
+                           or "models are: " + ", ".join(m.name for m in models))
 
 
 def load(path: Union[str, Path], name: Optional[str] = None) -> CausalModel:

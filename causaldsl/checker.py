@@ -21,12 +21,15 @@ import numpy as np
 
 from . import syntax as S
 from .distributions import FAMILIES
-from .errors import (CausalDSLError, CycleError, DistributionError, DuplicateDefinitionError,
+from .errors import (CausalDSLError, CausalSyntaxError, CycleError, DistributionError, DuplicateDefinitionError,
                      ProbabilityError, TableError, UnknownNameError, did_you_mean)
-from .expressions import FUNCTIONS, compile_expr, free_vars, is_logical, walk
+from .expressions import FUNCTIONS, arity_hint, arity_ok, arity_message, compile_expr, free_vars, is_logical, walk
 from .ir import Model, Node
 
 MAX_DOMAIN = 4096  # larger images of := over finite parents are treated as continuous
+MAX_TRIALS = 100_000
+RESERVED = {"if", "then", "else", "and", "or", "not", "do", "table", "latent", "model", "via",
+            "P", "E", "ATE", "ETT", "NDE", "NIE", "PN", "PS", "PNS"}
 
 
 class _Ctx:
@@ -46,13 +49,16 @@ def check_model(block: S.ModelBlock, source: str = "") -> Model:
     ctx = _Ctx(source)
     stmts: dict[str, S.Statement] = {}
     for st in block.statements:
+        if st.name in RESERVED:
+            raise ctx.err(CausalSyntaxError, f"'{st.name}' is a reserved word and cannot name a variable",
+                          st.span, hint=f"rename it, e.g. '{st.name}_'")
         if st.name in stmts:
             first = stmts[st.name].span.line
             raise ctx.err(DuplicateDefinitionError, f"'{st.name}' is defined twice (first on line {first})",
                           st.span, hint="give each variable one statement; rename one of them")
         stmts[st.name] = st
     if not stmts:
-        raise ctx.err(CausalDSLError, f"model '{block.name}' has no statements", block.span,
+        raise ctx.err(CausalSyntaxError, f"model '{block.name}' has no statements", block.span,
                       hint="add a line such as: x ~ Bernoulli(0.5)")
 
     # Names and parents, before domains: the graph must exist to order the work.
@@ -116,31 +122,30 @@ def _check_expr(expr: S.Expr, stmts, ctx: _Ctx, levels: set[int] = frozenset()) 
             continue
         if isinstance(node, S.Var):
             if node.world is not None:
-                raise ctx.err(CausalDSLError, "counterfactual terms like "
+                raise ctx.err(CausalSyntaxError, "counterfactual terms like "
                               f"'{node.name}[...]' belong in queries, not in a model", node.span,
                               hint=f"use the plain name '{node.name}' inside the model")
             if node.name not in stmts:
                 raise ctx.err(UnknownNameError, f"unknown variable '{node.name}'", node.span,
                               hint=did_you_mean(node.name, stmts) or
-                              f"define it in the model, e.g. '{node.name} ~ Bernoulli(0.5)'")
+                              f"define it in the model, e.g. '{node.name} ~ Bernoulli(0.5)'; "
+                              "variables are: " + ", ".join(stmts))
         elif isinstance(node, S.Call):
             if node.fn not in FUNCTIONS:
                 hint = did_you_mean(node.fn, list(FUNCTIONS)) or ("known functions: " + ", ".join(FUNCTIONS))
                 if node.fn in FAMILIES:
                     hint = f"'{node.fn}' is a distribution: write 'x ~ {node.fn}(...)' on its own line"
                 raise ctx.err(UnknownNameError, f"unknown function '{node.fn}'", node.span, hint=hint)
-            lo, hi = FUNCTIONS[node.fn]
-            if len(node.args) < lo or (hi >= 0 and len(node.args) > hi):
-                want = str(lo) if lo == hi else f"at least {lo}"
-                raise ctx.err(CausalDSLError, f"{node.fn}() takes {want} argument(s), got {len(node.args)}",
-                              node.span)
+            if not arity_ok(node.fn, len(node.args)):
+                raise ctx.err(CausalSyntaxError, arity_message(node.fn, len(node.args)), node.span,
+                              hint=arity_hint(node.fn))
         elif isinstance(node, S.Table):
             for p, sp in zip(node.parents, node.parent_spans):
                 if p not in stmts:
                     raise ctx.err(UnknownNameError, f"unknown variable '{p}' in table", sp,
-                                  hint=did_you_mean(p, stmts))
+                                  hint=did_you_mean(p, stmts) or "variables are: " + ", ".join(stmts))
         elif isinstance(node, S.Str):
-            raise ctx.err(CausalDSLError, f"a string \"{node.value}\" cannot be used as a number",
+            raise ctx.err(CausalSyntaxError, f"a string \"{node.value}\" cannot be used as a number",
                           node.span, hint="compare a categorical variable with a level name: w == sunny")
 
 
@@ -327,7 +332,8 @@ def _categorical_args(dist: S.DistCall, ctx: _Ctx):
         names = [a.name for a in args]
         for i, a in enumerate(args):
             if a.name in names[:i]:
-                raise ctx.err(DistributionError, f"level '{a.name}' appears twice", a.span)
+                raise ctx.err(DistributionError, f"level '{a.name}' appears twice", a.span,
+                              hint="give each level one probability, under a distinct name")
         return [a.value for a in args], tuple(names)
     if kinds == {"pos"}:
         return [a.value for a in args], None
@@ -388,7 +394,11 @@ def _sample_domain(fam, args, levels, nodes, dist: S.DistCall, ctx: _Ctx):
         bad = [n for n in ns if n < 0 or n != int(n)]
         if bad:
             raise ctx.err(ProbabilityError, f"Binomial's number of trials must be a whole number >= 0, got {bad[0]:g}",
-                          _expr_span(args[0], dist.span))
+                          _expr_span(args[0], dist.span), hint="write Binomial(n, p) with n = 0, 1, 2, ...")
+        if max(ns) > MAX_TRIALS:
+            raise ctx.err(DistributionError, f"Binomial with {max(ns):g} trials is too large to enumerate "
+                          f"(at most {MAX_TRIALS:,})", _expr_span(args[0], dist.span),
+                          hint="approximate it with Normal(n * p, sqrt(n * p * (1 - p)))")
         return tuple(float(k) for k in range(int(max(ns)) + 1))
     return None
 

@@ -96,7 +96,8 @@ class CausalDSLError(Exception):
             caret_col = max(0, self.column - 1)
             width = min(self.width, max(1, len(text) - caret_col))
             parts.append(text)
-            parts.append(" " * caret_col + "^" * width)
+            pad = "".join(c if c == "\t" else " " for c in text[:caret_col])
+            parts.append(pad + "^" * width)
         if self.hint:
             parts.append(f"hint: {self.hint}")
         return "\n".join(parts)

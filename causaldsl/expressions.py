@@ -30,6 +30,21 @@ FUNCTIONS: dict[str, tuple[int, int]] = {  # name -> (min args, max args; -1 = a
     "min": (2, -1), "max": (2, -1), "sigmoid": (1, 1),
 }
 
+def arity_ok(fn: str, n: int) -> bool:
+    lo, hi = FUNCTIONS[fn]
+    return n >= lo and (hi < 0 or n <= hi)
+
+
+def arity_message(fn: str, n: int) -> str:
+    lo, hi = FUNCTIONS[fn]
+    want = str(lo) if lo == hi else f"at least {lo}"
+    return f"{fn}() takes {want} argument(s), got {n}"
+
+
+def arity_hint(fn: str) -> str:
+    return {"min": "write min(a, b, ...)", "max": "write max(a, b, ...)"}.get(fn, f"write {fn}(x)")
+
+
 def _ops(xp):
     """The array operations of ``xp`` (``jax.numpy`` for engines, ``numpy`` for static checks)."""
     sigmoid = jax.nn.sigmoid if xp is jnp else (lambda x: 1.0 / (1.0 + xp.exp(-x)))

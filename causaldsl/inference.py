@@ -15,6 +15,7 @@ import numpy as np
 
 from .backends.exact import compile_exact, supports
 from .backends.montecarlo import compile_montecarlo
+from .distributions import FAMILIES
 from .errors import MethodError, ProbabilityError, QueryError, ZeroProbabilityError
 from .queries import Plan
 from .results import Result
@@ -26,32 +27,45 @@ ZERO = 1e-14  # a conditioning event with smaller probability is treated as impo
 METHODS = ("exact", "monte-carlo")
 
 
-def choose_method(plan: Plan, method: Optional[str], source: str = "") -> str:
+def choose_method(plan: Plan, method: Optional[str], source: str = "", span=None) -> str:
     if method is None:
         return "exact" if supports(plan) else "monte-carlo"
     if method not in METHODS:
-        raise MethodError(f"unknown method '{method}'", hint="use method='exact' or method='monte-carlo'")
+        raise MethodError(f"unknown method '{method}'", span=span, source=source,
+                          hint="use method='exact' or method='monte-carlo'")
     if method == "exact" and not supports(plan):
-        cont = [n.origin for n in plan.network.nodes if n.kind != "fixed" and not n.finite]
-        raise MethodError("the exact engine needs discrete variables, and "
-                          + ", ".join(f"'{c}'" for c in dict.fromkeys(cont)) + " are continuous or unbounded",
+        cont = list(dict.fromkeys(n.origin for n in plan.network.nodes if n.kind != "fixed" and not n.finite))
+        verb = "is" if len(cont) == 1 else "are"
+        raise MethodError("the exact engine needs variables with finitely many values, and "
+                          + ", ".join(f"'{c}'" for c in cont) + f" {verb} continuous or unbounded",
+                          span=span, source=source,
                           hint="use method='monte-carlo' (the default for such models)")
     return method
+
+
+def _check_samples(samples, span, source) -> int:
+    if samples is None:
+        return DEFAULT_SAMPLES
+    if isinstance(samples, bool) or not isinstance(samples, (int, np.integer)) or samples < 1:
+        raise MethodError(f"samples must be a whole number of draws >= 1, got {samples!r}",
+                          span=span, source=source, hint=f"e.g. samples=100_000 (default {DEFAULT_SAMPLES:,})")
+    return int(samples)
 
 
 def _invalid(flags, nodes, source: str):
     flags = np.asarray(flags)
     if flags.size and flags.any():
         node = nodes[int(np.argmax(flags))]
-        from .distributions import FAMILIES
-
-        rule = FAMILIES[node.family].rule if node.family else "a number"
-        what = f"{node.family} parameters" if node.family else "its value"
-        raise ProbabilityError(f"'{node.origin}': {what} computed from its parents are invalid "
-                               "for some parent values (a probability outside [0, 1], a negative "
-                               "scale, or NaN)", span=node.span, source=source,
-                               hint=f"{node.family or node.origin} needs {rule}; check the expression, "
-                                    "or bound it with min(max(..., 0), 1)")
+        if node.family is None:
+            raise ProbabilityError(f"'{node.origin}' is undefined (NaN) for some values of its parents",
+                                   span=node.span, source=source,
+                                   hint="check log() and sqrt() of negative numbers and 0 / 0 in its expression")
+        fam = FAMILIES[node.family]
+        hint = f"{fam.name} takes {fam.rule}"
+        if fam.probability_params or fam.name == "Categorical":
+            hint += "; keep the expression inside [0, 1], e.g. min(max(..., 0), 1)"
+        raise ProbabilityError(f"'{node.origin}': the {fam.name} parameters computed from its parents "
+                               "are invalid for some parent values", span=node.span, source=source, hint=hint)
 
 
 def _label(node, value: float):
@@ -64,21 +78,23 @@ def run_plan(plan: Plan, cache: dict, *, text: str, method: Optional[str] = None
              seed: Optional[int] = None, samples: Optional[int] = None, source: str = "",
              span=None) -> Result:
     """Answer ``plan`` (compiling it once per structure)."""
-    method = choose_method(plan, method, source)
+    method = choose_method(plan, method, source, span)
     values = jnp.asarray(plan.values if plan.values else [0.0], dtype=jnp.float64)
     if method == "exact":
         key = ("exact", plan.key)
         if key not in cache:
             cache[key] = compile_exact(plan)
         fn, nodes = cache[key]
-        num, den, flags = fn(values)
+        num, den, undefined, flags = fn(values)
         _invalid(flags, nodes, plan.network.source)
         den = float(den)
         if den <= ZERO:
             raise _zero(plan, text, source, span=span)
+        if float(undefined) > 0:
+            raise _undefined(text, span, source)
         num = np.clip(np.asarray(num) / den, -np.inf, np.inf)
         return _result(plan, text, num, None, "exact")
-    n = int(samples or DEFAULT_SAMPLES)
+    n = _check_samples(samples, span, source)
     key = ("mc", plan.key, n)
     if key not in cache:
         cache[key] = compile_montecarlo(plan, n, source)
@@ -88,9 +104,7 @@ def run_plan(plan: Plan, cache: dict, *, text: str, method: Optional[str] = None
     if not out["any"]:
         raise _zero(plan, text, source, sampled=n, span=span)
     if not out["finite"]:
-        raise QueryError(f"{text}: the quantity asked for is infinite or undefined (NaN) in some draws",
-                         span=span, source=source,
-                         hint="check divisions, log() and sqrt() of values that can be zero or negative")
+        raise _undefined(text, span, source)
     est, se, ess = np.asarray(out["estimate"]), np.asarray(out["stderr"]), float(out["ess"])
     conditioning = "likelihood weighting" if plan.evidence else None
     return _result(plan, text, est, se, "monte-carlo", ess=ess, samples=n, conditioning=conditioning)
@@ -108,6 +122,12 @@ def _result(plan, text, value, se, method, **kw) -> Result:
                 errs[k] = float(se[idx])
         return Result(text, table, None, method, stderrs=errs or None, **kw)
     return Result(text, float(value), None if se is None else float(se), method, **kw)
+
+
+def _undefined(text: str, span, source: str) -> QueryError:
+    return QueryError(f"the quantity asked for is infinite or undefined (NaN) for values that can occur",
+                      span=span, source=source,
+                      hint="check divisions, log() and sqrt() of values that can be zero or negative")
 
 
 def _zero(plan: Plan, text: str, source: str, sampled: Optional[int] = None,

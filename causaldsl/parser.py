@@ -224,7 +224,7 @@ class _ToAST(Transformer):
                              tuple(opts), _span(effect), self._text(meta), spans)
 
     def effect_option(self, meta, ch):
-        return (str(ch[0]), ch[1])
+        return (str(ch[0]), ch[1], _span(ch[0]))
 
     def eq_event(self, meta, ch):
         return S.EqEvent(ch[0], ch[1], _span(meta))
@@ -305,6 +305,8 @@ def _hint_for_char(ch: str) -> str:
         return "write 'not' (or '!=' to compare)"
     if ch == "^":
         return "write '**' for powers"
+    if ch in "\"'":
+        return "a string is not closed: end it with the same quote on the same line"
     return "remove it, or check the spelling"
 
 
@@ -333,7 +335,7 @@ def parse_query(text: str) -> S.Query:
     >>> parse_query("E[y | x = 1]").expr.name
     'y'
     """
-    prog = parse(text.strip("\n"))
+    prog = parse(text)
     queries = [item for item in prog.items if not isinstance(item, S.ModelBlock)]
     if len(prog.items) != 1 or len(queries) != 1:
         raise CausalSyntaxError("expected exactly one query", line=1, column=1, source=text,

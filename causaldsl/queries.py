@@ -24,8 +24,9 @@ from dataclasses import dataclass, replace
 from typing import Optional, Union
 
 from . import syntax as S
-from .errors import DomainError, EffectError, QueryError, UnknownNameError, did_you_mean
-from .expressions import FUNCTIONS, free_vars, walk
+from .distributions import FAMILIES
+from .errors import CausalSyntaxError, DomainError, EffectError, QueryError, UnknownNameError, did_you_mean
+from .expressions import FUNCTIONS, arity_hint, arity_message, arity_ok, free_vars, walk
 from .expressions import rename as rename_expr
 from .ir import Model, Slot
 from .worlds import Ref, do, twin
@@ -77,6 +78,10 @@ class _Builder:
                                hint=did_you_mean(value, node.levels) or self._values_hint(node))
             return float(node.levels.index(value))
         value = float(value)
+        if node.family and FAMILIES[node.family].support == "count" and node.kind != "fixed" \
+                and (value < 0 or value != int(value)):
+            raise self.err(DomainError, f"{value:g} is not a value of '{var}'", span,
+                           hint=f"'{var}' takes the values 0, 1, 2, ...")
         if node.domain is not None and not any(abs(value - d) <= 1e-9 for d in node.domain):
             raise self.err(DomainError, f"{value:g} is not a value of '{var}'", span,
                            hint=self._values_hint(node))
@@ -88,6 +93,8 @@ class _Builder:
         if node.domain is not None:
             shown = ", ".join(f"{d:g}" for d in node.domain[:12]) + (", ..." if len(node.domain) > 12 else "")
             return f"'{node.name}' takes the values {shown}"
+        if node.family and FAMILIES[node.family].support == "count":
+            return f"'{node.name}' takes the values 0, 1, 2, ..."
         return f"'{node.name}' is continuous"
 
     def slot(self, var: str, value, span) -> Slot:
@@ -115,7 +122,8 @@ class _Builder:
         for a in assignments:
             var = self.var(a.name, a.span)
             if var in items:
-                raise self.err(QueryError, f"'{var}' is set twice in one world", a.span)
+                raise self.err(QueryError, f"'{var}' is set twice in one world", a.span,
+                               hint=f"set '{var}' once")
             lit = self.literal(a.value)
             if lit is not None:
                 items[var] = self.slot(var, lit, getattr(a.value, "span", a.span))
@@ -159,10 +167,13 @@ class _Builder:
         if isinstance(e, S.Call):
             if e.fn not in FUNCTIONS:
                 raise self.err(UnknownNameError, f"unknown function '{e.fn}'", e.span,
-                               hint=did_you_mean(e.fn, list(FUNCTIONS)))
+                               hint=did_you_mean(e.fn, list(FUNCTIONS)) or "known functions: " + ", ".join(FUNCTIONS))
+            if not arity_ok(e.fn, len(e.args)):
+                raise self.err(CausalSyntaxError, arity_message(e.fn, len(e.args)), e.span, hint=arity_hint(e.fn))
             return replace(e, args=tuple(self.expr(a, terms) for a in e.args))
         if isinstance(e, S.Table):
-            raise self.err(QueryError, "tables belong in models, not queries", e.span)
+            raise self.err(QueryError, "tables belong in models, not queries", e.span,
+                           hint="put the table in a statement of the model and ask about that variable")
         if isinstance(e, S.Str):
             raise self.err(QueryError, f"a string \"{e.value}\" is not a number", e.span,
                            hint="compare a categorical variable with a level: W == sunny")
@@ -205,7 +216,8 @@ def plan_query(model: Model, query: S.Query, source: str = "") -> Plan:
             for a in cond.assignments:
                 var = b.var(a.name, a.span)
                 if var in do_values:
-                    raise b.err(QueryError, f"do() sets '{var}' twice", a.span)
+                    raise b.err(QueryError, f"do() sets '{var}' twice", a.span,
+                                hint=f"intervene on '{var}' once; ask two queries to compare values")
                 lit = b.literal(a.value)
                 if lit is None:
                     raise b.err(QueryError, "do() sets a variable to a number or a level",
@@ -233,8 +245,10 @@ def plan_query(model: Model, query: S.Query, source: str = "") -> Plan:
                 terms.append(t)
                 node = model[t[0]]
                 if node.domain is None:
-                    raise b.err(QueryError, f"P({ev.expr.name}) asks for the distribution of a "
-                                "continuous variable", ev.span,
+                    what = "an unbounded" if node.family and FAMILIES[node.family].support == "count" \
+                        else "a continuous"
+                    raise b.err(QueryError, f"P({ev.expr.name}) asks for the whole distribution of "
+                                f"{what} variable", ev.span,
                                 hint=f"ask E[{ev.expr.name}] or the probability of an event, "
                                      f"e.g. P({ev.expr.name} > 0)")
                 dist_vars.append(_term_key(t))
@@ -279,11 +293,15 @@ def expand_effect(model: Model, q: S.EffectQuery, source: str = ""):
     for name, span in zip(names, q.spans):
         if name not in model:
             raise err(UnknownNameError, f"unknown variable '{name}'", span,
-                      hint=did_you_mean(name, model.names))
-    opts = dict(q.options)
-    for k, v in opts.items():
+                      hint=did_you_mean(name, model.names) or "variables are: " + ", ".join(model.names))
+    opts: dict[str, S.Value] = {}
+    for k, v, kspan in q.options:
         if k not in ("treat", "control"):
-            raise err(EffectError, f"unknown option '{k}'", v.span, hint="options are treat= and control=")
+            raise err(EffectError, f"unknown option '{k}'", kspan,
+                      hint=(did_you_mean(k, ["treat", "control"]) or "") + " (the options are treat= and control=)")
+        if k in opts:
+            raise err(EffectError, f"option '{k}' is given twice", kspan, hint=f"give {k}= once")
+        opts[k] = v
     x, y, m = q.treatment, q.outcome, q.mediator
     xnode = model[x]
     if q.effect in ("NDE", "NIE") and m is None:
@@ -293,9 +311,9 @@ def expand_effect(model: Model, q: S.EffectQuery, source: str = ""):
 
     def opt(name, default):
         if name in opts:
-            v = opts[name].value
-            return S.Var(v) if isinstance(v, str) else S.Num(v)
-        return S.Num(default)
+            v = opts[name]
+            return S.Var(v.value, None, v.span) if isinstance(v.value, str) else S.Num(v.value, v.span)
+        return S.Num(default, q.span)
 
     if ("treat" not in opts or "control" not in opts) and xnode.domain != (0.0, 1.0):
         what = "continuous" if xnode.domain is None else "not binary"
@@ -313,27 +331,27 @@ def expand_effect(model: Model, q: S.EffectQuery, source: str = ""):
     def diff(a, b):
         return S.BinOp("-", a, b)
 
-    def obs(name, value):
-        return S.Observation(S.Var(name), S.Value(value))
+    def obs(name, value, where=q.span):
+        return S.Observation(S.Var(name, None, q.span), S.Value(value, where))
 
     def ev(var, value):
         return S.EqEvent(var, S.Value(value))
 
     tv = t.value if isinstance(t, S.Num) else t.name
+    cv = c.value if isinstance(c, S.Num) else c.name
     span, text = q.span, q.text
     if q.effect == "ATE":
         return S.ExpectQuery(diff(V(y, **{x: t}), V(y, **{x: c})), (), span, text)
     if q.effect == "ETT":
-        return S.ExpectQuery(diff(V(y, **{x: t}), V(y, **{x: c})), (obs(x, tv),), span, text)
+        return S.ExpectQuery(diff(V(y, **{x: t}), V(y, **{x: c})), (obs(x, tv, t.span),), span, text)
     if q.effect == "NDE":
         return S.ExpectQuery(diff(V(y, **{x: t, m: V(m, **{x: c})}), V(y, **{x: c})), (), span, text)
     if q.effect == "NIE":
         return S.ExpectQuery(diff(V(y, **{x: c, m: V(m, **{x: t})}), V(y, **{x: c})), (), span, text)
-    cv = c.value if isinstance(c, S.Num) else c.name
     if q.effect == "PN":
-        return S.ProbQuery((ev(V(y, **{x: c}), 0.0),), (obs(x, tv), obs(y, 1.0)), span, text)
+        return S.ProbQuery((ev(V(y, **{x: c}), 0.0),), (obs(x, tv, t.span), obs(y, 1.0)), span, text)
     if q.effect == "PS":
-        return S.ProbQuery((ev(V(y, **{x: t}), 1.0),), (obs(x, cv), obs(y, 0.0)), span, text)
+        return S.ProbQuery((ev(V(y, **{x: t}), 1.0),), (obs(x, cv, c.span), obs(y, 0.0)), span, text)
     if q.effect == "PNS":
         return S.ProbQuery((ev(V(y, **{x: t}), 1.0), ev(V(y, **{x: c}), 0.0)), (), span, text)
     raise err(EffectError, f"unknown effect {q.effect}", q.span)  # pragma: no cover

@@ -243,7 +243,7 @@ class EffectQuery:
     treatment: str
     outcome: str
     mediator: Optional[str]
-    options: tuple[tuple[str, Value], ...]
+    options: tuple[tuple[str, Value, Span], ...]  # name, value, where the name is
     span: Span = field(default=NOSPAN, compare=False)
     text: str = field(default="", compare=False)
     spans: tuple[Span, ...] = field(default=(), compare=False)  # treatment, outcome, mediator

@@ -44,7 +44,7 @@ def supports(plan: Plan) -> bool:
 
 
 def compile_exact(plan: Plan) -> Callable:
-    """``values -> (numerator, denominator, invalid flags)`` for ``plan``, jitted."""
+    """``values -> (numerator, denominator, undefined mass, invalid flags)`` for ``plan``, jitted."""
     net: Model = plan.network
     variables = [n for n in net.nodes if n.kind != "fixed"]
     index = {n.name: i for i, n in enumerate(variables)}
@@ -131,7 +131,10 @@ def compile_exact(plan: Plan) -> Callable:
             t = jnp.broadcast_to(jnp.asarray(target(tenv), dtype=float), tshape)
         else:
             t = jnp.ones(())
-        stacked = jnp.stack([jnp.ones_like(t), t])
+        # Where the target is inf or NaN its value is left out, and the mass of
+        # those configurations is contracted too: positive mass is an error.
+        bad = ~jnp.isfinite(t)
+        stacked = jnp.stack([jnp.ones_like(t), jnp.where(bad, 0.0, t), bad.astype(float)])
         operands.append((stacked, [n_out] + [index[v] for v in tvars]))
         out_axes = [n_out] + [index[d] for d in plan.dist_vars]
         args = []
@@ -140,6 +143,7 @@ def compile_exact(plan: Plan) -> Callable:
         result = jnp.einsum(*args, out_axes, optimize="greedy") * scalar
         den = jnp.sum(result[0])
         num = result[1]
-        return num, den, jnp.stack(flags) if flags else jnp.zeros((0,), bool)
+        undefined = jnp.sum(result[2])
+        return num, den, undefined, jnp.stack(flags) if flags else jnp.zeros((0,), bool)
 
     return jax.jit(fn), [n for g in groups.values() for n in g]
