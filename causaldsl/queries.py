@@ -298,7 +298,8 @@ def expand_effect(model: Model, q: S.EffectQuery, source: str = ""):
     for k, v, kspan in q.options:
         if k not in ("treat", "control"):
             raise err(EffectError, f"unknown option '{k}'", kspan,
-                      hint=(did_you_mean(k, ["treat", "control"]) or "") + " (the options are treat= and control=)")
+                      hint="; ".join(filter(None, [did_you_mean(k, ["treat", "control"]),
+                                                 "the options are treat= and control="])))
         if k in opts:
             raise err(EffectError, f"option '{k}' is given twice", kspan, hint=f"give {k}= once")
         opts[k] = v
