@@ -26,6 +26,7 @@ from __future__ import annotations
 import itertools
 import math
 import operator
+import os
 import random
 from collections import defaultdict
 from dataclasses import dataclass, field
@@ -37,7 +38,8 @@ import pytest
 import causaldsl
 
 TOL = 1e-9
-SEED = 20240611
+# Another seed explores other models: CAUSALDSL_BRUTE_SEED=7 pytest tests/test_bruteforce.py
+SEED = int(os.environ.get("CAUSALDSL_BRUTE_SEED", "20240611"))
 N_MODELS = 30
 STRUCTURES_PER_MODEL = (3, 4)  # distinct query structures per model (each compiles once)
 VARIANTS_PER_STRUCTURE = 3  # the same structure with other values (no new compilation)
@@ -440,14 +442,15 @@ class Brute:
         assert abs(sum(self.probs) - 1) < 1e-12
         self._prepared = True
 
-    def ancestors(self, name) -> set:
+    def ancestors(self, name) -> list:
+        """The ancestors of ``name``, in model order (a list, so that runs are reproducible)."""
         out, todo = set(), list(self.by_name[name].parents)
         while todo:
             p = todo.pop()
             if p not in out:
                 out.add(p)
                 todo += self.by_name[p].parents
-        return out
+        return [n.name for n in self.nodes if n.name in out]
 
     # ------------------------------------------------------------ worlds
     def world(self, key) -> dict:
@@ -870,11 +873,13 @@ class QueryMaker:
                 z = rng.choice(others)
                 dos.append((z, self.slot(z)))
                 others.remove(z)
-            conds = [("do", dos)]
+            # one do() clause, or one clause per variable
+            conds = [("do", dos)] if rng.random() < 0.7 else [("do", [d]) for d in dos]
             if form == "p_do_obs" or (form == "e_do" and rng.random() < 0.3):
                 if not others:
                     return None
-                w = rng.choice(others)
+                # now and then, observe the intervened variable itself
+                w = x if rng.random() < 0.12 else rng.choice(others)
                 ob = self.obs([w])
                 conds = ob + conds if rng.random() < 0.3 else conds + ob
             if form[0] == "p":
@@ -907,6 +912,8 @@ class QueryMaker:
             obs = [x, y] if rng.random() < 0.7 else rng.sample([n for n in names], min(len(names), 2))
             conds = self.obs(obs)
             others = [n for n in names if n not in (x, y) and n not in obs]
+            if rng.random() < 0.08:
+                others = [x]  # do(X = x') under the world X = x: the world's value wins
             if others and rng.random() < 0.25:
                 z = rng.choice(others)
                 conds.insert(0, ("do", [(z, self.slot(z))]))
@@ -927,7 +934,15 @@ class QueryMaker:
             if not meds:
                 return None
             md = rng.choice(meds)
-            t = term(y, (x, self.slot(x)), (md, Ref(md, ((x, self.slot(x)),))))
+            r = rng.random()
+            if r < 0.1:  # M = M: the factual value
+                ref = Ref(md, ())
+            elif r < 0.25 and len(names) > 3:  # a world inside a world inside a world
+                w = rng.choice([n for n in names if n not in (x, md)])
+                ref = Ref(md, ((x, self.slot(x)), (w, Ref(w, ((x, self.slot(x)),)))))
+            else:
+                ref = Ref(md, ((x, self.slot(x)),))
+            t = term(y, (x, self.slot(x)), (md, ref))
             if m.by_name[y].levels or rng.random() < 0.4:
                 return Query(form, "prob", [("eq", t, self.slot(y))], conds=self.some_conds(y, 0, 0.3))
             return Query(form, "expect", target=t, conds=self.some_conds(y, 0, 0.3))
@@ -1246,3 +1261,64 @@ def test_hand_written_zero_probability_evidence():
         with pytest.raises(causaldsl.ZeroProbabilityError):
             m.query(q)
     assert isinstance(causaldsl.ZeroProbabilityError("x"), causaldsl.CausalDSLError)
+
+
+def _tiny(nodes) -> Brute:
+    return Brute("t", nodes)
+
+
+def _bern(name, p, parents=()) -> Node:
+    return Node(name, "sample", False, "Bernoulli", [(None, p)], parents=list(parents), domain=[Fr(0), Fr(1)])
+
+
+def _assign(name, e, domain) -> Node:
+    return Node(name, "assign", expr=e, parents=free_names(e), domain=[Fr(d) for d in domain])
+
+
+INTERVENED = _tiny([
+    _bern("x", num("0.3")),
+    _assign("d", var("x"), [0, 1]),
+    _bern("y", ("if", var("d"), num("0.8"), num("0.1")), ["d"]),
+])
+
+
+@pytest.mark.parametrize("q", [
+    Query("hand", "dist", [("var", term("d"))], conds=[("do", [("d", Slot("d", 1))])]),
+    Query("hand", "dist", [("var", term("y")), ("var", term("d"))], conds=[("do", [("d", Slot("d", 1))])]),
+    Query("hand", "dist", [("var", term("d", ("x", Slot("x", 0))))], conds=[("do", [("d", Slot("d", 1))])]),
+], ids=["P(d|do(d))", "P(y,d|do(d))", "P(d[x]|do(d))"])
+def test_distribution_of_an_intervened_variable(q):
+    """P(D | do(D = 1)) is the point mass at 1 (the engine must not crash on the fixed node)."""
+    text = q.text(INTERVENED.levels)
+    expected, _ = INTERVENED.answer(q)
+    try:
+        got = causaldsl.model(INTERVENED.text).query(text).value
+    except Exception as err:  # noqa: BLE001 - a crash is the failure being tested
+        pytest.fail(f"{text} raised {type(err).__name__}: {err}; brute force: {expected}")
+    assert _close(got, expected, TOL), f"{text}: engine {got}, brute force {expected}"
+
+
+@pytest.mark.parametrize("const", [0, 1])
+@pytest.mark.parametrize("effect", ["PN", "PS", "PNS"])
+def test_probabilities_of_causation_with_a_constant_outcome(effect, const):
+    """The engine accepts an outcome whose only value is 0 (or 1) for PN/PS/PNS (it checks for
+    domains (0, 1), (0,) and (1,)); the answer is then 0, or undefined when the evidence is impossible."""
+    x = _bern("x", num("0.5"))
+    y = _assign("y", ("bin", "+", ("bin", "-", var("x"), var("x")), num(const)), [const])
+    brute = _tiny([x, y])
+    t, c = Slot("x", 1), Slot("x", 0)
+    one, zero = Slot("y", 1, True), Slot("y", 0, True)
+    q = {"PN": Query("PN", "prob", [("eq", term("y", ("x", c)), zero)],
+                     conds=[("obs", term("x"), t), ("obs", term("y"), one)]),
+         "PS": Query("PS", "prob", [("eq", term("y", ("x", t)), one)],
+                     conds=[("obs", term("x"), c), ("obs", term("y"), zero)]),
+         "PNS": Query("PNS", "prob", [("eq", term("y", ("x", t)), one), ("eq", term("y", ("x", c)), zero)])}[effect]
+    expected = brute.answer(q)
+    m = causaldsl.model(brute.text)
+    if expected is ZERO:
+        # the evidence names a value outside y's domain: undefined either way
+        with pytest.raises((causaldsl.ZeroProbabilityError, causaldsl.DomainError)):
+            m.query(f"{effect}(x -> y)")
+    else:
+        assert expected[0] == 0.0
+        assert abs(m.query(f"{effect}(x -> y)").value - expected[0]) <= TOL

@@ -164,3 +164,48 @@ def test_cli_reports_monte_carlo_standard_error(capsys, tmp_path):
     assert main(["run", str(f), "--samples", "10000", "--seed", "3"]) == 0
     out = capsys.readouterr().out
     assert "±" in out and "monte-carlo" in out
+
+
+PRIMER = """
+# Pearl, Glymour & Jewell, Causal Inference in Statistics: A Primer (2016), section 4.2.3:
+# encouragement X, homework H, exam score Y, with independent standardised noise.
+model primer {
+    latent ux ~ Normal(0, 1)
+    latent uh ~ Normal(0, 1)
+    latent uy ~ Normal(0, 1)
+    x := ux
+    h := 0.5 * x + uh
+    y := 0.7 * x + 0.4 * h + uy
+}
+"""
+
+
+def test_primer_counterfactual_with_explicit_noise():
+    # Observed X = 0.5, H = 1, Y = 1.5 fixes every noise term: u_x = 0.5, u_h = 0.75,
+    # u_y = 0.75, so Y had H been 2 is 0.7 * 0.5 + 0.4 * 2 + 0.75 = 1.90 (the book's answer).
+    m = cd.model(PRIMER)
+    r = m.query("E[y[h = 2] | x = 0.5, h = 1, y = 1.5]")
+    assert r.method == "monte-carlo"
+    assert r.value == pytest.approx(1.90, abs=1e-9)
+    # The effect of X on Y for this unit: direct 0.7 plus indirect 0.5 * 0.4.
+    assert m.query("E[y[x = 1] - y[x = 0] | x = 0.5, y = 1.0]").value == pytest.approx(0.9, abs=1e-9)
+    # Interventional mean: E[Y | do(H = 2)] = 0.4 * 2 (X and U_Y have mean 0).
+    r = m.query("E[y | do(h = 2)]")
+    assert abs(r.value - 0.8) < 4 * r.stderr and r.stderr < 0.01
+
+
+def test_conditioning_on_a_nonlinear_deterministic_variable_is_refused():
+    m = cd.model("model m {\n latent u ~ Normal(0, 1)\n x := u * u\n}")
+    with pytest.raises(cd.QueryError) as e:
+        m.query("E[u | x = 1]")
+    assert e.value.line == 3 and "noise" in str(e.value)
+
+
+def test_gaussian_conditioning_and_comonotone_counterfactual():
+    m = cd.model("model g {\n z ~ Normal(0, 1)\n x ~ Normal(0.8 * z, 1)\n y ~ Normal(2 * x + 1.5 * z, 0.5)\n}")
+    # z | x = 1 is Normal with mean 0.8 / 1.64, so E[y | x = 1] = 2 + 1.5 * 0.8 / 1.64.
+    r = m.query("E[y | x = 1]")
+    assert abs(r.value - (2 + 1.5 * 0.8 / 1.64)) < 4 * r.stderr and r.stderr < 0.01
+    assert r.conditioning == "likelihood weighting" and 0 < r.ess <= 200_000
+    # Shared Normal noise: y[x = 0] = y - 2 * (x - 0) for every unit.
+    assert m.query("E[y[x = 0] | x = 1, y = 3]").value == pytest.approx(1.0, abs=1e-9)
