@@ -241,6 +241,76 @@ class _ToAST(Transformer):
     def observation(self, meta, ch):
         return S.Observation(ch[0], ch[1], _span(meta))
 
+    def do_name(self, meta, ch):
+        return S.Assignment(str(ch[0]), None, _span(ch[0]))
+
+    # graphs
+    def graph_block(self, meta, ch):
+        name, *stmts = ch
+        edges, latents, nodes = [], [], {}
+        for kind, items in stmts:
+            if kind == "edges":
+                toks, ops = items
+                for t in toks:
+                    nodes.setdefault(str(t), _span(t))
+                for a, op, b in zip(toks, ops, toks[1:]):
+                    if op == "<-":
+                        edges.append(S.Edge(str(b), "->", str(a), _span(op)))
+                    else:
+                        edges.append(S.Edge(str(a), str(op), str(b), _span(op)))
+            else:
+                for t in items:
+                    latents.append((str(t), _span(t)))
+                    nodes.setdefault(str(t), _span(t))
+        return S.GraphBlock(str(name), tuple(edges), tuple(latents), tuple(nodes.items()), _span(name))
+
+    def edge_chain(self, meta, ch):
+        toks = [c for c in ch if isinstance(c, Token) and c.type == "NAME"]
+        ops = [c for c in ch if not (isinstance(c, Token) and c.type == "NAME")]
+        return ("edges", (toks, ops))
+
+    def edge_op(self, meta, ch):
+        return ch[0]
+
+    def latent_decl(self, meta, ch):
+        return ("latent", [c for c in ch if c.type == "NAME"])
+
+    def identify_query(self, meta, ch):
+        return S.IdentifyQuery(ch[0], _span(meta), self._text(meta))
+
+    def name_list(self, meta, ch):
+        return tuple(ch)
+
+    def _names(self, toks):
+        return tuple(str(t) for t in toks), tuple(_span(t) for t in toks)
+
+    def dsep_query(self, meta, ch):
+        xs, ys, zs = ch
+        zs = zs or ()
+        names = [self._names(x) for x in (xs, ys, zs)]
+        return S.GraphQuery("dsep", tuple(n for n, _ in names), tuple(sp for _, sp in names),
+                            _span(meta), self._text(meta))
+
+    def adjustment_query(self, meta, ch):
+        names = [self._names(x) for x in ch]
+        return S.GraphQuery("adjustment", tuple(n for n, _ in names), tuple(sp for _, sp in names),
+                            _span(meta), self._text(meta))
+
+    def instruments_query(self, meta, ch):
+        return S.GraphQuery("instruments", (str(ch[0]), str(ch[1])), (_span(ch[0]), _span(ch[1])),
+                            _span(meta), self._text(meta))
+
+    def independences_query(self, meta, ch):
+        return S.GraphQuery("independences", (), (), _span(meta), self._text(meta))
+
+    def admg_query(self, meta, ch):
+        return S.GraphQuery("admg", (), (), _span(meta), self._text(meta))
+
+    def relatives_query(self, meta, ch):
+        kind, names = ch
+        n, sp = self._names(names)
+        return S.GraphQuery(str(kind), n, sp, _span(meta), self._text(meta))
+
     def value(self, meta, ch):
         item = ch[0]
         if isinstance(item, S.KeyAtom):

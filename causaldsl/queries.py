@@ -218,12 +218,17 @@ def plan_query(model: Model, query: S.Query, source: str = "") -> Plan:
                 if var in do_values:
                     raise b.err(QueryError, f"do() sets '{var}' twice", a.span,
                                 hint=f"intervene on '{var}' once; ask two queries to compare values")
-                lit = b.literal(a.value)
+                lit = None if a.value is None else b.literal(a.value)
                 if lit is None:
                     raise b.err(QueryError, "do() sets a variable to a number or a level",
-                                getattr(a.value, "span", a.span), hint=f"write do({a.name} = 1)")
+                                getattr(a.value, "span", a.span),
+                                hint=f"write do({a.name} = 1); do({a.name}) without a value belongs in "
+                                     "'identify P(... | do(...))'")
                 do_values[var] = b.slot(var, lit, getattr(a.value, "span", a.span))
     for cond in query.conditions:
+        if isinstance(cond, S.Observation) and cond.value is None:
+            raise b.err(QueryError, f"observe '{cond.term.name}' at a value", cond.span,
+                        hint=f"write {cond.term.name} = 1; a bare name belongs in 'identify P(... | do(...), Z)'")
         if isinstance(cond, S.Observation):
             evidence.append(b.observation(cond.term, cond.value, terms))
 

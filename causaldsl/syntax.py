@@ -30,10 +30,10 @@ class Str:
 
 @dataclass(frozen=True)
 class Assignment:
-    """``NAME = expr`` inside ``do(...)`` or a counterfactual subscript."""
+    """``NAME = expr`` inside ``do(...)`` or a counterfactual subscript (value None: ``do(X)``)."""
 
     name: str
-    value: "Expr"
+    value: Optional["Expr"]
     span: Span = field(default=NOSPAN, compare=False)
 
 
@@ -214,7 +214,7 @@ class Do:
 @dataclass(frozen=True)
 class Observation:
     term: Var
-    value: Value
+    value: Optional[Value]  # None only in identify queries
     span: Span = field(default=NOSPAN, compare=False)
 
 
@@ -253,8 +253,52 @@ Query = Union[ProbQuery, ExpectQuery, EffectQuery]
 
 
 @dataclass(frozen=True)
+class Edge:
+    """``a -> b`` or ``a <-> b`` in a graph block (``a <- b`` is stored as ``b -> a``)."""
+
+    source: str
+    op: str  # "->" | "<->"
+    target: str
+    span: Span = field(default=NOSPAN, compare=False)
+
+
+@dataclass(frozen=True)
+class GraphBlock:
+    name: str
+    edges: tuple[Edge, ...]
+    latents: tuple[tuple[str, Span], ...]
+    nodes: tuple[tuple[str, Span], ...]  # every node named, in order of appearance
+    span: Span = field(default=NOSPAN, compare=False)
+
+
+@dataclass(frozen=True)
+class IdentifyQuery:
+    """``identify P(Y | do(X), Z)``: an estimand in terms of observed variables."""
+
+    query: ProbQuery
+    span: Span = field(default=NOSPAN, compare=False)
+    text: str = field(default="", compare=False)
+
+
+@dataclass(frozen=True)
+class GraphQuery:
+    """A question about the graph alone.
+
+    ``kind`` is one of ``dsep`` (args: xs, ys, zs), ``adjustment`` (xs, ys),
+    ``instruments`` (x, y), ``independences``, ``ancestors``, ``descendants``,
+    ``parents``, ``children``, ``markov_blanket`` (names) or ``admg``.
+    """
+
+    kind: str
+    args: tuple
+    spans: tuple
+    span: Span = field(default=NOSPAN, compare=False)
+    text: str = field(default="", compare=False)
+
+
+@dataclass(frozen=True)
 class Program:
     """A whole file or cell: models and the queries that follow each."""
 
-    items: tuple[Union[ModelBlock, Query], ...]
+    items: tuple  # ModelBlock | GraphBlock | Query | IdentifyQuery | GraphQuery
     source: str = field(default="", compare=False)

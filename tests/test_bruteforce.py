@@ -11,14 +11,16 @@ implementation of the semantics then answers every query:
 * for every ``~`` variable, the CDF values ``F(k; theta)`` over *all* parent
   configurations cut ``[0, 1)`` into cells on which the variable's mechanism
   is constant; the product of these cells over all ``~`` variables is a finite
-  partition of the noise space (probability = product of cell lengths, exact
-  fractions), and every world (factual, ``do()``, counterfactual, nested
+  partition of the noise space (cell lengths are exact fractions, their
+  products are summed in floating point), and every world (factual, ``do()``, counterfactual, nested
   counterfactual) is evaluated deterministically at a representative ``u``
   (the cell midpoint), all worlds sharing every ``U_V``;
 * a query is ``P(target and evidence) / P(evidence)`` summed over the cells.
 
 The engine must agree to 1e-9 on every case; the Monte Carlo engine must agree
-within ``4 * stderr + 1e-3`` on a smaller set.
+within ``4 * stderr + 1e-3`` on a smaller set. Query structures are few per model
+and each is asked with several values, since every new structure costs a JAX
+compilation while new values reuse it. A failure prints the model and the query.
 """
 
 from __future__ import annotations
@@ -168,12 +170,6 @@ def substitute(e, fn):
     if t == "call":
         return (t, e[1], [substitute(a, fn) for a in e[2]])
     return e
-
-
-def terms_in(e, out=None) -> list:
-    out = [] if out is None else out
-    substitute(e, lambda node: out.append((node[1], node[2])) or node)
-    return out
 
 
 # ---------------------------------------------------------------------- rendering
@@ -573,7 +569,7 @@ def composition(rng, k, zeros=0.05) -> list:
             return [Fr(p, 20) for p in parts]
 
 
-def operand_atoms(rng, ops, by_name_levels) -> tuple:
+def operand_atoms(rng, ops) -> tuple:
     """A logical atom about one operand: (ast, var name)."""
     ast, name, dom, levels = ops
     if levels:
@@ -606,7 +602,7 @@ def gen_cond(rng, operands, depth=0) -> tuple:
     if r < 0.53 and depth == 0:
         # a comparison of two logical expressions, e.g. (c or d) != u
         return ("cmp", rng.choice(["==", "!="]), gen_cond(rng, operands, 2), gen_cond(rng, operands, 2))
-    return operand_atoms(rng, rng.choice(operands), None)
+    return operand_atoms(rng, rng.choice(operands))
 
 
 def gen_arith(rng, operands, in_query=False) -> tuple:
@@ -617,7 +613,7 @@ def gen_arith(rng, operands, in_query=False) -> tuple:
         if rng.random() < 0.5:
             rows = tuple(((Fr(i),), num(rng.randint(0, 2))) for i in range(len(o[3])))
             return ("table", (o[1],), rows)
-        return ("if", operand_atoms(rng, o, None), num(rng.randint(0, 3)), num(rng.randint(0, 2)))
+        return ("if", operand_atoms(rng, o), num(rng.randint(0, 3)), num(rng.randint(0, 2)))
     a = rng.choice(numeric)
     b = rng.choice([o for o in numeric if o is not a] or [a])
     k = num(rng.randint(1, 2))
@@ -630,7 +626,7 @@ def gen_arith(rng, operands, in_query=False) -> tuple:
         lambda: ("call", "min", [("bin", "+", a[0], b[0]), num(2)]),
         lambda: ("call", "abs", [("bin", "-", a[0], b[0])]),
         lambda: ("if", gen_cond(rng, operands), a[0], k),
-        lambda: ("bin", "+", a[0], operand_atoms(rng, rng.choice(operands), None)),
+        lambda: ("bin", "+", a[0], operand_atoms(rng, rng.choice(operands))),
         lambda: (("table", (a[1],), tuple(((d,), num(rng.randint(0, 3))) for d in a[2])) if not in_query
                  else ("bin", "-", a[0], ("bin", "*", num(2), b[0]))),
         lambda: ("bin", "-", num(rng.randint(1, 3)), a[0]),
@@ -659,7 +655,7 @@ def gen_prob(rng, operands, depth=0) -> tuple:
     # linear: base +/- coefficient * operand (kept inside [0.05, 0.95] by the caller)
     e = num(Fr(rng.randint(1, 12), 20))
     for o in rng.sample(operands, min(len(operands), rng.choice([1, 2]))):
-        x = o[0] if not o[3] and set(o[2]) <= {0, 1, 2} else operand_atoms(rng, o, None)
+        x = o[0] if not o[3] and set(o[2]) <= {0, 1, 2} else operand_atoms(rng, o)
         e = ("bin", rng.choice(["+", "+", "-"]), e, ("bin", "*", num(Fr(rng.randint(1, 6), 20)), x))
     return e
 
@@ -1118,7 +1114,47 @@ def _close(got, expected, tol) -> bool:
     return not isinstance(got, dict) and abs(got - expected) <= tol
 
 
+def _tiny(nodes) -> Brute:
+    return Brute("t", nodes)
+
+
+def _bern(name, p, parents=()) -> Node:
+    return Node(name, "sample", False, "Bernoulli", [(None, p)], parents=list(parents), domain=[Fr(0), Fr(1)])
+
+
+def _assign(name, e, domain) -> Node:
+    return Node(name, "assign", expr=e, parents=free_names(e), domain=[Fr(d) for d in domain])
+
+
 # ====================================================================== tests
+def test_enumerator_reproduces_textbook_values():
+    """The enumerator alone, on a monotone model where closed forms are known (Pearl 2009, 9.2)."""
+    brute = _tiny([_bern("x", num("0.5")), _bern("y", ("if", var("x"), num("0.8"), num("0.3")), ["x"])])
+    t, c, one, zero = Slot("x", 1), Slot("x", 0), Slot("y", 1), Slot("y", 0)
+    pns = Query("PNS", "prob", [("eq", term("y", ("x", t)), one), ("eq", term("y", ("x", c)), zero)])
+    pn = Query("PN", "prob", [("eq", term("y", ("x", c)), zero)],
+               conds=[("obs", term("x"), t), ("obs", term("y"), one)])
+    ps = Query("PS", "prob", [("eq", term("y", ("x", t)), one)],
+               conds=[("obs", term("x"), c), ("obs", term("y"), zero)])
+    ate = Query("ATE", "expect", target=("bin", "-", term("y", ("x", t)), term("y", ("x", c))))
+    # monotone and exogenous: PNS = P(y|x) - P(y|x'), PN = PNS / P(y|x), PS = PNS / P(y'|x')
+    assert brute.answer(pns)[0] == pytest.approx(0.5, abs=1e-15)
+    assert brute.answer(pn)[0] == pytest.approx(0.5 / 0.8, abs=1e-15)
+    assert brute.answer(ps)[0] == pytest.approx(0.5 / 0.7, abs=1e-15)
+    assert brute.answer(ate)[0] == pytest.approx(0.5, abs=1e-15)
+    assert brute.answer(Query("d", "dist", [("var", term("y"))], conds=[("obs", term("x"), Slot("x", 0))]))[0] \
+        == pytest.approx({0.0: 0.7, 1.0: 0.3}, abs=1e-15)
+    assert brute.answer(Query("z", "prob", [("eq", term("y"), one)],
+                              conds=[("obs", term("x"), t), ("obs", term("y"), zero)])) == pytest.approx((0.0, 0.1))
+    # monotone: y = 1 under x = 0 (U >= 0.7) and y = 0 under x = 1 (U < 0.2) cannot both hold
+    assert brute.answer(Query("z", "prob", [("eq", term("y"), one)],
+                              conds=[("obs", term("x"), c), ("obs", term("y"), one),
+                                     ("obs", term("y", ("x", t)), zero)])) is ZERO
+    # a Binomial's cells: P(k) = C(2, k) 0.3^k 0.7^(2-k)
+    b = _tiny([Node("k", "sample", False, "Binomial", [(None, num(2)), (None, num("0.3"))], domain=[Fr(0), Fr(1), Fr(2)])])
+    assert b.answer(Query("d", "dist", [("var", term("k"))]))[0] == pytest.approx({0.0: 0.49, 1.0: 0.42, 2.0: 0.09})
+
+
 def test_generator_covers_every_query_form():
     counts = defaultdict(int)
     for c in CASES:
@@ -1261,18 +1297,6 @@ def test_hand_written_zero_probability_evidence():
         with pytest.raises(causaldsl.ZeroProbabilityError):
             m.query(q)
     assert isinstance(causaldsl.ZeroProbabilityError("x"), causaldsl.CausalDSLError)
-
-
-def _tiny(nodes) -> Brute:
-    return Brute("t", nodes)
-
-
-def _bern(name, p, parents=()) -> Node:
-    return Node(name, "sample", False, "Bernoulli", [(None, p)], parents=list(parents), domain=[Fr(0), Fr(1)])
-
-
-def _assign(name, e, domain) -> Node:
-    return Node(name, "assign", expr=e, parents=free_names(e), domain=[Fr(d) for d in domain])
 
 
 INTERVENED = _tiny([
