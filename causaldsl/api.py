@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from pathlib import Path
 from typing import Optional, Union
 
@@ -55,6 +56,20 @@ class CausalModel:
     def variables(self) -> list[str]:
         return self.ir.names
 
+    @functools.cached_property
+    def causal_graph(self):
+        """The model's structure as a :class:`~causaldsl.causal_graph.CausalGraph` (latents kept)."""
+        from .causal_graph import CausalGraph
+
+        dag = nx.DiGraph()
+        dag.add_nodes_from(self.ir.names)
+        dag.add_edges_from(self.ir.graph.edges)
+        return CausalGraph(self.name, dag, [n.name for n in self.ir.nodes if n.latent], (), self.source)
+
+    def identify(self, text):
+        """The estimand of ``text`` (``"P(cancer | do(smoking))"``) over the observed variables."""
+        return self.causal_graph.identify(text)
+
     def __repr__(self) -> str:
         return f"<CausalModel {self.name}: {len(self.ir.nodes)} variables, {len(self.queries)} queries>"
 
@@ -69,6 +84,14 @@ class CausalModel:
         if isinstance(text, str):
             source = text
             q = parse_query(source)
+            if isinstance(q, S.GraphQuery):
+                return self.causal_graph.ask(q, source)
+            if isinstance(q, S.IdentifyQuery):
+                return self.identify(q.query)
+        elif isinstance(text, S.GraphQuery):
+            return self.causal_graph.ask(text, self.source)
+        elif isinstance(text, S.IdentifyQuery):
+            return self.identify(text.query)
         elif isinstance(text, (S.ProbQuery, S.ExpectQuery, S.EffectQuery)):
             q, source = text, self.source
         else:
@@ -137,38 +160,71 @@ def _coded(node, value) -> float:
     return value
 
 
-def program(source: str) -> list[CausalModel]:
-    """Every model of a program, each holding the queries written after it.
+def program(source: str) -> list:
+    """Every model and graph of a program, each holding the queries written after it.
 
-    >>> ms = program("model a {\\n x ~ Bernoulli(0.5)\\n}\\nP(x = 1)\\nmodel b {\\n y ~ Bernoulli(0.1)\\n}\\nP(y = 1)")
-    >>> [(m.name, len(m.queries)) for m in ms]
-    [('a', 1), ('b', 1)]
+    Models become :class:`CausalModel`, ``graph`` blocks :class:`~causaldsl.causal_graph.CausalGraph`.
+
+    >>> ms = program("model a {\\n x ~ Bernoulli(0.5)\\n}\\nP(x = 1)\\ngraph b {\\n x -> y\\n}\\nadjustment(x -> y)")
+    >>> [(type(m).__name__, m.name, len(m.queries)) for m in ms]
+    [('CausalModel', 'a', 1), ('CausalGraph', 'b', 1)]
     """
+    from .causal_graph import check_graph
+
     prog = parse(source)
-    models: list[CausalModel] = []
-    current: Optional[tuple[Model, list]] = None
-    seen: dict[str, S.ModelBlock] = {}
-    blocks: list[tuple[Model, list]] = []
+    seen: dict[str, object] = {}
+    blocks: list[tuple[object, list]] = []
     for item in prog.items:
-        if isinstance(item, S.ModelBlock):
+        if isinstance(item, (S.ModelBlock, S.GraphBlock)):
             if item.name in seen:
-                raise DuplicateDefinitionError(f"model '{item.name}' is defined twice "
+                raise DuplicateDefinitionError(f"'{item.name}' is defined twice "
                                                f"(first on line {seen[item.name].span.line})",
                                                span=item.span, source=source, hint="rename one of them")
             seen[item.name] = item
-            current = (check_model(item, source), [])
-            blocks.append(current)
+            blocks.append((item, []))
+        elif not blocks:
+            raise QueryError("a query comes before any model", span=item.span, source=source,
+                             hint="write the model block first; a query applies to the model above it")
         else:
-            if current is None:
-                raise QueryError("a query comes before any model", span=item.span, source=source,
-                                 hint="write the model block first; a query applies to the model above it")
-            current[1].append(item)
-    for ir, queries in blocks:
+            blocks[-1][1].append(item)
+    out = []
+    for block, queries in blocks:
+        if isinstance(block, S.GraphBlock):
+            g = check_graph(block, source, tuple(queries))
+            for q in queries:
+                _validate_graph_query(g, q, source)
+            out.append(g)
+            continue
+        ir = check_model(block, source)
         m = CausalModel(ir, tuple(queries), source)
         for q in queries:  # check every query now, so that errors surface at load time
-            plan_query(ir, q, source)
-        models.append(m)
-    return models
+            if isinstance(q, (S.GraphQuery, S.IdentifyQuery)):
+                _validate_graph_query(m.causal_graph, q, source)
+            else:
+                plan_query(ir, q, source)
+        out.append(m)
+    return out
+
+
+def _validate_graph_query(g, q, source: str) -> None:
+    from .causal_graph import CausalGraph
+
+    if isinstance(q, S.GraphQuery):
+        for names, spans in _name_groups(q):
+            g._check(names, spans, source)
+    elif isinstance(q, S.IdentifyQuery):
+        pass  # checked when identified
+    elif isinstance(g, CausalGraph) and not hasattr(g, "ir"):
+        raise QueryError(f"graph '{g.name}' has no mechanisms, so it cannot answer numeric queries",
+                         span=q.span, source=source,
+                         hint="write a 'model' block with a statement per variable, or ask "
+                              "'identify ...' or a graph question")
+
+
+def _name_groups(q: S.GraphQuery):
+    if q.kind in ("dsep", "adjustment"):
+        return list(zip(q.args, q.spans))
+    return [(q.args, q.spans)] if q.args else []
 
 
 def model(source: str, name: Optional[str] = None) -> CausalModel:
@@ -176,10 +232,11 @@ def model(source: str, name: Optional[str] = None) -> CausalModel:
 
     With several models in the text, ``name`` picks one.
     """
-    models = program(source)
+    models = [m for m in program(source) if isinstance(m, CausalModel)]
     if not models:
         raise QueryError("no model in the text", line=1, column=1, source=source,
-                             hint="write a block such as: model m { x ~ Bernoulli(0.5) }")
+                         hint="write a block such as: model m { x ~ Bernoulli(0.5) }"
+                              " (for a graph without mechanisms use causaldsl.graph)")
     if name is None:
         if len(models) > 1:
             raise CausalDSLError(f"the text holds {len(models)} models: "
@@ -198,15 +255,20 @@ def load(path: Union[str, Path], name: Optional[str] = None) -> CausalModel:
     return model(Path(path).read_text(), name)
 
 
-def run(source: str, **kw) -> list[tuple[str, Result]]:
-    """Answer every query of every model in ``source``: ``[(model name, Result), ...]``."""
-    return [(m.name, r) for m in program(source) for r in m.run(**kw)]
+def run(source: str, **kw) -> list[tuple[str, object]]:
+    """Answer every query of every model and graph in ``source``: ``[(name, answer), ...]``."""
+    out = []
+    for m in program(source):
+        answers = m.run(**kw) if isinstance(m, CausalModel) else m.run()
+        out.extend((m.name, r) for r in answers)
+    return out
 
 
 def report(source: str, **kw) -> str:
     """Every query beside its answer and method, as text."""
     parts = []
     for m in program(source):
-        results = m.run(**kw)
-        parts.append(f"model {m.name}\n" + (table(results) if results else "(no queries)"))
+        results = m.run(**kw) if isinstance(m, CausalModel) else m.run()
+        kind = "model" if isinstance(m, CausalModel) else "graph"
+        parts.append(f"{kind} {m.name}\n" + (table(results) if results else "(no queries)"))
     return "\n\n".join(parts)

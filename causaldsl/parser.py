@@ -406,7 +406,7 @@ def parse_query(text: str) -> S.Query:
     'y'
     """
     prog = parse(text)
-    queries = [item for item in prog.items if not isinstance(item, S.ModelBlock)]
+    queries = [item for item in prog.items if not isinstance(item, (S.ModelBlock, S.GraphBlock))]
     if len(prog.items) != 1 or len(queries) != 1:
         raise CausalSyntaxError("expected exactly one query", line=1, column=1, source=text,
                                 hint="pass one query, such as P(y = 1 | do(x = 0))")

@@ -66,9 +66,11 @@ class _Builder:
                            "variables are: " + ", ".join(self.model.names))
         return name
 
-    def code(self, var: str, value: Union[float, str], span) -> float:
+    def code(self, var: str, value: Union[float, str], span, strict: bool = True) -> float:
         """A value of ``var`` as a number, checked against its domain."""
         node = self.model[var]
+        if not strict and not isinstance(value, str):
+            return float(value)
         if isinstance(value, str):
             if not node.levels:
                 raise self.err(DomainError, f"'{value}' is not a value of '{var}'", span,
@@ -97,8 +99,8 @@ class _Builder:
             return f"'{node.name}' takes the values 0, 1, 2, ..."
         return f"'{node.name}' is continuous"
 
-    def slot(self, var: str, value, span) -> Slot:
-        v = self.code(var, value, span)
+    def slot(self, var: str, value, span, strict: bool = True) -> Slot:
+        v = self.code(var, value, span, strict)
         self.values.append(v)
         idx = len(self.values) - 1
         self.checks.append((idx, var, span))
@@ -182,7 +184,7 @@ class _Builder:
     def observation(self, term: S.Var, value: S.Value, terms: list) -> tuple[str, str]:
         t = self.term(term)
         terms.append(t)
-        s = self.slot(t[0], value.value, value.span)
+        s = self.slot(t[0], value.value, value.span, value.strict)
         return (_term_key(t), f"${s.index}")
 
 
@@ -243,7 +245,7 @@ def plan_query(model: Model, query: S.Query, source: str = "") -> Plan:
             if isinstance(ev, S.EqEvent):
                 t = b.term(ev.term)
                 terms.append(t)
-                s = b.slot(t[0], ev.value.value, ev.value.span)
+                s = b.slot(t[0], ev.value.value, ev.value.span, ev.value.strict)
                 target = _and(target, S.Compare("==", S.Var(_term_key(t)), S.Var(f"${s.index}")))
             elif isinstance(ev.expr, S.Var):
                 t = b.term(ev.expr)
@@ -271,7 +273,7 @@ def plan_query(model: Model, query: S.Query, source: str = "") -> Plan:
         for e in walk(target):
             if isinstance(e, S.Var) and not e.name.startswith("$"):
                 node = net[e.name]
-                if node.levels and node.kind != "fixed" and _bare_categorical(target, e.name):
+                if node.levels and node.kind != "fixed" and target == S.Var(e.name):
                     raise b.err(QueryError, f"'{node.origin}' has named levels, so it has no mean",
                                 query.span, hint=f"ask P({node.origin}) for its distribution")
     needed = set(dist) | {c for c, _ in evid}
@@ -281,11 +283,6 @@ def plan_query(model: Model, query: S.Query, source: str = "") -> Plan:
     # Syntax nodes compare without their spans, so the resolved tree itself is the key.
     key = (kind, target, dist, evid, net.nodes)
     return Plan(net, kind, target, dist, evid, key, tuple(b.values), tuple(b.checks))
-
-
-def _bare_categorical(expr: S.Expr, name: str) -> bool:
-    return isinstance(expr, S.Var) or (isinstance(expr, S.BinOp) and
-                                       (isinstance(expr.left, S.Var) or isinstance(expr.right, S.Var)))
 
 
 # ------------------------------------------------------------------ named effects
@@ -337,11 +334,11 @@ def expand_effect(model: Model, q: S.EffectQuery, source: str = ""):
     def diff(a, b):
         return S.BinOp("-", a, b)
 
-    def obs(name, value, where=q.span):
-        return S.Observation(S.Var(name, None, q.span), S.Value(value, where))
+    def obs(name, value, where=q.span, strict=True):
+        return S.Observation(S.Var(name, None, q.span), S.Value(value, where, strict))
 
     def ev(var, value):
-        return S.EqEvent(var, S.Value(value))
+        return S.EqEvent(var, S.Value(value, q.span, strict=False))
 
     tv = t.value if isinstance(t, S.Num) else t.name
     cv = c.value if isinstance(c, S.Num) else c.name
@@ -355,9 +352,9 @@ def expand_effect(model: Model, q: S.EffectQuery, source: str = ""):
     if q.effect == "NIE":
         return S.ExpectQuery(diff(V(y, **{x: c, m: V(m, **{x: t})}), V(y, **{x: c})), (), span, text)
     if q.effect == "PN":
-        return S.ProbQuery((ev(V(y, **{x: c}), 0.0),), (obs(x, tv, t.span), obs(y, 1.0)), span, text)
+        return S.ProbQuery((ev(V(y, **{x: c}), 0.0),), (obs(x, tv, t.span), obs(y, 1.0, strict=False)), span, text)
     if q.effect == "PS":
-        return S.ProbQuery((ev(V(y, **{x: t}), 1.0),), (obs(x, cv, c.span), obs(y, 0.0)), span, text)
+        return S.ProbQuery((ev(V(y, **{x: t}), 1.0),), (obs(x, cv, c.span), obs(y, 0.0, strict=False)), span, text)
     if q.effect == "PNS":
         return S.ProbQuery((ev(V(y, **{x: t}), 1.0), ev(V(y, **{x: c}), 0.0)), (), span, text)
     raise err(EffectError, f"unknown effect {q.effect}", q.span)  # pragma: no cover

@@ -188,6 +188,9 @@ class Value:
 
     value: Union[float, str]
     span: Span = field(default=NOSPAN, compare=False)
+    # False for values a named effect writes itself (PN's "Y = 0"): outside the
+    # domain they are simply impossible events rather than the user's mistake.
+    strict: bool = field(default=True, compare=False)
 
 
 @dataclass(frozen=True)

@@ -59,6 +59,7 @@ def compile_exact(plan: Plan) -> Callable:
     target_vars = [v for v in free_vars(plan.target) if not v.startswith("$")] if plan.target is not None else []
     n_out = len(variables) + 1  # index of the stacked [denominator, numerator] axis
     domains = {n.name: jnp.asarray(n.domain, dtype=float) for n in variables}
+    domains_fixed = {d: jnp.asarray(fixed[d].domain, dtype=float) for d in plan.dist_vars if d in fixed}
 
     def fixed_value(node, values):
         v = node.value
@@ -136,7 +137,15 @@ def compile_exact(plan: Plan) -> Callable:
         bad = ~jnp.isfinite(t)
         stacked = jnp.stack([jnp.ones_like(t), jnp.where(bad, 0.0, t), bad.astype(float)])
         operands.append((stacked, [n_out] + [index[v] for v in tvars]))
-        out_axes = [n_out] + [index[d] for d in plan.dist_vars]
+        out_axes = [n_out]
+        for k, d in enumerate(plan.dist_vars):
+            if d in fixed:  # an intervened variable's distribution: all mass on its value
+                ax = n_out + 1 + k
+                ind = _close(domains_fixed[d], fixed_value(fixed[d], values)).astype(float)
+                operands.append((ind, [ax]))
+                out_axes.append(ax)
+            else:
+                out_axes.append(index[d])
         args = []
         for arr, axes in operands:
             args += [arr, axes]
