@@ -1,0 +1,1311 @@
+"""Graph analysis on acyclic directed mixed graphs, in the style of DAGitty.
+
+Pure functions on an :class:`~causaldsl.admg.ADMG` (a ``networkx.DiGraph`` DAG
+or a :class:`DagittyGraph` are accepted too). A bidirected edge ``a <-> b``
+stands for an unobserved common cause, i.e. it behaves like ``a <- U -> b``.
+
+* separation: :func:`d_separated`, :func:`open_path`, :func:`format_path`,
+  :func:`minimal_d_separator`, :func:`minimal_d_separators`;
+* effects: :func:`adjustment_sets`, :func:`is_adjustment_set`, :func:`instruments`;
+* testable implications: :func:`implied_independences`;
+* neighbourhoods: :func:`markov_blanket`, :func:`ancestors`, :func:`descendants`;
+* text formats: :func:`from_dagitty`, :func:`to_dagitty` (DAGitty's ``dag { ... }``
+  language) and :func:`to_dot` (Graphviz).
+
+>>> g = from_dagitty("dag { z -> x -> y ; z -> y ; x [exposure] ; y [outcome] }")
+>>> adjustment_sets(g, "x", "y")
+[frozenset({'z'})]
+>>> format_path(open_path(g, "x", "y", ["z"]))
+'x -> y'
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+from collections import deque
+from collections.abc import Hashable, Iterable
+from dataclasses import dataclass, field
+from typing import Optional, Union
+
+import networkx as nx
+
+from .admg import ADMG, latent_projection
+from .errors import CausalSyntaxError, CycleError
+
+__all__ = [
+    "DagittyGraph",
+    "DagittyCycleError",
+    "d_separated",
+    "open_path",
+    "format_path",
+    "minimal_d_separator",
+    "minimal_d_separators",
+    "adjustment_sets",
+    "is_adjustment_set",
+    "instruments",
+    "implied_independences",
+    "markov_blanket",
+    "ancestors",
+    "descendants",
+    "from_dagitty",
+    "to_dagitty",
+    "to_dot",
+]
+
+Nodes = Union[str, Iterable[str]]
+
+
+# ---------------------------------------------------------------------------
+# Internal graph representation
+# ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _Confounder:
+    """The latent common parent that stands in for a bidirected edge ``a <-> b``."""
+
+    a: Hashable
+    b: Hashable
+
+
+class _G:
+    """Adjacency sets of an acyclic directed mixed graph (fast to query)."""
+
+    __slots__ = ("nodes", "pa", "ch", "sp")
+
+    def __init__(self, nodes, pa, ch, sp):
+        self.nodes = nodes  # list, in the graph's order
+        self.pa = pa
+        self.ch = ch
+        self.sp = sp
+
+    @staticmethod
+    def of(adm: ADMG) -> "_G":
+        nodes = list(adm.directed.nodes)
+        pa = {v: set(adm.directed.predecessors(v)) for v in nodes}
+        ch = {v: set(adm.directed.successors(v)) for v in nodes}
+        sp: dict = {v: set() for v in nodes}
+        for e in adm.bidirected:
+            a, b = tuple(e)
+            sp[a].add(b)
+            sp[b].add(a)
+        return _G(nodes, pa, ch, sp)
+
+    def without_edges_out_of(self, xs: set) -> "_G":
+        """The same graph with every directed edge leaving ``xs`` removed."""
+        pa = {v: {p for p in ps if p not in xs} for v, ps in self.pa.items()}
+        ch = {v: (set() if v in xs else set(cs)) for v, cs in self.ch.items()}
+        return _G(self.nodes, pa, ch, self.sp)
+
+    def without_edges(self, edges: Iterable[tuple]) -> "_G":
+        pa = {v: set(ps) for v, ps in self.pa.items()}
+        ch = {v: set(cs) for v, cs in self.ch.items()}
+        for a, b in edges:
+            ch[a].discard(b)
+            pa[b].discard(a)
+        return _G(self.nodes, pa, ch, self.sp)
+
+    def ancestors(self, vs: Iterable) -> set:
+        out = set(vs)
+        stack = list(out)
+        while stack:
+            for p in self.pa[stack.pop()]:
+                if p not in out:
+                    out.add(p)
+                    stack.append(p)
+        return out
+
+    def descendants(self, vs: Iterable) -> set:
+        out = set(vs)
+        stack = list(out)
+        while stack:
+            for c in self.ch[stack.pop()]:
+                if c not in out:
+                    out.add(c)
+                    stack.append(c)
+        return out
+
+    def adjacent(self, a, b) -> bool:
+        return b in self.pa[a] or b in self.ch[a] or b in self.sp[a]
+
+    def edges_at(self, v):
+        """``(w, head_at_v, head_at_w, token)`` for every edge at ``v``, token read from v to w."""
+        for w in self.ch[v]:
+            yield w, False, True, "->"
+        for w in self.pa[v]:
+            yield w, True, False, "<-"
+        for w in self.sp[v]:
+            yield w, True, True, "<->"
+
+
+def _as_admg(g) -> ADMG:
+    if isinstance(g, DagittyGraph):
+        return g.projected()
+    if isinstance(g, ADMG):
+        adm = g
+    elif isinstance(g, nx.DiGraph):
+        adm = ADMG(g)
+    else:
+        raise TypeError(f"expected an ADMG, a networkx DiGraph or a DagittyGraph, got {type(g).__name__}")
+    if not nx.is_directed_acyclic_graph(adm.directed):
+        cycle = nx.find_cycle(adm.directed)
+        raise ValueError("the graph has a directed cycle: " + " -> ".join(str(a) for a, _ in cycle)
+                         + f" -> {cycle[0][0]}")
+    return adm
+
+
+def _graph(g) -> _G:
+    return _G.of(_as_admg(g))
+
+
+def _node_set(gr: _G, vs, what: str) -> set:
+    """Normalise a node or an iterable of nodes, checking that each is in the graph."""
+    if vs is None:
+        return set()
+    if isinstance(vs, str) or not isinstance(vs, Iterable):
+        vs = [vs]
+    out = set(vs)
+    for v in out:
+        if v not in gr.pa:
+            raise ValueError(f"unknown {what} node {v!r}; the graph has nodes {sorted(map(str, gr.nodes))}")
+    return out
+
+
+def _disjoint(**sets) -> None:
+    names = list(sets)
+    for i, a in enumerate(names):
+        for b in names[i + 1:]:
+            common = sets[a] & sets[b]
+            if common:
+                raise ValueError(f"{a} and {b} must be disjoint, both contain {sorted(map(str, common))}")
+
+
+def _set_key(s) -> tuple:
+    names = sorted(map(str, s))
+    return (len(names), names)
+
+
+# ---------------------------------------------------------------------------
+# m-separation (Bayes-ball reachability)
+# ---------------------------------------------------------------------------
+
+
+def _search(gr: _G, xs: set, ys: set, zs: set, want_path: bool):
+    """Breadth-first search over (node, arrived-with-arrowhead) states.
+
+    A walk may leave a node ``v`` it entered with an arrowhead through another
+    edge with an arrowhead at ``v`` (``v`` is a collider) only if ``v`` is an
+    ancestor of ``zs``; any other way through ``v`` needs ``v`` not in ``zs``.
+    Returns the first ``ys`` node reached (with the path when ``want_path``).
+    """
+    an_z = gr.ancestors(zs)
+    start = object()
+    pred: dict = {}
+    queue: deque = deque()
+    for x in xs:
+        state = (x, None)
+        pred[state] = (start, None)
+        queue.append(state)
+    while queue:
+        state = queue.popleft()
+        v, head_in = state
+        for w, head_v, head_w, token in gr.edges_at(v):
+            if head_in is not None:
+                if head_in and head_v:
+                    if v not in an_z:
+                        continue
+                elif v in zs:
+                    continue
+            if w in xs:
+                continue  # a shorter walk starts at w
+            nxt = (w, head_w)
+            if nxt in pred:
+                continue
+            pred[nxt] = (state, token)
+            if w in ys:
+                if not want_path:
+                    return True
+                path = [w]
+                cur = nxt
+                while True:
+                    prev, tok = pred[cur]
+                    if prev is start:
+                        break
+                    path.append(tok)
+                    path.append(prev[0])
+                    cur = prev
+                path.reverse()
+                # tokens were recorded reading forwards, so only the node order flips
+                return path
+            queue.append(nxt)
+    return None
+
+
+def d_separated(g, xs: Nodes, ys: Nodes, zs: Nodes = ()) -> bool:
+    """True if ``zs`` m-separates ``xs`` from ``ys`` (d-separation when ``g`` is a DAG).
+
+    m-separation (Richardson 2003) treats ``a <-> b`` as ``a <- U -> b`` with an
+    unobserved ``U``: a path is open when every collider on it is an ancestor of
+    ``zs`` and no other node on it is in ``zs``. Implemented as a Bayes-ball
+    reachability search (Shachter 1998), linear in the size of the graph.
+
+    >>> g = ADMG.from_edges([("x", "m"), ("m", "y")], [("x", "y")])
+    >>> d_separated(g, "x", "y", ["m"])
+    False
+    >>> d_separated(ADMG.from_edges([("x", "m"), ("m", "y")]), "x", "y", ["m"])
+    True
+    """
+    gr = _graph(g)
+    xs, ys, zs = _node_set(gr, xs, "x"), _node_set(gr, ys, "y"), _node_set(gr, zs, "conditioning")
+    _disjoint(xs=xs, ys=ys, zs=zs)
+    if not xs or not ys:
+        return True
+    return not _search(gr, xs, ys, zs, want_path=False)
+
+
+def open_path(g, xs: Nodes, ys: Nodes, zs: Nodes = ()) -> Optional[list[str]]:
+    """A shortest m-connecting path from ``xs`` to ``ys`` given ``zs``, or ``None`` if separated.
+
+    The path alternates nodes and edge tokens read from left to right: ``"->"``,
+    ``"<-"`` or ``"<->"``, e.g. ``["x", "<-", "z", "->", "y"]``. A shortest
+    connecting walk never repeats a node, so the result is a path.
+
+    >>> g = ADMG.from_edges([("z", "x"), ("z", "y"), ("x", "y")])
+    >>> open_path(g, "x", "y", ["z"])
+    ['x', '->', 'y']
+    >>> format_path(open_path(ADMG.from_edges([("z", "x"), ("z", "y")]), "x", "y"))
+    'x <- z -> y'
+    >>> open_path(ADMG.from_edges([("z", "x"), ("z", "y")]), "x", "y", ["z"]) is None
+    True
+    """
+    gr = _graph(g)
+    xs, ys, zs = _node_set(gr, xs, "x"), _node_set(gr, ys, "y"), _node_set(gr, zs, "conditioning")
+    _disjoint(xs=xs, ys=ys, zs=zs)
+    if not xs or not ys:
+        return None
+    return _search(gr, xs, ys, zs, want_path=True)
+
+
+def format_path(path: Optional[list[str]]) -> str:
+    """Join the tokens of :func:`open_path` with spaces (``"(separated)"`` for ``None``).
+
+    >>> format_path(["x", "<->", "y"])
+    'x <-> y'
+    """
+    if path is None:
+        return "(separated)"
+    return " ".join(str(t) for t in path)
+
+
+# ---------------------------------------------------------------------------
+# Minimal separators in the moral graph of an ancestral set
+# ---------------------------------------------------------------------------
+
+
+def _moral_ancestral(gr: _G, targets: set) -> dict:
+    """Moral graph of the ancestral set of ``targets`` in the canonical DAG of ``gr``.
+
+    Each bidirected edge ``a <-> b`` becomes a latent parent ``_Confounder(a, b)``.
+    For a set ``Z`` inside the ancestral set, ``Z`` m-separates ``X`` and ``Y``
+    iff ``Z`` separates them in this undirected graph (Lauritzen et al. 1990).
+    """
+    anc = gr.ancestors(targets)
+    adj: dict = {v: set() for v in anc}
+
+    def link(u, v):
+        adj.setdefault(u, set()).add(v)
+        adj.setdefault(v, set()).add(u)
+
+    for v in anc:
+        parents = list(gr.pa[v])
+        for s in gr.sp[v]:
+            a, b = sorted((v, s), key=str)
+            parents.append(_Confounder(a, b))
+        for p in parents:
+            link(p, v)
+        for i in range(len(parents)):
+            for j in range(i + 1, len(parents)):
+                link(parents[i], parents[j])
+    return adj
+
+
+_SRC, _DST = _Confounder("<source>", None), _Confounder("<target>", None)
+
+
+def _contract(adj: dict, xs: set, ys: set) -> Optional[dict]:
+    """Merge ``xs`` into one vertex and ``ys`` into another; ``None`` if they touch."""
+    def m(u):
+        return _SRC if u in xs else _DST if u in ys else u
+
+    out: dict = {_SRC: set(), _DST: set()}
+    for u, nb in adj.items():
+        mu = m(u)
+        s = out.setdefault(mu, set())
+        for w in nb:
+            mw = m(w)
+            if mw is not mu:
+                s.add(mw)
+    if _DST in out[_SRC]:
+        return None
+    return out
+
+
+def _component(adj: dict, start, blocked) -> set:
+    seen = {start}
+    stack = [start]
+    while stack:
+        for w in adj[stack.pop()]:
+            if w not in seen and w not in blocked:
+                seen.add(w)
+                stack.append(w)
+    return seen
+
+
+def _neighbourhood(adj: dict, vs: set) -> set:
+    return {w for v in vs for w in adj[v] if w not in vs}
+
+
+def _list_minimal_separators(adj: dict, xs: set, ys: set, allowed: set, limit: Optional[int] = None) -> list:
+    """All inclusion-minimal (xs, ys)-separators of ``adj`` that lie inside ``allowed``.
+
+    Kloks & Kratsch (1998) enumeration of minimal a,b-separators, extended with
+    forbidden vertices: a vertex outside ``allowed`` that touches the a-side is
+    absorbed into it (it can never be part of the separator). A separator inside
+    ``allowed`` is minimal among such sets iff it is minimal among all sets,
+    because its subsets lie inside ``allowed`` too.
+    """
+    cadj = _contract(adj, xs, ys)
+    if cadj is None:
+        return []
+    forbidden = {v for v in cadj if v not in allowed and v is not _SRC and v is not _DST}
+
+    def close(a_side: set) -> Optional[set]:
+        a_side = set(a_side)
+        stack = list(a_side)
+        while stack:
+            for w in cadj[stack.pop()]:
+                if w in a_side:
+                    continue
+                if w is _DST:
+                    return None
+                if w in forbidden:
+                    a_side.add(w)
+                    stack.append(w)
+        return a_side
+
+    def near_separator(a_side: set) -> frozenset:
+        border = _neighbourhood(cadj, a_side)
+        d = _component(cadj, _DST, a_side | border)
+        return frozenset(_neighbourhood(cadj, d))
+
+    first = close({_SRC})
+    if first is None:
+        return []
+    s0 = near_separator(first)
+    found = [s0]
+    seen = {s0}
+    queue = deque([s0])
+    while queue:
+        s = queue.popleft()
+        a_comp = _component(cadj, _SRC, s)
+        for x in s:
+            if _DST in cadj[x]:
+                continue
+            a_side = close(a_comp | {x})
+            if a_side is None:
+                continue
+            s2 = near_separator(a_side)
+            if s2 not in seen:
+                seen.add(s2)
+                found.append(s2)
+                if limit is not None and len(found) >= limit:
+                    return found
+                queue.append(s2)
+    return found
+
+
+def _nearest_separator(adj: dict, xs: set, ys: set, allowed: set) -> Optional[frozenset]:
+    """The minimal separator inside ``allowed`` nearest to ``xs`` (van der Zander et al. 2019)."""
+    z1 = {v for v in adj if v in allowed and v not in xs and v not in ys}
+    reach = set()
+    for x in xs:
+        if x not in reach:
+            reach |= _component(adj, x, z1 | reach)
+    if reach & ys:
+        return None
+    z2 = _neighbourhood(adj, reach) & z1
+    reach_y = set()
+    for y in ys:
+        if y not in reach_y:
+            reach_y |= _component(adj, y, z2 | reach_y)
+    return frozenset(_neighbourhood(adj, reach_y) & z2)
+
+
+def _restriction(gr: _G, restrict, exclude: set) -> set:
+    allowed = set(gr.nodes) if restrict is None else _node_set(gr, restrict, "allowed")
+    return allowed - exclude
+
+
+def minimal_d_separators(g, xs: Nodes, ys: Nodes, restrict: Optional[Iterable[str]] = None,
+                         limit: Optional[int] = None) -> list[frozenset]:
+    """Every inclusion-minimal set that m-separates ``xs`` from ``ys``, sorted by size then names.
+
+    Only nodes in ``restrict`` (default: all nodes but ``xs`` and ``ys``) may be
+    used. Minimal separators lie in the ancestors of ``xs | ys`` (Tian, Paz &
+    Pearl 1998), where m-separation is separation in the moral graph; those are
+    enumerated as in van der Zander, Liśkiewicz & Textor (2019), *Separators and
+    adjustment sets in causal graphs*, AIJ 270. Empty list when none exists.
+
+    >>> g = ADMG.from_edges([("x", "a"), ("a", "y"), ("x", "b"), ("b", "y")])
+    >>> [sorted(s) for s in minimal_d_separators(g, "x", "y")]
+    [['a', 'b']]
+    """
+    gr = _graph(g)
+    xs, ys = _node_set(gr, xs, "x"), _node_set(gr, ys, "y")
+    _disjoint(xs=xs, ys=ys)
+    allowed = _restriction(gr, restrict, xs | ys)
+    seps = _list_minimal_separators(_moral_ancestral(gr, xs | ys), xs, ys, allowed, limit)
+    return sorted(seps, key=_set_key)
+
+
+def minimal_d_separator(g, xs: Nodes, ys: Nodes, restrict: Optional[Iterable[str]] = None) -> Optional[frozenset]:
+    """One minimal m-separating set (the one nearest to ``xs``), or ``None`` if there is none.
+
+    >>> g = ADMG.from_edges([("a", "b"), ("b", "c"), ("d", "b")])
+    >>> minimal_d_separator(g, "a", "c")
+    frozenset({'b'})
+    """
+    gr = _graph(g)
+    xs, ys = _node_set(gr, xs, "x"), _node_set(gr, ys, "y")
+    _disjoint(xs=xs, ys=ys)
+    allowed = _restriction(gr, restrict, xs | ys)
+    return _nearest_separator(_moral_ancestral(gr, xs | ys), xs, ys, allowed)
+
+
+# ---------------------------------------------------------------------------
+# Adjustment sets (Pearl's back-door criterion)
+# ---------------------------------------------------------------------------
+
+
+def _exposure_outcome(g, x, y):
+    if isinstance(g, DagittyGraph):
+        x = g.exposures if x is None else x
+        y = g.outcomes if y is None else y
+    if x is None or y is None:
+        raise ValueError("give the exposure x and the outcome y")
+    gr = _graph(g)
+    xs, ys = _node_set(gr, x, "exposure"), _node_set(gr, y, "outcome")
+    if not xs or not ys:
+        raise ValueError("the exposure and the outcome must not be empty")
+    _disjoint(exposure=xs, outcome=ys)
+    return gr, xs, ys
+
+
+def is_adjustment_set(g, x: Nodes, y: Nodes, z: Nodes) -> bool:
+    """True if ``z`` satisfies Pearl's back-door criterion for the effect of ``x`` on ``y``.
+
+    Back-door criterion (Pearl 2009, *Causality*, Def. 3.3.1, for sets as in
+    Sec. 3.3.1): no node of ``z`` is a descendant of ``x``, and ``z`` blocks every
+    path between ``x`` and ``y`` that starts with an edge into ``x`` (``<-`` or
+    ``<->``), i.e. ``z`` m-separates ``x`` from ``y`` once the edges out of ``x``
+    are removed. A set containing ``x`` or ``y`` is not valid.
+
+    >>> m = ADMG.from_edges([("a", "x"), ("a", "m"), ("b", "m"), ("b", "y"), ("x", "y")])
+    >>> is_adjustment_set(m, "x", "y", []), is_adjustment_set(m, "x", "y", ["m"])
+    (True, False)
+    """
+    gr, xs, ys = _exposure_outcome(g, x, y)
+    zs = _node_set(gr, z, "adjustment")
+    if zs & (xs | ys) or zs & gr.descendants(xs):
+        return False
+    return not _search(gr.without_edges_out_of(xs), xs, ys, zs, want_path=False)
+
+
+def adjustment_sets(g, x: Optional[Nodes] = None, y: Optional[Nodes] = None, minimal: bool = True,
+                    max_candidates: int = 18) -> list[frozenset]:
+    """Back-door adjustment sets for the effect of ``x`` on ``y`` (sets allowed for both).
+
+    With ``minimal=True`` (default): every inclusion-minimal set satisfying the
+    back-door criterion (see :func:`is_adjustment_set`). ``[frozenset()]`` means
+    no adjustment is needed; ``[]`` means no set of observed nodes works (e.g.
+    ``x <-> y``). Minimal sets are the minimal separators of ``x`` and ``y`` in
+    the graph without the edges out of ``x``, restricted to non-descendants of
+    ``x``; they are listed with polynomial delay (van der Zander, Liśkiewicz &
+    Textor 2014, *Constructing separators and adjustment sets in ancestral
+    graphs*, UAI; AIJ 2019), so graphs with dozens of nodes are fine.
+
+    With ``minimal=False``: every valid set, by checking all subsets of the
+    candidates (refused when there are more than ``max_candidates``).
+
+    For a single exposure these are exactly DAGitty's minimal sufficient
+    adjustment sets; with several exposures DAGitty's (more general) adjustment
+    criterion can also use descendants of one exposure that lie off the causal
+    paths, which the back-door criterion forbids. Sorted by size, then names.
+    ``x``/``y`` default to the exposures/outcomes of a :class:`DagittyGraph`.
+
+    >>> g = ADMG.from_edges([("a", "x"), ("a", "z"), ("b", "z"), ("b", "y"), ("z", "x"), ("z", "y"), ("x", "y")])
+    >>> [sorted(s) for s in adjustment_sets(g, "x", "y")]
+    [['a', 'z'], ['b', 'z']]
+    >>> adjustment_sets(ADMG.from_edges([("x", "y")], [("x", "y")]), "x", "y")
+    []
+    """
+    gr, xs, ys = _exposure_outcome(g, x, y)
+    allowed = set(gr.nodes) - xs - ys - gr.descendants(xs)
+    g_bd = gr.without_edges_out_of(xs)
+    if minimal:
+        seps = _list_minimal_separators(_moral_ancestral(g_bd, xs | ys), xs, ys, allowed)
+        return sorted(seps, key=_set_key)
+    candidates = sorted(allowed, key=str)
+    if len(candidates) > max_candidates:
+        raise ValueError(f"{len(candidates)} candidate covariates: listing all {2 ** len(candidates)} subsets "
+                         f"is too slow (raise max_candidates, or use minimal=True)")
+    out = []
+    for k in range(len(candidates) + 1):
+        for combo in itertools.combinations(candidates, k):
+            if not _search(g_bd, xs, ys, set(combo), want_path=False):
+                out.append(frozenset(combo))
+    return sorted(out, key=_set_key)
+
+
+# ---------------------------------------------------------------------------
+# Instrumental variables
+# ---------------------------------------------------------------------------
+
+
+def instruments(g, x: Optional[str] = None, y: Optional[str] = None) -> list[tuple[str, frozenset]]:
+    """(Conditional) instrumental variables for the total effect of ``x`` on ``y``, as DAGitty lists them.
+
+    Definition (Brito & Pearl 2002; van der Zander, Textor & Liśkiewicz 2015,
+    *Efficiently finding conditional instruments for causal inference*, IJCAI):
+    ``z`` is an instrument given ``W`` when, in the graph ``G'`` where the first
+    edge of every causal path from ``x`` to ``y`` is removed,
+
+    1. ``W`` contains no descendant of ``y`` and no mediator (node on a causal path
+       from ``x`` to ``y``), and neither ``x`` nor ``y``;
+    2. ``W`` m-separates ``z`` from ``y`` in ``G'``;
+    3. ``W`` does not m-separate ``z`` from ``x`` in ``G'``.
+
+    DAGitty's ``instrumentalVariables`` (``GraphAnalyzer.conditionalInstruments``)
+    lists the *ancestral* instruments, where ``W`` lies among the ancestors of
+    ``{y, z}`` in ``G'``; for each candidate ``z`` it tries one ``W``: the
+    minimal separator of ``y`` and ``z`` nearest to ``y``, which works whenever
+    any ancestral ``W`` does (van der Zander et al. 2015). This function does the
+    same, so it returns exactly the ancestral instruments, each with that
+    minimal ``W``. Whenever some conditional instrument exists, an ancestral one
+    exists too (same paper), so the list is empty only when no conditional
+    instrument exists, though a particular conditional instrument may be missing.
+    Bidirected edges are latent common causes; unconditional instruments come
+    with an empty set. Sorted by name.
+
+    >>> instruments(from_dagitty("dag { i -> x -> y ; x <-> y }"), "x", "y")
+    [('i', frozenset())]
+    >>> instruments(from_dagitty("dag { i -> x -> y ; x <-> y ; y <- z -> i }"), "x", "y")
+    [('i', frozenset({'z'}))]
+    """
+    if isinstance(g, DagittyGraph):
+        if x is None and len(g.exposures) == 1:
+            x = next(iter(g.exposures))
+        if y is None and len(g.outcomes) == 1:
+            y = next(iter(g.outcomes))
+    if x is None or y is None or not isinstance(x, str) or not isinstance(y, str):
+        raise ValueError("instruments need exactly one exposure x and one outcome y (node names)")
+    gr = _graph(g)
+    _node_set(gr, [x], "exposure")
+    _node_set(gr, [y], "outcome")
+    if x == y:
+        raise ValueError("the exposure and the outcome must differ")
+    an_y = gr.ancestors([y])
+    de_x = gr.descendants([x])
+    g_bd = gr.without_edges((x, w) for w in gr.ch[x] if w in an_y)
+    mediators = (de_x & an_y) - {x, y}
+    de_y = g_bd.descendants([y])
+    allowed = set(gr.nodes) - mediators - {y}
+    out = []
+    for z in gr.nodes:
+        if z in (x, y):
+            continue
+        w = _nearest_separator(_moral_ancestral(g_bd, {y, z}), {y}, {z}, allowed - {z})
+        if w is None or w & de_y or x in w:
+            continue
+        if _search(g_bd, {x}, {z}, set(w), want_path=False):
+            out.append((z, w))
+    return sorted(out, key=lambda t: str(t[0]))
+
+
+# ---------------------------------------------------------------------------
+# Testable implications
+# ---------------------------------------------------------------------------
+
+
+def implied_independences(g, max_per_pair: Optional[int] = None) -> list[tuple[str, str, frozenset]]:
+    """The conditional independences DAGitty lists as testable implications ("missing.edge").
+
+    Definition (DAGitty's ``impliedConditionalIndependencies(type="missing.edge")``,
+    ``GraphAnalyzer.listMinimalImplications``): for every pair of non-adjacent
+    observed nodes ``a, b``, one statement ``a _||_ b | Z`` for *each* minimal set
+    ``Z`` that m-separates them (DAGitty enumerates them with
+    ``listMinimalSeparators`` in the moral graph of the ancestors of ``{a, b}``).
+    Pairs that no set separates (non-adjacent through an inducing path in an
+    ADMG) are skipped. ``max_per_pair=1`` keeps only the first (smallest) set of
+    each pair. Triples ``(a, b, Z)`` have ``a < b``; sorted by ``a``, ``b``, then
+    size and names of ``Z``.
+
+    >>> g = from_dagitty("dag { Z -> X -> Y ; Z -> I ; X -> I -> Y }")
+    >>> [(a, b, sorted(z)) for a, b, z in implied_independences(g)]
+    [('Y', 'Z', ['I', 'X'])]
+    """
+    gr = _graph(g)
+    order = sorted(gr.nodes, key=str)
+    out = []
+    for i, a in enumerate(order):
+        for b in order[i + 1:]:
+            if gr.adjacent(a, b):
+                continue
+            allowed = set(gr.nodes) - {a, b}
+            seps = _list_minimal_separators(_moral_ancestral(gr, {a, b}), {a}, {b}, allowed)
+            seps = sorted(seps, key=_set_key)
+            if max_per_pair is not None:
+                seps = seps[:max_per_pair]
+            out.extend((a, b, s) for s in seps)
+    return out
+
+
+# ---------------------------------------------------------------------------
+# Neighbourhoods
+# ---------------------------------------------------------------------------
+
+
+def markov_blanket(g, v: str) -> set[str]:
+    """The Markov blanket of ``v``: every node joined to ``v`` by a collider path.
+
+    In a DAG that is parents, children and the children's other parents. In an
+    ADMG it is the district-based generalisation (Richardson 2003; Pellet &
+    Elisseeff 2008, JMLR 9): ``pa(v) | dis(v) | pa(dis(v)) | ch(v) | dis(ch(v)) |
+    pa(dis(ch(v)))`` without ``v``, where ``dis`` is the bidirected-connected
+    component (district). ``v`` is m-separated from all other nodes given it.
+
+    >>> sorted(markov_blanket(ADMG.from_edges([("a", "v"), ("v", "c"), ("b", "c"), ("c", "d")]), "v"))
+    ['a', 'b', 'c']
+    >>> sorted(markov_blanket(ADMG.from_edges([("p", "s")], [("v", "s")], nodes=["v"]), "v"))
+    ['p', 's']
+    """
+    gr = _graph(g)
+    _node_set(gr, [v], "Markov blanket")
+
+    def district(u):
+        seen, stack = {u}, [u]
+        while stack:
+            for w in gr.sp[stack.pop()]:
+                if w not in seen:
+                    seen.add(w)
+                    stack.append(w)
+        return seen
+
+    out = set(gr.pa[v])
+    for start in [v, *gr.ch[v]]:
+        d = district(start)
+        out |= d
+        for u in d:
+            out |= gr.pa[u]
+    out.discard(v)
+    return out
+
+
+def ancestors(g, vs: Nodes, proper: bool = False) -> set[str]:
+    """``vs`` and all their ancestors (without ``vs`` when ``proper``), like DAGitty.
+
+    >>> sorted(ancestors(ADMG.from_edges([("a", "b"), ("b", "c")]), "b"))
+    ['a', 'b']
+    """
+    gr = _graph(g)
+    vs = _node_set(gr, vs, "start")
+    out = gr.ancestors(vs)
+    return out - vs if proper else out
+
+
+def descendants(g, vs: Nodes, proper: bool = False) -> set[str]:
+    """``vs`` and all their descendants (without ``vs`` when ``proper``).
+
+    >>> sorted(descendants(ADMG.from_edges([("a", "b"), ("b", "c")]), "b", proper=True))
+    ['c']
+    """
+    gr = _graph(g)
+    vs = _node_set(gr, vs, "start")
+    out = gr.descendants(vs)
+    return out - vs if proper else out
+
+
+# ---------------------------------------------------------------------------
+# DAGitty text format
+# ---------------------------------------------------------------------------
+
+
+class DagittyCycleError(CausalSyntaxError, CycleError):
+    """A DAGitty text whose directed edges form a cycle (both a syntax and a cycle error)."""
+
+
+@dataclass(frozen=True)
+class DagittyGraph:
+    """A graph read from DAGitty text.
+
+    ``admg`` holds every declared node, latent ones included (as explicit
+    nodes); ``latents``, ``exposures`` and ``outcomes`` come from the node
+    attributes ``[latent]``, ``[exposure]`` and ``[outcome]``. Use
+    :meth:`projected` for the ADMG over the observed nodes.
+
+    >>> dg = from_dagitty('dag { U [latent] ; U -> {X Y} ; X -> Y }')
+    >>> p = dg.projected()
+    >>> p.nodes, sorted(p.directed.edges), [sorted(e) for e in p.bidirected]
+    (['X', 'Y'], [('X', 'Y')], [['X', 'Y']])
+    """
+
+    admg: ADMG
+    latents: frozenset = frozenset()
+    exposures: frozenset = frozenset()
+    outcomes: frozenset = frozenset()
+    adjusted: frozenset = frozenset()
+    selected: frozenset = frozenset()
+    positions: dict = field(default_factory=dict, compare=False)
+
+    def projected(self) -> ADMG:
+        """The latent projection onto the observed nodes (bidirected edges kept as confounders)."""
+        if not self.latents:
+            return self.admg
+        dag = self.admg.directed.copy()
+        hidden = set(self.latents)
+        for e in self.admg.bidirected:
+            a, b = sorted(e, key=str)
+            u = _Confounder(a, b)
+            dag.add_edge(u, a)
+            dag.add_edge(u, b)
+            hidden.add(u)
+        return latent_projection(dag, hidden)
+
+    @property
+    def observed(self) -> list[str]:
+        return [v for v in self.admg.nodes if v not in self.latents]
+
+
+_GRAPH_TYPES = ("dag", "digraph", "graph", "pdag", "mag", "pag")
+_BARE = set("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.")
+_EDGE_OPS = ("<->", "<-@", "@->", "@-@", "@--", "--@", "->", "<-", "--")
+_STATUS = {
+    "latent": "latent", "l": "latent", "unobserved": "latent", "u": "latent",
+    "exposure": "exposure", "e": "exposure", "source": "exposure",
+    "outcome": "outcome", "o": "outcome", "target": "outcome",
+    "adjusted": "adjusted", "a": "adjusted",
+    "selected": "selected", "s": "selected",
+}
+
+
+@dataclass
+class _Tok:
+    kind: str  # "id", "edge", "{", "}", "[", "]", "=", ",", "eof"
+    value: str
+    line: int
+    column: int
+    quoted: bool = False
+    width: int = 1
+
+
+class _Lexer:
+    def __init__(self, text: str):
+        self.text = text
+        self.i = 0
+        self.line = 1
+        self.col = 1
+
+    def error(self, msg, line, column, hint, width=1):
+        return CausalSyntaxError(msg, line=line, column=column, source=self.text, hint=hint, width=width)
+
+    def _advance(self, n=1):
+        for _ in range(n):
+            if self.text[self.i] == "\n":
+                self.line += 1
+                self.col = 1
+            else:
+                self.col += 1
+            self.i += 1
+
+    def _skip(self):
+        t = self.text
+        while self.i < len(t) and (t[self.i] in " \t\r\n;" or t[self.i] == "\ufeff"):
+            self._advance()
+
+    def _string(self) -> str:
+        line, col = self.line, self.col
+        t = self.text
+        self._advance()  # opening quote
+        out = []
+        while True:
+            if self.i >= len(t):
+                raise self.error("unterminated string", line, col,
+                                 'close the name with a double quote: "node name"')
+            c = t[self.i]
+            if c == '"':
+                self._advance()
+                return "".join(out)
+            if c == "\\":
+                nxt = t[self.i + 1] if self.i + 1 < len(t) else ""
+                if nxt == '"':
+                    out.append('"')
+                    self._advance(2)
+                    continue
+                if nxt in "\r\n" and nxt:
+                    self._advance()
+                    while self.i < len(t) and t[self.i] in "\r\n":
+                        self._advance()
+                    continue
+                out.append("\\")
+                self._advance()
+                continue
+            if c == "\n" or c == "\r":
+                raise self.error("unterminated string (a name cannot span lines)", line, col,
+                                 'close the name with a double quote on the same line, or end the line with "\\"')
+            if ord(c) < 0x20 or c == "\x7f":
+                raise self.error(f"control character {c!r} in a string", self.line, self.col,
+                                 "remove the control character")
+            out.append(c)
+            self._advance()
+
+    def tokens(self) -> list[_Tok]:
+        toks = []
+        t = self.text
+        while True:
+            self._skip()
+            if self.i >= len(t):
+                toks.append(_Tok("eof", "", self.line, self.col))
+                return toks
+            c = t[self.i]
+            line, col = self.line, self.col
+            if c in "{}[]=,":
+                toks.append(_Tok(c, c, line, col))
+                self._advance()
+                continue
+            if c == '"':
+                value = self._string()
+                # DAGitty joins "a" + "b"
+                while True:
+                    save = (self.i, self.line, self.col)
+                    self._skip()
+                    if self.i < len(t) and t[self.i] == "+":
+                        self._advance()
+                        self._skip()
+                        if self.i < len(t) and t[self.i] == '"':
+                            value += self._string()
+                            continue
+                        raise self.error("'+' must be followed by a quoted string", self.line, self.col,
+                                         'join quoted pieces like "long " + "name"')
+                    self.i, self.line, self.col = save
+                    break
+                toks.append(_Tok("id", value, line, col, quoted=True, width=max(1, len(value) + 2)))
+                continue
+            op = next((o for o in _EDGE_OPS if t.startswith(o, self.i)), None)
+            if op is not None:
+                toks.append(_Tok("edge", op, line, col, width=len(op)))
+                self._advance(len(op))
+                continue
+            if c in _BARE or c.isalnum() or (c == "-" and self.i + 1 < len(t)
+                                               and (t[self.i + 1] in _BARE or t[self.i + 1].isalnum())):
+                j = self.i + 1
+                while j < len(t) and (t[j] in _BARE or t[j].isalnum()):
+                    j += 1
+                word = t[self.i:j]
+                toks.append(_Tok("id", word, line, col, width=len(word)))
+                self._advance(j - self.i)
+                continue
+            if c == "#" or t.startswith("//", self.i):
+                raise self.error("comments are not part of the DAGitty format", line, col,
+                                 "remove the comment")
+            raise self.error(f"unexpected character {c!r}", line, col,
+                             "names are letters, digits, '_' and '.'; quote other names like \"my node\"; "
+                             "edges are '->', '<-' and '<->'")
+
+
+class _Parser:
+    def __init__(self, text: str):
+        self.text = text
+        self.lexer = _Lexer(text)
+        self.toks = self.lexer.tokens()
+        self.p = 0
+        self.g = nx.DiGraph()
+        self.bidirected: set = set()
+        self.status: dict = {k: set() for k in ("latent", "exposure", "outcome", "adjusted", "selected")}
+        self.positions: dict = {}
+
+    # token helpers
+    def peek(self, k=0) -> _Tok:
+        return self.toks[min(self.p + k, len(self.toks) - 1)]
+
+    def take(self) -> _Tok:
+        tok = self.toks[self.p]
+        if tok.kind != "eof":
+            self.p += 1
+        return tok
+
+    def error(self, msg, tok: _Tok, hint, width=None):
+        return CausalSyntaxError(msg, line=tok.line, column=tok.column, source=self.text, hint=hint,
+                                 width=tok.width if width is None else width)
+
+    @staticmethod
+    def describe(tok: _Tok) -> str:
+        if tok.kind == "eof":
+            return "the end of the text"
+        if tok.kind == "id":
+            return f"name {tok.value!r}"
+        return f"'{tok.value}'"
+
+    # grammar
+    def parse(self) -> DagittyGraph:
+        tok = self.peek()
+        has_header = False
+        if tok.kind == "id" and not tok.quoted and tok.value.lower() == "strict" and self.peek(1).kind == "id":
+            if self.peek(1).value.lower() in _GRAPH_TYPES:
+                self.take()
+                tok = self.peek()
+        if tok.kind == "id" and not tok.quoted and tok.value.lower() in _GRAPH_TYPES:
+            nxt = self.peek(1)
+            if nxt.kind == "{" or (nxt.kind == "id" and self.peek(2).kind == "{"):
+                has_header = True
+                kind = tok.value.lower()
+                if kind in ("pdag", "mag", "pag"):
+                    raise self.error(f"graph type '{tok.value}' is not supported", tok,
+                                     "only DAGs can be read: start the text with 'dag {'")
+                self.take()
+                if self.peek().kind == "id":
+                    self.take()  # graph name
+                self.take()  # '{'
+        self.statements(top=True, has_header=has_header)
+        if has_header:
+            close = self.peek()
+            if close.kind != "}":
+                raise self.error("missing '}' at the end of the graph", close,
+                                 "close the graph with '}'")
+            self.take()
+        end = self.peek()
+        if end.kind != "eof":
+            raise self.error(f"unexpected {self.describe(end)} after the end of the graph", end,
+                             "put every statement inside 'dag { ... }'")
+        admg = ADMG(self.g, frozenset(self.bidirected))
+        st = {k: frozenset(v) for k, v in self.status.items()}
+        return DagittyGraph(admg, st["latent"], st["exposure"], st["outcome"], st["adjusted"],
+                            st["selected"], dict(self.positions))
+
+    def statements(self, top: bool, has_header: bool) -> list:
+        mentioned: list = []
+        while True:
+            tok = self.peek()
+            if tok.kind == "eof":
+                if not top:
+                    raise self.error("missing '}' to close a group", tok, "close the group with '}'")
+                if has_header:
+                    raise self.error("missing '}' at the end of the graph", tok, "close the graph with '}'")
+                return mentioned
+            if tok.kind == "}":
+                if top and not has_header:
+                    raise self.error("unexpected '}'", tok, "remove it, or open the group with '{'")
+                return mentioned
+            if tok.kind == "id" and self.peek(1).kind == "=":
+                self.take(), self.take()
+                val = self.peek()
+                if val.kind != "id":
+                    raise self.error(f"expected a value after '{tok.value} =', found {self.describe(val)}", val,
+                                     'write options like bb="0,0,1,1"')
+                self.take()
+                continue
+            if tok.kind in ("id", "{"):
+                mentioned.extend(self.statement())
+                continue
+            if tok.kind == "edge":
+                raise self.error(f"edge '{tok.value}' has no node on its left", tok,
+                                 "write edges as 'a -> b'")
+            raise self.error(f"unexpected {self.describe(tok)}", tok,
+                             "statements are node names (with optional [attributes]), edges like 'a -> b', "
+                             "or groups like '{a b}'")
+
+    def operand(self) -> list:
+        tok = self.peek()
+        if tok.kind == "id":
+            self.take()
+            return [self.node(tok)]
+        if tok.kind == "{":
+            self.take()
+            nodes = self.statements(top=False, has_header=False)
+            self.take()  # '}'
+            return list(dict.fromkeys(nodes))
+        raise self.error(f"expected a node name or a group, found {self.describe(tok)}", tok,
+                         "an edge needs a node on each side, like 'a -> b'")
+
+    def node(self, tok: _Tok) -> str:
+        name = tok.value
+        if name in ("graph", "node"):
+            raise self.error(f"a variable cannot be named '{name}'", tok, "choose another name")
+        self.g.add_node(name)
+        return name
+
+    def statement(self) -> list:
+        first = self.peek()
+        lhs = self.operand()
+        mentioned = list(lhs)
+        if self.peek().kind != "edge":
+            if self.peek().kind == "[":
+                if first.kind != "id":
+                    raise self.error("attributes cannot follow a group", self.peek(),
+                                     "give attributes to single nodes: '{a [latent] b}'")
+                self.node_attributes(lhs[0])
+            return mentioned
+        while self.peek().kind == "edge":
+            op = self.take()
+            if op.value == "--":
+                raise self.error("undirected edges ('--') are not supported", op,
+                                 "use '->' for a direct cause or '<->' for an unobserved common cause")
+            if "@" in op.value:
+                raise self.error(f"edge mark '{op.value}' (partial ancestral graphs) is not supported", op,
+                                 "use '->' for a direct cause or '<->' for an unobserved common cause")
+            if self.peek().kind not in ("id", "{"):
+                raise self.error(f"edge '{op.value}' has no node on its right, found {self.describe(self.peek())}",
+                                 self.peek() if self.peek().kind != "eof" else op,
+                                 "write edges as 'a -> b'")
+            rhs = self.operand()
+            mentioned.extend(rhs)
+            for a in lhs:
+                for b in rhs:
+                    self.add_edge(a, b, op)
+            lhs = rhs
+        if self.peek().kind == "[":
+            self.attributes()  # edge attributes (pos, beta, label, ...) carry no structure
+        return mentioned
+
+    def add_edge(self, a, b, op: _Tok):
+        if a == b:
+            raise self.error(f"edge from '{a}' to itself", op, "remove the self-loop")
+        if op.value == "<->":
+            self.bidirected.add(frozenset((a, b)))
+            return
+        src, dst = (a, b) if op.value == "->" else (b, a)
+        if self.g.has_edge(src, dst):
+            return
+        if nx.has_path(self.g, dst, src):
+            cycle = nx.shortest_path(self.g, dst, src)
+            shown = " -> ".join([src, *cycle])
+            raise DagittyCycleError(f"the edge {src} -> {dst} closes a directed cycle: {shown}",
+                                    line=op.line, column=op.column, source=self.text, width=op.width,
+                                    hint="a DAG has no directed cycles: remove or reverse one of these edges, "
+                                         "or use '<->' for a common cause")
+        self.g.add_edge(src, dst)
+
+    def attributes(self) -> list[tuple[_Tok, Optional[_Tok]]]:
+        open_tok = self.take()  # '['
+        out = []
+        while True:
+            tok = self.peek()
+            if tok.kind == "]":
+                self.take()
+                return out
+            if tok.kind == ",":
+                self.take()
+                continue
+            if tok.kind != "id":
+                hint = "close the attribute list with ']'" if tok.kind == "eof" else \
+                    'attributes look like [exposure] or [latent, pos="1,2"]'
+                raise self.error(f"expected an attribute name, found {self.describe(tok)}",
+                                 tok if tok.kind != "eof" else open_tok, hint)
+            self.take()
+            value = None
+            if self.peek().kind == "=":
+                self.take()
+                value = self.peek()
+                if value.kind != "id":
+                    raise self.error(f"expected a value for attribute '{tok.value}', found {self.describe(value)}",
+                                     value if value.kind != "eof" else tok,
+                                     'give a value like pos="1,2"')
+                self.take()
+            out.append((tok, value))
+
+    def node_attributes(self, name: str):
+        for key, value in self.attributes():
+            k = key.value
+            if k in _STATUS:
+                self.status[_STATUS[k]].add(name)
+            elif k == "pos":
+                if value is None:
+                    raise self.error("attribute 'pos' needs a value", key, 'write pos="x,y"')
+                parts = value.value.split(",")
+                try:
+                    if len(parts) != 2:
+                        raise ValueError
+                    x, y = (float(s) for s in parts)
+                    if not (math.isfinite(x) and math.isfinite(y)):
+                        raise ValueError
+                except ValueError:
+                    raise self.error(f"malformed position {value.value!r}", value,
+                                     'write positions as two numbers: pos="1.5,-2"') from None
+                self.positions[name] = (x, y)
+            # other attributes (label, colours, ...) are accepted and ignored
+
+
+def from_dagitty(text: str) -> DagittyGraph:
+    """Read a graph written in DAGitty's text format.
+
+    Supported: ``dag``/``digraph``/``graph`` headers with an optional name (or no
+    header at all), edges ``->``, ``<-``, ``<->`` and chains ``a -> b <- c``,
+    groups ``A -> {B C}`` (which may hold statements), quoted names ``"node name"``,
+    node attributes ``X [exposure, pos="1,2"]`` (``latent``/``exposure``/``outcome``/
+    ``adjusted``/``selected`` and their one-letter forms; others ignored), edge
+    attributes, ``bb="..."`` options, and whitespace, newlines or ``;`` between
+    statements. Undirected ``--`` and PAG edges are rejected. Every problem raises
+    :class:`~causaldsl.errors.CausalSyntaxError` with line, column and hint (a
+    directed cycle raises :class:`DagittyCycleError`, a subclass of it).
+
+    >>> dg = from_dagitty('dag { X [exposure] ; Y [outcome] ; U [latent] ; X -> Y ; U -> {X Y} ; X <-> "Z z" }')
+    >>> sorted(dg.admg.directed.edges), sorted(dg.latents), sorted(dg.exposures)
+    ([('U', 'X'), ('U', 'Y'), ('X', 'Y')], ['U'], ['X'])
+    >>> from_dagitty("dag { a -- b }")
+    Traceback (most recent call last):
+    ...
+    causaldsl.errors.CausalSyntaxError: line 1, column 9: undirected edges ('--') are not supported
+    dag { a -- b }
+            ^^
+    hint: use '->' for a direct cause or '<->' for an unobserved common cause
+    """
+    if not isinstance(text, str):
+        raise TypeError("from_dagitty expects a string")
+    return _Parser(text).parse()
+
+
+def _dagitty_name(v) -> str:
+    s = str(v)
+    if s in ("graph", "node"):
+        raise ValueError(f"DAGitty cannot name a variable {s!r}")
+    if s and all(c in _BARE for c in s):
+        return s
+    if any(ord(c) < 0x20 or c == "\x7f" for c in s):
+        raise ValueError(f"name {s!r} contains a control character, which DAGitty cannot represent")
+    if s.endswith("\\"):
+        raise ValueError(f"name {s!r} ends with a backslash, which DAGitty cannot represent")
+    return '"' + s.replace('"', '\\"') + '"'
+
+
+def _fmt_num(x: float) -> str:
+    """A number as DAGitty's ``pos`` reads it: digits, '.', '-' only (no exponent)."""
+    s = repr(float(x))
+    if "e" in s or "E" in s:
+        s = format(float(x), ".20f").rstrip("0").rstrip(".")
+    elif s.endswith(".0"):
+        s = s[:-2]
+    return s
+
+
+def to_dagitty(g, latents: Iterable[str] = (), *, exposures: Iterable[str] = (),
+               outcomes: Iterable[str] = ()) -> str:
+    """Write ``g`` (ADMG, DiGraph or :class:`DagittyGraph`) in DAGitty's text format.
+
+    One node statement per node (with ``[exposure]``, ``[outcome]``, ``[latent]``,
+    ``[adjusted]``, ``[selected]`` and ``pos`` where known), then one line per edge.
+    Names that are not plain words are quoted. :func:`from_dagitty` reads the
+    text back to the same graph.
+
+    >>> print(to_dagitty(ADMG.from_edges([("x", "y")], [("x", "y")]), exposures=["x"]))
+    dag {
+    x [exposure]
+    y
+    x -> y
+    x <-> y
+    }
+    """
+    status: dict = {k: set() for k in ("exposure", "outcome", "latent", "adjusted", "selected")}
+    positions: dict = {}
+    if isinstance(g, DagittyGraph):
+        adm = g.admg
+        status["exposure"] |= g.exposures
+        status["outcome"] |= g.outcomes
+        status["latent"] |= g.latents
+        status["adjusted"] |= g.adjusted
+        status["selected"] |= g.selected
+        positions = dict(g.positions)
+    elif isinstance(g, ADMG):
+        adm = g
+    elif isinstance(g, nx.DiGraph):
+        adm = ADMG(g)
+    else:
+        raise TypeError(f"expected an ADMG, a networkx DiGraph or a DagittyGraph, got {type(g).__name__}")
+    status["latent"] |= set(latents)
+    status["exposure"] |= set(exposures)
+    status["outcome"] |= set(outcomes)
+    nodes = list(adm.directed.nodes)
+    known = set(nodes)
+    for k, vs in status.items():
+        missing = set(vs) - known
+        if missing:
+            raise ValueError(f"{k} nodes not in the graph: {sorted(map(str, missing))}")
+    lines = ["dag {"]
+    for v in nodes:
+        attrs = [k for k in ("exposure", "outcome", "latent", "adjusted", "selected") if v in status[k]]
+        if v in positions:
+            x, y = positions[v]
+            attrs.append(f'pos="{_fmt_num(x)},{_fmt_num(y)}"')
+        lines.append(_dagitty_name(v) + (f" [{','.join(attrs)}]" if attrs else ""))
+    for a, b in adm.directed.edges:
+        lines.append(f"{_dagitty_name(a)} -> {_dagitty_name(b)}")
+    index = {v: i for i, v in enumerate(nodes)}
+    for a, b in sorted((tuple(sorted(e, key=index.__getitem__)) for e in adm.bidirected),
+                       key=lambda e: (index[e[0]], index[e[1]])):
+        lines.append(f"{_dagitty_name(a)} <-> {_dagitty_name(b)}")
+    lines.append("}")
+    return "\n".join(lines)
+
+
+def _dot_id(v) -> str:
+    return '"' + str(v).replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n") + '"'
+
+
+def to_dot(g, latents: Iterable[str] = (), intervened: Iterable[str] = (), mutilate: bool = True) -> str:
+    """Graphviz DOT text for ``g``.
+
+    Latent nodes are dashed ellipses, bidirected edges dashed with ``dir=both``,
+    intervened nodes drawn as double boxes; with ``mutilate`` (default) the edges
+    into intervened nodes are left out, as in the graph of ``do(...)``.
+
+    >>> print(to_dot(ADMG.from_edges([("x", "y")], [("x", "y")]), intervened=["x"]))
+    digraph {
+      "x" [shape=box, peripheries=2];
+      "y";
+      "x" -> "y";
+    }
+    """
+    if isinstance(g, DagittyGraph):
+        latents = set(latents) | g.latents
+        adm = g.admg
+    elif isinstance(g, ADMG):
+        adm = g
+    elif isinstance(g, nx.DiGraph):
+        adm = ADMG(g)
+    else:
+        raise TypeError(f"expected an ADMG, a networkx DiGraph or a DagittyGraph, got {type(g).__name__}")
+    latents, intervened = set(latents), set(intervened)
+    nodes = list(adm.directed.nodes)
+    for name, vs in (("latent", latents), ("intervened", intervened)):
+        missing = vs - set(nodes)
+        if missing:
+            raise ValueError(f"{name} nodes not in the graph: {sorted(map(str, missing))}")
+    lines = ["digraph {"]
+    for v in nodes:
+        attrs = []
+        if v in intervened:
+            attrs += ["shape=box", "peripheries=2"]
+        if v in latents:
+            attrs.append("style=dashed")
+        lines.append(f"  {_dot_id(v)}" + (f" [{', '.join(attrs)}]" if attrs else "") + ";")
+    for a, b in adm.directed.edges:
+        if mutilate and b in intervened:
+            continue
+        lines.append(f"  {_dot_id(a)} -> {_dot_id(b)};")
+    index = {v: i for i, v in enumerate(nodes)}
+    for a, b in sorted((tuple(sorted(e, key=index.__getitem__)) for e in adm.bidirected),
+                       key=lambda e: (index[e[0]], index[e[1]])):
+        if mutilate and (a in intervened or b in intervened):
+            continue
+        lines.append(f"  {_dot_id(a)} -> {_dot_id(b)} [style=dashed, dir=both];")
+    lines.append("}")
+    return "\n".join(lines)

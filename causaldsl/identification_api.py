@@ -1,0 +1,260 @@
+"""From a written query to an :class:`~causaldsl.estimand.Estimand`, and from an estimand to numbers.
+
+* :func:`identify_query` reads ``P(Y | do(X), Z)`` (values optional) and runs
+  :func:`causaldsl.identify.identify` on the graph's projection to observed variables.
+* :func:`evaluate_on_model` computes the estimand from a discrete model's own
+  observational distribution (exactly), which must equal the model's
+  interventional answer: the project's strongest self-check.
+* :func:`estimate_from_data` computes it from a data set: plug-in estimation with
+  a bootstrap interval for discrete data, linear back-door adjustment (least
+  squares) for continuous data.
+"""
+
+from __future__ import annotations
+
+import csv
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Mapping, Optional, Sequence, Union
+
+import numpy as np
+
+from . import syntax as S
+from .errors import MethodError, QueryError, ZeroProbabilityError
+
+
+def _value(v: S.Value):
+    return v.value
+
+
+def identify_query(cg, text: Union[str, S.ProbQuery, S.IdentifyQuery]):
+    """Identify a query written as ``P(Y | do(X), Z)`` against a :class:`CausalGraph`."""
+    from .identify import identify
+    from .parser import parse_query
+
+    source = cg.source
+    if isinstance(text, str):
+        source = text
+        q = parse_query(text)
+    else:
+        q = text
+    if isinstance(q, S.IdentifyQuery):
+        q = q.query
+    if not isinstance(q, S.ProbQuery):
+        raise QueryError("identify takes a query of the form P(Y | do(X), Z)", span=q.span, source=source,
+                         hint="write e.g. identify P(cancer | do(smoking))")
+    outcomes, treatments, conditions, values, spans = [], [], [], {}, []
+    for ev in q.events:
+        if isinstance(ev, S.EqEvent) and ev.term.world is None:
+            outcomes.append(ev.term.name)
+            spans.append(ev.term.span)
+            values[ev.term.name] = _value(ev.value)
+        elif isinstance(ev, S.ExprEvent) and isinstance(ev.expr, S.Var) and ev.expr.world is None:
+            outcomes.append(ev.expr.name)
+            spans.append(ev.expr.span)
+        else:
+            raise QueryError("identify takes variables (optionally with values) as outcomes", span=ev.span,
+                             source=source, hint="write identify P(Y | do(X)) or identify P(Y = 1 | do(X = 1))")
+    for cond in q.conditions:
+        if isinstance(cond, S.Do):
+            for a in cond.assignments:
+                treatments.append(a.name)
+                spans.append(a.span)
+                if a.value is not None:
+                    lit = _literal(a.value)
+                    if lit is None:
+                        raise QueryError("do() sets a variable to a value", span=a.span, source=source,
+                                         hint=f"write do({a.name}) or do({a.name} = 1)")
+                    values[a.name] = lit
+        else:
+            if cond.term.world is not None:
+                raise QueryError("identify does not take counterfactual terms", span=cond.span, source=source,
+                                 hint="ask identify P(Y | do(X), Z)")
+            conditions.append(cond.term.name)
+            spans.append(cond.term.span)
+            if cond.value is not None:
+                values[cond.term.name] = _value(cond.value)
+    if not treatments:
+        raise QueryError("identify needs an intervention, do(...)", span=q.span, source=source,
+                         hint="write identify P(Y | do(X))")
+    cg._check(outcomes + treatments + conditions, spans, source)
+    try:
+        est = identify(cg.admg, outcomes, treatments, conditions)
+    except QueryError as err:
+        raise err.with_source(source) if err.line is None and q.span.line else err
+    from dataclasses import replace
+
+    return replace(est, values=tuple(values.items()))
+
+
+def _literal(e: S.Expr):
+    if isinstance(e, S.Num):
+        return e.value
+    if isinstance(e, S.Unary) and isinstance(e.operand, S.Num):
+        return -e.operand.value if e.op == "-" else e.operand.value
+    if isinstance(e, S.Var) and e.world is None:
+        return e.name
+    return None
+
+
+def _numeric(v):
+    """Level names stay strings; numbers become floats (so 1 and 1.0 match)."""
+    if isinstance(v, (int, float, np.integer, np.floating)) and not isinstance(v, bool):
+        return float(v)
+    return v
+
+
+def evaluate_on_model(est, model, values: Optional[Mapping[str, Any]] = None):
+    """The estimand computed exactly from ``model``'s observational distribution."""
+    from .api import CausalModel
+
+    if not isinstance(model, CausalModel):
+        raise QueryError("evaluate() takes a causaldsl model", hint="pass the model, e.g. est.evaluate(m)")
+    if not est.identifiable:
+        raise QueryError(f"{est.query} is not identifiable, so it has no formula to evaluate", hint=est.reason)
+    from .estimand import free_variables
+
+    variables = sorted(set(free_variables(est.formula)) | set(est.outcomes + est.treatments + est.conditions))
+    for v in variables:
+        if not model.ir[v].finite:
+            raise MethodError(f"evaluate() computes the estimand exactly, and '{v}' is continuous",
+                              hint="use a discrete model, or est.estimate(data) on samples: "
+                                   "m.sample(100_000) gives a data set")
+    joint = model.query("P(" + ", ".join(variables) + ")").value
+    if len(variables) == 1:
+        joint = {(k,): p for k, p in joint.items()}
+    vals = {k: _numeric(v) for k, v in dict(est.values).items()}
+    vals.update({k: _numeric(v) for k, v in (values or {}).items()})
+    return est.evaluate_table(variables, None, joint, vals)
+
+
+# ------------------------------------------------------------------ data
+def load_data(data) -> dict[str, np.ndarray]:
+    """Columns of a pandas DataFrame, a CSV path, or a mapping of arrays."""
+    if isinstance(data, (str, Path)):
+        path = Path(data)
+        if not path.exists():
+            raise QueryError(f"no such data file: {path}", hint="pass a CSV path, a DataFrame or a dict of columns")
+        with path.open(newline="") as f:
+            rows = list(csv.reader(f))
+        if not rows:
+            raise QueryError(f"{path} is empty", hint="the first row names the columns")
+        header, body = rows[0], rows[1:]
+        cols = {}
+        for j, name in enumerate(header):
+            raw = [r[j] if j < len(r) else "" for r in body]
+            try:
+                cols[name.strip()] = np.array([float(x) for x in raw])
+            except ValueError:
+                cols[name.strip()] = np.array([x.strip() for x in raw], dtype=object)
+        return cols
+    if hasattr(data, "columns") and hasattr(data, "__getitem__"):
+        return {str(c): np.asarray(data[c]) for c in data.columns}
+    if isinstance(data, Mapping):
+        return {str(k): np.asarray(v) for k, v in data.items()}
+    raise QueryError(f"cannot read data from {type(data).__name__}",
+                     hint="pass a pandas DataFrame, a CSV path, or a dict of column arrays")
+
+
+@dataclass(frozen=True)
+class Estimate:
+    """A number estimated from data, with a bootstrap interval and the method used."""
+
+    query: str
+    value: Union[float, np.ndarray]
+    interval: Optional[tuple]
+    method: str
+    rows: int
+
+    def __float__(self) -> float:
+        return float(self.value)
+
+    def __str__(self) -> str:
+        ci = "" if self.interval is None else f"  95% interval [{self.interval[0]:.4g}, {self.interval[1]:.4g}]"
+        val = f"{self.value:.6g}" if np.ndim(self.value) == 0 else str(np.round(self.value, 6))
+        return f"{self.query} ≈ {val}{ci}  [{self.method}, {self.rows:,} rows]"
+
+
+def _is_continuous(col: np.ndarray) -> bool:
+    if col.dtype == object:
+        return False
+    vals = np.unique(col[~np.isnan(col)])
+    return len(vals) > 20 or not np.all(vals == np.round(vals))
+
+
+def estimate_from_data(est, data, values: Optional[Mapping[str, Any]] = None, *,
+                       bootstrap: int = 200, seed: int = 0) -> Estimate:
+    """Estimate ``est`` from observed data (see the module docstring)."""
+    if not est.identifiable:
+        raise QueryError(f"{est.query} is not identifiable, so no data set can estimate it", hint=est.reason)
+    from .estimand import free_variables
+
+    cols = load_data(data)
+    needed = sorted(set(free_variables(est.formula)) | set(est.outcomes + est.treatments + est.conditions))
+    for v in needed:
+        if v not in cols:
+            raise QueryError(f"the data have no column '{v}'", hint="columns are: " + ", ".join(cols))
+    n = len(next(iter(cols.values())))
+    vals = {k: _numeric(v) for k, v in dict(est.values).items()}
+    vals.update({k: _numeric(v) for k, v in (values or {}).items()})
+    rng = np.random.default_rng(seed)
+    if any(_is_continuous(cols[v]) for v in needed):
+        return _linear_backdoor(est, cols, vals, n, bootstrap, rng)
+    for v in needed:
+        col = cols[v]
+        if col.dtype != object and np.isnan(col).any():
+            raise QueryError(f"column '{v}' has missing values (row {int(np.argmax(np.isnan(col))) + 2})",
+                             hint="drop or impute the rows with missing values first")
+    data_cols = [np.array([_numeric(x) for x in cols[v]], dtype=object) for v in needed]
+    domains = {v: sorted(set(c.tolist()), key=lambda x: (isinstance(x, str), x)) for v, c in zip(needed, data_cols)}
+    codes = np.stack([np.array([domains[v].index(x) for x in c]) for v, c in zip(needed, data_cols)], axis=1)
+    shape = tuple(len(domains[v]) for v in needed)
+
+    def plug_in(rows):
+        joint = np.zeros(shape)
+        np.add.at(joint, tuple(rows.T), 1.0)
+        return est.evaluate_table(needed, domains, joint / len(rows), vals)
+
+    value = plug_in(codes)
+    samples = []
+    for _ in range(bootstrap):
+        try:
+            samples.append(plug_in(codes[rng.integers(0, n, n)]))
+        except ZeroProbabilityError:
+            continue  # a resample that misses a needed cell says nothing about the interval
+    interval = None
+    if len(samples) >= max(20, bootstrap // 2):
+        lo, hi = np.percentile(np.asarray(samples), [2.5, 97.5], axis=0)
+        interval = (lo, hi) if np.ndim(value) == 0 else (np.asarray(lo), np.asarray(hi))
+    method = f"plug-in ({est.rule}), bootstrap {len(samples)}/{bootstrap}"
+    return Estimate(est.query, value, interval, method, n)
+
+
+def _linear_backdoor(est, cols, vals, n, bootstrap, rng) -> Estimate:
+    if est.rule != "back-door" or len(est.treatments) != 1 or len(est.outcomes) != 1 or est.conditions:
+        raise MethodError(f"continuous data are estimated by linear back-door adjustment, and {est.query} "
+                          f"is identified by the {est.rule} rule",
+                          hint="discretise the data, or ask a query with a back-door adjustment set")
+    x, y = est.treatments[0], est.outcomes[0]
+    zs = sorted(est.adjustment or ())
+    try:
+        X = np.column_stack([np.ones(n), cols[x].astype(float)] + [cols[z].astype(float) for z in zs])
+        Y = cols[y].astype(float)
+    except ValueError:
+        raise QueryError("linear adjustment needs numeric columns", hint="encode categories as numbers") from None
+    if np.isnan(X).any() or np.isnan(Y).any():
+        raise QueryError("the data have missing values", hint="drop or impute rows with missing values first")
+
+    def fit(idx):
+        coef, *_ = np.linalg.lstsq(X[idx], Y[idx], rcond=None)
+        if x in vals:  # E[Y | do(X = x)] = a + b x + c . mean(Z)
+            return coef[0] + coef[1] * float(vals[x]) + coef[2:] @ X[idx, 2:].mean(axis=0)
+        return coef[1]  # the effect of one unit of X
+
+    value = float(fit(np.arange(n)))
+    boots = [float(fit(rng.integers(0, n, n))) for _ in range(bootstrap)]
+    interval = tuple(np.percentile(boots, [2.5, 97.5])) if boots else None
+    what = f"E[{y} | do({x} = {vals[x]:g})]" if x in vals else f"d E[{y} | do({x})] / d{x}"
+    adj = ", ".join(zs) if zs else "nothing"
+    return Estimate(what, value, interval, f"linear back-door adjustment for {adj} (least squares), "
+                    f"bootstrap {bootstrap}", n)
