@@ -17,6 +17,7 @@ import jax as _jax
 _jax.config.update("jax_enable_x64", True)
 
 from .api import CausalModel, load, model, program, report, run  # noqa: E402
+from .causal_graph import CausalGraph, from_dagitty, graph  # noqa: E402
 from .errors import (  # noqa: E402
     CausalDSLError, CausalSyntaxError, CycleError, DistributionError, DomainError,
     DuplicateDefinitionError, EffectError, MethodError, ProbabilityError, QueryError, TableError,
@@ -27,7 +28,8 @@ from .results import Result  # noqa: E402
 __version__ = "0.1.0"
 
 __all__ = [
-    "CausalModel", "Result", "model", "load", "program", "run", "report",
+    "CausalModel", "CausalGraph", "Result", "model", "load", "program", "run", "report",
+    "graph", "from_dagitty",
     "CausalDSLError", "CausalSyntaxError", "CycleError", "DistributionError", "DomainError",
     "DuplicateDefinitionError", "EffectError", "MethodError", "ProbabilityError", "QueryError",
     "TableError", "UnknownNameError", "ZeroProbabilityError",

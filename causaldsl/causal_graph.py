@@ -61,14 +61,8 @@ class CausalGraph:
                  bidirected: Iterable[tuple[str, str]] = (), source: str = "", queries: tuple = ()):
         self.name = name
         self.latents = frozenset(latents)
-        dag = dag.copy()
-        # A declared <-> edge is an unnamed latent common cause.
-        for i, (a, b) in enumerate(bidirected):
-            u = f"U[{a},{b}]" if f"U[{a},{b}]" not in dag else f"U[{a},{b}]#{i}"
-            dag.add_edge(u, a)
-            dag.add_edge(u, b)
-            self.latents |= {u}
-        self.dag = dag
+        self.dag = dag.copy()
+        self.bidirected = frozenset(frozenset(e) for e in bidirected if len(set(e)) == 2)
         self.source = source
         self.queries = tuple(queries)
 
@@ -81,8 +75,9 @@ class CausalGraph:
 
     @functools.cached_property
     def admg(self) -> ADMG:
-        """The latent projection: observed nodes, ``->`` and ``<->`` edges."""
-        return latent_projection(self.dag, self.latents)
+        """The latent projection: observed nodes, ``->`` and ``<->`` edges (declared ones kept)."""
+        projected = latent_projection(self.dag, self.latents)
+        return ADMG(projected.directed, projected.bidirected | self.bidirected)
 
     # ------------------------------------------------------------------ names
     def _check(self, names: Iterable[str], spans=(), source: Optional[str] = None, observed=True) -> list[str]:
@@ -166,8 +161,8 @@ class CausalGraph:
         return to_dot(self.admg_with_latents(), latents=self.latents, intervened=intervened)
 
     def admg_with_latents(self) -> ADMG:
-        """The DAG itself (latent nodes kept) as an ADMG without bidirected edges."""
-        return ADMG(self.dag.copy(), frozenset())
+        """The graph as declared: latent nodes kept, declared ``<->`` edges kept."""
+        return ADMG(self.dag.copy(), self.bidirected)
 
 
 def _as_list(v) -> list[str]:
@@ -212,6 +207,19 @@ def check_graph(block: S.GraphBlock, source: str = "", queries: tuple = ()) -> C
                                          hint=f"write {end} -> ... edges from the latent node instead")
             bidirected.append((e.source, e.target))
     return CausalGraph(block.name, dag, seen_latent, bidirected, source, queries)
+
+
+def from_dagitty(text: str, name: str = "dagitty") -> CausalGraph:
+    """A graph written in DAGitty's format (``dag { X -> Y ; U [latent] ; U -> {X Y} }``).
+
+    >>> g = from_dagitty("dag { U [latent] ; U -> {X Y} ; X -> M -> Y }")
+    >>> g.identify("P(Y | do(X))").rule
+    'front-door'
+    """
+    from .graph_analysis import from_dagitty as read
+
+    dg = read(text)
+    return CausalGraph(name, dg.admg.directed, dg.latents, [tuple(e) for e in dg.admg.bidirected], text)
 
 
 def graph(source: str, name: Optional[str] = None) -> CausalGraph:

@@ -28,7 +28,7 @@ from __future__ import annotations
 
 import itertools
 from collections import Counter
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, Iterable, Mapping, Optional, Sequence, Union
 
 import numpy as np
@@ -37,7 +37,7 @@ from .errors import QueryError, UnknownNameError, ZeroProbabilityError, did_you_
 
 __all__ = [
     "Expr", "Prob", "Sum", "Product", "Fraction", "ONE", "Estimand",
-    "free_variables", "simplify", "render_text", "render_latex", "evaluate",
+    "free_variables", "all_variables", "simplify", "render_text", "render_latex", "evaluate",
 ]
 
 
@@ -78,9 +78,12 @@ class Prob(Expr):
     given: tuple = ()
 
     def __post_init__(self):
-        vs = _names(self.vars)
+        vs, gs = _names(self.vars), _names(self.given)
+        both = [v for v in vs if v in gs]
+        if both:
+            raise ValueError(f"'{both[0]}' is both before and after the bar of P(... | ...)")
         object.__setattr__(self, "vars", vs)
-        object.__setattr__(self, "given", tuple(g for g in _names(self.given) if g not in vs))
+        object.__setattr__(self, "given", gs)
 
     def __repr__(self) -> str:
         return f"Prob({self.vars!r}, {self.given!r})"
@@ -146,6 +149,24 @@ def free_variables(e: Expr) -> frozenset:
     raise TypeError(f"not an estimand expression: {e!r}")
 
 
+def all_variables(e: Expr) -> frozenset:
+    """Every variable the expression reads, bound ones included: the columns the joint
+    table given to :func:`evaluate` needs.
+
+    >>> sorted(all_variables(Sum("z", Product([Prob("y", ["x", "z"]), Prob("z")]))))
+    ['x', 'y', 'z']
+    """
+    if isinstance(e, Prob):
+        return frozenset(e.vars) | frozenset(e.given)
+    if isinstance(e, Sum):
+        return all_variables(e.body) | frozenset(e.over)
+    if isinstance(e, Product):
+        return frozenset().union(*(all_variables(f) for f in e.factors)) if e.factors else frozenset()
+    if isinstance(e, Fraction):
+        return all_variables(e.num) | all_variables(e.den)
+    raise TypeError(f"not an estimand expression: {e!r}")
+
+
 def _key(e: Expr):
     """A structural key, insensitive to the order of variables and of factors."""
     if isinstance(e, Prob):
@@ -201,7 +222,11 @@ def simplify(e: Expr, order: Optional[Sequence[str]] = None) -> Expr:
     * chain rule ``P(A | D, C) P(D | C) = P(A, D | C)``;
     * ``P(A | C) / P(B | C) = P(A \\ B | B, C)`` for ``B ⊆ A``;
     * identical factors of a numerator and a denominator cancel; nested sums, products
-      and fractions are flattened; empty conditionals and empty products disappear.
+      and fractions are flattened; empty conditionals and empty products disappear;
+    * inside a sum, ``P(v, w | C) = P(w | C) P(v | w, C)`` pulls the unsummed part of a
+      joint out (when ``C`` holds no summed variable), so that it can cancel;
+      ``Σ_v c · g(v) = c · Σ_v g(v)`` moves a sum into the only factor that uses it, and
+      ``[Σ_v f(v)] / D = Σ_v [f(v) / D]`` (``D`` free of ``v``) is applied when it cancels.
 
     A sum over a variable that does not occur in its body is *kept* (it multiplies by
     the number of values); correct identification formulas never produce one.
@@ -713,7 +738,9 @@ class Estimand:
     negative verdict and ``hedge`` holds its two C-forests ``(F, F')`` as vertex sets;
     ``arbitrary``: variables the formula mentions that the query does not — ID fixed them
     by an intervention that does not change the answer, so the formula holds for any
-    value of them (e.g. ``w2`` in the napkin formula); ``query``: the query as text.
+    value of them (e.g. ``w2`` in the napkin formula); ``query``: the query as text;
+    ``values``: ``(name, value)`` pairs the query fixed (``P(y = 1 | do(x = 1))``), used by
+    :meth:`evaluate_table` unless overridden.
     """
 
     query: str
@@ -728,6 +755,16 @@ class Estimand:
     reason: Optional[str] = None
     hedge: Optional[tuple] = None
     arbitrary: tuple = ()
+    values: tuple = ()
+
+    @property
+    def variables(self) -> tuple:
+        """Every variable the formula reads (bound ones included) and the query's own, sorted:
+        the observed variables a joint table must cover to evaluate it."""
+        used = set(self.outcomes + self.treatments + self.conditions)
+        if self.formula is not None:
+            used |= all_variables(self.formula)
+        return tuple(sorted(used))
 
     # -- text
     @property
@@ -772,13 +809,13 @@ class Estimand:
 
         Raises :class:`~causaldsl.errors.ZeroProbabilityError` when the formula divides
         by zero (a positivity violation) and :class:`~causaldsl.errors.QueryError` for a
-        non-identifiable estimand.
+        non-identifiable estimand. The query's own :attr:`values` are the defaults.
         """
         if not self.identifiable:
             raise QueryError(f"{self.query} is not identifiable, so it has no formula to evaluate",
                              hint=self.reason)
         table = _Table(variables, domains, joint)
-        values = dict(values or {})
+        values = {**dict(self.values), **dict(values or {})}
         query_vars = self.outcomes + self.treatments + self.conditions
         for v in values:
             if v not in query_vars and v not in self.arbitrary:
@@ -798,3 +835,13 @@ class Estimand:
             except ZeroProbabilityError as err:
                 first_err = first_err or err
         raise first_err
+
+    def evaluate(self, model, values: Optional[Mapping[str, Any]] = None):
+        """The formula computed exactly from a discrete ``causaldsl`` model's observed joint."""
+        from .identification_api import evaluate_on_model
+        return evaluate_on_model(self, model, values)
+
+    def estimate(self, data, values: Optional[Mapping[str, Any]] = None, **options):
+        """The formula estimated from data (see :mod:`causaldsl.identification_api`)."""
+        from .identification_api import estimate_from_data
+        return estimate_from_data(self, data, values, **options)

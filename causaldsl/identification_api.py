@@ -112,9 +112,8 @@ def evaluate_on_model(est, model, values: Optional[Mapping[str, Any]] = None):
         raise QueryError("evaluate() takes a causaldsl model", hint="pass the model, e.g. est.evaluate(m)")
     if not est.identifiable:
         raise QueryError(f"{est.query} is not identifiable, so it has no formula to evaluate", hint=est.reason)
-    from .estimand import free_variables
 
-    variables = sorted(set(free_variables(est.formula)) | set(est.outcomes + est.treatments + est.conditions))
+    variables = sorted(set(est.variables) | set(est.outcomes + est.treatments + est.conditions))
     for v in variables:
         if not model.ir[v].finite:
             raise MethodError(f"evaluate() computes the estimand exactly, and '{v}' is continuous",
@@ -123,9 +122,26 @@ def evaluate_on_model(est, model, values: Optional[Mapping[str, Any]] = None):
     joint = model.query("P(" + ", ".join(variables) + ")").value
     if len(variables) == 1:
         joint = {(k,): p for k, p in joint.items()}
+    domains = {v: _labels(model.ir[v]) for v in variables}
     vals = {k: _numeric(v) for k, v in dict(est.values).items()}
     vals.update({k: _numeric(v) for k, v in (values or {}).items()})
-    return est.evaluate_table(variables, None, joint, vals)
+    out = est.evaluate_table(variables, domains, joint, vals)
+    if np.ndim(out) == 0:
+        return float(out)
+    # A table over the query's variables that have no value, keyed by their values.
+    free = [v for v in est.outcomes + est.treatments + est.conditions if v not in vals]
+    return {k if len(free) > 1 else k[0]: float(out[idx])
+            for idx, k in zip(np.ndindex(*out.shape), _product([domains[v] for v in free]))}
+
+
+def _labels(node) -> list:
+    return list(node.levels) if node.levels else [float(d) for d in node.domain]
+
+
+def _product(lists):
+    import itertools
+
+    return itertools.product(*lists)
 
 
 # ------------------------------------------------------------------ data
@@ -187,10 +203,9 @@ def estimate_from_data(est, data, values: Optional[Mapping[str, Any]] = None, *,
     """Estimate ``est`` from observed data (see the module docstring)."""
     if not est.identifiable:
         raise QueryError(f"{est.query} is not identifiable, so no data set can estimate it", hint=est.reason)
-    from .estimand import free_variables
 
     cols = load_data(data)
-    needed = sorted(set(free_variables(est.formula)) | set(est.outcomes + est.treatments + est.conditions))
+    needed = sorted(set(est.variables) | set(est.outcomes + est.treatments + est.conditions))
     for v in needed:
         if v not in cols:
             raise QueryError(f"the data have no column '{v}'", hint="columns are: " + ", ".join(cols))

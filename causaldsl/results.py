@@ -78,6 +78,18 @@ def table(results: list[Result]) -> str:
     query     answer  method
     P(y = 1)  0.25    exact
     """
-    rows = [("query", "answer", "method")] + [(r.query, r.answer, r.details) for r in results]
+    rows = [("query", "answer", "method")] + [_row(r) for r in results]
     widths = [max(len(row[i]) for row in rows) for i in range(3)]
     return "\n".join("  ".join(c.ljust(w) for c, w in zip(row, widths)).rstrip() for row in rows)
+
+
+def _row(r) -> tuple[str, str, str]:
+    """Query, answer and method of a Result, a graph answer or an Estimand."""
+    if hasattr(r, "answer") and hasattr(r, "details"):
+        return (r.query, r.answer, r.details)
+    if hasattr(r, "rule"):  # an Estimand
+        answer = r.text if r.identifiable else "not identifiable: " + (r.reason or "")
+        rule = r.rule + (f" (adjusting for {{{', '.join(sorted(r.adjustment))}}})"
+                         if r.rule == "back-door" and r.adjustment is not None else "")
+        return ("identify " + r.query, answer, rule)
+    return (getattr(r, "query", ""), str(r), "")
