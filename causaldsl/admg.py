@@ -78,6 +78,21 @@ class ADMG:
         keep = set(keep)
         return ADMG(self.directed.subgraph(keep).copy(), frozenset(e for e in self.bidirected if e <= keep))
 
+    def mutilate(self, cut_incoming: Iterable[str] = (), cut_outgoing: Iterable[str] = ()) -> "ADMG":
+        """The graph with every edge into ``cut_incoming`` removed (bidirected ones too,
+        Pearl's :math:`G_{\\overline{X}}`) and every directed edge out of ``cut_outgoing``
+        removed (:math:`G_{\\underline{Z}}`).
+
+        >>> g = ADMG.from_edges([("x", "y")], [("x", "y")])
+        >>> m = g.mutilate(cut_incoming=["x"])
+        >>> sorted(m.directed.edges), sorted(m.bidirected)
+        ([('x', 'y')], [])
+        """
+        cin, cout = set(cut_incoming), set(cut_outgoing)
+        directed = self.directed.copy()
+        directed.remove_edges_from([(a, b) for a, b in self.directed.edges if a in cout or b in cin])
+        return ADMG(directed, frozenset(e for e in self.bidirected if not (e & cin)))
+
     def topological_order(self) -> list[str]:
         return list(nx.lexicographical_topological_sort(self.directed))
 

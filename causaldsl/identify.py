@@ -46,69 +46,31 @@ __all__ = [
 
 Names = Union[str, Iterable[str]]
 
-_MAX_EXHAUSTIVE = 14  # candidate variables searched exhaustively for minimal sets
+_MAX_EXHAUSTIVE = 14  # front-door: 12 candidate mediators are searched exhaustively
 
 
 # ------------------------------------------------------------------------------------ d-separation
 
 def d_separated(g: ADMG, xs: Names, ys: Names, zs: Names = (), *,
                 cut_incoming: Names = (), cut_outgoing: Names = ()) -> bool:
-    """Whether ``xs`` and ``ys`` are d-separated given ``zs`` (Bayes-ball reachability).
+    """Whether ``xs`` and ``ys`` are d-separated given ``zs`` in a mutilated graph.
 
-    Each bidirected edge ``a <-> b`` is read as a latent parent of ``a`` and ``b``.
     ``cut_incoming`` removes every edge into those nodes (``G_{\\bar X}``, bidirected
     edges included); ``cut_outgoing`` removes the directed edges out of them
-    (``G_{\\underline Z}``).
+    (``G_{\\underline Z}``); the test itself is
+    :func:`causaldsl.graph_analysis.d_separated`. Members of ``zs`` are known, so
+    they are dropped from ``xs`` and ``ys``.
 
     >>> g = ADMG.from_edges([("x", "y")], [("x", "y")])
     >>> d_separated(g, "x", "y", cut_outgoing="x"), d_separated(g, "x", "y", cut_incoming="x", cut_outgoing="x")
     (False, True)
     """
+    from .graph_analysis import d_separated as m_separated
+
     xs, ys, zs = set(_names(xs)), set(_names(ys)), set(_names(zs))
-    cin, cout = set(_names(cut_incoming)), set(_names(cut_outgoing))
-    if xs & ys:
+    if xs & ys - zs:
         return False
-    parents: dict = {v: [] for v in g.nodes}
-    children: dict = {v: [] for v in g.nodes}
-    for a, b in g.directed.edges:
-        if a in cout or b in cin:
-            continue
-        parents[b].append(a)
-        children[a].append(b)
-    for e in g.bidirected:
-        a, b = sorted(e)
-        u = ("<->", a, b)
-        kids = [v for v in (a, b) if v not in cin]
-        parents[u] = []
-        children[u] = kids
-        for v in kids:
-            parents[v].append(u)
-    # ancestors of the conditioning set (colliders in it or above it are open)
-    anc_z, stack = set(), list(zs)
-    while stack:
-        v = stack.pop()
-        if v in anc_z:
-            continue
-        anc_z.add(v)
-        stack.extend(parents.get(v, ()))
-    visited = set()
-    stack = [(x, "up") for x in xs]  # "up": reached from a child; "down": reached from a parent
-    while stack:
-        v, d = stack.pop()
-        if (v, d) in visited:
-            continue
-        visited.add((v, d))
-        if v in ys and v not in zs:
-            return False
-        if d == "up" and v not in zs:
-            stack.extend((p, "up") for p in parents[v])
-            stack.extend((c, "down") for c in children[v])
-        elif d == "down":
-            if v not in zs:
-                stack.extend((c, "down") for c in children[v])
-            if v in anc_z:
-                stack.extend((p, "up") for p in parents[v])
-    return True
+    return m_separated(g.mutilate(_names(cut_incoming), _names(cut_outgoing)), xs - zs, ys - zs, zs)
 
 
 def _ancestors(g: ADMG, vs: Iterable[str], cut_incoming: Iterable[str] = (),
@@ -146,59 +108,24 @@ def is_backdoor_set(g: ADMG, treatments: Names, outcomes: Names, adjustment: Nam
     return d_separated(g, xs, ys, zs, cut_outgoing=xs)
 
 
-def _backdoor_candidates(g: ADMG, xs: set, ys: set, order: _Order) -> tuple:
-    allowed = set(g.nodes) - xs - ys - g.descendants(xs)
-    return order.sort(_ancestors(g, xs | ys, cut_outgoing=xs) & allowed)
-
-
-def backdoor_sets(g: ADMG, treatments: Names, outcomes: Names, minimal_only: bool = True) -> list:
-    """Minimal back-door adjustment sets, smallest first, ties ordered by sorted names.
-
-    Minimal sets lie among ancestors of treatments and outcomes, and a set exists at all
-    iff those ancestors (less the treatments' descendants) form one (van der Zander,
-    Liśkiewicz & Textor 2019). With more than 14 candidates only one set is returned,
-    found greedily.
+def backdoor_sets(g: ADMG, treatments: Names, outcomes: Names) -> list:
+    """Minimal back-door adjustment sets, smallest first, ties ordered by sorted names
+    (:func:`causaldsl.graph_analysis.adjustment_sets`).
 
     >>> g = ADMG.from_edges([("a", "x"), ("b", "x"), ("a", "y"), ("b", "y"), ("x", "y")], [])
     >>> [sorted(s) for s in backdoor_sets(g, "x", "y")]
     [['a', 'b']]
     """
+    from .graph_analysis import adjustment_sets
+
     xs, ys = set(_names(treatments)), set(_names(outcomes))
     _check_names(g, list(xs | ys))
-    order = _Order(g.topological_order())
-    cands = _backdoor_candidates(g, xs, ys, order)
-    if not is_backdoor_set(g, xs, ys, cands):
-        return []
-    if len(cands) > _MAX_EXHAUSTIVE:
-        z = list(cands)
-        for v in sorted(cands, reverse=True):
-            if is_backdoor_set(g, xs, ys, [u for u in z if u != v]):
-                z.remove(v)
-        return [frozenset(z)]
-    found: list = []
-    names = sorted(cands)
-    for k in range(len(names) + 1):
-        for combo in itertools.combinations(names, k):
-            s = frozenset(combo)
-            if minimal_only and any(f <= s for f in found):
-                continue
-            if is_backdoor_set(g, xs, ys, s):
-                found.append(s)
-    return found
+    return adjustment_sets(g, xs, ys)
 
 
-def _first_backdoor_set(g: ADMG, xs: set, ys: set, order: _Order) -> Optional[frozenset]:
-    cands = _backdoor_candidates(g, xs, ys, order)
-    if not is_backdoor_set(g, xs, ys, cands):
-        return None
-    if len(cands) > _MAX_EXHAUSTIVE:
-        return backdoor_sets(g, xs, ys)[0]
-    names = sorted(cands)
-    for k in range(len(names) + 1):
-        for combo in itertools.combinations(names, k):
-            if is_backdoor_set(g, xs, ys, combo):
-                return frozenset(combo)
-    return None  # unreachable: the full candidate set works
+def _first_backdoor_set(g: ADMG, xs: set, ys: set) -> Optional[frozenset]:
+    sets = backdoor_sets(g, xs, ys)
+    return sets[0] if sets else None
 
 
 # ------------------------------------------------------------------------------------ front-door
@@ -421,7 +348,7 @@ def identify(g: ADMG, outcomes: Names, treatments: Names = (), conditions: Names
         return Estimand(**base, identifiable=True, rule=rule, formula=formula, arbitrary=arbitrary, **extra)
 
     if not zs and xs:
-        z = _first_backdoor_set(g, set(xs), set(ys), order)
+        z = _first_backdoor_set(g, set(xs), set(ys))
         if z is not None:
             zo = order.sort(z)
             formula = Sum(zo, Product([Prob(ys, xs + zo), Prob(zo)])) if zo else Prob(ys, xs)
