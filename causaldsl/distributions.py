@@ -182,7 +182,7 @@ def _student_quantile(params, u, kmax=None):
     df = jnp.broadcast_to(df, jnp.shape(u))
     # Solve on the bounded scale x = df / (df + t^2) for the tail probability.
     tail = jnp.minimum(u, 1 - u)
-    x = _bisect(lambda x: -0.5 * jsp.betainc(df / 2, 0.5, x), -tail, 0.0, 1.0, iters=80)
+    x = _bisect(lambda x: 0.5 * jsp.betainc(df / 2, 0.5, x), tail, 0.0, 1.0, iters=80)
     t = jnp.sqrt(df * (1 - x) / jnp.maximum(x, 1e-300))
     return loc + scale * jnp.where(u < 0.5, -t, t)
 

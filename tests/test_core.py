@@ -209,3 +209,39 @@ def test_gaussian_conditioning_and_comonotone_counterfactual():
     assert r.conditioning == "likelihood weighting" and 0 < r.ess <= 200_000
     # Shared Normal noise: y[x = 0] = y - 2 * (x - 0) for every unit.
     assert m.query("E[y[x = 0] | x = 1, y = 3]").value == pytest.approx(1.0, abs=1e-9)
+
+
+@pytest.mark.parametrize("name,params", [
+    ("Normal", (0.5, 2.0)), ("LogNormal", (0.0, 0.5)), ("StudentT", (2.5, 1.0, 2.0)),
+    ("Uniform", (-1.0, 3.0)), ("Exponential", (1.5,)), ("Gamma", (2.5, 1.5)), ("Beta", (0.5, 3.0)),
+])
+def test_continuous_quantiles_invert_their_cdfs(name, params):
+    import jax.numpy as jnp
+    from causaldsl.distributions import FAMILIES
+
+    fam = FAMILIES[name]
+    u = jnp.linspace(0.001, 0.999, 41)
+    ps = tuple(jnp.full(u.shape, p) for p in params)
+    assert np.allclose(np.asarray(fam.cdf(ps, fam.quantile(ps, u))), np.asarray(u), atol=1e-7)
+
+
+@pytest.mark.parametrize("name,params,kmax", [("Poisson", (4.0,), None), ("Binomial", (10.0, 0.3), 10),
+                                              ("Bernoulli", (0.3,), 1), ("Categorical", (0.2, 0.5, 0.3), 2)])
+def test_discrete_quantiles_are_the_generalised_inverse(name, params, kmax):
+    # F^-1(u) = min{k : F(k) > u}: F(q - 1) <= u < F(q)
+    import jax.numpy as jnp
+    from causaldsl.distributions import FAMILIES
+
+    fam = FAMILIES[name]
+    u = jnp.linspace(0.0005, 0.9995, 57)
+    ps = tuple(jnp.full(u.shape, p) for p in params)
+    q = fam.quantile(ps, u, kmax)
+    assert np.all(np.asarray(fam.cdf(ps, q)) > np.asarray(u))
+    assert np.all(np.asarray(fam.cdf(ps, q - 1)) <= np.asarray(u))
+
+
+def test_location_families_counterfactuals_shift_by_the_location():
+    m = cd.model("model s {\n x ~ Bernoulli(0.5)\n t ~ StudentT(3, 2 * x, 1)\n g ~ Normal(3 * x, 2)\n}")
+    for var, shift in (("t", 2.0), ("g", 3.0)):
+        r = m.query(f"E[{var}[x = 1] - {var}[x = 0]]", samples=20_000)
+        assert r.value == pytest.approx(shift, abs=1e-6)
