@@ -95,12 +95,66 @@ class CausalGraph:
 
     # ------------------------------------------------------------------ questions
     def d_separated(self, xs, ys, zs=()) -> bool:
-        """True when ``xs`` and ``ys`` are d-separated (m-separated) given ``zs``."""
+        """True when ``xs`` and ``ys`` are d-separated (m-separated) given ``zs``.
+
+        The Python face of the language's graph questions; each method below
+        answers one of them with plain Python values.
+
+        >>> g = graph("graph iv {\\n Z -> X -> Y\\n X <-> Y\\n}")
+        >>> g.d_separated("Z", "Y"), g.open_path("Z", "Y"), g.adjustment_sets("X", "Y")
+        (False, 'Z -> X -> Y', [])
+        >>> [(z, sorted(w)) for z, w in g.instruments("X", "Y")], sorted(g.ancestors("Y"))
+        ([('Z', [])], ['X', 'Z'])
+        """
         from .graph_analysis import d_separated
 
         xs, ys, zs = (_as_list(v) for v in (xs, ys, zs))
         self._check(xs + ys + zs)
         return d_separated(self.admg, xs, ys, zs)
+
+    def open_path(self, xs, ys, zs=()) -> Optional[str]:
+        """An open (d-connecting) path between ``xs`` and ``ys`` given ``zs``, or None."""
+        from .graph_analysis import format_path, open_path
+
+        xs, ys, zs = (_as_list(v) for v in (xs, ys, zs))
+        self._check(xs + ys + zs)
+        path = open_path(self.admg, xs, ys, zs)
+        return None if path is None else format_path(path)
+
+    def adjustment_sets(self, x, y) -> list[frozenset]:
+        """All minimal back-door adjustment sets for the effect of ``x`` on ``y`` ([] if none)."""
+        from .graph_analysis import adjustment_sets
+
+        xs, ys = _as_list(x), _as_list(y)
+        self._check(xs + ys)
+        return adjustment_sets(self.admg, set(xs), set(ys))
+
+    def instruments(self, x: str, y: str) -> list[tuple[str, frozenset]]:
+        """Instrumental variables for ``x -> y``, each with the set it must be conditioned on."""
+        from .graph_analysis import instruments
+
+        self._check([x, y])
+        return instruments(self.admg, x, y)
+
+    def independences(self) -> list[tuple[str, str, frozenset]]:
+        """The conditional independences the graph implies, ``(a, b, given)``."""
+        from .graph_analysis import implied_independences
+
+        return implied_independences(self.admg)
+
+    def ancestors(self, v) -> set[str]:
+        vs = self._check(_as_list(v))
+        return self.admg.ancestors(vs) - set(vs)
+
+    def descendants(self, v) -> set[str]:
+        vs = self._check(_as_list(v))
+        return self.admg.descendants(vs) - set(vs)
+
+    def markov_blanket(self, v: str) -> set[str]:
+        from .graph_analysis import markov_blanket
+
+        self._check([v])
+        return markov_blanket(self.admg, v)
 
     def identify(self, text: Union[str, S.ProbQuery]):
         """The estimand of an interventional query, in terms of observed variables."""
