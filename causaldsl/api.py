@@ -66,9 +66,9 @@ class CausalModel:
         dag.add_edges_from(self.ir.graph.edges)
         return CausalGraph(self.name, dag, [n.name for n in self.ir.nodes if n.latent], (), self.source)
 
-    def identify(self, text):
+    def identify(self, text, source: Optional[str] = None):
         """The estimand of ``text`` (``"P(cancer | do(smoking))"``) over the observed variables."""
-        return self.causal_graph.identify(text)
+        return self.causal_graph.identify(text, source)
 
     def __repr__(self) -> str:
         return f"<CausalModel {self.name}: {len(self.ir.nodes)} variables, {len(self.queries)} queries>"
@@ -87,11 +87,11 @@ class CausalModel:
             if isinstance(q, S.GraphQuery):
                 return self.causal_graph.ask(q, source)
             if isinstance(q, S.IdentifyQuery):
-                return self.identify(q.query)
+                return self.identify(q.query, source)
         elif isinstance(text, S.GraphQuery):
             return self.causal_graph.ask(text, self.source)
         elif isinstance(text, S.IdentifyQuery):
-            return self.identify(text.query)
+            return self.identify(text.query, self.source)
         elif isinstance(text, (S.ProbQuery, S.ExpectQuery, S.EffectQuery)):
             q, source = text, self.source
         else:
@@ -131,13 +131,19 @@ class CausalModel:
     def sample(self, n: int = 10_000, *, seed: int = 0) -> dict[str, np.ndarray]:
         """``n`` draws of every variable (latent ones included), as NumPy arrays.
 
+        Categorical variables with named levels come back as arrays of level names.
+
         >>> s = model("model m {\\n x ~ Normal(0, 1)\\n y := 2 * x\\n}").sample(1000, seed=1)
         >>> bool(np.allclose(s["y"], 2 * s["x"]))
         True
         """
         from .backends.numpyro_backend import sample as _sample
 
-        return _sample(self.ir, n, seed)
+        draws = _sample(self.ir, n, seed)
+        for node in self.ir.nodes:  # named levels come back as their names
+            if node.levels:
+                draws[node.name] = np.asarray(node.levels, dtype=object)[draws[node.name].astype(int)]
+        return draws
 
     def numpyro(self):
         """The model as a NumPyro model function (one ``numpyro.sample`` site per ``~``)."""
@@ -213,7 +219,7 @@ def _validate_graph_query(g, q, source: str) -> None:
         for names, spans in _name_groups(q):
             g._check(names, spans, source)
     elif isinstance(q, S.IdentifyQuery):
-        pass  # checked when identified
+        g.identify(q.query, source)  # cheap (no numbers), so mistakes surface at load time
     elif isinstance(g, CausalGraph) and not hasattr(g, "ir"):
         raise QueryError(f"graph '{g.name}' has no mechanisms, so it cannot answer numeric queries",
                          span=q.span, source=source,

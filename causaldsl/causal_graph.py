@@ -156,11 +156,14 @@ class CausalGraph:
         self._check([v])
         return markov_blanket(self.admg, v)
 
-    def identify(self, text: Union[str, S.ProbQuery]):
-        """The estimand of an interventional query, in terms of observed variables."""
+    def identify(self, text: Union[str, S.ProbQuery], source: Optional[str] = None):
+        """The estimand of an interventional query, in terms of observed variables.
+
+        ``source`` is the text a parsed query came from (for error messages).
+        """
         from .identification_api import identify_query
 
-        return identify_query(self, text)
+        return identify_query(self, text, source)
 
     def ask(self, q: S.GraphQuery, source: Optional[str] = None) -> GraphAnswer:
         """Answer a parsed graph question."""
@@ -183,7 +186,7 @@ class CausalGraph:
             raise QueryError("expected one graph question", line=1, column=1, source=text,
                              hint="e.g. X _||_ Y | Z, adjustment(X -> Y), identify P(Y | do(X))")
         if isinstance(items[0], S.IdentifyQuery):
-            return self.identify(items[0].query)
+            return self.identify(items[0].query, text)
         return self.ask(items[0], text)
 
     def run(self) -> list:
@@ -191,7 +194,7 @@ class CausalGraph:
         out = []
         for q in self.queries:
             if isinstance(q, S.IdentifyQuery):
-                out.append(self.identify(q))
+                out.append(self.identify(q, self.source))
             elif isinstance(q, S.GraphQuery):
                 out.append(self.ask(q, self.source))
             else:

@@ -13,11 +13,30 @@ from typing import Optional
 
 from . import syntax as S
 from .causal_graph import CausalGraph, GraphAnswer
+from .errors import QueryError
 
 
 def _set(names) -> str:
     names = sorted(names)
     return "{" + ", ".join(names) + "}"
+
+
+def _check_disjoint(q: S.GraphQuery, source: Optional[str]) -> None:
+    """A variable may not stand on both sides of a question (``a _||_ b | a``, ``adjustment(a -> a)``)."""
+    if q.kind == "instruments":
+        groups = [((q.args[0],), (q.spans[0],)), ((q.args[1],), (q.spans[1],))]
+    elif q.kind in ("dsep", "adjustment"):
+        groups = list(zip(q.args, q.spans))
+    else:
+        return
+    seen: dict[str, int] = {}
+    for i, (names, spans) in enumerate(groups):
+        for name, span in zip(names, spans):
+            if name in seen and seen[name] != i:
+                raise QueryError(f"'{name}' appears on both sides of the question", span=span, source=source,
+                                 hint="each variable may appear in one group only"
+                                      + (" (the conditioning set excludes the two sides)" if q.kind == "dsep" else ""))
+            seen.setdefault(name, i)
 
 
 def answer(cg: CausalGraph, q: S.GraphQuery, source: Optional[str] = None) -> GraphAnswer:
@@ -26,6 +45,7 @@ def answer(cg: CausalGraph, q: S.GraphQuery, source: Optional[str] = None) -> Gr
 
     g = cg.admg
     text = q.text or q.kind
+    _check_disjoint(q, source)
     if q.kind == "dsep":
         xs, ys, zs = (cg._check(names, spans, source) for names, spans in zip(q.args, q.spans))
         if ga.d_separated(g, xs, ys, zs):

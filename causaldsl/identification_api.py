@@ -27,12 +27,12 @@ def _value(v: S.Value):
     return v.value
 
 
-def identify_query(cg, text: Union[str, S.ProbQuery, S.IdentifyQuery]):
+def identify_query(cg, text: Union[str, S.ProbQuery, S.IdentifyQuery], source: Optional[str] = None):
     """Identify a query written as ``P(Y | do(X), Z)`` against a :class:`CausalGraph`."""
     from .identify import identify
     from .parser import parse_query
 
-    source = cg.source
+    source = cg.source if source is None else source
     if isinstance(text, str):
         source = text
         q = parse_query(text)
@@ -242,7 +242,9 @@ def estimate_from_data(est, data, values: Optional[Mapping[str, Any]] = None, *,
         lo, hi = np.percentile(np.asarray(samples), [2.5, 97.5], axis=0)
         interval = (lo, hi) if np.ndim(value) == 0 else (np.asarray(lo), np.asarray(hi))
     method = f"plug-in ({est.rule}), bootstrap {len(samples)}/{bootstrap}"
-    return Estimate(est.query, value, interval, method, n)
+    label = est.query + (" at " + ", ".join(f"{k} = {v:g}" if isinstance(v, float) else f"{k} = {v}"
+                                            for k, v in vals.items()) if vals else "")
+    return Estimate(label, value, interval, method, n)
 
 
 def _linear_backdoor(est, cols, vals, n, bootstrap, rng) -> Estimate:

@@ -133,10 +133,6 @@ class RandomModel:
         self.roles.update(x="x", y="y")
 
     # -- text
-    @staticmethod
-    def _key(v) -> str:
-        return str(v)
-
     def _probs(self, card: int) -> list[str]:
         """``card`` probabilities in hundredths, each at least 0.08, summing to 1."""
         while True:
@@ -148,7 +144,7 @@ class RandomModel:
     def _table(self, pas: list[str], rows: dict) -> str:
         keys = []
         for combo, p in rows.items():
-            k = self._key(combo[0]) if len(combo) == 1 else "(" + ", ".join(self._key(c) for c in combo) + ")"
+            k = str(combo[0]) if len(combo) == 1 else "(" + ", ".join(str(c) for c in combo) + ")"
             keys.append(f"{k}: {p}")
         return f"table({', '.join(pas)}) {{" + ", ".join(keys) + "}"
 
@@ -171,9 +167,6 @@ class RandomModel:
         return f"model {self.name} {{\n{body}\n}}\n"
 
     # -- helpers for queries
-    def text(self, v: str, value) -> str:
-        return str(value)
-
     def one(self, v: str):
         return self.labels[v][1]
 
@@ -271,7 +264,7 @@ def test_random_dsl_models_identification_matches_interventional_answer():
 
         # ---- several treatments and outcomes: P(y1, y2 | do(x1, x2))
         if len(rm.observed) >= 4 and joint_checked < 8 and rng.random() < 0.5:
-            xs_, ys_ = rng.sample(rm.observed, 2), None
+            xs_ = rng.sample(rm.observed, 2)
             rest = [v for v in rm.observed if v not in xs_]
             ys_ = rng.sample(rest, 2)
             qj = f"P({ys_[0]}, {ys_[1]} | do({xs_[0]}, {xs_[1]}))"
@@ -286,7 +279,6 @@ def test_random_dsl_models_identification_matches_interventional_answer():
                              [rm.labels[v] for v in ys_ + xs_], qj + " " + estj.text + msg)
 
     # a good share of each rule
-    print("rules:", dict(rules), "conditional:", dict(cond_rules), "joint checked:", joint_checked)
     assert rules["back-door"] >= 8, rules
     assert rules["front-door"] >= 8, rules
     assert rules["ID"] >= 5, rules
@@ -577,6 +569,44 @@ def test_adjustment_lists_all_minimal_sets_fig_3_4():
     assert pg_sets == got
 
 
+def test_independences_and_pgmpy_minimal_separators():
+    from pgmpy.base import DAG
+
+    g = cd.graph(CAUSALITY_FIG_3_4)
+    pg = DAG(list(g.dag.edges))
+    for a, b in itertools.combinations(sorted(g.observed), 2):
+        if g.dag.has_edge(a, b) or g.dag.has_edge(b, a):
+            continue
+        sep = pg.minimal_dseparator(a, b)
+        assert sep is not None
+        q = f"{a} _||_ {b}" + (f" | {', '.join(sorted(sep))}" if sep else "")
+        assert g.query(q).value is True, q
+
+    # every implied independence holds, its set is minimal, and every separable non-adjacent pair has one
+    rng = random.Random(9)
+    for _ in range(15):
+        gr = cd.graph(_random_admg_graph(rng, rng.randint(4, 6)))
+        dag = _dag_with_latents(gr)
+        ans = gr.query("independences")
+        listed = {}
+        for a, b, zs in ans.value:
+            assert nx.is_d_separator(dag, {a}, {b}, set(zs)), (a, b, zs, gr.source)
+            for v in zs:
+                assert not nx.is_d_separator(dag, {a}, {b}, set(zs) - {v}), (a, b, zs, gr.source)
+            listed.setdefault(frozenset({a, b}), []).append(zs)
+        obs = sorted(gr.observed)
+        for a, b in itertools.combinations(obs, 2):
+            rest = [v for v in obs if v not in (a, b)]
+            separable = any(nx.is_d_separator(dag, {a}, {b}, set(s))
+                            for k in range(len(rest) + 1) for s in itertools.combinations(rest, k))
+            adjacent = gr.admg.directed.has_edge(a, b) or gr.admg.directed.has_edge(b, a) \
+                or frozenset({a, b}) in gr.admg.bidirected
+            if separable and not adjacent:
+                assert frozenset({a, b}) in listed, (a, b, gr.source, ans.answer)
+            if not separable:
+                assert frozenset({a, b}) not in listed
+
+
 def test_adjustment_sets_match_brute_force_with_latents():
     rng = random.Random(5)
     seen_none = seen_some = 0
@@ -776,6 +806,27 @@ def test_continuous_linear_back_door():
     assert "linear back-door adjustment" in rv.method
 
 
+def test_estimate_with_named_levels_from_the_models_own_sample():
+    # A query written with the model's level names must be estimable from m.sample(...).
+    m = cd.model("""
+model w {
+    latent u ~ Bernoulli(0.5)
+    z ~ Categorical(lo: table(u) {0: 0.5, 1: 0.2}, mid: 0.3, hi: table(u) {0: 0.2, 1: 0.5})
+    x ~ Bernoulli(table(z) {lo: 0.2, mid: 0.5, hi: 0.8})
+    y ~ Categorical(no: table(x, z) {(0, lo): 0.3, (0, mid): 0.5, (0, hi): 0.6, (1, lo): 0.1, (1, mid): 0.2, (1, hi): 0.4},
+                    yes: table(x, z) {(0, lo): 0.7, (0, mid): 0.5, (0, hi): 0.4, (1, lo): 0.9, (1, mid): 0.8, (1, hi): 0.6})
+}""")
+    est = m.identify("P(y = yes | do(x = 1))")
+    truth = m.query("P(y = yes | do(x = 1))").value
+    assert est.evaluate(m) == pytest.approx(truth, abs=TOL)
+    data = _observed(m.sample(20_000, seed=0))
+    # the model's own sample names the levels ...
+    assert set(data["y"]) == {"no", "yes"} and set(data["z"]) == {"lo", "mid", "hi"}
+    r = est.estimate(data, bootstrap=50)
+    assert abs(r.value - truth) < 4 * (r.interval[1] - r.interval[0]) / 3.92
+    assert "y = yes" in r.query and "x = 1" in r.query
+
+
 # ================================================================= mistakes
 
 SMOKING = """model smoke {
@@ -855,3 +906,29 @@ def test_evaluate_on_a_model_with_a_continuous_variable():
     with pytest.raises(cd.MethodError) as info:
         m.identify("P(y | do(x))").evaluate(m)
     assert "continuous" in str(info.value) and info.value.hint
+
+
+def test_identify_asked_through_query_quotes_the_query_text():
+    m = cd.model(SMOKING)
+    with pytest.raises(cd.UnknownNameError) as info:
+        m.query("identify P(cancr | do(smoking))")
+    err = info.value
+    assert (err.line, err.column) == (1, 12) and "cancer" in err.hint
+    assert "identify P(cancr | do(smoking))" in str(err), str(err)  # the caret points into the query
+    g = cd.graph("graph g {\n X -> Y\n}")
+    with pytest.raises(cd.UnknownNameError) as info:
+        g.query("identify P(Yy | do(X))")
+    assert (info.value.line, info.value.column) == (1, 12)
+    assert "identify P(Yy | do(X))" in str(info.value), str(info.value)
+
+
+@pytest.mark.parametrize("question", [
+    "smoking _||_ cancer | smoking",
+    "adjustment(smoking -> smoking)",
+    "instruments(smoking -> smoking)",
+])
+def test_graph_question_with_a_variable_on_both_sides(question):
+    m = cd.model(SMOKING)
+    with pytest.raises(cd.CausalDSLError) as info:
+        m.query(question)
+    assert info.value.line == 1 and info.value.column is not None and info.value.hint
