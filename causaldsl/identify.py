@@ -73,22 +73,6 @@ def d_separated(g: ADMG, xs: Names, ys: Names, zs: Names = (), *,
     return m_separated(g.mutilate(_names(cut_incoming), _names(cut_outgoing)), xs - zs, ys - zs, zs)
 
 
-def _ancestors(g: ADMG, vs: Iterable[str], cut_incoming: Iterable[str] = (),
-               cut_outgoing: Iterable[str] = ()) -> set:
-    """``vs`` and their ancestors by directed edges, after removing the cut edges."""
-    cin, cout = set(cut_incoming), set(cut_outgoing)
-    out, stack = set(), list(vs)
-    while stack:
-        v = stack.pop()
-        if v in out:
-            continue
-        out.add(v)
-        if v in cin:
-            continue
-        stack.extend(p for p in g.directed.predecessors(v) if p not in cout)
-    return out
-
-
 # ------------------------------------------------------------------------------------- back-door
 
 def is_backdoor_set(g: ADMG, treatments: Names, outcomes: Names, adjustment: Names) -> bool:
@@ -224,7 +208,7 @@ def _id(y: frozenset, x: frozenset, P: _Dist, g: ADMG, order: _Order) -> Expr:
     if an != V:
         return _id(y, x & an, P.marginal(an), g.subgraph(an), order)
     # 3: intervene also on what cannot affect y once x is fixed
-    w = (V - x) - _ancestors(g, y, cut_incoming=x)
+    w = (V - x) - g.mutilate(cut_incoming=x).ancestors(y)
     if w:
         return _id(y, x | w, P, g, order)
     # 4: factorise over the districts of G \ X
