@@ -21,7 +21,7 @@ import numpy as np
 
 from . import syntax as S
 from .distributions import FAMILIES
-from .errors import (CausalDSLError, CausalSyntaxError, CycleError, DistributionError, DuplicateDefinitionError,
+from .errors import (CausalSyntaxError, CycleError, DistributionError, DuplicateDefinitionError,
                      ProbabilityError, TableError, UnknownNameError, did_you_mean)
 from .expressions import FUNCTIONS, arity_hint, arity_ok, arity_message, compile_expr, free_vars, is_logical, walk
 from .ir import Model, Node

@@ -125,7 +125,7 @@ def _result(plan, text, value, se, method, **kw) -> Result:
 
 
 def _undefined(text: str, span, source: str) -> QueryError:
-    return QueryError(f"the quantity asked for is infinite or undefined (NaN) for values that can occur",
+    return QueryError("the quantity asked for is infinite or undefined (NaN) for values that can occur",
                       span=span, source=source,
                       hint="check divisions, log() and sqrt() of values that can be zero or negative")
 

@@ -42,10 +42,6 @@ class Plan:
     evidence: tuple[tuple[str, str], ...]  # (copy name, slot name)
     key: tuple
     values: tuple[float, ...] = ()
-    checks: tuple = ()  # (slot index, node name, span) domain checks, done per call
-
-    def with_values(self, values) -> "Plan":
-        return replace(self, values=tuple(values))
 
 
 class _Builder:
@@ -53,7 +49,6 @@ class _Builder:
         self.model = model
         self.source = source
         self.values: list[float] = []
-        self.checks: list = []
 
     def err(self, cls, msg, span, hint=None):
         return cls(msg, span=span, source=self.source, hint=hint)
@@ -103,7 +98,6 @@ class _Builder:
         v = self.code(var, value, span, strict)
         self.values.append(v)
         idx = len(self.values) - 1
-        self.checks.append((idx, var, span))
         return Slot(idx)
 
     def literal(self, expr: S.Expr) -> Optional[Union[float, str]]:
@@ -282,7 +276,7 @@ def plan_query(model: Model, query: S.Query, source: str = "") -> Plan:
     net = net.restrict(net.ancestors(needed))
     # Syntax nodes compare without their spans, so the resolved tree itself is the key.
     key = (kind, target, dist, evid, net.nodes)
-    return Plan(net, kind, target, dist, evid, key, tuple(b.values), tuple(b.checks))
+    return Plan(net, kind, target, dist, evid, key, tuple(b.values))
 
 
 # ------------------------------------------------------------------ named effects

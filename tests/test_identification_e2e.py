@@ -181,7 +181,7 @@ def test_dsep_answers_agree_with_networkx_on_the_latent_dag():
 
 
 def test_adjustment_sets_match_pgmpy():
-    pgmpy = pytest.importorskip("pgmpy")  # noqa: F841
+    pytest.importorskip("pgmpy")
     from pgmpy.base import DAG
     from pgmpy.inference import CausalInference
 

@@ -23,9 +23,7 @@ from typing import Callable
 
 import jax
 import jax.numpy as jnp
-import numpy as np
 
-from .. import syntax as S
 from ..distributions import FAMILIES
 from ..expressions import compile_expr, free_vars
 from ..ir import Model, Slot
@@ -52,7 +50,6 @@ def compile_exact(plan: Plan) -> Callable:
     groups: dict[str, list] = defaultdict(list)
     for n in variables:
         groups[n.noise].append(n)
-    sampled = [n for n in variables if n.kind == "sample"]
     compiled = {n.name: ([compile_expr(a) for a in n.args] if n.kind == "sample" else [compile_expr(n.expr)])
                 for n in variables}
     target = compile_expr(plan.target) if plan.target is not None else None
