@@ -69,6 +69,18 @@ class _Confounder:
     b: Hashable
 
 
+def _closure(vs: Iterable, step: dict) -> set:
+    """``vs`` and everything reachable from them along ``step`` (parents or children)."""
+    out = set(vs)
+    stack = list(out)
+    while stack:
+        for w in step[stack.pop()]:
+            if w not in out:
+                out.add(w)
+                stack.append(w)
+    return out
+
+
 class _G:
     """Adjacency sets of an acyclic directed mixed graph (fast to query)."""
 
@@ -107,24 +119,10 @@ class _G:
         return _G(self.nodes, pa, ch, self.sp)
 
     def ancestors(self, vs: Iterable) -> set:
-        out = set(vs)
-        stack = list(out)
-        while stack:
-            for p in self.pa[stack.pop()]:
-                if p not in out:
-                    out.add(p)
-                    stack.append(p)
-        return out
+        return _closure(vs, self.pa)
 
     def descendants(self, vs: Iterable) -> set:
-        out = set(vs)
-        stack = list(out)
-        while stack:
-            for c in self.ch[stack.pop()]:
-                if c not in out:
-                    out.add(c)
-                    stack.append(c)
-        return out
+        return _closure(vs, self.ch)
 
     def adjacent(self, a, b) -> bool:
         return b in self.pa[a] or b in self.ch[a] or b in self.sp[a]
