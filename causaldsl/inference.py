@@ -7,6 +7,7 @@ depend on the query's values, so a new value reuses the compiled function.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Optional
 
 import jax
@@ -76,16 +77,23 @@ def _label(node, value: float):
 
 def run_plan(plan: Plan, cache: dict, *, text: str, method: Optional[str] = None,
              seed: Optional[int] = None, samples: Optional[int] = None, source: str = "",
-             span=None) -> Result:
-    """Answer ``plan`` (compiling it once per structure)."""
+             span=None, posterior=None) -> Result:
+    """Answer ``plan`` (compiling it once per structure).
+
+    ``posterior`` (a :class:`Draws`) answers the query once per parameter
+    draw, in one vectorised call, and summarises the answers.
+    """
     method = choose_method(plan, method, source, span)
     values = jnp.asarray(plan.values if plan.values else [0.0], dtype=jnp.float64)
+    if posterior is not None:
+        return _run_posterior(plan, cache, posterior, values, text=text, method=method, seed=seed,
+                              samples=samples, source=source, span=span)
     if method == "exact":
         key = ("exact", plan.key)
         if key not in cache:
             cache[key] = compile_exact(plan)
         fn, nodes = cache[key]
-        num, den, undefined, flags = fn(values)
+        num, den, undefined, flags = fn(values, {})
         _invalid(flags, nodes, plan.network.source)
         den = float(den)
         if den <= ZERO:
@@ -99,7 +107,7 @@ def run_plan(plan: Plan, cache: dict, *, text: str, method: Optional[str] = None
     if key not in cache:
         cache[key] = compile_montecarlo(plan, n, source)
     fn, nodes = cache[key]
-    out = jax.device_get(fn(jax.random.PRNGKey(DEFAULT_SEED if seed is None else seed), values))
+    out = jax.device_get(fn(jax.random.PRNGKey(DEFAULT_SEED if seed is None else seed), values, {}))
     _invalid(out["flags"], nodes, plan.network.source)
     if not out["any"]:
         raise _zero(plan, text, source, sampled=n, span=span)
@@ -137,3 +145,86 @@ def _zero(plan: Plan, text: str, source: str, sampled: Optional[int] = None,
     return ZeroProbabilityError(f"the conditioning event ({ev}) {why}, so the query is undefined",
                                 span=span, source=source, hint="condition on an event that can happen; "
                                                 "check the observed values against the model")
+
+
+# ------------------------------------------------------------------ posterior answers
+@dataclass(frozen=True)
+class Draws:
+    """Parameter draws (``name -> array with a leading draw axis``) and where they came from."""
+
+    theta: dict
+    source: str  # "NUTS", "SVI", "prior", ...
+
+    @property
+    def count(self) -> int:
+        return int(next(iter(self.theta.values())).shape[0]) if self.theta else 0
+
+
+POSTERIOR_MC_DRAWS = 2_000  # Monte Carlo draws per parameter draw
+POSTERIOR_MC_MAX_THETA = 1_000  # parameter draws used by a Monte Carlo posterior query
+LEVEL = 0.95  # credible level of reported intervals
+
+
+def _run_posterior(plan: Plan, cache: dict, post: Draws, values, *, text, method, seed, samples,
+                   source, span) -> Result:
+    theta = {k: jnp.asarray(v) for k, v in post.theta.items()}
+    if method == "exact":
+        key = ("exact-posterior", plan.key)
+        if key not in cache:
+            fn, nodes = compile_exact(plan)
+            cache[key] = (jax.jit(jax.vmap(fn, in_axes=(None, 0))), nodes)
+        fn, nodes = cache[key]
+        num, den, undefined, flags = jax.device_get(fn(values, theta))
+        _invalid(np.any(flags, axis=0), nodes, plan.network.source)
+        if float(np.min(den)) <= ZERO:
+            raise _zero(plan, text, source, span=span)
+        if float(np.max(undefined)) > 0:
+            raise _undefined(text, span, source)
+        per_draw = num / den.reshape((-1,) + (1,) * (num.ndim - 1))
+        return _posterior_result(plan, text, per_draw, None, "exact", post)
+    n = POSTERIOR_MC_DRAWS if samples is None else _check_samples(samples, span, source)
+    count = post.count
+    if count > POSTERIOR_MC_MAX_THETA:  # thin evenly: more parameter draws would only add cost
+        idx = np.linspace(0, count - 1, POSTERIOR_MC_MAX_THETA).round().astype(int)
+        theta = {k: v[idx] for k, v in theta.items()}
+        count = POSTERIOR_MC_MAX_THETA
+    key = ("mc-posterior", plan.key, n)
+    if key not in cache:
+        fn, nodes = compile_montecarlo(plan, n, source)
+        cache[key] = (jax.jit(jax.vmap(fn, in_axes=(0, None, 0))), nodes)
+    fn, nodes = cache[key]
+    keys = jax.random.split(jax.random.PRNGKey(DEFAULT_SEED if seed is None else seed), count)
+    out = jax.device_get(fn(keys, values, theta))
+    _invalid(np.any(out["flags"], axis=0), nodes, plan.network.source)
+    if not np.all(out["any"]):
+        raise _zero(plan, text, source, sampled=n, span=span)
+    if not np.all(out["finite"]):
+        raise _undefined(text, span, source)
+    return _posterior_result(plan, text, np.asarray(out["estimate"]), np.asarray(out["stderr"]),
+                             "monte-carlo", Draws(theta, post.source), samples=n * count,
+                             ess=float(np.mean(out["ess"])),
+                             conditioning="likelihood weighting" if plan.evidence else None)
+
+
+def _posterior_result(plan: Plan, text: str, per_draw, se, method: str, post: Draws, **kw) -> Result:
+    """Posterior mean, equal-tailed credible interval and the draws themselves."""
+    lo_q, hi_q = (1 - LEVEL) / 2, 1 - (1 - LEVEL) / 2
+    d = per_draw.shape[0]
+    mc = None if se is None else np.sqrt(np.mean(se ** 2, axis=0) / d)  # Monte Carlo error of the mean
+    info = dict(interval_level=LEVEL, posterior=f"{post.source}, {d:,} draws", **kw)
+    if plan.kind == "dist":
+        nodes = [plan.network[n] for n in plan.dist_vars]
+        table, errs, intervals, draws = {}, {}, {}, {}
+        for idx in np.ndindex(*per_draw.shape[1:]):
+            labels = tuple(_label(nd, nd.domain[i]) for nd, i in zip(nodes, idx))
+            k = labels[0] if len(labels) == 1 else labels
+            col = per_draw[(slice(None),) + idx]
+            table[k] = float(np.mean(col))
+            intervals[k] = (float(np.quantile(col, lo_q)), float(np.quantile(col, hi_q)))
+            draws[k] = col
+            if mc is not None:
+                errs[k] = float(mc[idx])
+        return Result(text, table, None, method, stderrs=errs or None, interval=intervals, draws=draws, **info)
+    return Result(text, float(np.mean(per_draw)), None if mc is None else float(mc), method,
+                  interval=(float(np.quantile(per_draw, lo_q)), float(np.quantile(per_draw, hi_q))),
+                  draws=per_draw, **info)

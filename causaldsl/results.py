@@ -14,6 +14,11 @@ class Result:
     ``value`` is a float, or for ``P(Y)`` a dict from each value (or level
     name) to its probability. ``stderr`` is ``None`` for exact answers.
 
+    For a model with parameters, the query is answered once per posterior (or
+    prior) draw: ``value`` is the posterior mean, ``interval`` the equal-tailed
+    credible interval at ``interval_level``, ``draws`` the per-draw answers
+    and ``stderr`` (Monte Carlo only) the simulation error of the mean.
+
     >>> r = Result("P(y = 1)", 0.25, None, "exact")
     >>> float(r), str(r)
     (0.25, 'P(y = 1) = 0.25  [exact]')
@@ -27,6 +32,10 @@ class Result:
     samples: Optional[int] = None
     conditioning: Optional[str] = None
     stderrs: Optional[dict] = field(default=None, repr=False)
+    interval: Union[tuple, dict, None] = None
+    interval_level: Optional[float] = None
+    draws: Union[object, dict, None] = field(default=None, repr=False)
+    posterior: Optional[str] = None  # where the parameter draws came from
 
     def __float__(self) -> float:
         if isinstance(self.value, dict):
@@ -40,17 +49,23 @@ class Result:
             parts = []
             for k, v in self.value.items():
                 se = f" ± {self.stderrs[k]:.2g}" if self.stderrs else ""
-                parts.append(f"{_fmt_key(k)}: {v:.6g}{se}")
+                ci = f" {_fmt_interval(self.interval[k])}" if self.interval else ""
+                parts.append(f"{_fmt_key(k)}: {v:.4g}{ci}{se}" if ci else f"{_fmt_key(k)}: {v:.6g}{se}")
             return "{" + ", ".join(parts) + "}"
+        if self.interval is not None:
+            level = f"{self.interval_level:.0%} CI " if self.interval_level else ""
+            se = f", MC ± {self.stderr:.2g}" if self.stderr is not None else ""
+            return f"{self.value:.4g} ({level}{self.interval[0]:.4g} to {self.interval[1]:.4g}{se})"
         if self.stderr is not None:
             return f"{self.value:.6g} ± {self.stderr:.2g}"
         return f"{self.value:.6g}"
 
     @property
     def details(self) -> str:
+        post = f"over the {self.posterior}" if self.posterior else None
         if self.method == "exact":
-            return "exact"
-        bits = [self.method, f"{self.samples:,} draws" if self.samples else None]
+            return ", ".join(b for b in ("exact", post) if b)
+        bits = [self.method, post, None if post else (f"{self.samples:,} draws" if self.samples else None)]
         if self.conditioning:
             bits.append(f"{self.conditioning}, ESS {self.ess:,.0f}")
         return ", ".join(b for b in bits if b)
@@ -61,6 +76,10 @@ class Result:
     def _repr_html_(self) -> str:
         return (f"<code>{html.escape(self.query)}</code> = <b>{html.escape(self.answer)}</b> "
                 f"<small>[{html.escape(self.details)}]</small>")
+
+
+def _fmt_interval(iv) -> str:
+    return f"[{iv[0]:.4g}, {iv[1]:.4g}]"
 
 
 def _fmt_key(k) -> str:

@@ -13,7 +13,9 @@ the length of the intersection of the copies' CDF intervals. A deterministic
 contraction (with a stacked ``[1, target]`` operand) along a greedy path.
 
 Query values (``do`` values, observed values) are arguments of the compiled
-function, so a new value reuses the executable.
+function, so a new value reuses the executable. So are the model's parameters
+(``theta``, a dict of arrays, empty for a model without ``param``), which lets
+a posterior query be one ``jax.vmap`` of the same function over the draws.
 """
 
 from __future__ import annotations
@@ -42,7 +44,7 @@ def supports(plan: Plan) -> bool:
 
 
 def compile_exact(plan: Plan) -> Callable:
-    """``values -> (numerator, denominator, undefined mass, invalid flags)`` for ``plan``, jitted."""
+    """``(values, theta) -> (numerator, denominator, undefined mass, invalid flags)``, jitted."""
     net: Model = plan.network
     variables = [n for n in net.nodes if n.kind != "fixed"]
     index = {n.name: i for i, n in enumerate(variables)}
@@ -74,9 +76,9 @@ def compile_exact(plan: Plan) -> Callable:
             env[name] = fixed_value(node, values)
         return env
 
-    def node_pmf(node, env, pshape):
+    def node_pmf(node, env, pshape, theta):
         fns = compiled[node.name]
-        penv = {e: env[p] for e, p in node.env_names.items()}
+        penv = {**theta, **{e: env[p] for e, p in node.env_names.items()}}
         dom = domains[node.name]
         if node.kind == "assign":
             val = jnp.broadcast_to(fns[0](penv), pshape)
@@ -87,7 +89,7 @@ def compile_exact(plan: Plan) -> Callable:
         bad = jnp.any(fam.invalid(params))
         return fam.pmf(params, dom), bad
 
-    def fn(values):
+    def fn(values, theta):
         TRACES["count"] += 1
         slots = {f"${i}": values[i] for i in range(values.shape[0])}
         operands: list = []
@@ -99,7 +101,7 @@ def compile_exact(plan: Plan) -> Callable:
             pshape = tuple(len(domains[p]) for p in pnames)
             pmfs = []
             for c in copies:
-                pmf, bad = node_pmf(c, env, pshape)
+                pmf, bad = node_pmf(c, env, pshape, theta)
                 flags.append(bad)
                 pmfs.append(pmf)
             if len(copies) == 1:

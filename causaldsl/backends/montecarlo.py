@@ -120,7 +120,10 @@ def _order(net: Model, evidence: dict, inverted: dict[str, str]) -> list:
 
 
 def forward(net: Model, evidence: dict[str, str], n: int, source: str = "") -> Callable:
-    """``(key, values) -> (env, log weights, invalid flags)`` for ``n`` draws of ``net``."""
+    """``(key, values, theta) -> (env, log weights, invalid flags)`` for ``n`` draws of ``net``.
+
+    ``theta`` maps parameter names to their values (empty for a model without ``param``).
+    """
     shared = Counter(node.noise for node in net.nodes if node.kind != "fixed")
     compiled = {node.name: ([compile_expr(a) for a in node.args] if node.kind == "sample"
                             else [compile_expr(node.expr)] if node.kind == "assign" else [])
@@ -138,7 +141,7 @@ def forward(net: Model, evidence: dict[str, str], n: int, source: str = "") -> C
             seen_noise.add(node.noise)
     flag_nodes = [node for node in order if node.kind != "fixed"]
 
-    def run(key, values):
+    def run(key, values, theta):
         dtype = values.dtype
         slots = {f"${i}": values[i] for i in range(values.shape[0])}
         env: dict = {}
@@ -161,12 +164,12 @@ def forward(net: Model, evidence: dict[str, str], n: int, source: str = "") -> C
                 child = net[inverted[node.name]]
                 y = slots[evidence[child.name]]
                 ename = next(e for e, p in child.env_names.items() if p == node.name)
-                cenv = {e: env[p] for e, p in child.env_names.items() if p != node.name}
+                cenv = {**theta, **{e: env[p] for e, p in child.env_names.items() if p != node.name}}
                 f = compiled[child.name][0]
                 a = jnp.broadcast_to(f({**cenv, ename: jnp.zeros((), dtype)}), (n,))
                 b = jnp.broadcast_to(f({**cenv, ename: jnp.ones((), dtype)}), (n,)) - a
                 val = (y - a) / jnp.where(b == 0, 1.0, b)
-                params = tuple(jnp.broadcast_to(fn({}), (n,)).astype(dtype) for fn in fns)
+                params = tuple(jnp.broadcast_to(fn(theta), (n,)).astype(dtype) for fn in fns)
                 fam = FAMILIES[node.family]
                 flags.append(jnp.any(fam.invalid(params)))
                 logw = logw + jnp.where(b == 0, -jnp.inf, fam.log_prob(params, val) - jnp.log(jnp.abs(b)))
@@ -176,7 +179,7 @@ def forward(net: Model, evidence: dict[str, str], n: int, source: str = "") -> C
                 env[node.name] = jnp.broadcast_to(obs, (n,)).astype(dtype)
                 flags.append(jnp.asarray(False))
                 continue
-            penv = {e: env[p] for e, p in node.env_names.items()}
+            penv = {**theta, **{e: env[p] for e, p in node.env_names.items()}}
             if node.kind == "assign":
                 val = jnp.broadcast_to(fns[0](penv), (n,)).astype(dtype)
                 flags.append(jnp.any(jnp.isnan(val)))
@@ -218,7 +221,7 @@ def forward(net: Model, evidence: dict[str, str], n: int, source: str = "") -> C
 
 
 def compile_montecarlo(plan: Plan, n: int, source: str = "") -> Callable:
-    """``(key, values) -> summary dict``, jitted; reductions happen on the device.
+    """``(key, values, theta) -> summary dict``, jitted; reductions happen on the device.
 
     The summary holds the self-normalised estimate, its delta-method standard
     error, the effective sample size, whether any draw met the evidence,
@@ -229,9 +232,9 @@ def compile_montecarlo(plan: Plan, n: int, source: str = "") -> Callable:
     target = compile_expr(plan.target) if plan.target is not None else None
     doms = {d: jnp.asarray(net[d].domain, dtype=float) for d in plan.dist_vars}
 
-    def fn(key, values):
+    def fn(key, values, theta):
         TRACES["count"] += 1
-        env, logw, flags = run(key, values)
+        env, logw, flags = run(key, values, theta)
         slots = {f"${i}": values[i] for i in range(values.shape[0])}
         full = {**env, **slots}
         t = jnp.ones((n,)) if target is None else jnp.broadcast_to(target(full), (n,))

@@ -62,6 +62,6 @@ def sample(ir: Model, n: int, seed: int = 0) -> dict[str, np.ndarray]:
     key = (ir.nodes, int(n))
     if key not in _SAMPLERS:
         run, _ = forward(ir, {}, int(n))
-        _SAMPLERS[key] = jax.jit(lambda k: run(k, jnp.zeros((1,)))[0])
+        _SAMPLERS[key] = jax.jit(lambda k: run(k, jnp.zeros((1,)), {})[0])
     env = _SAMPLERS[key](jax.random.PRNGKey(seed))
     return {name: np.asarray(env[name]) for name in ir.names}
