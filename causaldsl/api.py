@@ -36,11 +36,34 @@ class CausalModel:
     ['P(y = 1) = 0.7  [exact]']
     """
 
-    def __init__(self, ir: Model, queries: tuple = (), source: str = ""):
+    def __init__(self, ir: Model, queries: tuple = (), source: str = "", base_dir: Optional[Path] = None):
         self.ir = ir
-        self.queries = tuple(queries)  # (query AST, its text), in the order written
+        self.queries = tuple(queries)  # query ASTs (and fit statements), in the order written
         self.source = source
+        self.base_dir = base_dir  # where a 'fit ... to "file.csv"' statement looks for its file
         self._cache: dict = {}
+        self._prior = None
+
+    @property
+    def parameters(self) -> list[str]:
+        """Names of the parameters declared with ``param`` (empty for a model with fixed numbers)."""
+        return [p.name for p in self.ir.params]
+
+    def _posterior(self):
+        """Parameter draws the answers average over: the prior's until the model is fitted."""
+        if not self.ir.params:
+            return None
+        if self._prior is None:
+            from .fit import prior_draws
+
+            self._prior = prior_draws(self.ir)
+        return self._prior
+
+    def _derive(self, ir: Model) -> "CausalModel":
+        """A model of ``ir`` answering over the same parameter draws."""
+        out = CausalModel(ir, (), self.source, self.base_dir)
+        out._prior = self._prior
+        return out
 
     # ------------------------------------------------------------------ structure
     @property
@@ -100,12 +123,53 @@ class CausalModel:
         label = q.text or (text.strip() if isinstance(text, str) else repr(q))
         plan = plan_query(self.ir, q, source)
         return run_plan(plan, self._cache, text=label, method=method, seed=seed, samples=samples,
-                        source=source, span=q.span)
+                        source=source, span=q.span, posterior=self._posterior())
 
     def run(self, *, method: Optional[str] = None, seed: Optional[int] = None,
             samples: Optional[int] = None) -> list[Result]:
-        """Answer every query written after the model, in order."""
-        return [self.query(q, method=method, seed=seed, samples=samples) for q in self.queries]
+        """Answer every query written after the model, in order.
+
+        A ``fit NAME to "file.csv"`` statement fits the model there; the
+        queries after it are answered over the posterior.
+        """
+        out: list = []
+        current = self
+        for q in self.queries:
+            if isinstance(q, S.FitStmt):
+                current = current._fit_statement(q)
+                out.append(current.fit_report)
+            else:
+                out.append(current.query(q, method=method, seed=seed, samples=samples))
+        return out
+
+    def _fit_statement(self, st: S.FitStmt) -> "FittedModel":
+        path = Path(st.path)
+        if not path.is_absolute() and self.base_dir is not None:
+            path = Path(self.base_dir) / path
+        if not path.exists():
+            from .errors import DataError
+
+            raise DataError(f"no such data file: {st.path}", span=st.path_span, source=self.source,
+                            hint="the path is relative to the .causal file" if self.base_dir else
+                            "give a path relative to the working directory")
+        kw = _fit_options(st, self.source)
+        return self.fit(str(path), span=st.span, **kw)
+
+    def fit(self, data, *, method: str = "nuts", draws: int = 1000, warmup: int = 500, chains: int = 4,
+            seed: int = 0, progress: Optional[bool] = None, steps: int = 5000, learning_rate: float = 0.01,
+            batch_size: Optional[int] = None, span=None) -> "FittedModel":
+        """Learn the ``param`` values from ``data`` (a DataFrame, a CSV path or a dict of columns).
+
+        ``method="nuts"`` (default: ``chains`` chains of ``warmup`` + ``draws``
+        steps) or ``"svi"`` (``steps`` of Adam, then ``draws`` from the guide;
+        ``batch_size`` subsamples rows). Returns a :class:`FittedModel` whose
+        answers are over the posterior. See :mod:`causaldsl.fit`.
+        """
+        from .fit import fit_model
+
+        return fit_model(self, data, method=method, draws=draws, warmup=warmup, chains=chains, seed=seed,
+                         progress=progress, steps=steps, learning_rate=learning_rate, batch_size=batch_size,
+                         span=span)
 
     @property
     def compilations(self) -> int:
@@ -126,12 +190,14 @@ class CausalModel:
                 raise UnknownNameError(f"unknown variable '{name}'",
                                        hint=did_you_mean(name, self.variables) or "variables are: " + ", ".join(self.variables))
             fixed[name] = _coded(self.ir[name], value)
-        return CausalModel(surgery(self.ir, fixed), (), self.source)
+        return self._derive(surgery(self.ir, fixed))
 
     def sample(self, n: int = 10_000, *, seed: int = 0) -> dict[str, np.ndarray]:
         """``n`` draws of every variable (latent ones included), as NumPy arrays.
 
         Categorical variables with named levels come back as arrays of level names.
+        For a model with parameters each draw uses its own parameter draw (from
+        the prior, or the posterior of a fitted model): predictive simulation.
 
         >>> s = model("model m {\\n x ~ Normal(0, 1)\\n y := 2 * x\\n}").sample(1000, seed=1)
         >>> bool(np.allclose(s["y"], 2 * s["x"]))
@@ -139,7 +205,8 @@ class CausalModel:
         """
         from .backends.numpyro_backend import sample as _sample
 
-        draws = _sample(self.ir, n, seed)
+        post = self._posterior()
+        draws = _sample(self.ir, n, seed, None if post is None else post.theta)
         for node in self.ir.nodes:  # named levels come back as their names
             if node.levels:
                 draws[node.name] = np.asarray(node.levels, dtype=object)[draws[node.name].astype(int)]
@@ -150,6 +217,90 @@ class CausalModel:
         from .backends.numpyro_backend import numpyro_model
 
         return numpyro_model(self.ir)
+
+
+class FittedModel(CausalModel):
+    """A model whose parameters were learned from data: every answer is over the posterior.
+
+    ``query`` returns the posterior mean with a 95% credible interval
+    (``Result.interval``) and the per-draw answers (``Result.draws``).
+    ``posterior`` holds the parameter draws, ``diagnostics`` the sampler's
+    R-hat, effective sample size and divergences, ``summary()`` a table, and
+    ``arviz()`` an ArviZ ``InferenceData``.
+    """
+
+    def __init__(self, ir: Model, queries: tuple = (), source: str = "", base_dir=None, *, draws=None,
+                 by_chain=None, diagnostics=None, data=None, program=None):
+        super().__init__(ir, queries, source, base_dir)
+        self._prior = draws  # answers average over these draws
+        self.by_chain = by_chain or {}
+        self.diagnostics = diagnostics or {}
+        self.data = data
+        self.program = program
+
+    def _derive(self, ir: Model) -> "FittedModel":
+        return FittedModel(ir, (), self.source, self.base_dir, draws=self._prior, by_chain=self.by_chain,
+                           diagnostics=self.diagnostics, data=self.data, program=self.program)
+
+    @property
+    def posterior(self) -> dict[str, np.ndarray]:
+        """Posterior draws of every parameter: ``name -> array (draws, *index shape)``."""
+        return dict(self._prior.theta)
+
+    @property
+    def fit_report(self) -> Result:
+        """How the fit went, as one row of a results table."""
+        from .fit import describe
+
+        rows = self.data.rows if self.data is not None else 0
+        return Result(f"fit {self.name} to {self.data.origin if self.data else 'data'}",
+                      float(rows), None, describe(self.diagnostics), posterior=f"{rows:,} rows")
+
+    def summary(self) -> str:
+        """Posterior mean, sd, 95% interval, R-hat and ESS of every parameter entry, as text."""
+        from .fit import describe, summary_rows
+
+        rows = [("parameter", "mean", "sd", "2.5%", "97.5%", "R-hat", "ESS")]
+        for r in summary_rows(self.ir, self._prior.theta, self.diagnostics):
+            rows.append((r[0],) + tuple("-" if np.isnan(x) else f"{x:.4g}" if i < 4 else
+                                        (f"{x:.3f}" if i == 4 else f"{x:,.0f}") for i, x in enumerate(r[1:])))
+        widths = [max(len(row[i]) for row in rows) for i in range(7)]
+        body = "\n".join("  ".join(c.ljust(w) for c, w in zip(row, widths)).rstrip() for row in rows)
+        return describe(self.diagnostics) + "\n" + body
+
+    def arviz(self):
+        """The posterior as an ArviZ ``InferenceData`` (chains kept; index variables as coordinates)."""
+        from .fit import to_arviz
+
+        return to_arviz(self.ir, self.by_chain, self.diagnostics, self.data)
+
+    def __repr__(self) -> str:
+        from .fit import describe
+
+        return (f"<FittedModel {self.name}: {len(self.ir.params)} parameters, "
+                f"{self._prior.count:,} posterior draws; {describe(self.diagnostics)}>")
+
+
+_FIT_OPTIONS = {"method": str, "draws": int, "warmup": int, "chains": int, "seed": int, "steps": int,
+                "learning_rate": float, "batch_size": int}
+
+
+def _fit_options(st: S.FitStmt, source: str) -> dict:
+    out = {}
+    for name, value, span in st.options:
+        if name not in _FIT_OPTIONS:
+            raise QueryError(f"fit has no option '{name}'", span=span, source=source,
+                             hint=did_you_mean(name, list(_FIT_OPTIONS)) or "options: " + ", ".join(_FIT_OPTIONS))
+        want = _FIT_OPTIONS[name]
+        v = value.value
+        if want is str:
+            out[name] = str(v)
+        elif isinstance(v, str) or (want is int and v != int(v)):
+            raise QueryError(f"option '{name}' takes a {'whole number' if want is int else 'number'}, got {v}",
+                             span=value.span, source=source, hint=f"e.g. {name} = 1000")
+        else:
+            out[name] = want(v)
+    return out
 
 
 def _coded(node, value) -> float:
@@ -166,10 +317,11 @@ def _coded(node, value) -> float:
     return value
 
 
-def program(source: str) -> list:
+def program(source: str, base_dir: Union[str, Path, None] = None) -> list:
     """Every model and graph of a program, each holding the queries written after it.
 
     Models become :class:`CausalModel`, ``graph`` blocks :class:`~causaldsl.causal_graph.CausalGraph`.
+    ``base_dir`` is where ``fit NAME to "file.csv"`` looks for relative paths.
 
     >>> ms = program("model a {\\n x ~ Bernoulli(0.5)\\n}\\nP(x = 1)\\ngraph b {\\n x -> y\\n}\\nadjustment(x -> y)")
     >>> [(type(m).__name__, m.name, len(m.queries)) for m in ms]
@@ -191,6 +343,12 @@ def program(source: str) -> list:
         elif not blocks:
             raise QueryError("a query comes before any model", span=item.span, source=source,
                              hint="write the model block first; a query applies to the model above it")
+        elif isinstance(item, S.FitStmt) and item.model != blocks[-1][0].name:
+            known = [b.name for b, _ in blocks]
+            raise UnknownNameError(f"fit names '{item.model}', but the model above it is '{blocks[-1][0].name}'",
+                                   span=item.span, source=source,
+                                   hint=(did_you_mean(item.model, known) or "")
+                                   + f" write 'fit {blocks[-1][0].name} to ...' right after its model block")
         else:
             blocks[-1][1].append(item)
     out = []
@@ -202,9 +360,16 @@ def program(source: str) -> list:
             out.append(g)
             continue
         ir = check_model(block, source)
-        m = CausalModel(ir, tuple(queries), source)
+        m = CausalModel(ir, tuple(queries), source, Path(base_dir) if base_dir is not None else None)
         for q in queries:  # check every query now, so that errors surface at load time
-            if isinstance(q, (S.GraphQuery, S.IdentifyQuery)):
+            if isinstance(q, S.FitStmt):
+                if not ir.params:
+                    from .errors import FitError
+
+                    raise FitError(f"model '{ir.name}' has no parameters to fit", span=q.span, source=source,
+                                   hint="declare uncertain numbers with priors, e.g. 'param p ~ Beta(1, 1)'")
+                _fit_options(q, source)
+            elif isinstance(q, (S.GraphQuery, S.IdentifyQuery)):
                 _validate_graph_query(m.causal_graph, q, source)
             else:
                 plan_query(ir, q, source)
@@ -233,12 +398,12 @@ def _name_groups(q: S.GraphQuery):
     return [(q.args, q.spans)] if q.args else []
 
 
-def model(source: str, name: Optional[str] = None) -> CausalModel:
+def model(source: str, name: Optional[str] = None, base_dir: Union[str, Path, None] = None) -> CausalModel:
     """The model in ``source`` (a ``model NAME { ... }`` block and its queries).
 
     With several models in the text, ``name`` picks one.
     """
-    models = [m for m in program(source) if isinstance(m, CausalModel)]
+    models = [m for m in program(source, base_dir) if isinstance(m, CausalModel)]
     if not models:
         raise QueryError("no model in the text", line=1, column=1, source=source,
                          hint="write a block such as: model m { x ~ Bernoulli(0.5) }"
@@ -258,22 +423,22 @@ def model(source: str, name: Optional[str] = None) -> CausalModel:
 
 def load(path: Union[str, Path], name: Optional[str] = None) -> CausalModel:
     """The model in a ``.causal`` file (see :func:`model`)."""
-    return model(Path(path).read_text(), name)
+    return model(Path(path).read_text(), name, Path(path).parent)
 
 
-def run(source: str, **kw) -> list[tuple[str, object]]:
+def run(source: str, base_dir: Union[str, Path, None] = None, **kw) -> list[tuple[str, object]]:
     """Answer every query of every model and graph in ``source``: ``[(name, answer), ...]``."""
     out = []
-    for m in program(source):
+    for m in program(source, base_dir):
         answers = m.run(**kw) if isinstance(m, CausalModel) else m.run()
         out.extend((m.name, r) for r in answers)
     return out
 
 
-def report(source: str, **kw) -> str:
+def report(source: str, base_dir: Union[str, Path, None] = None, **kw) -> str:
     """Every query beside its answer and method, as text."""
     parts = []
-    for m in program(source):
+    for m in program(source, base_dir):
         results = m.run(**kw) if isinstance(m, CausalModel) else m.run()
         kind = "model" if isinstance(m, CausalModel) else "graph"
         parts.append(f"{kind} {m.name}\n" + (table(results) if results else "(no queries)"))

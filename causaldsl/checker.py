@@ -21,15 +21,16 @@ import numpy as np
 
 from . import syntax as S
 from .distributions import FAMILIES
-from .errors import (CausalSyntaxError, CycleError, DistributionError, DuplicateDefinitionError,
-                     ProbabilityError, TableError, UnknownNameError, did_you_mean)
+from .errors import (CausalSyntaxError, CycleError, DistributionError, DomainError,
+                     DuplicateDefinitionError, ProbabilityError, TableError, UnknownNameError, did_you_mean)
 from .expressions import FUNCTIONS, arity_hint, arity_ok, arity_message, compile_expr, free_vars, is_logical, walk
-from .ir import Model, Node
+from .ir import Model, Node, Param
 
 MAX_DOMAIN = 4096  # larger images of := over finite parents are treated as continuous
 MAX_TRIALS = 100_000
 RESERVED = {"if", "then", "else", "and", "or", "not", "do", "table", "latent", "model", "via",
-            "P", "E", "ATE", "ETT", "NDE", "NIE", "PN", "PS", "PNS"}
+            "param", "fit", "P", "E", "ATE", "ETT", "NDE", "NIE", "PN", "PS", "PNS"}
+MAX_PARAM_SIZE = 1_000_000
 
 
 class _Ctx:
@@ -60,6 +61,7 @@ def check_model(block: S.ModelBlock, source: str = "") -> Model:
     if not stmts:
         raise ctx.err(CausalSyntaxError, f"model '{block.name}' has no statements", block.span,
                       hint="add a line such as: x ~ Bernoulli(0.5)")
+    params = _collect_params(block, stmts, ctx)
 
     # Names and parents, before domains: the graph must exist to order the work.
     parents: dict[str, list[str]] = {}
@@ -68,7 +70,7 @@ def check_model(block: S.ModelBlock, source: str = "") -> Model:
         names: list[str] = []
         for e in exprs:
             levels = _level_candidates(e, stmts)
-            _check_expr(e, stmts, ctx, levels)
+            _check_expr(e, stmts, ctx, levels, params)
             for v in free_vars(e):
                 if v not in names and v in stmts:
                     names.append(v)
@@ -95,7 +97,123 @@ def check_model(block: S.ModelBlock, source: str = "") -> Model:
         st = stmts[name]
         resolved = _resolve_levels(st, nodes, stmts, ctx)
         nodes[name] = _build_node(resolved, parents[name], nodes, ctx)
-    return Model(block.name, tuple(nodes[n] for n in order), source)
+    ir_params = tuple(_build_param(p, nodes, ctx) for p in params.values())
+    if ir_params:
+        nodes = _fill_index_axes(nodes, {p.name: p for p in ir_params}, ctx)
+    return Model(block.name, tuple(nodes[n] for n in order), source, ir_params)
+
+
+# ------------------------------------------------------------------ parameters
+def _collect_params(block: S.ModelBlock, stmts, ctx: _Ctx) -> dict[str, S.ParamStmt]:
+    """Names, indices and priors of ``param`` statements (priors may use earlier scalar params)."""
+    params: dict[str, S.ParamStmt] = {}
+    for p in block.params:
+        if p.name in RESERVED:
+            raise ctx.err(CausalSyntaxError, f"'{p.name}' is a reserved word and cannot name a parameter",
+                          p.span, hint=f"rename it, e.g. '{p.name}_'")
+        if p.name in stmts or p.name in params:
+            first = (stmts.get(p.name) or params[p.name]).span.line
+            raise ctx.err(DuplicateDefinitionError, f"'{p.name}' is defined twice (first on line {first})",
+                          p.span, hint="parameters and variables need distinct names")
+        for v, sp in zip(p.index, p.index_spans):
+            if v not in stmts:
+                raise ctx.err(UnknownNameError, f"parameter '{p.name}' is indexed by '{v}', which is not "
+                              "a variable of the model", sp,
+                              hint=did_you_mean(v, stmts) or "index by discrete variables: " + ", ".join(stmts))
+        if len(set(p.index)) != len(p.index):
+            raise ctx.err(CausalSyntaxError, f"parameter '{p.name}' names an index twice", p.span,
+                          hint="write each indexing variable once")
+        fam = FAMILIES.get(p.dist.name)
+        if fam is None:
+            raise ctx.err(DistributionError, f"unknown distribution '{p.dist.name}'", p.dist.span,
+                          hint=did_you_mean(p.dist.name, FAMILIES) or "known: " + ", ".join(FAMILIES))
+        if fam.support != "real":
+            raise ctx.err(DistributionError, f"the prior of parameter '{p.name}' must be continuous; "
+                          f"{fam.name} is discrete", p.dist.span,
+                          hint="use e.g. Beta(1, 1) for a probability, Normal(0, 10) for a coefficient, "
+                               "HalfNormal(1) or Exponential(1) for a scale")
+        for a in p.dist.args:
+            for node in walk(a.value):
+                if isinstance(node, S.Index) or (isinstance(node, S.Var) and node.name not in params):
+                    what = "a variable" if node.name in stmts else "unknown" if not isinstance(node, S.Index) \
+                        else "an indexed parameter"
+                    raise ctx.err(UnknownNameError if what == "unknown" else CausalSyntaxError,
+                                  f"the prior of '{p.name}' uses '{node.name}' ({what}); a prior may use only "
+                                  "numbers and parameters declared above it", node.span,
+                                  hint=did_you_mean(node.name, params) or
+                                  "write constants, e.g. Normal(0, 10), or a scalar parameter declared earlier")
+                if isinstance(node, S.Var) and params[node.name].index:
+                    raise ctx.err(CausalSyntaxError, f"the prior of '{p.name}' uses the indexed parameter "
+                                  f"'{node.name}'", node.span, hint="priors may use scalar parameters only")
+        _check_expr_calls([a.value for a in p.dist.args], ctx)
+        params[p.name] = p
+    return params
+
+
+def _check_expr_calls(exprs, ctx: _Ctx) -> None:
+    for e in exprs:
+        for node in walk(e):
+            if isinstance(node, S.Call) and (node.fn not in FUNCTIONS or not arity_ok(node.fn, len(node.args))):
+                _check_expr(node, {}, ctx)
+
+
+def _build_param(p: S.ParamStmt, nodes: dict[str, Node], ctx: _Ctx) -> Param:
+    fam = FAMILIES[p.dist.name]
+    args = _bind_args(fam, p.dist, ctx)
+    _static_param_checks(fam, args, p.dist, ctx)
+    axes = []
+    for v, sp in zip(p.index, p.index_spans):
+        if not nodes[v].finite:
+            raise ctx.err(DomainError, f"parameter '{p.name}' is indexed by '{v}', which is continuous",
+                          sp, hint="index parameters by discrete variables (one entry per value); "
+                                   "for a continuous effect use a coefficient: beta * " + v)
+        axes.append(tuple(nodes[v].domain))
+    size = int(np.prod([len(a) for a in axes])) if axes else 1
+    if size > MAX_PARAM_SIZE:
+        raise ctx.err(DomainError, f"parameter '{p.name}' would have {size:,} entries", p.span,
+                      hint=f"at most {MAX_PARAM_SIZE:,}; index by fewer variables")
+    return Param(p.name, fam.name, tuple(args), p.index, tuple(axes), p.span, ctx.line(p.span))
+
+
+def _fill_index_axes(nodes: dict[str, Node], params: dict[str, Param], ctx: _Ctx) -> dict[str, Node]:
+    """Give every ``p[...]`` the values of its axes, and check each index can only take those values."""
+
+    def fill(e):
+        if isinstance(e, S.Index):
+            par = params[e.name]
+            for idx, axis, v in zip(e.indices, par.axes, par.index):
+                image = _expr_image(idx, nodes)
+                sp = _expr_span(idx, e.span)
+                if image is None:
+                    raise ctx.err(DomainError, f"the index of '{e.name}' must take the values of '{v}', "
+                                  "but it is continuous or unknown here", sp,
+                                  hint=f"index with '{v}' itself or another discrete expression")
+                bad = [x for x in image if not any(abs(x - a) <= 1e-9 for a in axis)]
+                if bad:
+                    raise ctx.err(DomainError, f"index value {bad[0]:g} of '{e.name}' is not a value of '{v}'",
+                                  sp, hint=f"values of '{v}' are " + ", ".join(f"{a:g}" for a in axis[:12]))
+            return replace(e, indices=tuple(fill(i) for i in e.indices), axes=par.axes)
+        if isinstance(e, (S.BinOp, S.BoolOp, S.Compare)):
+            return replace(e, left=fill(e.left), right=fill(e.right))
+        if isinstance(e, (S.Unary, S.Not)):
+            return replace(e, operand=fill(e.operand))
+        if isinstance(e, S.IfElse):
+            return replace(e, cond=fill(e.cond), then=fill(e.then), other=fill(e.other))
+        if isinstance(e, S.Call):
+            return replace(e, args=tuple(fill(a) for a in e.args))
+        if isinstance(e, S.Table):
+            return replace(e, rows=tuple(replace(r, value=fill(r.value)) for r in e.rows))
+        return e
+
+    out = {}
+    for name, node in nodes.items():
+        if node.kind == "assign":
+            out[name] = replace(node, expr=fill(node.expr))
+        elif node.kind == "sample":
+            out[name] = replace(node, args=tuple(fill(a) for a in node.args))
+        else:  # pragma: no cover
+            out[name] = node
+    return out
 
 
 def _statement_exprs(st: S.Statement, ctx: _Ctx) -> list[S.Expr]:
@@ -116,9 +234,33 @@ def _level_candidates(expr: S.Expr, stmts) -> set[int]:
     return out
 
 
-def _check_expr(expr: S.Expr, stmts, ctx: _Ctx, levels: set[int] = frozenset()) -> None:
+def _check_expr(expr: S.Expr, stmts, ctx: _Ctx, levels: set[int] = frozenset(),
+                params: Optional[dict] = None) -> None:
+    params = params or {}
     for node in walk(expr):
         if isinstance(node, S.Var) and id(node) in levels:
+            continue
+        if isinstance(node, S.Var) and node.world is None and node.name in params:
+            p = params[node.name]
+            if p.index:
+                raise ctx.err(CausalSyntaxError, f"parameter '{node.name}' has one value per level of "
+                              f"{', '.join(p.index)}", node.span,
+                              hint=f"pick one: {node.name}[{', '.join(p.index)}]")
+            continue
+        if isinstance(node, S.Index):
+            p = params.get(node.name)
+            if p is None:
+                if node.name in stmts:
+                    raise ctx.err(CausalSyntaxError, f"'{node.name}[...]': only parameters can be indexed, "
+                                  f"and '{node.name}' is a variable", node.span,
+                                  hint="counterfactual terms like y[x = 0] belong in queries, not in a model")
+                raise ctx.err(UnknownNameError, f"unknown parameter '{node.name}'", node.span,
+                              hint=did_you_mean(node.name, params) or
+                              f"declare it: param {node.name}[...] ~ Beta(1, 1)")
+            if len(node.indices) != len(p.index):
+                want = f"{node.name}[{', '.join(p.index)}]" if p.index else node.name
+                raise ctx.err(CausalSyntaxError, f"parameter '{node.name}' takes {len(p.index)} index(es), "
+                              f"got {len(node.indices)}", node.span, hint=f"write {want}")
             continue
         if isinstance(node, S.Var):
             if node.world is not None:
@@ -406,7 +548,7 @@ def _sample_domain(fam, args, levels, nodes, dist: S.DistCall, ctx: _Ctx):
 def _expr_image(expr: S.Expr, nodes: dict[str, Node]) -> Optional[tuple[float, ...]]:
     """All values ``expr`` can take when its variables range over their finite domains."""
     names = free_vars(expr)
-    if any(not nodes[n].finite for n in names):
+    if any(n not in nodes or not nodes[n].finite for n in names):  # parameters are not enumerable
         return None
     size = 1
     for n in names:

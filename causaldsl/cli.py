@@ -37,11 +37,11 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         return 2
     try:
         if args.command == "check":
-            models = api.program(source)
+            models = api.program(source, args.file.parent)
             n = sum(len(m.queries) for m in models)
             print(f"{args.file}: ok ({len(models)} model(s), {n} quer{'y' if n == 1 else 'ies'})")
             return 0
-        print(api.report(source, method=args.method, seed=args.seed, samples=args.samples))
+        print(api.report(source, args.file.parent, method=args.method, seed=args.seed, samples=args.samples))
         return 0
     except CausalDSLError as err:
         print(f"{args.file}:{err}", file=sys.stderr)

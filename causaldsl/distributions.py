@@ -310,3 +310,11 @@ _register(Family(
     numpyro=lambda ps: _d().Beta(ps[0], ps[1]),
     cdf=lambda ps, x: jsp.betainc(ps[0], ps[1], jnp.clip(x, 0.0, 1.0)),
 ))
+_register(Family(
+    "HalfNormal", ("scale",), (("scale", 1.0),), "real",
+    invalid=lambda ps: _bad(_nan(ps[0]), ps[0] <= 0),
+    rule="a scale > 0",
+    quantile=lambda ps, u, kmax=None: ps[0] * jsp.ndtri(0.5 + 0.5 * u),
+    numpyro=lambda ps: _d().HalfNormal(ps[0]),
+    cdf=lambda ps, x: jnp.where(x > 0, 2.0 * jsp.ndtr(jnp.maximum(x, 0.0) / ps[0]) - 1.0, 0.0),
+))

@@ -163,3 +163,15 @@ def did_you_mean(name: str, candidates: Iterable[str]) -> Optional[str]:
     """
     close = difflib.get_close_matches(name, list(candidates), n=1, cutoff=0.6)
     return f"did you mean '{close[0]}'?" if close else None
+
+
+class DataError(CausalDSLError):
+    """Data that cannot be matched to the model: a missing column, an unknown level, a wrong type."""
+
+
+class FitError(CausalDSLError):
+    """Fitting cannot start or cannot be trusted: an unsupported model shape, impossible data."""
+
+
+class FitWarning(UserWarning):
+    """Sampler diagnostics are poor (R-hat, effective sample size, divergences)."""

@@ -55,6 +55,9 @@ def _ops(xp):
         "==": xp.equal, "!=": xp.not_equal, "<": xp.less, "<=": xp.less_equal,
         ">": xp.greater, ">=": xp.greater_equal,
         "float": (lambda x: xp.asarray(x, dtype=float)),
+        "asarray": (lambda x: xp.asarray(x, dtype=float)),
+        "searchsorted": xp.searchsorted, "clip": xp.clip,
+        "int": (lambda x: xp.round(xp.asarray(x)).astype(int)),
     }
 
 
@@ -110,6 +113,8 @@ def _compile(expr: S.Expr, ops) -> Compiled:
         return call
     if isinstance(expr, S.Table):
         return _compile_table(expr, ops)
+    if isinstance(expr, S.Index):
+        return _compile_index(expr, ops)
     raise TypeError(f"cannot compile {type(expr).__name__}")  # pragma: no cover
 
 
@@ -132,6 +137,27 @@ def _compile_table(table: S.Table, ops) -> Compiled:
     return lookup
 
 
+def _compile_index(expr: S.Index, ops) -> Compiled:
+    """An entry of a parameter array; each index value is looked up among its axis's values."""
+    name = expr.name
+    idx = [_compile(i, ops) for i in expr.indices]
+    search, clip, to_int = ops["searchsorted"], ops["clip"], ops["int"]
+
+    def position(axis):
+        # The usual axis is 0, 1, ..., k-1 (Bernoulli, Categorical codes): the value is its position.
+        if tuple(axis) == tuple(float(i) for i in range(len(axis))):
+            return lambda v: clip(to_int(v), 0, len(axis) - 1)
+        ax = ops["asarray"](axis)
+        return lambda v: clip(search(ax, v), 0, len(axis) - 1)
+
+    where = [position(a) for a in expr.axes]
+
+    def index(env):
+        return env[name][tuple(w(i(env)) for w, i in zip(where, idx))]
+
+    return index
+
+
 def children(expr: S.Expr) -> Iterator[S.Expr]:
     """The direct sub-expressions of ``expr``."""
     if isinstance(expr, (S.BinOp, S.Compare, S.BoolOp)):
@@ -151,6 +177,8 @@ def children(expr: S.Expr) -> Iterator[S.Expr]:
     elif isinstance(expr, S.Var) and expr.world:
         for a in expr.world:
             yield a.value
+    elif isinstance(expr, S.Index):
+        yield from expr.indices
 
 
 def walk(expr: S.Expr) -> Iterator[S.Expr]:
@@ -169,7 +197,7 @@ def free_vars(expr: S.Expr) -> list[str]:
     """
     seen: dict[str, None] = {}
     for node in walk(expr):
-        if isinstance(node, S.Var):
+        if isinstance(node, (S.Var, S.Index)):
             seen.setdefault(node.name, None)
         elif isinstance(node, S.Table):
             for p in node.parents:
@@ -206,4 +234,6 @@ def rename(expr: S.Expr, mapping: Mapping[str, str]) -> S.Expr:
                        other=rename(expr.other, mapping))
     if isinstance(expr, S.Call):
         return replace(expr, args=tuple(rename(a, mapping) for a in expr.args))
+    if isinstance(expr, S.Index):  # the parameter keeps its name; its indices are variables
+        return replace(expr, indices=tuple(rename(i, mapping) for i in expr.indices))
     return expr

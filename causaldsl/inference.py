@@ -160,8 +160,8 @@ class Draws:
         return int(next(iter(self.theta.values())).shape[0]) if self.theta else 0
 
 
-POSTERIOR_MC_DRAWS = 2_000  # Monte Carlo draws per parameter draw
-POSTERIOR_MC_MAX_THETA = 1_000  # parameter draws used by a Monte Carlo posterior query
+POSTERIOR_MC_DRAWS = 4_000  # Monte Carlo draws per parameter draw
+POSTERIOR_MC_MAX_THETA = 500  # parameter draws used by a Monte Carlo posterior query
 LEVEL = 0.95  # credible level of reported intervals
 
 
@@ -191,10 +191,11 @@ def _run_posterior(plan: Plan, cache: dict, post: Draws, values, *, text, method
     key = ("mc-posterior", plan.key, n)
     if key not in cache:
         fn, nodes = compile_montecarlo(plan, n, source)
-        cache[key] = (jax.jit(jax.vmap(fn, in_axes=(0, None, 0))), nodes)
+        # Common random numbers: every parameter draw sees the same noise, so the spread of the
+        # per-draw answers is the posterior's, not simulation noise (which would widen the interval).
+        cache[key] = (jax.jit(jax.vmap(fn, in_axes=(None, None, 0))), nodes)
     fn, nodes = cache[key]
-    keys = jax.random.split(jax.random.PRNGKey(DEFAULT_SEED if seed is None else seed), count)
-    out = jax.device_get(fn(keys, values, theta))
+    out = jax.device_get(fn(jax.random.PRNGKey(DEFAULT_SEED if seed is None else seed), values, theta))
     _invalid(np.any(out["flags"], axis=0), nodes, plan.network.source)
     if not np.all(out["any"]):
         raise _zero(plan, text, source, sampled=n, span=span)
@@ -210,7 +211,8 @@ def _posterior_result(plan: Plan, text: str, per_draw, se, method: str, post: Dr
     """Posterior mean, equal-tailed credible interval and the draws themselves."""
     lo_q, hi_q = (1 - LEVEL) / 2, 1 - (1 - LEVEL) / 2
     d = per_draw.shape[0]
-    mc = None if se is None else np.sqrt(np.mean(se ** 2, axis=0) / d)  # Monte Carlo error of the mean
+    # With common random numbers the simulation error is shared by all draws: it does not average out.
+    mc = None if se is None else np.mean(se, axis=0)
     info = dict(interval_level=LEVEL, posterior=f"{post.source}, {d:,} draws", **kw)
     if plan.kind == "dist":
         nodes = [plan.network[n] for n in plan.dist_vars]

@@ -66,12 +66,40 @@ class Node:
 
 
 @dataclass(frozen=True)
+class Param:
+    """``param NAME[index...] ~ family(args)``: a global parameter with a prior.
+
+    Its value is an array of ``shape`` (one entry per combination of the index
+    variables' values, in the order of ``axes``); ``()`` for a scalar.
+    Parameters are not nodes: every unit and every world shares them.
+    """
+
+    name: str
+    family: str
+    args: tuple[S.Expr, ...]
+    index: tuple[str, ...] = ()
+    axes: tuple[tuple[float, ...], ...] = ()
+    span: Span = field(default=Span(0, 0), compare=False)
+    text: str = field(default="", compare=False)
+
+    @property
+    def shape(self) -> tuple[int, ...]:
+        return tuple(len(a) for a in self.axes)
+
+
+@dataclass(frozen=True)
 class Model:
     """An immutable structural causal model; transformations return new models."""
 
     name: str
     nodes: tuple[Node, ...]
     source: str = field(default="", compare=False)
+    params: tuple[Param, ...] = ()
+
+    @property
+    def bayesian(self) -> bool:
+        """True when the model has parameters with priors (answers are over their draws)."""
+        return bool(self.params)
 
     @functools.cached_property
     def by_name(self) -> dict[str, Node]:
@@ -113,11 +141,11 @@ class Model:
 
     def restrict(self, keep) -> "Model":
         """The sub-model of ``keep`` (which must be closed under ancestors)."""
-        return Model(self.name, tuple(n for n in self.nodes if n.name in keep), self.source)
+        return Model(self.name, tuple(n for n in self.nodes if n.name in keep), self.source, self.params)
 
     def replace_node(self, node: Node) -> "Model":
         return Model(self.name, tuple(node if n.name == node.name else n for n in self.nodes),
-                     self.source)
+                     self.source, self.params)
 
     @property
     def finite(self) -> bool:

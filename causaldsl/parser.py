@@ -112,7 +112,18 @@ class _ToAST(Transformer):
 
     def model(self, meta, ch):
         name, *stmts = ch
-        return S.ModelBlock(str(name), tuple(stmts), _span(name))
+        params = tuple(s for s in stmts if isinstance(s, S.ParamStmt))
+        return S.ModelBlock(str(name), tuple(s for s in stmts if not isinstance(s, S.ParamStmt)),
+                            _span(name), params)
+
+    def param_stmt(self, meta, ch):
+        name, index, dist = ch
+        names, spans = self._names(index) if index else ((), ())
+        return S.ParamStmt(str(name), dist, names, _span(name), spans)
+
+    def fit_stmt(self, meta, ch):
+        name, path, *opts = ch
+        return S.FitStmt(str(name), str(path)[1:-1], tuple(opts), _span(meta), self._text(meta), _span(path))
 
     def sample_stmt(self, meta, ch):
         latent, name, dist = ch
@@ -149,6 +160,10 @@ class _ToAST(Transformer):
     def var_term(self, meta, ch):
         name, world = ch
         return S.Var(str(name), world, _span(name))
+
+    def index_term(self, meta, ch):
+        name, *indices = ch
+        return S.Index(str(name), tuple(indices), _span(name))
 
     def assignments(self, meta, ch):
         return tuple(ch)

@@ -54,7 +54,7 @@ class Result:
             return "{" + ", ".join(parts) + "}"
         if self.interval is not None:
             level = f"{self.interval_level:.0%} CI " if self.interval_level else ""
-            se = f", MC ± {self.stderr:.2g}" if self.stderr is not None else ""
+            se = f", MC ± {self.stderr:.2g}" if self.stderr is not None and self.stderr > 1e-12 else ""
             return f"{self.value:.4g} ({level}{self.interval[0]:.4g} to {self.interval[1]:.4g}{se})"
         if self.stderr is not None:
             return f"{self.value:.6g} ± {self.stderr:.2g}"

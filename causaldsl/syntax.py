@@ -132,7 +132,21 @@ class Level:
     span: Span = field(default=NOSPAN, compare=False)
 
 
-Expr = Union[Num, Str, Var, BinOp, Unary, Compare, BoolOp, Not, IfElse, Call, Table, Level]
+@dataclass(frozen=True)
+class Index:
+    """``p[a, b]``: one entry of an indexed parameter, picked by the values of ``a`` and ``b``.
+
+    ``axes`` (filled in by the checker) holds the sorted values of each
+    indexing variable, so that a value maps to its position.
+    """
+
+    name: str
+    indices: tuple["Expr", ...]
+    span: Span = field(default=NOSPAN, compare=False)
+    axes: tuple[tuple[float, ...], ...] = ()
+
+
+Expr = Union[Num, Str, Var, BinOp, Unary, Compare, BoolOp, Not, IfElse, Call, Table, Level, Index]
 
 
 # ------------------------------------------------------------------ model statements
@@ -175,10 +189,34 @@ Statement = Union[SampleStmt, AssignStmt]
 
 
 @dataclass(frozen=True)
+class ParamStmt:
+    """``param NAME[a, b] ~ Prior(args)``: an uncertain parameter, one per level of ``a`` x ``b``."""
+
+    name: str
+    dist: DistCall
+    index: tuple[str, ...] = ()
+    span: Span = field(default=NOSPAN, compare=False)
+    index_spans: tuple[Span, ...] = field(default=(), compare=False)
+
+
+@dataclass(frozen=True)
 class ModelBlock:
     name: str
     statements: tuple[Statement, ...]
     span: Span = field(default=NOSPAN, compare=False)
+    params: tuple[ParamStmt, ...] = ()
+
+
+@dataclass(frozen=True)
+class FitStmt:
+    """``fit NAME to "data.csv", option = value, ...``."""
+
+    model: str
+    path: str
+    options: tuple[tuple[str, "Value", Span], ...]
+    span: Span = field(default=NOSPAN, compare=False)
+    text: str = field(default="", compare=False)
+    path_span: Span = field(default=NOSPAN, compare=False)
 
 
 # ------------------------------------------------------------------ queries

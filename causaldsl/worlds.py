@@ -54,7 +54,7 @@ def do(model: Model, values: dict) -> Model:
     ('fixed', (), [('x', 'y')])
     """
     nodes = tuple(fixed_node(n, values[n.name]) if n.name in values else n for n in model.nodes)
-    return Model(model.name, nodes, model.source)
+    return Model(model.name, nodes, model.source, model.params)
 
 
 def _label(world: World) -> str:
@@ -133,4 +133,4 @@ def twin(model: Model, terms: list[tuple[str, World]]) -> tuple[Model, dict[tupl
     out = {}
     for var, world in terms:
         out[(var, world)] = keys[key_of(var, world)]
-    return Model(model.name, tuple(made), model.source), out
+    return Model(model.name, tuple(made), model.source, model.params), out

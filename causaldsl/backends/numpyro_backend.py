@@ -34,12 +34,15 @@ def numpyro_model(ir: Model):
                 for n in ir.nodes}
 
     def model():
+        from ..likelihood import prior_sites
+
+        theta = prior_sites(ir)
         env = {}
         for node in ir.nodes:
             if node.kind == "fixed":
                 env[node.name] = numpyro.deterministic(node.name, jnp.asarray(node.value, dtype=float))
                 continue
-            penv = {e: env[p] for e, p in node.env_names.items()}
+            penv = {**theta, **{e: env[p] for e, p in node.env_names.items()}}
             if node.kind == "assign":
                 env[node.name] = numpyro.deterministic(node.name, compile_expr(node.expr)(penv))
                 continue
@@ -57,8 +60,23 @@ def numpyro_model(ir: Model):
 _SAMPLERS: dict = {}
 
 
-def sample(ir: Model, n: int, seed: int = 0) -> dict[str, np.ndarray]:
-    """``n`` joint draws of every variable of ``ir`` (vectorised, one compiled function)."""
+def sample(ir: Model, n: int, seed: int = 0, theta=None) -> dict[str, np.ndarray]:
+    """``n`` joint draws of every variable of ``ir`` (vectorised, one compiled function).
+
+    With ``theta`` (parameter draws with a leading axis), each of the ``n``
+    draws uses a parameter draw picked at random: predictive simulation.
+    """
+    if theta:
+        key = (ir.nodes, "predictive")
+        if key not in _SAMPLERS:
+            run, _ = forward(ir, {}, 1)
+            _SAMPLERS[key] = jax.jit(jax.vmap(lambda k, th: run(k, jnp.zeros((1,)), th)[0]))
+        k1, k2 = jax.random.split(jax.random.PRNGKey(seed))
+        count = next(iter(theta.values())).shape[0]
+        pick = jax.random.randint(k1, (int(n),), 0, count)
+        th = {name: jnp.asarray(v)[pick] for name, v in theta.items()}
+        env = _SAMPLERS[key](jax.random.split(k2, int(n)), th)
+        return {name: np.asarray(env[name]).reshape(-1) for name in ir.names}
     key = (ir.nodes, int(n))
     if key not in _SAMPLERS:
         run, _ = forward(ir, {}, int(n))
