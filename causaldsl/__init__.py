@@ -16,21 +16,22 @@ import jax as _jax
 # networks drift past that, so the package computes in float64.
 _jax.config.update("jax_enable_x64", True)
 
-from .api import CausalModel, load, model, program, report, run  # noqa: E402
+from .api import CausalModel, FittedModel, load, model, program, report, run  # noqa: E402
 from .causal_graph import CausalGraph, from_dagitty, graph  # noqa: E402
 from .errors import (  # noqa: E402
-    CausalDSLError, CausalSyntaxError, CycleError, DistributionError, DomainError,
-    DuplicateDefinitionError, EffectError, MethodError, ProbabilityError, QueryError, TableError,
-    UnknownNameError, ZeroProbabilityError,
+    CausalDSLError, CausalSyntaxError, CycleError, DataError, DistributionError, DomainError,
+    DuplicateDefinitionError, EffectError, FitError, FitWarning, MethodError, ProbabilityError, QueryError,
+    TableError, UnknownNameError, ZeroProbabilityError,
 )
 from .results import Result  # noqa: E402
 
 __version__ = "0.1.0"
 
 __all__ = [
-    "CausalModel", "CausalGraph", "Result", "model", "load", "program", "run", "report",
+    "CausalModel", "FittedModel", "CausalGraph", "Result", "model", "load", "program", "run", "report",
     "graph", "from_dagitty",
     "CausalDSLError", "CausalSyntaxError", "CycleError", "DistributionError", "DomainError",
     "DuplicateDefinitionError", "EffectError", "MethodError", "ProbabilityError", "QueryError",
+    "DataError", "FitError", "FitWarning",
     "TableError", "UnknownNameError", "ZeroProbabilityError",
 ]
