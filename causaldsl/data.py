@@ -138,8 +138,9 @@ def _cell(node: Node, v, row: int, origin: str, source: str) -> float:
     if node.levels:
         if text in node.levels:
             return float(node.levels.index(text))
+        guess = did_you_mean(text, node.levels)
         raise _bad(node, f"'{text}' is not a level of '{node.name}'", row, origin, source,
-                   did_you_mean(text, node.levels) or "levels are: " + ", ".join(node.levels))
+                   (guess + "; " if guess else "") + "levels are: " + ", ".join(node.levels))
     try:
         return float(text)
     except ValueError:
