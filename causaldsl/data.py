@@ -101,9 +101,12 @@ def prepare(ir: Model, data: Any, source: str = "") -> Dataset:
 
 
 def _code(node: Node, col: np.ndarray, origin: str, source: str) -> np.ndarray:
-    out = np.empty(len(col), dtype=float)
-    for i, v in enumerate(col):
-        out[i] = _cell(node, v, i, origin, source)
+    if col.dtype.kind in "biuf":  # numbers already (NaN: unobserved); only text needs a look per cell
+        out = col.astype(float)
+    else:
+        out = np.empty(len(col), dtype=float)
+        for i, v in enumerate(col):
+            out[i] = _cell(node, v, i, origin, source)
     present = out[~np.isnan(out)]
     if node.domain is not None:
         dom = np.asarray(node.domain)

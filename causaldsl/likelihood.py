@@ -208,12 +208,14 @@ def _plate_program(ir: Model, ds: Dataset, batch_size: Optional[int]) -> FitProg
     def model():
         theta = prior_sites(ir)
         with numpyro.plate("rows", n, subsample_size=batch_size) as idx:
+            # Without subsampling the whole columns are used as they are (no gather per evaluation).
+            rows = (lambda c: c) if batch_size is None else (lambda c: c[idx])
             env: dict = {}
             for node in ir.nodes:
                 penv = {**theta, **{e: env[p] for e, p in node.env_names.items()}}
                 col = cols.get(node.name)
                 if node.kind == "assign":
-                    env[node.name] = col[idx] if node.name not in latent_inputs else compiled[node.name][0](penv)
+                    env[node.name] = rows(col) if node.name not in latent_inputs else compiled[node.name][0](penv)
                     continue
                 fam = FAMILIES[node.family]
                 params = tuple(jnp.asarray(f(penv), dtype=float) for f in compiled[node.name])
@@ -222,9 +224,9 @@ def _plate_program(ir: Model, ds: Dataset, batch_size: Optional[int]) -> FitProg
                     infer = {"enumerate": "parallel"} if fam.discrete else {}
                     env[node.name] = numpyro.sample(node.name, d, infer=infer)
                 elif node.name in latent_inputs:
-                    env[node.name] = numpyro.sample(node.name, d, obs=col[idx], obs_mask=masks[node.name][idx])
+                    env[node.name] = numpyro.sample(node.name, d, obs=rows(col), obs_mask=rows(masks[node.name]))
                 else:
-                    env[node.name] = numpyro.sample(node.name, d, obs=col[idx])
+                    env[node.name] = numpyro.sample(node.name, d, obs=rows(col))
 
     model.__name__ = f"{ir.name}_likelihood"
     enumerated = any(n.kind == "sample" and FAMILIES[n.family].discrete and n.name not in cols for n in ir.nodes)
