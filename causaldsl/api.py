@@ -248,13 +248,13 @@ class FittedModel(CausalModel):
         return dict(self._prior.theta)
 
     @property
-    def fit_report(self) -> Result:
-        """How the fit went, as one row of a results table."""
-        from .fit import describe
+    def fit_report(self):
+        """How the fit went, as one row of a results table (a :class:`~causaldsl.fit.FitReport`)."""
+        from .fit import FitReport, describe
 
         rows = self.data.rows if self.data is not None else 0
-        return Result(f"fit {self.name} to {self.data.origin if self.data else 'data'}",
-                      float(rows), None, describe(self.diagnostics), posterior=f"{rows:,} rows")
+        return FitReport(f"fit {self.name} to {self.data.origin if self.data else 'data'}", rows,
+                         describe(self.diagnostics))
 
     def summary(self) -> str:
         """Posterior mean, sd, 95% interval, R-hat and ESS of every parameter entry, as text."""

@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import math
 import warnings
+from dataclasses import dataclass
 from typing import Any, Optional
 
 import jax
@@ -102,8 +103,8 @@ def fit_model(cm, data: Any, *, method: str = "nuts", draws: int = 1000, warmup:
         label = "SVI"
     from .api import FittedModel
 
-    return FittedModel(ir, cm.queries, cm.source, cm.base_dir, draws=Draws(theta, f"{label} posterior"), by_chain=by_chain,
-                       diagnostics=diag, data=ds, program=prog)
+    return FittedModel(ir, cm.queries, cm.source, cm.base_dir, draws=Draws(theta, f"{label} posterior"),
+                       by_chain=by_chain, diagnostics=diag, data=ds, program=prog)
 
 
 def _interactive() -> bool:
@@ -210,6 +211,30 @@ def _svi(prog: FitProgram, ir: Model, draws, steps, lr, seed, progress):
     diag = {"method": "SVI", "steps": steps, "draws": draws, "final_loss": float(last),
             "loss_change": float(change), "warnings": problems}
     return flat, {k: v[None] for k, v in flat.items()}, diag
+
+
+@dataclass(frozen=True)
+class FitReport:
+    """One line on a fit: what was fitted to what, how many rows, how the sampler did.
+
+    >>> print(FitReport("fit m to d.csv", 700, "NUTS, 4 chain(s) x 1,000 draws"))
+    fit m to d.csv: 700 rows  [NUTS, 4 chain(s) x 1,000 draws]
+    """
+
+    query: str
+    value: int  # rows of data
+    method: str
+
+    @property
+    def answer(self) -> str:
+        return f"{self.value:,} rows"
+
+    @property
+    def details(self) -> str:
+        return self.method
+
+    def __str__(self) -> str:
+        return f"{self.query}: {self.answer}  [{self.details}]"
 
 
 def describe(diag: dict) -> str:

@@ -415,3 +415,23 @@ def test_parameter_mistakes_are_clear_errors(source, cls, message):
         cd.program(source)
     assert message in str(e.value)
     assert e.value.line is not None and "^" in str(e.value)
+
+
+def test_kidney_tutorial_matches_the_beta_closed_forms():
+    # Independent Beta posteriors: E[ATE] = Σ_s E[P(s)] (E[p_A,s] - E[p_B,s]), each a ratio of counts.
+    from pathlib import Path
+
+    path = Path(__file__).resolve().parent.parent / "tutorials" / "kidney_bayes.causal"
+    m = cd.load(path)
+    fit = m.fit(path.parent / "kidney.csv", **FAST)
+    counts = {("A", "small"): (81, 87), ("A", "large"): (192, 263), ("B", "small"): (234, 270),
+              ("B", "large"): (55, 80)}
+    mean = {k: (r + 1) / (n + 2) for k, (r, n) in counts.items()}
+    p_size = {"small": (357 + 1) / (700 + 2), "large": (343 + 1) / (700 + 2)}
+    ate = sum(p_size[s] * (mean["A", s] - mean["B", s]) for s in ("small", "large"))
+    r = fit.query("ATE(treatment -> recovery, treat = A, control = B)")
+    assert abs(r.value - ate) < 0.006
+    assert r.interval[0] < 0 < r.interval[1]  # 700 patients cannot rule out no effect
+    post = stats.beta(82, 7)
+    d = fit.posterior["p_ok"][:, 0, 0]  # (A, small)
+    assert abs(d.mean() - post.mean()) < 4 * post.std() / np.sqrt(200)
