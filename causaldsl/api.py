@@ -136,8 +136,10 @@ class CausalModel:
         current = self
         for q in self.queries:
             if isinstance(q, S.FitStmt):
+                from dataclasses import replace
+
                 current = current._fit_statement(q)
-                out.append(current.fit_report)
+                out.append(replace(current.fit_report, query=q.text or current.fit_report.query))
             else:
                 out.append(current.query(q, method=method, seed=seed, samples=samples))
         return out

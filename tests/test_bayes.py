@@ -323,7 +323,7 @@ P(y = 1 | do(x = 1))
 
     assert main(["run", str(tmp_path / "conf.causal")]) == 0
     out = capsys.readouterr().out
-    assert "fit conf to conf.csv" in out and "95% CI" in out
+    assert "fit conf to \"conf.csv\"" in out and "95% CI" in out
 
 
 # ------------------------------------------------------------------ bad input
