@@ -435,3 +435,48 @@ def test_kidney_tutorial_matches_the_beta_closed_forms():
     post = stats.beta(82, 7)
     d = fit.posterior["p_ok"][:, 0, 0]  # (A, small)
     assert abs(d.mean() - post.mean()) < 4 * post.std() / np.sqrt(200)
+
+
+def test_discrete_latent_in_a_continuous_model_is_enumerated():
+    # A latent class z shifts x and y; NumPyro sums z out (funsor), NUTS samples the rest.
+    rng = np.random.default_rng(0)
+    n = 1000
+    z = rng.random(n) < 0.3
+    x = rng.normal(np.where(z, 3.0, -1.0), 1.0)
+    y = rng.normal(0.5 * x + np.where(z, 2.0, 0.0), 0.5)
+    m = cd.model("""model mix {
+        param pz ~ Beta(2, 5)
+        latent z ~ Bernoulli(pz)
+        param mu[z] ~ Normal(0, 5)
+        x ~ Normal(mu[z], 1)
+        param b ~ Normal(0, 5)
+        param c ~ Normal(0, 5)
+        y ~ Normal(b * x + c * z, 0.5)
+    }""")
+    fit = m.fit({"x": x, "y": y}, chains=1, draws=400, warmup=300)
+    assert fit.program.enumerated
+    for name, true in (("pz", 0.3), ("b", 0.5), ("c", 2.0)):
+        d = fit.posterior[name]
+        assert abs(d.mean() - true) < 4 * d.std(), name
+    r = fit.query("E[y | do(x = 1)]")  # 0.5 * 1 + 2 * P(z = 1)
+    assert r.interval[0] - 2 * r.stderr < 0.5 + 2 * 0.3 < r.interval[1] + 2 * r.stderr
+
+
+def test_svi_with_minibatches():
+    rng = np.random.default_rng(12)
+    x = rng.normal(size=20_000)
+    y = 0.5 + 1.25 * x + rng.normal(0, 0.4, 20_000)
+    m = cd.model("""model reg {
+        param a ~ Normal(0, 10)
+        param b ~ Normal(0, 10)
+        param s ~ HalfNormal(2)
+        x ~ Normal(0, 1)
+        y ~ Normal(a + b * x, s)
+    }""")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", cd.FitWarning)  # a subsampled loss is noisy by design
+        fit = m.fit({"x": x, "y": y}, method="svi", steps=3000, batch_size=500, draws=300)
+    assert abs(fit.posterior["b"].mean() - 1.25) < 0.03
+    assert abs(fit.posterior["s"].mean() - 0.4) < 0.03
+    with pytest.raises(cd.MethodError, match="batch_size"):
+        m.fit({"x": x, "y": y}, batch_size=500)
