@@ -1,0 +1,1 @@
+"""One module per system; each exposes ``prime()`` and a function per workload it takes part in."""
