@@ -9,6 +9,7 @@ cells use fewer draws (and tolerances derived from their standard errors).
 
 import json
 import os
+import re
 import sys
 from pathlib import Path
 
@@ -26,6 +27,7 @@ ROOT = Path(__file__).resolve().parents[1]
 TUTORIALS = ROOT / "tutorials"
 NOTEBOOKS = sorted(p.name for p in TUTORIALS.glob("*.ipynb"))
 KERNEL = "causaldsl-tutorials"
+ANSI = re.compile(r"\x1b\[[0-9;]*m")  # colours in IPython tracebacks
 CELL_TIMEOUT = 300  # seconds for one cell; the whole set takes well under a minute
 
 
@@ -61,7 +63,7 @@ def test_notebook_runs_top_to_bottom(name, kernel_dir):
     try:
         client.execute(env=env)
     except CellExecutionError as e:  # the message holds the cell's source and its traceback
-        pytest.fail(f"{name}: a cell failed\n{e}", pytrace=False)
+        pytest.fail(f"{name}: a cell failed\n{ANSI.sub('', str(e))}", pytrace=False)
     except (CellTimeoutError, DeadKernelError) as e:
         pytest.fail(f"{name}: {type(e).__name__}: {e}", pytrace=False)
     finally:
