@@ -108,13 +108,17 @@ def fit_model(cm, data: Any, *, method: str = "nuts", draws: int = 1000, warmup:
 
 
 def _interactive() -> bool:
-    """A progress bar only where someone is watching: an IPython kernel."""
+    """A progress bar only where someone is watching: an IPython kernel or a terminal."""
+    import sys
+
     try:
         from IPython import get_ipython
 
-        return get_ipython() is not None and "IPKernelApp" in get_ipython().config
+        if get_ipython() is not None and "IPKernelApp" in get_ipython().config:
+            return True
     except Exception:  # pragma: no cover - IPython is a dependency, but be safe
-        return False
+        pass
+    return bool(getattr(sys.stderr, "isatty", lambda: False)())
 
 
 def _check_start(ir: Model, prog: FitProgram, seed: int) -> None:
