@@ -129,10 +129,11 @@ def _check_start(ir: Model, prog: FitProgram, seed: int) -> None:
     from .likelihood import _cpt
     from .distributions import FAMILIES
 
-    if prog.loglik is None:
-        return
     pd = prior_draws(ir, 16, seed)
     theta = {k: jnp.asarray(v) for k, v in pd.theta.items()}
+    if prog.loglik is None:
+        _check_plate_start(ir, prog, theta)
+        return
     values = jax.vmap(prog.loglik)(theta)
     if bool(jnp.all(jnp.isfinite(values))):
         return
@@ -157,6 +158,31 @@ def _check_start(ir: Model, prog: FitProgram, seed: int) -> None:
                             "against the model")
 
 
+def _check_plate_start(ir: Model, prog: FitProgram, theta: dict) -> None:
+    """Each observed ``~`` variable's parameters, computed from the data, must be valid under the priors."""
+    import jax.numpy as jnp
+
+    from .distributions import FAMILIES
+    from .expressions import compile_expr
+
+    ds = prog.data
+    for node in ir.nodes:
+        if node.kind != "sample" or any(p not in ds.columns for p in node.parents):
+            continue  # parents sampled per row: checked by the sampler itself
+        fam = FAMILIES[node.family]
+        env = {p: jnp.asarray(np.nan_to_num(ds.columns[p])) for p in node.parents}
+        for i in range(next(iter(theta.values())).shape[0]):
+            th = {k: v[i] for k, v in theta.items()}
+            params = tuple(jnp.asarray(compile_expr(a)({**th, **{e: env[q] for e, q in node.env_names.items()}}))
+                           for a in node.args)
+            if bool(jnp.any(fam.invalid(params))):
+                raise ProbabilityError(f"'{node.name}': for some parameter values drawn from the priors its "
+                                       f"{fam.name} parameters are invalid", span=node.span, source=ir.source,
+                                       hint=f"{fam.name} takes {fam.rule}; give the parameters priors inside "
+                                            "that range (e.g. HalfNormal(1) for a scale, Beta(1, 1) for a "
+                                            "probability)")
+
+
 def _nuts(prog: FitProgram, ir: Model, draws, warmup, chains, seed, progress):
     from numpyro.diagnostics import summary
     from numpyro.infer import MCMC, NUTS
@@ -165,7 +191,12 @@ def _nuts(prog: FitProgram, ir: Model, draws, warmup, chains, seed, progress):
     method = "parallel" if jax.local_device_count() >= chains else "vectorized"
     mcmc = MCMC(NUTS(prog.model), num_warmup=warmup, num_samples=draws, num_chains=chains,
                 chain_method=method, progress_bar=bool(progress))
-    mcmc.run(jax.random.PRNGKey(seed), extra_fields=("diverging",))
+    try:
+        mcmc.run(jax.random.PRNGKey(seed), extra_fields=("diverging",))
+    except RuntimeError as exc:  # NumPyro: "Cannot find valid initial parameters"
+        raise FitError(f"NUTS could not start: {str(exc).splitlines()[0]}", source=ir.source,
+                       hint="the log density is not finite where sampling starts; check that priors keep "
+                            "every distribution's parameters valid and that the data are possible") from None
     names = [p.name for p in ir.params]
     grouped = {k: np.asarray(v) for k, v in mcmc.get_samples(group_by_chain=True).items() if k in names}
     divergent = int(np.asarray(mcmc.get_extra_fields()["diverging"]).sum())

@@ -69,6 +69,7 @@ class FitProgram:
     configurations: int  # distinct rows (counts) or rows (plate)
     loglik: Optional[Callable] = None  # theta -> log likelihood (counts shape only)
     enumerated: bool = False  # discrete latent sites that NumPyro enumerates (plate shape)
+    data: Optional[Dataset] = None
 
 
 def fit_program(ir: Model, ds: Dataset, batch_size: Optional[int] = None) -> FitProgram:
@@ -160,7 +161,7 @@ def _counts_program(ir: Model, ds: Dataset) -> FitProgram:
         numpyro.factor("loglik", loglik(theta))
 
     model.__name__ = f"{ir.name}_likelihood"
-    return FitProgram(model, "counts", distinct, loglik)
+    return FitProgram(model, "counts", distinct, loglik, data=ds)
 
 
 # ------------------------------------------------------------------ general: a plate over rows
@@ -230,7 +231,7 @@ def _plate_program(ir: Model, ds: Dataset, batch_size: Optional[int]) -> FitProg
 
     model.__name__ = f"{ir.name}_likelihood"
     enumerated = any(n.kind == "sample" and FAMILIES[n.family].discrete and n.name not in cols for n in ir.nodes)
-    return FitProgram(model, "plate", n, enumerated=enumerated)
+    return FitProgram(model, "plate", n, enumerated=enumerated, data=ds)
 
 
 def _check_assign_columns(ir: Model, ds: Dataset, latent_inputs: set[str]):

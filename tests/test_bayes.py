@@ -487,3 +487,14 @@ def test_svi_with_minibatches():
     assert abs(fit.posterior["s"].mean() - 0.4) < 0.03
     with pytest.raises(cd.MethodError, match="batch_size"):
         m.fit({"x": x, "y": y}, batch_size=500)
+
+
+def test_a_prior_that_allows_a_negative_scale_is_caught_before_sampling():
+    m = cd.model("""model reg {
+        param s ~ Normal(0, 1)
+        x ~ Normal(0, 1)
+        y ~ Normal(x, s)
+    }""")
+    with pytest.raises(cd.ProbabilityError) as e:
+        m.fit({"x": [0.1, 0.5], "y": [0.2, 0.4]}, **FAST)
+    assert e.value.line == 4 and "HalfNormal(1)" in e.value.hint
