@@ -41,10 +41,11 @@ def fmt_t(s: Optional[float]) -> str:
 
 
 def _per_draw(row: Row, key: str) -> Optional[float]:
+    """Time per draw for sampling (peers may draw fewer); otherwise time per answer."""
     r = row.result
     if not r or r.get(key) is None:
         return None
-    return r[key] / r["draws"] if r.get("draws") else r[key]
+    return r[key] / r["draws"] if row.key == "sampling" and r.get("draws") else r[key]
 
 
 def _ratio(peer: Optional[float], ours: Optional[float]) -> str:
@@ -62,7 +63,7 @@ def _cell(row: Row, key: str) -> str:
     if not row.ok:
         return "wrong answer"
     t = row.result.get(key)
-    if row.result.get("draws") and t:
+    if row.key == "sampling" and row.result.get("draws") and t:
         return f"{fmt_t(t)} ({row.result['draws'] / t / 1e6:.2g} M/s)"
     return fmt_t(t)
 
@@ -163,13 +164,13 @@ def plot(rows: list[Row], path) -> None:
                 continue
             xs = [p[0] for p in pts]
             for key, style in (("warm_s", "-"), ("first_s", ":")):
-                ys = [p[1][key] * (1e6 / p[1]["draws"] if p[1].get("draws") else 1) for p in pts]
+                ys = [p[1][key] * (1e6 / p[1]["draws"] if r.key == "sampling" else 1) for p in pts]
                 ax.plot(xs, ys, style, marker="o", label=f"{system} {key[:-2]}",
                         color=None if system != OURS else "black")
         ax.set_xscale("log")
         ax.set_yscale("log")
         ax.set_xlabel("nodes")
-        ax.set_ylabel("seconds" + (" per 10⁶ draws" if any(r.result.get("draws") for r in rs) else ""))
+        ax.set_ylabel("seconds" + (" per 10⁶ draws" if any(r.key == "sampling" for r in rs) else ""))
         ax.set_title(label, fontsize=8)
         ax.legend(fontsize=6)
     fig.tight_layout()

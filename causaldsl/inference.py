@@ -14,7 +14,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from .backends.exact import compile_exact, supports
+from .backends.exact import ExactProgram, compile_exact, supports
 from .backends.montecarlo import compile_montecarlo
 from .distributions import FAMILIES
 from .errors import MethodError, ProbabilityError, QueryError, ZeroProbabilityError
@@ -84,17 +84,17 @@ def run_plan(plan: Plan, cache: dict, *, text: str, method: Optional[str] = None
     draw, in one vectorised call, and summarises the answers.
     """
     method = choose_method(plan, method, source, span)
-    values = jnp.asarray(plan.values if plan.values else [0.0], dtype=jnp.float64)
+    values = np.asarray(plan.values if plan.values else [0.0], dtype=np.float64)
     if posterior is not None:
         return _run_posterior(plan, cache, posterior, values, text=text, method=method, seed=seed,
                               samples=samples, source=source, span=span)
     if method == "exact":
         key = ("exact", plan.key)
         if key not in cache:
-            cache[key] = compile_exact(plan)
-        fn, nodes = cache[key]
-        num, den, undefined, flags = fn(values, {})
-        _invalid(flags, nodes, plan.network.source)
+            cache[key] = ExactProgram(plan)
+        program = cache[key]
+        num, den, undefined, flags = program(values)
+        _invalid(flags, program.nodes, plan.network.source)
         den = float(den)
         if den <= ZERO:
             raise _zero(plan, text, source, span=span)

@@ -10,32 +10,51 @@ single copy its conditional probability table; for copies ``c_1..c_k`` of a
 the length of the intersection of the copies' CDF intervals. A deterministic
 ``:=`` copy is the same formula with point masses. The answer is
 ``Σ factors · evidence · target / Σ factors · evidence``, computed in a single
-contraction (with a stacked ``[1, target]`` operand) along a greedy path.
+contraction (with a stacked ``[1, target]`` operand) along a greedy path that is
+found once per structure.
 
-Query values (``do`` values, observed values) are arguments of the compiled
-function, so a new value reuses the executable. So are the model's parameters
-(``theta``, a dict of arrays, empty for a model without ``param``), which lets
-a posterior query be one ``jax.vmap`` of the same function over the draws.
+Query values (``do`` values, observed values) are arguments, so a new value
+reuses the compiled function. So are the model's parameters (``theta``, a dict
+of arrays, empty for a model without ``param``), which lets a posterior query
+be one ``jax.vmap`` of the same function over the draws (:func:`compile_exact`).
+
+Latency (:class:`ExactProgram`, the engine of a query without parameters). XLA
+compilation of a contraction costs 0.1-3 s, a hundred times the NumPy time of
+the same contraction, and would dominate the first answer. So:
+
+* the factors that do not depend on the query's values (every group without an
+  intervened parent) are tabulated once, in NumPy, and passed to the compiled
+  function as arguments rather than traced into it, which keeps the XLA program
+  to the contraction and the few value-dependent factors;
+* the first answers come from NumPy (the same code, ``xp=numpy``) while the
+  jitted function compiles on a background thread; once it is ready every
+  later answer uses it.
 """
 
 from __future__ import annotations
 
+import queue
+import threading
 from collections import defaultdict
 from typing import Callable
 
 import jax
 import jax.numpy as jnp
+import numpy as np
+import opt_einsum
 
 from ..distributions import FAMILIES
 from ..expressions import compile_expr, free_vars
 from ..ir import Model, Slot
 from ..queries import Plan
 
-TRACES = {"count": 0}  # incremented each time a query function is traced (compiled)
+# Programs built (one per query structure) plus any re-trace of a compiled function: a
+# query that only changes values must leave it unchanged.
+TRACES = {"count": 0}
 
 
-def _close(a, b):
-    return jnp.abs(a - b) <= 1e-9 * jnp.maximum(1.0, jnp.abs(b))
+def _close(a, b, xp=jnp):
+    return xp.abs(a - b) <= 1e-9 * xp.maximum(1.0, xp.abs(b))
 
 
 def supports(plan: Plan) -> bool:
@@ -43,115 +62,352 @@ def supports(plan: Plan) -> bool:
     return all(n.kind == "fixed" or n.finite for n in plan.network.nodes)
 
 
-def compile_exact(plan: Plan) -> Callable:
-    """``(values, theta) -> (numerator, denominator, undefined mass, invalid flags)``, jitted."""
-    net: Model = plan.network
-    variables = [n for n in net.nodes if n.kind != "fixed"]
-    index = {n.name: i for i, n in enumerate(variables)}
-    fixed = {n.name: n for n in net.nodes if n.kind == "fixed"}
-    groups: dict[str, list] = defaultdict(list)
-    for n in variables:
-        groups[n.noise].append(n)
-    compiled = {n.name: ([compile_expr(a) for a in n.args] if n.kind == "sample" else [compile_expr(n.expr)])
-                for n in variables}
-    target = compile_expr(plan.target) if plan.target is not None else None
-    target_vars = [v for v in free_vars(plan.target) if not v.startswith("$")] if plan.target is not None else []
-    n_out = len(variables) + 1  # index of the stacked [denominator, numerator] axis
-    domains = {n.name: jnp.asarray(n.domain, dtype=float) for n in variables}
-    domains_fixed = {d: jnp.asarray(fixed[d].domain, dtype=float) for d in plan.dist_vars if d in fixed}
+# NumPy twins of the finite families' tables and checks (distributions.py holds the JAX
+# ones): eager JAX would pay a dispatch, and a compilation per new shape, for every op.
+def _np_bern_pmf(params, values):
+    p = np.asarray(params[0])[..., None]
+    return np.where(values == 1, p, np.where(values == 0, 1 - p, 0.0))
 
-    def fixed_value(node, values):
+
+def _np_bern_invalid(params):
+    p = np.asarray(params[0])
+    return np.isnan(p) | (p < 0) | (p > 1)
+
+
+def _np_cat_probs(params):
+    return np.stack(np.broadcast_arrays(*params), axis=-1)
+
+
+def _np_cat_pmf(params, values):
+    probs = _np_cat_probs(params)
+    idx = np.arange(probs.shape[-1])
+    return np.sum(np.where(values[:, None] == idx[None, :], probs[..., None, :], 0.0), axis=-1)
+
+
+def _np_cat_invalid(params):
+    probs = _np_cat_probs(params)
+    bad = np.any((probs < 0) | (probs > 1) | np.isnan(probs), axis=-1)
+    return bad | (np.abs(np.sum(probs, axis=-1) - 1) > 1e-6)
+
+
+_NUMPY_FAMILIES = {"Bernoulli": (_np_bern_pmf, _np_bern_invalid), "Categorical": (_np_cat_pmf, _np_cat_invalid)}
+
+
+def _pmf(family: str, params, dom, xp):
+    """``(table, any invalid)`` of a finite family over ``dom`` for every parent configuration."""
+    if xp is np:
+        if family in _NUMPY_FAMILIES:
+            pmf, invalid = _NUMPY_FAMILIES[family]
+            return pmf(params, dom), np.any(invalid(params))
+        fam = FAMILIES[family]
+        return np.asarray(fam.pmf(params, dom)), np.asarray(jnp.any(fam.invalid(params)))
+    fam = FAMILIES[family]
+    return fam.pmf(params, dom), jnp.any(fam.invalid(params))
+
+
+class _Structure:
+    """Everything about a plan's contraction that depends neither on values nor on the array library."""
+
+    def __init__(self, plan: Plan):
+        net: Model = plan.network
+        self.plan = plan
+        variables = [n for n in net.nodes if n.kind != "fixed"]
+        self.fixed = {n.name: n for n in net.nodes if n.kind == "fixed"}
+        groups: dict[str, list] = defaultdict(list)
+        for n in variables:
+            groups[n.noise].append(n)
+        self.groups = list(groups.values())
+        self.nodes = [n for g in self.groups for n in g]  # the order of the invalid flags
+        self.domains = {n.name: np.asarray(n.domain, dtype=float) for n in variables}
+        self.domains_fixed = {d: np.asarray(self.fixed[d].domain, dtype=float)
+                              for d in plan.dist_vars if d in self.fixed}
+        self.exprs = {n.name: (n.args if n.kind == "sample" else (n.expr,)) for n in variables}
+        self._compiled: dict = {}
+        self.target_vars = ([v for v in free_vars(plan.target) if not v.startswith("$") and v not in self.fixed]
+                            if plan.target is not None else [])
+        # A group whose copies read an intervened (fixed) parent held at a query value must be
+        # recomputed for each value; every other group is a constant of the structure (given theta).
+        self.dynamic = [any(p in self.fixed and isinstance(self.fixed[p].value, Slot)
+                            for c in copies for p in c.parents) for copies in self.groups]
+        self.pnames = [list(dict.fromkeys(p for c in copies for p in c.parents if p not in self.fixed))
+                       for copies in self.groups]
+        self._equation()
+
+    def compiled(self, name: str, xp):
+        key = (name, xp is np)
+        if key not in self._compiled:
+            exprs = (self.plan.target,) if name == "$target" else self.exprs[name]
+            self._compiled[key] = [compile_expr(e, xp=xp) for e in exprs]
+        return self._compiled[key]
+
+    def _equation(self) -> None:
+        """The einsum equation and its greedy contraction path, from shapes alone."""
+        plan = self.plan
+        index: dict[str, int] = {}
+        for copies in self.groups:
+            for c in copies:
+                index[c.name] = len(index)
+        n_out = len(index)  # the stacked [1, target, undefined] axis
+        sym = opt_einsum.get_symbol
+        terms, shapes = [], []
+        for copies, pnames in zip(self.groups, self.pnames):
+            axes = [index[p] for p in pnames] + [index[c.name] for c in copies]
+            terms.append(axes)
+            shapes.append(tuple(len(self.domains[p]) for p in pnames) + tuple(len(self.domains[c.name]) for c in copies))
+        self.evidence_ops = [(copy, slot) for copy, slot in plan.evidence if copy not in self.fixed]
+        self.evidence_fixed = [(copy, slot) for copy, slot in plan.evidence if copy in self.fixed]
+        for copy, _ in self.evidence_ops:
+            terms.append([index[copy]])
+            shapes.append((len(self.domains[copy]),))
+        terms.append([n_out] + [index[v] for v in self.target_vars])
+        shapes.append((3,) + tuple(len(self.domains[v]) for v in self.target_vars))
+        out = [n_out]
+        for k, d in enumerate(plan.dist_vars):
+            if d in self.fixed:  # an intervened variable's distribution: all mass on its value
+                ax = n_out + 1 + k
+                terms.append([ax])
+                shapes.append((len(self.domains_fixed[d]),))
+                out.append(ax)
+            else:
+                out.append(index[d])
+        self.equation = ",".join("".join(sym(a) for a in t) for t in terms) + "->" + "".join(sym(a) for a in out)
+        if len(shapes) == 1:
+            self.path = [(0,)]
+        else:
+            self.path, _ = opt_einsum.contract_path(self.equation, *shapes, shapes=True, optimize="greedy")
+
+    # ------------------------------------------------------------------ evaluation, for any xp
+    def fixed_value(self, node, values, xp):
         v = node.value
-        return values[v.index] if isinstance(v, Slot) else jnp.asarray(v, dtype=float)
+        return values[v.index] if isinstance(v, Slot) else xp.asarray(v, dtype=float)
 
-    def grid_env(names, values, slots):
+    def grid_env(self, names, values, slots, xp) -> dict:
         """Each non-fixed variable along its own axis of a len(names)-dim grid."""
         env = dict(slots)
         k = len(names)
         for i, name in enumerate(names):
             shape = [1] * k
             shape[i] = -1
-            env[name] = domains[name].reshape(shape)
-        for name, node in fixed.items():
-            env[name] = fixed_value(node, values)
+            env[name] = xp.asarray(self.domains[name]).reshape(shape)
+        for name, node in self.fixed.items():
+            env[name] = self.fixed_value(node, values, xp)
         return env
 
-    def node_pmf(node, env, pshape, theta):
-        fns = compiled[node.name]
+    def node_pmf(self, node, env, pshape, theta, xp):
+        fns = self.compiled(node.name, xp)
         penv = {**theta, **{e: env[p] for e, p in node.env_names.items()}}
-        dom = domains[node.name]
+        dom = xp.asarray(self.domains[node.name])
         if node.kind == "assign":
-            val = jnp.broadcast_to(fns[0](penv), pshape)
-            pmf = _close(val[..., None], dom).astype(float)
-            return pmf, jnp.any(jnp.sum(pmf, -1) == 0)
-        fam = FAMILIES[node.family]
-        params = tuple(jnp.broadcast_to(f(penv), pshape) for f in fns)
-        bad = jnp.any(fam.invalid(params))
-        return fam.pmf(params, dom), bad
+            val = xp.broadcast_to(fns[0](penv), pshape)
+            pmf = _close(val[..., None], dom, xp).astype(float)
+            return pmf, xp.any(xp.sum(pmf, -1) == 0)
+        params = tuple(xp.broadcast_to(f(penv), pshape) for f in fns)
+        return _pmf(node.family, params, dom, xp)
+
+    def factor(self, g: int, values, slots, theta, xp):
+        """``(factor, [invalid flag per copy])`` of group ``g``."""
+        copies, pnames = self.groups[g], self.pnames[g]
+        env = self.grid_env(pnames, values, slots, xp)
+        pshape = tuple(len(self.domains[p]) for p in pnames)
+        pmfs, flags = [], []
+        for c in copies:
+            pmf, bad = self.node_pmf(c, env, pshape, theta, xp)
+            pmfs.append(pmf)
+            flags.append(bad)
+        if len(copies) == 1:
+            return pmfs[0], flags
+        k = len(copies)
+        up = lo = None
+        for i, pmf in enumerate(pmfs):
+            cdf = xp.cumsum(pmf, axis=-1)
+            shape = pshape + tuple(-1 if j == i else 1 for j in range(k))
+            u, low = cdf.reshape(shape), (cdf - pmf).reshape(shape)
+            up, lo = (u, low) if up is None else (xp.minimum(up, u), xp.maximum(lo, low))
+        return xp.maximum(up - lo, 0.0), flags
+
+    def contract(self, factors: list, values, slots, xp, einsum):
+        """``(numerator, denominator, undefined mass)`` from the group factors."""
+        plan = self.plan
+        ops = list(factors)
+        scalar = xp.asarray(1.0)
+        for copy, slot in self.evidence_fixed:
+            scalar = scalar * _close(self.fixed_value(self.fixed[copy], values, xp), slots[slot], xp)
+        for copy, slot in self.evidence_ops:
+            ops.append(_close(xp.asarray(self.domains[copy]), slots[slot], xp).astype(float))
+        if plan.target is not None:
+            tenv = self.grid_env(self.target_vars, values, slots, xp)
+            tshape = tuple(len(self.domains[v]) for v in self.target_vars)
+            t = xp.broadcast_to(xp.asarray(self.compiled("$target", xp)[0](tenv), dtype=float), tshape)
+        else:
+            t = xp.ones(())
+        # Where the target is inf or NaN its value is left out, and the mass of
+        # those configurations is contracted too: positive mass is an error.
+        bad = ~xp.isfinite(t)
+        ops.append(xp.stack([xp.ones_like(t), xp.where(bad, 0.0, t), bad.astype(float)]))
+        for d in plan.dist_vars:
+            if d in self.fixed:
+                ops.append(_close(xp.asarray(self.domains_fixed[d]), self.fixed_value(self.fixed[d], values, xp),
+                                  xp).astype(float))
+        result = einsum(self.equation, *ops, optimize=self.path) * scalar
+        return result[1], xp.sum(result[0]), xp.sum(result[2])
+
+    def evaluate(self, values, theta, xp, einsum, static=None):
+        """``(num, den, undefined, flags)``; ``static`` holds precomputed factors (None: compute all)."""
+        slots = {f"${i}": values[i] for i in range(values.shape[0])}
+        factors, flags = [], []
+        for g in range(len(self.groups)):
+            if static is not None and static[g] is not None:
+                f, fl = static[g]
+            else:
+                f, fl = self.factor(g, values, slots, theta, xp)
+            factors.append(f)
+            flags.extend(fl)
+        num, den, undefined = self.contract(factors, values, slots, xp, einsum)
+        return num, den, undefined, (xp.stack([xp.asarray(f) for f in flags]) if flags
+                                     else xp.zeros((0,), bool))
+
+
+def _np_einsum(equation, *ops, optimize):
+    return opt_einsum.contract(equation, *ops, optimize=optimize)
+
+
+def compile_exact(plan: Plan) -> Callable:
+    """``(values, theta) -> (numerator, denominator, undefined mass, invalid flags)``, jitted.
+
+    Everything is traced, the factors included, so the function can be vmapped
+    over parameter draws (posterior answers) and differentiated (the likelihood
+    of a fit). Queries without parameters use :class:`ExactProgram`.
+    """
+    s = _Structure(plan)
 
     def fn(values, theta):
         TRACES["count"] += 1
-        slots = {f"${i}": values[i] for i in range(values.shape[0])}
-        operands: list = []
-        flags = []
-        scalar = jnp.asarray(1.0)
-        for noise, copies in groups.items():
-            pnames = list(dict.fromkeys(p for c in copies for p in c.parents if p not in fixed))
-            env = grid_env(pnames, values, slots)
-            pshape = tuple(len(domains[p]) for p in pnames)
-            pmfs = []
-            for c in copies:
-                pmf, bad = node_pmf(c, env, pshape, theta)
-                flags.append(bad)
-                pmfs.append(pmf)
-            if len(copies) == 1:
-                factor = pmfs[0]
-            else:
-                k = len(copies)
-                uppers, lowers = [], []
-                for i, pmf in enumerate(pmfs):
-                    cdf = jnp.cumsum(pmf, axis=-1)
-                    shape = pshape + tuple(-1 if j == i else 1 for j in range(k))
-                    uppers.append(cdf.reshape(shape))
-                    lowers.append((cdf - pmf).reshape(shape))
-                up, lo = uppers[0], lowers[0]
-                for u, l in zip(uppers[1:], lowers[1:]):
-                    up, lo = jnp.minimum(up, u), jnp.maximum(lo, l)
-                factor = jnp.maximum(up - lo, 0.0)
-            operands.append((factor, [index[p] for p in pnames] + [index[c.name] for c in copies]))
-        for copy, slot in plan.evidence:
-            if copy in fixed:
-                scalar = scalar * _close(fixed_value(fixed[copy], values), slots[slot])
-            else:
-                operands.append((_close(domains[copy], slots[slot]).astype(float), [index[copy]]))
-        tvars = [v for v in target_vars if v not in fixed]
-        if target is not None:
-            tenv = grid_env(tvars, values, slots)
-            tshape = tuple(len(domains[v]) for v in tvars)
-            t = jnp.broadcast_to(jnp.asarray(target(tenv), dtype=float), tshape)
-        else:
-            t = jnp.ones(())
-        # Where the target is inf or NaN its value is left out, and the mass of
-        # those configurations is contracted too: positive mass is an error.
-        bad = ~jnp.isfinite(t)
-        stacked = jnp.stack([jnp.ones_like(t), jnp.where(bad, 0.0, t), bad.astype(float)])
-        operands.append((stacked, [n_out] + [index[v] for v in tvars]))
-        out_axes = [n_out]
-        for k, d in enumerate(plan.dist_vars):
-            if d in fixed:  # an intervened variable's distribution: all mass on its value
-                ax = n_out + 1 + k
-                ind = _close(domains_fixed[d], fixed_value(fixed[d], values)).astype(float)
-                operands.append((ind, [ax]))
-                out_axes.append(ax)
-            else:
-                out_axes.append(index[d])
-        args = []
-        for arr, axes in operands:
-            args += [arr, axes]
-        result = jnp.einsum(*args, out_axes, optimize="greedy") * scalar
-        den = jnp.sum(result[0])
-        num = result[1]
-        undefined = jnp.sum(result[2])
-        return num, den, undefined, jnp.stack(flags) if flags else jnp.zeros((0,), bool)
+        return s.evaluate(values, theta, jnp, jnp.einsum)
 
-    return jax.jit(fn), [n for g in groups.values() for n in g]
+    return jax.jit(fn), s.nodes
+
+
+# ------------------------------------------------------------------ background compilation
+class _Compiler:
+    """One worker thread that compiles programs in the order their first answers were given.
+
+    At interpreter exit the queue is dropped (the compile in flight finishes):
+    a script that asked its questions does not wait for code it will not run.
+    """
+
+    def __init__(self):
+        self.jobs: queue.Queue = queue.Queue()
+        self.thread = None
+        self.closing = False
+        self.lock = threading.Lock()
+
+    def submit(self, job: Callable) -> None:
+        with self.lock:
+            if self.closing:
+                return
+            if self.thread is None:
+                self.thread = threading.Thread(target=self._work, name="causaldsl-compile",
+                                               daemon=not hasattr(threading, "_register_atexit"))
+                if hasattr(threading, "_register_atexit"):
+                    threading._register_atexit(self._close)  # runs before non-daemon threads are joined
+                self.thread.start()
+        self.jobs.put(job)
+
+    def _close(self) -> None:
+        self.closing = True
+        self.jobs.put(None)
+
+    def _work(self) -> None:
+        while True:
+            job = self.jobs.get()
+            if job is None or self.closing:
+                return
+            try:
+                job()
+            except Exception:  # the NumPy path keeps answering; a failed compile only costs speed
+                pass
+
+
+COMPILER = _Compiler()
+
+
+class ExactProgram:
+    """The exact engine for one query structure without parameters: ``program(values)``.
+
+    Returns NumPy ``(num, den, undefined, flags)``. The first calls are answered in
+    NumPy while the jitted function compiles in the background; ``background=False``
+    compiles in the calling thread on the first call instead.
+    """
+
+    def __init__(self, plan: Plan, background: bool = True):
+        TRACES["count"] += 1
+        self.structure = s = _Structure(plan)
+        self.nodes = s.nodes
+        self.background = background
+        self._static = None  # per group: (factor, flags) in NumPy, or None where it depends on values
+        self._compiled = None
+        self._scheduled = False
+        self._ready = threading.Event()
+
+    def _statics(self, values):
+        if self._static is None:
+            s = self.structure
+            slots = {f"${i}": values[i] for i in range(values.shape[0])}
+            with np.errstate(all="ignore"):
+                self._static = [None if dyn else s.factor(g, values, slots, {}, np)
+                                for g, dyn in enumerate(s.dynamic)]
+        return self._static
+
+    def numpy(self, values):
+        values = np.asarray(values, dtype=float)
+        with np.errstate(all="ignore"):
+            return self.structure.evaluate(values, {}, np, _np_einsum, self._statics(values))
+
+    def _compile(self, values) -> None:
+        s = self.structure
+        static = self._statics(values)
+        consts = tuple(None if st is None else (jnp.asarray(st[0]), jnp.asarray(np.stack(st[1]) if st[1] else
+                                                                                np.zeros((0,), bool)))
+                       for st in static)
+        traced = [0]
+
+        def fn(values, consts):
+            traced[0] += 1
+            if traced[0] > 1:  # the first trace is this program's compilation, counted at build
+                TRACES["count"] += 1
+            pre = [None if c is None else (c[0], [c[1][i] for i in range(c[1].shape[0])]) for c in consts]
+            num, den, undefined, flags = s.evaluate(values, {}, jnp, jnp.einsum, pre)
+            # One output array: one transfer back to the host per answer.
+            return jnp.concatenate([jnp.ravel(num), jnp.stack([den, undefined]), flags.astype(float)])
+
+        jitted = jax.jit(fn).lower(jnp.asarray(values), consts).compile()
+        shape = tuple(self._dist_len(d) for d in s.plan.dist_vars)
+
+        def run(values):
+            out = np.asarray(jitted(values, consts))
+            k = int(np.prod(shape))  # 1 for a scalar answer
+            return out[:k].reshape(shape), out[k], out[k + 1], out[k + 2:] > 0
+
+        self._compiled = run
+        self._ready.set()
+
+    def _dist_len(self, d) -> int:
+        s = self.structure
+        return len(s.domains_fixed[d]) if d in s.fixed else len(s.domains[d])
+
+    def wait(self, timeout=None) -> bool:
+        """Block until the compiled function is ready (tests and benchmarks)."""
+        return self._ready.wait(timeout)
+
+    def __call__(self, values):
+        if self._compiled is not None:
+            return self._compiled(np.asarray(values, dtype=float))
+        out = self.numpy(values)
+        if not self._scheduled:
+            self._scheduled = True
+            v = np.array(values, dtype=float)
+            if self.background:
+                COMPILER.submit(lambda: self._compile(v))
+            else:
+                self._compile(v)
+        return out
