@@ -158,19 +158,20 @@ def plot(rows: list[Row], path) -> None:
     fig, axes = plt.subplots(1, len(keys), figsize=(4.2 * len(keys), 4), squeeze=False)
     for ax, label in zip(axes[0], keys):
         rs = [r for r in rows if r.label == label and r.ok and r.result]
+        sampling = any(r.key == "sampling" for r in rs)
         for system in dict.fromkeys(r.system for r in rs):
             pts = sorted((r.size, r.result) for r in rs if r.system == system)
             if not pts:
                 continue
             xs = [p[0] for p in pts]
             for key, style in (("warm_s", "-"), ("first_s", ":")):
-                ys = [p[1][key] * (1e6 / p[1]["draws"] if r.key == "sampling" else 1) for p in pts]
+                ys = [p[1][key] * (1e6 / p[1]["draws"] if sampling else 1) for p in pts]
                 ax.plot(xs, ys, style, marker="o", label=f"{system} {key[:-2]}",
                         color=None if system != OURS else "black")
         ax.set_xscale("log")
         ax.set_yscale("log")
         ax.set_xlabel("nodes")
-        ax.set_ylabel("seconds" + (" per 10⁶ draws" if any(r.key == "sampling" for r in rs) else ""))
+        ax.set_ylabel("seconds" + (" per 10⁶ draws" if sampling else ""))
         ax.set_title(label, fontsize=8)
         ax.legend(fontsize=6)
     fig.tight_layout()

@@ -88,11 +88,14 @@ def _crossings(rows: list[list], down: dict) -> int:
     return total
 
 
-def order_rows(g: nx.DiGraph, rank: Mapping, sweeps: int = 6) -> tuple[list[list], dict, dict]:
+def order_rows(g: nx.DiGraph, rank: Mapping, sweeps: int = 6,
+               groups: Optional[Mapping] = None) -> tuple[list[list], dict, dict]:
     """Rows of nodes (dummies added on long edges) ordered to reduce crossings.
 
     Returns the rows, the chain of dummies of each long edge, and the
-    proper-graph children of each node.
+    proper-graph children of each node. With ``groups`` (node -> column
+    number), each row keeps its nodes grouped by column; a dummy belongs to its
+    edge's target's group.
 
     >>> rows, chains, _ = order_rows(nx.DiGraph([("a", "c"), ("b", "d"), ("a", "d"), ("b", "c")]),
     ...                              {"a": 0, "b": 0, "c": 1, "d": 1})
@@ -121,6 +124,15 @@ def order_rows(g: nx.DiGraph, rank: Mapping, sweeps: int = 6) -> tuple[list[list
         up[b].append(prev)
         if chain:
             chains[(a, b)] = chain
+    groups = groups or {}
+
+    def group(v):
+        if isinstance(v, tuple) and v and v[0] == "__dummy__":
+            v = v[2]
+        return groups.get(v, -1)
+
+    for row in rows:
+        row.sort(key=group)  # stable: keeps the declaration order inside a group
     best = [list(r) for r in rows]
     best_c = _crossings(rows, down)
     for sweep in range(sweeps):
@@ -132,7 +144,7 @@ def order_rows(g: nx.DiGraph, rank: Mapping, sweeps: int = 6) -> tuple[list[list
 
             def bary(v, ref=ref, cur=cur):
                 ps = [ref[w] for w in nbrs[v] if w in ref]
-                return (sum(ps) / len(ps) if ps else cur[v], cur[v])
+                return (group(v), sum(ps) / len(ps) if ps else cur[v], cur[v])
 
             rows[r].sort(key=bary)
         c = _crossings(rows, down)
@@ -142,8 +154,12 @@ def order_rows(g: nx.DiGraph, rank: Mapping, sweeps: int = 6) -> tuple[list[list
 
 
 def layered_layout(g: nx.DiGraph, labels: Mapping = None, sublabels: Mapping = None,
-                   rank: Optional[Mapping] = None) -> Layout:
+                   rank: Optional[Mapping] = None, groups: Optional[Mapping] = None) -> Layout:
     """Positions for every node of the DAG ``g`` (``rank`` overrides the rows).
+
+    With ``groups`` (node -> column number) the picture is in columns, one per
+    group, each row's nodes of a group centred in its column; nodes without a
+    group sit above the average of their neighbours (shared noise nodes).
 
     >>> lay = layered_layout(nx.DiGraph([("x", "y")]))
     >>> lay.pos["x"][1] < lay.pos["y"][1]
@@ -152,7 +168,7 @@ def layered_layout(g: nx.DiGraph, labels: Mapping = None, sublabels: Mapping = N
     labels = labels or {}
     sublabels = sublabels or {}
     rank = dict(rank) if rank is not None else layers_of(g)
-    rows, chains, _ = order_rows(g, rank)
+    rows, chains, _ = order_rows(g, rank, groups=groups)
     lay = Layout()
     widths = []
     for row in rows:
@@ -166,14 +182,17 @@ def layered_layout(g: nx.DiGraph, labels: Mapping = None, sublabels: Mapping = N
             lay.size[v] = size
             w += size[0]
         widths.append(w + GAP_X * max(0, len(row) - 1))
-    total_w = max(widths, default=0.0)
-    for r, (row, w) in enumerate(zip(rows, widths)):
-        x = MARGIN + (total_w - w) / 2
-        y = MARGIN + NODE_H2 / 2 + r * ROW_GAP
-        for v in row:
-            sw = lay.size[v][0]
-            lay.pos[v] = (x + sw / 2, y)
-            x += sw + GAP_X
+    if groups:
+        _place_columns(lay, rows, g, groups)
+    else:
+        total_w = max(widths, default=0.0)
+        for r, (row, w) in enumerate(zip(rows, widths)):
+            x = MARGIN + (total_w - w) / 2
+            for v in row:
+                sw = lay.size[v][0]
+                lay.pos[v] = (x + sw / 2, _row_y(r))
+                x += sw + GAP_X
+    total_w = max(x + lay.size[v][0] / 2 for v, (x, _) in lay.pos.items()) - MARGIN if lay.pos else 0.0
     for edge, chain in chains.items():
         lay.bends[edge] = [lay.pos[d] for d in chain]
     for row in rows:
@@ -183,6 +202,54 @@ def layered_layout(g: nx.DiGraph, labels: Mapping = None, sublabels: Mapping = N
     lay.width = total_w + 2 * MARGIN
     lay.height = 2 * MARGIN + NODE_H2 + max(0, len(rows) - 1) * ROW_GAP
     return lay
+
+
+def _row_y(r: int) -> float:
+    return MARGIN + NODE_H2 / 2 + r * ROW_GAP
+
+
+def _is_dummy(v) -> bool:
+    return isinstance(v, tuple) and bool(v) and v[0] == "__dummy__"
+
+
+def _place_columns(lay: Layout, rows: list[list], g: nx.DiGraph, groups: Mapping) -> None:
+    """x positions by column: each group's nodes centred in a column as wide as its widest row."""
+    def group(v):
+        return groups.get(v[2] if _is_dummy(v) else v)
+
+    cols = sorted({group(v) for row in rows for v in row if group(v) is not None})
+    colw = {c: 0.0 for c in cols}
+    for row in rows:
+        for c in cols:
+            members = [v for v in row if group(v) == c]
+            w = sum(lay.size[v][0] for v in members) + GAP_X * max(0, len(members) - 1)
+            colw[c] = max(colw[c], w)
+    x0, left = {}, MARGIN
+    for c in cols:
+        x0[c] = left
+        left += colw[c] + 2 * GAP_X  # columns further apart than nodes, so clusters read apart
+    free = []
+    for r, row in enumerate(rows):
+        for c in cols:
+            members = [v for v in row if group(v) == c]
+            w = sum(lay.size[v][0] for v in members) + GAP_X * max(0, len(members) - 1)
+            x = x0[c] + (colw[c] - w) / 2
+            for v in members:
+                lay.pos[v] = (x + lay.size[v][0] / 2, _row_y(r))
+                x += lay.size[v][0] + GAP_X
+        free.append([v for v in row if group(v) is None])
+    for r, row in enumerate(free):
+        want = []
+        for v in row:
+            xs = [lay.pos[w][0] for w in list(g.successors(v)) + list(g.predecessors(v)) if w in lay.pos]
+            want.append((sum(xs) / len(xs) if xs else MARGIN, v))
+        want.sort(key=lambda t: t[0])
+        edge = MARGIN
+        for x, v in want:  # left to right, pushed right just enough not to overlap
+            half = lay.size[v][0] / 2
+            x = max(x, edge + half)
+            lay.pos[v] = (x, _row_y(r))
+            edge = x + half + GAP_X
 
 
 # ------------------------------------------------------------------ SVG
@@ -216,7 +283,8 @@ def draw_graph(nodes: Iterable[str], edges: Iterable[tuple], *, bidirected: Iter
                latent: Iterable[str] = (), intervened: Iterable[str] = (), observed: Iterable[str] = (),
                noise: Iterable[str] = (), labels: Optional[Mapping] = None, sublabels: Optional[Mapping] = None,
                rank: Optional[Mapping] = None, layout: Optional[Layout] = None, title: str = "",
-               legend: bool = True, clusters: Iterable[tuple] = (), css_class: str = "cdsl-graph") -> str:
+               legend: bool = True, clusters: Iterable[tuple] = (), css_class: str = "cdsl-graph",
+               groups: Optional[Mapping] = None) -> str:
     """The SVG text of a causal graph.
 
     ``intervened`` nodes are boxes with a double border (mode ``do``); ``observed``
@@ -224,7 +292,8 @@ def draw_graph(nodes: Iterable[str], edges: Iterable[tuple], *, bidirected: Iter
     small circles (exogenous ``U``). ``bidirected`` pairs are drawn as dashed
     curves with two heads. The caller decides which edges exist: after an
     intervention the edges into the intervened node are simply not passed.
-    ``clusters`` are ``(title, [nodes])`` boxes drawn behind the nodes.
+    ``clusters`` are ``(title, [nodes])`` boxes drawn behind the nodes; ``groups``
+    (node -> column) lays the picture out in columns (see :func:`layered_layout`).
 
     >>> svg = draw_graph(["a", "b"], [], bidirected=[("a", "b")], latent=["a"])
     >>> svg.count('class="cdsl-node"'), 'stroke-dasharray' in svg, 'class="cdsl-bidirected"' in svg
@@ -238,7 +307,7 @@ def draw_graph(nodes: Iterable[str], edges: Iterable[tuple], *, bidirected: Iter
     g = nx.DiGraph()
     g.add_nodes_from(nodes)
     g.add_edges_from(edges)
-    lay = layout or layered_layout(g, labels, sublabels, rank)
+    lay = layout or layered_layout(g, labels, sublabels, rank, groups)
     uid = f"cdsl{next(_ids)}"
     title_h = 22 if title else 0
     leg_items = []
