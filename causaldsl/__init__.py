@@ -25,11 +25,35 @@ from .errors import (  # noqa: E402
 )
 from .results import Result  # noqa: E402
 
+
+def explore(model, outcome=None, *, samples: int = 20_000, seed: int = 0):
+    """The interactive explorer of ``model`` (a notebook widget); see :mod:`causaldsl.notebook.explore`.
+
+    >>> import causaldsl as cd
+    >>> ex = cd.explore(cd.model("model m {\\n x ~ Bernoulli(0.5)\\n y := x\\n}"))
+    >>> ex.click("x"); ex.answers["doing"]["dist"]
+    {'0': 0.0, '1': 1.0}
+    """
+    from .notebook.explore import explore as _explore
+
+    return _explore(model, outcome, samples=samples, seed=seed)
+
+
+def load_ipython_extension(ip) -> None:
+    """``%load_ext causaldsl``: the ``%%causal`` and ``%causal`` magics."""
+    from .notebook.magics import load_ipython_extension as _load
+
+    _load(ip)
+
+
+def unload_ipython_extension(ip) -> None:
+    """``%unload_ext causaldsl`` (kept so that ``%reload_ext causaldsl`` works)."""
+
 __version__ = "0.1.0"
 
 __all__ = [
     "CausalModel", "FittedModel", "CausalGraph", "Result", "model", "load", "program", "run", "report",
-    "graph", "from_dagitty",
+    "graph", "from_dagitty", "explore",
     "CausalDSLError", "CausalSyntaxError", "CycleError", "DistributionError", "DomainError",
     "DuplicateDefinitionError", "EffectError", "MethodError", "ProbabilityError", "QueryError",
     "DataError", "FitError", "FitWarning",

@@ -1,0 +1,161 @@
+"""Small static SVG charts of answers: grouped bars for discrete outcomes, step histograms for continuous ones.
+
+Drawn in Python as plain SVG (no JavaScript, no plotting library) so that they
+read the same in a live notebook, in nbviewer and in exports, and so that a
+widget can swap one for another in a few milliseconds.
+
+>>> svg = bars_svg(["0", "1"], {"seeing": [0.25, 0.75], "doing": [0.5, 0.5]})
+>>> svg.count('class="cdsl-bar"'), 'data-series="doing"' in svg
+(4, True)
+"""
+
+from __future__ import annotations
+
+import html
+import math
+from typing import Mapping, Optional, Sequence
+
+#: One colour per series, in order; colour-blind safe (Okabe & Ito 2008).
+PALETTE = ("#0072b2", "#e69f00", "#009e73", "#cc79a7", "#56b4e9", "#d55e00")
+
+WIDTH = 460
+HEIGHT = 230
+LEFT, RIGHT, TOP, BOTTOM = 44, 12, 26, 42
+
+
+def _f(x: float) -> str:
+    return f"{x:.1f}".rstrip("0").rstrip(".")
+
+
+def _nice_max(v: float) -> float:
+    """The smallest 'round' number (1, 2 or 5 times a power of ten) not below ``v``.
+
+    >>> _nice_max(0.37), _nice_max(0.8), _nice_max(3.2)
+    (0.5, 1.0, 5.0)
+    """
+    if not math.isfinite(v) or v <= 0:
+        return 1.0
+    p = 10 ** math.floor(math.log10(v))
+    for m in (1, 2, 5, 10):
+        if m * p >= v * (1 - 1e-12):
+            return float(m * p)
+    return float(10 * p)  # pragma: no cover - the loop always returns
+
+
+def _frame(title: str, ymax: float, ylabel: str) -> list[str]:
+    h = HEIGHT - TOP - BOTTOM
+    out = [f'<svg xmlns="http://www.w3.org/2000/svg" class="cdsl-chart" width="{WIDTH}" height="{HEIGHT}" '
+           f'viewBox="0 0 {WIDTH} {HEIGHT}" font-family="Helvetica, Arial, sans-serif" font-size="11">',
+           f"<title>{html.escape(title or 'chart')}</title>"]
+    if title:
+        out.append(f'<text x="{LEFT}" y="15" font-size="12" font-weight="bold">{html.escape(title)}</text>')
+    for i in range(5):
+        y = TOP + h - h * i / 4
+        out.append(f'<line x1="{LEFT}" x2="{WIDTH - RIGHT}" y1="{_f(y)}" y2="{_f(y)}" stroke="#e5e5e5"/>')
+        out.append(f'<text x="{LEFT - 4}" y="{_f(y + 3.5)}" text-anchor="end" fill="#555">'
+                   f"{ymax * i / 4:.3g}</text>")
+    out.append(f'<text x="10" y="{_f(TOP + h / 2)}" transform="rotate(-90 10 {_f(TOP + h / 2)})" '
+               f'text-anchor="middle" fill="#555">{html.escape(ylabel)}</text>')
+    return out
+
+
+def _legend(names: Sequence[str]) -> list[str]:
+    out, x = [], LEFT
+    y = HEIGHT - 8
+    for i, name in enumerate(names):
+        out.append(f'<rect x="{_f(x)}" y="{_f(y - 9)}" width="10" height="10" fill="{PALETTE[i % len(PALETTE)]}"/>')
+        out.append(f'<text x="{_f(x + 14)}" y="{_f(y)}" fill="#333">{html.escape(name)}</text>')
+        x += 24 + 6.5 * len(name)
+    return out
+
+
+def bars_svg(levels: Sequence[str], series: Mapping[str, Optional[Sequence[float]]], *, title: str = "",
+             errors: Optional[Mapping[str, Optional[Sequence[float]]]] = None) -> str:
+    """Grouped bars: one group per level, one bar per series (``None`` leaves a series out).
+
+    Each bar is ``<rect class="cdsl-bar" data-series=... data-level=... data-value=...>``,
+    so a test (or a page) can read the numbers back. ``errors`` draws ± one
+    standard error as a whisker.
+
+    >>> svg = bars_svg(["no", "yes"], {"seeing": [0.3, 0.7]}, errors={"seeing": [0.01, 0.01]})
+    >>> 'data-level="yes" data-value="0.7"' in svg, svg.count('class="cdsl-whisker"')
+    (True, 2)
+    """
+    names = [k for k, v in series.items() if v is not None]
+    errors = errors or {}
+    vals = [float(x) for k in names for x in series[k]]
+    ymax = _nice_max(max(vals, default=1.0))
+    h = HEIGHT - TOP - BOTTOM
+    out = _frame(title, ymax, "probability")
+    gw = (WIDTH - LEFT - RIGHT) / max(1, len(levels))
+    bw = min(34.0, 0.8 * gw / max(1, len(names)))
+    for j, level in enumerate(levels):
+        x0 = LEFT + j * gw + (gw - bw * len(names)) / 2
+        for i, name in enumerate(names):
+            v = float(series[name][j])
+            bh = h * max(0.0, v) / ymax
+            x = x0 + i * bw
+            out.append(f'<rect class="cdsl-bar" data-series="{html.escape(name)}" data-level="{html.escape(str(level))}" '
+                       f'data-value="{v:.6g}" x="{_f(x + 1)}" y="{_f(TOP + h - bh)}" width="{_f(bw - 2)}" '
+                       f'height="{_f(bh)}" fill="{PALETTE[i % len(PALETTE)]}"><title>{html.escape(name)}: '
+                       f"{v:.4f}</title></rect>")
+            err = errors.get(name)
+            if err is not None and err[j]:
+                e = h * float(err[j]) / ymax
+                cx = x + bw / 2
+                top, bot = TOP + h - bh - e, TOP + h - bh + e
+                out.append(f'<path class="cdsl-whisker" d="M{_f(cx)},{_f(top)} V{_f(bot)} M{_f(cx - 3)},{_f(top)} '
+                           f'h6 M{_f(cx - 3)},{_f(bot)} h6" stroke="#222" fill="none"/>')
+        out.append(f'<text x="{_f(LEFT + (j + 0.5) * gw)}" y="{_f(TOP + h + 14)}" text-anchor="middle" '
+                   f'fill="#222">{html.escape(str(level))}</text>')
+    out += _legend(names)
+    out.append("</svg>")
+    return "".join(out)
+
+
+def histograms_svg(edges: Sequence[float], series: Mapping[str, Optional[Sequence[float]]], *, title: str = "",
+                   means: Optional[Mapping[str, Optional[float]]] = None, xlabel: str = "") -> str:
+    """Step outlines of densities over the bins ``edges`` (``len(edges) - 1`` values per series).
+
+    ``means`` marks each series' mean with a dashed vertical line. Each outline is
+    ``<path class="cdsl-hist" data-series=...>``, each mean ``<line class="cdsl-mean" data-value=...>``.
+
+    >>> svg = histograms_svg([0, 1, 2], {"doing": [0.25, 0.75]}, means={"doing": 1.25})
+    >>> svg.count('class="cdsl-hist"'), 'data-value="1.25"' in svg
+    (1, True)
+    """
+    names = [k for k, v in series.items() if v is not None]
+    means = means or {}
+    lo, hi = float(edges[0]), float(edges[-1])
+    span = hi - lo or 1.0
+    ymax = _nice_max(max((float(x) for k in names for x in series[k]), default=1.0))
+    h = HEIGHT - TOP - BOTTOM
+    plot_w = WIDTH - LEFT - RIGHT
+    out = _frame(title, ymax, "density")
+
+    def sx(v: float) -> float:
+        return LEFT + plot_w * (min(max(v, lo), hi) - lo) / span
+
+    for i, name in enumerate(names):
+        colour = PALETTE[i % len(PALETTE)]
+        d = [f"M{_f(sx(lo))},{_f(TOP + h)}"]
+        for k, dens in enumerate(series[name]):
+            y = TOP + h - h * min(max(0.0, float(dens)), ymax) / ymax
+            d.append(f"V{_f(y)} H{_f(sx(float(edges[k + 1])))}")
+        d.append(f"V{_f(TOP + h)}")
+        out.append(f'<path class="cdsl-hist" data-series="{html.escape(name)}" d="{" ".join(d)}" fill="{colour}" '
+                   f'fill-opacity="0.12" stroke="{colour}" stroke-width="1.6"/>')
+        m = means.get(name)
+        if m is not None and math.isfinite(m):
+            out.append(f'<line class="cdsl-mean" data-series="{html.escape(name)}" data-value="{m:.6g}" '
+                       f'x1="{_f(sx(m))}" x2="{_f(sx(m))}" y1="{TOP}" y2="{_f(TOP + h)}" stroke="{colour}" '
+                       f'stroke-dasharray="4,3" stroke-width="1.4"/>')
+    for i in range(5):
+        v = lo + span * i / 4
+        out.append(f'<text x="{_f(sx(v))}" y="{_f(TOP + h + 14)}" text-anchor="middle" fill="#222">{v:.3g}</text>')
+    if xlabel:
+        out.append(f'<text x="{_f(WIDTH - RIGHT)}" y="{_f(TOP + h + 28)}" text-anchor="end" fill="#555">'
+                   f"{html.escape(xlabel)}</text>")
+    out += _legend(names)
+    out.append("</svg>")
+    return "".join(out)

@@ -1,0 +1,691 @@
+"""The explorer: click a node to intervene on it or condition on it, move a control, see the three rungs.
+
+Every variable is in one of three modes, which a click on its node cycles:
+
+* ``none``: left to its mechanism;
+* ``do``: held at a value by an intervention (graph surgery: its box is doubled
+  and the arrows into it disappear);
+* ``observe``: conditioned on a value (shaded).
+
+For the chosen outcome ``Y``, with the ``do`` nodes ``X = x`` and the observed
+nodes ``E = e``, the explorer asks three questions and draws their answers side
+by side (Pearl's ladder of causation, *The Book of Why*, ch. 1):
+
+* **seeing** ``P(Y | X = x, E = e)``: the ``do`` values merely observed;
+* **doing** ``P(Y | do(X = x), E = e)``: the intervention, evidence in the same world;
+* **imagining** ``P(Y[X = x] | E = e)``: the evidence is what happened (the factual
+  world), ``Y[X = x]`` what would have happened under the intervention, with the
+  noise shared between the worlds (a twin network). A ``do`` node may also carry a
+  factual value (``fact``): ``P(Y[X = 0] | X = 1, Y = 1)`` is the probability of
+  necessity.
+
+Without any ``do`` node the three questions coincide. Discrete outcomes are drawn
+as bars (exact answers where the model is discrete), continuous ones as weighted
+histograms with their means (Monte Carlo, likelihood weighting; the same seed on
+every update, so a moving slider moves the curve, not the noise).
+
+Each question is compiled once per *structure* (which nodes are in which mode);
+moving a control only passes new values to the compiled program, so an update
+takes milliseconds (:attr:`Explorer.last_update_ms`).
+
+>>> import causaldsl as cd
+>>> m = cd.model("model m {\\n z ~ Bernoulli(0.5)\\n x ~ Bernoulli(if z then 0.8 else 0.2)\\n"
+...              " y ~ Bernoulli(0.1 + 0.5 * x + 0.3 * z)\\n}")
+>>> ex = explore(m, outcome="y")
+>>> ex.click("x"); ex.state.modes["x"], ex.state.values["x"]
+('do', 1.0)
+>>> {k: round(v["dist"]["1"], 4) for k, v in ex.answers.items()}
+{'seeing': 0.84, 'doing': 0.75, 'imagining': 0.75}
+"""
+
+from __future__ import annotations
+
+import html
+import time
+from dataclasses import dataclass, field, replace
+from typing import Mapping, Optional
+
+import numpy as np
+
+from ..errors import CausalDSLError, QueryError, UnknownNameError, did_you_mean
+from .charts import PALETTE, bars_svg, histograms_svg
+from .drawing import draw_graph, layered_layout
+from .views import value_text
+
+MODES = ("none", "do", "observe")
+SETTINGS = ("seeing", "doing", "imagining")
+BINS = 30
+
+
+# ------------------------------------------------------------------ the state (pure)
+@dataclass(frozen=True)
+class State:
+    """What the explorer asks: the outcome, each variable's mode and value, factual values of ``do`` nodes.
+
+    Immutable: :func:`cycle`, :func:`with_value` and :func:`with_fact` return new states.
+    """
+
+    outcome: str
+    modes: Mapping[str, str] = field(default_factory=dict)  # name -> "do" | "observe"  (absent: none)
+    values: Mapping[str, float] = field(default_factory=dict)  # name -> coded value, for do/observe nodes
+    facts: Mapping[str, Optional[float]] = field(default_factory=dict)  # do node -> factual value, or None
+
+
+def cycle(state: State, name: str, default: float) -> State:
+    """The state after a click on ``name``: none -> do -> observe -> none.
+
+    >>> s = cycle(State("y"), "x", 1.0)
+    >>> s.modes, s.values
+    ({'x': 'do'}, {'x': 1.0})
+    >>> s = cycle(s, "x", 1.0); s.modes
+    {'x': 'observe'}
+    >>> cycle(s, "x", 1.0).modes
+    {}
+    """
+    modes, values, facts = dict(state.modes), dict(state.values), dict(state.facts)
+    now = modes.get(name, "none")
+    nxt = MODES[(MODES.index(now) + 1) % len(MODES)]
+    facts.pop(name, None)
+    if nxt == "none":
+        modes.pop(name, None)
+        values.pop(name, None)
+    else:
+        modes[name] = nxt
+        values.setdefault(name, default)
+    return replace(state, modes=modes, values=values, facts=facts)
+
+
+def with_value(state: State, name: str, value: float) -> State:
+    """The state with ``name``'s do/observed value set to ``value``."""
+    return replace(state, values={**state.values, name: float(value)})
+
+
+def with_fact(state: State, name: str, value: Optional[float]) -> State:
+    """The state with the factual (observed) value of the do node ``name`` (``None``: not observed)."""
+    return replace(state, facts={**state.facts, name: None if value is None else float(value)})
+
+
+def _text(node, value: float) -> str:
+    if node.levels:
+        return node.levels[int(round(value))]
+    return f"{float(value):.10g}"
+
+
+def questions(ir, state: State) -> dict[str, str]:
+    """The query text of each setting (``seeing``, ``doing``, ``imagining``) for ``state``.
+
+    >>> import causaldsl as cd
+    >>> m = cd.model("model m {\\n x ~ Bernoulli(0.5)\\n y ~ Bernoulli(0.2 + 0.5 * x)\\n}")
+    >>> s = State("y", {"x": "do", "y": "observe"}, {"x": 0.0, "y": 1.0}, {"x": 1.0})
+    >>> questions(m.ir, s)["imagining"]
+    'P(y[x = 0] | x = 1, y = 1)'
+    >>> questions(m.ir, s)["doing"]
+    'P(y | do(x = 0), y = 1)'
+    """
+    y = state.outcome
+    head = "P" if ir[y].finite else "E"
+
+    def ask(target: str, conds: list[str]) -> str:
+        if head == "P":
+            return f"P({target}" + (" | " + ", ".join(conds) if conds else "") + ")"
+        return f"E[{target}" + (" | " + ", ".join(conds) if conds else "") + "]"
+
+    dos = [(n, state.values[n]) for n, m in state.modes.items() if m == "do"]
+    obs = [(n, state.values[n]) for n, m in state.modes.items() if m == "observe"]
+    eq = [f"{n} = {_text(ir[n], v)}" for n, v in obs]
+    seeing = ask(y, [f"{n} = {_text(ir[n], v)}" for n, v in dos] + eq)
+    if not dos:
+        return {"seeing": seeing, "doing": seeing, "imagining": seeing}
+    do = "do(" + ", ".join(f"{n} = {_text(ir[n], v)}" for n, v in dos) + ")"
+    world = "[" + ", ".join(f"{n} = {_text(ir[n], v)}" for n, v in dos) + "]"
+    facts = [f"{n} = {_text(ir[n], state.facts[n])}" for n, _ in dos if state.facts.get(n) is not None]
+    return {"seeing": seeing, "doing": ask(y, [do] + eq), "imagining": ask(y + world, facts + eq)}
+
+
+# ------------------------------------------------------------------ answers
+class _Histogram:
+    """A jitted weighted histogram of a query's target: ``(key, values, edges) -> summary``.
+
+    Built on the Monte Carlo engine's forward pass (likelihood weighting), so
+    evidence and counterfactual worlds are handled exactly as in ``query``; the
+    bin edges are an argument, so new edges do not recompile.
+    """
+
+    def __init__(self, plan, n: int, source: str):
+        import jax
+        import jax.numpy as jnp
+
+        from ..backends.montecarlo import forward
+        from ..expressions import compile_expr
+
+        run, self.nodes = forward(plan.network, dict(plan.evidence), n, source)
+        target = compile_expr(plan.target)
+
+        def fn(key, values, edges):
+            env, logw, flags = run(key, values, {})
+            slots = {f"${i}": values[i] for i in range(values.shape[0])}
+            t = jnp.broadcast_to(target({**env, **slots}), (n,))
+            top = jnp.max(jnp.where(jnp.isfinite(logw), logw, -jnp.inf))
+            w = jnp.where(jnp.isfinite(logw), jnp.exp(logw - top), 0.0)
+            sw = jnp.sum(w)
+            mean = jnp.sum(w * jnp.where(w > 0, t, 0.0)) / sw
+            se = jnp.sqrt(jnp.sum(w ** 2 * (jnp.where(w > 0, t, 0.0) - mean) ** 2)) / sw
+            idx = jnp.clip(jnp.searchsorted(edges, t, side="right") - 1, 0, edges.shape[0] - 2)
+            mass = jnp.zeros(edges.shape[0] - 1, t.dtype).at[idx].add(w) / sw
+            return {"mass": mass, "mean": mean, "se": se, "ess": sw ** 2 / jnp.sum(w ** 2),
+                    "any": jnp.any(w > 0), "finite": jnp.all(jnp.where(w > 0, jnp.isfinite(t), True)),
+                    "flags": flags}
+
+        self.fn = jax.jit(fn)
+
+    def __call__(self, values, edges, seed: int) -> dict:
+        import jax
+
+        return jax.device_get(self.fn(jax.random.PRNGKey(seed), np.asarray(values, float), np.asarray(edges, float)))
+
+
+def answer(model, text: str, edges: Optional[np.ndarray], *, samples: int, seed: int, cache: dict) -> dict:
+    """One setting's answer: ``{"query", "dist" | ("mass", "mean"), "stderr", "method"}``, or ``{"error"}``.
+
+    A discrete outcome is answered by ``model.query`` (exact where it can be); a
+    continuous one by a weighted histogram over ``edges`` plus its mean.
+    """
+    from ..parser import parse_query
+    from ..queries import plan_query
+
+    try:
+        if edges is None or getattr(model, "_posterior", lambda: None)() is not None:
+            r = model.query(text, samples=samples, seed=seed)
+            if isinstance(r.value, dict):
+                return {"query": text, "dist": {_key(k): float(v) for k, v in r.value.items()},
+                        "stderrs": {_key(k): float(v) for k, v in (r.stderrs or {}).items()} or None,
+                        "method": r.details, "result": r}
+            return {"query": text, "mean": float(r.value), "stderr": r.stderr, "method": r.details,
+                    "interval": r.interval, "result": r}
+        plan = plan_query(model.ir, parse_query(text), text)
+        key = ("hist", plan.key, samples)
+        if key not in cache:
+            cache[key] = _Histogram(plan, samples, text)
+        out = cache[key](plan.values or (0.0,), edges, seed)
+        if not out["any"]:
+            return {"query": text, "error": f"the evidence was never met in {samples:,} draws "
+                                            "(an event of probability zero?)"}
+        if not out["finite"]:
+            return {"query": text, "error": "the outcome is infinite or undefined (NaN) for some draws"}
+        if np.any(out["flags"]):
+            bad = [nd.origin or nd.name for nd, f in zip(cache[key].nodes, out["flags"]) if f]
+            return {"query": text, "error": "invalid distribution parameters at " + ", ".join(dict.fromkeys(bad))}
+        widths = np.diff(edges)
+        return {"query": text, "mass": np.asarray(out["mass"]), "density": np.asarray(out["mass"]) / widths,
+                "mean": float(out["mean"]), "stderr": float(out["se"]), "ess": float(out["ess"]),
+                "method": f"monte-carlo, {samples:,} draws" + (", likelihood weighting" if plan.evidence else "")}
+    except CausalDSLError as err:
+        return {"query": text, "error": err.message + (f" ({err.hint})" if err.hint else "")}
+
+
+def _key(k) -> str:
+    """A distribution's key as the explorer shows it: a level name, or the number as :func:`value_text` writes it."""
+    return k if isinstance(k, str) else f"{float(k):.4g}"
+
+
+def _bins(draws: np.ndarray, integer: bool) -> np.ndarray:
+    """Bin edges for an outcome's histogram, from draws of its marginal: the central 99%, widened 20%."""
+    draws = draws[np.isfinite(draws)]
+    if draws.size == 0:
+        return np.linspace(-1.0, 1.0, BINS + 1)
+    lo, hi = np.quantile(draws, [0.005, 0.995])
+    if integer:
+        lo, hi = np.floor(lo), np.ceil(hi)
+        k = int(hi - lo) + 1
+        if k <= 60:
+            return np.arange(lo, lo + k + 1) - 0.5
+    pad = 0.2 * (hi - lo) if hi > lo else 1.0
+    return np.linspace(lo - pad, hi + pad, BINS + 1)
+
+
+# ------------------------------------------------------------------ the widget
+_ESM = """
+function render({ model, el }) {
+  const box = document.createElement("div");
+  box.className = "cdsl-explorer-graph";
+  el.appendChild(box);
+  const draw = () => { box.innerHTML = model.get("svg"); };
+  draw();
+  model.on("change:svg", draw);
+  // One listener for the whole picture: nodes are replaced on every redraw.
+  box.addEventListener("click", (event) => {
+    const node = event.target.closest("[data-node]");
+    if (node) model.send({ event: "click", node: node.getAttribute("data-node") });
+  });
+  return () => model.off("change:svg", draw);
+}
+export default { render };
+"""
+
+
+def _graph_widget_class():
+    import anywidget
+    import traitlets
+
+    class GraphView(anywidget.AnyWidget):
+        """The causal graph as SVG; a click on a node sends ``{"event": "click", "node": NAME}``."""
+
+        _esm = _ESM
+        _css = ".cdsl-explorer-graph svg .cdsl-node:hover .cdsl-shape { stroke-width: 2.6; }"
+        svg = traitlets.Unicode("").tag(sync=True)
+
+    return GraphView
+
+
+class Explorer:
+    """The explorer of one model (see the module docstring); display it in a notebook.
+
+    ``click(name)`` does what a click on the node does, ``set(name, value)`` what
+    moving its control does, and ``outcome = name`` picks the outcome; each
+    updates :attr:`answers` (setting -> answer dict) and the picture.
+    """
+
+    def __init__(self, model, outcome: Optional[str] = None, *, samples: int = 20_000, seed: int = 0):
+        import ipywidgets as W
+
+        self.model = model
+        self.ir = model.ir
+        self.samples = int(samples)
+        self.seed = int(seed)
+        self._cache: dict = {}
+        self.last_update_ms: Optional[float] = None
+        names = [n.name for n in self.ir.nodes if n.kind != "fixed"]
+        if not names:
+            raise QueryError("the model has no variable left to explore", hint="every variable is held by do()")
+        if outcome is None:
+            sinks = [v for v in names if self.ir.graph.out_degree(v) == 0 and not self.ir[v].latent]
+            outcome = (sinks or names)[-1]
+        elif outcome not in self.ir:
+            raise UnknownNameError(f"unknown variable '{outcome}'",
+                                   hint=did_you_mean(outcome, names) or "variables are: " + ", ".join(names))
+        self._ranges = self._value_ranges()
+        self.state = State(outcome)
+        # One layout for every state, sized for the longest label, so nodes do not jump on a click.
+        g = self.ir.graph
+        subs = {v: "do = 88.888" for v in g.nodes}
+        self._layout = layered_layout(g, sublabels=subs)
+        self._edges_cache: dict = {}
+
+        self.graph_view = _graph_widget_class()()
+        self.graph_view.on_msg(self._on_msg)
+        self.outcome_box = W.Dropdown(options=names, value=outcome, description="outcome",
+                                      layout=W.Layout(width="240px"))
+        self.outcome_box.observe(self._on_outcome, names="value")
+        self.controls = W.VBox([])
+        self.reset_button = W.Button(description="reset", tooltip="every variable back to its mechanism",
+                                     layout=W.Layout(width="80px"))
+        self.reset_button.on_click(lambda _b: self.reset())
+        self.help = W.HTML("<small>click a node: observed &rarr; <b>do(&middot;)</b> &rarr; "
+                           "<b>conditioned</b> &rarr; observed</small>")
+        self.status = W.HTML("")
+        self.chart = W.HTML("")
+        self.table = W.HTML("")
+        side = W.VBox([self.outcome_box, self.help, self.controls, self.reset_button, self.status],
+                      layout=W.Layout(min_width="300px"))
+        self.widget = W.VBox([W.HBox([self.graph_view, side]), W.HBox([self.chart, self.table])])
+        self.widget.add_class("cdsl-explorer")
+        self._control_widgets: dict = {}
+        self.answers: dict = {}
+        self._refresh(controls=True)
+
+    # ------------------------------------------------------------------ public actions
+    @property
+    def outcome(self) -> str:
+        """The variable whose distribution is shown."""
+        return self.state.outcome
+
+    @outcome.setter
+    def outcome(self, name: str) -> None:
+        if name not in self.ir:
+            raise UnknownNameError(f"unknown variable '{name}'", hint=did_you_mean(name, self.ir.names))
+        self.state = replace(self.state, outcome=name)
+        if self.outcome_box.value != name:
+            self.outcome_box.value = name  # its observer refreshes
+        else:
+            self._refresh()
+
+    def click(self, name: str) -> None:
+        """Cycle ``name`` between observed, do(·) and conditioned, as a click on its node does."""
+        if name not in self.ir or self.ir[name].kind == "fixed":
+            raise UnknownNameError(f"no variable '{name}' to click", hint=did_you_mean(name, self.ir.names))
+        self.state = cycle(self.state, name, self._default(name))
+        self._refresh(controls=True)
+
+    def set(self, name: str, value) -> None:
+        """Set the do/conditioned value of ``name`` (a level name or a number), as its control does."""
+        if self.state.modes.get(name) is None:
+            raise QueryError(f"'{name}' is neither intervened on nor conditioned on",
+                             hint=f"click it first: explorer.click('{name}')")
+        self.state = with_value(self.state, name, self._code(name, value))
+        self._sync_control(name)
+        self._refresh()
+
+    def set_fact(self, name: str, value) -> None:
+        """Set what ``name`` (a do node) was in fact, for the imagining column (``None``: not observed)."""
+        if self.state.modes.get(name) != "do":
+            raise QueryError(f"'{name}' is not intervened on", hint=f"click it once: explorer.click('{name}')")
+        self.state = with_fact(self.state, name, None if value is None else self._code(name, value))
+        self._refresh(controls=True)
+
+    def reset(self) -> None:
+        """Every variable back to its mechanism (the outcome stays)."""
+        self.state = State(self.state.outcome)
+        self._refresh(controls=True)
+
+    def questions(self) -> dict[str, str]:
+        """The query text of each setting now."""
+        return questions(self.ir, self.state)
+
+    # ------------------------------------------------------------------ values and controls
+    def _value_ranges(self) -> dict:
+        out = {}
+        cont = [n.name for n in self.ir.nodes if n.kind != "fixed" and not n.finite]
+        draws = self.model.sample(4000, seed=self.seed) if cont else {}
+        for n in self.ir.nodes:
+            if n.kind == "fixed":
+                continue
+            if n.finite:
+                out[n.name] = ("finite", tuple(n.domain))
+                continue
+            d = np.asarray(draws[n.name], dtype=float)
+            d = d[np.isfinite(d)]
+            from ..distributions import FAMILIES
+
+            integer = n.kind == "sample" and FAMILIES[n.family].discrete
+            lo, hi = (np.quantile(d, [0.01, 0.99]) if d.size else (-1.0, 1.0))
+            mid = float(np.median(d)) if d.size else 0.0
+            if integer:
+                lo, hi, mid = float(np.floor(lo)), float(np.ceil(hi)), float(round(mid))
+            out[n.name] = ("integer" if integer else "real", (float(lo), float(hi), mid), d)
+        return out
+
+    def _default(self, name: str) -> float:
+        kind, spec = self._ranges[name][:2]
+        if kind == "finite":
+            return float(spec[1] if len(spec) > 1 else spec[0])
+        return _round(spec[2], spec[0], spec[1])
+
+    def _code(self, name: str, value) -> float:
+        node = self.ir[name]
+        if isinstance(value, str):
+            if node.levels and value in node.levels:
+                return float(node.levels.index(value))
+            try:
+                value = float(value)
+            except ValueError:
+                raise QueryError(f"'{value}' is not a value of '{name}'",
+                                 hint=did_you_mean(value, node.levels or ()) or
+                                 ("levels are: " + ", ".join(node.levels) if node.levels else "give a number")) from None
+        value = float(value)
+        if node.finite and not any(abs(value - d) < 1e-9 for d in node.domain):
+            raise QueryError(f"{value:g} is not a value of '{name}'",
+                             hint="values are: " + ", ".join(value_text(node, d) for d in node.domain))
+        return value
+
+    def _control(self, name: str):
+        import ipywidgets as W
+
+        kind, spec = self._ranges[name][:2]
+        mode = self.state.modes[name]
+        label = f"do({name})" if mode == "do" else f"{name} ="
+        value = self.state.values[name]
+        style = {"description_width": "90px"}
+        if kind == "finite":
+            opts = [(value_text(self.ir[name], d), float(d)) for d in spec]
+            w = W.Dropdown(options=opts, value=float(value), description=label, style=style,
+                           layout=W.Layout(width="260px"))
+        elif kind == "integer":
+            w = W.IntSlider(min=int(spec[0]), max=max(int(spec[1]), int(spec[0]) + 1), value=int(value),
+                            description=label, style=style, continuous_update=True)
+        else:
+            lo, hi = spec[0], spec[1]
+            step = _step(lo, hi)
+            w = W.FloatSlider(min=lo, max=hi, step=step, value=value, description=label, style=style,
+                              readout_format=".3g", continuous_update=True)
+        w.add_class(f"cdsl-control-{name}")
+        w.observe(lambda change, name=name: self._on_control(name, change["new"]), names="value")
+        rows = [w]
+        if mode == "do":  # what the variable was in the factual world, for the imagining column
+            fact = self.state.facts.get(name)
+            if kind == "finite":
+                opts = [("not observed", None)] + [(value_text(self.ir[name], d), float(d)) for d in spec]
+                fw = W.Dropdown(options=opts, value=fact, description="in fact", style=style,
+                                layout=W.Layout(width="260px"))
+                fw.observe(lambda change, name=name: self.set_fact(name, change["new"]), names="value")
+                rows.append(fw)
+            else:
+                seen = W.Checkbox(value=fact is not None, description="observed in fact", indent=False)
+                seen.observe(lambda change, name=name: self.set_fact(
+                    name, self._default(name) if change["new"] else None), names="value")
+                rows.append(seen)
+                if fact is not None:
+                    fw = (W.IntSlider(min=int(spec[0]), max=max(int(spec[1]), int(spec[0]) + 1), value=int(fact),
+                                      description="in fact", style=style) if kind == "integer" else
+                          W.FloatSlider(min=spec[0], max=spec[1], step=_step(spec[0], spec[1]), value=fact,
+                                        description="in fact", style=style, readout_format=".3g"))
+                    fw.observe(lambda change, name=name: self._on_fact(name, change["new"]), names="value")
+                    rows.append(fw)
+        return W.VBox(rows)
+
+    def _sync_control(self, name: str) -> None:
+        box = self._control_widgets.get(name)
+        if box is not None:
+            w = box.children[0]
+            v = self.state.values[name]
+            if w.value != v:
+                self._muted = True
+                try:
+                    w.value = int(v) if hasattr(w, "step") and isinstance(w.step, int) else v
+                finally:
+                    self._muted = False
+
+    _muted = False
+
+    def _on_control(self, name: str, value) -> None:
+        if self._muted or self.state.modes.get(name) is None:
+            return
+        self.state = with_value(self.state, name, float(value))
+        self._refresh()
+
+    def _on_fact(self, name: str, value) -> None:
+        if self.state.modes.get(name) != "do":
+            return
+        self.state = with_fact(self.state, name, float(value))
+        self._refresh()  # the control stays: only its value moved
+
+    def _on_outcome(self, change) -> None:
+        self.state = replace(self.state, outcome=change["new"])
+        self._refresh()
+
+    def _on_msg(self, _widget, content, _buffers) -> None:
+        if isinstance(content, dict) and content.get("event") == "click":
+            name = content.get("node")
+            if name in self.ir and self.ir[name].kind != "fixed":
+                self.click(name)
+
+    # ------------------------------------------------------------------ drawing
+    def _graph_svg(self) -> str:
+        ir, st = self.ir, self.state
+        dos = {n for n, m in st.modes.items() if m == "do"}
+        obs = [n for n, m in st.modes.items() if m == "observe"]
+        fixed = {n.name for n in ir.nodes if n.kind == "fixed"}
+        sub = {n: (f"do {value_text(ir[n], st.values[n])}, was {value_text(ir[n], st.facts[n])}"
+                   if st.facts.get(n) is not None else "do = " + value_text(ir[n], st.values[n])) for n in dos}
+        sub.update({n: "= " + value_text(ir[n], st.values[n]) for n in obs})
+        sub.update({n: "do = " + value_text(ir[n], ir[n].value) for n in fixed})
+        edges = [(p, n.name) for n in ir.nodes for p in n.parents if n.name not in dos]
+        return draw_graph(ir.names, edges, latent=[n.name for n in ir.nodes if n.latent],
+                          intervened=dos | fixed, observed=obs, sublabels=sub, layout=self._layout,
+                          title=f"{ir.name}: outcome {st.outcome}", css_class="cdsl-graph cdsl-explorer-svg")
+
+    def _edges_for(self, outcome: str):
+        node = self.ir[outcome]
+        if node.finite:
+            return None
+        if outcome not in self._edges_cache:
+            from ..distributions import FAMILIES
+
+            integer = node.kind == "sample" and FAMILIES[node.family].discrete
+            self._edges_cache[outcome] = _bins(self._ranges[outcome][2], integer)
+        return self._edges_cache[outcome]
+
+    def _refresh(self, controls: bool = False) -> None:
+        t0 = time.perf_counter()
+        if controls:
+            self._control_widgets = {n: self._control(n) for n in self.ir.names if n in self.state.modes}
+            self.controls.children = tuple(self._control_widgets.values())
+        texts = questions(self.ir, self.state)
+        edges = self._edges_for(self.state.outcome)
+        done: dict = {}
+        answers = {}
+        for s in SETTINGS:  # identical questions are asked once
+            t = texts[s]
+            if t not in done:
+                done[t] = answer(self.model, t, edges, samples=self.samples, seed=self.seed, cache=self._cache)
+            answers[s] = done[t]
+        self.answers = answers
+        self.graph_view.svg = self._graph_svg()
+        self.chart.value = self._chart_svg(edges)
+        self.table.value = self._table_html()
+        self.last_update_ms = 1000 * (time.perf_counter() - t0)
+        self.status.value = (f'<small class="cdsl-explorer-status" data-ms="{self.last_update_ms:.1f}">'
+                             f"updated in {self.last_update_ms:.0f} ms; compiled programs: "
+                             f"{self.compilations}</small>")
+
+    @property
+    def compilations(self) -> int:
+        """How many query programs the explorer has compiled (new values reuse them)."""
+        return self.model.compilations + sum(1 for k in self._cache if k[0] == "hist")
+
+    def _labels(self) -> list[str]:
+        node = self.ir[self.state.outcome]
+        return [value_text(node, d) for d in node.domain]
+
+    def _chart_svg(self, edges) -> str:
+        y = self.state.outcome
+        distinct = _distinct(self.answers)
+        title = f"distribution of {y}"
+        if edges is None:
+            levels = self._labels()
+            series = {s: ([a["dist"].get(lv, 0.0) for lv in levels] if "dist" in a else None)
+                      for s, a in distinct.items()}
+            errs = {s: ([a["stderrs"].get(lv, 0.0) for lv in levels] if a.get("stderrs") else None)
+                    for s, a in distinct.items()}
+            return bars_svg(levels, series, errors=errs, title=title)
+        if any("density" in a for a in distinct.values()):
+            series = {s: (list(a["density"]) if "density" in a else None) for s, a in distinct.items()}
+            means = {s: a.get("mean") for s, a in distinct.items()}
+            return histograms_svg(list(edges), series, means=means, title=title, xlabel=y)
+        return ""
+
+    def _table_html(self) -> str:
+        rows = []
+        names = {s: s for s in SETTINGS}
+        seen: dict = {}
+        for i, s in enumerate(SETTINGS):
+            a = self.answers[s]
+            same = seen.get(a["query"])
+            seen.setdefault(a["query"], s)
+            colour = PALETTE[list(_distinct(self.answers)).index(same or s) % len(PALETTE)]
+            if "error" in a:
+                val, err, method = f'<span style="color:#b91c1c">{html.escape(a["error"])}</span>', "-", "-"
+                num = ""
+            elif "dist" in a:
+                val = ", ".join(f"{html.escape(k)}: {v:.4f}" for k, v in a["dist"].items())
+                errs = a.get("stderrs")
+                err = ", ".join(f"{v:.2g}" for v in errs.values()) if errs else "-"
+                method = a["method"]
+                num = " ".join(f'data-p-{html.escape(k)}="{v:.10g}"' for k, v in a["dist"].items())
+            else:
+                val = f"{a['mean']:.4f}"
+                if a.get("interval") is not None:
+                    lo, hi = a["interval"]
+                    val += f" [{lo:.4f}, {hi:.4f}]"
+                err = "-" if a.get("stderr") is None else f"{a['stderr']:.2g}"
+                method = a["method"]
+                num = f'data-mean="{a["mean"]:.10g}"'
+            note = f" <small>(same as {same})</small>" if same else ""
+            rows.append(f'<tr class="cdsl-answer" data-setting="{s}" {num}>'
+                        f'<td style="text-align:left"><span style="color:{colour}">&#9632;</span> '
+                        f"<b>{names[s]}</b>{note}</td>"
+                        f'<td style="text-align:left"><code>{html.escape(a["query"])}</code></td>'
+                        f'<td style="text-align:left" class="cdsl-value">{val}</td>'
+                        f'<td style="text-align:left">{err}</td><td style="text-align:left">{html.escape(method)}</td></tr>')
+        head = "".join(f'<th style="text-align:left">{h}</th>' for h in ("", "query", "answer", "s.e.", "method"))
+        return (f'<table class="cdsl-explorer-answers"><thead><tr>{head}</tr></thead>'
+                f"<tbody>{''.join(rows)}</tbody></table>")
+
+    # ------------------------------------------------------------------ display
+    def _repr_mimebundle_(self, include=None, exclude=None) -> dict:
+        bundle = self.widget._repr_mimebundle_(include=include, exclude=exclude) or {}
+        # A static copy for nbviewer, GitHub and exports, where no kernel runs the widget.
+        bundle["text/html"] = (f'<div class="cdsl-output">{self._graph_svg()}{self.chart.value}'
+                               f"{self.table.value}</div>")
+        bundle["text/plain"] = repr(self)
+        return bundle
+
+    def __repr__(self) -> str:
+        lines = [f"<Explorer of {self.ir.name}: outcome {self.state.outcome}>"]
+        for s in SETTINGS:
+            a = self.answers.get(s, {})
+            if "error" in a:
+                shown = "error: " + a["error"]
+            elif "dist" in a:
+                shown = ", ".join(f"{k}: {v:.4f}" for k, v in a["dist"].items())
+            else:
+                shown = f"{a.get('mean', float('nan')):.4f}" + (
+                    f" ± {a['stderr']:.2g}" if a.get("stderr") is not None else "")
+            lines.append(f"  {s:9s} {a.get('query', '')}  ->  {shown}")
+        return "\n".join(lines)
+
+
+def _distinct(answers: dict) -> dict:
+    """The settings with distinct questions (the first setting of each), in order."""
+    out, seen = {}, set()
+    for s in SETTINGS:
+        q = answers[s]["query"]
+        if q not in seen:
+            seen.add(q)
+            out[s] = answers[s]
+    return out
+
+
+def _step(lo: float, hi: float) -> float:
+    """A slider step: about a hundredth of the range, rounded to 1, 2 or 5 times a power of ten.
+
+    >>> _step(-2.0, 2.0), _step(0.0, 1.0)
+    (0.05, 0.01)
+    """
+    import math
+
+    raw = (hi - lo) / 100 if hi > lo else 0.01
+    p = 10 ** math.floor(math.log10(raw))
+    for m in (1, 2, 5, 10):
+        if m * p >= raw * (1 - 1e-9):
+            return float(f"{m * p:.12g}")
+    return 10 * p  # pragma: no cover
+
+
+def _round(v: float, lo: float, hi: float) -> float:
+    s = _step(lo, hi)
+    return float(f"{round(v / s) * s:.12g}")
+
+
+def explore(model, outcome: Optional[str] = None, *, samples: int = 20_000, seed: int = 0) -> Explorer:
+    """Open the explorer of ``model``: the graph, controls, and the outcome's distribution at the three rungs.
+
+    ``outcome`` defaults to the last observed sink of the graph. ``samples`` and
+    ``seed`` set the Monte Carlo draws of models that need them.
+
+    >>> import causaldsl as cd
+    >>> ex = cd.explore(cd.model("model m {\\n x ~ Normal(0, 1)\\n y ~ Normal(2 * x, 1)\\n}"), samples=4000)
+    >>> ex.click("x"); ex.set("x", 1.0)
+    >>> abs(ex.answers["doing"]["mean"] - 2.0) < 5 * ex.answers["doing"]["stderr"]
+    True
+    """
+    return Explorer(model, outcome, samples=samples, seed=seed)
