@@ -214,6 +214,32 @@ class CausalModel:
                 draws[node.name] = np.asarray(node.levels, dtype=object)[draws[node.name].astype(int)]
         return draws
 
+    def twin(self, query: str):
+        """The twin (multi-world) network of a counterfactual query, drawable in a notebook.
+
+        Copies that the worlds share are one node; each ``~`` noise shared by
+        several copies is one ``U_v`` node (see :mod:`causaldsl.notebook.twin`).
+
+        >>> m = model("model m {\\n x ~ Bernoulli(0.5)\\n y ~ Bernoulli(0.2 + 0.5 * x)\\n}")
+        >>> tw = m.twin("P(y[x = 0] = 1 | x = 1, y = 1)")
+        >>> sorted(tw.noise), tw.intervened
+        (['U_y'], {'x[x=0]': '0'})
+        """
+        from .notebook.twin import twin_network
+
+        return twin_network(self, query)
+
+    def explore(self, outcome: Optional[str] = None, **kw):
+        """The interactive explorer of this model (see :func:`causaldsl.explore`).
+
+        >>> ex = model("model m {\\n x ~ Bernoulli(0.5)\\n y := 1 - x\\n}").explore("y")
+        >>> ex.click("x"); ex.answers["doing"]["dist"]
+        {'0': 1.0, '1': 0.0}
+        """
+        from .notebook.explore import explore
+
+        return explore(self, outcome, **kw)
+
     def numpyro(self):
         """The model as a NumPyro model function (one ``numpyro.sample`` site per ``~``)."""
         from .backends.numpyro_backend import numpyro_model
