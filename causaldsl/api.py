@@ -194,12 +194,15 @@ class CausalModel:
             fixed[name] = _coded(self.ir[name], value)
         return self._derive(surgery(self.ir, fixed))
 
-    def sample(self, n: int = 10_000, *, seed: int = 0) -> dict[str, np.ndarray]:
+    def sample(self, n: int = 10_000, *, seed: int = 0, progress: Optional[bool] = None) -> dict[str, np.ndarray]:
         """``n`` draws of every variable (latent ones included), as NumPy arrays.
 
         Categorical variables with named levels come back as arrays of level names.
         For a model with parameters each draw uses its own parameter draw (from
         the prior, or the posterior of a fitted model): predictive simulation.
+        More than ``SAMPLE_CHUNK`` draws are made in chunks of that size (one
+        compiled program), with a progress bar where someone is watching (a
+        notebook or a terminal; ``progress`` forces it on or off).
 
         >>> s = model("model m {\\n x ~ Normal(0, 1)\\n y := 2 * x\\n}").sample(1000, seed=1)
         >>> bool(np.allclose(s["y"], 2 * s["x"]))
@@ -207,8 +210,16 @@ class CausalModel:
         """
         from .backends.numpyro_backend import sample as _sample
 
+        n = int(n)
+        if n < 0:
+            raise QueryError(f"cannot draw {n} samples", hint="ask for a positive number of draws")
         post = self._posterior()
-        draws = _sample(self.ir, n, seed, None if post is None else post.theta)
+        theta = None if post is None else post.theta
+        if n <= SAMPLE_CHUNK:
+            draws = _sample(self.ir, n, seed, theta)
+        else:
+            draws = _chunked(lambda size, s: _sample(self.ir, size, s, theta), n, seed, progress,
+                             f"sampling {self.name}")
         for node in self.ir.nodes:  # named levels come back as their names
             if node.levels:
                 draws[node.name] = np.asarray(node.levels, dtype=object)[draws[node.name].astype(int)]
@@ -245,6 +256,39 @@ class CausalModel:
         from .backends.numpyro_backend import numpyro_model
 
         return numpyro_model(self.ir)
+
+
+#: Draws made in one compiled call by :meth:`CausalModel.sample`; more are made in chunks of this size.
+SAMPLE_CHUNK = 1 << 20
+
+
+def _chunked(draw, n: int, seed: int, progress: Optional[bool], label: str) -> dict[str, np.ndarray]:
+    """``n`` draws as whole chunks of ``SAMPLE_CHUNK`` (so one program serves them all), then cut to ``n``.
+
+    Chunk ``i`` has its own seed from ``SeedSequence([seed, i])``: the draws do
+    not depend on whether a progress bar is shown.
+    """
+    from .fit import _interactive
+
+    k = -(-n // SAMPLE_CHUNK)
+    show = _interactive() if progress is None else bool(progress)
+    bar = None
+    if show:
+        from tqdm.auto import tqdm
+
+        bar = tqdm(total=n, desc=label, unit=" draws", unit_scale=True)
+    parts: dict[str, list] = {}
+    try:
+        for i in range(k):
+            s = int(np.random.SeedSequence([int(seed), i]).generate_state(1, np.uint32)[0])
+            for name, v in draw(SAMPLE_CHUNK, s).items():
+                parts.setdefault(name, []).append(v)
+            if bar is not None:
+                bar.update(min(SAMPLE_CHUNK, n - i * SAMPLE_CHUNK))
+    finally:
+        if bar is not None:
+            bar.close()
+    return {name: np.concatenate(v)[:n] for name, v in parts.items()}
 
 
 class FittedModel(CausalModel):

@@ -350,3 +350,17 @@ def test_explore_from_the_line_magic(shell):
     ex.click("smoking")
     assert abs(ex.answers["doing"]["dist"]["1"] - _p_cancer_do(1)) < 1e-12
     assert re.search(r"updated in \d+ ms", ex.status.value)
+
+
+def test_large_sampling_is_chunked_with_a_progress_bar(capsys, monkeypatch):
+    import causaldsl.api as api
+
+    monkeypatch.setattr(api, "SAMPLE_CHUNK", 1000)
+    m = cd.model("model m {\n x ~ Normal(0, 1)\n y := 2 * x + 1\n}")
+    s = m.sample(3500, seed=4, progress=True)
+    assert s["x"].shape == (3500,) and np.allclose(s["y"], 2 * s["x"] + 1)
+    assert len(np.unique(s["x"])) == 3500                  # the chunks are not copies of each other
+    assert "3.50k/3.50k" in capsys.readouterr().err        # tqdm's bar, on stderr outside a notebook
+    again = m.sample(3500, seed=4, progress=False)
+    assert np.array_equal(again["x"], s["x"])              # same draws with or without the bar
+    assert abs(s["x"].mean()) < 5 / math.sqrt(3500) and abs(s["x"].std() - 1) < 0.05

@@ -54,7 +54,7 @@ from .views import value_text
 
 MODES = ("none", "do", "observe")
 SETTINGS = ("seeing", "doing", "imagining")
-BINS = 30
+BINS = 40
 
 
 # ------------------------------------------------------------------ the state (pure)
@@ -327,7 +327,7 @@ class Explorer:
         self.table = W.HTML("")
         side = W.VBox([self.outcome_box, self.help, self.controls, self.reset_button, self.status],
                       layout=W.Layout(min_width="300px"))
-        self.widget = W.VBox([W.HBox([self.graph_view, side]), W.HBox([self.chart, self.table])])
+        self.widget = W.VBox([W.HBox([self.graph_view, side]), self.chart, self.table])
         self.widget.add_class("cdsl-explorer")
         self._control_widgets: dict = {}
         self.answers: dict = {}
@@ -401,6 +401,9 @@ class Explorer:
             mid = float(np.median(d)) if d.size else 0.0
             if integer:
                 lo, hi, mid = float(np.floor(lo)), float(np.ceil(hi)), float(round(mid))
+            else:  # ends on the slider's grid, so every position is a round number
+                step = _step(lo, hi)
+                lo, hi = _snap(np.floor(lo / step) * step), _snap(np.ceil(hi / step) * step)
             out[n.name] = ("integer" if integer else "real", (float(lo), float(hi), mid), d)
         return out
 
@@ -446,7 +449,7 @@ class Explorer:
             lo, hi = spec[0], spec[1]
             step = _step(lo, hi)
             w = W.FloatSlider(min=lo, max=hi, step=step, value=value, description=label, style=style,
-                              readout_format=".3g", continuous_update=True)
+                              readout_format=_readout(step), continuous_update=True)
         w.add_class(f"cdsl-control-{name}")
         w.observe(lambda change, name=name: self._on_control(name, change["new"]), names="value")
         rows = [w]
@@ -467,7 +470,8 @@ class Explorer:
                     fw = (W.IntSlider(min=int(spec[0]), max=max(int(spec[1]), int(spec[0]) + 1), value=int(fact),
                                       description="in fact", style=style) if kind == "integer" else
                           W.FloatSlider(min=spec[0], max=spec[1], step=_step(spec[0], spec[1]), value=fact,
-                                        description="in fact", style=style, readout_format=".3g"))
+                                        description="in fact", style=style,
+                                        readout_format=_readout(_step(spec[0], spec[1]))))
                     fw.observe(lambda change, name=name: self._on_fact(name, change["new"]), names="value")
                     rows.append(fw)
         return W.VBox(rows)
@@ -489,13 +493,13 @@ class Explorer:
     def _on_control(self, name: str, value) -> None:
         if self._muted or self.state.modes.get(name) is None:
             return
-        self.state = with_value(self.state, name, float(value))
+        self.state = with_value(self.state, name, _snap(value))
         self._refresh()
 
     def _on_fact(self, name: str, value) -> None:
         if self.state.modes.get(name) != "do":
             return
-        self.state = with_fact(self.state, name, float(value))
+        self.state = with_fact(self.state, name, _snap(value))
         self._refresh()  # the control stays: only its value moved
 
     def _on_outcome(self, change) -> None:
@@ -669,6 +673,26 @@ def _step(lo: float, hi: float) -> float:
         if m * p >= raw * (1 - 1e-9):
             return float(f"{m * p:.12g}")
     return 10 * p  # pragma: no cover
+
+
+def _snap(v) -> float:
+    """``v`` without the binary noise of slider arithmetic (12 significant digits).
+
+    >>> _snap(0.1 + 0.2)
+    0.3
+    """
+    return float(f"{float(v):.12g}")
+
+
+def _readout(step: float) -> str:
+    """A slider readout format with as many decimals as the step has.
+
+    >>> _readout(0.05), _readout(1.0)
+    ('.2f', '.0f')
+    """
+    import math
+
+    return f".{max(0, -math.floor(math.log10(step) + 1e-9))}f"
 
 
 def _round(v: float, lo: float, hi: float) -> float:
