@@ -149,6 +149,10 @@ class _Histogram:
     Built on the Monte Carlo engine's forward pass (likelihood weighting), so
     evidence and counterfactual worlds are handled exactly as in ``query``; the
     bin edges are an argument, so new edges do not recompile.
+
+    Compiled ahead of time (:meth:`prepare`), so that the explorer can compile
+    the programs of several settings at once, in threads: XLA compiles without
+    holding the interpreter lock.
     """
 
     def __init__(self, plan, n: int, source: str):
@@ -176,12 +180,53 @@ class _Histogram:
                     "any": jnp.any(w > 0), "finite": jnp.all(jnp.where(w > 0, jnp.isfinite(t), True)),
                     "flags": flags}
 
-        self.fn = jax.jit(fn)
+        self.jitted = jax.jit(fn)
+        self.compiled = None
+
+    @staticmethod
+    def _args(values, edges, seed: int) -> tuple:
+        import jax
+
+        return jax.random.PRNGKey(seed), np.asarray(values, float), np.asarray(edges, float)
+
+    def prepare(self, values, edges, seed: int) -> "_Histogram":
+        """Compile for arguments shaped like these (once); returns ``self``."""
+        if self.compiled is None:
+            self.compiled = self.jitted.lower(*self._args(values, edges, seed)).compile()
+        return self
 
     def __call__(self, values, edges, seed: int) -> dict:
         import jax
 
-        return jax.device_get(self.fn(jax.random.PRNGKey(seed), np.asarray(values, float), np.asarray(edges, float)))
+        return jax.device_get(self.prepare(values, edges, seed).compiled(*self._args(values, edges, seed)))
+
+
+def _histogram_program(model, text: str, edges, samples: int, seed: int, cache: dict):
+    """The compiled histogram program of ``text`` and its plan (``None`` when ``answer`` uses ``query``)."""
+    from ..parser import parse_query
+    from ..queries import plan_query
+
+    if edges is None or getattr(model, "_posterior", lambda: None)() is not None:
+        return None
+    try:
+        plan = plan_query(model.ir, parse_query(text), text)
+    except CausalDSLError:
+        return None  # answer() reports it
+    key = ("hist", plan.key, samples)
+    if key not in cache:
+        cache[key] = _Histogram(plan, samples, text)
+    return cache[key].prepare(plan.values or (0.0,), edges, seed)
+
+
+def compile_all(model, texts, edges, samples: int, seed: int, cache: dict) -> None:
+    """Compile the histogram programs of several questions at once, one thread each."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    todo = [t for t in dict.fromkeys(texts)]
+    if len(todo) < 2 or edges is None:
+        return
+    with ThreadPoolExecutor(max_workers=len(todo), thread_name_prefix="causaldsl-compile") as pool:
+        list(pool.map(lambda t: _histogram_program(model, t, edges, samples, seed, cache), todo))
 
 
 def answer(model, text: str, edges: Optional[np.ndarray], *, samples: int, seed: int, cache: dict) -> dict:
@@ -545,6 +590,7 @@ class Explorer:
             self.controls.children = tuple(self._control_widgets.values())
         texts = questions(self.ir, self.state)
         edges = self._edges_for(self.state.outcome)
+        compile_all(self.model, texts.values(), edges, self.samples, self.seed, self._cache)
         done: dict = {}
         answers = {}
         for s in SETTINGS:  # identical questions are asked once
