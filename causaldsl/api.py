@@ -42,6 +42,7 @@ class CausalModel:
         self.source = source
         self.base_dir = base_dir  # where a 'fit ... to "file.csv"' statement looks for its file
         self._cache: dict = {}
+        self._plans: dict = {}  # query text -> (plan, label, span): a repeated question skips parse and plan
         self._prior = None
 
     @property
@@ -104,6 +105,10 @@ class CausalModel:
         ``method`` is ``"exact"`` or ``"monte-carlo"`` (chosen automatically when
         omitted); ``seed`` and ``samples`` set the Monte Carlo draws.
         """
+        if isinstance(text, str) and text in self._plans:
+            plan, label, span = self._plans[text]
+            return run_plan(plan, self._cache, text=label, method=method, seed=seed, samples=samples,
+                            source=text, span=span, posterior=self._posterior())
         if isinstance(text, str):
             source = text
             q = parse_query(source)
@@ -122,6 +127,8 @@ class CausalModel:
                              hint="pass the query as a string")
         label = q.text or (text.strip() if isinstance(text, str) else repr(q))
         plan = plan_query(self.ir, q, source)
+        if isinstance(text, str):
+            self._plans[text] = (plan, label, q.span)
         return run_plan(plan, self._cache, text=label, method=method, seed=seed, samples=samples,
                         source=source, span=q.span, posterior=self._posterior())
 

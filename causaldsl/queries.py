@@ -31,6 +31,17 @@ from .expressions import rename as rename_expr
 from .ir import Model, Slot
 from .worlds import Ref, do, twin
 
+class PlanKey(tuple):
+    """A tuple that computes its hash once: engines look their compiled programs up by it on
+    every answer, and hashing the whole network (syntax trees included) costs more than the answer."""
+
+    def __hash__(self) -> int:
+        h = self.__dict__.get("_hash")
+        if h is None:
+            h = self.__dict__["_hash"] = tuple.__hash__(self)
+        return h
+
+
 @dataclass(frozen=True)
 class Plan:
     """A query ready for an engine; ``values`` fill its slots (``$0``, ``$1``, ...)."""
@@ -275,7 +286,7 @@ def plan_query(model: Model, query: S.Query, source: str = "") -> Plan:
         needed |= {v for v in free_vars(target) if not v.startswith("$")}
     net = net.restrict(net.ancestors(needed))
     # Syntax nodes compare without their spans, so the resolved tree itself is the key.
-    key = (kind, target, dist, evid, net.nodes)
+    key = PlanKey((kind, target, dist, evid, net.nodes))
     return Plan(net, kind, target, dist, evid, key, tuple(b.values))
 
 

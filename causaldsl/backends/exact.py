@@ -321,14 +321,36 @@ class _Compiler:
         while True:
             job = self.jobs.get()
             if job is None or self.closing:
+                self.jobs.task_done()
                 return
             try:
                 job()
             except Exception:  # the NumPy path keeps answering; a failed compile only costs speed
                 pass
+            finally:
+                self.jobs.task_done()
+
+    def join(self) -> None:
+        """Block until every submitted compilation has finished."""
+        if self.thread is not None and not self.closing:
+            self.jobs.join()
 
 
 COMPILER = _Compiler()
+
+
+def wait_compiled() -> None:
+    """Block until the background compilations asked for so far are done (benchmarks, tests).
+
+    >>> import causaldsl as cd
+    >>> m = cd.model("model m {\\n x ~ Bernoulli(0.3)\\n}")
+    >>> m.query("P(x = 1)").value          # answered in NumPy; the jitted program compiles meanwhile
+    0.3
+    >>> wait_compiled()
+    >>> m.query("P(x = 1)").value          # answered by the compiled program
+    0.3
+    """
+    COMPILER.join()
 
 
 class ExactProgram:
@@ -366,26 +388,48 @@ class ExactProgram:
     def _compile(self, values) -> None:
         s = self.structure
         static = self._statics(values)
-        consts = tuple(None if st is None else (jnp.asarray(st[0]), jnp.asarray(np.stack(st[1]) if st[1] else
-                                                                                np.zeros((0,), bool)))
-                       for st in static)
+        # The constant factors travel as ONE flat argument (and their flags as another), sliced
+        # back into shape inside the program: a compiled call pays a dispatch cost per argument,
+        # and a 200-node query has hundreds of factors.
+        layout, tables, flag_parts = [], [], []
+        offset = flag_offset = 0
+        for st in static:
+            if st is None:
+                layout.append(None)
+                continue
+            table = np.asarray(st[0], dtype=float)
+            flags = np.asarray(np.stack(st[1]) if st[1] else np.zeros((0,), bool), dtype=bool).reshape(-1)
+            layout.append((offset, table.shape, flag_offset, flags.shape[0]))
+            tables.append(table.ravel())
+            flag_parts.append(flags)
+            offset += table.size
+            flag_offset += flags.shape[0]
+        flat = jnp.asarray(np.concatenate(tables) if tables else np.zeros((0,)))
+        flat_flags = jnp.asarray(np.concatenate(flag_parts) if flag_parts else np.zeros((0,), bool))
         traced = [0]
 
-        def fn(values, consts):
+        def fn(values, flat, flat_flags):
             traced[0] += 1
             if traced[0] > 1:  # the first trace is this program's compilation, counted at build
                 TRACES["count"] += 1
-            pre = [None if c is None else (c[0], [c[1][i] for i in range(c[1].shape[0])]) for c in consts]
+            pre = []
+            for lay in layout:
+                if lay is None:
+                    pre.append(None)
+                    continue
+                off, shape, foff, fcount = lay
+                size = int(np.prod(shape)) if shape else 1
+                pre.append((flat[off:off + size].reshape(shape), [flat_flags[foff + i] for i in range(fcount)]))
             num, den, undefined, flags = s.evaluate(values, {}, jnp, jnp.einsum, pre)
             # One output array: one transfer back to the host per answer.
             return jnp.concatenate([jnp.ravel(num), jnp.stack([den, undefined]), flags.astype(float)])
 
-        jitted = jax.jit(fn).lower(jnp.asarray(values), consts).compile()
+        jitted = jax.jit(fn).lower(jnp.asarray(values), flat, flat_flags).compile()
         shape = tuple(self._dist_len(d) for d in s.plan.dist_vars)
+        k = int(np.prod(shape))  # 1 for a scalar answer
 
         def run(values):
-            out = np.asarray(jitted(values, consts))
-            k = int(np.prod(shape))  # 1 for a scalar answer
+            out = np.asarray(jitted(values, flat, flat_flags))
             return out[:k].reshape(shape), out[k], out[k + 1], out[k + 2:] > 0
 
         self._compiled = run
