@@ -16,6 +16,7 @@ import numpy as np
 
 from .backends.exact import ExactProgram, compile_exact, supports
 from .backends.montecarlo import compile_montecarlo
+from .backends.sharding import shard_leading
 from .distributions import FAMILIES
 from .errors import MethodError, ProbabilityError, QueryError, ZeroProbabilityError
 from .queries import Plan
@@ -129,7 +130,11 @@ def run_plan(plan: Plan, cache: dict, *, text: str, method: Optional[str] = None
     if key not in cache:
         cache[key] = compile_montecarlo(plan, n, source)
     fn, nodes = cache[key]
-    out = jax.device_get(fn(jax.random.PRNGKey(DEFAULT_SEED if seed is None else seed), values, {}))
+    rng_key = jax.random.PRNGKey(DEFAULT_SEED if seed is None else seed)
+    out = jax.device_get(fn(rng_key, values, {}))
+    if out["bad_draws"]:  # some draw's parameters are invalid: rerun with a check per node to say which
+        slow, _ = compile_montecarlo(plan, n, source, fast_flags=False)
+        out["flags"] = jax.device_get(slow(rng_key, values, {}))["flags"]
     _invalid(out["flags"], nodes, plan.network.source)
     if not out["any"]:
         raise _zero(plan, text, source, sampled=n, span=span)
@@ -196,7 +201,8 @@ def _run_posterior(plan: Plan, cache: dict, post: Draws, values, *, text, method
             fn, nodes = compile_exact(plan)
             cache[key] = (jax.jit(jax.vmap(fn, in_axes=(None, 0))), nodes)
         fn, nodes = cache[key]
-        num, den, undefined, flags = jax.device_get(fn(values, theta))
+        placed, count = shard_leading(theta)  # one slice of the draws per device (no-op on one)
+        num, den, undefined, flags = (np.asarray(a)[:count] for a in jax.device_get(fn(values, placed)))
         _invalid(np.any(flags, axis=0), nodes, plan.network.source)
         if float(np.min(den)) <= ZERO:
             raise _zero(plan, text, source, span=span)
@@ -212,12 +218,18 @@ def _run_posterior(plan: Plan, cache: dict, post: Draws, values, *, text, method
         count = POSTERIOR_MC_MAX_THETA
     key = ("mc-posterior", plan.key, n)
     if key not in cache:
-        fn, nodes = compile_montecarlo(plan, n, source)
+        fn, nodes = compile_montecarlo(plan, n, source, shard_draws=False)  # the theta axis is split instead
         # Common random numbers: every parameter draw sees the same noise, so the spread of the
         # per-draw answers is the posterior's, not simulation noise (which would widen the interval).
         cache[key] = (jax.jit(jax.vmap(fn, in_axes=(None, None, 0))), nodes)
     fn, nodes = cache[key]
-    out = jax.device_get(fn(jax.random.PRNGKey(DEFAULT_SEED if seed is None else seed), values, theta))
+    placed, count = shard_leading(theta)
+    rng_key = jax.random.PRNGKey(DEFAULT_SEED if seed is None else seed)
+    out = jax.device_get(fn(rng_key, values, placed))
+    out = {k: np.asarray(v)[:count] for k, v in out.items()}
+    if np.any(out["bad_draws"]):  # name the node: rerun with a check per node
+        slow, _ = compile_montecarlo(plan, n, source, shard_draws=False, fast_flags=False)
+        out["flags"] = np.asarray(jax.device_get(jax.vmap(slow, in_axes=(None, None, 0))(rng_key, values, theta))["flags"])
     _invalid(np.any(out["flags"], axis=0), nodes, plan.network.source)
     if not np.all(out["any"]):
         raise _zero(plan, text, source, sampled=n, span=span)

@@ -21,6 +21,7 @@ the effective sample size is ``(Σw)² / Σw²`` (Kong 1992).
 
 from __future__ import annotations
 
+import functools
 from collections import Counter
 from typing import Callable
 
@@ -35,7 +36,9 @@ from ..errors import QueryError
 from ..expressions import compile_expr, free_vars
 from ..ir import Model, Slot
 from ..queries import Plan
+from . import noise as rng
 from .exact import TRACES
+from .sharding import draw_index
 
 _CHEAP_QUANTILE = {"Bernoulli", "Categorical", "Normal", "LogNormal", "Exponential", "Uniform"}
 
@@ -119,10 +122,20 @@ def _order(net: Model, evidence: dict, inverted: dict[str, str]) -> list:
     return [net[v] for v in names]
 
 
-def forward(net: Model, evidence: dict[str, str], n: int, source: str = "") -> Callable:
+def forward(net: Model, evidence: dict[str, str], n: int, source: str = "", shard_draws: bool = True,
+            fast_flags: bool = False) -> Callable:
     """``(key, values, theta) -> (env, log weights, invalid flags)`` for ``n`` draws of ``net``.
 
     ``theta`` maps parameter names to their values (empty for a model without ``param``).
+    With several devices the draws are split across them (``shard_draws``; see
+    :mod:`causaldsl.backends.sharding`); a program vmapped over something else passes False.
+
+    ``fast_flags``: parameters that vary per draw are checked in ONE reduction over all
+    nodes, appended as a last flag ("some draw is invalid somewhere"); per-node flags
+    then cover only parameters that are the same for every draw. A reduction per node
+    made XLA re-fuse (recompute) each node's ancestors into its own check: compile and
+    run time grew with the square of the depth. The caller reruns with exact flags to
+    name the node when the last flag is set.
     """
     shared = Counter(node.noise for node in net.nodes if node.kind != "fixed")
     compiled = {node.name: ([compile_expr(a) for a in node.args] if node.kind == "sample"
@@ -148,9 +161,20 @@ def forward(net: Model, evidence: dict[str, str], n: int, source: str = "") -> C
         u: dict = {}
         logw = jnp.zeros((n,), dtype)
         flags = []
-        keys = jax.random.split(key, len(order) * 2)
+        per_draw = []
+
+        def flag(bad):
+            bad = jnp.asarray(bad)
+            if fast_flags and bad.ndim > 0:
+                per_draw.append(bad)
+                flags.append(jnp.asarray(False))
+            else:
+                flags.append(jnp.any(bad))
+
+        seed = rng.seed_words(key)
+        index = draw_index(n, shard_draws)
         for i, node in enumerate(order):
-            k1, k2 = keys[2 * i], keys[2 * i + 1]
+            s1 = 2 * i  # noise stream of this node; 2 * i + 1 for a family sampled by NumPyro
             obs = slots[evidence[node.name]] if node.name in evidence else None
             if node.kind == "fixed":
                 v = values[node.value.index] if isinstance(node.value, Slot) else jnp.asarray(node.value, dtype)
@@ -169,9 +193,10 @@ def forward(net: Model, evidence: dict[str, str], n: int, source: str = "") -> C
                 a = jnp.broadcast_to(f({**cenv, ename: jnp.zeros((), dtype)}), (n,))
                 b = jnp.broadcast_to(f({**cenv, ename: jnp.ones((), dtype)}), (n,)) - a
                 val = (y - a) / jnp.where(b == 0, 1.0, b)
-                params = tuple(jnp.broadcast_to(fn(theta), (n,)).astype(dtype) for fn in fns)
+                raw = tuple(jnp.asarray(fn(theta), dtype) for fn in fns)
+                params = tuple(jnp.broadcast_to(r, (n,)) for r in raw)
                 fam = FAMILIES[node.family]
-                flags.append(jnp.any(fam.invalid(params)))
+                flag(fam.invalid(raw))
                 logw = logw + jnp.where(b == 0, -jnp.inf, fam.log_prob(params, val) - jnp.log(jnp.abs(b)))
                 env[node.name] = val
                 continue
@@ -181,15 +206,17 @@ def forward(net: Model, evidence: dict[str, str], n: int, source: str = "") -> C
                 continue
             penv = {**theta, **{e: env[p] for e, p in node.env_names.items()}}
             if node.kind == "assign":
-                val = jnp.broadcast_to(fns[0](penv), (n,)).astype(dtype)
-                flags.append(jnp.any(jnp.isnan(val)))
+                raw = jnp.asarray(fns[0](penv), dtype)
+                flag(jnp.isnan(raw))
+                val = jnp.broadcast_to(raw, (n,))
                 if obs is not None:
                     logw = logw + jnp.log(jnp.abs(val - obs) <= 1e-9)
                 env[node.name] = val
                 continue
             fam = FAMILIES[node.family]
-            params = tuple(jnp.broadcast_to(f(penv), (n,)).astype(dtype) for f in fns)
-            flags.append(jnp.any(fam.invalid(params)))
+            raw = tuple(jnp.asarray(f(penv), dtype) for f in fns)
+            flag(fam.invalid(raw))
+            params = tuple(jnp.broadcast_to(r, (n,)) for r in raw)
             kmax = len(node.domain) - 1 if node.domain else None
             many = shared[node.noise] > 1
             z = fam.from_z is not None  # noise kept as a standard normal, else as a uniform
@@ -198,7 +225,7 @@ def forward(net: Model, evidence: dict[str, str], n: int, source: str = "") -> C
                     lo, hi = fam.cdf(params, obs - 1), fam.cdf(params, obs)
                     logw = logw + jnp.log(jnp.maximum(hi - lo, 0.0))
                     if many:
-                        u[node.noise] = lo + jax.random.uniform(k1, (n,), dtype) * (hi - lo)
+                        u[node.noise] = lo + rng.uniform(seed, s1, index, dtype) * (hi - lo)
                 else:
                     logw = logw + fam.log_prob(params, obs)
                     if many:
@@ -206,41 +233,55 @@ def forward(net: Model, evidence: dict[str, str], n: int, source: str = "") -> C
                 val = jnp.broadcast_to(obs, (n,)).astype(dtype)
             elif node.noise in u or many or z or fam.name in _CHEAP_QUANTILE or fam.support == "finite":
                 if node.noise not in u:
-                    u[node.noise] = (jax.random.normal(k1, (n,), dtype) if z
-                                     else jax.random.uniform(k1, (n,), dtype))
+                    u[node.noise] = (rng.normal(seed, s1, index, dtype) if z
+                                     else rng.uniform(seed, s1, index, dtype))
                 noise = u[node.noise]
                 val = (fam.from_z(params, noise) if z else fam.quantile(params, noise, kmax)).astype(dtype)
                 if obs is not None:
                     logw = logw + jnp.log(jnp.abs(val - obs) <= 1e-9)
             else:
-                val = fam.numpyro(params).sample(k2).astype(dtype)
+                val = fam.numpyro(params).sample(jax.random.fold_in(key, s1 + 1)).astype(dtype)
             env[node.name] = val
+        if fast_flags:
+            bad = functools.reduce(jnp.logical_or, per_draw) if per_draw else jnp.zeros((), bool)
+            flags.append(jnp.any(bad))
         return env, logw, jnp.stack(flags) if flags else jnp.zeros((0,), bool)
 
     return run, flag_nodes
 
 
-def compile_montecarlo(plan: Plan, n: int, source: str = "") -> Callable:
+def compile_montecarlo(plan: Plan, n: int, source: str = "", shard_draws: bool = True,
+                       fast_flags: bool = True) -> Callable:
     """``(key, values, theta) -> summary dict``, jitted; reductions happen on the device.
 
     The summary holds the self-normalised estimate, its delta-method standard
     error, the effective sample size, whether any draw met the evidence,
-    whether the target was finite wherever it had weight, and the invalid flags.
+    whether the target was finite wherever it had weight, and the invalid flags
+    (with ``fast_flags``, ``bad_draws`` says that some per-draw parameter was invalid
+    and the flags must be recomputed with ``fast_flags=False`` to say where).
     """
     net = plan.network
-    run, flag_nodes = forward(net, dict(plan.evidence), n, source)
+    run, flag_nodes = forward(net, dict(plan.evidence), n, source, shard_draws, fast_flags)
     target = compile_expr(plan.target) if plan.target is not None else None
     doms = {d: jnp.asarray(net[d].domain, dtype=float) for d in plan.dist_vars}
 
     def fn(key, values, theta):
         TRACES["count"] += 1
         env, logw, flags = run(key, values, theta)
+        bad_draws = flags[-1] if fast_flags else jnp.asarray(False)
+        flags = flags[:-1] if fast_flags else flags
         slots = {f"${i}": values[i] for i in range(values.shape[0])}
         full = {**env, **slots}
         t = jnp.ones((n,)) if target is None else jnp.broadcast_to(target(full), (n,))
         for d in plan.dist_vars:
             ind = (jnp.abs(env[d][:, None] - doms[d][None, :]) <= 1e-9).astype(t.dtype)
             t = t.reshape(t.shape + (1,)) * ind.reshape((n,) + (1,) * (t.ndim - 1) + (-1,))
+        if not plan.evidence:  # every weight is 1: plain means, two passes over the draws fewer
+            finite = jnp.all(jnp.isfinite(t))
+            est = jnp.mean(t, axis=0)
+            se = jnp.sqrt(jnp.sum((t - est) ** 2, axis=0)) / n
+            return {"estimate": est, "stderr": se, "ess": jnp.asarray(float(n)),
+                    "any": jnp.asarray(True), "finite": finite, "flags": flags, "bad_draws": bad_draws}
         top = jnp.max(jnp.where(jnp.isfinite(logw), logw, -jnp.inf))
         w = jnp.where(jnp.isfinite(logw), jnp.exp(logw - top), 0.0)
         live = w > 0
@@ -251,7 +292,7 @@ def compile_montecarlo(plan: Plan, n: int, source: str = "") -> Callable:
         est = jnp.sum(wt * t, axis=0) / sw
         se = jnp.sqrt(jnp.sum(wt ** 2 * (t - est) ** 2, axis=0)) / sw
         return {"estimate": est, "stderr": se, "ess": sw ** 2 / jnp.sum(w ** 2),
-                "any": jnp.any(live), "finite": finite, "flags": flags}
+                "any": jnp.any(live), "finite": finite, "flags": flags, "bad_draws": bad_draws}
 
     return jax.jit(fn), flag_nodes
 

@@ -69,7 +69,7 @@ def sample(ir: Model, n: int, seed: int = 0, theta=None) -> dict[str, np.ndarray
     if theta:
         key = (ir.nodes, "predictive")
         if key not in _SAMPLERS:
-            run, _ = forward(ir, {}, 1)
+            run, _ = forward(ir, {}, 1, shard_draws=False)
             _SAMPLERS[key] = jax.jit(jax.vmap(lambda k, th: run(k, jnp.zeros((1,)), th)[0]))
         k1, k2 = jax.random.split(jax.random.PRNGKey(seed))
         count = next(iter(theta.values())).shape[0]
