@@ -77,9 +77,21 @@ def sample(ir: Model, n: int, seed: int = 0, theta=None) -> dict[str, np.ndarray
         th = {name: jnp.asarray(v)[pick] for name, v in theta.items()}
         env = _SAMPLERS[key](jax.random.split(k2, int(n)), th)
         return {name: np.asarray(env[name]).reshape(-1) for name in ir.names}
+    env = sample_arrays(ir, n, seed)
+    return {name: np.asarray(env[name]) for name in ir.names}
+
+
+def sample_arrays(ir: Model, n: int, seed: int = 0) -> dict:
+    """:func:`sample` as JAX arrays, left where they were computed (split across the devices
+    when there are several: see :mod:`causaldsl.backends.sharding`).
+
+    >>> from causaldsl import model
+    >>> env = sample_arrays(model("model m {\\n x ~ Normal(0, 1)\\n}").ir, 8)
+    >>> env["x"].shape
+    (8,)
+    """
     key = (ir.nodes, int(n))
     if key not in _SAMPLERS:
         run, _ = forward(ir, {}, int(n))
         _SAMPLERS[key] = jax.jit(lambda k: run(k, jnp.zeros((1,)), {})[0])
-    env = _SAMPLERS[key](jax.random.PRNGKey(seed))
-    return {name: np.asarray(env[name]) for name in ir.names}
+    return _SAMPLERS[key](jax.random.PRNGKey(seed))
