@@ -27,3 +27,12 @@ bench: setup
 	$(BIN)/python -m pip install --quiet "torch==2.13.0"
 	$(BIN)/python -m pip install --quiet -e ".[bench]"
 	$(BIN)/python -m benchmarks.run $(BENCH_ARGS)
+
+# Rebuild the JupyterLab extension (syntax highlighting for %%causal cells and .causal files)
+# from jupyter_ext/labextension into causaldsl/labextension, which is committed: installing
+# the package needs no Node.js. Needs Node.js >= 20 and npm; then reinstall (make setup).
+.PHONY: labextension
+labextension: setup
+	$(BIN)/python -m pip install --quiet "jupyter-builder>=1.3"
+	cd jupyter_ext/labextension && npm ci --no-audit --no-fund && PATH="$(abspath $(BIN)):$$PATH" npm run build
+	$(BIN)/python -m pip install --quiet --no-deps -e .
