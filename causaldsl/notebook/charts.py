@@ -42,6 +42,23 @@ def _nice_max(v: float) -> float:
     return float(10 * p)  # pragma: no cover - the loop always returns
 
 
+def ticks(lo: float, hi: float, most: int = 7) -> list[float]:
+    """Round tick values in ``[lo, hi]``: multiples of 1, 2 or 5 times a power of ten, at most ``most``.
+
+    >>> ticks(-9.6, 9.6)
+    [-5.0, 0.0, 5.0]
+    >>> ticks(0.0, 1.0)
+    [0.0, 0.2, 0.4, 0.6, 0.8, 1.0]
+    """
+    if not hi > lo:
+        return [lo]
+    raw = (hi - lo) / most
+    p = 10 ** math.floor(math.log10(raw))
+    step = next(m * p for m in (1, 2, 5, 10) if m * p >= raw)
+    first = math.ceil(lo / step - 1e-9)
+    return [float(f"{k * step:.12g}") for k in range(first, math.floor(hi / step + 1e-9) + 1)]
+
+
 def _frame(title: str, ymax: float, ylabel: str) -> list[str]:
     h = HEIGHT - TOP - BOTTOM
     out = [f'<svg xmlns="http://www.w3.org/2000/svg" class="cdsl-chart" width="{WIDTH}" height="{HEIGHT}" '
@@ -150,9 +167,8 @@ def histograms_svg(edges: Sequence[float], series: Mapping[str, Optional[Sequenc
             out.append(f'<line class="cdsl-mean" data-series="{html.escape(name)}" data-value="{m:.6g}" '
                        f'x1="{_f(sx(m))}" x2="{_f(sx(m))}" y1="{TOP}" y2="{_f(TOP + h)}" stroke="{colour}" '
                        f'stroke-dasharray="4,3" stroke-width="1.4"/>')
-    for i in range(5):
-        v = lo + span * i / 4
-        out.append(f'<text x="{_f(sx(v))}" y="{_f(TOP + h + 14)}" text-anchor="middle" fill="#222">{v:.3g}</text>')
+    for v in ticks(lo, hi):
+        out.append(f'<text x="{_f(sx(v))}" y="{_f(TOP + h + 14)}" text-anchor="middle" fill="#222">{v:.4g}</text>')
     if xlabel:
         out.append(f'<text x="{_f(WIDTH - RIGHT)}" y="{_f(TOP + h + 28)}" text-anchor="end" fill="#555">'
                    f"{html.escape(xlabel)}</text>")

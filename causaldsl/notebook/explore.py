@@ -274,17 +274,17 @@ def _key(k) -> str:
 
 
 def _bins(draws: np.ndarray, integer: bool) -> np.ndarray:
-    """Bin edges for an outcome's histogram, from draws of its marginal: the central 99%, widened 20%."""
+    """Bin edges for an outcome's histogram, from draws of its marginal: the central 98%, widened 10%."""
     draws = draws[np.isfinite(draws)]
     if draws.size == 0:
         return np.linspace(-1.0, 1.0, BINS + 1)
-    lo, hi = np.quantile(draws, [0.005, 0.995])
+    lo, hi = np.quantile(draws, [0.01, 0.99])
     if integer:
         lo, hi = np.floor(lo), np.ceil(hi)
         k = int(hi - lo) + 1
         if k <= 60:
             return np.arange(lo, lo + k + 1) - 0.5
-    pad = 0.2 * (hi - lo) if hi > lo else 1.0
+    pad = 0.1 * (hi - lo) if hi > lo else 1.0
     return np.linspace(lo - pad, hi + pad, BINS + 1)
 
 
