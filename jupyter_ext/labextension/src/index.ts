@@ -59,6 +59,8 @@ const cells: JupyterFrontEndPlugin<void> = {
     tracker: INotebookTracker,
     languages: IEditorLanguageRegistry
   ) => {
+    // Notebooks restored before this plugin activated are already in the tracker.
+    tracker.forEach(panel => watchNotebook(panel.content, languages));
     tracker.widgetAdded.connect((_, panel) => watchNotebook(panel.content, languages));
   }
 };
