@@ -1,8 +1,19 @@
-"""Text to syntax tree: the Lark LALR(1) parser for ``grammar/causal.lark``.
+"""Text to syntax tree: the LALR(1) parser of ``grammar/causal.lark``.
 
 >>> prog = parse("model m {\\n  x ~ Bernoulli(0.5)\\n}\\nP(x = 1)")
 >>> [type(item).__name__ for item in prog.items]
 ['ModelBlock', 'ProbQuery']
+
+Lark compiles the grammar into its parse table and per-state lexers. Running
+Lark's own parser over them costs about 50 µs per token (a parse tree with
+propagated positions, then a second pass to turn it into the AST), which made
+the parse most of the time to a first answer. So :func:`parse` drives the same
+tables with a lean loop of its own (:func:`_drive`) that builds the AST while it
+parses: the language is exactly Lark's, only faster. Any text that loop does not
+accept goes to Lark itself, whose exception becomes the
+:class:`~causaldsl.errors.CausalSyntaxError` (so every message and position is
+Lark's); if Lark were to accept such a text, its tree is turned into the AST by
+the same builders (:class:`_FromTree`).
 """
 
 from __future__ import annotations
@@ -10,9 +21,9 @@ from __future__ import annotations
 import functools
 from importlib import resources
 from pathlib import Path
-from typing import Iterator
+from typing import Iterator, Optional
 
-from lark import Lark, Token, Transformer, v_args
+from lark import Lark, Token, Transformer, Tree
 from lark.exceptions import UnexpectedCharacters, UnexpectedEOF, UnexpectedInput, UnexpectedToken, VisitError
 
 from . import syntax as S
@@ -38,6 +49,11 @@ def grammar_text() -> str:
     return (Path(__file__).resolve().parent.parent / "grammar" / "causal.lark").read_text()
 
 
+# Token types the bracket rule of the post-lexer looks at (see _BracketNewlines; _drive inlines it).
+_OPENS = ("LPAR", "LSQB")
+_CLOSES = ("RPAR", "RSQB", "RBRACE")
+
+
 class _BracketNewlines:
     """Post-lexer: drop newlines inside ( ), [ ] and table braces.
 
@@ -52,11 +68,11 @@ class _BracketNewlines:
         prev = None
         for tok in stream:
             t = tok.type
-            if t in ("LPAR", "LSQB"):
+            if t in _OPENS:
                 stack.append("drop")
             elif t == "LBRACE":
                 stack.append("drop" if prev == "RPAR" else "keep")
-            elif t in ("RPAR", "RSQB", "RBRACE") and stack:
+            elif t in _CLOSES and stack:
                 stack.pop()
             if t == "_NL" and stack and stack[-1] == "drop":
                 continue
@@ -73,266 +89,639 @@ def _lark(start: str) -> Lark:
     )
 
 
-def _span(meta_or_tok) -> Span:
-    line = getattr(meta_or_tok, "line", None) or 0
-    col = getattr(meta_or_tok, "column", None) or 0
-    end_line = getattr(meta_or_tok, "end_line", None)
-    end_col = getattr(meta_or_tok, "end_column", None)
-    return Span(line, col, end_col if end_line == line else None)
+# ------------------------------------------------------------------ tokens and positions
+class Tok(tuple):
+    """A token, or the position of a reduced piece of text: ``(type, value, line, column, end_line, end_column)``.
+
+    A plain tuple, because the parser makes one per token and Lark's ``Token``
+    (a ``str`` with eight attributes) costs several times more. Positions of
+    reduced nodes have ``type`` and ``value`` ``None``.
+
+    >>> t = Tok(("NAME", "x", 1, 5, 1, 6))
+    >>> t.value, _span(t)
+    ('x', Span(line=1, column=5, end_column=6))
+    """
+
+    __slots__ = ()
+
+    @property
+    def type(self) -> Optional[str]:
+        return self[0]
+
+    @property
+    def value(self) -> Optional[str]:
+        return self[1]
+
+    @property
+    def line(self) -> int:
+        return self[2]
+
+    @property
+    def column(self) -> int:
+        return self[3]
+
+    @property
+    def end_line(self) -> int:
+        return self[4]
+
+    @property
+    def end_column(self) -> int:
+        return self[5]
+
+
+def _span(pos: Optional[Tok]) -> Span:
+    """The span of a token or reduced node (``None``: a node of no text)."""
+    if pos is None:
+        return Span(0, 0, None)
+    line = pos[2]
+    return Span(line or 0, pos[3] or 0, pos[5] if pos[4] == line else None)
 
 
 def _number(text: str) -> float:
     return float(text)
 
 
-@v_args(meta=True)
-class _ToAST(Transformer):
-    """Lark tree to :mod:`causaldsl.syntax` nodes."""
+# ------------------------------------------------------------------ AST builders
+class _Builders:
+    """One method per grammar rule (by alias or name): ``(pos, children) -> syntax node``.
+
+    ``pos`` covers the rule's whole text, filtered tokens included (what Lark
+    calls the rule's meta); ``children`` are what Lark's tree builder keeps:
+    named tokens and rule values, ``None`` for an absent ``[optional]``, with
+    ``_inlined`` rules spliced in.
+    """
 
     def __init__(self, source: str):
-        super().__init__()
         self.source = source
         self.lines = source.splitlines()
 
-    def _text(self, meta) -> str:
-        if getattr(meta, "empty", True):
+    def _text(self, pos) -> str:
+        if pos is None:
             return ""
-        lines = self.lines[meta.line - 1: meta.end_line]
+        line, column, end_line, end_column = pos[2], pos[3], pos[4], pos[5]
+        lines = self.lines[line - 1: end_line]
         if not lines:
             return ""
         if len(lines) == 1:
-            return lines[0][meta.column - 1: meta.end_column - 1]
-        lines[0] = lines[0][meta.column - 1:]
-        lines[-1] = lines[-1][: meta.end_column - 1]
-        return " ".join(line.strip() for line in lines)
+            return lines[0][column - 1: end_column - 1]
+        lines[0] = lines[0][column - 1:]
+        lines[-1] = lines[-1][: end_column - 1]
+        return " ".join(ln.strip() for ln in lines)
 
     # program
-    def start(self, meta, items):
+    def start(self, pos, items):
         return S.Program(tuple(items), self.source)
 
-    def model(self, meta, ch):
+    def model(self, pos, ch):
         name, *stmts = ch
         params = tuple(s for s in stmts if isinstance(s, S.ParamStmt))
-        return S.ModelBlock(str(name), tuple(s for s in stmts if not isinstance(s, S.ParamStmt)),
+        return S.ModelBlock(name.value, tuple(s for s in stmts if not isinstance(s, S.ParamStmt)),
                             _span(name), params)
 
-    def param_stmt(self, meta, ch):
+    def param_stmt(self, pos, ch):
         name, index, dist = ch
         names, spans = self._names(index) if index else ((), ())
-        return S.ParamStmt(str(name), dist, names, _span(name), spans)
+        return S.ParamStmt(name.value, dist, names, _span(name), spans)
 
-    def fit_stmt(self, meta, ch):
+    def fit_stmt(self, pos, ch):
         name, path, *opts = ch
-        return S.FitStmt(str(name), str(path)[1:-1], tuple(opts), _span(meta), self._text(meta), _span(path))
+        return S.FitStmt(name.value, path.value[1:-1], tuple(opts), _span(pos), self._text(pos), _span(path))
 
-    def sample_stmt(self, meta, ch):
+    def sample_stmt(self, pos, ch):
         latent, name, dist = ch
-        return S.SampleStmt(str(name), dist, latent is not None, _span(name))
+        return S.SampleStmt(name.value, dist, latent is not None, _span(name))
 
-    def assign_stmt(self, meta, ch):
+    def assign_stmt(self, pos, ch):
         latent, name, expr = ch
-        return S.AssignStmt(str(name), expr, latent is not None, _span(name))
+        return S.AssignStmt(name.value, expr, latent is not None, _span(name))
 
-    def dist(self, meta, ch):
+    def dist(self, pos, ch):
         name, *args = ch
-        return S.DistCall(str(name), tuple(a for a in args if a is not None), _span(name))
+        return S.DistCall(name.value, tuple(a for a in args if a is not None), _span(name))
 
-    def pos_arg(self, meta, ch):
-        return S.Arg("pos", None, ch[0], _span(meta))
+    def pos_arg(self, pos, ch):
+        return S.Arg("pos", None, ch[0], _span(pos))
 
-    def level_arg(self, meta, ch):
-        return S.Arg("level", str(ch[0]), ch[1], _span(ch[0]))
+    def level_arg(self, pos, ch):
+        return S.Arg("level", ch[0].value, ch[1], _span(ch[0]))
 
-    def kw_arg(self, meta, ch):
-        return S.Arg("kw", str(ch[0]), ch[1], _span(ch[0]))
+    def kw_arg(self, pos, ch):
+        return S.Arg("kw", ch[0].value, ch[1], _span(ch[0]))
 
     # expressions
-    def number(self, meta, ch):
-        return S.Num(_number(ch[0]), _span(ch[0]))
+    def number(self, pos, ch):
+        return S.Num(_number(ch[0].value), _span(ch[0]))
 
-    def string(self, meta, ch):
-        return S.Str(str(ch[0])[1:-1], _span(ch[0]))
+    def string(self, pos, ch):
+        return S.Str(ch[0].value[1:-1], _span(ch[0]))
 
-    def call(self, meta, ch):
+    def call(self, pos, ch):
         name, *args = ch
-        return S.Call(str(name), tuple(a for a in args if a is not None), _span(name))
+        return S.Call(name.value, tuple(a for a in args if a is not None), _span(name))
 
-    def var_term(self, meta, ch):
+    def var_term(self, pos, ch):
         name, world = ch
-        return S.Var(str(name), world, _span(name))
+        return S.Var(name.value, world, _span(name))
 
-    def index_term(self, meta, ch):
+    def index_term(self, pos, ch):
         name, *indices = ch
-        return S.Index(str(name), tuple(indices), _span(name))
+        return S.Index(name.value, tuple(indices), _span(name))
 
-    def assignments(self, meta, ch):
+    def assignments(self, pos, ch):
         return tuple(ch)
 
-    def assignment(self, meta, ch):
-        return S.Assignment(str(ch[0]), ch[1], _span(ch[0]))
+    def assignment(self, pos, ch):
+        return S.Assignment(ch[0].value, ch[1], _span(ch[0]))
 
-    def binop(self, meta, ch):
-        return S.BinOp(str(ch[1]), ch[0], ch[2], _span(ch[1]))
+    def binop(self, pos, ch):
+        return S.BinOp(ch[1].value, ch[0], ch[2], _span(ch[1]))
 
-    def pow(self, meta, ch):
-        return S.BinOp("**", ch[0], ch[1], _span(meta))
+    def pow(self, pos, ch):
+        return S.BinOp("**", ch[0], ch[1], _span(pos))
 
-    def unary(self, meta, ch):
-        return S.Unary(str(ch[0]), ch[1], _span(ch[0]))
+    def unary(self, pos, ch):
+        return S.Unary(ch[0].value, ch[1], _span(ch[0]))
 
-    def compare(self, meta, ch):
-        return S.Compare(str(ch[1]), ch[0], ch[2], _span(ch[1]))
+    def compare(self, pos, ch):
+        return S.Compare(ch[1].value, ch[0], ch[2], _span(ch[1]))
 
-    def or_(self, meta, ch):
-        return S.BoolOp("or", ch[0], ch[1], _span(meta))
+    def or_(self, pos, ch):
+        return S.BoolOp("or", ch[0], ch[1], _span(pos))
 
-    def and_(self, meta, ch):
-        return S.BoolOp("and", ch[0], ch[1], _span(meta))
+    def and_(self, pos, ch):
+        return S.BoolOp("and", ch[0], ch[1], _span(pos))
 
-    def not_(self, meta, ch):
-        return S.Not(ch[0], _span(meta))
+    def not_(self, pos, ch):
+        return S.Not(ch[0], _span(pos))
 
-    def ifelse(self, meta, ch):
-        return S.IfElse(ch[0], ch[1], ch[2], _span(meta))
+    def ifelse(self, pos, ch):
+        return S.IfElse(ch[0], ch[1], ch[2], _span(pos))
 
-    def table(self, meta, ch):
-        names = [c for c in ch if isinstance(c, Token)]
+    def table(self, pos, ch):
+        names = [c for c in ch if isinstance(c, Tok)]
         rows = [c for c in ch if isinstance(c, S.TableRow)]
-        return S.Table(tuple(str(n) for n in names), tuple(rows), _span(meta),
+        return S.Table(tuple(n.value for n in names), tuple(rows), _span(pos),
                        tuple(_span(n) for n in names))
 
-    def table_row(self, meta, ch):
-        return S.TableRow(ch[0], ch[1], _span(meta))
+    def table_row(self, pos, ch):
+        return S.TableRow(ch[0], ch[1], _span(pos))
 
-    def table_key(self, meta, ch):
+    def table_key(self, pos, ch):
         return tuple(ch)
 
-    def key_atom(self, meta, ch):
+    def key_atom(self, pos, ch):
         item = ch[0]
         if isinstance(item, S.KeyAtom):
             return item
         if item.type == "STRING":
-            return S.KeyAtom(str(item)[1:-1], _span(item))
-        return S.KeyAtom(str(item), _span(item))
+            return S.KeyAtom(item.value[1:-1], _span(item))
+        return S.KeyAtom(item.value, _span(item))
 
-    def signed_number(self, meta, ch):
+    def signed_number(self, pos, ch):
         sign, num = ch
-        value = _number(num)
-        if sign is not None and str(sign) == "-":
+        value = _number(num.value)
+        if sign is not None and sign.value == "-":
             value = -value
-        return S.KeyAtom(value, _span(meta))
+        return S.KeyAtom(value, _span(pos))
 
     # queries
-    def prob_query(self, meta, ch):
+    def prob_query(self, pos, ch):
         *events, conds = ch
-        return S.ProbQuery(tuple(events), conds or (), _span(meta), self._text(meta))
+        return S.ProbQuery(tuple(events), conds or (), _span(pos), self._text(pos))
 
-    def expect_query(self, meta, ch):
+    def expect_query(self, pos, ch):
         expr, conds = ch
-        return S.ExpectQuery(expr, conds or (), _span(meta), self._text(meta))
+        return S.ExpectQuery(expr, conds or (), _span(pos), self._text(pos))
 
-    def effect_query(self, meta, ch):
+    def effect_query(self, pos, ch):
         effect, treat, outcome, mediator, *opts = ch
         spans = (_span(treat), _span(outcome)) + ((_span(mediator),) if mediator else ())
-        return S.EffectQuery(str(effect), str(treat), str(outcome),
-                             None if mediator is None else str(mediator),
-                             tuple(opts), _span(effect), self._text(meta), spans)
+        return S.EffectQuery(effect.value, treat.value, outcome.value,
+                             None if mediator is None else mediator.value,
+                             tuple(opts), _span(effect), self._text(pos), spans)
 
-    def effect_option(self, meta, ch):
-        return (str(ch[0]), ch[1], _span(ch[0]))
+    def effect_option(self, pos, ch):
+        return (ch[0].value, ch[1], _span(ch[0]))
 
-    def eq_event(self, meta, ch):
-        return S.EqEvent(ch[0], ch[1], _span(meta))
+    def eq_event(self, pos, ch):
+        return S.EqEvent(ch[0], ch[1], _span(pos))
 
-    def expr_event(self, meta, ch):
-        return S.ExprEvent(ch[0], _span(meta))
+    def expr_event(self, pos, ch):
+        return S.ExprEvent(ch[0], _span(pos))
 
-    def conditions(self, meta, ch):
+    def conditions(self, pos, ch):
         return tuple(ch)
 
-    def do_clause(self, meta, ch):
-        return S.Do(tuple(ch), _span(meta))
+    def do_clause(self, pos, ch):
+        return S.Do(tuple(ch), _span(pos))
 
-    def observation(self, meta, ch):
-        return S.Observation(ch[0], ch[1], _span(meta))
+    def observation(self, pos, ch):
+        return S.Observation(ch[0], ch[1], _span(pos))
 
-    def do_name(self, meta, ch):
-        return S.Assignment(str(ch[0]), None, _span(ch[0]))
+    def do_name(self, pos, ch):
+        return S.Assignment(ch[0].value, None, _span(ch[0]))
 
     # graphs
-    def graph_block(self, meta, ch):
+    def graph_block(self, pos, ch):
         name, *stmts = ch
         edges, latents, nodes = [], [], {}
         for kind, items in stmts:
             if kind == "edges":
                 toks, ops = items
                 for t in toks:
-                    nodes.setdefault(str(t), _span(t))
+                    nodes.setdefault(t.value, _span(t))
                 for a, op, b in zip(toks, ops, toks[1:]):
-                    if op == "<-":
-                        edges.append(S.Edge(str(b), "->", str(a), _span(op)))
+                    if op.value == "<-":
+                        edges.append(S.Edge(b.value, "->", a.value, _span(op)))
                     else:
-                        edges.append(S.Edge(str(a), str(op), str(b), _span(op)))
+                        edges.append(S.Edge(a.value, op.value, b.value, _span(op)))
             else:
                 for t in items:
-                    latents.append((str(t), _span(t)))
-                    nodes.setdefault(str(t), _span(t))
-        return S.GraphBlock(str(name), tuple(edges), tuple(latents), tuple(nodes.items()), _span(name))
+                    latents.append((t.value, _span(t)))
+                    nodes.setdefault(t.value, _span(t))
+        return S.GraphBlock(name.value, tuple(edges), tuple(latents), tuple(nodes.items()), _span(name))
 
-    def edge_chain(self, meta, ch):
-        toks = [c for c in ch if isinstance(c, Token) and c.type == "NAME"]
-        ops = [c for c in ch if not (isinstance(c, Token) and c.type == "NAME")]
+    def edge_chain(self, pos, ch):
+        toks = [c for c in ch if isinstance(c, Tok) and c.type == "NAME"]
+        ops = [c for c in ch if not (isinstance(c, Tok) and c.type == "NAME")]
         return ("edges", (toks, ops))
 
-    def edge_op(self, meta, ch):
+    def edge_op(self, pos, ch):
         return ch[0]
 
-    def latent_decl(self, meta, ch):
+    def latent_decl(self, pos, ch):
         return ("latent", [c for c in ch if c.type == "NAME"])
 
-    def identify_query(self, meta, ch):
-        return S.IdentifyQuery(ch[0], _span(meta), self._text(meta))
+    def identify_query(self, pos, ch):
+        return S.IdentifyQuery(ch[0], _span(pos), self._text(pos))
 
-    def name_list(self, meta, ch):
+    def name_list(self, pos, ch):
         return tuple(ch)
 
     def _names(self, toks):
-        return tuple(str(t) for t in toks), tuple(_span(t) for t in toks)
+        return tuple(t.value for t in toks), tuple(_span(t) for t in toks)
 
-    def dsep_query(self, meta, ch):
+    def dsep_query(self, pos, ch):
         xs, ys, zs = ch
         zs = zs or ()
         names = [self._names(x) for x in (xs, ys, zs)]
         return S.GraphQuery("dsep", tuple(n for n, _ in names), tuple(sp for _, sp in names),
-                            _span(meta), self._text(meta))
+                            _span(pos), self._text(pos))
 
-    def adjustment_query(self, meta, ch):
+    def adjustment_query(self, pos, ch):
         names = [self._names(x) for x in ch]
         return S.GraphQuery("adjustment", tuple(n for n, _ in names), tuple(sp for _, sp in names),
-                            _span(meta), self._text(meta))
+                            _span(pos), self._text(pos))
 
-    def instruments_query(self, meta, ch):
-        return S.GraphQuery("instruments", (str(ch[0]), str(ch[1])), (_span(ch[0]), _span(ch[1])),
-                            _span(meta), self._text(meta))
+    def instruments_query(self, pos, ch):
+        return S.GraphQuery("instruments", (ch[0].value, ch[1].value), (_span(ch[0]), _span(ch[1])),
+                            _span(pos), self._text(pos))
 
-    def independences_query(self, meta, ch):
-        return S.GraphQuery("independences", (), (), _span(meta), self._text(meta))
+    def independences_query(self, pos, ch):
+        return S.GraphQuery("independences", (), (), _span(pos), self._text(pos))
 
-    def admg_query(self, meta, ch):
-        return S.GraphQuery("admg", (), (), _span(meta), self._text(meta))
+    def admg_query(self, pos, ch):
+        return S.GraphQuery("admg", (), (), _span(pos), self._text(pos))
 
-    def relatives_query(self, meta, ch):
+    def relatives_query(self, pos, ch):
         kind, names = ch
         n, sp = self._names(names)
-        return S.GraphQuery(str(kind), n, sp, _span(meta), self._text(meta))
+        return S.GraphQuery(kind.value, n, sp, _span(pos), self._text(pos))
 
-    def value(self, meta, ch):
+    def value(self, pos, ch):
         item = ch[0]
         if isinstance(item, S.KeyAtom):
             return S.Value(item.value, item.span)
         if item.type == "STRING":
-            return S.Value(str(item)[1:-1], _span(item))
-        return S.Value(str(item), _span(item))
+            return S.Value(item.value[1:-1], _span(item))
+        return S.Value(item.value, _span(item))
+
+
+# ------------------------------------------------------------------ the tables, from Lark
+class _Unsupported(Exception):
+    """Lark's tables hold something :func:`_drive` does not reproduce: parse with Lark instead."""
+
+
+class _Reject(Exception):
+    """:func:`_drive` met text outside the language: Lark parses it again to say why."""
+
+
+# How a rule's reduction builds its value (see _rule_plan).
+_UNIT, _PASS, _INLINE, _BUILD = range(4)
+
+# What the lexer of _drive does with a token type beyond making a token (see _lexer_plan).
+_SKIP, _SKIP_LINES, _LINES, _WORDS, _OPEN, _BRACE, _CLOSE = range(7)
+
+
+class _Tables:
+    """Lark's parse table and contextual lexers, flattened for :func:`_drive`.
+
+    * ``actions[state][symbol]``: ``>= 0`` shift (or goto) to that state, ``< 0`` reduce rule ``~a``;
+    * ``lexers[state]``: ``(regex, special)``, see :func:`_lexer_plan`;
+    * ``rules[i]``: see :func:`_rule_plan`.
+    """
+
+    def __init__(self, lark: Lark, start: str):
+        from lark.parsers.lalr_analysis import Reduce, Shift
+
+        table = lark.parser.parser._parse_table
+        rules: list = []
+        index: dict = {}
+        actions: dict[int, dict[str, int]] = {}
+        for state, row in table.states.items():
+            out = {}
+            for sym, (action, arg) in row.items():
+                if action is Shift:
+                    out[sym] = arg
+                elif action is Reduce:
+                    if arg not in index:
+                        index[arg] = len(rules)
+                        rules.append(_rule_plan(arg))
+                    out[sym] = ~index[arg]
+                else:  # pragma: no cover - a Lark we do not know
+                    raise _Unsupported(f"action {action}")
+            actions[state] = out
+        n = max(actions) + 1
+        if sorted(actions) != list(range(n)):  # pragma: no cover
+            raise _Unsupported("parser states are not 0..n-1")
+        nullable = {r.origin.name for r in index if not r.expansion}
+        if any(sym.name in nullable for r in index for sym in r.expansion):  # pragma: no cover
+            raise _Unsupported("a rule can match no text inside another")  # _drive assumes every child has text
+        self.actions = [actions[s] for s in range(n)]
+        self.rules = rules
+        self.start = table.start_states[start]
+        self.end = table.end_states[start]
+        self.chains: dict = {}  # (state below, state, lookahead) -> state after the unit reductions
+        contextual = lark.parser.lexer.lexer  # PostLexConnector -> ContextualLexer
+        made: dict[int, tuple] = {}
+        self.lexers = [None] * n
+        for state, basic in contextual.lexers.items():
+            key = id(basic)
+            if key not in made:
+                made[key] = _lexer_plan(basic)
+            self.lexers[state] = made[key]
+        if any(lx is None for lx in self.lexers):  # pragma: no cover
+            raise _Unsupported("a state without a lexer")
+
+
+def _rule_plan(rule) -> tuple:
+    """What reducing ``rule`` does, as Lark's tree builder would with ``maybe_placeholders``:
+    ``(size, origin, kind, builder, pick)``.
+
+    Lark keeps, of a rule's children, its named tokens and rule values
+    (anonymous tokens only in ``!``-marked rules), puts ``None`` where an
+    ``[optional]`` item is absent, and splices in the children of ``_inlined``
+    rules; a ``?rule`` left with one child is that child. ``kind`` is
+    ``_UNIT`` (``x: y``, passed on unchanged), ``_PASS`` (``?x: "(" y ")"``:
+    child ``pick``), ``_INLINE`` (the kept children, as a list) or ``_BUILD``
+    (a :class:`_Builders` method of the kept children). ``pick`` is ``None``
+    when every child is kept as it is, a tuple of indices when some are
+    dropped, else ``[include, trailing]``: ``(index, splice, Nones before)``
+    per kept child and the count of trailing ``None``.
+    """
+    opts = rule.options
+    expansion = rule.expansion
+    empty = getattr(opts, "empty_indices", ()) or ()
+    if empty:
+        bits = "".join(str(int(b)) for b in empty)
+        nones = [len(ones) for ones in bits.split("0")]
+    else:
+        nones = [0] * (len(expansion) + 1)
+    include, pending = [], 0
+    for i, sym in enumerate(expansion):
+        pending += nones[i]
+        if opts.keep_all_tokens or not (sym.is_term and sym.filter_out):
+            include.append((i, not sym.is_term and sym.name.startswith("_"), pending))
+            pending = 0
+    trailing = pending + nones[len(expansion)]
+    name = rule.alias or opts.template_source or rule.origin.name
+    inline = rule.origin.name.startswith("_")
+    expand1 = bool(opts.expand1) and not rule.alias
+    plain = trailing == 0 and not any(splice or k for _, splice, k in include)
+    if inline and (rule.alias or expand1):  # pragma: no cover - not in our grammar
+        raise _Unsupported(f"inlined rule {rule}")
+    if expand1 and not (plain and len(include) == 1):  # pragma: no cover - not in our grammar
+        raise _Unsupported(f"?rule {rule} may keep several children")
+    if expand1:
+        if expansion[include[0][0]].is_term:  # pragma: no cover - a token would keep its own position
+            raise _Unsupported(f"rule {rule} passes a token through")
+        return (len(expansion), rule.origin.name, _UNIT if len(expansion) == 1 else _PASS, None, include[0][0])
+    if plain and len(include) == len(expansion):
+        pick = None
+    elif plain:
+        pick = tuple(i for i, _, _ in include)
+    else:
+        pick = [tuple(include), trailing]  # a list: _drive tells the forms apart by type
+    if inline:
+        return (len(expansion), rule.origin.name, _INLINE, None, pick)
+    builder = getattr(_Builders, name, None)
+    if builder is None:  # pragma: no cover - Lark would leave a Tree in the AST
+        raise _Unsupported(f"no builder for rule {rule}")
+    return (len(expansion), rule.origin.name, _BUILD, builder, pick)
+
+
+def _lexer_plan(basic) -> tuple:
+    """One state's lexer (a Lark ``BasicLexer``) as ``(regex, special)``.
+
+    ``regex`` is Lark's alternation of the state's terminals (in Lark's order
+    of preference); ``special`` maps the token types that need more than a
+    token to what: skipped (whitespace, comments), line breaks to count,
+    keywords a ``NAME`` becomes here (``{"model": "MODEL", ...}``), or a
+    bracket for the post-lexer.
+    """
+    from lark.lexer import PatternStr, UnlessCallback
+
+    scanner = basic.scanner
+    if len(scanner._mres) != 1 or basic.g_regex_flags:  # pragma: no cover - over 100 terminals
+        raise _Unsupported("lexer regexes")
+    special: dict[str, object] = {}
+    for typ in scanner.allowed_types:
+        skip, lines = typ in basic.ignore_types, typ in basic.newline_types
+        if skip:
+            special[typ] = (_SKIP_LINES if lines else _SKIP, None)
+        elif lines:
+            special[typ] = (_LINES, None)
+    for typ, cb in basic.callback.items():
+        if not isinstance(cb, UnlessCallback) or typ in special:  # pragma: no cover
+            raise _Unsupported(f"lexer callback {cb!r}")
+        words = {}
+        for t in cb.scanner.terminals:
+            if not isinstance(t.pattern, PatternStr) or t.pattern.flags:  # pragma: no cover
+                raise _Unsupported(f"keyword {t}")
+            words.setdefault(t.pattern.value, t.name)
+        special[typ] = (_WORDS, words)
+    for typ, what in [(t, _OPEN) for t in _OPENS] + [("LBRACE", _BRACE)] + [(t, _CLOSE) for t in _CLOSES]:
+        if typ in special:  # pragma: no cover
+            raise _Unsupported(f"bracket {typ}")
+        special[typ] = (what, None)
+    return (scanner._mres[0], special)
+
+
+@functools.lru_cache(maxsize=None)
+def _tables(start: str) -> Optional[_Tables]:
+    """The flattened tables, or ``None`` where this Lark's internals differ from what we expect."""
+    try:
+        return _Tables(_lark(start), start)
+    except (_Unsupported, AttributeError, KeyError, TypeError, ImportError):  # pragma: no cover
+        return None
+
+
+# ------------------------------------------------------------------ the parse loop
+def _unit_chain(tab: _Tables, below: int, state: int, lookahead: str) -> int:
+    """The state after every unit reduction (``x: y``) that ``lookahead`` sets off in ``state``."""
+    actions, rules = tab.actions, tab.rules
+    while True:
+        a = actions[state].get(lookahead)
+        if a is None or a >= 0 or rules[~a][2] != _UNIT:
+            return state
+        state = actions[below][rules[~a][1]]
+
+
+def _drive(tab: _Tables, text: str, build: _Builders):
+    """Lex and parse ``text`` with Lark's tables, building the AST on each reduction.
+
+    Mirrors Lark's contextual lexer (each token matched by the lexer of the
+    parser state after the last shift), its line counting, the post-lexer
+    :class:`_BracketNewlines`, its LALR loop, and its tree builder's
+    positions (a node spans from its first child's start to its last
+    child's end, parentheses included for ``(x)``). Raises :class:`_Reject`
+    where Lark would raise.
+    """
+    actions, lexers, rules, chains, end_state = tab.actions, tab.lexers, tab.rules, tab.chains, tab.end
+    states = [tab.start]
+    values: list = []
+    places: list = []  # Tok positions, parallel to values
+    pos, n, line, line_start = 0, len(text), 1, 0
+    brackets: list[bool] = []  # per open bracket: True where newlines are dropped
+    new_tok = tuple.__new__
+    at_end = False
+    while True:
+        if pos < n:
+            regex, special = lexers[states[-1]]
+            m = regex.match(text, pos)
+            if m is None:
+                raise _Reject
+            typ = m.lastgroup
+            end = m.end()
+            what = special.get(typ)
+            if what is None:
+                tok = new_tok(Tok, (typ, m.group(), line, pos - line_start + 1, line, end - line_start + 1))
+            else:
+                what, words = what
+                val = m.group()
+                tline, tcol = line, pos - line_start + 1
+                if what <= _LINES:
+                    k = val.count("\n")
+                    if k:
+                        line += k
+                        line_start = pos + val.rindex("\n") + 1
+                    if what != _LINES:
+                        pos = end
+                        continue
+                    if typ == "_NL" and brackets and brackets[-1]:  # the post-lexer drops it
+                        pos = end
+                        continue
+                elif what == _WORDS:
+                    typ = words.get(val, typ)
+                elif what == _OPEN:
+                    brackets.append(True)
+                elif what == _BRACE:
+                    # '{' right after ')' opens a table. The token before is the stack's top:
+                    # nothing has been reduced since it was shifted.
+                    brackets.append(bool(values) and values[-1][0] == "RPAR")
+                elif brackets:
+                    brackets.pop()
+                tok = new_tok(Tok, (typ, val, tline, tcol, line, end - line_start + 1))
+            pos = end
+        else:
+            at_end = True
+            typ, tok = "$END", None
+        while True:
+            a = actions[states[-1]].get(typ)
+            if a is None:
+                raise _Reject
+            if a >= 0:
+                if at_end:  # pragma: no cover - Lark asserts this cannot happen
+                    raise _Reject
+                states.append(a)
+                values.append(tok)
+                places.append(tok)
+                break
+            size, origin, kind, builder, pick = rules[~a]
+            if kind == _UNIT:  # x: y passes y on, position and all; follow the whole chain at once
+                key = (states[-2], states[-1], typ)
+                top = chains.get(key)
+                if top is None:
+                    top = chains[key] = _unit_chain(tab, states[-2], states[-1], typ)
+                states[-1] = top
+                continue
+            if size == 1:
+                kids = [values.pop()]
+                place = places.pop()
+                states.pop()
+            elif size:
+                kids = values[-size:]
+                first, last = places[-size], places[-1]
+                place = new_tok(Tok, (None, None, first[2], first[3], last[4], last[5]))
+                del values[-size:], places[-size:], states[-size:]
+            else:
+                kids, place = [], None
+            if kind == _PASS:  # ?x: "(" y ")" is y, spanning the parentheses
+                value = kids[pick]
+            else:
+                if pick is None:
+                    kept = kids
+                elif type(pick) is tuple:
+                    kept = [kids[i] for i in pick]
+                else:
+                    kept = []
+                    include, trailing = pick
+                    for i, splice, nones in include:
+                        if nones:
+                            kept.extend([None] * nones)
+                        if not splice:
+                            kept.append(kids[i])
+                        elif kept:
+                            kept.extend(kids[i])
+                        else:  # a left-recursive list grows in place (copying it would be quadratic)
+                            kept = kids[i]
+                    if trailing:
+                        kept.extend([None] * trailing)
+                value = kept if kind == _INLINE else builder(build, place, kept)
+            goto = actions[states[-1]][origin]
+            states.append(goto)
+            values.append(value)
+            places.append(place)
+            if at_end and goto == end_state:
+                return value
+
+
+# ------------------------------------------------------------------ Lark's own parse, for errors
+def _as_tok(t: Token) -> Tok:
+    return Tok((t.type, str(t), t.line, t.column, t.end_line, t.end_column))
+
+
+def _as_place(meta) -> Optional[Tok]:
+    if getattr(meta, "empty", True):
+        return None
+    return Tok((None, None, meta.line, meta.column, meta.end_line, meta.end_column))
+
+
+class _FromTree(Transformer):
+    """Lark's parse tree to the AST, through the same builders as :func:`_drive`."""
+
+    def __init__(self, build: _Builders):
+        super().__init__()
+        self.build = build
+
+    def __default__(self, data, children, meta):
+        fn = getattr(self.build, data, None)
+        if fn is None:  # pragma: no cover - a rule without a builder stays a Tree, as before
+            return Tree(data, children, meta)
+        return fn(_as_place(meta), children)
+
+    def __default_token__(self, token):
+        return _as_tok(token)
 
 
 def _expected(tokens) -> str:
@@ -395,6 +784,18 @@ def _hint_for_char(ch: str) -> str:
     return "remove it, or check the spelling"
 
 
+def _parse_with_lark(source: str, start: str) -> S.Program:
+    try:
+        tree = _lark(start).parse(source)
+        return _FromTree(_Builders(source)).transform(tree)
+    except UnexpectedInput as err:
+        raise _syntax_error(err, source) from None
+    except VisitError as err:  # pragma: no cover - a builder bug, not user input
+        if isinstance(err.orig_exc, CausalDSLError):
+            raise err.orig_exc from None
+        raise
+
+
 def parse(source: str, start: str = "start") -> S.Program:
     """Parse a whole program (models and queries) into a :class:`~causaldsl.syntax.Program`.
 
@@ -403,15 +804,13 @@ def parse(source: str, start: str = "start") -> S.Program:
     >>> parse("P(y = 1 | do(x = 0))").items[0].conditions[0].assignments[0].name
     'x'
     """
-    try:
-        tree = _lark(start).parse(source)
-        return _ToAST(source).transform(tree)
-    except UnexpectedInput as err:
-        raise _syntax_error(err, source) from None
-    except VisitError as err:  # pragma: no cover - a transformer bug, not user input
-        if isinstance(err.orig_exc, CausalDSLError):
-            raise err.orig_exc from None
-        raise
+    tab = _tables(start)
+    if tab is not None:
+        try:
+            return _drive(tab, source, _Builders(source))
+        except _Reject:
+            pass
+    return _parse_with_lark(source, start)
 
 
 def parse_query(text: str) -> S.Query:
