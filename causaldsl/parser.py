@@ -19,6 +19,7 @@ the same builders (:class:`_FromTree`).
 from __future__ import annotations
 
 import functools
+import operator
 from importlib import resources
 from pathlib import Path
 from typing import Iterator, Optional
@@ -417,7 +418,7 @@ class _Tables:
     """Lark's parse table and contextual lexers, flattened for :func:`_drive`.
 
     * ``actions[state][symbol]``: ``>= 0`` shift (or goto) to that state, ``< 0`` reduce rule ``~a``;
-    * ``lexers[state]``: ``(regex, special)``, see :func:`_lexer_plan`;
+    * ``lexers[state]``: ``(regex, special, keywords)``, see :func:`_lexer_plan`;
     * ``rules[i]``: see :func:`_rule_plan`.
     """
 
@@ -475,9 +476,9 @@ def _rule_plan(rule) -> tuple:
     ``_UNIT`` (``x: y``, passed on unchanged), ``_PASS`` (``?x: "(" y ")"``:
     child ``pick``), ``_INLINE`` (the kept children, as a list) or ``_BUILD``
     (a :class:`_Builders` method of the kept children). ``pick`` is ``None``
-    when every child is kept as it is, a tuple of indices when some are
-    dropped, else ``[include, trailing]``: ``(index, splice, Nones before)``
-    per kept child and the count of trailing ``None``.
+    when every child is kept as it is; when some are
+    dropped: one index, or an ``itemgetter`` of several, else ``[include, trailing]``:
+    ``(index, splice, Nones before)`` per kept child and the count of trailing ``None``.
     """
     opts = rule.options
     expansion = rule.expansion
@@ -508,8 +509,10 @@ def _rule_plan(rule) -> tuple:
         return (len(expansion), rule.origin.name, _UNIT if len(expansion) == 1 else _PASS, None, include[0][0])
     if plain and len(include) == len(expansion):
         pick = None
-    elif plain:
-        pick = tuple(i for i, _, _ in include)
+    elif plain and len(include) == 1:
+        pick = include[0][0]
+    elif plain and include and not inline:  # builders take any sequence; inlined lists must stay lists
+        pick = operator.itemgetter(*(i for i, _, _ in include))
     else:
         pick = [tuple(include), trailing]  # a list: _drive tells the forms apart by type
     if inline:
@@ -521,26 +524,25 @@ def _rule_plan(rule) -> tuple:
 
 
 def _lexer_plan(basic) -> tuple:
-    """One state's lexer (a Lark ``BasicLexer``) as ``(regex, special)``.
+    """One state's lexer (a Lark ``BasicLexer``) as ``(regex, special, keywords)``.
 
     ``regex`` is Lark's alternation of the state's terminals (in Lark's order
     of preference); ``special`` maps the token types that need more than a
-    token to what: skipped (whitespace, comments), line breaks to count,
-    keywords a ``NAME`` becomes here (``{"model": "MODEL", ...}``), or a
-    bracket for the post-lexer.
+    token to what: skipped (whitespace, comments), line breaks to count, a
+    ``NAME`` that may be a keyword here (``keywords["NAME"]``: ``{"model":
+    "MODEL", ...}``), or a bracket for the post-lexer.
     """
     from lark.lexer import PatternStr, UnlessCallback
 
     scanner = basic.scanner
     if len(scanner._mres) != 1 or basic.g_regex_flags:  # pragma: no cover - over 100 terminals
         raise _Unsupported("lexer regexes")
-    special: dict[str, object] = {}
+    special: dict[str, int] = {}
     for typ in scanner.allowed_types:
         skip, lines = typ in basic.ignore_types, typ in basic.newline_types
-        if skip:
-            special[typ] = (_SKIP_LINES if lines else _SKIP, None)
-        elif lines:
-            special[typ] = (_LINES, None)
+        if skip or lines:
+            special[typ] = (_SKIP_LINES if lines else _SKIP) if skip else _LINES
+    keywords: dict[str, dict[str, str]] = {}
     for typ, cb in basic.callback.items():
         if not isinstance(cb, UnlessCallback) or typ in special:  # pragma: no cover
             raise _Unsupported(f"lexer callback {cb!r}")
@@ -549,12 +551,13 @@ def _lexer_plan(basic) -> tuple:
             if not isinstance(t.pattern, PatternStr) or t.pattern.flags:  # pragma: no cover
                 raise _Unsupported(f"keyword {t}")
             words.setdefault(t.pattern.value, t.name)
-        special[typ] = (_WORDS, words)
+        keywords[typ] = words
+        special[typ] = _WORDS
     for typ, what in [(t, _OPEN) for t in _OPENS] + [("LBRACE", _BRACE)] + [(t, _CLOSE) for t in _CLOSES]:
         if typ in special:  # pragma: no cover
             raise _Unsupported(f"bracket {typ}")
-        special[typ] = (what, None)
-    return (scanner._mres[0], special)
+        special[typ] = what
+    return (scanner._mres[0], special, keywords)
 
 
 @functools.lru_cache(maxsize=None)
@@ -597,17 +600,19 @@ def _drive(tab: _Tables, text: str, build: _Builders):
     at_end = False
     while True:
         if pos < n:
-            regex, special = lexers[states[-1]]
+            regex, special, keywords = lexers[states[-1]]
             m = regex.match(text, pos)
             if m is None:
                 raise _Reject
             typ = m.lastgroup
             end = m.end()
             what = special.get(typ)
-            if what is None:
+            if what is None:  # most tokens: names, numbers, punctuation
                 tok = new_tok(Tok, (typ, m.group(), line, pos - line_start + 1, line, end - line_start + 1))
+            elif what == _SKIP:  # spaces
+                pos = end
+                continue
             else:
-                what, words = what
                 val = m.group()
                 tline, tcol = line, pos - line_start + 1
                 if what <= _LINES:
@@ -615,14 +620,11 @@ def _drive(tab: _Tables, text: str, build: _Builders):
                     if k:
                         line += k
                         line_start = pos + val.rindex("\n") + 1
-                    if what != _LINES:
-                        pos = end
-                        continue
-                    if typ == "_NL" and brackets and brackets[-1]:  # the post-lexer drops it
-                        pos = end
+                    if what != _LINES or (typ == "_NL" and brackets and brackets[-1]):
+                        pos = end  # skipped, or a newline the post-lexer drops
                         continue
                 elif what == _WORDS:
-                    typ = words.get(val, typ)
+                    typ = keywords[typ].get(val, typ)
                 elif what == _OPEN:
                     brackets.append(True)
                 elif what == _BRACE:
@@ -671,8 +673,10 @@ def _drive(tab: _Tables, text: str, build: _Builders):
             else:
                 if pick is None:
                     kept = kids
-                elif type(pick) is tuple:
-                    kept = [kids[i] for i in pick]
+                elif type(pick) is int:
+                    kept = [kids[pick]]
+                elif type(pick) is not list:
+                    kept = pick(kids)
                 else:
                     kept = []
                     include, trailing = pick
