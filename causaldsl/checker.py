@@ -12,6 +12,7 @@ order with the finite domain of every discrete variable worked out.
 
 from __future__ import annotations
 
+import heapq
 import itertools
 from dataclasses import replace
 from typing import Optional
@@ -23,7 +24,8 @@ from . import syntax as S
 from .distributions import FAMILIES
 from .errors import (CausalSyntaxError, CycleError, DistributionError, DomainError,
                      DuplicateDefinitionError, ProbabilityError, TableError, UnknownNameError, did_you_mean)
-from .expressions import FUNCTIONS, arity_hint, arity_ok, arity_message, compile_expr, free_vars, is_logical, walk
+from .expressions import (FUNCTIONS, arity_hint, arity_ok, arity_message, children, compile_expr, free_vars,
+                          is_logical, walk)
 from .ir import Model, Node, Param
 
 MAX_DOMAIN = 4096  # larger images of := over finite parents are treated as continuous
@@ -36,12 +38,15 @@ MAX_PARAM_SIZE = 1_000_000
 class _Ctx:
     def __init__(self, source: str):
         self.source = source
+        self._lines: Optional[list[str]] = None
 
     def err(self, cls, msg, span, hint=None):
         return cls(msg, span=span, source=self.source, hint=hint)
 
     def line(self, span) -> str:
-        lines = self.source.splitlines()
+        if self._lines is None:  # split once: every node quotes its statement
+            self._lines = self.source.splitlines()
+        lines = self._lines
         return lines[span.line - 1].strip() if 0 < span.line <= len(lines) else ""
 
 
@@ -66,32 +71,18 @@ def check_model(block: S.ModelBlock, source: str = "") -> Model:
     # Names and parents, before domains: the graph must exist to order the work.
     parents: dict[str, list[str]] = {}
     for name, st in stmts.items():
-        exprs = _statement_exprs(st, ctx)
-        names: list[str] = []
-        for e in exprs:
-            levels = _level_candidates(e, stmts)
-            _check_expr(e, stmts, ctx, levels, params)
-            for v in free_vars(e):
-                if v not in names and v in stmts:
-                    names.append(v)
-        parents[name] = names
+        names: dict[str, None] = {}
+        for e in _statement_exprs(st, ctx):
+            flat = _flatten(e)  # walked once, read three times
+            _check_expr(e, stmts, ctx, _level_candidates(e, stmts, flat), params, flat)
+            for v in _free_vars(flat):
+                if v in stmts:
+                    names.setdefault(v, None)
+        parents[name] = list(names)
 
-    g = nx.DiGraph()
-    g.add_nodes_from(stmts)
-    for child, ps in parents.items():
-        for p in ps:
-            g.add_edge(p, child)
-    try:
-        cycle = nx.find_cycle(g)
-    except nx.NetworkXNoCycle:
-        cycle = None
-    if cycle:
-        path = [u for u, _ in cycle] + [cycle[0][0]]
-        first = min((stmts[u] for u, _ in cycle), key=lambda s: (s.span.line, s.span.column))
-        raise ctx.err(CycleError, "the equations form a cycle: " + " -> ".join(path), first.span,
-                      hint="a structural causal model must be acyclic; remove one of these dependencies")
-
-    order = list(nx.lexicographical_topological_sort(g, key=lambda v: (stmts[v].span.line, v)))
+    order = _topological_order(stmts, parents)
+    if order is None:
+        _raise_cycle(stmts, parents, ctx)
     nodes: dict[str, Node] = {}
     for name in order:
         st = stmts[name]
@@ -101,6 +92,49 @@ def check_model(block: S.ModelBlock, source: str = "") -> Model:
     if ir_params:
         nodes = _fill_index_axes(nodes, {p.name: p for p in ir_params}, ctx)
     return Model(block.name, tuple(nodes[n] for n in order), source, ir_params)
+
+
+def _topological_order(stmts: dict[str, S.Statement], parents: dict[str, list[str]]) -> Optional[list[str]]:
+    """Parents first, and among the nodes ready at any point the one written first (then by name);
+    ``None`` when the equations form a cycle.
+
+    This is ``networkx.lexicographical_topological_sort`` with the key (line, name), which is
+    unique, so the order is: Kahn's algorithm always taking the smallest ready key.
+
+    >>> _topological_order({"b": S.SampleStmt("b", None, span=S.Span(2, 1)),
+    ...                     "a": S.SampleStmt("a", None, span=S.Span(1, 1))}, {"b": ["a"], "a": []})
+    ['a', 'b']
+    """
+    waiting = {v: len(ps) for v, ps in parents.items()}
+    children: dict[str, list[str]] = {v: [] for v in stmts}
+    for child, ps in parents.items():
+        for p in ps:
+            children[p].append(child)
+    ready = [(stmts[v].span.line, v) for v, k in waiting.items() if k == 0]
+    heapq.heapify(ready)
+    order = []
+    while ready:
+        _, v = heapq.heappop(ready)
+        order.append(v)
+        for c in children[v]:
+            waiting[c] -= 1
+            if waiting[c] == 0:
+                heapq.heappush(ready, (stmts[c].span.line, c))
+    return order if len(order) == len(stmts) else None
+
+
+def _raise_cycle(stmts, parents, ctx: _Ctx) -> None:
+    """The error for cyclic equations, naming the cycle networkx finds first."""
+    g = nx.DiGraph()
+    g.add_nodes_from(stmts)
+    for child, ps in parents.items():
+        for p in ps:
+            g.add_edge(p, child)
+    cycle = nx.find_cycle(g)
+    path = [u for u, _ in cycle] + [cycle[0][0]]
+    first = min((stmts[u] for u, _ in cycle), key=lambda s: (s.span.line, s.span.column))
+    raise ctx.err(CycleError, "the equations form a cycle: " + " -> ".join(path), first.span,
+                  hint="a structural causal model must be acyclic; remove one of these dependencies")
 
 
 # ------------------------------------------------------------------ parameters
@@ -222,10 +256,44 @@ def _statement_exprs(st: S.Statement, ctx: _Ctx) -> list[S.Expr]:
     return [a.value for a in st.dist.args]
 
 
-def _level_candidates(expr: S.Expr, stmts) -> set[int]:
+# Expression nodes without sub-expressions (a Var may have some: its counterfactual world).
+_LEAVES = (S.Num, S.Str, S.Level)
+
+
+def _flatten(expr: S.Expr) -> list:
+    """``list(walk(expr))`` (every node, parents before children), without a generator per node.
+
+    >>> [type(e).__name__ for e in _flatten(S.BinOp("+", S.Num(1.0), S.Var("x")))]
+    ['BinOp', 'Num', 'Var']
+    """
+    out, stack = [], [expr]
+    while stack:
+        e = stack.pop()
+        out.append(e)
+        if type(e) in _LEAVES or (type(e) is S.Var and not e.world):
+            continue
+        kids = list(children(e))
+        kids.reverse()
+        stack.extend(kids)
+    return out
+
+
+def _free_vars(flat: list) -> list[str]:
+    """:func:`~causaldsl.expressions.free_vars` of the expression ``flat`` was flattened from."""
+    seen: dict[str, None] = {}
+    for node in flat:
+        if isinstance(node, (S.Var, S.Index)):
+            seen.setdefault(node.name, None)
+        elif isinstance(node, S.Table):
+            for p in node.parents:
+                seen.setdefault(p, None)
+    return list(seen)
+
+
+def _level_candidates(expr: S.Expr, stmts, flat: Optional[list] = None) -> set[int]:
     """Bare unknown names compared with a variable (``w == sunny``): level names, checked later."""
     out = set()
-    for node in walk(expr):
+    for node in walk(expr) if flat is None else flat:
         if isinstance(node, S.Compare):
             for a, b in ((node.left, node.right), (node.right, node.left)):
                 if isinstance(a, S.Var) and a.name in stmts and isinstance(b, S.Var) \
@@ -235,9 +303,12 @@ def _level_candidates(expr: S.Expr, stmts) -> set[int]:
 
 
 def _check_expr(expr: S.Expr, stmts, ctx: _Ctx, levels: set[int] = frozenset(),
-                params: Optional[dict] = None) -> None:
+                params: Optional[dict] = None, flat: Optional[list] = None) -> None:
+    """Names, functions and strings in ``expr`` (``flat``: its nodes, when already walked)."""
     params = params or {}
-    for node in walk(expr):
+    for node in walk(expr) if flat is None else flat:
+        if type(node) is S.Num:  # most nodes (table entries); nothing to check
+            continue
         if isinstance(node, S.Var) and id(node) in levels:
             continue
         if isinstance(node, S.Var) and node.world is None and node.name in params:
@@ -301,6 +372,8 @@ def _resolve_levels(st: S.Statement, nodes: dict[str, Node], stmts, ctx: _Ctx) -
         return None
 
     def fix(e):
+        if type(e) in _LEAVES:
+            return e
         if isinstance(e, S.Compare):
             left, right = fix(e.left), fix(e.right)
             for a, b, side in ((left, right, "right"), (right, left, "left")):
@@ -312,24 +385,45 @@ def _resolve_levels(st: S.Statement, nodes: dict[str, Node], stmts, ctx: _Ctx) -
                                       hint=did_you_mean(label, lv) or "levels are: " + ", ".join(lv))
                     lvl = S.Level(label, lv.index(label), b.span)
                     return replace(e, left=lvl, right=a) if side == "left" else replace(e, left=a, right=lvl)
-            return replace(e, left=left, right=right)
+            return _renew(e, left=left, right=right)
         if isinstance(e, (S.BinOp, S.BoolOp)):
-            return replace(e, left=fix(e.left), right=fix(e.right))
+            return _renew(e, left=fix(e.left), right=fix(e.right))
         if isinstance(e, (S.Unary, S.Not)):
-            return replace(e, operand=fix(e.operand))
+            return _renew(e, operand=fix(e.operand))
         if isinstance(e, S.IfElse):
-            return replace(e, cond=fix(e.cond), then=fix(e.then), other=fix(e.other))
+            return _renew(e, cond=fix(e.cond), then=fix(e.then), other=fix(e.other))
         if isinstance(e, S.Call):
-            return replace(e, args=tuple(fix(a) for a in e.args))
+            return _renew(e, args=_same_or_new(e.args, tuple(fix(a) for a in e.args)))
         if isinstance(e, S.Table):
-            return _check_table(replace(e, rows=tuple(replace(r, value=fix(r.value)) for r in e.rows)),
-                                nodes, ctx)
+            rows = tuple(_renew(r, value=fix(r.value)) for r in e.rows)
+            return _check_table(_renew(e, rows=_same_or_new(e.rows, rows)), nodes, ctx)
         return e
 
     if isinstance(st, S.AssignStmt):
-        return replace(st, expr=fix(st.expr))
-    args = tuple(replace(a, value=fix(a.value)) for a in st.dist.args)
-    return replace(st, dist=replace(st.dist, args=args))
+        return _renew(st, expr=fix(st.expr))
+    args = tuple(_renew(a, value=fix(a.value)) for a in st.dist.args)
+    return _renew(st, dist=_renew(st.dist, args=_same_or_new(st.dist.args, args)))
+
+
+def _renew(node, **fields):
+    """``replace(node, **fields)``, or ``node`` itself when every field is already that object.
+
+    The checker rewrites trees (level names to codes, table keys to codes); most models have
+    nothing to rewrite, and copying every node of every table was most of the checker's time.
+
+    >>> n = S.Num(1.0)
+    >>> _renew(n, value=n.value) is n, _renew(n, value=2.0).value
+    (True, 2.0)
+    """
+    for k, v in fields.items():
+        if getattr(node, k) is not v:
+            return replace(node, **fields)
+    return node
+
+
+def _same_or_new(old: tuple, new: tuple) -> tuple:
+    """``old`` when ``new`` holds the same objects (so that :func:`_renew` sees no change)."""
+    return old if len(old) == len(new) and all(a is b for a, b in zip(old, new)) else new
 
 
 def _fmt_key(key) -> str:
@@ -346,6 +440,7 @@ def _check_table(table: S.Table, nodes: dict[str, Node], ctx: _Ctx) -> S.Table:
             raise ctx.err(TableError, f"table over '{p}', which is not discrete", sp,
                           hint="tables need parents with finitely many values; use an expression instead")
         domains.append(node)
+    values = [frozenset(n.domain) for n in domains]  # for the common key: a number of the domain
     seen: dict[tuple, S.TableRow] = {}
     rows = []
     for row in table.rows:
@@ -355,14 +450,23 @@ def _check_table(table: S.Table, nodes: dict[str, Node], ctx: _Ctx) -> S.Table:
                           hint="write one value per parent, e.g. (0, 1): 0.5" if len(domains) > 1 else
                           "write one value per row, e.g. 0: 0.5")
         codes = []
-        for atom, node in zip(row.key, domains):
-            codes.append(_key_code(atom, node, ctx))
+        same = True  # every key is already its code (a number, not a level name)
+        for atom, node, vals in zip(row.key, domains, values):
+            v = atom.value
+            if type(v) is float and v in vals:
+                codes.append(v)
+            else:
+                codes.append(_key_code(atom, node, ctx))
+                same = same and type(v) is float and v == codes[-1]
         key = tuple(codes)
         if key in seen:
             raise ctx.err(TableError, f"duplicate row {_fmt_key(key)} (also on line {seen[key].span.line})",
                           row.span, hint="each combination of parent values appears once")
         seen[key] = row
-        rows.append(replace(row, key=tuple(S.KeyAtom(c, a.span) for c, a in zip(codes, row.key))))
+        if same:
+            rows.append(row)
+        else:
+            rows.append(replace(row, key=tuple(S.KeyAtom(c, a.span) for c, a in zip(codes, row.key))))
     expected = set(itertools.product(*[n.domain for n in domains]))
     missing = sorted(expected - set(seen))
     if missing:
@@ -370,7 +474,7 @@ def _check_table(table: S.Table, nodes: dict[str, Node], ctx: _Ctx) -> S.Table:
         more = "" if len(missing) <= 6 else f" and {len(missing) - 6} more"
         raise ctx.err(TableError, f"table is missing row(s) {', '.join(labels)}{more}", table.span,
                       hint=f"add a row for every combination of {', '.join(table.parents)}")
-    return replace(table, rows=tuple(rows))
+    return _renew(table, rows=_same_or_new(table.rows, tuple(rows)))
 
 
 def _label(value: float, node: Node):
@@ -398,6 +502,10 @@ def _key_code(atom: S.KeyAtom, node: Node, ctx: _Ctx) -> float:
 
 # ------------------------------------------------------------------ node building
 def _constant(expr: S.Expr) -> Optional[float]:
+    if isinstance(expr, S.Num):  # most table entries: no need to compile and run an expression
+        return float(expr.value)
+    if isinstance(expr, S.Table):  # reads its parents (the grammar asks for at least one)
+        return None
     if free_vars(expr):
         return None
     try:

@@ -593,7 +593,10 @@ def _drive(tab: _Tables, text: str, build: _Builders):
     actions, lexers, rules, chains, end_state = tab.actions, tab.lexers, tab.rules, tab.chains, tab.end
     states = [tab.start]
     values: list = []
-    places: list = []  # Tok positions, parallel to values
+    # The first and last token of each stack entry (None for a node of no text), parallel to values:
+    # a reduced node spans from its first child's first token to its last child's last token.
+    firsts: list = []
+    lasts: list = []
     pos, n, line, line_start = 0, len(text), 1, 0
     brackets: list[bool] = []  # per open bracket: True where newlines are dropped
     new_tok = tuple.__new__
@@ -647,7 +650,8 @@ def _drive(tab: _Tables, text: str, build: _Builders):
                     raise _Reject
                 states.append(a)
                 values.append(tok)
-                places.append(tok)
+                firsts.append(tok)
+                lasts.append(tok)
                 break
             size, origin, kind, builder, pick = rules[~a]
             if kind == _UNIT:  # x: y passes y on, position and all; follow the whole chain at once
@@ -657,17 +661,16 @@ def _drive(tab: _Tables, text: str, build: _Builders):
                     top = chains[key] = _unit_chain(tab, states[-2], states[-1], typ)
                 states[-1] = top
                 continue
-            if size == 1:
+            if size == 1:  # the node spans what its child spans: firsts and lasts stay
                 kids = [values.pop()]
-                place = places.pop()
                 states.pop()
             elif size:
                 kids = values[-size:]
-                first, last = places[-size], places[-1]
-                place = new_tok(Tok, (None, None, first[2], first[3], last[4], last[5]))
-                del values[-size:], places[-size:], states[-size:]
+                del values[-size:], states[-size:], firsts[1 - size:], lasts[-size:-1]
             else:
-                kids, place = [], None
+                kids = []
+                firsts.append(None)
+                lasts.append(None)
             if kind == _PASS:  # ?x: "(" y ")" is y, spanning the parentheses
                 value = kids[pick]
             else:
@@ -691,11 +694,15 @@ def _drive(tab: _Tables, text: str, build: _Builders):
                             kept = kids[i]
                     if trailing:
                         kept.extend([None] * trailing)
-                value = kept if kind == _INLINE else builder(build, place, kept)
+                if kind == _INLINE:
+                    value = kept
+                else:
+                    first, last = firsts[-1], lasts[-1]
+                    value = builder(build, first and new_tok(Tok, (None, None, first[2], first[3], last[4], last[5])),
+                                    kept)
             goto = actions[states[-1]][origin]
             states.append(goto)
             values.append(value)
-            places.append(place)
             if at_end and goto == end_state:
                 return value
 
