@@ -116,9 +116,10 @@ def _cat_quantile(params, u, kmax=None):
 
 
 def _cat_invalid(params):
-    probs = jnp.stack(jnp.broadcast_arrays(*params), axis=-1)
-    bad = jnp.any((probs < 0) | (probs > 1) | jnp.isnan(probs), axis=-1)
-    return bad | (jnp.abs(jnp.sum(probs, axis=-1) - 1) > 1e-6)
+    xp = _xp(*params)
+    probs = xp.stack(xp.broadcast_arrays(*params), axis=-1)
+    bad = xp.any((probs < 0) | (probs > 1) | xp.isnan(probs), axis=-1)
+    return bad | (xp.abs(xp.sum(probs, axis=-1) - 1) > 1e-6)
 
 
 def _binom_logpmf(n, p, k):
@@ -207,8 +208,16 @@ def _bad(*conds):
     return out
 
 
+def _xp(*xs):
+    """NumPy for NumPy inputs (checks before sampling run without JAX), else jax.numpy."""
+    import numpy as np
+
+    return np if all(isinstance(x, (np.ndarray, np.generic, float, int)) for x in xs) else jnp
+
+
 def _nan(*xs):
-    return _bad(*[jnp.isnan(jnp.asarray(x)) for x in xs])
+    xp = _xp(*xs)
+    return _bad(*[xp.isnan(xp.asarray(x)) for x in xs])
 
 
 FAMILIES: dict[str, Family] = {}
@@ -236,7 +245,7 @@ _register(Family(
 ))
 _register(Family(
     "Binomial", ("n", "p"), (), "finite",
-    invalid=lambda ps: _bad(_nan(*ps), ps[1] < 0, ps[1] > 1, ps[0] < 0, ps[0] != jnp.round(ps[0])),
+    invalid=lambda ps: _bad(_nan(*ps), ps[1] < 0, ps[1] > 1, ps[0] < 0, ps[0] != _xp(*ps).round(ps[0])),
     rule="a whole number of trials n >= 0 and a probability p between 0 and 1",
     quantile=lambda ps, u, kmax=None: _binom_quantile(ps, u, kmax),
     numpyro=lambda ps: _d().Binomial(total_count=ps[0], probs=ps[1]),

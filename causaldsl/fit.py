@@ -53,6 +53,63 @@ def prior_draws(ir: Model, draws: int = PRIOR_DRAWS, seed: int = 0) -> Draws:
     return Draws({p.name: np.asarray(out[p.name]) for p in ir.params}, "prior")
 
 
+#: Prior draws checked before sampling starts.
+START_DRAWS = 16
+
+
+def _np_sampler(family: str):
+    """A NumPy sampler ``(rng, args, size) -> draws`` in the family's own parametrisation, or ``None``.
+
+    Priors are continuous (the checker enforces it), so only continuous families are here.
+    """
+    table = {
+        "Normal": lambda rng, a, size: rng.normal(a[0], a[1], size),
+        "HalfNormal": lambda rng, a, size: np.abs(rng.normal(0.0, a[0], size)),
+        "LogNormal": lambda rng, a, size: rng.lognormal(a[0], a[1], size),
+        "StudentT": lambda rng, a, size: a[1] + a[2] * rng.standard_t(a[0], size),
+        "Uniform": lambda rng, a, size: rng.uniform(a[0], a[1], size),
+        "Exponential": lambda rng, a, size: rng.exponential(1.0 / np.asarray(a[0]), size),
+        "Gamma": lambda rng, a, size: rng.gamma(a[0], 1.0 / np.asarray(a[1]), size),
+        "Beta": lambda rng, a, size: rng.beta(a[0], a[1], size),
+    }
+    return table.get(family)
+
+
+def prior_draws_numpy(ir: Model, draws: int = START_DRAWS, seed: int = 0) -> Optional[dict]:
+    """``draws`` joint draws of the parameters from their priors, with NumPy (no compilation).
+
+    ``None`` when some prior cannot be drawn this way (a family without a NumPy
+    sampler, or hyper-parameters that leave their range); the caller then uses
+    :func:`prior_draws`. Used only to check a model before sampling starts.
+
+    >>> import causaldsl as cd
+    >>> m = cd.model("model m {\\n param s ~ HalfNormal(2)\\n param p[x] ~ Beta(2, 2)\\n x ~ Bernoulli(0.5)\\n}")
+    >>> th = prior_draws_numpy(m.ir, 16)
+    >>> th["s"].shape, th["p"].shape, bool((th["s"] >= 0).all())
+    ((16,), (16, 2), True)
+    """
+    from .expressions import compile_expr
+
+    rng = np.random.default_rng(seed)
+    theta: dict = {}
+    for p in ir.params:
+        sampler = _np_sampler(p.family)
+        if sampler is None:
+            return None
+        size = (draws,) + p.shape
+        lead = (draws,) + (1,) * len(p.shape)
+        try:
+            with np.errstate(all="raise"):
+                args = [np.asarray(compile_expr(a, np)({k: v.reshape(v.shape[:1] + (1,) * len(p.shape))
+                                                         if v.ndim == 1 else v for k, v in theta.items()}),
+                                   dtype=float) for a in p.args]
+                args = [x.reshape(lead) if x.shape == (draws,) else x for x in args]
+                theta[p.name] = np.asarray(sampler(rng, args, size), dtype=float)
+        except (ValueError, FloatingPointError, TypeError):
+            return None
+    return theta
+
+
 def _positive_int(name: str, value, source: str, span=None) -> int:
     if isinstance(value, float) and value == int(value):
         value = int(value)
@@ -129,10 +186,15 @@ def _check_start(ir: Model, prog: FitProgram, seed: int) -> None:
     from .likelihood import _cpt
     from .distributions import FAMILIES
 
-    pd = prior_draws(ir, 16, seed)
+    if prog.loglik is None:
+        theta_np = prior_draws_numpy(ir, START_DRAWS, seed)
+        if theta_np is not None:  # the usual case: no JAX program to compile before NUTS starts
+            _check_plate_start(ir, prog, theta_np, np)
+            return
+    pd = prior_draws(ir, START_DRAWS, seed)
     theta = {k: jnp.asarray(v) for k, v in pd.theta.items()}
     if prog.loglik is None:
-        _check_plate_start(ir, prog, theta)
+        _check_plate_start(ir, prog, theta, jnp)
         return
     values = jax.vmap(prog.loglik)(theta)
     if bool(jnp.all(jnp.isfinite(values))):
@@ -158,10 +220,11 @@ def _check_start(ir: Model, prog: FitProgram, seed: int) -> None:
                             "against the model")
 
 
-def _check_plate_start(ir: Model, prog: FitProgram, theta: dict) -> None:
-    """Each observed ``~`` variable's parameters, computed from the data, must be valid under the priors."""
-    import jax.numpy as jnp
+def _check_plate_start(ir: Model, prog: FitProgram, theta: dict, xp=np) -> None:
+    """Each observed ``~`` variable's parameters, computed from the data, must be valid under the priors.
 
+    ``xp`` is the array library of ``theta`` (NumPy, unless a prior could not be drawn with it).
+    """
     from .distributions import FAMILIES
     from .expressions import compile_expr
 
@@ -170,12 +233,15 @@ def _check_plate_start(ir: Model, prog: FitProgram, theta: dict) -> None:
         if node.kind != "sample" or any(p not in ds.columns for p in node.parents):
             continue  # parents sampled per row: checked by the sampler itself
         fam = FAMILIES[node.family]
-        env = {p: jnp.asarray(np.nan_to_num(ds.columns[p])) for p in node.parents}
+        env = {p: xp.asarray(np.nan_to_num(ds.columns[p])) for p in node.parents}
+        fns = [compile_expr(a, xp) for a in node.args]
         for i in range(next(iter(theta.values())).shape[0]):
             th = {k: v[i] for k, v in theta.items()}
-            params = tuple(jnp.asarray(compile_expr(a)({**th, **{e: env[q] for e, q in node.env_names.items()}}))
-                           for a in node.args)
-            if bool(jnp.any(fam.invalid(params))):
+            with np.errstate(all="ignore"):
+                params = tuple(xp.asarray(f({**th, **{e: env[q] for e, q in node.env_names.items()}}), dtype=float)
+                               for f in fns)
+                bad = xp.any(fam.invalid(params))
+            if bool(bad):
                 raise ProbabilityError(f"'{node.name}': for some parameter values drawn from the priors its "
                                        f"{fam.name} parameters are invalid", span=node.span, source=ir.source,
                                        hint=f"{fam.name} takes {fam.rule}; give the parameters priors inside "

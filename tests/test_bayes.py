@@ -10,6 +10,7 @@ from __future__ import annotations
 import warnings
 
 import numpy as np
+import jax.numpy as jnp
 import pytest
 from scipy import stats
 
@@ -498,3 +499,21 @@ def test_a_prior_that_allows_a_negative_scale_is_caught_before_sampling():
     with pytest.raises(cd.ProbabilityError) as e:
         m.fit({"x": [0.1, 0.5], "y": [0.2, 0.4]}, **FAST)
     assert e.value.line == 4 and "HalfNormal(1)" in e.value.hint
+
+
+@pytest.mark.parametrize("prior, args", [
+    ("Normal(1.5, 2)", (1.5, 2.0)), ("HalfNormal(2)", (2.0,)), ("LogNormal(0.2, 0.5)", (0.2, 0.5)),
+    ("StudentT(5, 1, 2)", (5.0, 1.0, 2.0)), ("Uniform(-1, 3)", (-1.0, 3.0)), ("Exponential(4)", (4.0,)),
+    ("Gamma(3, 2)", (3.0, 2.0)), ("Beta(2, 5)", (2.0, 5.0)),
+])
+def test_numpy_prior_draws_use_the_numpyro_parametrisation(prior, args):
+    """The start check draws priors with NumPy: its means and variances must be NumPyro's."""
+    from causaldsl.distributions import FAMILIES
+    from causaldsl.fit import prior_draws_numpy
+
+    m = cd.model(f"model m {{\n param t ~ {prior}\n x ~ Normal(t, 1)\n}}")
+    draws = prior_draws_numpy(m.ir, 40_000, seed=1)["t"]
+    d = FAMILIES[prior.split("(")[0]].numpyro(tuple(jnp.asarray(a) for a in args))
+    mean, var = float(d.mean), float(d.variance)
+    assert abs(draws.mean() - mean) < 5 * np.sqrt(var / draws.size), (draws.mean(), mean)
+    assert abs(draws.var() / var - 1) < 0.1, (draws.var(), var)
