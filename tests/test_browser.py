@@ -9,7 +9,8 @@ cell, and then, as a student would:
 * moves the slider of ``x`` with the keyboard and checks that the answers shown
   changed to the closed forms at the slider's new value (doing ``2x``, seeing
   ``2.7317 x``), and measures how long the page took to show them;
-* checks that the ``%%causal`` cell is highlighted with the DSL's token classes;
+* checks that the ``%%causal`` cell, and a ``.causal`` file, are highlighted with
+  the DSL's token classes (``cdsl-keyword``, ``cdsl-distribution``, ...);
 * adds a cell with a mistake, runs it, and checks the clean error (line, column,
   caret, hint; no Python traceback) and that the cell counts as failed.
 
@@ -168,6 +169,11 @@ def _open(page, lab: str, name: str) -> None:
                            timeout=120_000)
 
 
+def lab_url(page) -> str:
+    """The server's base URL, from the page that is open."""
+    return page.url.split("/lab")[0]
+
+
 def test_causal_cells_are_highlighted(lab, shots):
     _browse(lab, _highlighting, shots)
 
@@ -198,6 +204,15 @@ def _highlighting(page, shots: Path) -> None:
     plain = page.locator(".jp-CodeCell", has_text="import math").first
     assert plain.locator(".cm-content .cdsl-keyword").count() == 0
     magic.screenshot(path=str(shots / "highlighted_cell.png"))
+
+    # A .causal file opens in the file editor as the causaldsl language.
+    page.goto(f"{lab_url(page)}/lab/tree/smoking.causal?token={TOKEN}")
+    page.wait_for_selector(".jp-FileEditor .cm-content .cdsl-keyword", timeout=60_000)
+    editor = page.locator(".jp-FileEditor .cm-content").first
+    assert editor.get_attribute("data-language") == "causal"
+    words = editor.evaluate("""e => [...e.querySelectorAll('.cdsl-distribution')].map(s => s.textContent)""")
+    assert "Bernoulli" in words, words
+    page.locator(".jp-FileEditor").first.screenshot(path=str(shots / "highlighted_file.png"))
 
 
 def _run_and_explore(page, shots: Path) -> None:
