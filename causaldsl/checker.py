@@ -599,8 +599,6 @@ def _expr_span(expr: S.Expr, fallback):
 
 def _static_param_checks(fam, args, dist: S.DistCall, ctx: _Ctx) -> None:
     """Constants and table entries that can never be valid are caught before any run."""
-    import jax.numpy as jnp
-
     def check_prob(e):
         targets = [r.value for r in e.rows] if isinstance(e, S.Table) else [e]
         for t in targets:
@@ -624,10 +622,21 @@ def _static_param_checks(fam, args, dist: S.DistCall, ctx: _Ctx) -> None:
         check_prob(args[i])
     consts = [_constant(a) for a in args]
     if all(c is not None for c in consts) and fam.probability_params == ():
-        if bool(fam.invalid(tuple(jnp.asarray(c) for c in consts))):
+        if bool(fam.invalid(tuple(np.asarray(c, dtype=_engine_float()) for c in consts))):
             raise ctx.err(ProbabilityError, f"invalid parameters for {fam.name}: "
                           + ", ".join(f"{p}={c:g}" for p, c in zip(fam.params, consts)),
                           dist.span, hint=f"{fam.name} takes {fam.rule}")
+
+
+def _engine_float():
+    """The float type the engines compute in (JAX's: float32 unless x64 is on).
+
+    Constant parameters are checked in NumPy at that precision: the same verdict as JAX's
+    (``Normal(0, 1e-50)`` is invalid in float32), without a JAX dispatch per node.
+    """
+    import jax
+
+    return jax.dtypes.canonicalize_dtype(np.float64)
 
 
 def _sample_domain(fam, args, levels, nodes, dist: S.DistCall, ctx: _Ctx):

@@ -105,37 +105,27 @@ class Tok(tuple):
 
     __slots__ = ()
 
-    @property
-    def type(self) -> Optional[str]:
-        return self[0]
-
-    @property
-    def value(self) -> Optional[str]:
-        return self[1]
-
-    @property
-    def line(self) -> int:
-        return self[2]
-
-    @property
-    def column(self) -> int:
-        return self[3]
-
-    @property
-    def end_line(self) -> int:
-        return self[4]
-
-    @property
-    def end_column(self) -> int:
-        return self[5]
+    # C-level getters: builders read these thousands of times per model
+    type = property(operator.itemgetter(0), doc="the terminal's name, e.g. NAME")
+    value = property(operator.itemgetter(1), doc="the text matched")
+    line = property(operator.itemgetter(2))
+    column = property(operator.itemgetter(3))
+    end_line = property(operator.itemgetter(4))
+    end_column = property(operator.itemgetter(5))
 
 
-def _span(pos: Optional[Tok]) -> Span:
-    """The span of a token or reduced node (``None``: a node of no text)."""
-    if pos is None:
+def _span(tok: Tok) -> Span:
+    """Where a token is."""
+    line = tok[2]
+    return Span(line, tok[3], tok[5] if tok[4] == line else None)
+
+
+def _extent(first: Optional[Tok], last: Optional[Tok]) -> Span:
+    """Where the text from token ``first`` to token ``last`` is (``None``: a node of no text)."""
+    if first is None:
         return Span(0, 0, None)
-    line = pos[2]
-    return Span(line or 0, pos[3] or 0, pos[5] if pos[4] == line else None)
+    line = first[2]
+    return Span(line, first[3], last[5] if last[4] == line else None)
 
 
 def _number(text: str) -> float:
@@ -144,22 +134,26 @@ def _number(text: str) -> float:
 
 # ------------------------------------------------------------------ AST builders
 class _Builders:
-    """One method per grammar rule (by alias or name): ``(pos, children) -> syntax node``.
+    """One method per grammar rule (by alias or name): ``(first, last, children) -> syntax node``.
 
-    ``pos`` covers the rule's whole text, filtered tokens included (what Lark
-    calls the rule's meta); ``children`` are what Lark's tree builder keeps:
+    ``first`` and ``last`` are the first and last token of the rule's text,
+    filtered tokens included (what Lark calls the rule's meta; ``None`` for a
+    rule that matched no text); ``children`` are what Lark's tree builder keeps:
     named tokens and rule values, ``None`` for an absent ``[optional]``, with
     ``_inlined`` rules spliced in.
     """
+
+    # (rule, expansion) whose builder returns its one child as it is: the parser skips the call.
+    PASSES = {("key_atom", ("signed_number",))}
 
     def __init__(self, source: str):
         self.source = source
         self.lines = source.splitlines()
 
-    def _text(self, pos) -> str:
-        if pos is None:
+    def _text(self, first, last) -> str:
+        if first is None:
             return ""
-        line, column, end_line, end_column = pos[2], pos[3], pos[4], pos[5]
+        line, column, end_line, end_column = first[2], first[3], last[4], last[5]
         lines = self.lines[line - 1: end_line]
         if not lines:
             return ""
@@ -170,107 +164,113 @@ class _Builders:
         return " ".join(ln.strip() for ln in lines)
 
     # program
-    def start(self, pos, items):
+    def start(self, first, last, items):
         return S.Program(tuple(items), self.source)
 
-    def model(self, pos, ch):
+    def model(self, first, last, ch):
         name, *stmts = ch
         params = tuple(s for s in stmts if isinstance(s, S.ParamStmt))
         return S.ModelBlock(name.value, tuple(s for s in stmts if not isinstance(s, S.ParamStmt)),
                             _span(name), params)
 
-    def param_stmt(self, pos, ch):
+    def param_stmt(self, first, last, ch):
         name, index, dist = ch
         names, spans = self._names(index) if index else ((), ())
         return S.ParamStmt(name.value, dist, names, _span(name), spans)
 
-    def fit_stmt(self, pos, ch):
+    def fit_stmt(self, first, last, ch):
         name, path, *opts = ch
-        return S.FitStmt(name.value, path.value[1:-1], tuple(opts), _span(pos), self._text(pos), _span(path))
+        return S.FitStmt(name.value, path.value[1:-1], tuple(opts), _extent(first, last), self._text(first, last), _span(path))
 
-    def sample_stmt(self, pos, ch):
+    def sample_stmt(self, first, last, ch):
         latent, name, dist = ch
         return S.SampleStmt(name.value, dist, latent is not None, _span(name))
 
-    def assign_stmt(self, pos, ch):
+    def assign_stmt(self, first, last, ch):
         latent, name, expr = ch
         return S.AssignStmt(name.value, expr, latent is not None, _span(name))
 
-    def dist(self, pos, ch):
+    def dist(self, first, last, ch):
         name, *args = ch
         return S.DistCall(name.value, tuple(a for a in args if a is not None), _span(name))
 
-    def pos_arg(self, pos, ch):
-        return S.Arg("pos", None, ch[0], _span(pos))
+    def pos_arg(self, first, last, ch):
+        return S.Arg("pos", None, ch[0], _extent(first, last))
 
-    def level_arg(self, pos, ch):
+    def level_arg(self, first, last, ch):
         return S.Arg("level", ch[0].value, ch[1], _span(ch[0]))
 
-    def kw_arg(self, pos, ch):
+    def kw_arg(self, first, last, ch):
         return S.Arg("kw", ch[0].value, ch[1], _span(ch[0]))
 
     # expressions
-    def number(self, pos, ch):
+    def number(self, first, last, ch):
         return S.Num(_number(ch[0].value), _span(ch[0]))
 
-    def string(self, pos, ch):
+    def string(self, first, last, ch):
         return S.Str(ch[0].value[1:-1], _span(ch[0]))
 
-    def call(self, pos, ch):
+    def call(self, first, last, ch):
         name, *args = ch
         return S.Call(name.value, tuple(a for a in args if a is not None), _span(name))
 
-    def var_term(self, pos, ch):
+    def var_term(self, first, last, ch):
         name, world = ch
         return S.Var(name.value, world, _span(name))
 
-    def index_term(self, pos, ch):
+    def index_term(self, first, last, ch):
         name, *indices = ch
         return S.Index(name.value, tuple(indices), _span(name))
 
-    def assignments(self, pos, ch):
+    def assignments(self, first, last, ch):
         return tuple(ch)
 
-    def assignment(self, pos, ch):
+    def assignment(self, first, last, ch):
         return S.Assignment(ch[0].value, ch[1], _span(ch[0]))
 
-    def binop(self, pos, ch):
+    def binop(self, first, last, ch):
         return S.BinOp(ch[1].value, ch[0], ch[2], _span(ch[1]))
 
-    def pow(self, pos, ch):
-        return S.BinOp("**", ch[0], ch[1], _span(pos))
+    def pow(self, first, last, ch):
+        return S.BinOp("**", ch[0], ch[1], _extent(first, last))
 
-    def unary(self, pos, ch):
+    def unary(self, first, last, ch):
         return S.Unary(ch[0].value, ch[1], _span(ch[0]))
 
-    def compare(self, pos, ch):
+    def compare(self, first, last, ch):
         return S.Compare(ch[1].value, ch[0], ch[2], _span(ch[1]))
 
-    def or_(self, pos, ch):
-        return S.BoolOp("or", ch[0], ch[1], _span(pos))
+    def or_(self, first, last, ch):
+        return S.BoolOp("or", ch[0], ch[1], _extent(first, last))
 
-    def and_(self, pos, ch):
-        return S.BoolOp("and", ch[0], ch[1], _span(pos))
+    def and_(self, first, last, ch):
+        return S.BoolOp("and", ch[0], ch[1], _extent(first, last))
 
-    def not_(self, pos, ch):
-        return S.Not(ch[0], _span(pos))
+    def not_(self, first, last, ch):
+        return S.Not(ch[0], _extent(first, last))
 
-    def ifelse(self, pos, ch):
-        return S.IfElse(ch[0], ch[1], ch[2], _span(pos))
+    def ifelse(self, first, last, ch):
+        return S.IfElse(ch[0], ch[1], ch[2], _extent(first, last))
 
-    def table(self, pos, ch):
+    def table(self, first, last, ch):
         names = [c for c in ch if isinstance(c, Tok)]
         rows = [c for c in ch if isinstance(c, S.TableRow)]
-        return S.Table(tuple(n.value for n in names), tuple(rows), _span(pos),
+        return S.Table(tuple(n.value for n in names), tuple(rows), _extent(first, last),
                        tuple(_span(n) for n in names))
 
-    def table_row(self, pos, ch):
-        return S.TableRow(ch[0], ch[1], _span(pos))
+    def table_row(self, first, last, ch):
+        return S.TableRow(ch[0], ch[1], _extent(first, last))
 
-    def table_key(self, pos, ch):
+    def table_key(self, first, last, ch):
         return tuple(ch)
 
-    def key_atom(self, pos, ch):
+    def key_atom(self, first, last, ch):
+        """A table key: a number, or a level's name.
+
+        >>> k = S.KeyAtom(1.0)
+        >>> _Builders("").key_atom(None, None, [k]) is k  # so key_atom: signed_number is in PASSES
+        True
+        """
         item = ch[0]
         if isinstance(item, S.KeyAtom):
             return item
@@ -278,52 +278,52 @@ class _Builders:
             return S.KeyAtom(item.value[1:-1], _span(item))
         return S.KeyAtom(item.value, _span(item))
 
-    def signed_number(self, pos, ch):
+    def signed_number(self, first, last, ch):
         sign, num = ch
         value = _number(num.value)
         if sign is not None and sign.value == "-":
             value = -value
-        return S.KeyAtom(value, _span(pos))
+        return S.KeyAtom(value, _extent(first, last))
 
     # queries
-    def prob_query(self, pos, ch):
+    def prob_query(self, first, last, ch):
         *events, conds = ch
-        return S.ProbQuery(tuple(events), conds or (), _span(pos), self._text(pos))
+        return S.ProbQuery(tuple(events), conds or (), _extent(first, last), self._text(first, last))
 
-    def expect_query(self, pos, ch):
+    def expect_query(self, first, last, ch):
         expr, conds = ch
-        return S.ExpectQuery(expr, conds or (), _span(pos), self._text(pos))
+        return S.ExpectQuery(expr, conds or (), _extent(first, last), self._text(first, last))
 
-    def effect_query(self, pos, ch):
+    def effect_query(self, first, last, ch):
         effect, treat, outcome, mediator, *opts = ch
         spans = (_span(treat), _span(outcome)) + ((_span(mediator),) if mediator else ())
         return S.EffectQuery(effect.value, treat.value, outcome.value,
                              None if mediator is None else mediator.value,
-                             tuple(opts), _span(effect), self._text(pos), spans)
+                             tuple(opts), _span(effect), self._text(first, last), spans)
 
-    def effect_option(self, pos, ch):
+    def effect_option(self, first, last, ch):
         return (ch[0].value, ch[1], _span(ch[0]))
 
-    def eq_event(self, pos, ch):
-        return S.EqEvent(ch[0], ch[1], _span(pos))
+    def eq_event(self, first, last, ch):
+        return S.EqEvent(ch[0], ch[1], _extent(first, last))
 
-    def expr_event(self, pos, ch):
-        return S.ExprEvent(ch[0], _span(pos))
+    def expr_event(self, first, last, ch):
+        return S.ExprEvent(ch[0], _extent(first, last))
 
-    def conditions(self, pos, ch):
+    def conditions(self, first, last, ch):
         return tuple(ch)
 
-    def do_clause(self, pos, ch):
-        return S.Do(tuple(ch), _span(pos))
+    def do_clause(self, first, last, ch):
+        return S.Do(tuple(ch), _extent(first, last))
 
-    def observation(self, pos, ch):
-        return S.Observation(ch[0], ch[1], _span(pos))
+    def observation(self, first, last, ch):
+        return S.Observation(ch[0], ch[1], _extent(first, last))
 
-    def do_name(self, pos, ch):
+    def do_name(self, first, last, ch):
         return S.Assignment(ch[0].value, None, _span(ch[0]))
 
     # graphs
-    def graph_block(self, pos, ch):
+    def graph_block(self, first, last, ch):
         name, *stmts = ch
         edges, latents, nodes = [], [], {}
         for kind, items in stmts:
@@ -342,54 +342,54 @@ class _Builders:
                     nodes.setdefault(t.value, _span(t))
         return S.GraphBlock(name.value, tuple(edges), tuple(latents), tuple(nodes.items()), _span(name))
 
-    def edge_chain(self, pos, ch):
+    def edge_chain(self, first, last, ch):
         toks = [c for c in ch if isinstance(c, Tok) and c.type == "NAME"]
         ops = [c for c in ch if not (isinstance(c, Tok) and c.type == "NAME")]
         return ("edges", (toks, ops))
 
-    def edge_op(self, pos, ch):
+    def edge_op(self, first, last, ch):
         return ch[0]
 
-    def latent_decl(self, pos, ch):
+    def latent_decl(self, first, last, ch):
         return ("latent", [c for c in ch if c.type == "NAME"])
 
-    def identify_query(self, pos, ch):
-        return S.IdentifyQuery(ch[0], _span(pos), self._text(pos))
+    def identify_query(self, first, last, ch):
+        return S.IdentifyQuery(ch[0], _extent(first, last), self._text(first, last))
 
-    def name_list(self, pos, ch):
+    def name_list(self, first, last, ch):
         return tuple(ch)
 
     def _names(self, toks):
         return tuple(t.value for t in toks), tuple(_span(t) for t in toks)
 
-    def dsep_query(self, pos, ch):
+    def dsep_query(self, first, last, ch):
         xs, ys, zs = ch
         zs = zs or ()
         names = [self._names(x) for x in (xs, ys, zs)]
         return S.GraphQuery("dsep", tuple(n for n, _ in names), tuple(sp for _, sp in names),
-                            _span(pos), self._text(pos))
+                            _extent(first, last), self._text(first, last))
 
-    def adjustment_query(self, pos, ch):
+    def adjustment_query(self, first, last, ch):
         names = [self._names(x) for x in ch]
         return S.GraphQuery("adjustment", tuple(n for n, _ in names), tuple(sp for _, sp in names),
-                            _span(pos), self._text(pos))
+                            _extent(first, last), self._text(first, last))
 
-    def instruments_query(self, pos, ch):
+    def instruments_query(self, first, last, ch):
         return S.GraphQuery("instruments", (ch[0].value, ch[1].value), (_span(ch[0]), _span(ch[1])),
-                            _span(pos), self._text(pos))
+                            _extent(first, last), self._text(first, last))
 
-    def independences_query(self, pos, ch):
-        return S.GraphQuery("independences", (), (), _span(pos), self._text(pos))
+    def independences_query(self, first, last, ch):
+        return S.GraphQuery("independences", (), (), _extent(first, last), self._text(first, last))
 
-    def admg_query(self, pos, ch):
-        return S.GraphQuery("admg", (), (), _span(pos), self._text(pos))
+    def admg_query(self, first, last, ch):
+        return S.GraphQuery("admg", (), (), _extent(first, last), self._text(first, last))
 
-    def relatives_query(self, pos, ch):
+    def relatives_query(self, first, last, ch):
         kind, names = ch
         n, sp = self._names(names)
-        return S.GraphQuery(kind.value, n, sp, _span(pos), self._text(pos))
+        return S.GraphQuery(kind.value, n, sp, _extent(first, last), self._text(first, last))
 
-    def value(self, pos, ch):
+    def value(self, first, last, ch):
         item = ch[0]
         if isinstance(item, S.KeyAtom):
             return S.Value(item.value, item.span)
@@ -477,8 +477,7 @@ def _rule_plan(rule) -> tuple:
     child ``pick``), ``_INLINE`` (the kept children, as a list) or ``_BUILD``
     (a :class:`_Builders` method of the kept children). ``pick`` is ``None``
     when every child is kept as it is; when some are
-    dropped: one index, or an ``itemgetter`` of several, else ``[include, trailing]``:
-    ``(index, splice, Nones before)`` per kept child and the count of trailing ``None``.
+    dropped: one index, else a function of the children (see :func:`_picker`).
     """
     opts = rule.options
     expansion = rule.expansion
@@ -514,13 +513,77 @@ def _rule_plan(rule) -> tuple:
     elif plain and include and not inline:  # builders take any sequence; inlined lists must stay lists
         pick = operator.itemgetter(*(i for i, _, _ in include))
     else:
-        pick = [tuple(include), trailing]  # a list: _drive tells the forms apart by type
+        pick = _picker(tuple(include), trailing)
     if inline:
         return (len(expansion), rule.origin.name, _INLINE, None, pick)
+    if (name, tuple(sym.name for sym in expansion)) in _Builders.PASSES and len(expansion) == 1 and pick is None:
+        return (1, rule.origin.name, _UNIT, None, 0)
     builder = getattr(_Builders, name, None)
     if builder is None:  # pragma: no cover - Lark would leave a Tree in the AST
         raise _Unsupported(f"no builder for rule {rule}")
     return (len(expansion), rule.origin.name, _BUILD, builder, pick)
+
+
+def _picker(include: tuple, trailing: int):
+    """The function from a rule's children to the children Lark keeps.
+
+    ``include`` holds ``(index, splice, Nones before)`` per kept child;
+    ``trailing`` counts the ``None`` after the last. The common shapes get
+    a function of their own: ``_list: _list "," item`` appends to the list
+    its left child already is (copying it would make long lists quadratic).
+
+    >>> _picker(((0, True, 0), (2, False, 0)), 0)([["a"], ",", "b"])
+    ['a', 'b']
+    >>> _picker(((0, False, 1),), 0)(["n"])
+    [None, 'n']
+    """
+    first, rest = include[0] if include else None, include[1:]
+    if first and first[1] and not first[2] and not trailing and not any(sp or k for _, sp, k in rest):
+        head, tail = first[0], tuple(i for i, _, _ in rest)
+        if not tail:
+            return lambda kids: kids[head]
+        if len(tail) == 1:
+            (only,) = tail
+
+            def append(kids):
+                kept = kids[head]
+                kept.append(kids[only])
+                return kept
+
+            return append
+
+        def extend(kids):
+            kept = kids[head]
+            kept.extend([kids[i] for i in tail])
+            return kept
+
+        return extend
+    if len(include) == 1 and include[0][2] == 1 and not include[0][1] and not trailing:
+        only = include[0][0]  # [A] B without A: the most common placeholder
+        return lambda kids: [None, kids[only]]
+    if not any(sp for _, sp, _ in include):  # placeholders, no splices: a template
+        template: list = []
+        for i, _, k in include:
+            template += [None] * k + [i]
+        template += [None] * trailing
+        return lambda kids: [None if i is None else kids[i] for i in template]
+
+    def general(kids):
+        kept: list = []
+        for i, splice, nones in include:
+            if nones:
+                kept.extend([None] * nones)
+            if not splice:
+                kept.append(kids[i])
+            elif kept:
+                kept.extend(kids[i])
+            else:  # a left-recursive list grows in place
+                kept = kids[i]
+        if trailing:
+            kept.extend([None] * trailing)
+        return kept
+
+    return general
 
 
 def _lexer_plan(basic) -> tuple:
@@ -678,28 +741,12 @@ def _drive(tab: _Tables, text: str, build: _Builders):
                     kept = kids
                 elif type(pick) is int:
                     kept = [kids[pick]]
-                elif type(pick) is not list:
-                    kept = pick(kids)
                 else:
-                    kept = []
-                    include, trailing = pick
-                    for i, splice, nones in include:
-                        if nones:
-                            kept.extend([None] * nones)
-                        if not splice:
-                            kept.append(kids[i])
-                        elif kept:
-                            kept.extend(kids[i])
-                        else:  # a left-recursive list grows in place (copying it would be quadratic)
-                            kept = kids[i]
-                    if trailing:
-                        kept.extend([None] * trailing)
+                    kept = pick(kids)
                 if kind == _INLINE:
                     value = kept
                 else:
-                    first, last = firsts[-1], lasts[-1]
-                    value = builder(build, first and new_tok(Tok, (None, None, first[2], first[3], last[4], last[5])),
-                                    kept)
+                    value = builder(build, firsts[-1], lasts[-1], kept)
             goto = actions[states[-1]][origin]
             states.append(goto)
             values.append(value)
@@ -712,10 +759,12 @@ def _as_tok(t: Token) -> Tok:
     return Tok((t.type, str(t), t.line, t.column, t.end_line, t.end_column))
 
 
-def _as_place(meta) -> Optional[Tok]:
+def _as_ends(meta) -> tuple[Optional[Tok], Optional[Tok]]:
+    """Lark's meta as the (first, last) tokens of :class:`_Builders`."""
     if getattr(meta, "empty", True):
-        return None
-    return Tok((None, None, meta.line, meta.column, meta.end_line, meta.end_column))
+        return None, None
+    return (Tok((None, None, meta.line, meta.column, meta.line, meta.column)),
+            Tok((None, None, meta.end_line, meta.end_column, meta.end_line, meta.end_column)))
 
 
 class _FromTree(Transformer):
@@ -729,7 +778,7 @@ class _FromTree(Transformer):
         fn = getattr(self.build, data, None)
         if fn is None:  # pragma: no cover - a rule without a builder stays a Tree, as before
             return Tree(data, children, meta)
-        return fn(_as_place(meta), children)
+        return fn(*_as_ends(meta), children)
 
     def __default_token__(self, token):
         return _as_tok(token)
