@@ -15,7 +15,8 @@ import jax.numpy as jnp
 import numpy as np
 
 from .backends.exact import ExactProgram, compile_exact, supports
-from .backends.montecarlo import compile_montecarlo
+from .backends.montecarlo import MonteCarloProgram, compile_montecarlo
+from .backends.noise import seed_of
 from .backends.sharding import shard_leading
 from .distributions import FAMILIES
 from .errors import MethodError, ProbabilityError, QueryError, ZeroProbabilityError
@@ -128,20 +129,18 @@ def run_plan(plan: Plan, cache: dict, *, text: str, method: Optional[str] = None
     n = _check_samples(samples, span, source)
     key = ("mc", plan.key, n)
     if key not in cache:
-        cache[key] = compile_montecarlo(plan, n, source)
-    fn, nodes = cache[key]
-    rng_key = jax.random.PRNGKey(DEFAULT_SEED if seed is None else seed)
-    out = jax.device_get(fn(rng_key, values, {}))
-    if out["bad_draws"]:  # some draw's parameters are invalid: rerun with a check per node to say which
-        slow, _ = compile_montecarlo(plan, n, source, fast_flags=False)
-        out["flags"] = jax.device_get(slow(rng_key, values, {}))["flags"]
-    _invalid(out["flags"], nodes, plan.network.source)
+        cache[key] = MonteCarloProgram(plan, n, source)
+    program = cache[key]
+    out = program(DEFAULT_SEED if seed is None else seed, values)
+    _invalid(out["flags"], program.nodes, plan.network.source)
     if not out["any"]:
         raise _zero(plan, text, source, sampled=n, span=span)
     if not out["finite"]:
         raise _undefined(text, span, source)
     est, se, ess = np.asarray(out["estimate"]), np.asarray(out["stderr"]), float(out["ess"])
     conditioning = "likelihood weighting" if plan.evidence else None
+    if out["deterministic"]:  # nothing was left to draw: one draw is every draw
+        n, conditioning = 1, ("abduction: every noise term solved" if plan.evidence else None)
     return _result(plan, text, est, se, "monte-carlo", ess=ess, samples=n, conditioning=conditioning)
 
 
@@ -218,18 +217,21 @@ def _run_posterior(plan: Plan, cache: dict, post: Draws, values, *, text, method
         count = POSTERIOR_MC_MAX_THETA
     key = ("mc-posterior", plan.key, n)
     if key not in cache:
-        fn, nodes = compile_montecarlo(plan, n, source, shard_draws=False)  # the theta axis is split instead
-        # Common random numbers: every parameter draw sees the same noise, so the spread of the
-        # per-draw answers is the posterior's, not simulation noise (which would widen the interval).
-        cache[key] = (jax.jit(jax.vmap(fn, in_axes=(None, None, 0))), nodes)
-    fn, nodes = cache[key]
+        program, nodes = compile_montecarlo(plan, n, source, shard_draws=False)  # the theta axis is split instead
+        # Common random numbers: every parameter draw sees the same noise (drawn once, passed
+        # unbatched), so the spread of the per-draw answers is the posterior's, not simulation
+        # noise (which would widen the interval).
+        cache[key] = (program, jax.jit(jax.vmap(program.main, in_axes=(None, None, 0, None, None))), nodes)
+    program, fn, nodes = cache[key]
     placed, count = shard_leading(theta)
-    rng_key = jax.random.PRNGKey(DEFAULT_SEED if seed is None else seed)
-    out = jax.device_get(fn(rng_key, values, placed))
+    rng_key = seed_of(DEFAULT_SEED if seed is None else seed)
+    out = jax.device_get(fn(rng_key, values, placed, *program.noise(rng_key)))
     out = {k: np.asarray(v)[:count] for k, v in out.items()}
     if np.any(out["bad_draws"]):  # name the node: rerun with a check per node
-        slow, _ = compile_montecarlo(plan, n, source, shard_draws=False, fast_flags=False)
-        out["flags"] = np.asarray(jax.device_get(jax.vmap(slow, in_axes=(None, None, 0))(rng_key, values, theta))["flags"])
+        slow, _ = compile_montecarlo(plan, n, source, shard_draws=False, fast_flags=False,
+                                     schedule=program.schedule)
+        vslow = jax.vmap(slow.main, in_axes=(None, None, 0, None, None))
+        out["flags"] = np.asarray(jax.device_get(vslow(rng_key, values, theta, *slow.noise(rng_key)))["flags"])
     _invalid(np.any(out["flags"], axis=0), nodes, plan.network.source)
     if not np.all(out["any"]):
         raise _zero(plan, text, source, sampled=n, span=span)

@@ -23,10 +23,12 @@ from __future__ import annotations
 
 import functools
 from collections import Counter
-from typing import Callable
+from dataclasses import dataclass
+from typing import Callable, Optional
 
 import jax
 import jax.numpy as jnp
+import numpy as np
 
 import networkx as nx
 
@@ -34,9 +36,10 @@ from .. import syntax as S
 from ..distributions import FAMILIES
 from ..errors import QueryError
 from ..expressions import compile_expr, free_vars
-from ..ir import Model, Slot
+from ..ir import Model, Node, Slot
 from ..queries import Plan
 from . import noise as rng
+from . import scalar
 from .exact import TRACES
 from .sharding import draw_index
 
@@ -122,13 +125,250 @@ def _order(net: Model, evidence: dict, inverted: dict[str, str]) -> list:
     return [net[v] for v in names]
 
 
+@dataclass(frozen=True)
+class Step:
+    """What the forward pass does at one node, decided once per structure.
+
+    ``mode`` is one of
+
+    * ``fixed``: an intervened copy, held at its value;
+    * ``solve``: a noise root solved from its observed ``:=`` child (``child``), weighted by
+      its density times the Jacobian;
+    * ``solved``: that observed child, set to its value;
+    * ``assign``: a ``:=`` copy;
+    * ``observe``: the first observed copy of a ``~`` noise: weighted by its likelihood, and the
+      noise abducted for later copies (``share``);
+    * ``draw``: a ``~`` copy computed by its quantile function from its noise, fresh
+      (``noise`` = ``("z" | "u", row)``) or abducted/drawn by an earlier copy (``noise`` None);
+    * ``numpyro``: a family without a cheap quantile drawn by NumPyro (stream ``stream``).
+    """
+
+    node: Node
+    mode: str
+    obs: Optional[str] = None  # slot of the observed value
+    noise: Optional[tuple] = None  # ("z", row) or ("u", row) of the fresh noise block
+    share: bool = False
+    stream: int = 0
+    child: Optional[str] = None
+
+
+class Schedule:
+    """The forward pass of ``net`` under ``evidence``, planned once per query structure.
+
+    Every fresh noise value is listed here (``z_streams``: standard normals, ``u_streams``:
+    uniforms; ``stream`` numbers as before, ``2 * position``), so that a run draws all of
+    them as two ``(k, n)`` arrays: one inverse CDF for the whole program instead of one per
+    node keeps the XLA program, and its compile time, small as the model grows.
+
+    ``deterministic``: no noise is left to draw (every noise term is solved from the evidence,
+    or there is none): every draw would be the same, so one suffices.
+    """
+
+    def __init__(self, net: Model, evidence: dict, source: str = ""):
+        self.net = net
+        self.evidence = dict(evidence)
+        shared = Counter(node.noise for node in net.nodes if node.kind != "fixed")
+        self.compiled = {node.name: ([compile_expr(a) for a in node.args] if node.kind == "sample"
+                                     else [compile_expr(node.expr)] if node.kind == "assign" else [])
+                         for node in net.nodes}
+        self.inverted = inverted = _inversions(net, self.evidence, source)
+        order = _order(net, self.evidence, inverted)
+        seen_noise: set[str] = set()
+        for node in order:
+            if node.name in self.evidence and node.kind == "sample" and not FAMILIES[node.family].discrete:
+                if node.noise in seen_noise:
+                    raise QueryError(f"cannot condition '{node.origin}' on a value in two worlds: "
+                                     "the second is an event of probability zero",
+                                     span=node.span, source=source or net.source)
+            if node.kind != "fixed":
+                seen_noise.add(node.noise)
+        self.order = order
+        self.flag_nodes = [node for node in order if node.kind != "fixed"]
+        self.z_streams: list[int] = []
+        self.u_streams: list[int] = []
+        have_u: set[str] = set()
+        solved_children = set(inverted.values())
+        steps = []
+        for i, node in enumerate(order):
+            s1 = 2 * i  # noise stream of this node; 2 * i + 1 for a family sampled by NumPyro
+            obs = self.evidence.get(node.name)
+            if node.kind == "fixed":
+                steps.append(Step(node, "fixed", obs))
+            elif node.name in inverted:
+                steps.append(Step(node, "solve", child=inverted[node.name]))
+            elif node.name in solved_children:
+                steps.append(Step(node, "solved", obs))
+            elif node.kind == "assign":
+                steps.append(Step(node, "assign", obs))
+            else:
+                fam = FAMILIES[node.family]
+                many = shared[node.noise] > 1
+                z = fam.from_z is not None  # noise kept as a standard normal, else as a uniform
+                if obs is not None and node.noise not in have_u:
+                    noise = None
+                    if many:
+                        have_u.add(node.noise)
+                        if fam.discrete:  # U uniform on the observed value's CDF interval
+                            noise = ("u", len(self.u_streams))
+                            self.u_streams.append(s1)
+                    steps.append(Step(node, "observe", obs, noise, share=many))
+                elif node.noise in have_u or many or z or fam.name in _CHEAP_QUANTILE or fam.support == "finite":
+                    noise = None
+                    if node.noise not in have_u:
+                        have_u.add(node.noise)
+                        block = self.z_streams if z else self.u_streams
+                        noise = ("z" if z else "u", len(block))
+                        block.append(s1)
+                    steps.append(Step(node, "draw", obs, noise))
+                else:
+                    steps.append(Step(node, "numpyro", obs, stream=s1 + 1))
+        self.steps = steps
+        self.deterministic = not (self.z_streams or self.u_streams or any(st.mode == "numpyro" for st in steps))
+
+
+def _common(params, *xs):
+    """``params`` and ``xs`` broadcast to their common shape (``()`` when all are scalars)."""
+    shape = jnp.broadcast_shapes(*(jnp.shape(a) for a in params), *(jnp.shape(x) for x in xs))
+    return tuple(jnp.broadcast_to(a, shape) for a in params), tuple(jnp.broadcast_to(x, shape) for x in xs)
+
+
+def noise_rows(s: Schedule, key, n: int, shard_draws: bool = True) -> tuple:
+    """The fresh noise of one run of ``s``: ``(normal rows, uniform rows)``, one array per stream.
+
+    Drawn by one small compiled program per row (:func:`~causaldsl.backends.noise.row_program`),
+    compiled once per number of draws and shared by every query, and passed to the compiled
+    query as arguments: inside the query's own program XLA fused parts of the inverse CDF into
+    every consumer, once per node and per use, which made compile time grow with the model.
+    """
+    seed = rng.seed_words(key)
+    z = tuple(rng.row_program("normal", n, shard_draws)(seed, np.uint32(st)) for st in s.z_streams)
+    u = tuple(rng.row_program("uniform", n, shard_draws)(seed, np.uint32(st)) for st in s.u_streams)
+    return z, u
+
+
+def run_schedule(s: Schedule, key, values, theta, n: int, shard_draws: bool = True, fast_flags: bool = False,
+                 noise: Optional[tuple] = None):
+    """``(env, log weights, invalid flags, bad draws)`` of one run of ``s`` (traced by JAX).
+
+    With ``fast_flags``, parameters that vary per draw are not reduced to a flag per node:
+    ``bad draws`` says, per draw, whether some node's parameters were invalid (None when no
+    parameter varies per draw), and their nodes' flags are False.
+
+    ``noise`` is :func:`noise_rows` of the same key; without it the noise is drawn here, inside
+    the traced program. Values keep their natural shapes: ``(n,)`` where a value depends on a
+    draw, ``()`` where it does not (observed copies, intervened ones, everything after a full
+    abduction), so that nothing constant is computed ``n`` times and a deterministic program
+    is visibly one.
+    """
+    dtype = values.dtype
+    slots = {f"${i}": values[i] for i in range(values.shape[0])}
+    env: dict = {}
+    u: dict = {}
+    logw = jnp.zeros((), dtype)
+    flags = []
+    per_draw = []
+
+    def flag(bad):
+        bad = jnp.asarray(bad)
+        if fast_flags and bad.ndim > 0:
+            per_draw.append(bad)
+            flags.append(jnp.asarray(False))
+        else:
+            flags.append(jnp.any(bad))
+
+    if noise is None and (s.z_streams or s.u_streams):
+        seed = rng.seed_words(key)
+        index = draw_index(n, shard_draws)
+        noise = (rng.block(rng.normal, seed, s.z_streams, index, jnp.float32) if s.z_streams else (),
+                 rng.block(rng.uniform, seed, s.u_streams, index, jnp.float64) if s.u_streams else ())
+    blocks = {"z": noise[0], "u": noise[1]} if noise is not None else {}
+    net, compiled = s.net, s.compiled
+    for st in s.steps:
+        node = st.node
+        obs = slots[st.obs] if st.obs is not None else None
+        if st.mode == "fixed":
+            v = values[node.value.index] if isinstance(node.value, Slot) else jnp.asarray(node.value, dtype)
+            val = jnp.asarray(v, dtype)
+            if obs is not None:
+                logw = logw + jnp.log(jnp.abs(val - obs) <= 1e-9)
+            env[node.name] = val
+            continue
+        fns = compiled[node.name]
+        if st.mode == "solve":  # abduction: solve the observed child for this noise
+            child = net[st.child]
+            y = slots[s.evidence[child.name]]
+            ename = next(e for e, p in child.env_names.items() if p == node.name)
+            cenv = {**theta, **{e: env[p] for e, p in child.env_names.items() if p != node.name}}
+            f = compiled[child.name][0]
+            a = jnp.asarray(f({**cenv, ename: jnp.zeros((), dtype)}), dtype)
+            b = jnp.asarray(f({**cenv, ename: jnp.ones((), dtype)}), dtype) - a
+            val = (y - a) / jnp.where(b == 0, 1.0, b)
+            raw = tuple(jnp.asarray(fn(theta), dtype) for fn in fns)
+            fam = FAMILIES[node.family]
+            flag(fam.invalid(raw))
+            params, (v,) = _common(raw, val)
+            logw = logw + jnp.where(b == 0, -jnp.inf, fam.log_prob(params, v) - jnp.log(jnp.abs(b)))
+            env[node.name] = val
+            continue
+        if st.mode == "solved":
+            env[node.name] = jnp.asarray(obs, dtype)
+            flags.append(jnp.asarray(False))
+            continue
+        penv = {**theta, **{e: env[p] for e, p in node.env_names.items()}}
+        if st.mode == "assign":
+            val = jnp.asarray(fns[0](penv), dtype)
+            flag(jnp.isnan(val))
+            if obs is not None:
+                logw = logw + jnp.log(jnp.abs(val - obs) <= 1e-9)
+            env[node.name] = val
+            continue
+        fam = FAMILIES[node.family]
+        raw = tuple(jnp.asarray(f(penv), dtype) for f in fns)
+        flag(fam.invalid(raw))
+        if st.mode == "observe":
+            obs = jnp.asarray(obs, dtype)
+            if fam.discrete:
+                params, _ = _common(raw, obs)
+                lo, hi = fam.cdf(params, obs - 1), fam.cdf(params, obs)
+                logw = logw + jnp.log(jnp.maximum(hi - lo, 0.0))
+                if st.share:
+                    u[node.noise] = lo + blocks["u"][st.noise[1]].astype(dtype) * (hi - lo)
+            else:
+                params, _ = _common(raw, obs)
+                logw = logw + fam.log_prob(params, obs)
+                if st.share:
+                    u[node.noise] = fam.to_z(params, obs) if fam.from_z is not None else fam.cdf(params, obs)
+            env[node.name] = obs
+            continue
+        if st.mode == "draw":
+            if st.noise is not None:
+                kind, row = st.noise
+                u[node.noise] = blocks[kind][row].astype(dtype)
+            kmax = len(node.domain) - 1 if node.domain else None
+            if fam.from_z is not None:
+                val = fam.from_z(raw, u[node.noise])
+            else:
+                params, (noise,) = _common(raw, u[node.noise])
+                val = fam.quantile(params, noise, kmax)
+            val = jnp.asarray(val, dtype)
+            if obs is not None:
+                logw = logw + jnp.log(jnp.abs(val - obs) <= 1e-9)
+            env[node.name] = val
+            continue
+        params = tuple(jnp.broadcast_to(r, (n,)) for r in raw)  # numpyro: its own sampler
+        env[node.name] = fam.numpyro(params).sample(jax.random.fold_in(key, st.stream)).astype(dtype)
+    bad = functools.reduce(jnp.logical_or, per_draw) if per_draw else None
+    return env, logw, jnp.stack(flags) if flags else jnp.zeros((0,), bool), bad
+
+
 def forward(net: Model, evidence: dict[str, str], n: int, source: str = "", shard_draws: bool = True,
             fast_flags: bool = False) -> Callable:
     """``(key, values, theta) -> (env, log weights, invalid flags)`` for ``n`` draws of ``net``.
 
-    ``theta`` maps parameter names to their values (empty for a model without ``param``).
-    With several devices the draws are split across them (``shard_draws``; see
-    :mod:`causaldsl.backends.sharding`); a program vmapped over something else passes False.
+    Every value in ``env`` and the log weights have shape ``(n,)``. ``theta`` maps parameter
+    names to their values (empty for a model without ``param``). With several devices the
+    draws are split across them (``shard_draws``; see :mod:`causaldsl.backends.sharding`); a
+    program vmapped over something else passes False.
 
     ``fast_flags``: parameters that vary per draw are checked in ONE reduction over all
     nodes, appended as a last flag ("some draw is invalid somewhere"); per-node flags
@@ -136,163 +376,166 @@ def forward(net: Model, evidence: dict[str, str], n: int, source: str = "", shar
     made XLA re-fuse (recompute) each node's ancestors into its own check: compile and
     run time grew with the square of the depth. The caller reruns with exact flags to
     name the node when the last flag is set.
+
+    >>> import jax, jax.numpy as jnp
+    >>> from causaldsl import model
+    >>> run, nodes = forward(model("model m {\\n x ~ Normal(0, 1)\\n y := 2 * x\\n}").ir, {}, 4)
+    >>> env, logw, flags = run(jax.random.PRNGKey(0), jnp.zeros((1,)), {})
+    >>> env["y"].shape, logw.shape, [n.name for n in nodes]
+    ((4,), (4,), ['x', 'y'])
     """
-    shared = Counter(node.noise for node in net.nodes if node.kind != "fixed")
-    compiled = {node.name: ([compile_expr(a) for a in node.args] if node.kind == "sample"
-                            else [compile_expr(node.expr)] if node.kind == "assign" else [])
-                for node in net.nodes}
-    inverted = _inversions(net, evidence, source)
-    order = _order(net, evidence, inverted)
-    seen_noise: set[str] = set()
-    for node in order:
-        if node.name in evidence and node.kind == "sample" and not FAMILIES[node.family].discrete:
-            if node.noise in seen_noise:
-                raise QueryError(f"cannot condition '{node.origin}' on a value in two worlds: "
-                                 "the second is an event of probability zero",
-                                 span=node.span, source=source or net.source)
-        if node.kind != "fixed":
-            seen_noise.add(node.noise)
-    flag_nodes = [node for node in order if node.kind != "fixed"]
+    s = Schedule(net, evidence, source)
 
     def run(key, values, theta):
-        dtype = values.dtype
-        slots = {f"${i}": values[i] for i in range(values.shape[0])}
-        env: dict = {}
-        u: dict = {}
-        logw = jnp.zeros((n,), dtype)
-        flags = []
-        per_draw = []
-
-        def flag(bad):
-            bad = jnp.asarray(bad)
-            if fast_flags and bad.ndim > 0:
-                per_draw.append(bad)
-                flags.append(jnp.asarray(False))
-            else:
-                flags.append(jnp.any(bad))
-
-        seed = rng.seed_words(key)
-        index = draw_index(n, shard_draws)
-        for i, node in enumerate(order):
-            s1 = 2 * i  # noise stream of this node; 2 * i + 1 for a family sampled by NumPyro
-            obs = slots[evidence[node.name]] if node.name in evidence else None
-            if node.kind == "fixed":
-                v = values[node.value.index] if isinstance(node.value, Slot) else jnp.asarray(node.value, dtype)
-                val = jnp.broadcast_to(v, (n,)).astype(dtype)
-                if obs is not None:
-                    logw = logw + jnp.log(jnp.abs(val - obs) <= 1e-9)
-                env[node.name] = val
-                continue
-            fns = compiled[node.name]
-            if node.name in inverted:  # abduction: solve the observed child for this noise
-                child = net[inverted[node.name]]
-                y = slots[evidence[child.name]]
-                ename = next(e for e, p in child.env_names.items() if p == node.name)
-                cenv = {**theta, **{e: env[p] for e, p in child.env_names.items() if p != node.name}}
-                f = compiled[child.name][0]
-                a = jnp.broadcast_to(f({**cenv, ename: jnp.zeros((), dtype)}), (n,))
-                b = jnp.broadcast_to(f({**cenv, ename: jnp.ones((), dtype)}), (n,)) - a
-                val = (y - a) / jnp.where(b == 0, 1.0, b)
-                raw = tuple(jnp.asarray(fn(theta), dtype) for fn in fns)
-                params = tuple(jnp.broadcast_to(r, (n,)) for r in raw)
-                fam = FAMILIES[node.family]
-                flag(fam.invalid(raw))
-                logw = logw + jnp.where(b == 0, -jnp.inf, fam.log_prob(params, val) - jnp.log(jnp.abs(b)))
-                env[node.name] = val
-                continue
-            if node.name in inverted.values():
-                env[node.name] = jnp.broadcast_to(obs, (n,)).astype(dtype)
-                flags.append(jnp.asarray(False))
-                continue
-            penv = {**theta, **{e: env[p] for e, p in node.env_names.items()}}
-            if node.kind == "assign":
-                raw = jnp.asarray(fns[0](penv), dtype)
-                flag(jnp.isnan(raw))
-                val = jnp.broadcast_to(raw, (n,))
-                if obs is not None:
-                    logw = logw + jnp.log(jnp.abs(val - obs) <= 1e-9)
-                env[node.name] = val
-                continue
-            fam = FAMILIES[node.family]
-            raw = tuple(jnp.asarray(f(penv), dtype) for f in fns)
-            flag(fam.invalid(raw))
-            params = tuple(jnp.broadcast_to(r, (n,)) for r in raw)
-            kmax = len(node.domain) - 1 if node.domain else None
-            many = shared[node.noise] > 1
-            z = fam.from_z is not None  # noise kept as a standard normal, else as a uniform
-            if obs is not None and node.noise not in u:
-                if fam.discrete:
-                    lo, hi = fam.cdf(params, obs - 1), fam.cdf(params, obs)
-                    logw = logw + jnp.log(jnp.maximum(hi - lo, 0.0))
-                    if many:
-                        u[node.noise] = lo + rng.uniform(seed, s1, index, dtype) * (hi - lo)
-                else:
-                    logw = logw + fam.log_prob(params, obs)
-                    if many:
-                        u[node.noise] = fam.to_z(params, obs) if z else fam.cdf(params, obs)
-                val = jnp.broadcast_to(obs, (n,)).astype(dtype)
-            elif node.noise in u or many or z or fam.name in _CHEAP_QUANTILE or fam.support == "finite":
-                if node.noise not in u:
-                    u[node.noise] = (rng.normal(seed, s1, index, dtype) if z
-                                     else rng.uniform(seed, s1, index, dtype))
-                noise = u[node.noise]
-                val = (fam.from_z(params, noise) if z else fam.quantile(params, noise, kmax)).astype(dtype)
-                if obs is not None:
-                    logw = logw + jnp.log(jnp.abs(val - obs) <= 1e-9)
-            else:
-                val = fam.numpyro(params).sample(jax.random.fold_in(key, s1 + 1)).astype(dtype)
-            env[node.name] = val
+        env, logw, flags, bad = run_schedule(s, key, values, theta, n, shard_draws, fast_flags)
         if fast_flags:
-            bad = functools.reduce(jnp.logical_or, per_draw) if per_draw else jnp.zeros((), bool)
-            flags.append(jnp.any(bad))
-        return env, logw, jnp.stack(flags) if flags else jnp.zeros((0,), bool)
+            flags = jnp.concatenate([flags, jnp.any(bad)[None] if bad is not None else jnp.zeros((1,), bool)])
+        return {k: jnp.broadcast_to(v, (n,)) for k, v in env.items()}, jnp.broadcast_to(logw, (n,)), flags
 
-    return run, flag_nodes
+    return run, s.flag_nodes
+
+
+def _summary(plan: Plan, n: int, env, logw, flags, bad, values, target, doms) -> dict:
+    """The estimator's reductions (traced): estimate, stderr, ESS, evidence met, target finite, flags.
+
+    ``bad`` (per draw: some parameter was invalid, or None) poisons the draw with NaN rather
+    than being reduced on its own: its check then costs no pass over the draws and no XLA
+    reduction of its own (a boolean any() compiles in ~0.4 s on CPU), and ``bad_draws`` (the
+    estimate is not finite) tells the caller to recompute exact flags, which name the node.
+    """
+    slots = {f"${i}": values[i] for i in range(values.shape[0])}
+    full = {**env, **slots}
+    t = jnp.ones(()) if target is None else jnp.asarray(target(full))
+    random = (t.ndim > 0 or logw.ndim > 0 or bad is not None
+              or any(jnp.ndim(env[d]) > 0 for d in plan.dist_vars))
+    lead = (n,) if random else ()
+    t = jnp.broadcast_to(t, lead)
+    for d in plan.dist_vars:
+        ind = (jnp.abs(jnp.broadcast_to(env[d], lead)[..., None] - doms[d]) <= 1e-9).astype(t.dtype)
+        t = t.reshape(t.shape + (1,)) * ind.reshape(lead + (1,) * (t.ndim - len(lead)) + (-1,))
+    if bad is not None:  # poison: a bad draw makes the estimate NaN (its weight, when there are weights)
+        if plan.evidence:
+            logw = jnp.where(bad, jnp.nan, logw)
+        else:
+            t = jnp.where(jnp.broadcast_to(bad, lead).reshape(lead + (1,) * (t.ndim - len(lead))), jnp.nan, t)
+    base = {"flags": flags, "deterministic": jnp.asarray(not random)}
+    if not random:  # every draw would be this one: the answer has no sampling error
+        live = jnp.isfinite(logw)
+        finite = jnp.all(jnp.isfinite(t))
+        return {**base, "estimate": t, "stderr": jnp.zeros_like(t), "ess": jnp.asarray(1.0), "any": live,
+                "finite": ~live | finite, "bad_draws": jnp.asarray(False)}
+    # Reductions over the draws are sums and a max of floats only: XLA's CPU backend compiles
+    # a float sum in ~30 ms and a boolean any/all in ~400 ms. So "the target is finite" is read
+    # off the estimate (an infinite or NaN draw with weight makes it infinite or NaN), and
+    # "some draw met the evidence" off the sum of the weights.
+    if not plan.evidence:  # every weight is 1: plain means, two passes over the draws fewer
+        est = jnp.sum(t, axis=0) / n
+        se = jnp.sqrt(jnp.sum((t - est) ** 2, axis=0)) / n
+        finite = jnp.all(jnp.isfinite(est))
+        return {**base, "estimate": est, "stderr": se, "ess": jnp.asarray(float(n)),
+                "any": jnp.asarray(True), "finite": finite, "bad_draws": ~finite & (bad is not None)}
+    logw = jnp.broadcast_to(logw, (n,))
+    top = jnp.max(logw)
+    w = jnp.exp(logw - jnp.where(jnp.isfinite(top), top, 0.0))  # dead draws (log w = -inf) weigh 0
+    wt = w.reshape((n,) + (1,) * (t.ndim - 1))
+    t = jnp.where(wt > 0, t, 0.0)  # a dead draw's target does not count, even infinite
+    sw = jnp.sum(w)
+    est = jnp.sum(wt * t, axis=0) / sw
+    se = jnp.sqrt(jnp.sum(wt ** 2 * (t - est) ** 2, axis=0)) / sw
+    finite = jnp.all(jnp.isfinite(est))
+    return {**base, "estimate": est, "stderr": se, "ess": sw ** 2 / jnp.sum(w ** 2),
+            "any": sw > 0, "finite": finite | ~(sw > 0), "bad_draws": ~(finite & jnp.isfinite(sw)) & (bad is not None)}
+
+
+class Compiled:
+    """A compiled Monte Carlo query: ``program(key, values, theta) -> summary dict``.
+
+    ``main(key, values, theta, z_rows, u_rows)`` is the jitted query, ``noise(key)`` its noise
+    rows (:func:`noise_rows`); a caller that vmaps over ``theta`` draws the noise once and
+    passes it unbatched (common random numbers).
+    """
+
+    def __init__(self, schedule: Schedule, main, n: int, shard_draws: bool):
+        self.schedule, self.main, self.n, self.shard_draws = schedule, main, n, shard_draws
+
+    def noise(self, key) -> tuple:
+        return noise_rows(self.schedule, key, self.n, self.shard_draws)
+
+    def __call__(self, key, values, theta):
+        return self.main(key, values, theta, *self.noise(key))
 
 
 def compile_montecarlo(plan: Plan, n: int, source: str = "", shard_draws: bool = True,
-                       fast_flags: bool = True) -> Callable:
-    """``(key, values, theta) -> summary dict``, jitted; reductions happen on the device.
+                       fast_flags: bool = True, schedule: Optional[Schedule] = None) -> tuple:
+    """``(program, flag nodes)``: ``program(key, values, theta) -> summary dict`` (a :class:`Compiled`);
+    reductions happen on the device.
 
     The summary holds the self-normalised estimate, its delta-method standard
     error, the effective sample size, whether any draw met the evidence,
-    whether the target was finite wherever it had weight, and the invalid flags
-    (with ``fast_flags``, ``bad_draws`` says that some per-draw parameter was invalid
-    and the flags must be recomputed with ``fast_flags=False`` to say where).
+    whether the target was finite wherever it had weight, the invalid flags
+    (with ``fast_flags``, ``bad_draws`` says that some per-draw parameter may have been
+    invalid and the flags must be recomputed with ``fast_flags=False`` to say where), and
+    ``deterministic`` (no draw was needed: the stderr is 0).
     """
     net = plan.network
-    run, flag_nodes = forward(net, dict(plan.evidence), n, source, shard_draws, fast_flags)
+    s = schedule if schedule is not None else Schedule(net, dict(plan.evidence), source)
     target = compile_expr(plan.target) if plan.target is not None else None
     doms = {d: jnp.asarray(net[d].domain, dtype=float) for d in plan.dist_vars}
 
-    def fn(key, values, theta):
+    def fn(key, values, theta, z_rows, u_rows):
         TRACES["count"] += 1
-        env, logw, flags = run(key, values, theta)
-        bad_draws = flags[-1] if fast_flags else jnp.asarray(False)
-        flags = flags[:-1] if fast_flags else flags
-        slots = {f"${i}": values[i] for i in range(values.shape[0])}
-        full = {**env, **slots}
-        t = jnp.ones((n,)) if target is None else jnp.broadcast_to(target(full), (n,))
-        for d in plan.dist_vars:
-            ind = (jnp.abs(env[d][:, None] - doms[d][None, :]) <= 1e-9).astype(t.dtype)
-            t = t.reshape(t.shape + (1,)) * ind.reshape((n,) + (1,) * (t.ndim - 1) + (-1,))
-        if not plan.evidence:  # every weight is 1: plain means, two passes over the draws fewer
-            finite = jnp.all(jnp.isfinite(t))
-            est = jnp.mean(t, axis=0)
-            se = jnp.sqrt(jnp.sum((t - est) ** 2, axis=0)) / n
-            return {"estimate": est, "stderr": se, "ess": jnp.asarray(float(n)),
-                    "any": jnp.asarray(True), "finite": finite, "flags": flags, "bad_draws": bad_draws}
-        top = jnp.max(jnp.where(jnp.isfinite(logw), logw, -jnp.inf))
-        w = jnp.where(jnp.isfinite(logw), jnp.exp(logw - top), 0.0)
-        live = w > 0
-        wt = w.reshape((n,) + (1,) * (t.ndim - 1))
-        finite = jnp.all(jnp.where(wt > 0, jnp.isfinite(t), True))
-        t = jnp.where(wt > 0, t, 0.0)
-        sw = jnp.sum(w)
-        est = jnp.sum(wt * t, axis=0) / sw
-        se = jnp.sqrt(jnp.sum(wt ** 2 * (t - est) ** 2, axis=0)) / sw
-        return {"estimate": est, "stderr": se, "ess": sw ** 2 / jnp.sum(w ** 2),
-                "any": jnp.any(live), "finite": finite, "flags": flags, "bad_draws": bad_draws}
+        env, logw, flags, bad = run_schedule(s, key, values, theta, n, shard_draws, fast_flags, (z_rows, u_rows))
+        return _summary(plan, n, env, logw, flags, bad, values, target, doms)
 
-    return jax.jit(fn), flag_nodes
+    return Compiled(s, jax.jit(fn), n, shard_draws), s.flag_nodes
 
+
+class MonteCarloProgram:
+    """The Monte Carlo engine for one query structure without parameters: ``program(seed, values)``.
+
+    Returns the summary of :func:`compile_montecarlo` in NumPy. A deterministic structure
+    (nothing left to draw, see :class:`Schedule`) is answered by :mod:`~causaldsl.backends.scalar`
+    in Python floats, without compiling anything; every other one by the compiled program,
+    built on the first call. When some draw's parameters were invalid, the flags are
+    recomputed by a per-node check to name the node.
+
+    >>> import causaldsl as cd
+    >>> from causaldsl.queries import plan_query
+    >>> from causaldsl.parser import parse_query
+    >>> m = cd.model("model m {\\n x ~ Normal(0, 1)\\n y ~ Normal(2 * x, 1)\\n}")
+    >>> p = MonteCarloProgram(plan_query(m.ir, parse_query("E[y | do(x = 1)]")), 10_000)
+    >>> out = p(0, [1.0])
+    >>> bool(abs(out["estimate"] - 2) < 4 * out["stderr"]), bool(out["deterministic"])
+    (True, False)
+    """
+
+    def __init__(self, plan: Plan, n: int, source: str = ""):
+        self.plan, self.n, self.source = plan, n, source
+        self.schedule = Schedule(plan.network, dict(plan.evidence), source)
+        self.nodes = self.schedule.flag_nodes
+        self.scalar = None
+        if self.schedule.deterministic:
+            try:
+                self.scalar = scalar.Evaluator(self.schedule, plan)
+            except scalar.Unsupported:
+                pass
+        self._compiled = None
+
+    def compiled(self) -> Compiled:
+        if self._compiled is None:
+            self._compiled, _ = compile_montecarlo(self.plan, self.n, self.source, schedule=self.schedule)
+        return self._compiled
+
+    def __call__(self, seed: int, values) -> dict:
+        values = np.asarray(values, dtype=np.float64)
+        if self.scalar is not None:
+            try:
+                return self.scalar(values)
+            except scalar.Unsupported:
+                pass
+        key = rng.seed_of(seed)
+        out = jax.device_get(self.compiled()(key, values, {}))
+        if out["bad_draws"]:  # some draw's parameters are invalid: rerun with a check per node to say which
+            slow, _ = compile_montecarlo(self.plan, self.n, self.source, fast_flags=False, schedule=self.schedule)
+            out["flags"] = jax.device_get(slow(key, values, {}))["flags"]
+        return out

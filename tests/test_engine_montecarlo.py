@@ -1,0 +1,202 @@
+"""The Monte Carlo engine's shape: noise drawn in blocks, programs that stay small, and
+queries with nothing left to draw answered exactly, without compiling.
+
+Numbers are checked against closed forms written here, and the float path
+(``causaldsl.backends.scalar``) against the compiled program on the same plans.
+"""
+
+from __future__ import annotations
+
+import math
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+
+import causaldsl as cd
+from causaldsl.backends import montecarlo as mc
+from causaldsl.backends import noise
+from causaldsl.backends.exact import TRACES
+from causaldsl.parser import parse_query
+from causaldsl.queries import plan_query
+
+
+def _plan(m, q):
+    return plan_query(m.ir, parse_query(q), q)
+
+
+def _compiled(plan, n=1000, seed=0):
+    """The compiled program's summary (never the float path)."""
+    program, _ = mc.compile_montecarlo(plan, n)
+    return jax.device_get(program(noise.seed_of(seed), np.asarray(plan.values or (0.0,), float), {}))
+
+
+# ---------------------------------------------------------------------- noise
+def test_seed_words_are_the_prng_key():
+    for seed in (0, 1, 7, 2 ** 32 + 5, -1, -12345):
+        assert np.array_equal(noise.seed_of(seed), np.asarray(jax.random.PRNGKey(seed)))
+
+
+def test_a_row_program_and_a_block_give_each_stream_its_own_draws():
+    seed = noise.seed_of(3)
+    idx = jnp.arange(1000, dtype=jnp.uint32)
+    rows = noise.block(noise.normal, seed, [0, 2, 4], idx, jnp.float32)
+    for r, stream in enumerate((0, 2, 4)):
+        alone = noise.normal(seed, stream, idx, jnp.float32)
+        assert np.array_equal(np.asarray(rows[r]), np.asarray(alone))
+        assert np.array_equal(np.asarray(noise.row_program("normal", 1000)(seed, np.uint32(stream))),
+                              np.asarray(alone))
+    u = noise.row_program("uniform", 1000)(seed, np.uint32(5))
+    assert np.array_equal(np.asarray(u), np.asarray(noise.uniform(seed, 5, idx)))
+
+
+def _chain(k: int) -> str:
+    lines = ["x0 ~ Normal(0, 1)"] + [f"x{i} ~ Normal(0.5 * x{i - 1} + 0.1, 1)" for i in range(1, k)]
+    return "model chain {\n" + "\n".join("    " + ln for ln in lines) + "\n}"
+
+
+def _fusions(k: int) -> int:
+    m = cd.model(_chain(k))
+    plan = _plan(m, f"E[x{k - 1} | x0 = 0.5]")
+    program, _ = mc.compile_montecarlo(plan, 1000)
+    key = noise.seed_of(0)
+    values = jnp.asarray(plan.values)
+    text = program.main.lower(key, values, {}, *program.noise(key)).compile().as_text()
+    return text.count("fusion(")
+
+
+def test_the_compiled_program_does_not_grow_with_the_model():
+    # XLA's CPU compile costs ~50-100 ms per fusion: a program whose fusions grew with its
+    # nodes (a noise draw, an inverse CDF, a check per node) took seconds to compile.
+    assert _fusions(40) <= _fusions(4) + 1
+
+
+def test_chain_answer_matches_its_closed_form():
+    # x_k = 0.5 x_{k-1} + 0.1 + e_k: E[x_3 | x_0 = 0.5] = 0.5^3 * 0.5 + 0.1 * (1 + 0.5 + 0.25)
+    m = cd.model(_chain(4))
+    r = m.query("E[x3 | x0 = 0.5]", samples=100_000)
+    assert abs(r.value - (0.0625 + 0.175)) < 4 * r.stderr
+    assert r.samples == 100_000 and r.stderr > 0
+
+
+# ---------------------------------------------------------------------- nothing left to draw
+LINEAR = """model lin {
+    a ~ Normal(0, 1)
+    b ~ Normal(0.8 * a, 0.5)
+    c ~ Normal(1.5 * b - 0.4 * a, 2)
+}"""
+
+
+def test_fully_observed_unit_is_answered_exactly_without_compiling():
+    # Abduction: e_a = 1, e_b = (0.3 - 0.8) / 0.5 = -1, e_c = (2 - 0.45 + 0.4) / 2 = 0.975;
+    # action b = 1; prediction c = 1.5 - 0.4 + 2 * 0.975 = 3.05.
+    m = cd.model(LINEAR)
+    before = TRACES["count"]
+    r = m.query("E[c[b = 1] | a = 1, b = 0.3, c = 2]")
+    assert r.value == pytest.approx(3.05, abs=1e-12)
+    assert r.stderr == 0.0 and r.samples == 1 and r.method == "monte-carlo"
+    assert TRACES["count"] == before  # nothing was traced or compiled
+    assert m.query("E[c[b = 2] | a = 1, b = 0.3, c = 2]").value == pytest.approx(4.55, abs=1e-12)
+
+
+def test_nonlinear_additive_noise_unit():
+    m = cd.model("""model nl {
+        a ~ Normal(0, 1)
+        b ~ Normal(sigmoid(a) - 0.5, 0.3)
+        c ~ Normal(2 * sigmoid(b) + exp(a / 4), 1.5)
+    }""")
+    sig = lambda v: 1 / (1 + math.exp(-v))
+    a, b, c = 0.2, -0.1, 1.7
+    e_c = c - (2 * sig(b) + math.exp(a / 4))
+    want = 2 * sig(0.5) + math.exp(a / 4) + e_c
+    r = m.query(f"E[c[b = 0.5] | a = {a}, b = {b}, c = {c}]")
+    assert r.value == pytest.approx(want, abs=1e-12) and r.stderr == 0.0
+
+
+@pytest.mark.parametrize("query", [
+    "E[c[b = 1] | a = 1, b = 0.3, c = 2]",
+    "E[c[b = 1] - c | a = -0.5, b = 0.3, c = 2]",
+    "E[c[a = 0] * b | a = 1, b = 0.3, c = 2]",
+    "P(c[b = 1] > 3 | a = 1, b = 0.3, c = 2)",
+])
+def test_the_float_path_agrees_with_the_compiled_program(query):
+    m = cd.model(LINEAR)
+    plan = _plan(m, query)
+    program = mc.MonteCarloProgram(plan, 1000)
+    assert program.scalar is not None
+    fast = program(0, plan.values)
+    slow = _compiled(plan)
+    assert bool(slow["deterministic"]) and fast["deterministic"]
+    assert float(fast["estimate"]) == pytest.approx(float(slow["estimate"]), abs=1e-12)
+    assert float(slow["stderr"]) == 0.0 and bool(slow["any"]) and fast["any"]
+
+
+def test_explicit_noise_lognormal_and_a_binary_cause():
+    m = cd.model("""model mix {
+        t ~ Bernoulli(0.3)
+        latent u ~ Normal(0, 1)
+        w ~ LogNormal(0.2 * t, 0.5)
+        y := 2 * t + log(w) + u
+    }""")
+    # u = y - 2 t - log w = 3 - 2 - log 1.5; y[t = 0] = log(w[t = 0]) + u, log w[t = 0] = log 1.5 - 0.2.
+    q = "E[y[t = 0] | t = 1, w = 1.5, y = 3]"
+    r = m.query(q)
+    assert r.value == pytest.approx(math.log(1.5) - 0.2 + 3 - 2 - math.log(1.5), abs=1e-12)
+    assert r.stderr == 0.0
+    assert float(_compiled(_plan(m, q))["estimate"]) == pytest.approx(r.value, abs=1e-12)
+
+
+def test_a_query_that_still_draws_is_not_deterministic():
+    m = cd.model(LINEAR)
+    r = m.query("E[c[b = 1] | a = 1, c = 2]", samples=20_000)  # e_b is not solved: drawn
+    assert r.stderr > 0 and r.samples == 20_000
+
+
+def test_impossible_evidence_in_a_deterministic_query():
+    m = cd.model("model m {\n    b ~ Bernoulli(0)\n    x ~ Normal(0, 1)\n    y ~ Normal(x + b, 1)\n}")
+    plan = _plan(m, "E[y[x = 0] | x = 1, y = 0, b = 1]")
+    assert mc.MonteCarloProgram(plan, 1000).scalar is not None
+    with pytest.raises(cd.ZeroProbabilityError):
+        m.query("E[y[x = 0] | x = 1, y = 0, b = 1]")
+    assert m.query("E[y[x = 0] | x = 1, y = 0, b = 0]").value == pytest.approx(-1.0, abs=1e-12)
+
+
+def test_invalid_scale_in_a_deterministic_query_names_the_node():
+    src = "model m {\n    x ~ Normal(0, 1)\n    y ~ Normal(x, x)\n}"
+    m = cd.model(src)
+    with pytest.raises(cd.ProbabilityError) as e:
+        m.query("E[y[x = 1] | x = -1, y = 0]")
+    assert e.value.line == 3
+
+
+def test_arithmetic_python_refuses_falls_back_to_the_compiled_program():
+    # log(x - 1) at x = 1 is -inf: Python raises, NumPy answers; the compiled program answers.
+    m = cd.model("model m {\n    x ~ Normal(0, 1)\n    y ~ Normal(x, 1)\n}")
+    with pytest.raises(cd.QueryError, match="infinite or undefined"):
+        m.query("E[log(y[x = 1] - y[x = 1]) | x = 0, y = 0]")
+
+
+def test_per_draw_invalid_parameters_still_name_the_node():
+    src = "model m {\n    x ~ Normal(0, 1)\n    y ~ Normal(0, x)\n}"
+    with pytest.raises(cd.ProbabilityError) as e:
+        cd.model(src).query("E[y]", samples=1000)
+    assert e.value.line == 3
+    with pytest.raises(cd.ProbabilityError) as e:
+        cd.model(src).query("E[x | y = 1]", samples=1000)
+    assert e.value.line == 3
+
+
+def test_an_infinite_target_is_undefined_not_invalid():
+    m = cd.model("model m {\n    x ~ Normal(0, 1)\n}")
+    with pytest.raises(cd.QueryError, match="infinite or undefined"):
+        m.query("E[1 / (x - x)]", samples=1000)
+
+
+def test_forward_keeps_every_value_per_draw():
+    m = cd.model("model m {\n    x ~ Normal(0, 1)\n    y := 2 * x\n}")
+    plan = _plan(m, "E[y | do(x = 1)]")
+    run, nodes = mc.forward(plan.network, dict(plan.evidence), 16, fast_flags=True)
+    env, logw, flags = jax.jit(run)(jax.random.PRNGKey(0), jnp.asarray(plan.values), {})
+    assert all(v.shape == (16,) for v in env.values()) and logw.shape == (16,)
+    assert np.all(np.asarray(env["y"]) == 2.0) and flags.shape == (len(nodes) + 1,)
