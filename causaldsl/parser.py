@@ -811,7 +811,9 @@ def _expected(tokens) -> str:
 def _syntax_error(err: UnexpectedInput, source: str) -> CausalSyntaxError:
     line, column = err.line, err.column
     if isinstance(err, UnexpectedCharacters):
-        ch = source.splitlines()[line - 1][column - 1] if line >= 1 else "?"
+        # Lark's own record of the character: counting lines with str.splitlines, which also
+        # breaks at '\r' and '\x0c' where Lark does not, crashed on such text.
+        ch = getattr(err, "char", None) or (source.splitlines()[line - 1][column - 1] if line >= 1 else "?")
         return CausalSyntaxError(f"unexpected character {ch!r}", line=line, column=column,
                                  source=source, hint=_hint_for_char(ch))
     if isinstance(err, UnexpectedEOF) or (isinstance(err, UnexpectedToken) and err.token.type == "$END"):

@@ -1,0 +1,235 @@
+"""The fast front end says exactly what the slow one said.
+
+The parser drives Lark's tables with its own loop (``causaldsl.parser._drive``) and
+hands rejected text to Lark; these tests hold the two to the same syntax trees, spans
+included, and to the same errors. The checker's own topological order is held to
+networkx's. No test here times anything: ``benchmarks/front_end.py`` does.
+"""
+
+from __future__ import annotations
+
+import gc
+import json
+import random
+import re
+from pathlib import Path
+
+import networkx as nx
+import numpy as np
+import pytest
+
+import causaldsl as cd
+from causaldsl import parser as P
+from causaldsl import syntax as S
+from causaldsl.checker import _engine_float, _topological_order, check_model
+from causaldsl.distributions import FAMILIES
+
+ROOT = Path(__file__).resolve().parent.parent
+
+# Corners of the grammar: keywords where a name is expected, brackets and newlines,
+# comments, positions of parenthesised expressions, every kind of item.
+SNIPPETS = [
+    "",
+    "\n\n  \n",
+    "# only a comment\n",
+    "model m {\n  x ~ Bernoulli(0.5)\n}",
+    "model m {\n  x ~ Bernoulli(0.5)\n  y := (x) + ((1))\n}\nP(y = 1)",
+    "model m { x ~ Bernoulli(0.5) }",
+    "model m\n{\n\n  latent u ~ Normal(0, 1)  # noise\n  y := 2 * u ** 2 - -u / 3\n}\n\nE[y]\n",
+    "model m {\r\n  x ~ Bernoulli(0.5)\r\n}\r\nP(x = 1)\r\n",
+    "model m {\n  a ~ Bernoulli(0.5)\n  b ~ Bernoulli(table(a) {\n     0: 0.2,\n     1: 0.7,\n  })\n}",
+    "model m {\n  a ~ Categorical(lo: 0.2, hi: 0.8)\n  b ~ Bernoulli(table(a) { lo: 0.1, 'hi': 0.9 })\n"
+    "  c := if a == hi and not b or b != 0 then 1 else 0\n}\nP(c = 1 | a = hi)",
+    "model m {\n  x ~ Normal(loc = 0, scale = 1)\n  y ~ Normal(max(x, 0, -1), exp(abs(x)) + 1e-3)\n}\n"
+    "E[y | do(x = -2.5)]\nE[y[x = 1] - y[x = 0]]",
+    "model m {\n  x ~ Bernoulli(0.5)\n  m ~ Bernoulli(0.2 + 0.5 * x)\n  y ~ Bernoulli(0.1 + 0.3 * x + 0.4 * m)\n}\n"
+    "ATE(x -> y)\nNDE(x -> y via m, treat = 1, control = 0)\nPN(x -> y)\nPNS(x -> y, samples = 1000)",
+    "model m {\n  x ~ Bernoulli(0.5)\n  y := x\n}\nP(y[x = 0] = 1, y = 1 | x = 1)\nP(y)\nP(y > 0 | do(x))",
+    "model m {\n  param p[t] ~ Beta(1, 1)\n  param s ~ HalfNormal(1)\n  t ~ Bernoulli(0.5)\n"
+    "  y ~ Bernoulli(p[t])\n}\nfit m to \"data.csv\", method = svi, draws = 100\nP(y = 1)",
+    "graph g {\n  W1 -> W2 -> X <- Z; X <-> Y\n  latent U, V\n}\nidentify P(Y | do(X), W1)\n"
+    "X, W1 _||_ Y | W2\nadjustment(X -> Y)\ninstruments(Z -> Y)\nindependences\nancestors(Y, X)\n"
+    "markov_blanket(X)\nadmg",
+    "P(x = 1 | do(x = 0), y = sunny, z = \"a b\")",
+    "E[x | x = -1]",
+    "model P_ {\n  via_ ~ Bernoulli(0.5)\n  modelx := via_ + 1\n}",
+    "model m {\n  P ~ Bernoulli(0.5)\n  do := P\n}",  # keywords the contextual lexer reads as names here
+]
+
+# Mistakes: each must raise the same error through the fast path as through Lark.
+MISTAKES = [
+    "model m {\n  x ~ Bernoulli(0.5\n}",
+    "model m {\n  x ~ Bernoulli(0.5))\n}",
+    "model m {\n  x = 1\n}",
+    "P(x = 1 | x & y)",
+    "model m {\n  x ~ Bernoulli(0.5) y ~ Bernoulli(0.5)\n}",
+    "P(x = 1",
+    "E[x",
+    "model m {\n  s := 'unterminated\n}",
+    "model m {\n  x ~ Bernoulli(0.5)\n  y ~ Bernoulli(x ^ 2)\n}",
+    "graph g {\n  a -> \n}",
+    "model m {\n  x ~ Bernoulli(if x then 1)\n}",
+]
+
+
+def corpus() -> list[str]:
+    texts = list(SNIPPETS)
+    for path in sorted((ROOT / "tutorials").glob("*.causal")):
+        texts.append(path.read_text())
+    for path in sorted((ROOT / "tutorials").glob("*.ipynb")):
+        for cell in json.loads(path.read_text())["cells"]:
+            src = "".join(cell["source"])
+            if src.startswith("%%causal"):
+                texts.append(src.split("\n", 1)[1] if "\n" in src else "")
+    for path in sorted((ROOT / "docs").glob("*.md")):
+        texts += re.findall(r"```(?:causal)?\n(.*?)```", path.read_text(), re.S)
+    from benchmarks.nets import binary_net, gauss_net
+
+    texts += [binary_net(12).dsl(), gauss_net(12).dsl(), gauss_net(12, nonlinear=True).dsl()]
+    return texts
+
+
+def slow(text: str):
+    """The parse through Lark alone: its tree, then the same builders."""
+    return P._parse_with_lark(text, "start")
+
+
+def outcome(fn, text):
+    try:
+        return repr(fn(text))  # dataclass reprs show every span
+    except cd.CausalDSLError as err:
+        return f"{type(err).__name__} {err.line}:{err.column} width {err.width}\n{err}"
+
+
+def test_the_fast_path_is_on():
+    # Off only when Lark's internals differ from what _Tables expects (then parse() is Lark's).
+    assert P._tables("start") is not None
+
+
+@pytest.mark.parametrize("text", corpus())
+def test_fast_and_lark_parses_agree(text):
+    assert outcome(P.parse, text) == outcome(slow, text)
+
+
+def test_fast_path_accepts_what_lark_accepts():
+    for text in corpus():
+        try:
+            slow(text)
+        except cd.CausalDSLError:
+            continue
+        P._drive(P._tables("start"), text, P._Builders(text))  # no _Reject
+
+
+@pytest.mark.parametrize("text", MISTAKES)
+def test_mistakes_read_the_same(text):
+    with pytest.raises(P._Reject):
+        P._drive(P._tables("start"), text, P._Builders(text))
+    fast, lark = outcome(P.parse, text), outcome(slow, text)
+    assert fast == lark and fast.startswith("CausalSyntaxError")
+
+
+def mutations(texts, k: int, seed: int = 0):
+    """Texts with a token inserted, a character deleted or a run cut: mostly mistakes."""
+    pieces = ["(", ")", "[", "]", "{", "}", ",", "=", "~", ":", "|", "\n", " ", "do", "P", "if",
+              "table", "latent", "0.5", "-", "**", "x", "->", ";", "#c\n", "'", "&", "via", "_||_"]
+    r = random.Random(seed)
+    out = []
+    for _ in range(k):
+        t = list(r.choice(texts))
+        i = r.randrange(len(t) + 1)
+        op = r.random()
+        if op < 0.4 and t:
+            del t[i % len(t)]
+        elif op < 0.8:
+            t.insert(i, r.choice(pieces))
+        else:
+            del t[i:i + r.randint(1, 5)]
+        out.append("".join(t))
+    return out
+
+
+def test_mutated_texts_agree():
+    base = [t for t in SNIPPETS if t]
+    for text in mutations(base, 400):
+        assert outcome(P.parse, text) == outcome(slow, text), repr(text)
+
+
+def test_parse_leaves_the_garbage_collector_as_it_found_it():
+    assert gc.isenabled()
+    P.parse(SNIPPETS[3])
+    assert gc.isenabled()
+    with pytest.raises(cd.CausalSyntaxError):
+        P.parse(MISTAKES[0])
+    assert gc.isenabled()
+    gc.disable()
+    try:
+        P.parse(SNIPPETS[3])
+        assert not gc.isenabled()
+    finally:
+        gc.enable()
+
+
+def test_long_tables_and_models_parse_in_linear_steps():
+    # A left-recursive list must grow in place: 4x the rows, not 16x the work.
+    rows = lambda k: ", ".join(f"{i}: 0.5" for i in range(k))  # noqa: E731
+    text = lambda k: f"model m {{\n  a ~ Categorical({', '.join(['0.5'] * 2)})\n}}"  # noqa: E731
+    assert P.parse(text(2)) == slow(text(2))
+    small = P.parse(f"E[table(a) {{ {rows(10)} }}]").items[0].expr
+    large = P.parse(f"E[table(a) {{ {rows(40)} }}]").items[0].expr
+    assert len(small.rows) == 10 and len(large.rows) == 40
+
+
+# ------------------------------------------------------------------ the checker
+def random_dag(n: int, seed: int):
+    r = random.Random(seed)
+    names = [f"v{i}" for i in r.sample(range(n), n)]  # written in a shuffled order
+    stmts = {v: S.SampleStmt(v, None, span=S.Span(line, 1)) for line, v in enumerate(names, 1)}
+    rank = {v: r.random() for v in names}  # acyclic: parents come from lower ranks
+    parents = {v: [p for p in names if rank[p] < rank[v] and r.random() < 0.2] for v in names}
+    return stmts, parents
+
+
+@pytest.mark.parametrize("seed", range(20))
+def test_topological_order_is_networkx_lexicographic_order(seed):
+    stmts, parents = random_dag(30, seed)
+    g = nx.DiGraph()
+    g.add_nodes_from(stmts)
+    g.add_edges_from((p, c) for c, ps in parents.items() for p in ps)
+    want = list(nx.lexicographical_topological_sort(g, key=lambda v: (stmts[v].span.line, v)))
+    assert _topological_order(stmts, parents) == want
+
+
+def test_topological_order_sees_cycles():
+    stmts = {v: S.SampleStmt(v, None, span=S.Span(i, 1)) for i, v in enumerate("abc", 1)}
+    assert _topological_order(stmts, {"a": ["c"], "b": ["a"], "c": ["b"]}) is None
+    assert _topological_order(stmts, {"a": ["a"], "b": [], "c": []}) is None
+
+
+def test_checked_tables_keep_the_parsed_rows():
+    text = "model m {\n  a ~ Bernoulli(0.5)\n  b ~ Bernoulli(table(a) { 0: 0.2, 1: 0.7 })\n}"
+    block = P.parse(text).items[0]
+    table = check_model(block, text)["b"].args[0]
+    assert table is block.statements[1].dist.args[0].value  # nothing to rewrite: nothing copied
+
+
+def test_level_names_in_tables_become_codes():
+    text = ("model m {\n  a ~ Categorical(lo: 0.2, hi: 0.8)\n"
+            "  b ~ Bernoulli(table(a) { hi: 0.9, lo: 0.1 })\n}")
+    table = check_model(P.parse(text).items[0], text)["b"].args[0]
+    assert [r.key[0].value for r in table.rows] == [1.0, 0.0]
+
+
+def test_constant_parameters_are_judged_as_jax_judges_them():
+    import jax.numpy as jnp
+
+    values = [0.0, -0.0, 1.0, -1.0, 0.5, 1e-50, 1e-40, 1e300, -1e300, 0.1, 0.10000000001,
+              float("nan"), float("inf"), -float("inf"), 2.0, 2.5]
+    r = random.Random(0)
+    for fam in FAMILIES.values():
+        if fam.name == "Categorical" or fam.probability_params:
+            continue
+        for _ in range(60):
+            combo = [r.choice(values) for _ in fam.params]
+            jax_says = bool(fam.invalid(tuple(jnp.asarray(c) for c in combo)))
+            numpy_says = bool(fam.invalid(tuple(np.asarray(c, dtype=_engine_float()) for c in combo)))
+            assert jax_says == numpy_says, (fam.name, combo)
