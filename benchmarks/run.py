@@ -19,6 +19,7 @@ import json
 import os
 import subprocess
 import sys
+import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -87,19 +88,44 @@ def reference(case: Case, size: int, results: dict, view):
     return ours["answer"], ours.get("se")
 
 
-def run_job(job: dict, limit: float) -> dict:
-    env = dict(os.environ, PYTHONWARNINGS="ignore", TF_CPP_MIN_LOG_LEVEL="3")
-    start = time.perf_counter()
-    try:
-        p = subprocess.run([sys.executable, "-m", "benchmarks.worker", json.dumps(job)], cwd=ROOT, env=env,
-                           capture_output=True, text=True, timeout=limit)
-    except subprocess.TimeoutExpired:
-        return {"timeout": limit}
+def run_job(job: dict, limit: float, cache_dir: str | None = None) -> dict:
+    """One job in its own process. causaldsl's persistent compilation cache goes to ``cache_dir``
+    (a fresh, empty one when None): a job's *first* is always a cold compile."""
+    with tempfile.TemporaryDirectory(prefix="causaldsl-bench-cache-") as fresh:
+        env = dict(os.environ, PYTHONWARNINGS="ignore", TF_CPP_MIN_LOG_LEVEL="3",
+                   CAUSALDSL_COMPILATION_CACHE=cache_dir or fresh)
+        start = time.perf_counter()
+        try:
+            p = subprocess.run([sys.executable, "-m", "benchmarks.worker", json.dumps(job)], cwd=ROOT, env=env,
+                               capture_output=True, text=True, timeout=limit)
+        except subprocess.TimeoutExpired:
+            return {"timeout": limit}
     lines = [ln for ln in p.stdout.splitlines() if ln.startswith("{")]
     if p.returncode != 0 or not lines:
         return {"error": (p.stderr or p.stdout).strip().splitlines()[-1:] or ["no output"],
                 "wall_s": time.perf_counter() - start}
     return json.loads(lines[-1])
+
+
+def _firsts(result: dict) -> dict:
+    """view -> first_s of a job's result (the view None for one-answer jobs)."""
+    res = result.get("result") or {}
+    if "first_s" in res:
+        return {None: res["first_s"]}
+    return {k: v["first_s"] for k, v in res.items() if isinstance(v, dict) and "first_s" in v}
+
+
+def run_ours(job: dict, limit: float) -> dict:
+    """causaldsl's job twice, sharing one compilation cache: the first process compiles cold (its
+    times are the table's), the second is a later session of the same work; its first answer
+    goes in as ``first_cached_s``."""
+    with tempfile.TemporaryDirectory(prefix="causaldsl-bench-cache-") as cache:
+        out = run_job(job, limit, cache)
+        again = run_job(job, limit, cache) if out.get("result") else {}
+    for view, first in _firsts(again).items():
+        res = out["result"] if view is None else out["result"][view]
+        res["first_cached_s"] = first
+    return out
 
 
 def main(argv=None) -> int:
@@ -122,7 +148,7 @@ def main(argv=None) -> int:
                 job = {"system": system, "workload": case.key, "size": size, **case.params,
                        **case.per_system.get(system, {})}
                 print(f"  running {system:<11} {case.label} n={size} ...", file=sys.stderr, flush=True)
-                results[system] = run_job(job, limit)
+                results[system] = run_ours(job, limit) if system == "causaldsl" else run_job(job, limit)
             for view, suffix in case.views:
                 ref, ref_se = reference(case, size, results, view)
                 for system in case.systems:

@@ -200,3 +200,20 @@ def test_forward_keeps_every_value_per_draw():
     env, logw, flags = jax.jit(run)(jax.random.PRNGKey(0), jnp.asarray(plan.values), {})
     assert all(v.shape == (16,) for v in env.values()) and logw.shape == (16,)
     assert np.all(np.asarray(env["y"]) == 2.0) and flags.shape == (len(nodes) + 1,)
+
+
+def test_tables_and_levels_in_a_deterministic_query():
+    m = cd.model("""model t {
+        w ~ Categorical(sunny: 0.6, rainy: 0.3, snowy: 0.1)
+        x ~ Normal(table(w) { sunny: 1, rainy: -1, snowy: 0 }, 1)
+        y ~ Normal(if w == rainy then 2 * x else x + 0.5, 0.5)
+    }""")
+    # w observed once (no world changes it); e_y = (y - 2 x) / 0.5 with x = 0.2, w = rainy;
+    # in the world x = 1: y = 2 + 0.5 e_y.
+    q = "E[y[x = 1] | w = rainy, x = 0.2, y = 0.9]"
+    plan = _plan(m, q)
+    assert mc.MonteCarloProgram(plan, 1000).scalar is not None
+    r = m.query(q)
+    assert r.value == pytest.approx(2 + (0.9 - 0.4), abs=1e-12) and r.stderr == 0.0
+    assert float(_compiled(plan)["estimate"]) == pytest.approx(r.value, abs=1e-12)
+    assert m.query("E[y[x = 1] | w = sunny, x = 0.2, y = 0.9]").value == pytest.approx(1.5 + 0.2, abs=1e-12)

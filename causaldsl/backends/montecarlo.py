@@ -113,9 +113,13 @@ def _order(net: Model, evidence: dict, inverted: dict[str, str]) -> list:
         for p in net[y].parents:
             if p != u:
                 g.add_edge(p, u)
-    early = set()
-    for e in evidence:
-        early |= nx.ancestors(g, e) | {e}
+    early = set()  # the evidence and its ancestors: one walk up from all of them
+    stack = [e for e in evidence if e in g]
+    while stack:
+        v = stack.pop()
+        if v not in early:
+            early.add(v)
+            stack.extend(g.pred[v])
     pos = {node.name: i for i, node in enumerate(net.nodes)}
     try:
         names = list(nx.lexicographical_topological_sort(g, key=lambda v: (v not in early, pos[v])))
@@ -168,9 +172,6 @@ class Schedule:
         self.net = net
         self.evidence = dict(evidence)
         shared = Counter(node.noise for node in net.nodes if node.kind != "fixed")
-        self.compiled = {node.name: ([compile_expr(a) for a in node.args] if node.kind == "sample"
-                                     else [compile_expr(node.expr)] if node.kind == "assign" else [])
-                         for node in net.nodes}
         self.inverted = inverted = _inversions(net, self.evidence, source)
         order = _order(net, self.evidence, inverted)
         seen_noise: set[str] = set()
@@ -224,6 +225,13 @@ class Schedule:
                     steps.append(Step(node, "numpyro", obs, stream=s1 + 1))
         self.steps = steps
         self.deterministic = not (self.z_streams or self.u_streams or any(st.mode == "numpyro" for st in steps))
+
+    @functools.cached_property
+    def compiled(self) -> dict:
+        """Node name -> its mechanism's JAX closures (built only when a program is traced)."""
+        return {node.name: ([compile_expr(a) for a in node.args] if node.kind == "sample"
+                            else [compile_expr(node.expr)] if node.kind == "assign" else [])
+                for node in self.net.nodes}
 
 
 def _common(params, *xs):
@@ -539,3 +547,4 @@ class MonteCarloProgram:
             slow, _ = compile_montecarlo(self.plan, self.n, self.source, fast_flags=False, schedule=self.schedule)
             out["flags"] = jax.device_get(slow(key, values, {}))["flags"]
         return out
+
