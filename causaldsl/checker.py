@@ -440,7 +440,8 @@ def _check_table(table: S.Table, nodes: dict[str, Node], ctx: _Ctx) -> S.Table:
             raise ctx.err(TableError, f"table over '{p}', which is not discrete", sp,
                           hint="tables need parents with finitely many values; use an expression instead")
         domains.append(node)
-    values = [frozenset(n.domain) for n in domains]  # for the common key: a number of the domain
+    expected = set(itertools.product(*[n.domain for n in domains]))
+    values = [frozenset(n.domain) for n in domains]
     seen: dict[tuple, S.TableRow] = {}
     rows = []
     for row in table.rows:
@@ -449,6 +450,11 @@ def _check_table(table: S.Table, nodes: dict[str, Node], ctx: _Ctx) -> S.Table:
                           f"{len(domains)} parent(s)", row.span,
                           hint="write one value per parent, e.g. (0, 1): 0.5" if len(domains) > 1 else
                           "write one value per row, e.g. 0: 0.5")
+        key = tuple([a.value for a in row.key])
+        if key in expected and key not in seen and all(type(v) is float for v in key):
+            seen[key] = row  # the common row: numbers of the domains, which are their own codes
+            rows.append(row)
+            continue
         codes = []
         same = True  # every key is already its code (a number, not a level name)
         for atom, node, vals in zip(row.key, domains, values):
@@ -467,7 +473,6 @@ def _check_table(table: S.Table, nodes: dict[str, Node], ctx: _Ctx) -> S.Table:
             rows.append(row)
         else:
             rows.append(replace(row, key=tuple(S.KeyAtom(c, a.span) for c, a in zip(codes, row.key))))
-    expected = set(itertools.product(*[n.domain for n in domains]))
     missing = sorted(expected - set(seen))
     if missing:
         labels = [_fmt_key(tuple(_label(v, n) for v, n in zip(k, domains))) for k in missing[:6]]
