@@ -282,6 +282,8 @@ def _free_vars(flat: list) -> list[str]:
     """:func:`~causaldsl.expressions.free_vars` of the expression ``flat`` was flattened from."""
     seen: dict[str, None] = {}
     for node in flat:
+        if type(node) is S.Num:
+            continue
         if isinstance(node, (S.Var, S.Index)):
             seen.setdefault(node.name, None)
         elif isinstance(node, S.Table):
@@ -395,8 +397,10 @@ def _resolve_levels(st: S.Statement, nodes: dict[str, Node], stmts, ctx: _Ctx) -
         if isinstance(e, S.Call):
             return _renew(e, args=_same_or_new(e.args, tuple(fix(a) for a in e.args)))
         if isinstance(e, S.Table):
-            rows = tuple(_renew(r, value=fix(r.value)) for r in e.rows)
-            return _check_table(_renew(e, rows=_same_or_new(e.rows, rows)), nodes, ctx)
+            values = [r.value if type(r.value) in _LEAVES else fix(r.value) for r in e.rows]
+            if any(v is not r.value for v, r in zip(values, e.rows)):
+                e = replace(e, rows=tuple(_renew(r, value=v) for r, v in zip(e.rows, values)))
+            return _check_table(e, nodes, ctx)
         return e
 
     if isinstance(st, S.AssignStmt):
@@ -607,7 +611,7 @@ def _static_param_checks(fam, args, dist: S.DistCall, ctx: _Ctx) -> None:
     def check_prob(e):
         targets = [r.value for r in e.rows] if isinstance(e, S.Table) else [e]
         for t in targets:
-            c = _constant(t)
+            c = float(t.value) if type(t) is S.Num else _constant(t)
             if c is not None and not (0.0 <= c <= 1.0):
                 raise ctx.err(ProbabilityError, f"probability {c:g} is outside [0, 1]",
                               _expr_span(t, dist.span),
