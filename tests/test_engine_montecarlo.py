@@ -62,7 +62,7 @@ def _fusions(k: int) -> int:
     program, _ = mc.compile_montecarlo(plan, 1000)
     key = noise.seed_of(0)
     values = jnp.asarray(plan.values)
-    text = program.main.lower(key, values, {}, *program.noise(key)).compile().as_text()
+    text = program.draws.lower(key, values, {}, *program.noise(key)).compile().as_text()
     return text.count("fusion(")
 
 
@@ -217,3 +217,19 @@ def test_tables_and_levels_in_a_deterministic_query():
     assert r.value == pytest.approx(2 + (0.9 - 0.4), abs=1e-12) and r.stderr == 0.0
     assert float(_compiled(plan)["estimate"]) == pytest.approx(r.value, abs=1e-12)
     assert m.query("E[y[x = 1] | w = sunny, x = 0.2, y = 0.9]").value == pytest.approx(1.5 + 0.2, abs=1e-12)
+
+
+def test_a_large_query_with_evidence_runs_as_two_programs_with_the_same_answer():
+    m = cd.model(_chain(mc.SPLIT_STEPS + 6))
+    k = mc.SPLIT_STEPS + 5
+    plan = _plan(m, f"E[x{k} | x3 = 0.5]")
+    program, _ = mc.compile_montecarlo(plan, 20_000)
+    assert program.split
+    key, values = noise.seed_of(2), np.asarray(plan.values)
+    two = jax.device_get(program(key, values, {}))
+    one = jax.device_get(program.main(key, values, {}, *program.noise(key)))
+    for name in ("estimate", "stderr", "ess"):
+        assert float(two[name]) == pytest.approx(float(one[name]), rel=1e-9)
+    # x_k given x_3 = 0.5: 0.5^(k-3) * 0.5 + 0.1 * (1 - 0.5^(k-3)) / 0.5
+    want = 0.5 ** (k - 3) * 0.5 + 0.2 * (1 - 0.5 ** (k - 3))
+    assert abs(float(two["estimate"]) - want) < 4 * float(two["stderr"])

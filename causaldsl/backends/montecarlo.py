@@ -403,12 +403,14 @@ def forward(net: Model, evidence: dict[str, str], n: int, source: str = "", shar
     return run, s.flag_nodes
 
 
-def _summary(plan: Plan, n: int, env, logw, flags, bad, values, target, doms) -> dict:
-    """The estimator's reductions (traced): estimate, stderr, ESS, evidence met, target finite, flags.
+def _per_draw(plan: Plan, n: int, env, logw, bad, values, target, doms) -> tuple:
+    """``(t, log w)``: the target of every draw (``(n, ...)``; ``(...)`` when it is the same for
+    every draw, and so are the weights) and its log weight (``(n,)``, or ``()`` when constant).
 
-    ``bad`` (per draw: some parameter was invalid, or None) poisons the draw with NaN rather
-    than being reduced on its own: its check then costs no pass over the draws and no XLA
-    reduction of its own (a boolean any() compiles in ~0.4 s on CPU), and ``bad_draws`` (the
+    ``t`` carries an axis per distribution variable (indicators of its values). ``bad`` (per
+    draw: some parameter was invalid, or None) poisons the draw with NaN rather than being
+    reduced on its own: its check then costs no pass over the draws and no XLA reduction of
+    its own (a boolean any() compiles in ~0.4 s on CPU), and ``bad_draws`` of the summary (the
     estimate is not finite) tells the caller to recompute exact flags, which name the node.
     """
     slots = {f"${i}": values[i] for i in range(values.shape[0])}
@@ -426,23 +428,30 @@ def _summary(plan: Plan, n: int, env, logw, flags, bad, values, target, doms) ->
             logw = jnp.where(bad, jnp.nan, logw)
         else:
             t = jnp.where(jnp.broadcast_to(bad, lead).reshape(lead + (1,) * (t.ndim - len(lead))), jnp.nan, t)
-    base = {"flags": flags, "deterministic": jnp.asarray(not random)}
-    if not random:  # every draw would be this one: the answer has no sampling error
-        live = jnp.isfinite(logw)
-        finite = jnp.all(jnp.isfinite(t))
-        return {**base, "estimate": t, "stderr": jnp.zeros_like(t), "ess": jnp.asarray(1.0), "any": live,
-                "finite": ~live | finite, "bad_draws": jnp.asarray(False)}
-    # Reductions over the draws are sums and a max of floats only: XLA's CPU backend compiles
-    # a float sum in ~30 ms and a boolean any/all in ~400 ms. So "the target is finite" is read
-    # off the estimate (an infinite or NaN draw with weight makes it infinite or NaN), and
-    # "some draw met the evidence" off the sum of the weights.
-    if not plan.evidence:  # every weight is 1: plain means, two passes over the draws fewer
+    if random and plan.evidence:
+        logw = jnp.broadcast_to(logw, (n,))
+    return t, logw
+
+
+def _reduce(t, logw, poisoned: bool) -> dict:
+    """The estimator over the draws (traced): estimate, stderr, ESS, evidence met, target finite.
+
+    ``t`` has the draws on its first axis, ``logw`` is ``(n,)`` or, without evidence, ``()``.
+    It reads nothing of the model, so one compiled program serves every query of the same
+    shapes (:func:`reduce_program`).
+
+    Reductions over the draws are sums and a max of floats only: XLA's CPU backend compiles
+    a float sum in ~30 ms and a boolean any/all in ~400 ms. So "the target is finite" is read
+    off the estimate (an infinite or NaN draw with weight makes it infinite or NaN), and
+    "some draw met the evidence" off the sum of the weights.
+    """
+    n = t.shape[0]
+    if logw.ndim == 0:  # every weight is 1: plain means, two passes over the draws fewer
         est = jnp.sum(t, axis=0) / n
         se = jnp.sqrt(jnp.sum((t - est) ** 2, axis=0)) / n
         finite = jnp.all(jnp.isfinite(est))
-        return {**base, "estimate": est, "stderr": se, "ess": jnp.asarray(float(n)),
-                "any": jnp.asarray(True), "finite": finite, "bad_draws": ~finite & (bad is not None)}
-    logw = jnp.broadcast_to(logw, (n,))
+        return {"estimate": est, "stderr": se, "ess": jnp.asarray(float(n)),
+                "any": jnp.asarray(True), "finite": finite, "bad_draws": ~finite & poisoned}
     top = jnp.max(logw)
     w = jnp.exp(logw - jnp.where(jnp.isfinite(top), top, 0.0))  # dead draws (log w = -inf) weigh 0
     wt = w.reshape((n,) + (1,) * (t.ndim - 1))
@@ -451,26 +460,64 @@ def _summary(plan: Plan, n: int, env, logw, flags, bad, values, target, doms) ->
     est = jnp.sum(wt * t, axis=0) / sw
     se = jnp.sqrt(jnp.sum(wt ** 2 * (t - est) ** 2, axis=0)) / sw
     finite = jnp.all(jnp.isfinite(est))
-    return {**base, "estimate": est, "stderr": se, "ess": sw ** 2 / jnp.sum(w ** 2),
-            "any": sw > 0, "finite": finite | ~(sw > 0), "bad_draws": ~(finite & jnp.isfinite(sw)) & (bad is not None)}
+    return {"estimate": est, "stderr": se, "ess": sw ** 2 / jnp.sum(w ** 2),
+            "any": sw > 0, "finite": finite | ~(sw > 0), "bad_draws": ~(finite & jnp.isfinite(sw)) & poisoned}
+
+
+def _fixed_summary(t, logw) -> dict:
+    """The summary when every draw is the same draw (traced, or NumPy): the answer is exact."""
+    xp = np if isinstance(t, np.ndarray) else jnp
+    live = xp.isfinite(logw)
+    finite = xp.all(xp.isfinite(t))
+    return {"estimate": t, "stderr": xp.zeros_like(t), "ess": xp.asarray(1.0), "any": live,
+            "finite": ~live | finite, "bad_draws": xp.asarray(False)}
+
+
+@functools.lru_cache(maxsize=None)
+def reduce_program(poisoned: bool):
+    """The jitted :func:`_reduce`: compiled once per shape of ``(t, logw)``, whatever the model."""
+    return jax.jit(lambda t, logw: _reduce(t, logw, poisoned))
+
+
+SPLIT_STEPS = 24  # nodes above which a query with evidence runs as two programs (see Compiled)
 
 
 class Compiled:
     """A compiled Monte Carlo query: ``program(key, values, theta) -> summary dict``.
 
-    ``main(key, values, theta, z_rows, u_rows)`` is the jitted query, ``noise(key)`` its noise
-    rows (:func:`noise_rows`); a caller that vmaps over ``theta`` draws the noise once and
-    passes it unbatched (common random numbers).
+    ``main(key, values, theta, z_rows, u_rows)`` is the query in one traced function (also for
+    a caller that vmaps over ``theta``, drawing the noise once with :meth:`noise` and passing
+    it unbatched: common random numbers). With evidence, XLA fuses the forward pass into
+    each reduction that reads it (the max and sums of the weights, the weighted sums of the
+    target): compiled, and run, four or five times over; so a large query with evidence runs
+    as two programs instead, ``draws(key, values, theta, z_rows, u_rows) -> (t, log w,
+    flags)``, the model's forward pass, and the estimator (:func:`reduce_program`), which is
+    the same for every model of the same shapes.
     """
 
-    def __init__(self, schedule: Schedule, main, n: int, shard_draws: bool):
-        self.schedule, self.main, self.n, self.shard_draws = schedule, main, n, shard_draws
+    def __init__(self, schedule: Schedule, draws, main, n: int, shard_draws: bool, dist_rank: int, traced: list):
+        self.schedule, self.draws, self.main, self.n = schedule, draws, main, n
+        self.shard_draws, self.dist_rank = shard_draws, dist_rank
+        self._traced = traced  # [whether some parameter is checked per draw], once traced
+        # Only with evidence does XLA fuse the forward pass into several reductions (those of
+        # the weights, those of the weighted target); for a small pass one program is cheaper.
+        self.split = bool(schedule.evidence) and len(schedule.steps) > SPLIT_STEPS
 
     def noise(self, key) -> tuple:
         return noise_rows(self.schedule, key, self.n, self.shard_draws)
 
-    def __call__(self, key, values, theta):
-        return self.main(key, values, theta, *self.noise(key))
+    def __call__(self, key, values, theta) -> dict:
+        if not self.split:
+            return self.main(key, values, theta, *self.noise(key))
+        t, logw, flags = self.draws(key, values, theta, *self.noise(key))
+        if t.ndim > self.dist_rank or logw.ndim > 0:
+            out = dict(reduce_program(self._traced[0])(t, logw))
+            out["deterministic"] = False
+        else:  # nothing varied between draws (a query the float path could not run)
+            out = _fixed_summary(*jax.device_get((t, logw)))
+            out["deterministic"] = True
+        out["flags"] = flags
+        return out
 
 
 def compile_montecarlo(plan: Plan, n: int, source: str = "", shard_draws: bool = True,
@@ -489,13 +536,22 @@ def compile_montecarlo(plan: Plan, n: int, source: str = "", shard_draws: bool =
     s = schedule if schedule is not None else Schedule(net, dict(plan.evidence), source)
     target = compile_expr(plan.target) if plan.target is not None else None
     doms = {d: jnp.asarray(net[d].domain, dtype=float) for d in plan.dist_vars}
+    poisoned = []  # whether some parameter is checked per draw (known once traced)
 
-    def fn(key, values, theta, z_rows, u_rows):
+    def draws(key, values, theta, z_rows, u_rows):
         TRACES["count"] += 1
         env, logw, flags, bad = run_schedule(s, key, values, theta, n, shard_draws, fast_flags, (z_rows, u_rows))
-        return _summary(plan, n, env, logw, flags, bad, values, target, doms)
+        poisoned[:] = [bad is not None]
+        t, logw = _per_draw(plan, n, env, logw, bad, values, target, doms)
+        return t, logw, flags
 
-    return Compiled(s, jax.jit(fn), n, shard_draws), s.flag_nodes
+    def main(key, values, theta, z_rows, u_rows):
+        t, logw, flags = draws(key, values, theta, z_rows, u_rows)
+        random = t.ndim > len(plan.dist_vars) or logw.ndim > 0
+        out = _reduce(t, logw, poisoned[0]) if random else _fixed_summary(t, logw)
+        return {**out, "flags": flags, "deterministic": jnp.asarray(not random)}
+
+    return Compiled(s, jax.jit(draws), jax.jit(main), n, shard_draws, len(plan.dist_vars), poisoned), s.flag_nodes
 
 
 class MonteCarloProgram:
