@@ -425,6 +425,9 @@ class ExactProgram:
             return jnp.concatenate([jnp.ravel(num), jnp.stack([den, undefined]), flags.astype(float)])
 
         jitted = jax.jit(fn).lower(jnp.asarray(values), flat, flat_flags).compile()
+        # An executable's first run pays one-off costs (buffers, the runtime's thread pool): ~5-20 ms
+        # paid here, in the background, instead of by the user's next answer.
+        np.asarray(jitted(jnp.asarray(values), flat, flat_flags))
         shape = tuple(self._dist_len(d) for d in s.plan.dist_vars)
         k = int(np.prod(shape))  # 1 for a scalar answer
 
