@@ -426,7 +426,7 @@ class ExactProgram:
 
         jitted = jax.jit(fn).lower(jnp.asarray(values), flat, flat_flags).compile()
         # An executable's first run pays one-off costs (buffers, the runtime's thread pool): ~5-20 ms
-        # paid here, in the background, instead of by the user's next answer.
+        # paid here, with the compile (in the background by default), not by the next answer.
         np.asarray(jitted(jnp.asarray(values), flat, flat_flags))
         shape = tuple(self._dist_len(d) for d in s.plan.dist_vars)
         k = int(np.prod(shape))  # 1 for a scalar answer

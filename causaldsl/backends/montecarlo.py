@@ -433,6 +433,12 @@ def _per_draw(plan: Plan, n: int, env, logw, bad, values, target, doms) -> tuple
     return t, logw
 
 
+def _varies(t, logw, dist_rank: int) -> bool:
+    """Whether :func:`_per_draw` gave one row per draw (``t`` has the draws axis before its
+    ``dist_rank`` indicator axes, or the weights differ), rather than one draw for all."""
+    return t.ndim > dist_rank or logw.ndim > 0
+
+
 def _reduce(t, logw, poisoned: bool) -> dict:
     """The estimator over the draws (traced): estimate, stderr, ESS, evidence met, target finite.
 
@@ -510,7 +516,7 @@ class Compiled:
         if not self.split:
             return self.main(key, values, theta, *self.noise(key))
         t, logw, flags = self.draws(key, values, theta, *self.noise(key))
-        if t.ndim > self.dist_rank or logw.ndim > 0:
+        if _varies(t, logw, self.dist_rank):
             out = dict(reduce_program(self._traced[0])(t, logw))
             out["deterministic"] = False
         else:  # nothing varied between draws (a query the float path could not run)
@@ -547,7 +553,7 @@ def compile_montecarlo(plan: Plan, n: int, source: str = "", shard_draws: bool =
 
     def main(key, values, theta, z_rows, u_rows):
         t, logw, flags = draws(key, values, theta, z_rows, u_rows)
-        random = t.ndim > len(plan.dist_vars) or logw.ndim > 0
+        random = _varies(t, logw, len(plan.dist_vars))
         out = _reduce(t, logw, poisoned[0]) if random else _fixed_summary(t, logw)
         return {**out, "flags": flags, "deterministic": jnp.asarray(not random)}
 
