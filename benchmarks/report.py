@@ -134,6 +134,14 @@ def machine() -> dict:
             "os": f"{platform.system()} {platform.release()}", "versions": versions, "commit": commit}
 
 
+def _commits(info: dict) -> str:
+    """Which commit measured the workloads: one, or one per workload where some were re-run."""
+    runs = info.get("runs") or {}
+    if len(set(runs.values())) <= 1:
+        return f"commit {next(iter(runs.values()), info['commit'])}"
+    return "workloads measured at " + ", ".join(f"{key} {commit}" for key, commit in runs.items())
+
+
 def markdown(rows: list[Row], info: dict, quick: bool = False) -> str:
     cells = lines(rows)
     md = ["| " + " | ".join(cells[0]) + " |", "|" + "---|" * len(cells[0])]
@@ -142,10 +150,11 @@ def markdown(rows: list[Row], info: dict, quick: bool = False) -> str:
     return "\n".join([
         "# Benchmarks: causaldsl beside its peers" + (" (quick run)" if quick else ""), "",
         f"Machine: {info['cpu']}, {info['cores']} cores, {info['os']}, Python {info['python']}; "
-        f"commit {info['commit']}.", "", f"Versions: {vers}.", "",
+        f"{_commits(info)}.", "", f"Versions: {vers}.", "",
         "Ratios are peer time / causaldsl time (above 1: causaldsl is faster); Monte Carlo rows compare "
         "time per draw. *first* is text or objects in, answer out on a fresh model (parse, build, compile, "
-        "run), with an empty compilation cache; *first, 2nd session* the same in a second process that "
+        "run), with an empty compilation cache, the median over three fresh processes (workloads 1, 2, 4 "
+        "and 5, for every system: one process times one first call); *first, 2nd session* the same in a second process that "
         "finds the programs the first one compiled in causaldsl's persistent cache; *warm* the median of "
         "repeats of the same query; *new value* the same query with another value. Every answer was checked (last column) before its time was written. Peak MB is the peak "
         "resident memory of the process that ran the system (imports included).", "",

@@ -23,6 +23,7 @@ import contextlib
 import functools
 import gc
 import operator
+import re
 from importlib import resources
 from pathlib import Path
 from typing import Iterator, Optional
@@ -468,6 +469,8 @@ class _Tables:
             self.lexers[state] = made[key]
         if any(lx is None for lx in self.lexers):  # pragma: no cover
             raise _Unsupported("a state without a lexer")
+        self.tables = _TableScan(lark)
+        self.after_table: dict = {}  # (state, table shape) -> (goto on 'table', state after its '}')
 
 
 def _rule_plan(rule) -> tuple:
@@ -637,7 +640,183 @@ def _tables(start: str) -> Optional[_Tables]:
         return None
 
 
+# ------------------------------------------------------------------ tables of plain numbers
+_PUNCT = {"(": "LPAR", ")": "RPAR", ",": "COMMA", ":": "COLON", "{": "LBRACE", "}": "RBRACE",
+          "+": "ADD_OP", "-": "ADD_OP"}
+
+
+class _TableScan:
+    """The lexer and grammar of ``table(A, B) { (a, b): 0.3, ... }`` with plain numbers, in one pass.
+
+    Nearly all the tokens of a large discrete model are in its tables, and almost every table
+    row is keys and one number. :func:`_drive` hands a table here when it meets the keyword; a
+    table of that shape comes back as the :class:`~causaldsl.syntax.Table` the builders would
+    have made, spans and all, in about a fifth of the time. Anything else (a comment, an
+    expression for a value, a keyword for a name, a line break where a statement could end)
+    comes back as ``None`` and the table is parsed token by token, so the language stays the
+    grammar's. The token patterns are Lark's own terminals.
+    """
+
+    def __init__(self, lark: Lark):
+        def pat(name: str) -> str:
+            return lark.get_terminal(name).pattern.to_regexp()
+
+        self.regex = re.compile(
+            rf"(?P<_>[\t ]+)|(?P<_NL>\r?\n)|(?P<NUMBER>{pat('NUMBER')})|(?P<NAME>{pat('NAME')})"
+            rf"|(?P<STRING>{pat('STRING')})|(?P<PUNCT>[(),:{{}}+-])")
+        # Words that are a keyword somewhere: where the scan cannot tell, it says no.
+        name = re.compile(pat("NAME"))
+        self.keywords = frozenset(t.pattern.value for t in lark.terminals
+                                  if t.pattern.type == "str" and name.fullmatch(t.pattern.value))
+
+    def scan(self, text: str, pos: int, line: int, line_start: int):
+        """Tokens of the table that starts at ``pos`` (after the keyword), through its ``}``:
+        ``(tokens, breaks, pos, line, line_start)``, ``breaks`` the indices of tokens after a
+        line break; ``None`` where a character is not one of the table's."""
+        match = self.regex.scanner(text, pos).match
+        new_tok = tuple.__new__
+        toks: list = []
+        breaks: list = []
+        while True:
+            m = match()
+            if m is None:
+                return None
+            typ = m.lastgroup
+            if typ == "_":
+                continue
+            start, end = m.span()
+            if typ == "_NL":
+                line += 1
+                line_start = end
+                breaks.append(len(toks))
+                continue
+            val = m.group()
+            if typ == "PUNCT":
+                typ = _PUNCT[val]
+            toks.append(new_tok(Tok, (typ, val, line, start - line_start + 1, line, end - line_start + 1)))
+            if typ == "RBRACE":
+                return toks, breaks, end, line, line_start
+
+    def table(self, toks: list, breaks: list, head: Tok):
+        """The table's syntax node and shape from its tokens (the keyword ``head`` before them),
+        or ``None`` where they are not a table of plain rows."""
+        if not toks or toks[0][0] != "LPAR" or 0 in breaks:  # a line break after 'table' may end a statement
+            return None
+        keywords = self.keywords
+        names, i = [], 1
+        while True:
+            t = toks[i]
+            if t[0] != "NAME" or t[1] in keywords:
+                return None
+            names.append(t)
+            i += 1
+            if toks[i][0] == "RPAR":
+                break
+            if toks[i][0] != "COMMA":
+                return None
+            i += 1
+        i += 1
+        if toks[i][0] != "LBRACE" or i in breaks:
+            return None
+        i += 1
+        rows: list = []
+        trailing = False
+        while True:
+            first = toks[i]
+            if first[0] == "LPAR":
+                key, i = [], i + 1
+                while True:
+                    atom, i = self._atom(toks, i)
+                    if atom is None:
+                        return None
+                    key.append(atom)
+                    sep = toks[i][0]
+                    i += 1
+                    if sep == "RPAR":
+                        break
+                    if sep != "COMMA":
+                        return None
+            else:
+                atom, i = self._atom(toks, i)
+                if atom is None:
+                    return None
+                key = [atom]
+            if toks[i][0] != "COLON" or toks[i + 1][0] != "NUMBER":
+                return None
+            value = toks[i + 1]
+            rows.append(S.TableRow(tuple(key), S.Num(_number(value[1]), _span(value)), _extent(first, value)))
+            sep = toks[i + 2][0]
+            i += 3
+            if sep == "RBRACE":
+                break
+            if sep != "COMMA":
+                return None
+            if toks[i][0] == "RBRACE":
+                trailing = True
+                break
+        node = S.Table(tuple(n[1] for n in names), tuple(rows), _extent(head, toks[-1]),
+                       tuple(_span(n) for n in names))
+        return node, (len(names) > 1, len(rows) > 1, trailing)
+
+    def _atom(self, toks: list, i: int):
+        """A key atom at ``toks[i]`` as :meth:`_Builders.key_atom` makes it, and the index after."""
+        t = toks[i]
+        typ = t[0]
+        if typ == "NUMBER":
+            return S.KeyAtom(_number(t[1]), _span(t)), i + 1
+        if typ == "ADD_OP":
+            num = toks[i + 1]
+            if num[0] != "NUMBER":
+                return None, i
+            value = _number(num[1])
+            return S.KeyAtom(-value if t[1] == "-" else value, _extent(t, num)), i + 2
+        if typ == "NAME":
+            return (None, i) if t[1] in self.keywords else (S.KeyAtom(t[1], _span(t)), i + 1)
+        if typ == "STRING":
+            return S.KeyAtom(t[1][1:-1], _span(t)), i + 1
+        return None, i
+
+
 # ------------------------------------------------------------------ the parse loop
+def _states_after(tab: _Tables, state: int, types: tuple) -> Optional[int]:
+    """The state the LALR automaton is in after shifting the token ``types`` from ``state``
+    (reducing as it goes, never below ``state``); ``None`` where it would not get there."""
+    actions, rules = tab.actions, tab.rules
+    stack = [state]
+    for typ in types:
+        while True:
+            a = actions[stack[-1]].get(typ)
+            if a is None:
+                return None
+            if a >= 0:
+                stack.append(a)
+                break
+            size, origin = rules[~a][0], rules[~a][1]
+            if size >= len(stack):  # pragma: no cover - a reduction reaching below the table
+                return None
+            del stack[len(stack) - size:]
+            stack.append(actions[stack[-1]][origin])
+    return stack[-1]
+
+
+def _table_states(tab: _Tables, state: int, shape: tuple) -> Optional[tuple]:
+    """For a table of ``shape`` (several parents, several rows, a trailing comma) met in ``state``:
+    ``(goto, after)``, the state once the table is reduced and the state right after its ``}``
+    (whose lexer reads the next token, and whose actions say whether that token may follow).
+    Lark expands ``*`` and ``?`` into one rule per shape, so the state after ``}`` depends on it."""
+    key = (state, shape)
+    if key not in tab.after_table:
+        many_names, many_rows, trailing = shape
+        row = ("NUMBER", "COLON", "NUMBER")
+        types = (("TABLE", "LPAR", "NAME") + ("COMMA", "NAME") * many_names + ("RPAR", "LBRACE")
+                 + row + ("COMMA",) * many_rows + row * many_rows + ("COMMA",) * trailing + ("RBRACE",))
+        goto = tab.actions[state].get("table")
+        after = _states_after(tab, state, types)
+        ok = goto is not None and after is not None and tab.actions[state].get("TABLE", -1) >= 0
+        tab.after_table[key] = (goto, after) if ok else None
+    return tab.after_table[key]
+
+
 def _unit_chain(tab: _Tables, below: int, state: int, lookahead: str) -> int:
     """The state after every unit reduction (``x: y``) that ``lookahead`` sets off in ``state``."""
     actions, rules = tab.actions, tab.rules
@@ -646,6 +825,26 @@ def _unit_chain(tab: _Tables, below: int, state: int, lookahead: str) -> int:
         if a is None or a >= 0 or rules[~a][2] != _UNIT:
             return state
         state = actions[below][rules[~a][1]]
+
+
+def _whole_table(tab: _Tables, scan: _TableScan, state: int, text: str, pos: int, line: int,
+                 line_start: int, head: Tok) -> Optional[tuple]:
+    """A table of plain rows after the keyword ``head``, read in one go (:class:`_TableScan`):
+    ``(node, its last token, goto state, state after '}', pos, line, line_start)``, or ``None``."""
+    scanned = scan.scan(text, pos, line, line_start)
+    if scanned is None:
+        return None
+    toks, breaks, pos, line, line_start = scanned
+    try:
+        made = scan.table(toks, breaks, head)
+    except IndexError:  # the tokens ran out: not a whole table
+        return None
+    if made is None:
+        return None
+    states = _table_states(tab, state, made[1])
+    if states is None:
+        return None
+    return made[0], toks[-1], states[0], states[1], pos, line, line_start
 
 
 def _drive(tab: _Tables, text: str, build: _Builders):
@@ -669,9 +868,11 @@ def _drive(tab: _Tables, text: str, build: _Builders):
     brackets: list[bool] = []  # per open bracket: True where newlines are dropped
     new_tok = tuple.__new__
     at_end = False
+    pending = None  # after a table read whole: the state after its '}', which lexes and vets the next token
+    scan = tab.tables
     while True:
         if pos < n:
-            regex, special, keywords = lexers[states[-1]]
+            regex, special, keywords = lexers[states[-1] if pending is None else pending]
             m = regex.match(text, pos)
             if m is None:
                 raise _Reject
@@ -696,6 +897,16 @@ def _drive(tab: _Tables, text: str, build: _Builders):
                         continue
                 elif what == _WORDS:
                     typ = keywords[typ].get(val, typ)
+                    if typ == "TABLE":
+                        head = new_tok(Tok, (typ, val, tline, tcol, line, end - line_start + 1))
+                        whole = _whole_table(tab, scan, states[-1], text, end, line, line_start, head)
+                        if whole is not None:
+                            node, last, goto, pending, pos, line, line_start = whole
+                            states.append(goto)
+                            values.append(node)
+                            firsts.append(head)
+                            lasts.append(last)
+                            continue
                 elif what == _OPEN:
                     brackets.append(True)
                 elif what == _BRACE:
@@ -710,6 +921,10 @@ def _drive(tab: _Tables, text: str, build: _Builders):
         else:
             at_end = True
             typ, tok = "$END", None
+        if pending is not None:
+            if typ not in actions[pending]:
+                raise _Reject
+            pending = None
         while True:
             a = actions[states[-1]].get(typ)
             if a is None:
