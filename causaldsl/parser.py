@@ -668,6 +668,81 @@ class _TableScan:
         name = re.compile(pat("NAME"))
         self.keywords = frozenset(t.pattern.value for t in lark.terminals
                                   if t.pattern.type == "str" and name.fullmatch(t.pattern.value))
+        # One line, one regex match per row (see line_table). Lark's patterns lose their groups.
+        plain = {t: re.sub(r"(?<!\\)\((?!\?)", "(?:", pat(t)) for t in ("NUMBER", "NAME", "STRING")}
+        self.atom = rf"([+-][ \t]*{plain['NUMBER']}|{plain['NUMBER']}|{plain['NAME']}|{plain['STRING']})"
+        self.number = rf"({plain['NUMBER']})"
+        self.head = re.compile(rf"[ \t]*\([ \t]*({plain['NAME']}(?:[ \t]*,[ \t]*{plain['NAME']})*)[ \t]*\)[ \t]*\{{")
+        self.name = re.compile(plain["NAME"])
+        self.close = re.compile(r"[ \t]*\}")
+        self.rows: dict[int, re.Pattern] = {}
+
+    def _row(self, k: int) -> re.Pattern:
+        """One row of a table over ``k`` parents, on one line: groups ``(`` (k > 1), k atoms,
+        the value, and the ``,`` or ``}`` after it."""
+        if k not in self.rows:
+            ws = r"[ \t]*"
+            key = self.atom if k == 1 else r"()\(" + ws + (ws + "," + ws).join([self.atom] * k) + ws + r"\)"
+            self.rows[k] = re.compile(ws + key + ws + ":" + ws + self.number + ws + r"([,}])")
+        return self.rows[k]
+
+    def line_table(self, text: str, pos: int, line: int, line_start: int, head: Tok):
+        """A table on one line after the keyword ``head``, one regex match per row:
+        ``(node, shape, its last token, pos)``, or ``None`` (then :meth:`scan` reads it)."""
+        close = text.find("}", pos)
+        if close < 0 or text.find("\n", pos, close) >= 0 or text.find("#", pos, close) >= 0:
+            return None
+        m = self.head.match(text, pos)
+        if m is None:
+            return None
+        keywords = self.keywords
+        names, spans = [], []
+        for nm in self.name.finditer(text, m.start(1), m.end(1)):
+            if nm.group() in keywords:
+                return None
+            names.append(nm.group())
+            spans.append(Span(line, nm.start() - line_start + 1, nm.end() - line_start + 1))
+        k = len(names)
+        row = self._row(k)
+        at, rows, trailing = m.end(), [], False
+        first_group = 1 if k == 1 else 2  # group 1 of a tuple key is the '(' it starts at
+        while True:
+            r = row.match(text, at)
+            if r is None:
+                return None
+            key = []
+            for g in range(first_group, first_group + k):
+                atom = self._line_atom(r.group(g), r.start(g) - line_start + 1, r.end(g) - line_start + 1, line)
+                if atom is None:
+                    return None
+                key.append(atom)
+            v = first_group + k
+            start = r.start(1) - line_start + 1  # the '(' of a tuple key, else the one atom
+            end = r.end(v) - line_start + 1
+            rows.append(S.TableRow(tuple(key), S.Num(_number(r.group(v)), Span(line, r.start(v) - line_start + 1, end)),
+                                   Span(line, start, end)))
+            at = r.end()
+            if r.group(v + 1) == "}":
+                break
+            c = self.close.match(text, at)
+            if c is not None:
+                at, trailing = c.end(), True
+                break
+        col = at - line_start
+        last = tuple.__new__(Tok, ("RBRACE", "}", line, col, line, col + 1))
+        node = S.Table(tuple(names), tuple(rows), Span(line, head[3], col + 1), tuple(spans))
+        return node, (k > 1, len(rows) > 1, trailing), last, at
+
+    def _line_atom(self, text: str, start: int, end: int, line: int):
+        c = text[0]
+        if c in "+-":
+            value = _number(text[1:].lstrip(" \t"))
+            return S.KeyAtom(-value if c == "-" else value, Span(line, start, end))
+        if c in "\"'":
+            return S.KeyAtom(text[1:-1], Span(line, start, end))
+        if c.isdigit() or c == ".":
+            return S.KeyAtom(_number(text), Span(line, start, end))
+        return None if text in self.keywords else S.KeyAtom(text, Span(line, start, end))
 
     def scan(self, text: str, pos: int, line: int, line_start: int):
         """Tokens of the table that starts at ``pos`` (after the keyword), through its ``}``:
@@ -831,6 +906,11 @@ def _whole_table(tab: _Tables, scan: _TableScan, state: int, text: str, pos: int
                  line_start: int, head: Tok) -> Optional[tuple]:
     """A table of plain rows after the keyword ``head``, read in one go (:class:`_TableScan`):
     ``(node, its last token, goto state, state after '}', pos, line, line_start)``, or ``None``."""
+    one_line = scan.line_table(text, pos, line, line_start, head)
+    if one_line is not None:
+        node, shape, last, pos = one_line
+        states = _table_states(tab, state, shape)
+        return None if states is None else (node, last, states[0], states[1], pos, line, line_start)
     scanned = scan.scan(text, pos, line, line_start)
     if scanned is None:
         return None

@@ -202,10 +202,22 @@ def test_plain_tables_are_read_whole(monkeypatch):
         calls.append(made is not None)
         return made
 
+    scan = P._tables("start").tables
+    lines = []
+    real_line = scan.line_table
+
+    def spy_line(*args):
+        made = real_line(*args)
+        lines.append(made is not None)
+        return made
+
     monkeypatch.setattr(P, "_whole_table", spy)
+    monkeypatch.setattr(scan, "line_table", spy_line)
     for text in (TABLES[2], TABLES[7], TABLES[8], binary_net_text()):
         P.parse(text)
     assert calls[:3] == [True, False, False] and len(calls) > 10 and all(calls[3:])
+    # one regex match per row for tables on one line; token by token across lines
+    assert lines[:3] == [False, False, False] and all(lines[3:])
 
 
 def binary_net_text() -> str:
