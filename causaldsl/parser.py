@@ -676,6 +676,8 @@ class _TableScan:
         self.name = re.compile(plain["NAME"])
         self.close = re.compile(r"[ \t]*\}")
         self.rows: dict[int, re.Pattern] = {}
+        for k in range(1, 5):  # compiled with the tables, not in the middle of someone's first parse
+            self._row(k)
 
     def _row(self, k: int) -> re.Pattern:
         """One row of a table over ``k`` parents, on one line: groups ``(`` (k > 1), k atoms,
