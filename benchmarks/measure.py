@@ -20,11 +20,16 @@ def timed(fn):
     return out, time.perf_counter() - t
 
 
-def warm(fn, repeats: int, budget_s: float = 5.0):
-    """Median seconds of ``fn()`` over up to ``repeats`` calls, stopping early past ``budget_s``."""
+def warm(fn, repeats: int, budget_s: float = 5.0, min_s: float = 0.25):
+    """Median seconds of ``fn()`` over at least ``repeats`` calls and at least ``min_s`` of them,
+    stopping early past ``budget_s``.
+
+    Every system gets the same time to settle, not the same count: a call of a few tens of
+    microseconds keeps getting faster for hundreds of repeats on this kind of machine (caches,
+    clocks), where twenty calls of a millisecond-long peer have long since settled."""
     times = []
     start = time.perf_counter()
-    for _ in range(max(1, repeats)):
+    while len(times) < max(1, repeats) or time.perf_counter() - start < min_s:
         _, s = timed(fn)
         times.append(s)
         if time.perf_counter() - start > budget_s and len(times) >= 3:

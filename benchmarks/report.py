@@ -134,12 +134,28 @@ def machine() -> dict:
             "os": f"{platform.system()} {platform.release()}", "versions": versions, "commit": commit}
 
 
-def _commits(info: dict) -> str:
-    """Which commit measured the workloads: one, or one per workload where some were re-run."""
+def _machine_line(info: dict) -> str:
+    """The machine and commit; per workload where re-runs (``--only``) measured some elsewhere."""
+    rest = f"{info['cores']} cores, {info['os']}, Python {info['python']}"
     runs = info.get("runs") or {}
-    if len(set(runs.values())) <= 1:
-        return f"commit {next(iter(runs.values()), info['commit'])}"
-    return "workloads measured at " + ", ".join(f"{key} {commit}" for key, commit in runs.items())
+    where = {(r["commit"], r["cpu"]) for r in runs.values()}
+    if len(where) <= 1:
+        commit, cpu = next(iter(where), (info["commit"], info["cpu"]))
+        return f"Machine: {cpu}, {rest}; commit {commit}."
+    each = ", ".join(f"{key} at {r['commit']} on {r['cpu']}" for key, r in runs.items())
+    return f"Machine: {rest}; workloads measured {each}."
+
+
+# Commits whose runs timed one first call per process and warm calls by count alone.
+BEFORE_MEDIANS = {"5c86211"}
+
+
+def _older_rules(info: dict) -> str:
+    old = [key for key, run in (info.get("runs") or {}).items() if run["commit"] in BEFORE_MEDIANS]
+    if not old:
+        return ""
+    return (f" The {', '.join(old)} rows come from a run before those rules: one first call per process, "
+            "and warm calls counted, not timed.")
 
 
 def markdown(rows: list[Row], info: dict, quick: bool = False) -> str:
@@ -149,15 +165,16 @@ def markdown(rows: list[Row], info: dict, quick: bool = False) -> str:
     vers = ", ".join(f"{k} {v}" for k, v in info["versions"].items())
     return "\n".join([
         "# Benchmarks: causaldsl beside its peers" + (" (quick run)" if quick else ""), "",
-        f"Machine: {info['cpu']}, {info['cores']} cores, {info['os']}, Python {info['python']}; "
-        f"{_commits(info)}.", "", f"Versions: {vers}.", "",
+        _machine_line(info), "", f"Versions: {vers}.", "",
         "Ratios are peer time / causaldsl time (above 1: causaldsl is faster); Monte Carlo rows compare "
         "time per draw. *first* is text or objects in, answer out on a fresh model (parse, build, compile, "
         "run), with an empty compilation cache, the median over three fresh processes (workloads 1, 2, 4 "
         "and 5, for every system: one process times one first call); *first, 2nd session* the same in a second process that "
         "finds the programs the first one compiled in causaldsl's persistent cache; *warm* the median of "
-        "repeats of the same query; *new value* the same query with another value. Every answer was checked (last column) before its time was written. Peak MB is the peak "
-        "resident memory of the process that ran the system (imports included).", "",
+        "repeats of the same query (at least the workload's count of repeats and at least 0.25 s of calls, for "
+        "every system alike); "
+        "*new value* the same query with another value. Every answer was checked (last column) before its time was written. Peak MB is the peak "
+        "resident memory of the process that ran the system (imports included)." + _older_rules(info), "",
         *md, ""])
 
 

@@ -17,7 +17,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import re
 import statistics
 import subprocess
 import sys
@@ -158,21 +157,16 @@ def run_median(run, job: dict, limit: float, times: int) -> dict:
 
 def merged(path: Path, rows: list[Row], runs: dict, order: list[str]) -> tuple[list[Row], dict]:
     """This run's rows and, for the workloads it did not run, the rows of the last full or
-    ``--only`` run recorded in ``path``, in the table's order; ``runs`` says which commit
-    measured each workload."""
+    ``--only`` run recorded in ``path``, in the table's order; ``runs`` says which commit, on
+    which processor, measured each workload."""
     try:
         saved = json.loads(path.read_text())
     except (OSError, ValueError):
         return rows, runs
-    if isinstance(saved, list):  # written before runs were recorded: the commit is in results.md
-        found = re.search(r"commit (\w+)", (path.parent / "results.md").read_text()) if (
-            path.parent / "results.md").exists() else None
-        saved = {"runs": {}, "rows": saved, "commit": found.group(1) if found else "?"}
     old = [Row(**r) for r in saved["rows"] if r["key"] not in runs]
-    old_runs = {r.key: saved["runs"].get(r.key, saved.get("commit", "?")) for r in old}
     rank = {key: i for i, key in enumerate(order)}
     everything = sorted(old + rows, key=lambda r: rank.get(r.key, len(rank)))  # stable: sizes stay in order
-    both = {**old_runs, **runs}
+    both = {**saved["runs"], **runs}
     return everything, {key: both[key] for key in dict.fromkeys(r.key for r in everything)}
 
 
@@ -218,7 +212,7 @@ def main(argv=None) -> int:
         print("ANSWER MISMATCH:", f)
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
-    runs = {key: info["commit"] for key in dict.fromkeys(r.key for r in rows)}
+    runs = {key: {"commit": info["commit"], "cpu": info["cpu"]} for key in dict.fromkeys(r.key for r in rows)}
     if only and not args.quick:  # the other workloads keep the rows of their last run
         rows, runs = merged(out / "results.json", rows, runs, [c.key for c in cases(False)])
     info["runs"] = runs
