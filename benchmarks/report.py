@@ -142,8 +142,11 @@ def _machine_line(info: dict) -> str:
     if len(where) <= 1:
         commit, cpu = next(iter(where), (info["commit"], info["cpu"]))
         return f"Machine: {cpu}, {rest}; commit {commit}."
-    each = ", ".join(f"{key} at {r['commit']} on {r['cpu']}" for key, r in runs.items())
-    return f"Machine: {rest}; workloads measured {each}."
+    groups: dict = {}
+    for key, r in runs.items():
+        groups.setdefault((r["commit"], r["cpu"]), []).append(key)
+    each = "; ".join(f"{', '.join(keys)} at commit {commit} on {cpu}" for (commit, cpu), keys in groups.items())
+    return f"Machine: {rest}; workloads {each}."
 
 
 # Commits whose runs timed one first call per process and warm calls by count alone.
