@@ -138,6 +138,33 @@ def test_runtime_invalid_probability_names_the_statement():
         m.query("P(y = 1)", method="monte-carlo", samples=1000)
 
 
+def test_held_value_alone_decides_validity_in_compiled_and_numpy_answers():
+    # y's mechanism is a probability only for x <= 1. The exact engine tabulates y over every
+    # value of the intervened x and picks the held one at run time: do(x = 0) and do(x = 1)
+    # must answer, by hand, 0.5 and 0.8, and do(x = 2) (1.1) must be an error, in the first
+    # (NumPy) answer and in the compiled one alike. A counterfactual keeps the factual world,
+    # where x = 2 is one of x's values: an error there too, as it always was.
+    from causaldsl.backends.exact import wait_compiled
+
+    src = "model m {\n x ~ Categorical(0.5, 0.5, 0)\n y ~ Bernoulli(0.5 + 0.3 * x)\n}"
+    for _ in range(2):  # the first pass answers in NumPy, the second from the compiled program
+        m = cd.model(src)
+        for v, want in ((0, 0.5), (1, 0.8)):
+            assert m.query(f"P(y = 1 | do(x = {v}))").value == pytest.approx(want)
+        with pytest.raises(cd.ProbabilityError) as e:
+            m.query("P(y = 1 | do(x = 2))")
+        assert e.value.line == 3
+        with pytest.raises(cd.ProbabilityError):
+            m.query("P(y[x = 0] = 1 | x = 1, y = 1)")
+        # valid everywhere: P(y[x=0] = 1 | x = 1, y = 1) = P(u < 0.5 | u < 0.8) = 0.625
+        ok = cd.model(src.replace("0.5 + 0.3 * x", "0.5 + 0.15 * x"))
+        assert ok.query("P(y[x = 0] = 1 | x = 1, y = 1)").value == pytest.approx(0.5 / 0.65)
+        # P(u < 0.8 | u >= 0.5) = 0.3 / 0.5
+        assert ok.query("P(y[x = 2] = 1 | x = 0, y = 0)").value == pytest.approx(0.6)
+        assert ok.query("P(y[x = 2] = 1 | x = 0, y = 1)").value == pytest.approx(1.0)
+        wait_compiled()
+
+
 def test_cli_run_and_check(capsys, tmp_path):
     from causaldsl.cli import main
 

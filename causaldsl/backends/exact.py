@@ -10,8 +10,16 @@ single copy its conditional probability table; for copies ``c_1..c_k`` of a
 the length of the intersection of the copies' CDF intervals. A deterministic
 ``:=`` copy is the same formula with point masses. The answer is
 ``Σ factors · evidence · target / Σ factors · evidence``, computed in a single
-contraction (with a stacked ``[1, target]`` operand) along a greedy path that is
-found once per structure.
+contraction (with a stacked ``[1, target]`` operand) along a path that is found
+once per structure: greedy over the factors that are constants of the structure
+first, then greedy over their product and the operands that change with the
+query's values (evidence and intervention indicators).
+
+An intervened variable held at a query value, if it has finitely many values,
+is an einsum index too, with a one-hot operand for the held value: its
+children's factors are tabulated over all its values (undefined entries set to
+0, and each copy's invalid-parameter flag read at the held value only), so they
+are constants like the rest.
 
 Query values (``do`` values, observed values) are arguments, so a new value
 reuses the compiled function. So are the model's parameters (``theta``, a dict
@@ -22,10 +30,11 @@ Latency (:class:`ExactProgram`, the engine of a query without parameters). XLA
 compilation of a contraction costs 0.1-3 s, a hundred times the NumPy time of
 the same contraction, and would dominate the first answer. So:
 
-* the factors that do not depend on the query's values (every group without an
-  intervened parent) are tabulated once, in NumPy, and passed to the compiled
-  function as arguments rather than traced into it, which keeps the XLA program
-  to the contraction and the few value-dependent factors;
+* the factors that do not depend on the query's values (all of them but those
+  with a parent held at a value of an infinite domain) are tabulated once, in
+  NumPy, and compiled into the program as constants: XLA folds the part of the
+  contraction they alone feed, and a warm call computes what the query's values
+  touch (tens of microseconds for the 20- to 200-node networks of the benchmarks);
 * the first answers come from NumPy (the same code, ``xp=numpy``) while the
   jitted function compiles on a background thread; once it is ready every
   later answer uses it.
@@ -55,6 +64,34 @@ TRACES = {"count": 0}
 
 def _close(a, b, xp=jnp):
     return xp.abs(a - b) <= 1e-9 * xp.maximum(1.0, xp.abs(b))
+
+
+_LIFT_MAX = 64  # values of an intervened variable past which its children stay computed per value
+
+
+def _two_phase_path(terms: list, shapes: list, out: list, first: int, word) -> list:
+    """A contraction path (opt_einsum's format) that contracts ``terms[first:]`` among
+    themselves (greedily) down to one tensor over the indices the rest and the output need,
+    then that tensor with ``terms[:first]`` (greedily)."""
+    if len(terms) == 1:
+        return [(0,)]
+    consts = terms[first:]
+    if len(consts) < 2:
+        return opt_einsum.contract_path(",".join(word(t) for t in terms) + "->" + word(out), *shapes,
+                                        shapes=True, optimize="greedy")[0]
+    needed = {a for t in terms[:first] for a in t} | set(out)
+    kept = list(dict.fromkeys(a for t in consts for a in t if a in needed))
+    sub, _ = opt_einsum.contract_path(",".join(word(t) for t in consts) + "->" + word(kept), *shapes[first:],
+                                      shapes=True, optimize="greedy")
+    path = [tuple(first + i for i in step) for step in sub]  # the varying operands stay in front
+    size = {a: n for t, sh in zip(terms, shapes) for a, n in zip(t, sh)}
+    rest = terms[:first] + [kept]
+    rest_shapes = shapes[:first] + [tuple(size[a] for a in kept)]
+    if len(rest) == 1:
+        return path
+    tail, _ = opt_einsum.contract_path(",".join(word(t) for t in rest) + "->" + word(out), *rest_shapes,
+                                       shapes=True, optimize="greedy")
+    return path + list(tail)
 
 
 def supports(plan: Plan) -> bool:
@@ -94,15 +131,15 @@ _NUMPY_FAMILIES = {"Bernoulli": (_np_bern_pmf, _np_bern_invalid), "Categorical":
 
 
 def _pmf(family: str, params, dom, xp):
-    """``(table, any invalid)`` of a finite family over ``dom`` for every parent configuration."""
+    """``(table, invalid)`` of a finite family over ``dom`` for every parent configuration."""
     if xp is np:
         if family in _NUMPY_FAMILIES:
             pmf, invalid = _NUMPY_FAMILIES[family]
-            return pmf(params, dom), np.any(invalid(params))
+            return pmf(params, dom), invalid(params)
         fam = FAMILIES[family]
-        return np.asarray(fam.pmf(params, dom)), np.asarray(jnp.any(fam.invalid(params)))
+        return np.asarray(fam.pmf(params, dom)), np.asarray(fam.invalid(params))
     fam = FAMILIES[family]
-    return fam.pmf(params, dom), jnp.any(fam.invalid(params))
+    return fam.pmf(params, dom), fam.invalid(params)
 
 
 class _Structure:
@@ -113,12 +150,20 @@ class _Structure:
         self.plan = plan
         variables = [n for n in net.nodes if n.kind != "fixed"]
         self.fixed = {n.name: n for n in net.nodes if n.kind == "fixed"}
+        # An intervened variable held at a query value, with finitely many values, becomes an axis
+        # of its children's factors, selected at run time by a one-hot vector: those factors are
+        # then constants of the structure, which the compiled program folds (see ExactProgram).
+        self.lifted = [name for name, n in self.fixed.items()
+                       if isinstance(n.value, Slot) and n.domain is not None and len(n.domain) <= _LIFT_MAX
+                       and any(name in c.parents for c in variables)]
+        lifted = set(self.lifted)
         groups: dict[str, list] = defaultdict(list)
         for n in variables:
             groups[n.noise].append(n)
         self.groups = list(groups.values())
         self.nodes = [n for g in self.groups for n in g]  # the order of the invalid flags
         self.domains = {n.name: np.asarray(n.domain, dtype=float) for n in variables}
+        self.domains.update({name: np.asarray(self.fixed[name].domain, dtype=float) for name in self.lifted})
         self.domains_fixed = {d: np.asarray(self.fixed[d].domain, dtype=float)
                               for d in plan.dist_vars if d in self.fixed}
         self.exprs = {n.name: (n.args if n.kind == "sample" else (n.expr,)) for n in variables}
@@ -127,10 +172,11 @@ class _Structure:
                             if plan.target is not None else [])
         # A group whose copies read an intervened (fixed) parent held at a query value must be
         # recomputed for each value; every other group is a constant of the structure (given theta).
-        self.dynamic = [any(p in self.fixed and isinstance(self.fixed[p].value, Slot)
+        self.dynamic = [any(p in self.fixed and p not in lifted and isinstance(self.fixed[p].value, Slot)
                             for c in copies for p in c.parents) for copies in self.groups]
-        self.pnames = [list(dict.fromkeys(p for c in copies for p in c.parents if p not in self.fixed))
+        self.pnames = [list(dict.fromkeys(p for c in copies for p in c.parents if p not in self.fixed or p in lifted))
                        for copies in self.groups]
+        self.lifted_in = [[p for p in pnames if p in lifted] for pnames in self.pnames]
         self._equation()
 
     def compiled(self, name: str, xp):
@@ -148,6 +194,8 @@ class _Structure:
             for c in copies:
                 index[c.name] = len(index)
         n_out = len(index)  # the stacked [1, target, undefined] axis
+        for i, name in enumerate(self.lifted):  # after the axes of the answer's distribution
+            index[name] = n_out + 1 + len(plan.dist_vars) + i
         sym = opt_einsum.get_symbol
         terms, shapes = [], []
         for copies, pnames in zip(self.groups, self.pnames):
@@ -170,11 +218,19 @@ class _Structure:
                 out.append(ax)
             else:
                 out.append(index[d])
-        self.equation = ",".join("".join(sym(a) for a in t) for t in terms) + "->" + "".join(sym(a) for a in out)
-        if len(shapes) == 1:
-            self.path = [(0,)]
-        else:
-            self.path, _ = opt_einsum.contract_path(self.equation, *shapes, shapes=True, optimize="greedy")
+        for name in self.lifted:
+            terms.append([index[name]])
+            shapes.append((len(self.domains[name]),))
+        # The operands that change with the query's values (all but the constant group factors) go
+        # first, and the path contracts the constants among themselves before it meets them: in
+        # the compiled program that whole part is folded at compile time.
+        n_const = sum(1 for dyn in self.dynamic if not dyn)
+        constant = [i < len(self.groups) and not self.dynamic[i] for i in range(len(terms))]
+        self.order = [i for i in range(len(terms)) if not constant[i]] + [i for i in range(len(terms)) if constant[i]]
+        terms, shapes = [terms[i] for i in self.order], [shapes[i] for i in self.order]
+        word = lambda t: "".join(sym(a) for a in t)  # noqa: E731
+        self.equation = ",".join(word(t) for t in terms) + "->" + word(out)
+        self.path = _two_phase_path(terms, shapes, out, len(terms) - n_const, word)
 
     # ------------------------------------------------------------------ evaluation, for any xp
     def fixed_value(self, node, values, xp):
@@ -185,13 +241,18 @@ class _Structure:
         """Each non-fixed variable along its own axis of a len(names)-dim grid."""
         env = dict(slots)
         k = len(names)
-        for i, name in enumerate(names):
+        for name, node in self.fixed.items():
+            env[name] = self.fixed_value(node, values, xp)
+        for i, name in enumerate(names):  # a lifted intervened variable is on an axis, not at its value
             shape = [1] * k
             shape[i] = -1
             env[name] = xp.asarray(self.domains[name]).reshape(shape)
-        for name, node in self.fixed.items():
-            env[name] = self.fixed_value(node, values, xp)
         return env
+
+    def one_hots(self, values, xp) -> list:
+        """Per lifted variable, the indicator of its query value over its values."""
+        return [_close(xp.asarray(self.domains[name]), self.fixed_value(self.fixed[name], values, xp), xp).astype(float)
+                for name in self.lifted]
 
     def node_pmf(self, node, env, pshape, theta, xp):
         fns = self.compiled(node.name, xp)
@@ -200,30 +261,47 @@ class _Structure:
         if node.kind == "assign":
             val = xp.broadcast_to(fns[0](penv), pshape)
             pmf = _close(val[..., None], dom, xp).astype(float)
-            return pmf, xp.any(xp.sum(pmf, -1) == 0)
+            return pmf, xp.sum(pmf, -1) == 0
         params = tuple(xp.broadcast_to(f(penv), pshape) for f in fns)
         return _pmf(node.family, params, dom, xp)
 
     def factor(self, g: int, values, slots, theta, xp):
-        """``(factor, [invalid flag per copy])`` of group ``g``."""
+        """``(factor, [invalid flag per copy])`` of group ``g``; where the group has lifted axes,
+        each flag is over them (:meth:`evaluate` reads it at the query's values)."""
         copies, pnames = self.groups[g], self.pnames[g]
         env = self.grid_env(pnames, values, slots, xp)
         pshape = tuple(len(self.domains[p]) for p in pnames)
+        others = tuple(i for i, p in enumerate(pnames) if p not in self.lifted_in[g])
         pmfs, flags = [], []
         for c in copies:
             pmf, bad = self.node_pmf(c, env, pshape, theta, xp)
+            bad = xp.broadcast_to(bad, pshape)
             pmfs.append(pmf)
-            flags.append(bad)
-        if len(copies) == 1:
-            return pmfs[0], flags
-        k = len(copies)
+            flags.append(xp.any(bad, axis=others) if self.lifted_in[g] else xp.any(bad))
+        if self.lifted_in[g]:
+            return self._finite(self._coupled(pmfs, pshape, xp), xp), flags
+        return self._coupled(pmfs, pshape, xp), flags
+
+    @staticmethod
+    def _finite(f, xp):
+        # The values the query does not hold are multiplied by 0, and 0 * NaN is NaN: a mechanism
+        # undefined only there must not reach the answer (where the held value is undefined, the
+        # copy's flag says so).
+        return xp.where(xp.isfinite(f), f, 0.0)
+
+    @staticmethod
+    def _coupled(pmfs: list, pshape: tuple, xp):
+        """One copy's table, or the joint table of copies that share their noise."""
+        if len(pmfs) == 1:
+            return pmfs[0]
+        k = len(pmfs)
         up = lo = None
         for i, pmf in enumerate(pmfs):
             cdf = xp.cumsum(pmf, axis=-1)
             shape = pshape + tuple(-1 if j == i else 1 for j in range(k))
             u, low = cdf.reshape(shape), (cdf - pmf).reshape(shape)
             up, lo = (u, low) if up is None else (xp.minimum(up, u), xp.maximum(lo, low))
-        return xp.maximum(up - lo, 0.0), flags
+        return xp.maximum(up - lo, 0.0)
 
     def contract(self, factors: list, values, slots, xp, einsum):
         """``(numerator, denominator, undefined mass)`` from the group factors."""
@@ -248,23 +326,35 @@ class _Structure:
             if d in self.fixed:
                 ops.append(_close(xp.asarray(self.domains_fixed[d]), self.fixed_value(self.fixed[d], values, xp),
                                   xp).astype(float))
-        result = einsum(self.equation, *ops, optimize=self.path) * scalar
+        ops.extend(self.one_hots(values, xp))
+        result = einsum(self.equation, *[ops[i] for i in self.order], optimize=self.path) * scalar
         return result[1], xp.sum(result[0]), xp.sum(result[2])
 
     def evaluate(self, values, theta, xp, einsum, static=None):
         """``(num, den, undefined, flags)``; ``static`` holds precomputed factors (None: compute all)."""
         slots = {f"${i}": values[i] for i in range(values.shape[0])}
         factors, flags = [], []
+        hots = dict(zip(self.lifted, self.one_hots(values, xp))) if self.lifted else {}
         for g in range(len(self.groups)):
             if static is not None and static[g] is not None:
                 f, fl = static[g]
             else:
                 f, fl = self.factor(g, values, slots, theta, xp)
             factors.append(f)
+            if self.lifted_in[g]:  # each flag over the lifted axes, read at the held values
+                fl = [self._held(bad, self.lifted_in[g], hots, xp) for bad in fl]
             flags.extend(fl)
         num, den, undefined = self.contract(factors, values, slots, xp, einsum)
         return num, den, undefined, (xp.stack([xp.asarray(f) for f in flags]) if flags
                                      else xp.zeros((0,), bool))
+
+    @staticmethod
+    def _held(bad, names: list, hots: dict, xp):
+        """Whether ``bad`` (an array over the lifted variables ``names``) is set at their held values."""
+        m = xp.asarray(bad).astype(float)
+        for name in names:
+            m = xp.tensordot(hots[name], m, axes=(0, 0))
+        return m > 0
 
 
 def _np_einsum(equation, *ops, optimize):
