@@ -31,7 +31,8 @@ compilation of a contraction costs 0.1-3 s, a hundred times the NumPy time of
 the same contraction, and would dominate the first answer. So:
 
 * the factors that do not depend on the query's values (all of them but those
-  with a parent held at a value of an infinite domain) are tabulated once, in
+  with a parent held at a value of an infinite domain, or of more than 64
+  values) are tabulated once, in
   NumPy, and compiled into the program as constants: XLA folds the part of the
   contraction they alone feed, and a warm call computes what the query's values
   touch (tens of microseconds for the 20- to 200-node networks of the benchmarks);
