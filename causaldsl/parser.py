@@ -714,7 +714,7 @@ class _TableScan:
                 return None
             key = []
             for g in range(first_group, first_group + k):
-                atom = self._line_atom(r.group(g), r.start(g) - line_start + 1, r.end(g) - line_start + 1, line)
+                atom = self._key_atom(r.group(g), Span(line, r.start(g) - line_start + 1, r.end(g) - line_start + 1))
                 if atom is None:
                     return None
                 key.append(atom)
@@ -735,16 +735,18 @@ class _TableScan:
         node = S.Table(tuple(names), tuple(rows), Span(line, head[3], col + 1), tuple(spans))
         return node, (k > 1, len(rows) > 1, trailing), last, at
 
-    def _line_atom(self, text: str, start: int, end: int, line: int):
+    def _key_atom(self, text: str, span: Span):
+        """The key atom ``text`` (a signed or plain number, a string, a name) at ``span``, as
+        :meth:`_Builders.key_atom` makes it; ``None`` for a keyword, which the grammar decides."""
         c = text[0]
         if c in "+-":
             value = _number(text[1:].lstrip(" \t"))
-            return S.KeyAtom(-value if c == "-" else value, Span(line, start, end))
+            return S.KeyAtom(-value if c == "-" else value, span)
         if c in "\"'":
-            return S.KeyAtom(text[1:-1], Span(line, start, end))
+            return S.KeyAtom(text[1:-1], span)
         if c.isdigit() or c == ".":
-            return S.KeyAtom(_number(text), Span(line, start, end))
-        return None if text in self.keywords else S.KeyAtom(text, Span(line, start, end))
+            return S.KeyAtom(_number(text), span)
+        return None if text in self.keywords else S.KeyAtom(text, span)
 
     def scan(self, text: str, pos: int, line: int, line_start: int):
         """Tokens of the table that starts at ``pos`` (after the keyword), through its ``}``:
@@ -836,21 +838,13 @@ class _TableScan:
         return node, (len(names) > 1, len(rows) > 1, trailing)
 
     def _atom(self, toks: list, i: int):
-        """A key atom at ``toks[i]`` as :meth:`_Builders.key_atom` makes it, and the index after."""
+        """The key atom at ``toks[i]`` (:meth:`_key_atom`), and the index after it."""
         t = toks[i]
-        typ = t[0]
-        if typ == "NUMBER":
-            return S.KeyAtom(_number(t[1]), _span(t)), i + 1
-        if typ == "ADD_OP":
+        if t[0] == "ADD_OP":
             num = toks[i + 1]
-            if num[0] != "NUMBER":
-                return None, i
-            value = _number(num[1])
-            return S.KeyAtom(-value if t[1] == "-" else value, _extent(t, num)), i + 2
-        if typ == "NAME":
-            return (None, i) if t[1] in self.keywords else (S.KeyAtom(t[1], _span(t)), i + 1)
-        if typ == "STRING":
-            return S.KeyAtom(t[1][1:-1], _span(t)), i + 1
+            return (self._key_atom(t[1] + num[1], _extent(t, num)), i + 2) if num[0] == "NUMBER" else (None, i)
+        if t[0] in ("NUMBER", "NAME", "STRING"):
+            return self._key_atom(t[1], _span(t)), i + 1
         return None, i
 
 
@@ -904,29 +898,28 @@ def _unit_chain(tab: _Tables, below: int, state: int, lookahead: str) -> int:
         state = actions[below][rules[~a][1]]
 
 
-def _whole_table(tab: _Tables, scan: _TableScan, state: int, text: str, pos: int, line: int,
-                 line_start: int, head: Tok) -> Optional[tuple]:
+def _whole_table(tab: _Tables, state: int, text: str, pos: int, line: int, line_start: int,
+                 head: Tok) -> Optional[tuple]:
     """A table of plain rows after the keyword ``head``, read in one go (:class:`_TableScan`):
     ``(node, its last token, goto state, state after '}', pos, line, line_start)``, or ``None``."""
+    scan = tab.tables
     one_line = scan.line_table(text, pos, line, line_start, head)
     if one_line is not None:
         node, shape, last, pos = one_line
-        states = _table_states(tab, state, shape)
-        return None if states is None else (node, last, states[0], states[1], pos, line, line_start)
-    scanned = scan.scan(text, pos, line, line_start)
-    if scanned is None:
-        return None
-    toks, breaks, pos, line, line_start = scanned
-    try:
-        made = scan.table(toks, breaks, head)
-    except IndexError:  # the tokens ran out: not a whole table
-        return None
-    if made is None:
-        return None
-    states = _table_states(tab, state, made[1])
-    if states is None:
-        return None
-    return made[0], toks[-1], states[0], states[1], pos, line, line_start
+    else:
+        scanned = scan.scan(text, pos, line, line_start)
+        if scanned is None:
+            return None
+        toks, breaks, pos, line, line_start = scanned
+        try:
+            made = scan.table(toks, breaks, head)
+        except IndexError:  # the tokens ran out: not a whole table
+            return None
+        if made is None:
+            return None
+        (node, shape), last = made, toks[-1]
+    states = _table_states(tab, state, shape)
+    return None if states is None else (node, last, *states, pos, line, line_start)
 
 
 def _drive(tab: _Tables, text: str, build: _Builders):
@@ -951,7 +944,6 @@ def _drive(tab: _Tables, text: str, build: _Builders):
     new_tok = tuple.__new__
     at_end = False
     pending = None  # after a table read whole: the state after its '}', which lexes and vets the next token
-    scan = tab.tables
     while True:
         if pos < n:
             regex, special, keywords = lexers[states[-1] if pending is None else pending]
@@ -981,7 +973,7 @@ def _drive(tab: _Tables, text: str, build: _Builders):
                     typ = keywords[typ].get(val, typ)
                     if typ == "TABLE":
                         head = new_tok(Tok, (typ, val, tline, tcol, line, end - line_start + 1))
-                        whole = _whole_table(tab, scan, states[-1], text, end, line, line_start, head)
+                        whole = _whole_table(tab, states[-1], text, end, line, line_start, head)
                         if whole is not None:
                             node, last, goto, pending, pos, line, line_start = whole
                             states.append(goto)

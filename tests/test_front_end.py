@@ -191,28 +191,24 @@ def test_mutated_tables_agree():
         assert outcome(P.parse, text) == outcome(slow, text), repr(text)
 
 
-def test_plain_tables_are_read_whole(monkeypatch):
-    # Plain tables take the one-pass reader; a comment or an expression sends a table back to
-    # the token loop. Both give the tree Lark gives (the tests above); this says which path ran.
-    calls = []
-    real = P._whole_table
+def spied(monkeypatch, owner, name: str) -> list:
+    """Replace ``owner.name`` by a wrapper that records, per call, whether it returned a value."""
+    real, calls = getattr(owner, name), []
 
     def spy(*args):
         made = real(*args)
         calls.append(made is not None)
         return made
 
-    scan = P._tables("start").tables
-    lines = []
-    real_line = scan.line_table
+    monkeypatch.setattr(owner, name, spy)
+    return calls
 
-    def spy_line(*args):
-        made = real_line(*args)
-        lines.append(made is not None)
-        return made
 
-    monkeypatch.setattr(P, "_whole_table", spy)
-    monkeypatch.setattr(scan, "line_table", spy_line)
+def test_plain_tables_are_read_whole(monkeypatch):
+    # Plain tables take the one-pass reader; a comment or an expression sends a table back to
+    # the token loop. Both give the tree Lark gives (the tests above); this says which path ran.
+    calls = spied(monkeypatch, P, "_whole_table")
+    lines = spied(monkeypatch, P._tables("start").tables, "line_table")
     for text in (TABLES[2], TABLES[7], TABLES[8], binary_net_text()):
         P.parse(text)
     assert calls[:3] == [True, False, False] and len(calls) > 10 and all(calls[3:])

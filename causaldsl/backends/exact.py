@@ -70,6 +70,12 @@ def _close(a, b, xp=jnp):
 _LIFT_MAX = 64  # values of an intervened variable past which its children stay computed per value
 
 
+def _greedy(terms: list, shapes: list, out: list, word) -> list:
+    """opt_einsum's greedy path for ``terms -> out`` over operands of ``shapes``."""
+    equation = ",".join(word(t) for t in terms) + "->" + word(out)
+    return list(opt_einsum.contract_path(equation, *shapes, shapes=True, optimize="greedy")[0])
+
+
 def _two_phase_path(terms: list, shapes: list, out: list, first: int, word) -> list:
     """A contraction path (opt_einsum's format) that contracts ``terms[first:]`` among
     themselves (greedily) down to one tensor over the indices the rest and the output need,
@@ -78,21 +84,15 @@ def _two_phase_path(terms: list, shapes: list, out: list, first: int, word) -> l
         return [(0,)]
     consts = terms[first:]
     if len(consts) < 2:
-        return opt_einsum.contract_path(",".join(word(t) for t in terms) + "->" + word(out), *shapes,
-                                        shapes=True, optimize="greedy")[0]
+        return _greedy(terms, shapes, out, word)
     needed = {a for t in terms[:first] for a in t} | set(out)
     kept = list(dict.fromkeys(a for t in consts for a in t if a in needed))
-    sub, _ = opt_einsum.contract_path(",".join(word(t) for t in consts) + "->" + word(kept), *shapes[first:],
-                                      shapes=True, optimize="greedy")
-    path = [tuple(first + i for i in step) for step in sub]  # the varying operands stay in front
-    size = {a: n for t, sh in zip(terms, shapes) for a, n in zip(t, sh)}
-    rest = terms[:first] + [kept]
-    rest_shapes = shapes[:first] + [tuple(size[a] for a in kept)]
-    if len(rest) == 1:
+    # the varying operands stay in front, so the constants' positions are shifted by `first`
+    path = [tuple(first + i for i in step) for step in _greedy(consts, shapes[first:], kept, word)]
+    if first == 0:
         return path
-    tail, _ = opt_einsum.contract_path(",".join(word(t) for t in rest) + "->" + word(out), *rest_shapes,
-                                       shapes=True, optimize="greedy")
-    return path + list(tail)
+    size = {a: n for t, sh in zip(terms, shapes) for a, n in zip(t, sh)}
+    return path + _greedy(terms[:first] + [kept], shapes[:first] + [tuple(size[a] for a in kept)], out, word)
 
 
 def supports(plan: Plan) -> bool:
@@ -225,13 +225,13 @@ class _Structure:
         # The operands that change with the query's values (all but the constant group factors) go
         # first, and the path contracts the constants among themselves before it meets them: in
         # the compiled program that whole part is folded at compile time.
-        n_const = sum(1 for dyn in self.dynamic if not dyn)
-        constant = [i < len(self.groups) and not self.dynamic[i] for i in range(len(terms))]
-        self.order = [i for i in range(len(terms)) if not constant[i]] + [i for i in range(len(terms)) if constant[i]]
+        constant = [g for g, dyn in enumerate(self.dynamic) if not dyn]
+        varying = sorted(set(range(len(terms))) - set(constant))
+        self.order = varying + constant
         terms, shapes = [terms[i] for i in self.order], [shapes[i] for i in self.order]
         word = lambda t: "".join(sym(a) for a in t)  # noqa: E731
         self.equation = ",".join(word(t) for t in terms) + "->" + word(out)
-        self.path = _two_phase_path(terms, shapes, out, len(terms) - n_const, word)
+        self.path = _two_phase_path(terms, shapes, out, len(varying), word)
 
     # ------------------------------------------------------------------ evaluation, for any xp
     def fixed_value(self, node, values, xp):
@@ -239,7 +239,8 @@ class _Structure:
         return values[v.index] if isinstance(v, Slot) else xp.asarray(v, dtype=float)
 
     def grid_env(self, names, values, slots, xp) -> dict:
-        """Each non-fixed variable along its own axis of a len(names)-dim grid."""
+        """Each of ``names`` (variables, and lifted intervened ones) along its own axis of a
+        len(names)-dim grid; every other intervened variable at its value."""
         env = dict(slots)
         k = len(names)
         for name, node in self.fixed.items():
@@ -304,8 +305,9 @@ class _Structure:
             up, lo = (u, low) if up is None else (xp.minimum(up, u), xp.maximum(lo, low))
         return xp.maximum(up - lo, 0.0)
 
-    def contract(self, factors: list, values, slots, xp, einsum):
-        """``(numerator, denominator, undefined mass)`` from the group factors."""
+    def contract(self, factors: list, hots: list, values, slots, xp, einsum):
+        """``(numerator, denominator, undefined mass)`` from the group factors and the lifted
+        variables' one-hot vectors (:meth:`one_hots`)."""
         plan = self.plan
         ops = list(factors)
         scalar = xp.asarray(1.0)
@@ -327,7 +329,7 @@ class _Structure:
             if d in self.fixed:
                 ops.append(_close(xp.asarray(self.domains_fixed[d]), self.fixed_value(self.fixed[d], values, xp),
                                   xp).astype(float))
-        ops.extend(self.one_hots(values, xp))
+        ops.extend(hots)
         result = einsum(self.equation, *[ops[i] for i in self.order], optimize=self.path) * scalar
         return result[1], xp.sum(result[0]), xp.sum(result[2])
 
@@ -335,7 +337,8 @@ class _Structure:
         """``(num, den, undefined, flags)``; ``static`` holds precomputed factors (None: compute all)."""
         slots = {f"${i}": values[i] for i in range(values.shape[0])}
         factors, flags = [], []
-        hots = dict(zip(self.lifted, self.one_hots(values, xp))) if self.lifted else {}
+        hots = self.one_hots(values, xp)
+        by_name = dict(zip(self.lifted, hots))
         for g in range(len(self.groups)):
             if static is not None and static[g] is not None:
                 f, fl = static[g]
@@ -343,9 +346,9 @@ class _Structure:
                 f, fl = self.factor(g, values, slots, theta, xp)
             factors.append(f)
             if self.lifted_in[g]:  # each flag over the lifted axes, read at the held values
-                fl = [self._held(bad, self.lifted_in[g], hots, xp) for bad in fl]
+                fl = [self._held(bad, self.lifted_in[g], by_name, xp) for bad in fl]
             flags.extend(fl)
-        num, den, undefined = self.contract(factors, values, slots, xp, einsum)
+        num, den, undefined = self.contract(factors, hots, values, slots, xp, einsum)
         return num, den, undefined, (xp.stack([xp.asarray(f) for f in flags]) if flags
                                      else xp.zeros((0,), bool))
 
