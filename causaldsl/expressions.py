@@ -15,10 +15,12 @@ tables, a batch of samples for Monte Carlo.
 
 from __future__ import annotations
 
+import functools
 from typing import Callable, Iterator, Mapping
 
 import jax
 import jax.numpy as jnp
+import numpy as np
 
 from . import syntax as S
 
@@ -45,6 +47,7 @@ def arity_hint(fn: str) -> str:
     return {"min": "write min(a, b, ...)", "max": "write max(a, b, ...)"}.get(fn, f"write {fn}(x)")
 
 
+@functools.lru_cache(maxsize=None)  # one table per array library
 def _ops(xp):
     """The array operations of ``xp`` (``jax.numpy`` for engines, ``numpy`` for static checks)."""
     sigmoid = jax.nn.sigmoid if xp is jnp else (lambda x: 1.0 / (1.0 + xp.exp(-x)))
@@ -58,6 +61,7 @@ def _ops(xp):
         "asarray": (lambda x: xp.asarray(x, dtype=float)),
         "searchsorted": xp.searchsorted, "clip": xp.clip,
         "int": (lambda x: xp.round(xp.asarray(x)).astype(int)),
+        "any": xp.any, "argmax": xp.argmax, "take": xp.take, "array": xp.asarray,
     }
 
 
@@ -121,8 +125,10 @@ def _compile(expr: S.Expr, ops) -> Compiled:
 def _compile_table(table: S.Table, ops) -> Compiled:
     """Rows are checked complete and disjoint by the checker; a value matching no row gives NaN."""
     parents = table.parents
-    rows = [(tuple(float(k.value) for k in row.key), _compile(row.value, ops)) for row in table.rows]
     where, f = ops["where"], ops["float"]
+    if all(isinstance(row.value, (S.Num, S.Level)) for row in table.rows):
+        return _constant_table(table, ops)
+    rows = [(tuple(float(k.value) for k in row.key), _compile(row.value, ops)) for row in table.rows]
 
     def lookup(env):
         vals = [env[p] for p in parents]
@@ -133,6 +139,27 @@ def _compile_table(table: S.Table, ops) -> Compiled:
                 match = match & (v == k)
             out = where(match, value(env), out)
         return out
+
+    return lookup
+
+
+def _constant_table(table: S.Table, ops) -> Compiled:
+    """A table of numbers: every row compared at once, a handful of array operations whatever
+    the number of rows (the row-by-row ``where`` chain costs one per row and key)."""
+    keys = np.array([[float(k.value) for k in row.key] for row in table.rows])
+    values = np.array([float(row.value.value if isinstance(row.value, S.Num) else row.value.code)
+                       for row in table.rows] + [np.nan])  # the last entry: no row matches
+    columns = [keys[:, i] for i in range(keys.shape[1])]
+    parents, array, any_, argmax, take, where = (table.parents, ops["array"], ops["any"], ops["argmax"],
+                                                 ops["take"], ops["where"])
+    none = len(table.rows)
+
+    def lookup(env):
+        match = None
+        for p, col in zip(parents, columns):
+            m = array(env[p])[..., None] == col
+            match = m if match is None else match & m
+        return take(values, where(any_(match, -1), argmax(match, -1), none))
 
     return lookup
 

@@ -56,6 +56,7 @@ import opt_einsum
 from ..distributions import FAMILIES
 from ..expressions import compile_expr, free_vars
 from ..ir import Model, Slot
+from .contraction import contract as contract_steps, pairwise_steps, two_phase_path
 from ..queries import Plan
 
 # Programs built (one per query structure) plus any re-trace of a compiled function: a
@@ -70,29 +71,9 @@ def _close(a, b, xp=jnp):
 _LIFT_MAX = 64  # values of an intervened variable past which its children stay computed per value
 
 
-def _greedy(terms: list, shapes: list, out: list, word) -> list:
-    """opt_einsum's greedy path for ``terms -> out`` over operands of ``shapes``."""
-    equation = ",".join(word(t) for t in terms) + "->" + word(out)
-    return list(opt_einsum.contract_path(equation, *shapes, shapes=True, optimize="greedy")[0])
-
-
-def _two_phase_path(terms: list, shapes: list, out: list, first: int, word) -> list:
-    """A contraction path (opt_einsum's format) that contracts ``terms[first:]`` among
-    themselves (greedily) down to one tensor over the indices the rest and the output need,
-    then that tensor with ``terms[:first]`` (greedily)."""
-    if len(terms) == 1:
-        return [(0,)]
-    consts = terms[first:]
-    if len(consts) < 2:
-        return _greedy(terms, shapes, out, word)
-    needed = {a for t in terms[:first] for a in t} | set(out)
-    kept = list(dict.fromkeys(a for t in consts for a in t if a in needed))
-    # the varying operands stay in front, so the constants' positions are shifted by `first`
-    path = [tuple(first + i for i in step) for step in _greedy(consts, shapes[first:], kept, word)]
-    if first == 0:
-        return path
-    size = {a: n for t, sh in zip(terms, shapes) for a, n in zip(t, sh)}
-    return path + _greedy(terms[:first] + [kept], shapes[:first] + [tuple(size[a] for a in kept)], out, word)
+def _spread(a, shape: tuple, xp):
+    """``a`` broadcast to ``shape`` (as is where it has that shape already: most tables do)."""
+    return a if getattr(a, "shape", None) == shape else xp.broadcast_to(a, shape)
 
 
 def supports(plan: Plan) -> bool:
@@ -197,41 +178,35 @@ class _Structure:
         n_out = len(index)  # the stacked [1, target, undefined] axis
         for i, name in enumerate(self.lifted):  # after the axes of the answer's distribution
             index[name] = n_out + 1 + len(plan.dist_vars) + i
-        sym = opt_einsum.get_symbol
-        terms, shapes = [], []
-        for copies, pnames in zip(self.groups, self.pnames):
-            axes = [index[p] for p in pnames] + [index[c.name] for c in copies]
-            terms.append(axes)
-            shapes.append(tuple(len(self.domains[p]) for p in pnames) + tuple(len(self.domains[c.name]) for c in copies))
+        size = {index[name]: len(dom) for name, dom in self.domains.items()}
+        size[n_out] = 3
+        terms = [[index[p] for p in pnames] + [index[c.name] for c in copies]
+                 for copies, pnames in zip(self.groups, self.pnames)]
         self.evidence_ops = [(copy, slot) for copy, slot in plan.evidence if copy not in self.fixed]
         self.evidence_fixed = [(copy, slot) for copy, slot in plan.evidence if copy in self.fixed]
-        for copy, _ in self.evidence_ops:
-            terms.append([index[copy]])
-            shapes.append((len(self.domains[copy]),))
+        terms.extend([index[copy]] for copy, _ in self.evidence_ops)
         terms.append([n_out] + [index[v] for v in self.target_vars])
-        shapes.append((3,) + tuple(len(self.domains[v]) for v in self.target_vars))
         out = [n_out]
         for k, d in enumerate(plan.dist_vars):
             if d in self.fixed:  # an intervened variable's distribution: all mass on its value
                 ax = n_out + 1 + k
                 terms.append([ax])
-                shapes.append((len(self.domains_fixed[d]),))
+                size[ax] = len(self.domains_fixed[d])
                 out.append(ax)
             else:
                 out.append(index[d])
-        for name in self.lifted:
-            terms.append([index[name]])
-            shapes.append((len(self.domains[name]),))
+        terms.extend([index[name]] for name in self.lifted)
         # The operands that change with the query's values (all but the constant group factors) go
         # first, and the path contracts the constants among themselves before it meets them: in
         # the compiled program that whole part is folded at compile time.
         constant = [g for g, dyn in enumerate(self.dynamic) if not dyn]
         varying = sorted(set(range(len(terms))) - set(constant))
         self.order = varying + constant
-        terms, shapes = [terms[i] for i in self.order], [shapes[i] for i in self.order]
-        word = lambda t: "".join(sym(a) for a in t)  # noqa: E731
-        self.equation = ",".join(word(t) for t in terms) + "->" + word(out)
-        self.path = _two_phase_path(terms, shapes, out, len(varying), word)
+        terms = [terms[i] for i in self.order]
+        word = lambda t: "".join(opt_einsum.get_symbol(a) for a in t)  # noqa: E731
+        self.equation = ",".join(word(t) for t in terms) + "->" + word(out)  # for jnp.einsum
+        self.path = two_phase_path(terms, size, out, len(varying))
+        self.steps = pairwise_steps(terms, size, out, self.path)  # for NumPy
 
     # ------------------------------------------------------------------ evaluation, for any xp
     def fixed_value(self, node, values, xp):
@@ -264,7 +239,7 @@ class _Structure:
             val = xp.broadcast_to(fns[0](penv), pshape)
             pmf = _close(val[..., None], dom, xp).astype(float)
             return pmf, xp.sum(pmf, -1) == 0
-        params = tuple(xp.broadcast_to(f(penv), pshape) for f in fns)
+        params = tuple(_spread(f(penv), pshape, xp) for f in fns)
         return _pmf(node.family, params, dom, xp)
 
     def factor(self, g: int, values, slots, theta, xp):
@@ -277,7 +252,7 @@ class _Structure:
         pmfs, flags = [], []
         for c in copies:
             pmf, bad = self.node_pmf(c, env, pshape, theta, xp)
-            bad = xp.broadcast_to(bad, pshape)
+            bad = _spread(bad, pshape, xp)
             pmfs.append(pmf)
             flags.append(xp.any(bad, axis=others) if self.lifted_in[g] else xp.any(bad))
         if self.lifted_in[g]:
@@ -305,7 +280,7 @@ class _Structure:
             up, lo = (u, low) if up is None else (xp.minimum(up, u), xp.maximum(lo, low))
         return xp.maximum(up - lo, 0.0)
 
-    def contract(self, factors: list, hots: list, values, slots, xp, einsum):
+    def contract(self, factors: list, hots: list, values, slots, xp):
         """``(numerator, denominator, undefined mass)`` from the group factors and the lifted
         variables' one-hot vectors (:meth:`one_hots`)."""
         plan = self.plan
@@ -330,10 +305,12 @@ class _Structure:
                 ops.append(_close(xp.asarray(self.domains_fixed[d]), self.fixed_value(self.fixed[d], values, xp),
                                   xp).astype(float))
         ops.extend(hots)
-        result = einsum(self.equation, *[ops[i] for i in self.order], optimize=self.path) * scalar
+        ops = [ops[i] for i in self.order]
+        result = (contract_steps(self.steps, ops) if xp is np
+                  else jnp.einsum(self.equation, *ops, optimize=self.path)) * scalar
         return result[1], xp.sum(result[0]), xp.sum(result[2])
 
-    def evaluate(self, values, theta, xp, einsum, static=None):
+    def evaluate(self, values, theta, xp, static=None):
         """``(num, den, undefined, flags)``; ``static`` holds precomputed factors (None: compute all)."""
         slots = {f"${i}": values[i] for i in range(values.shape[0])}
         factors, flags = [], []
@@ -348,7 +325,7 @@ class _Structure:
             if self.lifted_in[g]:  # each flag over the lifted axes, read at the held values
                 fl = [self._held(bad, self.lifted_in[g], by_name, xp) for bad in fl]
             flags.extend(fl)
-        num, den, undefined = self.contract(factors, hots, values, slots, xp, einsum)
+        num, den, undefined = self.contract(factors, hots, values, slots, xp)
         return num, den, undefined, (xp.stack([xp.asarray(f) for f in flags]) if flags
                                      else xp.zeros((0,), bool))
 
@@ -359,10 +336,6 @@ class _Structure:
         for name in names:
             m = xp.tensordot(hots[name], m, axes=(0, 0))
         return m > 0
-
-
-def _np_einsum(equation, *ops, optimize):
-    return opt_einsum.contract(equation, *ops, optimize=optimize)
 
 
 def compile_exact(plan: Plan) -> Callable:
@@ -376,7 +349,7 @@ def compile_exact(plan: Plan) -> Callable:
 
     def fn(values, theta):
         TRACES["count"] += 1
-        return s.evaluate(values, theta, jnp, jnp.einsum)
+        return s.evaluate(values, theta, jnp)
 
     return jax.jit(fn), s.nodes
 
@@ -477,7 +450,7 @@ class ExactProgram:
     def numpy(self, values):
         values = np.asarray(values, dtype=float)
         with np.errstate(all="ignore"):
-            return self.structure.evaluate(values, {}, np, _np_einsum, self._statics(values))
+            return self.structure.evaluate(values, {}, np, self._statics(values))
 
     def _compile(self, values) -> None:
         s = self.structure
@@ -492,7 +465,7 @@ class ExactProgram:
             traced[0] += 1
             if traced[0] > 1:  # the first trace is this program's compilation, counted at build
                 TRACES["count"] += 1
-            num, den, undefined, flags = s.evaluate(values, {}, jnp, jnp.einsum, static)
+            num, den, undefined, flags = s.evaluate(values, {}, jnp, static)
             # One output array: one transfer back to the host per answer.
             return jnp.concatenate([jnp.ravel(num), jnp.stack([den, undefined]), flags.astype(float)])
 
