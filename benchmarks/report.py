@@ -161,6 +161,15 @@ def _older_rules(info: dict) -> str:
             "and warm calls counted, not timed.")
 
 
+def _first_rule(rows: list[Row]) -> str:
+    counts = sorted({r.result.get("first_runs", 1) for r in rows if r.result and r.key != "sampling"})
+    if counts in ([], [1]):
+        return "one process per system"
+    n = {3: "three", 5: "five"}.get(counts[-1], str(counts[-1]))
+    return (f"the median over {n} fresh processes, the systems taking turns (workloads 1, 2, 4 and 5, for "
+            "every system: one process times one first call)")
+
+
 def markdown(rows: list[Row], info: dict, quick: bool = False) -> str:
     cells = lines(rows)
     md = ["| " + " | ".join(cells[0]) + " |", "|" + "---|" * len(cells[0])]
@@ -171,8 +180,7 @@ def markdown(rows: list[Row], info: dict, quick: bool = False) -> str:
         _machine_line(info), "", f"Versions: {vers}.", "",
         "Ratios are peer time / causaldsl time (above 1: causaldsl is faster); Monte Carlo rows compare "
         "time per draw. *first* is text or objects in, answer out on a fresh model (parse, build, compile, "
-        "run), with an empty compilation cache, the median over three fresh processes (workloads 1, 2, 4 "
-        "and 5, for every system: one process times one first call); *first, 2nd session* the same in a second process that "
+        "run), with an empty compilation cache, " + _first_rule(rows) + "; *first, 2nd session* the same in a second process that "
         "finds the programs the first one compiled in causaldsl's persistent cache; *warm* the median of "
         "repeats of the same query (at least the workload's count of repeats and at least 0.25 s of calls, for "
         "every system alike); "

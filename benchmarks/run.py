@@ -44,13 +44,13 @@ class Case:
     params: dict = field(default_factory=dict)
     per_system: dict = field(default_factory=dict)  # system -> extra job settings (e.g. fewer draws)
     views: tuple = ((None, ""),)  # (sub-result key, label suffix): one job can answer several rows
-    first_runs: int = 1  # processes per job: the first-call time is their median (see run_median)
+    first_runs: int = 1  # processes per job: the first-call time is their median (see run_rounds)
 
 
 def cases(quick: bool) -> list[Case]:
     draws = 100_000 if quick else 1_000_000
     reps = 5 if quick else 20
-    firsts = 1 if quick else 3
+    firsts = 1 if quick else 5
     return [
         Case("exact", "1 exact", (20, 100) if quick else (20, 50, 100, 200),
              ("causaldsl", "pgmpy", "jax-einsum"), {"repeats": reps},
@@ -137,14 +137,25 @@ def _view(out: dict, view) -> dict:
     return out["result"] if view is None else out["result"][view]
 
 
-def run_median(run, job: dict, limit: float, times: int) -> dict:
-    """``run(job, limit)`` in ``times`` fresh processes: the first one's result, with each first
-    call's time (``first_s``, ``first_cached_s``) the median over the processes. A first call
-    happens once per process, so one process gives one sample of it, and on a shared machine
-    one sample can be off by half."""
-    outs = [run(job, limit)]
-    while len(outs) < times and outs[0].get("result"):
-        outs.append(run(job, limit))
+def run_rounds(jobs: dict, limit: float, times: int) -> dict:
+    """``{system: (run, job)}``, each ``run(job, limit)`` in ``times`` fresh processes, the systems
+    taking turns (round 1: every system once, then round 2, ...): per system the first round's
+    result, with each first call's time (``first_s``, ``first_cached_s``) the median over its
+    processes. A first call happens once per process, so one process gives one sample of it;
+    on a shared machine one sample can be off by half, and the machine's speed drifts over
+    minutes: taking turns lets every system meet the same drift."""
+    outs: dict = {system: [] for system in jobs}
+    for r in range(times):
+        for system, (run, job) in jobs.items():
+            if r and not outs[system][0].get("result"):
+                continue
+            label = f" (round {r + 1}/{times})" if times > 1 else ""
+            print(f"  running {system:<11} {job['workload']} n={job['size']}{label} ...", file=sys.stderr, flush=True)
+            outs[system].append(run(job, limit))
+    return {system: _median_firsts(o) for system, o in outs.items()}
+
+
+def _median_firsts(outs: list) -> dict:
     out = outs[0]
     for view in _firsts(out):
         for key in ("first_s", "first_cached_s"):
@@ -185,13 +196,11 @@ def main(argv=None) -> int:
         if only and case.key not in only:
             continue
         for size in case.sizes:
-            results = {}
-            for system in case.systems:
-                job = {"system": system, "workload": case.key, "size": size, **case.params,
-                       **case.per_system.get(system, {})}
-                print(f"  running {system:<11} {case.label} n={size} ...", file=sys.stderr, flush=True)
-                results[system] = run_median(run_ours if system == "causaldsl" else run_job, job, limit,
-                                             case.first_runs)
+            jobs = {system: (run_ours if system == "causaldsl" else run_job,
+                             {"system": system, "workload": case.key, "size": size, **case.params,
+                              **case.per_system.get(system, {})})
+                    for system in case.systems}
+            results = run_rounds(jobs, limit, case.first_runs)
             for view, suffix in case.views:
                 ref, ref_se = reference(case, size, results, view)
                 for system in case.systems:

@@ -17,13 +17,15 @@ hint: did you mean 'smoking'?
 from __future__ import annotations
 
 import difflib
-from dataclasses import dataclass
-from typing import Iterable, Optional
+from typing import Iterable, NamedTuple, Optional
 
 
-@dataclass(frozen=True)
-class Span:
-    """Where a piece of text sits in its source: 1-based line and column."""
+class Span(NamedTuple):
+    """Where a piece of text sits in its source: 1-based line and column.
+
+    A named tuple, not a dataclass: the parser makes one per token it keeps, and a tuple
+    is made in half the time.
+    """
 
     line: int
     column: int
