@@ -445,19 +445,16 @@ def _check_table(table: S.Table, nodes: dict[str, Node], ctx: _Ctx) -> S.Table:
                           hint="tables need parents with finitely many values; use an expression instead")
         domains.append(node)
     expected = set(itertools.product(*[n.domain for n in domains]))
-    keys = [tuple([a.value for a in row.key]) for row in table.rows]
-    if (len(keys) == len(expected) and expected.issuperset(keys) and len(set(keys)) == len(keys)
-            and all(type(v) is float for k in keys for v in k)):
-        return table  # the common table: each combination once, as the domains' own numbers
     values = [frozenset(n.domain) for n in domains]
     seen: dict[tuple, S.TableRow] = {}
     rows = []
-    for row, key in zip(table.rows, keys):
+    for row in table.rows:
         if len(row.key) != len(domains):
             raise ctx.err(TableError, f"row key has {len(row.key)} value(s), the table has "
                           f"{len(domains)} parent(s)", row.span,
                           hint="write one value per parent, e.g. (0, 1): 0.5" if len(domains) > 1 else
                           "write one value per row, e.g. 0: 0.5")
+        key = tuple([a.value for a in row.key])
         if key in expected and key not in seen and all(type(v) is float for v in key):
             seen[key] = row  # the common row: numbers of the domains, which are their own codes
             rows.append(row)

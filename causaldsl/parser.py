@@ -708,23 +708,35 @@ class _TableScan:
         row = self._row(k)
         at, rows, trailing = m.end(), [], False
         first_group = 1 if k == 1 else 2  # group 1 of a tuple key is the '(' it starts at
+        v = first_group + k  # the value's group
+        shift = line_start - 1  # offset -> 1-based column
+        # Spans straight from tuple.__new__ and each match's spans and texts in one call apiece:
+        # a row is a dozen objects, and this loop is most of the time of a model of tables.
+        new, key_atom, number, Num, Row = tuple.__new__, S.KeyAtom, _number, S.Num, S.TableRow
         while True:
             r = row.match(text, at)
             if r is None:
                 return None
+            regs, texts = r.regs, r.groups()
             key = []
-            for g in range(first_group, first_group + k):
-                atom = self._key_atom(r.group(g), Span(line, r.start(g) - line_start + 1, r.end(g) - line_start + 1))
-                if atom is None:
-                    return None
-                key.append(atom)
-            v = first_group + k
-            start = r.start(1) - line_start + 1  # the '(' of a tuple key, else the one atom
-            end = r.end(v) - line_start + 1
-            rows.append(S.TableRow(tuple(key), S.Num(_number(r.group(v)), Span(line, r.start(v) - line_start + 1, end)),
-                                   Span(line, start, end)))
+            for g in range(first_group, v):
+                a, b = regs[g]
+                atom_text = texts[g - 1]
+                c = atom_text[0]
+                sp = new(Span, (line, a - shift, b - shift))
+                if c.isdigit() or c == ".":
+                    key.append(key_atom(number(atom_text), sp))
+                else:
+                    atom = self._key_atom(atom_text, sp)
+                    if atom is None:
+                        return None
+                    key.append(atom)
+            a, end = regs[v]
+            end -= shift
+            rows.append(Row(tuple(key), Num(number(texts[v - 1]), new(Span, (line, a - shift, end))),
+                            new(Span, (line, regs[1][0] - shift, end))))  # from the '(' of a tuple key
             at = r.end()
-            if r.group(v + 1) == "}":
+            if texts[v] == "}":
                 break
             c = self.close.match(text, at)
             if c is not None:
