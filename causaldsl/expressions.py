@@ -61,7 +61,8 @@ def _ops(xp):
         "asarray": (lambda x: xp.asarray(x, dtype=float)),
         "searchsorted": xp.searchsorted, "clip": xp.clip,
         "int": (lambda x: xp.round(xp.asarray(x)).astype(int)),
-        "any": xp.any, "argmax": xp.argmax, "take": xp.take, "array": xp.asarray,
+        # array libraries only (a table of numbers looked up all rows at once; see _constant_table)
+        **({"any": xp.any, "argmax": xp.argmax, "take": xp.take, "array": xp.asarray} if hasattr(xp, "take") else {}),
     }
 
 
@@ -126,7 +127,7 @@ def _compile_table(table: S.Table, ops) -> Compiled:
     """Rows are checked complete and disjoint by the checker; a value matching no row gives NaN."""
     parents = table.parents
     where, f = ops["where"], ops["float"]
-    if all(isinstance(row.value, (S.Num, S.Level)) for row in table.rows):
+    if "take" in ops and all(isinstance(row.value, (S.Num, S.Level)) for row in table.rows):
         return _constant_table(table, ops)
     rows = [(tuple(float(k.value) for k in row.key), _compile(row.value, ops)) for row in table.rows]
 

@@ -43,6 +43,7 @@ the same contraction, and would dominate the first answer. So:
 
 from __future__ import annotations
 
+import itertools
 import queue
 import threading
 from collections import defaultdict
@@ -53,11 +54,12 @@ import jax.numpy as jnp
 import numpy as np
 import opt_einsum
 
+from .. import syntax as S
 from ..distributions import FAMILIES
 from ..expressions import compile_expr, free_vars
 from ..ir import Model, Slot
-from .contraction import contract as contract_steps, pairwise_steps, two_phase_path
 from ..queries import Plan
+from .contraction import contract as contract_steps, pairwise_steps, two_phase_path
 
 # Programs built (one per query structure) plus any re-trace of a compiled function: a
 # query that only changes values must leave it unchanged.
@@ -241,6 +243,26 @@ class _Structure:
             return pmf, xp.sum(pmf, -1) == 0
         params = tuple(_spread(f(penv), pshape, xp) for f in fns)
         return _pmf(node.family, params, dom, xp)
+
+    def tabulated(self, g: int):
+        """Group ``g``'s NumPy factor read straight off its table, where the group is one
+        Bernoulli copy whose probability is a table of numbers over exactly its parents with
+        the rows in the grid's order (how conditional probability tables are written):
+        ``(factor, [flag])`` as :meth:`factor` gives it; ``None`` for any other group."""
+        copies, pnames = self.groups[g], self.pnames[g]
+        c = copies[0]
+        if (len(copies) != 1 or self.lifted_in[g] or c.kind != "sample" or c.family != "Bernoulli"
+                or type(c.args[0]) is not S.Table):
+            return None
+        table, names = c.args[0], c.env_names
+        if [names.get(e, e) for e in table.parents] != pnames or any(type(r.value) is not S.Num for r in table.rows):
+            return None
+        grid = itertools.product(*[self.domains[p].tolist() for p in pnames])
+        if [tuple(a.value for a in r.key) for r in table.rows] != list(grid):
+            return None
+        p = np.array([r.value.value for r in table.rows], dtype=float).reshape(
+            tuple(len(self.domains[q]) for q in pnames))
+        return _np_bern_pmf((p,), self.domains[c.name]), [np.any(_np_bern_invalid((p,)))]
 
     def factor(self, g: int, values, slots, theta, xp):
         """``(factor, [invalid flag per copy])`` of group ``g``; where the group has lifted axes,
@@ -443,7 +465,7 @@ class ExactProgram:
             s = self.structure
             slots = {f"${i}": values[i] for i in range(values.shape[0])}
             with np.errstate(all="ignore"):
-                self._static = [None if dyn else s.factor(g, values, slots, {}, np)
+                self._static = [None if dyn else (s.tabulated(g) or s.factor(g, values, slots, {}, np))
                                 for g, dyn in enumerate(s.dynamic)]
         return self._static
 
