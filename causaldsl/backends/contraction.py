@@ -66,12 +66,16 @@ def greedy_path(terms: Sequence[Term], sizes: dict, output: Term) -> list:
     # indices held once and twice: a pair takes an index away when it holds all its copies
     once = sum(1 << b for b, c in enumerate(count) if c == 1)
     twice = sum(1 << b for b, c in enumerate(count) if c == 2)
-    volumes: dict = {}
+    # per distinct dimension, the mask of its indices: a volume is a few bit counts
+    of_dim: dict = {}
+    for b, d in enumerate(dims):
+        of_dim[d] = of_dim.get(d, 0) | (1 << b)
+    dim_masks = [(d, m) for d, m in of_dim.items() if d != 1]
 
     def volume(mask: int) -> int:
-        v = volumes.get(mask)
-        if v is None:
-            v = volumes[mask] = math.prod(dims[b] for b in _bits(mask))
+        v = 1
+        for d, m in dim_masks:
+            v *= d ** (mask & m).bit_count()
         return v
 
     def joined(ti: int, tj: int) -> int:
