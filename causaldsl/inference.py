@@ -114,9 +114,9 @@ def run_plan(plan: Plan, cache: dict, *, text: str, method: Optional[str] = None
                               samples=samples, source=source, span=span)
     if method == "exact":
         key = ("exact", plan.key)
-        if key not in cache:
-            cache[key] = ExactProgram(plan)
-        program = cache[key]
+        program = cache.get(key)
+        if program is None:
+            program = cache[key] = ExactProgram(plan)
         num, den, undefined, flags = program(values)
         _invalid(flags, program.nodes, plan.network.source)
         den = float(den)
@@ -124,8 +124,7 @@ def run_plan(plan: Plan, cache: dict, *, text: str, method: Optional[str] = None
             raise _zero(plan, text, source, span=span)
         if float(undefined) > 0:
             raise _undefined(text, span, source)
-        num = np.clip(np.asarray(num) / den, -np.inf, np.inf)
-        return _result(plan, text, num, None, "exact")
+        return _result(plan, text, np.asarray(num) / den, None, "exact")
     n = _check_samples(samples, span, source)
     key = ("mc", plan.key, n)
     if key not in cache:

@@ -70,6 +70,7 @@ def _close(a, b, xp=jnp):
     return xp.abs(a - b) <= 1e-9 * xp.maximum(1.0, xp.abs(b))
 
 
+_NO_FLAGS = np.zeros(0, bool)  # a compiled answer's flags when none is set
 _LIFT_MAX = 64  # values of an intervened variable past which its children stay computed per value
 
 
@@ -488,8 +489,10 @@ class ExactProgram:
             if traced[0] > 1:  # the first trace is this program's compilation, counted at build
                 TRACES["count"] += 1
             num, den, undefined, flags = s.evaluate(values, {}, jnp, static)
-            # One output array: one transfer back to the host per answer.
-            return jnp.concatenate([jnp.ravel(num), jnp.stack([den, undefined]), flags.astype(float)])
+            # One output array: one transfer back to the host per answer. Whether any flag is set
+            # comes first, so that a valid answer (all but every one) reads one number, not all.
+            anybad = jnp.any(flags).astype(float) if flags.size else jnp.zeros(())
+            return jnp.concatenate([jnp.ravel(num), jnp.stack([den, undefined, anybad]), flags.astype(float)])
 
         # Through jax.jit's own dispatch (C++), not an ahead-of-time Compiled object (Python):
         # ~10 us less per warm answer. This first call compiles; it also pays an executable's
@@ -502,7 +505,8 @@ class ExactProgram:
 
         def run(values):
             out = np.asarray(jitted(values))
-            return out[:k].reshape(shape), out[k], out[k + 1], out[k + 2:] > 0
+            flags = out[k + 3:] > 0 if out[k + 2] > 0 else _NO_FLAGS
+            return out[:k].reshape(shape), out[k], out[k + 1], flags
 
         self._compiled = run
         self._ready.set()
