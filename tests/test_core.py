@@ -148,25 +148,28 @@ TABULATED = """model t {
 
 
 def test_tables_read_straight_off_equal_the_general_factor():
-    """The exact engine reads a Bernoulli table of numbers in grid order straight into its factor;
-    every such factor equals the one the general path computes, and a table in another order
-    (d's parents, e's rows) takes the general path."""
+    """The exact engine reads a Bernoulli probability that is a number, or a table of numbers in
+    grid order, straight into its factor; every such factor (and flag) equals the one the general
+    path computes, with an intervened parent's values on an axis too, and a table in another
+    order (d's parents, e's rows) takes the general path."""
     from causaldsl.backends.exact import ExactProgram
     from causaldsl.parser import parse_query
     from causaldsl.queries import plan_query
 
     m = cd.model(TABULATED)
-    q = "P(e = 1, d = 1)"
-    s = ExactProgram(plan_query(m.ir, parse_query(q), q)).structure
-    names = [g[0].name for g in s.groups]
-    read = {name: s.tabulated(g) for g, name in enumerate(names)}
-    assert {n for n, f in read.items() if f is not None} == {"b"}  # a's is a number, c is Categorical
-    values = np.zeros(1)
-    for g, name in enumerate(names):
-        if read[name] is not None:
-            general, flags = s.factor(g, values, {"$0": values[0]}, {}, np)
-            np.testing.assert_array_equal(read[name][0], general)
-            assert [bool(f) for f in read[name][1]] == [bool(f) for f in flags]
+    read = {}
+    for q, values in (("P(e = 1, d = 1)", np.zeros(1)), ("P(e = 1 | do(a = 1))", np.ones(1))):
+        s = ExactProgram(plan_query(m.ir, parse_query(q), q)).structure
+        names = [g[0].name for g in s.groups]
+        got = {name: s.tabulated(g) for g, name in enumerate(names)}
+        assert {n for n, f in got.items() if f is not None} == ({"a", "b"} if q.startswith("P(e = 1,") else {"b"})
+        for g, name in enumerate(names):
+            if got[name] is not None:
+                general, flags = s.factor(g, values, {"$0": values[0]}, {}, np)
+                np.testing.assert_array_equal(got[name][0], general)
+                assert [np.asarray(f).tolist() for f in got[name][1]] == [np.asarray(f).tolist() for f in flags]
+        read.setdefault("b", got["b"])
+        assert s.lifted == (["a"] if "do(a" in q else [])
     # b's factor by hand: P(b = 1 | a, c) in rows a, columns c
     b = read["b"][0]
     assert b.shape == (2, 3, 2)
@@ -179,7 +182,9 @@ def test_tables_read_straight_off_equal_the_general_factor():
     pe = {1: 0.75, 0: 0.05}
     want = sum(pa[a] * pc[c] * (pb[a, c] if bv else 1 - pb[a, c]) * pd[c, a] * pe[bv]
                for a in (0, 1) for c in (0, 1, 2) for bv in (0, 1))
-    assert m.query(q).value == pytest.approx(want, abs=1e-12)
+    assert m.query("P(e = 1, d = 1)").value == pytest.approx(want, abs=1e-12)
+    do_a = sum(pc[c] * (pb[1, c] * pe[1] + (1 - pb[1, c]) * pe[0]) for c in (0, 1, 2))
+    assert m.query("P(e = 1 | do(a = 1))").value == pytest.approx(do_a, abs=1e-12)
 
 
 def test_held_value_alone_decides_validity_in_compiled_and_numpy_answers():

@@ -246,24 +246,37 @@ class _Structure:
         return _pmf(node.family, params, dom, xp)
 
     def tabulated(self, g: int):
-        """Group ``g``'s NumPy factor read straight off its table, where the group is one
-        Bernoulli copy whose probability is a table of numbers over exactly its parents with
-        the rows in the grid's order (how conditional probability tables are written):
-        ``(factor, [flag])`` as :meth:`factor` gives it; ``None`` for any other group."""
+        """Group ``g``'s NumPy factor read straight off its numbers, where the group is one
+        Bernoulli copy whose probability is a number (no parents) or a table of numbers over
+        exactly its parents with the rows in the grid's order (how conditional probability
+        tables are written): ``(factor, [flag])`` as :meth:`factor` gives it; ``None`` for any
+        other group."""
         copies, pnames = self.groups[g], self.pnames[g]
         c = copies[0]
-        if (len(copies) != 1 or self.lifted_in[g] or c.kind != "sample" or c.family != "Bernoulli"
-                or type(c.args[0]) is not S.Table):
+        if len(copies) != 1 or c.kind != "sample" or c.family != "Bernoulli":
             return None
-        table, names = c.args[0], c.env_names
-        if [names.get(e, e) for e in table.parents] != pnames or any(type(r.value) is not S.Num for r in table.rows):
+        arg, domains = c.args[0], [self.domains[p].tolist() for p in pnames]
+        if self.domains[c.name].tolist() != [0.0, 1.0]:
             return None
-        grid = itertools.product(*[self.domains[p].tolist() for p in pnames])
-        if [tuple(a.value for a in r.key) for r in table.rows] != list(grid):
+        if type(arg) is S.Num and not pnames:
+            ps = [float(arg.value)]
+        elif type(arg) is S.Table and all(type(r.value) is S.Num for r in arg.rows):
+            names = c.env_names
+            if ([names.get(e, e) for e in arg.parents] != pnames
+                    or [tuple(a.value for a in r.key) for r in arg.rows] != list(itertools.product(*domains))):
+                return None
+            ps = [r.value.value for r in arg.rows]
+        else:
             return None
-        p = np.array([r.value.value for r in table.rows], dtype=float).reshape(
-            tuple(len(self.domains[q]) for q in pnames))
-        return _np_bern_pmf((p,), self.domains[c.name]), [np.any(_np_bern_invalid((p,)))]
+        # From Python floats, in a NumPy call or two: a dozen array operations on tables of 2-8
+        # entries cost more than the contraction they feed.
+        shape = tuple(map(len, domains))
+        pmf = np.array([(1.0 - p, p) for p in ps]).reshape(shape + (2,))
+        bad = [not (0.0 <= p <= 1.0) for p in ps]  # NaN fails both comparisons
+        if not self.lifted_in[g]:
+            return pmf, [np.bool_(any(bad))]
+        others = tuple(i for i, p in enumerate(pnames) if p not in self.lifted_in[g])
+        return self._finite(pmf, np), [np.array(bad).reshape(shape).any(axis=others)]
 
     def factor(self, g: int, values, slots, theta, xp):
         """``(factor, [invalid flag per copy])`` of group ``g``; where the group has lifted axes,
