@@ -116,9 +116,12 @@ def twin(model: Model, terms: list[tuple[str, World]]) -> tuple[Model, dict[tupl
                 made.append(replace(fixed_node(node, iv), name=name))
             else:
                 pnames = tuple(keys[pk] for pk in parent_keys)
-                rename = {p: keys[pk] for p, pk in zip(node.parents, parent_keys)}
-                bind = tuple((e, rename[p]) for e, p in node.env_names.items())
-                made.append(replace(node, name=name, parents=tuple(dict.fromkeys(pnames)), bind=bind))
+                if name == node.name and pnames == node.parents:
+                    made.append(node)  # a factual copy whose parents are all factual: the node itself
+                else:
+                    rename = {p: keys[pk] for p, pk in zip(node.parents, parent_keys)}
+                    bind = tuple((e, rename[p]) for e, p in node.env_names.items())
+                    made.append(replace(node, name=name, parents=tuple(dict.fromkeys(pnames)), bind=bind))
         memo[(var, world)] = k
         active.discard((var, world))
         return k
