@@ -712,7 +712,7 @@ class _TableScan:
         shift = line_start - 1  # offset -> 1-based column
         # Spans straight from tuple.__new__ and each match's spans and texts in one call apiece:
         # a row is a dozen objects, and this loop is most of the time of a model of tables.
-        new, key_atom, number, Num, Row = tuple.__new__, S.KeyAtom, _number, S.Num, S.TableRow
+        new, key_atom, number, Num, Row = tuple.__new__, self._key_atom, _number, S.Num, S.TableRow
         while True:
             r = row.match(text, at)
             if r is None:
@@ -721,16 +721,10 @@ class _TableScan:
             key = []
             for g in range(first_group, v):
                 a, b = regs[g]
-                atom_text = texts[g - 1]
-                c = atom_text[0]
-                sp = new(Span, (line, a - shift, b - shift))
-                if c.isdigit() or c == ".":
-                    key.append(key_atom(number(atom_text), sp))
-                else:
-                    atom = self._key_atom(atom_text, sp)
-                    if atom is None:
-                        return None
-                    key.append(atom)
+                atom = key_atom(texts[g - 1], new(Span, (line, a - shift, b - shift)))
+                if atom is None:
+                    return None
+                key.append(atom)
             a, end = regs[v]
             end -= shift
             rows.append(Row(tuple(key), Num(number(texts[v - 1]), new(Span, (line, a - shift, end))),

@@ -159,10 +159,8 @@ def two_phase_path(terms: Sequence[Term], sizes: dict, output: Term, first: int)
     >>> two_phase_path([("a",), ("a", "b"), ("b", "c")], {"a": 2, "b": 2, "c": 2}, ("c",), 1)
     [(1, 2), (0, 1)]
     """
-    if len(terms) < 2:
-        return [(0,)] if terms else []
     consts = terms[first:]
-    if len(consts) < 2:
+    if len(consts) < 2:  # nothing to fold first (greedy_path also takes the 0- and 1-operand cases)
         return greedy_path(terms, sizes, output)
     needed = {a for t in terms[:first] for a in t} | set(output)
     kept = tuple(dict.fromkeys(a for t in consts for a in t if a in needed))
@@ -170,6 +168,14 @@ def two_phase_path(terms: Sequence[Term], sizes: dict, output: Term, first: int)
     if first == 0:
         return path
     return path + greedy_path(list(terms[:first]) + [kept], sizes, output)
+
+
+def _take(ops: list, positions) -> list:
+    """The operands at ``positions``, removed from ``ops`` (a path step's own bookkeeping)."""
+    picked = [ops[i] for i in positions]
+    for i in sorted(positions, reverse=True):
+        del ops[i]
+    return picked
 
 
 def pairwise_steps(terms: Sequence[Term], sizes: dict, output: Term, path: list) -> list:
@@ -183,9 +189,7 @@ def pairwise_steps(terms: Sequence[Term], sizes: dict, output: Term, path: list)
     ops = [tuple(t) for t in terms]
     steps = []
     for step in path:
-        picked = [ops[i] for i in step]
-        for i in sorted(step, reverse=True):
-            del ops[i]
+        picked = _take(ops, step)
         rest = set(output).union(*ops)
         used = list(dict.fromkeys(a for t in picked for a in t))
         result = tuple(a for a in used if a in rest) if ops else tuple(output)
@@ -206,9 +210,7 @@ def contract(steps: list, operands: list) -> np.ndarray:
     """
     ops = list(operands)
     for positions, equation, work in steps:
-        picked = [ops[i] for i in positions]
-        for i in sorted(positions, reverse=True):
-            del ops[i]
+        picked = _take(ops, positions)
         # Small steps in einsum's own loop (microseconds); large ones through its BLAS route.
         ops.append(np.einsum(equation, *picked, optimize=work > _BLAS_SIZE))
     return ops[0]

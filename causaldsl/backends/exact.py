@@ -43,6 +43,7 @@ the same contraction, and would dominate the first answer. So:
 
 from __future__ import annotations
 
+import functools
 import itertools
 import queue
 import threading
@@ -206,10 +207,16 @@ class _Structure:
         varying = sorted(set(range(len(terms))) - set(constant))
         self.order = varying + constant
         terms = [terms[i] for i in self.order]
-        word = lambda t: "".join(opt_einsum.get_symbol(a) for a in t)  # noqa: E731
-        self.equation = ",".join(word(t) for t in terms) + "->" + word(out)  # for jnp.einsum
+        self.terms, self.out = terms, out  # the equation's, for jnp.einsum
         self.path = two_phase_path(terms, size, out, len(varying))
         self.steps = pairwise_steps(terms, size, out, self.path)  # for NumPy
+
+    @functools.cached_property
+    def equation(self) -> str:
+        """The whole contraction as one einsum equation, for ``jnp.einsum`` (traced in the
+        background compile; the NumPy answers run :attr:`steps`)."""
+        word = lambda t: "".join(opt_einsum.get_symbol(a) for a in t)  # noqa: E731
+        return ",".join(word(t) for t in self.terms) + "->" + word(self.out)
 
     # ------------------------------------------------------------------ evaluation, for any xp
     def fixed_value(self, node, values, xp):
@@ -255,9 +262,10 @@ class _Structure:
         c = copies[0]
         if len(copies) != 1 or c.kind != "sample" or c.family != "Bernoulli":
             return None
-        arg, domains = c.args[0], [self.domains[p].tolist() for p in pnames]
+        arg = c.args[0]
         if self.domains[c.name].tolist() != [0.0, 1.0]:
             return None
+        domains = [self.domains[p].tolist() for p in pnames]
         if type(arg) is S.Num and not pnames:
             ps = [float(arg.value)]
         elif type(arg) is S.Table and all(type(r.value) is S.Num for r in arg.rows):
