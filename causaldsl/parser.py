@@ -471,6 +471,9 @@ class _Tables:
             raise _Unsupported("a state without a lexer")
         self.tables = _TableScan(lark)
         self.after_table: dict = {}  # (state, table shape) -> (goto on 'table', state after its '}')
+        self.after_statement: dict = {}  # (state, table shape or None) -> (goto, state after ')')
+        # per state: whether a NAME shifted there may begin a sample statement
+        self.statement_starts = [a.get("sample_stmt") is not None for a in self.actions]
 
 
 def _rule_plan(rule) -> tuple:
@@ -675,6 +678,10 @@ class _TableScan:
         self.head = re.compile(rf"[ \t]*\([ \t]*({plain['NAME']}(?:[ \t]*,[ \t]*{plain['NAME']})*)[ \t]*\)[ \t]*\{{")
         self.name = re.compile(plain["NAME"])
         self.close = re.compile(r"[ \t]*\}")
+        self.close_paren = re.compile(r"[ \t]*\)")
+        # After a statement's name: '~', the distribution's name, '(' and 'table' or a number and ')'.
+        self.statement = re.compile(rf"[ \t]*~[ \t]*({plain['NAME']})[ \t]*\([ \t]*"
+                                    rf"(?:(table)(?![A-Za-z0-9_])|({plain['NUMBER']})[ \t]*\))")
         self.rows: dict[int, re.Pattern] = {}
         for k in range(1, 5):  # compiled with the tables, not in the middle of someone's first parse
             self._row(k)
@@ -876,6 +883,14 @@ def _states_after(tab: _Tables, state: int, types: tuple) -> Optional[int]:
     return stack[-1]
 
 
+def _table_types(shape: tuple) -> tuple:
+    """Token types of a table of ``shape`` (several parents, several rows, a trailing comma)."""
+    many_names, many_rows, trailing = shape
+    row = ("NUMBER", "COLON", "NUMBER")
+    return (("TABLE", "LPAR", "NAME") + ("COMMA", "NAME") * many_names + ("RPAR", "LBRACE")
+            + row + ("COMMA",) * many_rows + row * many_rows + ("COMMA",) * trailing + ("RBRACE",))
+
+
 def _table_states(tab: _Tables, state: int, shape: tuple) -> Optional[tuple]:
     """For a table of ``shape`` (several parents, several rows, a trailing comma) met in ``state``:
     ``(goto, after)``, the state once the table is reduced and the state right after its ``}``
@@ -883,12 +898,8 @@ def _table_states(tab: _Tables, state: int, shape: tuple) -> Optional[tuple]:
     Lark expands ``*`` and ``?`` into one rule per shape, so the state after ``}`` depends on it."""
     key = (state, shape)
     if key not in tab.after_table:
-        many_names, many_rows, trailing = shape
-        row = ("NUMBER", "COLON", "NUMBER")
-        types = (("TABLE", "LPAR", "NAME") + ("COMMA", "NAME") * many_names + ("RPAR", "LBRACE")
-                 + row + ("COMMA",) * many_rows + row * many_rows + ("COMMA",) * trailing + ("RBRACE",))
         goto = tab.actions[state].get("table")
-        after = _states_after(tab, state, types)
+        after = _states_after(tab, state, _table_types(shape))
         ok = goto is not None and after is not None and tab.actions[state].get("TABLE", -1) >= 0
         tab.after_table[key] = (goto, after) if ok else None
     return tab.after_table[key]
@@ -904,28 +915,92 @@ def _unit_chain(tab: _Tables, below: int, state: int, lookahead: str) -> int:
         state = actions[below][rules[~a][1]]
 
 
+def _read_table(scan: _TableScan, text: str, pos: int, line: int, line_start: int, head: Tok):
+    """A table of plain rows after the keyword ``head``: ``(node, shape, its last token, pos,
+    line, line_start)`` after its ``}``, or ``None`` (then the token loop reads it)."""
+    one_line = scan.line_table(text, pos, line, line_start, head)
+    if one_line is not None:
+        node, shape, last, pos = one_line
+        return node, shape, last, pos, line, line_start
+    scanned = scan.scan(text, pos, line, line_start)
+    if scanned is None:
+        return None
+    toks, breaks, pos, line, line_start = scanned
+    try:
+        made = scan.table(toks, breaks, head)
+    except IndexError:  # the tokens ran out: not a whole table
+        return None
+    if made is None:
+        return None
+    node, shape = made
+    return node, shape, toks[-1], pos, line, line_start
+
+
 def _whole_table(tab: _Tables, state: int, text: str, pos: int, line: int, line_start: int,
                  head: Tok) -> Optional[tuple]:
     """A table of plain rows after the keyword ``head``, read in one go (:class:`_TableScan`):
     ``(node, its last token, goto state, state after '}', pos, line, line_start)``, or ``None``."""
-    scan = tab.tables
-    one_line = scan.line_table(text, pos, line, line_start, head)
-    if one_line is not None:
-        node, shape, last, pos = one_line
-    else:
-        scanned = scan.scan(text, pos, line, line_start)
-        if scanned is None:
-            return None
-        toks, breaks, pos, line, line_start = scanned
-        try:
-            made = scan.table(toks, breaks, head)
-        except IndexError:  # the tokens ran out: not a whole table
-            return None
-        if made is None:
-            return None
-        (node, shape), last = made, toks[-1]
+    read = _read_table(tab.tables, text, pos, line, line_start, head)
+    if read is None:
+        return None
+    node, shape, last, pos, line, line_start = read
     states = _table_states(tab, state, shape)
     return None if states is None else (node, last, *states, pos, line, line_start)
+
+
+def _statement_states(tab: _Tables, state: int, shape: Optional[tuple]) -> Optional[tuple]:
+    """For ``NAME ~ NAME(arg)`` met in ``state``, ``arg`` a number (``shape`` ``None``) or a table
+    of ``shape`` (:func:`_table_states`): ``(goto, after)``, the state once ``sample_stmt`` is
+    reduced and the state right after its ``)``, or ``None`` where the grammar says otherwise."""
+    key = (state, shape)
+    if key not in tab.after_statement:
+        arg = ("NUMBER",) if shape is None else _table_types(shape)
+        after = _states_after(tab, state, ("NAME", "TILDE", "NAME", "LPAR") + arg + ("RPAR",))
+        goto = tab.actions[state].get("sample_stmt")
+        tab.after_statement[key] = None if goto is None or after is None else (goto, after)
+    return tab.after_statement[key]
+
+
+def _whole_statement(tab: _Tables, state: int, text: str, name: Tok, pos: int, line: int,
+                     line_start: int) -> Optional[tuple]:
+    """The rest of ``name ~ Dist(0.3)`` or ``name ~ Dist(table(..) {..})`` after the token
+    ``name`` (shifted in ``state``), read in one go: ``(node, last token, goto state, state
+    after ')', pos, line, line_start)``, or ``None`` (then the token loop reads it).
+
+    Most statements of a large discrete model have one of these two shapes; reading one whole
+    skips five tokens and five reductions of the loop, with the node the builders would make.
+    """
+    scan = tab.tables
+    m = scan.statement.match(text, pos)
+    if m is None or m.group(1) in scan.keywords:
+        return None
+    shift = line_start - 1
+    a, b = m.span(1)
+    dist_span = Span(line, a - shift, b - shift)
+    if m.group(2) is None:  # a number, then ')'
+        a, b = m.span(3)
+        span = Span(line, a - shift, b - shift)
+        arg = S.Arg("pos", None, S.Num(_number(m.group(3)), span), span)
+        shape, end = None, m.end()
+    else:
+        a = m.start(2) - shift
+        head = tuple.__new__(Tok, ("TABLE", "table", line, a, line, a + 5))
+        read = _read_table(scan, text, m.end(), line, line_start, head)
+        if read is None:
+            return None
+        node, shape, last, at, line, line_start = read
+        close = scan.close_paren.match(text, at)
+        if close is None:
+            return None
+        arg = S.Arg("pos", None, node, _extent(head, last))
+        end = close.end()
+    states = _statement_states(tab, state, shape)
+    if states is None:
+        return None
+    col = end - line_start
+    last = tuple.__new__(Tok, ("RPAR", ")", line, col, line, col + 1))
+    node = S.SampleStmt(name[1], S.DistCall(m.group(1), (arg,), dist_span), False, _span(name))
+    return (node, last, *states, end, line, line_start)
 
 
 def _drive(tab: _Tables, text: str, build: _Builders):
@@ -939,6 +1014,7 @@ def _drive(tab: _Tables, text: str, build: _Builders):
     where Lark would raise.
     """
     actions, lexers, rules, chains, end_state = tab.actions, tab.lexers, tab.rules, tab.chains, tab.end
+    starts = tab.statement_starts
     states = [tab.start]
     values: list = []
     # The first and last token of each stack entry (None for a node of no text), parallel to values:
@@ -1012,6 +1088,15 @@ def _drive(tab: _Tables, text: str, build: _Builders):
             if a >= 0:
                 if at_end:  # pragma: no cover - Lark asserts this cannot happen
                     raise _Reject
+                if typ == "NAME" and starts[states[-1]]:
+                    whole = _whole_statement(tab, states[-1], text, tok, pos, line, line_start)
+                    if whole is not None:
+                        node, last, goto, pending, pos, line, line_start = whole
+                        states.append(goto)
+                        values.append(node)
+                        firsts.append(tok)
+                        lasts.append(last)
+                        break
                 states.append(a)
                 values.append(tok)
                 firsts.append(tok)

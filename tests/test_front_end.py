@@ -81,6 +81,25 @@ TABLES = [
 ]
 SNIPPETS += TABLES
 
+# Statements the parser reads whole (parser._whole_statement), and look-alikes it must leave
+# to the token loop: keywords for the distribution, expressions, named arguments, comments
+# and line breaks inside the call, more after its ')'.
+STATEMENTS = [
+    "model m {\n  a~Bernoulli(.5)\n  b ~ Bernoulli ( 5e-1 ) # c\n  c\t~\tBernoulli(\ttable(a, b) { (0, 0): 0.1,"
+    " (0, 1): 0.2, (1, 0): 0.3, (1, 1): 0.4, } )\n  d ~ Bernoulli(table(a) {\n 0: 0.1,\n 1: 0.2 })\n"
+    "  e ~ Bernoulli(0.5 + 0.1)\n  f ~ Bernoulli(table(a) { 0: 0.1, 1: 0.2 } * 0.5)\n"
+    "  g ~ Normal(0, 1)\n  h ~ Bernoulli(p = 0.5)\n  i ~ Bernoulli(\n 0.5)\n}",
+    "model m { x ~ Bernoulli(0.5) }",
+    "model m {\n  x ~ Bernoulli(0.5) y ~ Bernoulli(0.5)\n}",
+    "model m {\n  x ~ if(0.5)\n  y ~ table(0.5)\n  z ~ tablet(0.5)\n  w ~ N(table(x) { 0: 1, 1: 2 }) + 1\n}",
+    "model m {\n  x ~ Bernoulli(0.5e)\n}",
+    "model m {\n  x ~ Bernoulli(5.)\n  latent y ~ Bernoulli(0.5)\n  z ~ Bernoulli(0.5)\r\n}",
+    "model m {\n  x ~ Bernoulli(0.5))\n}",
+    "model m {\n  x ~ Bernoulli(table(x) { 0: 1, 1: 2 }\n}",
+    "model m {\n  x ~ Bernoulli(0.5)\n  y ~ Bernoulli(table(x) { 0: 1, 1: 2 })}",
+]
+SNIPPETS += STATEMENTS
+
 # Mistakes: each must raise the same error through the fast path as through Lark.
 MISTAKES = [
     "model m {\n  x ~ Bernoulli(0.5\n}",
@@ -191,6 +210,11 @@ def test_mutated_tables_agree():
         assert outcome(P.parse, text) == outcome(slow, text), repr(text)
 
 
+def test_mutated_statements_agree():
+    for text in mutations(STATEMENTS + [binary_net_text()], 600, seed=2):
+        assert outcome(P.parse, text) == outcome(slow, text), repr(text)
+
+
 def spied(monkeypatch, owner, name: str) -> list:
     """Replace ``owner.name`` by a wrapper that records, per call, whether it returned a value."""
     real, calls = getattr(owner, name), []
@@ -207,13 +231,25 @@ def spied(monkeypatch, owner, name: str) -> list:
 def test_plain_tables_are_read_whole(monkeypatch):
     # Plain tables take the one-pass reader; a comment or an expression sends a table back to
     # the token loop. Both give the tree Lark gives (the tests above); this says which path ran.
-    calls = spied(monkeypatch, P, "_whole_table")
+    calls = spied(monkeypatch, P, "_read_table")
     lines = spied(monkeypatch, P._tables("start").tables, "line_table")
     for text in (TABLES[2], TABLES[7], TABLES[8], binary_net_text()):
         P.parse(text)
     assert calls[:3] == [True, False, False] and len(calls) > 10 and all(calls[3:])
     # one regex match per row for tables on one line; token by token across lines
     assert lines[:3] == [False, False, False] and all(lines[3:])
+
+
+def test_plain_statements_are_read_whole(monkeypatch):
+    # 'x ~ D(number)' and 'x ~ D(table ...)' skip the token loop; every other statement is
+    # read token by token. Which path ran is what this says; that both give Lark's tree is
+    # what test_fast_and_lark_parses_agree says of STATEMENTS.
+    calls = spied(monkeypatch, P, "_whole_statement")
+    P.parse(binary_net_text())
+    assert len(calls) == 12 and all(calls)
+    calls.clear()
+    P.parse(STATEMENTS[0])
+    assert calls == [True, True, True, True, False, False, False, False, False]
 
 
 def binary_net_text() -> str:
