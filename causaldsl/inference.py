@@ -108,7 +108,7 @@ def run_plan(plan: Plan, cache: dict, *, text: str, method: Optional[str] = None
     draw, in one vectorised call, and summarises the answers.
     """
     method = choose_method(plan, method, source, span)
-    values = np.asarray(plan.values if plan.values else [0.0], dtype=np.float64)
+    values = plan.value_array
     if posterior is not None:
         return _run_posterior(plan, cache, posterior, values, text=text, method=method, seed=seed,
                               samples=samples, source=source, span=span)
@@ -124,7 +124,9 @@ def run_plan(plan: Plan, cache: dict, *, text: str, method: Optional[str] = None
             raise _zero(plan, text, source, span=span)
         if float(undefined) > 0:
             raise _undefined(text, span, source)
-        return _result(plan, text, np.asarray(num) / den, None, "exact")
+        if plan.kind == "dist":
+            return _result(plan, text, np.asarray(num) / den, None, "exact")
+        return Result(text, float(num) / den, None, "exact")
     n = _check_samples(samples, span, source)
     key = ("mc", plan.key, n)
     if key not in cache:

@@ -20,8 +20,11 @@ indirect effects"), for treatment ``X`` (treat ``t``, control ``c``) and outcome
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass, replace
 from typing import Optional, Union
+
+import numpy as np
 
 from . import syntax as S
 from .distributions import FAMILIES
@@ -53,6 +56,17 @@ class Plan:
     evidence: tuple[tuple[str, str], ...]  # (copy name, slot name)
     key: tuple
     values: tuple[float, ...] = ()
+
+    @functools.cached_property
+    def value_array(self) -> np.ndarray:
+        """``values`` as the engines take them: float64, read-only, ``[0.0]`` where there are none.
+
+        >>> Plan(None, "prob", None, (), (), (), (1.0, 0.0)).value_array
+        array([1., 0.])
+        """
+        out = np.asarray(self.values if self.values else (0.0,), dtype=np.float64)
+        out.flags.writeable = False
+        return out
 
 
 class _Builder:

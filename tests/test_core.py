@@ -214,6 +214,28 @@ def test_held_value_alone_decides_validity_in_compiled_and_numpy_answers():
         wait_compiled()
 
 
+def test_compiled_answers_follow_the_values_past_the_device_copies_kept():
+    # The compiled program keeps the query's values on the device, by their bytes, up to
+    # _ON_DEVICE_MAX of them. Answers for more values than that, asked twice in turn, must each
+    # be the closed form: P(y = 1 | do(x = k)) = k / 100, P(y = 1 | do(x = k), z = 1) the same
+    # (z is a child of y only through noise it does not share: z ~ Bernoulli(0.2 + 0.6 y)).
+    from causaldsl.backends import exact
+    from causaldsl.backends.exact import wait_compiled
+
+    m = cd.model("model m {\n x ~ Binomial(100, 0.5)\n y ~ Bernoulli(x / 100)\n z ~ Bernoulli(0.2 + 0.6 * y)\n}")
+    m.query("P(y = 1 | do(x = 0))")
+    wait_compiled()
+    ks = range(exact._ON_DEVICE_MAX + 20)
+    for _ in range(2):
+        for k in ks:
+            assert m.query(f"P(y = 1 | do(x = {k}))").value == pytest.approx(k / 100, abs=1e-12)
+    # with evidence on z: P(y = 1 | do(x = k), z = 1) = q 0.8 / (q 0.8 + (1 - q) 0.2), q = k / 100
+    for k in (3, 50, 97):
+        q = k / 100
+        want = q * 0.8 / (q * 0.8 + (1 - q) * 0.2)
+        assert m.query(f"P(y = 1 | do(x = {k}), z = 1)").value == pytest.approx(want, abs=1e-12)
+
+
 def test_cli_run_and_check(capsys, tmp_path):
     from causaldsl.cli import main
 
