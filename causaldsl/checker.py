@@ -444,7 +444,10 @@ def _check_table(table: S.Table, nodes: dict[str, Node], ctx: _Ctx) -> S.Table:
             raise ctx.err(TableError, f"table over '{p}', which is not discrete", sp,
                           hint="tables need parents with finitely many values; use an expression instead")
         domains.append(node)
-    expected = set(itertools.product(*[n.domain for n in domains]))
+    grid = list(itertools.product(*[n.domain for n in domains]))
+    if len(grid) == len(table.rows) and [tuple([a.value for a in r.key]) for r in table.rows] == grid:
+        return table  # the common table: each combination once, in the grid's order, numbers for keys
+    expected = set(grid)
     values = [frozenset(n.domain) for n in domains]
     seen: dict[tuple, S.TableRow] = {}
     rows = []
