@@ -85,12 +85,14 @@ def greedy_path(terms: Sequence[Term], sizes: dict, output: Term) -> list:
         return (ti | tj) & ~(((ti ^ tj) & once) | (ti & tj & twice))
 
     heap: list = []
+    vol = {k: volume(t) for k, t in live.items()}  # each live operand's size, computed once
 
-    def push_pairs(i: int) -> None:
-        ti = live[i]
-        for j in set().union(*(holders[b] for b in _bits(ti))) - {i}:
-            tj = live[j]
-            heapq.heappush(heap, (volume(joined(ti, tj)) - volume(ti) - volume(tj), min(i, j), max(i, j)))
+    def push_pairs(i: int, above: int = -1) -> None:
+        """Every pair of ``i`` with an operand sharing an index, numbered above ``above``."""
+        ti, vi = live[i], vol[i]
+        for j in set().union(*(holders[b] for b in _bits(ti))):
+            if j > above and j != i:
+                heapq.heappush(heap, (volume(joined(ti, live[j])) - vi - vol[j], min(i, j), max(i, j)))
 
     ssa: list = []
 
@@ -109,23 +111,23 @@ def greedy_path(terms: Sequence[Term], sizes: dict, output: Term) -> list:
             once = once | m if count[b] == 1 else once & ~m
             twice = twice | m if count[b] == 2 else twice & ~m
         live[k] = result
+        vol[k] = volume(result)
         ssa.append((min(i, j), max(i, j)))
         return k
 
     for k in list(live):
-        push_pairs(k)
+        push_pairs(k, above=k)  # each pair once: from its lower-numbered operand
     while heap:
         c, i, j = heapq.heappop(heap)
         if i not in live or j not in live:
             continue
-        ti, tj = live[i], live[j]
-        now = volume(joined(ti, tj)) - volume(ti) - volume(tj)
+        now = volume(joined(live[i], live[j])) - vol[i] - vol[j]
         if now > c:  # an index lost holders since this pair was pushed
             heapq.heappush(heap, (now, i, j))
             continue
         push_pairs(merge(i, j))
     while len(live) > 1:  # disconnected parts: outer products, the smallest operands first
-        i, j = sorted(live, key=lambda k: (volume(live[k]), k))[:2]
+        i, j = sorted(live, key=lambda k: (vol[k], k))[:2]
         merge(i, j)
     return _linear(ssa, len(terms))
 
