@@ -236,7 +236,7 @@ def _fill_index_axes(nodes: dict[str, Node], params: dict[str, Param], ctx: _Ctx
         if isinstance(e, S.Call):
             return replace(e, args=tuple(fill(a) for a in e.args))
         if isinstance(e, S.Table):
-            return replace(e, rows=tuple(replace(r, value=fill(r.value)) for r in e.rows))
+            return replace(e, values=tuple(fill(v) for v in e.values))
         return e
 
     out = {}
@@ -397,10 +397,8 @@ def _resolve_levels(st: S.Statement, nodes: dict[str, Node], stmts, ctx: _Ctx) -
         if isinstance(e, S.Call):
             return _renew(e, args=_same_or_new(e.args, tuple(fix(a) for a in e.args)))
         if isinstance(e, S.Table):
-            values = [r.value if type(r.value) in _LEAVES else fix(r.value) for r in e.rows]
-            if any(v is not r.value for v, r in zip(values, e.rows)):
-                e = replace(e, rows=tuple(_renew(r, value=v) for r, v in zip(e.rows, values)))
-            return _check_table(e, nodes, ctx)
+            values = tuple([v if type(v) in _LEAVES else fix(v) for v in e.values])
+            return _check_table(_renew(e, values=_same_or_new(e.values, values)), nodes, ctx)
         return e
 
     if isinstance(st, S.AssignStmt):
@@ -445,48 +443,38 @@ def _check_table(table: S.Table, nodes: dict[str, Node], ctx: _Ctx) -> S.Table:
                           hint="tables need parents with finitely many values; use an expression instead")
         domains.append(node)
     grid = list(itertools.product(*[n.domain for n in domains]))
-    if len(grid) == len(table.rows) and [tuple([a.value for a in r.key]) for r in table.rows] == grid:
+    if len(grid) == len(table.keys) and list(table.keys) == grid:
         return table  # the common table: each combination once, in the grid's order, numbers for keys
     expected = set(grid)
     values = [frozenset(n.domain) for n in domains]
-    seen: dict[tuple, S.TableRow] = {}
-    rows = []
-    for row in table.rows:
-        if len(row.key) != len(domains):
-            raise ctx.err(TableError, f"row key has {len(row.key)} value(s), the table has "
-                          f"{len(domains)} parent(s)", row.span,
+    seen: dict[tuple, int] = {}  # key codes -> the row that has them
+    keys = []
+    for i, key in enumerate(table.keys):
+        if len(key) != len(domains):
+            raise ctx.err(TableError, f"row key has {len(key)} value(s), the table has "
+                          f"{len(domains)} parent(s)", table.row_span(i),
                           hint="write one value per parent, e.g. (0, 1): 0.5" if len(domains) > 1 else
                           "write one value per row, e.g. 0: 0.5")
-        key = tuple([a.value for a in row.key])
         if key in expected and key not in seen and all(type(v) is float for v in key):
-            seen[key] = row  # the common row: numbers of the domains, which are their own codes
-            rows.append(row)
+            seen[key] = i  # the common row: numbers of the domains, which are their own codes
+            keys.append(key)
             continue
-        codes = []
-        same = True  # every key is already its code (a number, not a level name)
-        for atom, node, vals in zip(row.key, domains, values):
-            v = atom.value
-            if type(v) is float and v in vals:
-                codes.append(v)
-            else:
-                codes.append(_key_code(atom, node, ctx))
-                same = same and type(v) is float and v == codes[-1]
-        key = tuple(codes)
-        if key in seen:
-            raise ctx.err(TableError, f"duplicate row {_fmt_key(key)} (also on line {seen[key].span.line})",
-                          row.span, hint="each combination of parent values appears once")
-        seen[key] = row
-        if same:
-            rows.append(row)
-        else:
-            rows.append(replace(row, key=tuple(S.KeyAtom(c, a.span) for c, a in zip(codes, row.key))))
+        codes = tuple([v if type(v) is float and v in vals else _key_code(v, table.key_span(i, j), node, ctx)
+                       for j, (v, node, vals) in enumerate(zip(key, domains, values))])
+        if codes in seen:
+            raise ctx.err(TableError, f"duplicate row {_fmt_key(codes)} (also on line "
+                          f"{table.row_span(seen[codes]).line})", table.row_span(i),
+                          hint="each combination of parent values appears once")
+        seen[codes] = i
+        # a key that is already its codes (numbers, not level names) stays the same object
+        keys.append(key if all(type(v) is float and v == c for v, c in zip(key, codes)) else codes)
     missing = sorted(expected - set(seen))
     if missing:
         labels = [_fmt_key(tuple(_label(v, n) for v, n in zip(k, domains))) for k in missing[:6]]
         more = "" if len(missing) <= 6 else f" and {len(missing) - 6} more"
         raise ctx.err(TableError, f"table is missing row(s) {', '.join(labels)}{more}", table.span,
                       hint=f"add a row for every combination of {', '.join(table.parents)}")
-    return _renew(table, rows=_same_or_new(table.rows, tuple(rows)))
+    return _renew(table, keys=_same_or_new(table.keys, tuple(keys)))
 
 
 def _label(value: float, node: Node):
@@ -495,19 +483,19 @@ def _label(value: float, node: Node):
     return value
 
 
-def _key_code(atom: S.KeyAtom, node: Node, ctx: _Ctx) -> float:
-    v = atom.value
+def _key_code(v, span, node: Node, ctx: _Ctx) -> float:
+    """The code of the key atom ``v`` (a number or a level name, at ``span``) of ``node``."""
     if isinstance(v, str):
         if not node.levels:
-            raise ctx.err(TableError, f"'{v}' is not a value of '{node.name}'", atom.span,
+            raise ctx.err(TableError, f"'{v}' is not a value of '{node.name}'", span,
                           hint="values of '" + node.name + "' are " + ", ".join(_fmt_key((d,)) for d in node.domain))
         if v not in node.levels:
-            raise ctx.err(TableError, f"'{v}' is not a level of '{node.name}'", atom.span,
+            raise ctx.err(TableError, f"'{v}' is not a level of '{node.name}'", span,
                           hint=did_you_mean(v, node.levels) or "levels are: " + ", ".join(node.levels))
         return float(node.levels.index(v))
     if float(v) not in node.domain:
         dom = node.levels if node.levels else [_fmt_key((d,)) for d in node.domain]
-        raise ctx.err(TableError, f"{_fmt_key((v,))} is not a value of '{node.name}'", atom.span,
+        raise ctx.err(TableError, f"{_fmt_key((v,))} is not a value of '{node.name}'", span,
                       hint="values of '" + node.name + "' are " + ", ".join(map(str, dom)))
     return float(v)
 
@@ -612,7 +600,7 @@ def _expr_span(expr: S.Expr, fallback):
 def _static_param_checks(fam, args, dist: S.DistCall, ctx: _Ctx) -> None:
     """Constants and table entries that can never be valid are caught before any run."""
     def check_prob(e):
-        targets = [r.value for r in e.rows] if isinstance(e, S.Table) else [e]
+        targets = e.values if isinstance(e, S.Table) else [e]
         for t in targets:
             c = float(t.value) if type(t) is S.Num else _constant(t)
             if c is not None and not (0.0 <= c <= 1.0):

@@ -127,9 +127,9 @@ def _compile_table(table: S.Table, ops) -> Compiled:
     """Rows are checked complete and disjoint by the checker; a value matching no row gives NaN."""
     parents = table.parents
     where, f = ops["where"], ops["float"]
-    if "take" in ops and all(isinstance(row.value, (S.Num, S.Level)) for row in table.rows):
+    if "take" in ops and all(isinstance(v, (S.Num, S.Level)) for v in table.values):
         return _constant_table(table, ops)
-    rows = [(tuple(float(k.value) for k in row.key), _compile(row.value, ops)) for row in table.rows]
+    rows = [(tuple(float(k) for k in key), _compile(v, ops)) for key, v in zip(table.keys, table.values)]
 
     def lookup(env):
         vals = [env[p] for p in parents]
@@ -147,13 +147,13 @@ def _compile_table(table: S.Table, ops) -> Compiled:
 def _constant_table(table: S.Table, ops) -> Compiled:
     """A table of numbers: every row compared at once, a handful of array operations whatever
     the number of rows (the row-by-row ``where`` chain costs one per row and key)."""
-    keys = np.array([[float(k.value) for k in row.key] for row in table.rows])
-    values = np.array([float(row.value.value if isinstance(row.value, S.Num) else row.value.code)
-                       for row in table.rows] + [np.nan])  # the last entry: no row matches
+    keys = np.array(table.keys, dtype=float)
+    values = np.array([float(v.value if isinstance(v, S.Num) else v.code)
+                       for v in table.values] + [np.nan])  # the last entry: no row matches
     columns = [keys[:, i] for i in range(keys.shape[1])]
     parents, array, any_, argmax, take, where = (table.parents, ops["array"], ops["any"], ops["argmax"],
                                                  ops["take"], ops["where"])
-    none = len(table.rows)
+    none = len(table.values)
 
     def lookup(env):
         match = None
@@ -200,8 +200,7 @@ def children(expr: S.Expr) -> Iterator[S.Expr]:
     elif isinstance(expr, S.Call):
         yield from expr.args
     elif isinstance(expr, S.Table):
-        for row in expr.rows:
-            yield row.value
+        yield from expr.values
     elif isinstance(expr, S.Var) and expr.world:
         for a in expr.world:
             yield a.value
@@ -251,8 +250,8 @@ def rename(expr: S.Expr, mapping: Mapping[str, str]) -> S.Expr:
     if isinstance(expr, S.Var):
         return replace(expr, name=mapping.get(expr.name, expr.name))
     if isinstance(expr, S.Table):
-        rows = tuple(replace(r, value=rename(r.value, mapping)) for r in expr.rows)
-        return replace(expr, parents=tuple(mapping.get(p, p) for p in expr.parents), rows=rows)
+        return replace(expr, parents=tuple(mapping.get(p, p) for p in expr.parents),
+                       values=tuple(rename(v, mapping) for v in expr.values))
     if isinstance(expr, (S.BinOp, S.Compare, S.BoolOp)):
         return replace(expr, left=rename(expr.left, mapping), right=rename(expr.right, mapping))
     if isinstance(expr, (S.Unary, S.Not)):

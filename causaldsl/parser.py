@@ -26,7 +26,7 @@ import operator
 import re
 from importlib import resources
 from pathlib import Path
-from typing import Iterator, Optional
+from typing import Iterator, NamedTuple, Optional
 
 from lark import Lark, Token, Transformer, Tree
 from lark.exceptions import UnexpectedCharacters, UnexpectedEOF, UnexpectedInput, UnexpectedToken, VisitError
@@ -137,6 +137,14 @@ def _number(text: str) -> float:
 
 
 # ------------------------------------------------------------------ AST builders
+class _Row(NamedTuple):
+    """A table row while the builders assemble its table: key atoms, value, where it is."""
+
+    key: tuple
+    value: object
+    span: Span
+
+
 class _Builders:
     """One method per grammar rule (by alias or name): ``(first, last, children) -> syntax node``.
 
@@ -258,12 +266,14 @@ class _Builders:
 
     def table(self, first, last, ch):
         names = [c for c in ch if isinstance(c, Tok)]
-        rows = [c for c in ch if isinstance(c, S.TableRow)]
-        return S.Table(tuple(n.value for n in names), tuple(rows), _extent(first, last),
-                       tuple(_span(n) for n in names))
+        rows = [c for c in ch if isinstance(c, _Row)]
+        places = S.RowSpans(tuple(r.span for r in rows), tuple(tuple(a.span for a in r.key) for r in rows))
+        return S.Table(tuple(n.value for n in names), tuple(tuple(a.value for a in r.key) for r in rows),
+                       tuple(r.value for r in rows), _extent(first, last), tuple(_span(n) for n in names),
+                       places)
 
     def table_row(self, first, last, ch):
-        return S.TableRow(ch[0], ch[1], _extent(first, last))
+        return _Row(ch[0], ch[1], _extent(first, last))
 
     def table_key(self, first, last, ch):
         return tuple(ch)
@@ -717,25 +727,24 @@ class _TableScan:
         first_group = 1 if k == 1 else 2  # group 1 of a tuple key is the '(' it starts at
         v = first_group + k  # the value's group
         shift = line_start - 1  # offset -> 1-based column
-        # Spans straight from tuple.__new__ and each match's spans and texts in one call apiece:
-        # a row is a dozen objects, and this loop is most of the time of a model of tables.
-        new, key_atom, number, Num, Row = tuple.__new__, self._key_atom, _number, S.Num, S.TableRow
+        # Per row: its key's values, its value's Num, and the match's spans (kept for the row's and
+        # its atoms' places, worked out only for a message): this loop is most of the time of a
+        # model of tables.
+        new, key_value, number, Num = tuple.__new__, self._key_value, _number, S.Num
+        atoms = slice(first_group - 1, v - 1)  # the key atoms' texts among a match's groups
+        keys, places = [], []
         while True:
             r = row.match(text, at)
             if r is None:
                 return None
             regs, texts = r.regs, r.groups()
-            key = []
-            for g in range(first_group, v):
-                a, b = regs[g]
-                atom = key_atom(texts[g - 1], new(Span, (line, a - shift, b - shift)))
-                if atom is None:
-                    return None
-                key.append(atom)
+            key = tuple(map(key_value, texts[atoms]))
+            if _NOT_KEY in key:
+                return None
             a, end = regs[v]
-            end -= shift
-            rows.append(Row(tuple(key), Num(number(texts[v - 1]), new(Span, (line, a - shift, end))),
-                            new(Span, (line, regs[1][0] - shift, end))))  # from the '(' of a tuple key
+            keys.append(key)
+            rows.append(Num(number(texts[v - 1]), new(Span, (line, a - shift, end - shift))))
+            places.append(regs)
             at = r.end()
             if texts[v] == "}":
                 break
@@ -745,21 +754,22 @@ class _TableScan:
                 break
         col = at - line_start
         last = tuple.__new__(Tok, ("RBRACE", "}", line, col, line, col + 1))
-        node = S.Table(tuple(names), tuple(rows), Span(line, head[3], col + 1), tuple(spans))
+        node = S.Table(tuple(names), tuple(keys), tuple(rows), Span(line, head[3], col + 1), tuple(spans),
+                       _LineRows(line, shift, tuple(places), first_group))
         return node, (k > 1, len(rows) > 1, trailing), last, at
 
-    def _key_atom(self, text: str, span: Span):
-        """The key atom ``text`` (a signed or plain number, a string, a name) at ``span``, as
-        :meth:`_Builders.key_atom` makes it; ``None`` for a keyword, which the grammar decides."""
+    def _key_value(self, text: str):
+        """The value of the key atom ``text`` (a plain or signed number, a string, a name), as
+        :meth:`_Builders.key_atom` reads it; ``_NOT_KEY`` for a keyword, which the grammar decides."""
         c = text[0]
+        if c.isdigit() or c == ".":
+            return _number(text)
         if c in "+-":
             value = _number(text[1:].lstrip(" \t"))
-            return S.KeyAtom(-value if c == "-" else value, span)
+            return -value if c == "-" else value
         if c in "\"'":
-            return S.KeyAtom(text[1:-1], span)
-        if c.isdigit() or c == ".":
-            return S.KeyAtom(_number(text), span)
-        return None if text in self.keywords else S.KeyAtom(text, span)
+            return text[1:-1]
+        return _NOT_KEY if text in self.keywords else text
 
     def scan(self, text: str, pos: int, line: int, line_start: int):
         """Tokens of the table that starts at ``pos`` (after the keyword), through its ``}``:
@@ -811,17 +821,21 @@ class _TableScan:
         if toks[i][0] != "LBRACE" or i in breaks:
             return None
         i += 1
-        rows: list = []
+        keys: list = []
+        values: list = []
+        row_spans: list = []
+        key_spans: list = []
         trailing = False
         while True:
             first = toks[i]
             if first[0] == "LPAR":
-                key, i = [], i + 1
+                key, spans, i = [], [], i + 1
                 while True:
-                    atom, i = self._atom(toks, i)
-                    if atom is None:
+                    value, span, i = self._atom(toks, i)
+                    if value is _NOT_KEY:
                         return None
-                    key.append(atom)
+                    key.append(value)
+                    spans.append(span)
                     sep = toks[i][0]
                     i += 1
                     if sep == "RPAR":
@@ -829,14 +843,17 @@ class _TableScan:
                     if sep != "COMMA":
                         return None
             else:
-                atom, i = self._atom(toks, i)
-                if atom is None:
+                value, span, i = self._atom(toks, i)
+                if value is _NOT_KEY:
                     return None
-                key = [atom]
+                key, spans = [value], [span]
             if toks[i][0] != "COLON" or toks[i + 1][0] != "NUMBER":
                 return None
             value = toks[i + 1]
-            rows.append(S.TableRow(tuple(key), S.Num(_number(value[1]), _span(value)), _extent(first, value)))
+            keys.append(tuple(key))
+            key_spans.append(tuple(spans))
+            values.append(S.Num(_number(value[1]), _span(value)))
+            row_spans.append(_extent(first, value))
             sep = toks[i + 2][0]
             i += 3
             if sep == "RBRACE":
@@ -846,19 +863,45 @@ class _TableScan:
             if toks[i][0] == "RBRACE":
                 trailing = True
                 break
-        node = S.Table(tuple(n[1] for n in names), tuple(rows), _extent(head, toks[-1]),
-                       tuple(_span(n) for n in names))
-        return node, (len(names) > 1, len(rows) > 1, trailing)
+        node = S.Table(tuple(n[1] for n in names), tuple(keys), tuple(values), _extent(head, toks[-1]),
+                       tuple(_span(n) for n in names), S.RowSpans(tuple(row_spans), tuple(key_spans)))
+        return node, (len(names) > 1, len(values) > 1, trailing)
 
     def _atom(self, toks: list, i: int):
-        """The key atom at ``toks[i]`` (:meth:`_key_atom`), and the index after it."""
+        """The key atom at ``toks[i]``: its value (:meth:`_key_value`), its span, and the index
+        after it."""
         t = toks[i]
         if t[0] == "ADD_OP":
             num = toks[i + 1]
-            return (self._key_atom(t[1] + num[1], _extent(t, num)), i + 2) if num[0] == "NUMBER" else (None, i)
+            if num[0] != "NUMBER":
+                return _NOT_KEY, None, i
+            return self._key_value(t[1] + num[1]), _extent(t, num), i + 2
         if t[0] in ("NUMBER", "NAME", "STRING"):
-            return self._key_atom(t[1], _span(t)), i + 1
-        return None, i
+            return self._key_value(t[1]), _span(t), i + 1
+        return _NOT_KEY, None, i
+
+
+_NOT_KEY = object()  # what _TableScan._key_value makes of a keyword
+
+
+class _LineRows:
+    """Where the rows of a table read on one line (:meth:`_TableScan.line_table`) and their key
+    atoms are: :class:`~causaldsl.syntax.RowSpans`' ``row`` and ``key``, from each row's regex
+    match spans, worked out when a message asks."""
+
+    __slots__ = ("line", "shift", "regs", "first")
+
+    def __init__(self, line: int, shift: int, regs: tuple, first: int):
+        self.line, self.shift, self.regs, self.first = line, shift, regs, first
+
+    def row(self, i: int) -> Span:
+        regs = self.regs[i]
+        # from the '(' of a tuple key (group 1) to the end of the value (the group before the last)
+        return Span(self.line, regs[1][0] - self.shift, regs[-2][1] - self.shift)
+
+    def key(self, i: int, j: int) -> Span:
+        a, b = self.regs[i][self.first + j]
+        return Span(self.line, a - self.shift, b - self.shift)
 
 
 # ------------------------------------------------------------------ the parse loop

@@ -8,7 +8,7 @@ Nothing here evaluates anything.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Optional, Union
+from typing import NamedTuple, Optional, Union
 
 from .errors import Span
 
@@ -100,27 +100,59 @@ class Call:
 
 @dataclass(frozen=True)
 class KeyAtom:
-    """One key of a table row: a number, or a level name."""
+    """A signed number, a name or a string as the parser reads it: one key of a table row,
+    or a query's value (:class:`Value`)."""
 
     value: Union[float, str]
     span: Span = field(default=NOSPAN, compare=False)
 
 
-@dataclass(frozen=True)
-class TableRow:
-    key: tuple[KeyAtom, ...]
-    value: "Expr"
-    span: Span = field(default=NOSPAN, compare=False)
+class RowSpans(NamedTuple):
+    """Where each row of a table and each atom of its key are (see :attr:`Table.places`).
+
+    >>> RowSpans((Span(1, 3, 9),), ((Span(1, 3, 4),),)).key(0, 0)
+    Span(line=1, column=3, end_column=4)
+    """
+
+    rows: tuple[Span, ...]
+    keys: tuple[tuple[Span, ...], ...]
+
+    def row(self, i: int) -> Span:
+        return self.rows[i]
+
+    def key(self, i: int, j: int) -> Span:
+        return self.keys[i][j]
 
 
 @dataclass(frozen=True)
 class Table:
-    """``table(A, B) { (a, b): expr, ... }``; keys are checked against domains."""
+    """``table(A, B) { (a, b): expr, ... }``: row ``i`` maps the key ``keys[i]`` (numbers or
+    level names, one per parent; the checker turns them into codes) to ``values[i]``.
+
+    Rows are kept as parallel tuples, not an object per row with one per key atom: a large
+    discrete model is mostly table rows, and those objects were most of its parse.
+    ``places`` says where each row and key atom is (``row(i)`` and ``key(i, j)``, spans),
+    for messages; the parser may work them out only when asked.
+
+    >>> t = Table(("a",), ((0.0,), (1.0,)), (Num(0.2), Num(0.7)))
+    >>> t.row_span(1), t == Table(("a",), ((0.0,), (1.0,)), (Num(0.2), Num(0.7)), places=None)
+    (Span(line=0, column=0, end_column=None), True)
+    """
 
     parents: tuple[str, ...]
-    rows: tuple[TableRow, ...]
+    keys: tuple[tuple[Union[float, str], ...], ...]
+    values: tuple["Expr", ...]
     span: Span = field(default=NOSPAN, compare=False)
     parent_spans: tuple[Span, ...] = field(default=(), compare=False)
+    places: Optional[RowSpans] = field(default=None, compare=False, repr=False)
+
+    def row_span(self, i: int) -> Span:
+        """Where row ``i`` is, from its key to its value."""
+        return NOSPAN if self.places is None else self.places.row(i)
+
+    def key_span(self, i: int, j: int) -> Span:
+        """Where atom ``j`` of row ``i``'s key is."""
+        return NOSPAN if self.places is None else self.places.key(i, j)
 
 
 @dataclass(frozen=True)

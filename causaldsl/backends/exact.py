@@ -269,12 +269,12 @@ class _Structure:
         domains = [self.domains[p].tolist() for p in pnames]
         if type(arg) is S.Num and not pnames:
             ps = [float(arg.value)]
-        elif type(arg) is S.Table and all(type(r.value) is S.Num for r in arg.rows):
+        elif type(arg) is S.Table and all(type(v) is S.Num for v in arg.values):
             names = c.env_names
             if ([names.get(e, e) for e in arg.parents] != pnames
-                    or [tuple(a.value for a in r.key) for r in arg.rows] != list(itertools.product(*domains))):
+                    or list(arg.keys) != list(itertools.product(*domains))):
                 return None
-            ps = [r.value.value for r in arg.rows]
+            ps = [v.value for v in arg.values]
         else:
             return None
         # From Python floats, in a NumPy call or two: a dozen array operations on tables of 2-8
