@@ -723,7 +723,7 @@ class _TableScan:
             spans.append(Span(line, nm.start() - line_start + 1, nm.end() - line_start + 1))
         k = len(names)
         row = self._row(k)
-        at, rows, trailing = m.end(), [], False
+        at, values, trailing = m.end(), [], False
         first_group = 1 if k == 1 else 2  # group 1 of a tuple key is the '(' it starts at
         v = first_group + k  # the value's group
         shift = line_start - 1  # offset -> 1-based column
@@ -743,7 +743,7 @@ class _TableScan:
                 return None
             a, end = regs[v]
             keys.append(key)
-            rows.append(Num(number(texts[v - 1]), new(Span, (line, a - shift, end - shift))))
+            values.append(Num(number(texts[v - 1]), new(Span, (line, a - shift, end - shift))))
             places.append(regs)
             at = r.end()
             if texts[v] == "}":
@@ -754,9 +754,9 @@ class _TableScan:
                 break
         col = at - line_start
         last = tuple.__new__(Tok, ("RBRACE", "}", line, col, line, col + 1))
-        node = S.Table(tuple(names), tuple(keys), tuple(rows), Span(line, head[3], col + 1), tuple(spans),
+        node = S.Table(tuple(names), tuple(keys), tuple(values), Span(line, head[3], col + 1), tuple(spans),
                        _LineRows(line, shift, tuple(places), first_group))
-        return node, (k > 1, len(rows) > 1, trailing), last, at
+        return node, (k > 1, len(values) > 1, trailing), last, at
 
     def _key_value(self, text: str):
         """The value of the key atom ``text`` (a plain or signed number, a string, a name), as

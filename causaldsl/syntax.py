@@ -131,8 +131,9 @@ class Table:
 
     Rows are kept as parallel tuples, not an object per row with one per key atom: a large
     discrete model is mostly table rows, and those objects were most of its parse.
-    ``places`` says where each row and key atom is (``row(i)`` and ``key(i, j)``, spans),
-    for messages; the parser may work them out only when asked.
+    ``places`` says where each row and key atom is, for messages: any object with
+    ``row(i)`` and ``key(i, j)`` giving spans, a :class:`RowSpans` or the parser's own,
+    which works them out only when asked.
 
     >>> t = Table(("a",), ((0.0,), (1.0,)), (Num(0.2), Num(0.7)))
     >>> t.row_span(1), t == Table(("a",), ((0.0,), (1.0,)), (Num(0.2), Num(0.7)), places=None)
@@ -144,7 +145,7 @@ class Table:
     values: tuple["Expr", ...]
     span: Span = field(default=NOSPAN, compare=False)
     parent_spans: tuple[Span, ...] = field(default=(), compare=False)
-    places: Optional[RowSpans] = field(default=None, compare=False, repr=False)
+    places: Optional[object] = field(default=None, compare=False, repr=False)
 
     def row_span(self, i: int) -> Span:
         """Where row ``i`` is, from its key to its value."""
