@@ -45,7 +45,9 @@ def prime() -> None:
     from ..nets import binary_net
 
     net = binary_net(4, seed=1)
-    CausalInference(_build(net)).query(["v3"], do={"v1": 1}, show_progress=False)
+    infer = CausalInference(_build(net))
+    _query(infer, 3, {"v1": 1})
+    _query(infer, 3, {"v1": 1}, {"v2": 1})  # the evidence path too, as causaldsl's primer does
 
 
 def _query(infer, y, do, evidence=None):
