@@ -180,7 +180,8 @@ def markdown(rows: list[Row], info: dict, quick: bool = False) -> str:
         _machine_line(info), "", f"Versions: {vers}.", "",
         "Ratios are peer time / causaldsl time (above 1: causaldsl is faster); Monte Carlo rows compare "
         "time per draw. *first* is text or objects in, answer out on a fresh model (parse, build, compile, "
-        "run), with an empty compilation cache, " + _first_rule(rows) + "; *first, 2nd session* the same in a second process that "
+        "run), with an empty compilation cache, once the system's primer (its imports and a small query "
+        "of its own) has run in that process, " + _first_rule(rows) + "; *first, 2nd session* the same in a second process that "
         "finds the programs the first one compiled in causaldsl's persistent cache; *warm* the median of "
         "repeats of the same query (at least the workload's count of repeats and at least 0.25 s of calls, for "
         "every system alike); "
