@@ -1046,6 +1046,18 @@ def _whole_statement(tab: _Tables, state: int, text: str, name: Tok, pos: int, l
     return (node, last, *states, end, line, line_start)
 
 
+def _push_whole(states: list, values: list, firsts: list, lasts: list, whole: tuple, first: Tok) -> tuple:
+    """Onto :func:`_drive`'s stacks, a node read whole (:func:`_whole_table`,
+    :func:`_whole_statement`) that starts at token ``first``: its goto state, the node, its
+    first and last tokens. Returns ``(pending, pos, line, line_start)``, where the loop goes on."""
+    node, last, goto, pending, pos, line, line_start = whole
+    states.append(goto)
+    values.append(node)
+    firsts.append(first)
+    lasts.append(last)
+    return pending, pos, line, line_start
+
+
 def _drive(tab: _Tables, text: str, build: _Builders):
     """Lex and parse ``text`` with Lark's tables, building the AST on each reduction.
 
@@ -1100,11 +1112,7 @@ def _drive(tab: _Tables, text: str, build: _Builders):
                         head = new_tok(Tok, (typ, val, tline, tcol, line, end - line_start + 1))
                         whole = _whole_table(tab, states[-1], text, end, line, line_start, head)
                         if whole is not None:
-                            node, last, goto, pending, pos, line, line_start = whole
-                            states.append(goto)
-                            values.append(node)
-                            firsts.append(head)
-                            lasts.append(last)
+                            pending, pos, line, line_start = _push_whole(states, values, firsts, lasts, whole, head)
                             continue
                 elif what == _OPEN:
                     brackets.append(True)
@@ -1134,11 +1142,7 @@ def _drive(tab: _Tables, text: str, build: _Builders):
                 if typ == "NAME" and starts[states[-1]]:
                     whole = _whole_statement(tab, states[-1], text, tok, pos, line, line_start)
                     if whole is not None:
-                        node, last, goto, pending, pos, line, line_start = whole
-                        states.append(goto)
-                        values.append(node)
-                        firsts.append(tok)
-                        lasts.append(last)
+                        pending, pos, line, line_start = _push_whole(states, values, firsts, lasts, whole, tok)
                         break
                 states.append(a)
                 values.append(tok)
