@@ -442,10 +442,9 @@ def _check_table(table: S.Table, nodes: dict[str, Node], ctx: _Ctx) -> S.Table:
             raise ctx.err(TableError, f"table over '{p}', which is not discrete", sp,
                           hint="tables need parents with finitely many values; use an expression instead")
         domains.append(node)
-    grid = list(itertools.product(*[n.domain for n in domains]))
-    if len(grid) == len(table.keys) and list(table.keys) == grid:
-        return table  # the common table: each combination once, in the grid's order, numbers for keys
-    expected = set(grid)
+    if table.in_grid_order([n.domain for n in domains]):
+        return table  # the common table: numbers for keys, which are their own codes
+    expected = set(itertools.product(*[n.domain for n in domains]))
     values = [frozenset(n.domain) for n in domains]
     seen: dict[tuple, int] = {}  # key codes -> the row that has them
     keys = []

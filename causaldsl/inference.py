@@ -124,9 +124,9 @@ def run_plan(plan: Plan, cache: dict, *, text: str, method: Optional[str] = None
             raise _zero(plan, text, source, span=span)
         if float(undefined) > 0:
             raise _undefined(text, span, source)
-        if plan.kind == "dist":
-            return _result(plan, text, np.asarray(num) / den, None, "exact")
-        return Result(text, float(num) / den, None, "exact")
+        # a scalar divides as a Python float: a NumPy division is a tenth of a warm answer
+        value = np.asarray(num) / den if plan.kind == "dist" else float(num) / den
+        return _result(plan, text, value, None, "exact")
     n = _check_samples(samples, span, source)
     key = ("mc", plan.key, n)
     if key not in cache:

@@ -7,6 +7,7 @@ Nothing here evaluates anything.
 
 from __future__ import annotations
 
+import itertools
 from dataclasses import dataclass, field
 from typing import NamedTuple, Optional, Union
 
@@ -146,6 +147,17 @@ class Table:
     span: Span = field(default=NOSPAN, compare=False)
     parent_spans: tuple[Span, ...] = field(default=(), compare=False)
     places: Optional[object] = field(default=None, compare=False, repr=False)
+
+    def in_grid_order(self, domains) -> bool:
+        """Whether the keys are every combination of ``domains`` (one sequence of values per
+        parent) once, in ``itertools.product`` order: how conditional probability tables are
+        written, and what the checker and the exact engine can read without looking row by row.
+
+        >>> Table(("a",), ((0.0,), (1.0,)), (Num(0.2), Num(0.7))).in_grid_order([(0.0, 1.0)])
+        True
+        """
+        grid = list(itertools.product(*domains))
+        return len(grid) == len(self.keys) and list(self.keys) == grid
 
     def row_span(self, i: int) -> Span:
         """Where row ``i`` is, from its key to its value."""

@@ -217,8 +217,7 @@ def test_held_value_alone_decides_validity_in_compiled_and_numpy_answers():
 def test_compiled_answers_follow_the_values_past_the_device_copies_kept():
     # The compiled program keeps the query's values on the device, by their bytes, up to
     # _ON_DEVICE_MAX of them. Answers for more values than that, asked twice in turn, must each
-    # be the closed form: P(y = 1 | do(x = k)) = k / 100, P(y = 1 | do(x = k), z = 1) the same
-    # (z is a child of y only through noise it does not share: z ~ Bernoulli(0.2 + 0.6 y)).
+    # be the closed form P(y = 1 | do(x = k)) = k / 100; with evidence on y's child z, Bayes' rule.
     from causaldsl.backends import exact
     from causaldsl.backends.exact import wait_compiled
 

@@ -44,7 +44,6 @@ the same contraction, and would dominate the first answer. So:
 from __future__ import annotations
 
 import functools
-import itertools
 import queue
 import threading
 from collections import defaultdict
@@ -271,8 +270,7 @@ class _Structure:
             ps = [float(arg.value)]
         elif type(arg) is S.Table and all(type(v) is S.Num for v in arg.values):
             names = c.env_names
-            if ([names.get(e, e) for e in arg.parents] != pnames
-                    or list(arg.keys) != list(itertools.product(*domains))):
+            if [names.get(e, e) for e in arg.parents] != pnames or not arg.in_grid_order(domains):
                 return None
             ps = [v.value for v in arg.values]
         else:
