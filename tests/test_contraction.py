@@ -8,7 +8,7 @@ import numpy as np
 import opt_einsum
 import pytest
 
-from causaldsl.backends.contraction import contract, greedy_path, pairwise_steps, two_phase_path
+from causaldsl.backends.contraction import contract, greedy_path, greedy_steps, pairwise_steps, two_phase_path
 
 
 def _network(rng: random.Random, n_ops: int, n_idx: int, max_rank: int = 3):
@@ -44,6 +44,18 @@ def test_greedy_contraction_equals_einsum(seed):
     _path_replays(path, len(terms))
     got = contract(pairwise_steps(terms, sizes, output, path), arrays)
     np.testing.assert_allclose(got, _reference(terms, sizes, output, arrays), rtol=1e-12, atol=0)
+
+
+@pytest.mark.parametrize("seed", range(40))
+def test_greedy_steps_are_the_pairwise_steps_of_the_greedy_path(seed):
+    """The one-pass steps (what the NumPy answers run) against the two-pass construction, step
+    for step, and their contraction against einsum's."""
+    rng = random.Random(300 + seed)
+    terms, sizes, output = _network(rng, rng.randint(1, 30), rng.randint(1, 40), max_rank=4)
+    steps = greedy_steps(terms, sizes, output)
+    assert steps == pairwise_steps(terms, sizes, output, greedy_path(terms, sizes, output))
+    arrays = [np.random.default_rng(seed + k).random(tuple(sizes[a] for a in t)) for k, t in enumerate(terms)]
+    np.testing.assert_allclose(contract(steps, arrays), _reference(terms, sizes, output, arrays), rtol=1e-12)
 
 
 @pytest.mark.parametrize("seed", range(20))

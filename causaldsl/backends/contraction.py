@@ -54,6 +54,46 @@ def greedy_path(terms: Sequence[Term], sizes: dict, output: Term) -> list:
     """
     if len(terms) < 2:
         return [(0,)] if terms else []
+    ssa, _, _ = _greedy(terms, sizes, output)
+    return _linear(ssa, len(terms))
+
+
+def greedy_steps(terms: Sequence[Term], sizes: dict, output: Term) -> list:
+    """``pairwise_steps(terms, sizes, output, greedy_path(terms, sizes, output))``, in one pass:
+    the search already knows each step's result, so no step works out again which indices
+    a later operand still holds (at n = 200 that was most of the first answer's path time).
+
+    >>> greedy_steps([("x", "y"), ("y", "z")], {"x": 2, "y": 2, "z": 2}, ("x",))
+    [((0, 1), 'ab,bc->a', 8)]
+    """
+    if len(terms) < 2:
+        return pairwise_steps(terms, sizes, output, [(0,)] if terms else [])
+    ssa, bit, dims = _greedy(terms, sizes, output)
+    n = len(terms)
+    axes = [[bit[a] for a in t] for t in terms]  # per operand (SSA numbering): its indices' bits
+    final = [bit[a] for a in output]
+    ids = list(range(n))
+    steps = []
+    for k, (i, j, result) in enumerate(ssa):
+        a, b = ids.index(i), ids.index(j)
+        if a > b:  # the step names the operand met first in the list first
+            a, b, i, j = b, a, j, i
+        del ids[b], ids[a]
+        ids.append(n + k)
+        ai, aj = axes[i], axes[j]
+        used = dict.fromkeys(ai + aj)
+        res = final if k == len(ssa) - 1 else [x for x in used if (result >> x) & 1]
+        axes.append(res)
+        letter = {x: _LETTERS[m] for m, x in enumerate(used)}
+        word = lambda t: "".join([letter[x] for x in t])  # noqa: E731
+        steps.append(((a, b), word(ai) + "," + word(aj) + "->" + word(res), math.prod([dims[x] for x in used])))
+    return steps
+
+
+def _greedy(terms: Sequence[Term], sizes: dict, output: Term) -> tuple:
+    """:func:`greedy_path`'s search over two or more terms: ``(merges, bit, dims)``, the merges
+    in SSA numbering as ``(i, j, index mask of the result)``, ``bit`` each index's bit in the
+    masks and ``dims`` each bit's size."""
     # Index sets as bit masks: a pair's cost is a few integer operations, not set building.
     bit = {a: k for k, a in enumerate(dict.fromkeys([*output, *(a for t in terms for a in t)]))}
     dims = [sizes[a] for a in bit]
@@ -112,7 +152,7 @@ def greedy_path(terms: Sequence[Term], sizes: dict, output: Term) -> list:
             twice = twice | m if count[b] == 2 else twice & ~m
         live[k] = result
         vol[k] = volume(result)
-        ssa.append((min(i, j), max(i, j)))
+        ssa.append((min(i, j), max(i, j), result))
         return k
 
     for k in list(live):
@@ -129,7 +169,7 @@ def greedy_path(terms: Sequence[Term], sizes: dict, output: Term) -> list:
     while len(live) > 1:  # disconnected parts: outer products, the smallest operands first
         i, j = sorted(live, key=lambda k: (vol[k], k))[:2]
         merge(i, j)
-    return _linear(ssa, len(terms))
+    return ssa, bit, dims
 
 
 def _bits(mask: int):
@@ -141,10 +181,11 @@ def _bits(mask: int):
 
 
 def _linear(ssa: list, n: int) -> list:
-    """SSA steps (operands numbered once, results numbered on) as positions in a shrinking list."""
+    """SSA steps ``(i, j, result)`` (operands numbered once, results numbered on) as positions
+    in a shrinking list."""
     ids = list(range(n))
     path = []
-    for k, (i, j) in enumerate(ssa):
+    for k, (i, j, _) in enumerate(ssa):
         a, b = sorted((ids.index(i), ids.index(j)))
         path.append((a, b))
         del ids[b], ids[a]

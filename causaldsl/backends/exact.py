@@ -11,7 +11,8 @@ the length of the intersection of the copies' CDF intervals. A deterministic
 ``:=`` copy is the same formula with point masses. The answer is
 ``Σ factors · evidence · target / Σ factors · evidence``, computed in a single
 contraction (with a stacked ``[1, target]`` operand) along a path that is found
-once per structure: greedy over the factors that are constants of the structure
+once per structure. The NumPy answers take the greedy path over all operands; the
+compiled program's is greedy over the factors that are constants of the structure
 first, then greedy over their product and the operands that change with the
 query's values (evidence and intervention indicators).
 
@@ -59,7 +60,7 @@ from ..distributions import FAMILIES
 from ..expressions import compile_expr, free_vars
 from ..ir import Model, Slot
 from ..queries import Plan
-from .contraction import contract as contract_steps, pairwise_steps, two_phase_path
+from .contraction import contract as contract_steps, greedy_steps, two_phase_path
 
 # Programs built (one per query structure) plus any re-trace of a compiled function: a
 # query that only changes values must leave it unchanged.
@@ -173,7 +174,7 @@ class _Structure:
         return self._compiled[key]
 
     def _equation(self) -> None:
-        """The einsum equation and its greedy contraction path, from shapes alone."""
+        """The einsum equation and the NumPy answer's pairwise steps, from shapes alone."""
         plan = self.plan
         index: dict[str, int] = {}
         for copies in self.groups:
@@ -208,8 +209,17 @@ class _Structure:
         self.order = varying + constant
         terms = [terms[i] for i in self.order]
         self.terms, self.out = terms, out  # the equation's, for jnp.einsum
-        self.path = two_phase_path(terms, size, out, len(varying))
-        self.steps = pairwise_steps(terms, size, out, self.path)  # for NumPy
+        self._shape = (size, len(varying))
+        # The NumPy answers take the plain greedy path over every operand; the compiled program's
+        # path (:attr:`path`) is found when it is traced, off the first answer.
+        self.steps = greedy_steps(terms, size, out)
+
+    @functools.cached_property
+    def path(self) -> list:
+        """The compiled contraction's path: the constant factors first, among themselves, so
+        that XLA folds that part (:func:`~causaldsl.backends.contraction.two_phase_path`)."""
+        size, first = self._shape
+        return two_phase_path(self.terms, size, self.out, first)
 
     @functools.cached_property
     def equation(self) -> str:
