@@ -258,21 +258,30 @@ def _statement_exprs(st: S.Statement, ctx: _Ctx) -> list[S.Expr]:
 
 # Expression nodes without sub-expressions (a Var may have some: its counterfactual world).
 _LEAVES = (S.Num, S.Str, S.Level)
+_LEAF_TYPES = frozenset(_LEAVES)
 
 
 def _flatten(expr: S.Expr) -> list:
-    """``list(walk(expr))`` (every node, parents before children), without a generator per node.
+    """Every node of ``expr`` but its numbers, parents before children (``walk`` without a
+    generator per node). Its readers have nothing to check in a number, and numbers are most
+    nodes of a model: the entries of its tables.
 
     >>> [type(e).__name__ for e in _flatten(S.BinOp("+", S.Num(1.0), S.Var("x")))]
-    ['BinOp', 'Num', 'Var']
+    ['BinOp', 'Var']
     """
-    out, stack = [], [expr]
+    out, stack, Num = [], [expr], S.Num
     while stack:
         e = stack.pop()
-        out.append(e)
-        if type(e) in _LEAVES or (type(e) is S.Var and not e.world):
+        t = type(e)
+        if t is Num:
             continue
-        kids = list(children(e))
+        out.append(e)
+        if t in _LEAVES or (t is S.Var and not e.world):
+            continue
+        if t is S.Table:
+            kids = [v for v in e.values if type(v) is not Num]
+        else:
+            kids = list(children(e))
         kids.reverse()
         stack.extend(kids)
     return out
@@ -282,8 +291,6 @@ def _free_vars(flat: list) -> list[str]:
     """:func:`~causaldsl.expressions.free_vars` of the expression ``flat`` was flattened from."""
     seen: dict[str, None] = {}
     for node in flat:
-        if type(node) is S.Num:
-            continue
         if isinstance(node, (S.Var, S.Index)):
             seen.setdefault(node.name, None)
         elif isinstance(node, S.Table):
@@ -397,6 +404,8 @@ def _resolve_levels(st: S.Statement, nodes: dict[str, Node], stmts, ctx: _Ctx) -
         if isinstance(e, S.Call):
             return _renew(e, args=_same_or_new(e.args, tuple(fix(a) for a in e.args)))
         if isinstance(e, S.Table):
+            if set(map(type, e.values)) <= _LEAF_TYPES:  # most tables: numbers, nothing to rewrite
+                return _check_table(e, nodes, ctx)
             values = tuple([v if type(v) in _LEAVES else fix(v) for v in e.values])
             return _check_table(_renew(e, values=_same_or_new(e.values, values)), nodes, ctx)
         return e
@@ -538,6 +547,8 @@ def _build_node(st: S.Statement, parents: list[str], nodes: dict[str, Node], ctx
 
 
 def _bind_args(fam, dist: S.DistCall, ctx: _Ctx) -> list[S.Expr]:
+    if len(dist.args) == len(fam.params) and all(a.kind == "pos" for a in dist.args):
+        return [a.value for a in dist.args]  # every parameter given, in order: most statements
     sig = f"{fam.name}({', '.join(fam.params)})"
     values: dict[str, S.Expr] = {}
     positional = [a for a in dist.args if a.kind == "pos"]
@@ -619,8 +630,10 @@ def _static_param_checks(fam, args, dist: S.DistCall, ctx: _Ctx) -> None:
         return
     for i in fam.probability_params:
         check_prob(args[i])
+    if fam.probability_params:  # checked above, entry by entry
+        return
     consts = [_constant(a) for a in args]
-    if all(c is not None for c in consts) and fam.probability_params == ():
+    if all(c is not None for c in consts):
         if bool(fam.invalid(tuple(np.asarray(c, dtype=_engine_float()) for c in consts))):
             raise ctx.err(ProbabilityError, f"invalid parameters for {fam.name}: "
                           + ", ".join(f"{p}={c:g}" for p, c in zip(fam.params, consts)),

@@ -693,6 +693,9 @@ class _TableScan:
         self.statement = re.compile(rf"[ \t]*~[ \t]*({plain['NAME']})[ \t]*\([ \t]*"
                                     rf"(?:(table)(?![A-Za-z0-9_])|({plain['NUMBER']})[ \t]*\))")
         self.rows: dict[int, re.Pattern] = {}
+        # A row key's atoms' texts -> its values: the few keys of binary parents, (0, 1) and
+        # the like, recur in every table, and reading them was a quarter of a table's time.
+        self.key_values: dict[tuple, tuple] = {}
         for k in range(1, 5):  # compiled with the tables, not in the middle of someone's first parse
             self._row(k)
 
@@ -730,7 +733,7 @@ class _TableScan:
         # Per row: its key's values, its value's Num, and the match's spans (kept for the row's and
         # its atoms' places, worked out only for a message): this loop is most of the time of a
         # model of tables.
-        new, key_value, number, Num = tuple.__new__, self._key_value, _number, S.Num
+        new, key_values, Num = tuple.__new__, self.key_values, S.Num
         atoms = slice(first_group - 1, v - 1)  # the key atoms' texts among a match's groups
         keys, places = [], []
         while True:
@@ -738,12 +741,14 @@ class _TableScan:
             if r is None:
                 return None
             regs, texts = r.regs, r.groups()
-            key = tuple(map(key_value, texts[atoms]))
+            key = key_values.get(texts[atoms])
+            if key is None:
+                key = self._key(texts[atoms])
             if _NOT_KEY in key:
                 return None
             a, end = regs[v]
             keys.append(key)
-            values.append(Num(number(texts[v - 1]), new(Span, (line, a - shift, end - shift))))
+            values.append(Num(float(texts[v - 1]), new(Span, (line, a - shift, end - shift))))  # _number
             places.append(regs)
             at = r.end()
             if texts[v] == "}":
@@ -757,6 +762,13 @@ class _TableScan:
         node = S.Table(tuple(names), tuple(keys), tuple(values), Span(line, head[3], col + 1), tuple(spans),
                        _LineRows(line, shift, tuple(places), first_group))
         return node, (k > 1, len(values) > 1, trailing), last, at
+
+    def _key(self, texts: tuple) -> tuple:
+        """The values of a row key's atoms ``texts`` (:meth:`_key_value`), kept for the next row."""
+        if len(self.key_values) >= 4096:  # keys of level names can be many: keep the cache small
+            self.key_values.clear()
+        key = self.key_values[texts] = tuple(map(self._key_value, texts))
+        return key
 
     def _key_value(self, text: str):
         """The value of the key atom ``text`` (a plain or signed number, a string, a name), as

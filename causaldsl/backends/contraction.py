@@ -84,9 +84,10 @@ def greedy_steps(terms: Sequence[Term], sizes: dict, output: Term) -> list:
         used = dict.fromkeys(ai + aj)
         res = final if k == len(ssa) - 1 else [x for x in used if (result >> x) & 1]
         axes.append(res)
-        letter = {x: _LETTERS[m] for m, x in enumerate(used)}
-        word = lambda t: "".join([letter[x] for x in t])  # noqa: E731
-        steps.append(((a, b), word(ai) + "," + word(aj) + "->" + word(res), math.prod([dims[x] for x in used])))
+        letter = dict(zip(used, _LETTERS))
+        equation = "".join([letter[x] for x in ai]) + "," + "".join([letter[x] for x in aj]) + "->" \
+            + "".join([letter[x] for x in res])
+        steps.append(((a, b), equation, math.prod([dims[x] for x in used])))
     return steps
 
 
@@ -97,13 +98,16 @@ def _greedy(terms: Sequence[Term], sizes: dict, output: Term) -> tuple:
     # Index sets as bit masks: a pair's cost is a few integer operations, not set building.
     bit = {a: k for k, a in enumerate(dict.fromkeys([*output, *(a for t in terms for a in t)]))}
     dims = [sizes[a] for a in bit]
-    live = {k: sum(1 << bit[a] for a in set(t)) for k, t in enumerate(terms)}
+    live = {}  # operand -> its index mask
+    bits = {}  # operand -> its indices' bits (read by every step that touches it)
     holders: list = [set() for _ in dims]
     count = [0] * len(dims)  # live operands holding an index, plus one for the output
     for a in output:
         count[bit[a]] = 1
-    for k, t in live.items():
-        for b in _bits(t):
+    for k, t in enumerate(terms):
+        bits[k] = own = sorted({bit[a] for a in t})
+        live[k] = sum(1 << b for b in own)
+        for b in own:
             holders[b].add(k)
             count[b] += 1
     # indices held once and twice: a pair takes an index away when it holds all its copies
@@ -121,18 +125,21 @@ def _greedy(terms: Sequence[Term], sizes: dict, output: Term) -> tuple:
             v *= d ** (mask & m).bit_count()
         return v
 
-    def joined(ti: int, tj: int) -> int:
-        return (ti | tj) & ~(((ti ^ tj) & once) | (ti & tj & twice))
-
     heap: list = []
+    push = heapq.heappush
     vol = {k: volume(t) for k, t in live.items()}  # each live operand's size, computed once
 
     def push_pairs(i: int, above: int = -1) -> None:
         """Every pair of ``i`` with an operand sharing an index, numbered above ``above``."""
         ti, vi = live[i], vol[i]
-        for j in set().union(*(holders[b] for b in _bits(ti))):
+        for j in set().union(*[holders[b] for b in bits[i]]):
             if j > above and j != i:
-                heapq.heappush(heap, (volume(joined(ti, live[j])) - vi - vol[j], min(i, j), max(i, j)))
+                tj = live[j]
+                r = (ti | tj) & ~(((ti ^ tj) & once) | (ti & tj & twice))  # the pair's result
+                v = 1
+                for d, m in dim_masks:  # volume(r), inline: this loop is most of the search
+                    v *= d ** (r & m).bit_count()
+                push(heap, (v - vi - vol[j], i, j) if i < j else (v - vi - vol[j], j, i))
 
     ssa: list = []
 
@@ -140,44 +147,40 @@ def _greedy(terms: Sequence[Term], sizes: dict, output: Term) -> tuple:
         nonlocal once, twice
         k = len(terms) + len(ssa)
         ti, tj = live.pop(i), live.pop(j)
-        result = joined(ti, tj)
-        for b in _bits(ti | tj):
+        result = (ti | tj) & ~(((ti ^ tj) & once) | (ti & tj & twice))
+        kept = []
+        for b in sorted(set(bits.pop(i)).union(bits.pop(j))):
             holders[b].difference_update((i, j))
             count[b] -= ((ti >> b) & 1) + ((tj >> b) & 1)
             if (result >> b) & 1:
                 holders[b].add(k)
                 count[b] += 1
+                kept.append(b)
             m = 1 << b
             once = once | m if count[b] == 1 else once & ~m
             twice = twice | m if count[b] == 2 else twice & ~m
-        live[k] = result
+        live[k], bits[k] = result, kept
         vol[k] = volume(result)
         ssa.append((min(i, j), max(i, j), result))
         return k
 
     for k in list(live):
         push_pairs(k, above=k)  # each pair once: from its lower-numbered operand
+    pop = heapq.heappop
     while heap:
-        c, i, j = heapq.heappop(heap)
+        c, i, j = pop(heap)
         if i not in live or j not in live:
             continue
-        now = volume(joined(live[i], live[j])) - vol[i] - vol[j]
+        ti, tj = live[i], live[j]
+        now = volume((ti | tj) & ~(((ti ^ tj) & once) | (ti & tj & twice))) - vol[i] - vol[j]
         if now > c:  # an index lost holders since this pair was pushed
-            heapq.heappush(heap, (now, i, j))
+            push(heap, (now, i, j))
             continue
         push_pairs(merge(i, j))
     while len(live) > 1:  # disconnected parts: outer products, the smallest operands first
         i, j = sorted(live, key=lambda k: (vol[k], k))[:2]
         merge(i, j)
     return ssa, bit, dims
-
-
-def _bits(mask: int):
-    """The positions of the set bits of ``mask``, lowest first."""
-    while mask:
-        low = mask & -mask
-        yield low.bit_length() - 1
-        mask ^= low
 
 
 def _linear(ssa: list, n: int) -> list:
