@@ -12,6 +12,7 @@ order with the finite domain of every discrete variable worked out.
 
 from __future__ import annotations
 
+import functools
 import heapq
 import itertools
 from dataclasses import replace
@@ -374,46 +375,45 @@ def _check_expr(expr: S.Expr, stmts, ctx: _Ctx, levels: set[int] = frozenset(),
 # ------------------------------------------------------------------ level names
 def _resolve_levels(st: S.Statement, nodes: dict[str, Node], stmts, ctx: _Ctx) -> S.Statement:
     """Replace level names (``w == sunny``) by their codes, using the parents' levels."""
-
-    def levels_of(e) -> Optional[tuple[str, ...]]:
-        if isinstance(e, S.Var) and e.name in nodes:
-            return nodes[e.name].levels
-        return None
-
-    def fix(e):
-        if type(e) in _LEAVES:
-            return e
-        if isinstance(e, S.Compare):
-            left, right = fix(e.left), fix(e.right)
-            for a, b, side in ((left, right, "right"), (right, left, "left")):
-                lv = levels_of(a)
-                if lv and isinstance(b, (S.Var, S.Str)) and (isinstance(b, S.Str) or b.name not in stmts):
-                    label = b.name if isinstance(b, S.Var) else b.value
-                    if label not in lv:
-                        raise ctx.err(UnknownNameError, f"'{label}' is not a level of '{a.name}'", b.span,
-                                      hint=did_you_mean(label, lv) or "levels are: " + ", ".join(lv))
-                    lvl = S.Level(label, lv.index(label), b.span)
-                    return replace(e, left=lvl, right=a) if side == "left" else replace(e, left=a, right=lvl)
-            return _renew(e, left=left, right=right)
-        if isinstance(e, (S.BinOp, S.BoolOp)):
-            return _renew(e, left=fix(e.left), right=fix(e.right))
-        if isinstance(e, (S.Unary, S.Not)):
-            return _renew(e, operand=fix(e.operand))
-        if isinstance(e, S.IfElse):
-            return _renew(e, cond=fix(e.cond), then=fix(e.then), other=fix(e.other))
-        if isinstance(e, S.Call):
-            return _renew(e, args=_same_or_new(e.args, tuple(fix(a) for a in e.args)))
-        if isinstance(e, S.Table):
-            if set(map(type, e.values)) <= _LEAF_TYPES:  # most tables: numbers, nothing to rewrite
-                return _check_table(e, nodes, ctx)
-            values = tuple([v if type(v) in _LEAVES else fix(v) for v in e.values])
-            return _check_table(_renew(e, values=_same_or_new(e.values, values)), nodes, ctx)
-        return e
-
     if isinstance(st, S.AssignStmt):
-        return _renew(st, expr=fix(st.expr))
-    args = tuple(_renew(a, value=fix(a.value)) for a in st.dist.args)
+        return _renew(st, expr=_fix_levels(st.expr, nodes, stmts, ctx))
+    args = tuple(_renew(a, value=_fix_levels(a.value, nodes, stmts, ctx)) for a in st.dist.args)
     return _renew(st, dist=_renew(st.dist, args=_same_or_new(st.dist.args, args)))
+
+
+# A module function, not a closure of _resolve_levels: a closure that calls itself is a reference
+# cycle, two functions and five cells per statement left for the garbage collector.
+def _fix_levels(e, nodes: dict[str, Node], stmts, ctx: _Ctx):
+    """``e`` with level names compared with a variable replaced by their codes (:func:`_resolve_levels`)."""
+    if type(e) in _LEAVES:
+        return e
+    if type(e) is S.Table and set(map(type, e.values)) <= _LEAF_TYPES:  # most tables: numbers
+        return _check_table(e, nodes, ctx)
+    fix = functools.partial(_fix_levels, nodes=nodes, stmts=stmts, ctx=ctx)
+    if isinstance(e, S.Compare):
+        left, right = fix(e.left), fix(e.right)
+        for a, b, side in ((left, right, "right"), (right, left, "left")):
+            lv = nodes[a.name].levels if isinstance(a, S.Var) and a.name in nodes else None
+            if lv and isinstance(b, (S.Var, S.Str)) and (isinstance(b, S.Str) or b.name not in stmts):
+                label = b.name if isinstance(b, S.Var) else b.value
+                if label not in lv:
+                    raise ctx.err(UnknownNameError, f"'{label}' is not a level of '{a.name}'", b.span,
+                                  hint=did_you_mean(label, lv) or "levels are: " + ", ".join(lv))
+                lvl = S.Level(label, lv.index(label), b.span)
+                return replace(e, left=lvl, right=a) if side == "left" else replace(e, left=a, right=lvl)
+        return _renew(e, left=left, right=right)
+    if isinstance(e, (S.BinOp, S.BoolOp)):
+        return _renew(e, left=fix(e.left), right=fix(e.right))
+    if isinstance(e, (S.Unary, S.Not)):
+        return _renew(e, operand=fix(e.operand))
+    if isinstance(e, S.IfElse):
+        return _renew(e, cond=fix(e.cond), then=fix(e.then), other=fix(e.other))
+    if isinstance(e, S.Call):
+        return _renew(e, args=_same_or_new(e.args, tuple(fix(a) for a in e.args)))
+    if isinstance(e, S.Table):
+        values = tuple([v if type(v) in _LEAVES else fix(v) for v in e.values])
+        return _check_table(_renew(e, values=_same_or_new(e.values, values)), nodes, ctx)
+    return e
 
 
 def _renew(node, **fields):

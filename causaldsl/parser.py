@@ -735,21 +735,21 @@ class _TableScan:
         # model of tables.
         new, key_values, Num = tuple.__new__, self.key_values, S.Num
         atoms = slice(first_group - 1, v - 1)  # the key atoms' texts among a match's groups
-        keys, places = [], []
+        keys, starts = [], []
         while True:
             r = row.match(text, at)
             if r is None:
                 return None
-            regs, texts = r.regs, r.groups()
+            texts = r.groups()
             key = key_values.get(texts[atoms])
             if key is None:
                 key = self._key(texts[atoms])
             if _NOT_KEY in key:
                 return None
-            a, end = regs[v]
+            a, end = r.span(v)
             keys.append(key)
             values.append(Num(float(texts[v - 1]), new(Span, (line, a - shift, end - shift))))  # _number
-            places.append(regs)
+            starts.append(at)
             at = r.end()
             if texts[v] == "}":
                 break
@@ -760,7 +760,7 @@ class _TableScan:
         col = at - line_start
         last = tuple.__new__(Tok, ("RBRACE", "}", line, col, line, col + 1))
         node = S.Table(tuple(names), tuple(keys), tuple(values), Span(line, head[3], col + 1), tuple(spans),
-                       _LineRows(line, shift, tuple(places), first_group))
+                       _LineRows(text, row, starts, line, shift, first_group))
         return node, (k > 1, len(values) > 1, trailing), last, at
 
     def _key(self, texts: tuple) -> tuple:
@@ -898,21 +898,26 @@ _NOT_KEY = object()  # what _TableScan._key_value makes of a keyword
 
 class _LineRows:
     """Where the rows of a table read on one line (:meth:`_TableScan.line_table`) and their key
-    atoms are: :class:`~causaldsl.syntax.RowSpans`' ``row`` and ``key``, from each row's regex
-    match spans, worked out when a message asks."""
+    atoms are: :class:`~causaldsl.syntax.RowSpans`' ``row`` and ``key``, worked out when a
+    message asks by matching the row's regex again where the row starts. (Keeping each match's
+    spans instead was eight tuples a row for the garbage collector to walk, in every parse.)"""
 
-    __slots__ = ("line", "shift", "regs", "first")
+    __slots__ = ("text", "pattern", "starts", "line", "shift", "first")
 
-    def __init__(self, line: int, shift: int, regs: tuple, first: int):
-        self.line, self.shift, self.regs, self.first = line, shift, regs, first
+    def __init__(self, text: str, pattern: re.Pattern, starts: list, line: int, shift: int, first: int):
+        self.text, self.pattern, self.starts = text, pattern, starts
+        self.line, self.shift, self.first = line, shift, first
+
+    def _regs(self, i: int) -> tuple:
+        return self.pattern.match(self.text, self.starts[i]).regs
 
     def row(self, i: int) -> Span:
-        regs = self.regs[i]
+        regs = self._regs(i)
         # from the '(' of a tuple key (group 1) to the end of the value (the group before the last)
         return Span(self.line, regs[1][0] - self.shift, regs[-2][1] - self.shift)
 
     def key(self, i: int, j: int) -> Span:
-        a, b = self.regs[i][self.first + j]
+        a, b = self._regs(i)[self.first + j]
         return Span(self.line, a - self.shift, b - self.shift)
 
 

@@ -136,4 +136,7 @@ def twin(model: Model, terms: list[tuple[str, World]]) -> tuple[Model, dict[tupl
     out = {}
     for var, world in terms:
         out[(var, world)] = keys[key_of(var, world)]
+    # The two closures call each other, a reference cycle through the model: emptied here, the
+    # model is freed when its last user lets go, not at the garbage collector's next full pass.
+    del key_of, key_of_factual
     return Model(model.name, tuple(made), model.source, model.params), out
