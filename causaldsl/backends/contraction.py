@@ -35,6 +35,9 @@ import numpy as np
 Term = Sequence[Hashable]
 
 _LETTERS = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+_ID = 24  # bits of an operand's number in a heap entry of the greedy search
+_ID_MASK = (1 << _ID) - 1
+_PAIR = 2 * _ID
 _BLAS_SIZE = 1 << 15  # a pairwise step with more multiply-adds than this goes to np.einsum's BLAS path
 
 
@@ -125,6 +128,9 @@ def _greedy(terms: Sequence[Term], sizes: dict, output: Term) -> tuple:
             v *= d ** (mask & m).bit_count()
         return v
 
+    # Each heap entry is one int, cost, then operand i < j, in bit fields: it orders as the tuple
+    # (cost, i, j) would, and is no object for the garbage collector to walk (a search pushes
+    # hundreds).
     heap: list = []
     push = heapq.heappush
     vol = {k: volume(t) for k, t in live.items()}  # each live operand's size, computed once
@@ -139,7 +145,7 @@ def _greedy(terms: Sequence[Term], sizes: dict, output: Term) -> tuple:
                 v = 1
                 for d, m in dim_masks:  # volume(r), inline: this loop is most of the search
                     v *= d ** (r & m).bit_count()
-                push(heap, (v - vi - vol[j], i, j) if i < j else (v - vi - vol[j], j, i))
+                push(heap, ((v - vi - vol[j]) << _PAIR) | (i << _ID if i < j else j << _ID) | max(i, j))
 
     ssa: list = []
 
@@ -168,13 +174,14 @@ def _greedy(terms: Sequence[Term], sizes: dict, output: Term) -> tuple:
         push_pairs(k, above=k)  # each pair once: from its lower-numbered operand
     pop = heapq.heappop
     while heap:
-        c, i, j = pop(heap)
+        key = pop(heap)
+        i, j = (key >> _ID) & _ID_MASK, key & _ID_MASK
         if i not in live or j not in live:
             continue
         ti, tj = live[i], live[j]
         now = volume((ti | tj) & ~(((ti ^ tj) & once) | (ti & tj & twice))) - vol[i] - vol[j]
-        if now > c:  # an index lost holders since this pair was pushed
-            push(heap, (now, i, j))
+        if now > key >> _PAIR:  # an index lost holders since this pair was pushed
+            push(heap, (now << _PAIR) | (i << _ID) | j)
             continue
         push_pairs(merge(i, j))
     while len(live) > 1:  # disconnected parts: outer products, the smallest operands first
