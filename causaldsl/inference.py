@@ -30,18 +30,6 @@ ZERO = 1e-14  # a conditioning event with smaller probability is treated as impo
 METHODS = ("exact", "monte-carlo")
 
 
-_SUPPORTS: dict = {}  # plan key -> whether the exact engine can answer it (a walk over every node)
-
-
-def _supports(plan: Plan) -> bool:
-    ok = _SUPPORTS.get(plan.key)
-    if ok is None:
-        if len(_SUPPORTS) > 4096:
-            _SUPPORTS.clear()
-        ok = _SUPPORTS[plan.key] = supports(plan)
-    return ok
-
-
 def choose_method(plan: Plan, method: Optional[str], source: str = "", span=None) -> str:
     """``"exact"`` or ``"monte-carlo"``: ``method`` if given (and possible), else exact where it can be.
 
@@ -54,11 +42,11 @@ def choose_method(plan: Plan, method: Optional[str], source: str = "", span=None
     ('exact', 'monte-carlo')
     """
     if method is None:
-        return "exact" if _supports(plan) else "monte-carlo"
+        return "exact" if supports(plan) else "monte-carlo"
     if method not in METHODS:
         raise MethodError(f"unknown method '{method}'", span=span, source=source,
                           hint="use method='exact' or method='monte-carlo'")
-    if method == "exact" and not _supports(plan):
+    if method == "exact" and not supports(plan):
         cont = list(dict.fromkeys(n.origin for n in plan.network.nodes if n.kind != "fixed" and not n.finite))
         verb = "is" if len(cont) == 1 else "are"
         raise MethodError("the exact engine needs variables with finitely many values, and "

@@ -68,6 +68,16 @@ class Plan:
         out.flags.writeable = False
         return out
 
+    @functools.cached_property
+    def finite(self) -> bool:
+        """Whether every variable the query touches has finitely many values (what the exact
+        engine needs), worked out once per plan: a repeated question asks it on every answer.
+
+        >>> Plan(Model("m", ()), "prob", None, (), (), ()).finite
+        True
+        """
+        return all(n.kind == "fixed" or n.finite for n in self.network.nodes)
+
 
 class _Builder:
     def __init__(self, model: Model, source: str):

@@ -82,8 +82,8 @@ def _spread(a, shape: tuple, xp):
 
 
 def supports(plan: Plan) -> bool:
-    """True when every variable the query touches has a finite domain."""
-    return all(n.kind == "fixed" or n.finite for n in plan.network.nodes)
+    """True when every variable the query touches has a finite domain (:attr:`Plan.finite`)."""
+    return plan.finite
 
 
 # NumPy twins of the finite families' tables and checks (distributions.py holds the JAX
