@@ -13,8 +13,8 @@ each phase of ``cd.model(text).query("P(v.. = 1 | do(v.. = 1))")`` is timed on i
 * pgmpy: its first call as in ``benchmarks/systems/pgmpy_peer.py`` (build the network, then query).
 
 Each figure is the best of a few runs, as wall-clock time and as the CPU time of the calling
-thread (the exact engine compiles in a background thread while it answers the first query from
-NumPy; the thread time leaves that out, and on a loaded machine it is the steadier figure).
+thread (on a loaded machine the steadier figure; a query asked once is answered in NumPy and
+starts no compilation, so no other thread of causaldsl's runs meanwhile).
 Not a test: nothing here asserts a time.
 """
 

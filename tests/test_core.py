@@ -196,17 +196,20 @@ def test_held_value_alone_decides_validity_in_compiled_and_numpy_answers():
     from causaldsl.backends.exact import wait_compiled
 
     src = "model m {\n x ~ Categorical(0.5, 0.5, 0)\n y ~ Bernoulli(0.5 + 0.3 * x)\n}"
-    for _ in range(2):  # the first pass answers in NumPy, the second from the compiled program
-        m = cd.model(src)
+    m = cd.model(src)
+    ok = cd.model(src.replace("0.5 + 0.3 * x", "0.5 + 0.15 * x"))
+    for step in range(2):  # the first pass answers in NumPy (asking again compiles), the second
+        # from the compiled programs
+        assert all((p._compiled is not None) == (step == 1) for p in [*m._cache.values(), *ok._cache.values()])
         for v, want in ((0, 0.5), (1, 0.8)):
             assert m.query(f"P(y = 1 | do(x = {v}))").value == pytest.approx(want)
         with pytest.raises(cd.ProbabilityError) as e:
             m.query("P(y = 1 | do(x = 2))")
         assert e.value.line == 3
-        with pytest.raises(cd.ProbabilityError):
-            m.query("P(y[x = 0] = 1 | x = 1, y = 1)")
+        for _ in range(2):  # asked twice, so that this structure compiles too
+            with pytest.raises(cd.ProbabilityError):
+                m.query("P(y[x = 0] = 1 | x = 1, y = 1)")
         # valid everywhere: P(y[x=0] = 1 | x = 1, y = 1) = P(u < 0.5 | u < 0.8) = 0.625
-        ok = cd.model(src.replace("0.5 + 0.3 * x", "0.5 + 0.15 * x"))
         assert ok.query("P(y[x = 0] = 1 | x = 1, y = 1)").value == pytest.approx(0.5 / 0.65)
         # P(u < 0.8 | u >= 0.5) = 0.3 / 0.5
         assert ok.query("P(y[x = 2] = 1 | x = 0, y = 0)").value == pytest.approx(0.6)
@@ -223,7 +226,9 @@ def test_compiled_answers_follow_the_values_past_the_device_copies_kept():
 
     m = cd.model("model m {\n x ~ Binomial(100, 0.5)\n y ~ Bernoulli(x / 100)\n z ~ Bernoulli(0.2 + 0.6 * y)\n}")
     m.query("P(y = 1 | do(x = 0))")
+    m.query("P(y = 1 | do(x = 0))")  # asked again, the structure compiles (in the background)
     wait_compiled()
+    assert m._cache[next(iter(m._cache))]._compiled is not None
     ks = range(exact._ON_DEVICE_MAX + 20)
     for _ in range(2):
         for k in ks:

@@ -37,9 +37,11 @@ the same contraction, and would dominate the first answer. So:
   NumPy, and compiled into the program as constants: XLA folds the part of the
   contraction they alone feed, and a warm call computes what the query's values
   touch (tens of microseconds for the 20- to 200-node networks of the benchmarks);
-* the first answers come from NumPy (the same code, ``xp=numpy``) while the
-  jitted function compiles on a background thread; once it is ready every
-  later answer uses it.
+* the answers come from NumPy (the same code, ``xp=numpy``) until the jitted
+  function is ready. It is compiled, on a background thread, once a structure
+  is asked a second time (a new value counts): a question asked once costs no
+  compilation at all, and its answer does not wait for a thread to be woken.
+  Once it is ready every later answer uses it.
 """
 
 from __future__ import annotations
@@ -464,7 +466,9 @@ def wait_compiled() -> None:
 
     >>> import causaldsl as cd
     >>> m = cd.model("model m {\\n x ~ Bernoulli(0.3)\\n}")
-    >>> m.query("P(x = 1)").value          # answered in NumPy; the jitted program compiles meanwhile
+    >>> m.query("P(x = 1)").value          # answered in NumPy
+    0.3
+    >>> m.query("P(x = 1)").value          # asked again: in NumPy, while the jitted program compiles
     0.3
     >>> wait_compiled()
     >>> m.query("P(x = 1)").value          # answered by the compiled program
@@ -476,9 +480,26 @@ def wait_compiled() -> None:
 class ExactProgram:
     """The exact engine for one query structure without parameters: ``program(values)``.
 
-    Returns NumPy ``(num, den, undefined, flags)``. The first calls are answered in
-    NumPy while the jitted function compiles in the background; ``background=False``
-    compiles in the calling thread on the first call instead.
+    Returns NumPy ``(num, den, undefined, flags)``. The calls are answered in NumPy
+    until the jitted function is ready; the second call has it compiled in the
+    background (tiered, as a JIT compiles code only once it runs again).
+    ``background=False`` compiles in the calling thread on the first call instead.
+
+    >>> import causaldsl as cd
+    >>> from causaldsl.parser import parse_query
+    >>> from causaldsl.queries import plan_query
+    >>> m = cd.model("model m {\\n x ~ Bernoulli(0.3)\\n y ~ Bernoulli(table(x) { 0: 0.1, 1: 0.9 })\\n}")
+    >>> plan = plan_query(m.ir, parse_query("P(y = 1 | do(x = 1))"))
+    >>> program = ExactProgram(plan)
+    >>> def answer():
+    ...     num, den, _, _ = program(plan.value_array)
+    ...     return round(float(num) / float(den), 6)
+    >>> answer(), program.scheduled          # NumPy's answer; nothing compiles
+    (0.9, False)
+    >>> answer(), program.scheduled          # asked again: NumPy's, while the program compiles
+    (0.9, True)
+    >>> program.wait(60), answer()           # then the compiled program answers
+    (True, 0.9)
     """
 
     def __init__(self, plan: Plan, background: bool = True):
@@ -488,7 +509,8 @@ class ExactProgram:
         self.background = background
         self._static = None  # per group: (factor, flags) in NumPy, or None where it depends on values
         self._compiled = None
-        self._scheduled = False
+        self._calls = 0  # answers given in NumPy
+        self.scheduled = False  # whether the compiled function was asked for
         self._ready = threading.Event()
 
     def _statics(self, values):
@@ -563,8 +585,9 @@ class ExactProgram:
         if self._compiled is not None:
             return self._compiled(np.asarray(values, dtype=float))
         out = self.numpy(values)
-        if not self._scheduled:
-            self._scheduled = True
+        self._calls += 1
+        if not self.scheduled and (self._calls > 1 or not self.background):
+            self.scheduled = True
             v = np.array(values, dtype=float)
             if self.background:
                 COMPILER.submit(lambda: self._compile(v))
