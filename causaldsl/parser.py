@@ -687,7 +687,6 @@ class _TableScan:
         self.number = rf"({plain['NUMBER']})"
         self.head = re.compile(rf"[ \t]*\([ \t]*({plain['NAME']}(?:[ \t]*,[ \t]*{plain['NAME']})*)[ \t]*\)[ \t]*\{{")
         self.name = re.compile(plain["NAME"])
-        self.close = re.compile(r"[ \t]*\}")
         self.close_paren = re.compile(r"[ \t]*\)")
         # After a statement's name: '~', the distribution's name, '(' and 'table' or a number and ')'.
         self.statement = re.compile(rf"[ \t]*~[ \t]*({plain['NAME']})[ \t]*\([ \t]*"
@@ -701,11 +700,11 @@ class _TableScan:
 
     def _row(self, k: int) -> re.Pattern:
         """One row of a table over ``k`` parents, on one line: groups ``(`` (k > 1), k atoms,
-        the value, and the ``,`` or ``}`` after it."""
+        the value, and the ``,``, ``}`` or trailing ``, }`` after it."""
         if k not in self.rows:
             ws = r"[ \t]*"
             key = self.atom if k == 1 else r"()\(" + ws + (ws + "," + ws).join([self.atom] * k) + ws + r"\)"
-            self.rows[k] = re.compile(ws + key + ws + ":" + ws + self.number + ws + r"([,}])")
+            self.rows[k] = re.compile(ws + key + ws + ":" + ws + self.number + ws + r"(\}|,[ \t]*\}|,)")
         return self.rows[k]
 
     def line_table(self, text: str, pos: int, line: int, line_start: int, head: Tok):
@@ -744,18 +743,16 @@ class _TableScan:
             key = key_values.get(texts[atoms])
             if key is None:
                 key = self._key(texts[atoms])
-            if _NOT_KEY in key:
-                return None
+                if _NOT_KEY in key:
+                    return None
             a, end = r.span(v)
             keys.append(key)
             values.append(Num(float(texts[v - 1]), new(Span, (line, a - shift, end - shift))))  # _number
             starts.append(at)
             at = r.end()
-            if texts[v] == "}":
-                break
-            c = self.close.match(text, at)
-            if c is not None:
-                at, trailing = c.end(), True
+            after = texts[v]  # ',' (more rows), '}' or a trailing ', }' (the last)
+            if after != ",":
+                trailing = after != "}"
                 break
         col = at - line_start
         last = tuple.__new__(Tok, ("RBRACE", "}", line, col, line, col + 1))
@@ -767,7 +764,9 @@ class _TableScan:
         """The values of a row key's atoms ``texts`` (:meth:`_key_value`), kept for the next row."""
         if len(self.key_values) >= 4096:  # keys of level names can be many: keep the cache small
             self.key_values.clear()
-        key = self.key_values[texts] = tuple(map(self._key_value, texts))
+        key = tuple(map(self._key_value, texts))
+        if _NOT_KEY not in key:  # a keyword among the atoms sends the table to the token loop
+            self.key_values[texts] = key
         return key
 
     def _key_value(self, text: str):
