@@ -118,18 +118,24 @@ class Tok(tuple):
     end_column = property(operator.itemgetter(5))
 
 
+# Spans and tokens are made with tuple.__new__: a named tuple's own constructor is a Python
+# function, and the parser makes one or two per token.
+_new = tuple.__new__
+_NO_TEXT = Span(0, 0, None)
+
+
 def _span(tok: Tok) -> Span:
     """Where a token is."""
     line = tok[2]
-    return Span(line, tok[3], tok[5] if tok[4] == line else None)
+    return _new(Span, (line, tok[3], tok[5] if tok[4] == line else None))
 
 
 def _extent(first: Optional[Tok], last: Optional[Tok]) -> Span:
     """Where the text from token ``first`` to token ``last`` is (``None``: a node of no text)."""
     if first is None:
-        return Span(0, 0, None)
+        return _NO_TEXT
     line = first[2]
-    return Span(line, first[3], last[5] if last[4] == line else None)
+    return _new(Span, (line, first[3], last[5] if last[4] == line else None))
 
 
 def _number(text: str) -> float:
@@ -722,7 +728,7 @@ class _TableScan:
             if nm.group() in keywords:
                 return None
             names.append(nm.group())
-            spans.append(Span(line, nm.start() - line_start + 1, nm.end() - line_start + 1))
+            spans.append(_new(Span, (line, nm.start() - line_start + 1, nm.end() - line_start + 1)))
         k = len(names)
         row = self._row(k)
         at, values, trailing = m.end(), [], False
@@ -756,7 +762,7 @@ class _TableScan:
                 break
         col = at - line_start
         last = tuple.__new__(Tok, ("RBRACE", "}", line, col, line, col + 1))
-        node = S.Table(tuple(names), tuple(keys), tuple(values), Span(line, head[3], col + 1), tuple(spans),
+        node = S.Table(tuple(names), tuple(keys), tuple(values), _new(Span, (line, head[3], col + 1)), tuple(spans),
                        _LineRows(text, row, starts, line, shift, first_group))
         return node, (k > 1, len(values) > 1, trailing), last, at
 
@@ -1035,10 +1041,10 @@ def _whole_statement(tab: _Tables, state: int, text: str, name: Tok, pos: int, l
         return None
     shift = line_start - 1
     a, b = m.span(1)
-    dist_span = Span(line, a - shift, b - shift)
+    dist_span = _new(Span, (line, a - shift, b - shift))
     if m.group(2) is None:  # a number, then ')'
         a, b = m.span(3)
-        span = Span(line, a - shift, b - shift)
+        span = _new(Span, (line, a - shift, b - shift))
         arg = S.Arg("pos", None, S.Num(_number(m.group(3)), span), span)
         shape, end = None, m.end()
     else:

@@ -388,8 +388,8 @@ class _Structure:
     def _held(bad, names: list, hots: dict, xp):
         """Whether ``bad`` (an array over the lifted variables ``names``) is set at their held values."""
         m = xp.asarray(bad).astype(float)
-        for name in names:
-            m = xp.tensordot(hots[name], m, axes=(0, 0))
+        for name in names:  # contract the leading axis with the one-hot (tensordot, without its set-up)
+            m = (hots[name] @ m.reshape(m.shape[0], -1)).reshape(m.shape[1:])
         return m > 0
 
 
