@@ -295,7 +295,8 @@ def plan_query(model: Model, query: S.Query, source: str = "") -> Plan:
     base = do(model, do_values) if do_values else model
     net, copies = twin(base, list(dict.fromkeys(terms)))
     rename = {_term_key(t): c for t, c in copies.items()}
-    target = None if target is None else rename_expr(target, rename)
+    if target is not None and any(k != c for k, c in rename.items()):  # factual terms keep their names
+        target = rename_expr(target, rename)
     dist = tuple(rename[d] for d in dist_vars)
     evid = tuple((rename[c], s) for c, s in evidence)
     if kind == "expect":

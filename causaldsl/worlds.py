@@ -75,6 +75,10 @@ def twin(model: Model, terms: list[tuple[str, World]]) -> tuple[Model, dict[tupl
     ``noise`` shared across copies of one variable) and the copy name of each
     term. The factual world is ``()``; its copies keep the variables' names.
     """
+    if all(world == () for _, world in terms):  # one world, the factual one: no copies to make
+        keep = model.ancestors([var for var, _ in terms])
+        return (Model(model.name, tuple(n for n in model.nodes if n.name in keep), model.source, model.params),
+                {(var, world): var for var, world in terms})
     keys: dict[tuple, str] = {}  # structural key -> copy name
     memo: dict[tuple[str, World], tuple] = {}
     made: list[Node] = []

@@ -73,6 +73,15 @@ def _close(a, b, xp=jnp):
     return xp.abs(a - b) <= 1e-9 * xp.maximum(1.0, xp.abs(b))
 
 
+def _one_hot(domain, value, xp):
+    """The indicator of ``value`` over ``domain``: ``_close(domain, value)`` as floats."""
+    if xp is np and len(domain) <= 16:  # a few values: Python floats, not five NumPy calls
+        v = float(value)
+        tol = 1e-9 * max(1.0, abs(v))
+        return np.array([1.0 if abs(d - v) <= tol else 0.0 for d in domain.tolist()])
+    return _close(xp.asarray(domain), value, xp).astype(float)
+
+
 _NO_FLAGS = np.zeros(0, bool)  # a compiled answer's flags when none is set
 _ON_DEVICE_MAX = 64  # query values a compiled program keeps on the device
 _LIFT_MAX = 64  # values of an intervened variable past which its children stay computed per value
@@ -250,7 +259,7 @@ class _Structure:
 
     def one_hots(self, values, xp) -> list:
         """Per lifted variable, the indicator of its query value over its values."""
-        return [_close(xp.asarray(self.domains[name]), self.fixed_value(self.fixed[name], values, xp), xp).astype(float)
+        return [_one_hot(self.domains[name], self.fixed_value(self.fixed[name], values, xp), xp)
                 for name in self.lifted]
 
     def node_pmf(self, node, env, pshape, theta, xp):
@@ -344,7 +353,7 @@ class _Structure:
         for copy, slot in self.evidence_fixed:
             scalar = scalar * _close(self.fixed_value(self.fixed[copy], values, xp), slots[slot], xp)
         for copy, slot in self.evidence_ops:
-            ops.append(_close(xp.asarray(self.domains[copy]), slots[slot], xp).astype(float))
+            ops.append(_one_hot(self.domains[copy], slots[slot], xp))
         if plan.target is not None:
             tenv = self.grid_env(self.target_vars, values, slots, xp)
             tshape = tuple(len(self.domains[v]) for v in self.target_vars)
@@ -354,16 +363,16 @@ class _Structure:
         # Where the target is inf or NaN its value is left out, and the mass of
         # those configurations is contracted too: positive mass is an error.
         bad = ~xp.isfinite(t)
-        ops.append(xp.stack([xp.ones_like(t), xp.where(bad, 0.0, t), bad.astype(float)]))
+        rows = [xp.ones_like(t), xp.where(bad, 0.0, t), bad.astype(float)]
+        ops.append(np.array(rows) if xp is np else xp.stack(rows))  # np.stack: a tenth of a small answer
         for d in plan.dist_vars:
             if d in self.fixed:
-                ops.append(_close(xp.asarray(self.domains_fixed[d]), self.fixed_value(self.fixed[d], values, xp),
-                                  xp).astype(float))
+                ops.append(_one_hot(self.domains_fixed[d], self.fixed_value(self.fixed[d], values, xp), xp))
         ops.extend(hots)
         ops = [ops[i] for i in self.order]
         result = (contract_steps(self.steps, ops) if xp is np
                   else jnp.einsum(self.equation, *ops, optimize=self.path)) * scalar
-        return result[1], xp.sum(result[0]), xp.sum(result[2])
+        return result[1], result[0].sum(), result[2].sum()
 
     def evaluate(self, values, theta, xp, static=None):
         """``(num, den, undefined, flags)``; ``static`` holds precomputed factors (None: compute all)."""
@@ -381,8 +390,10 @@ class _Structure:
                 fl = [self._held(bad, self.lifted_in[g], by_name, xp) for bad in fl]
             flags.extend(fl)
         num, den, undefined = self.contract(factors, hots, values, slots, xp)
-        return num, den, undefined, (xp.stack([xp.asarray(f) for f in flags]) if flags
-                                     else xp.zeros((0,), bool))
+        if not flags:
+            return num, den, undefined, xp.zeros((0,), bool)
+        return num, den, undefined, (np.array(flags, dtype=bool) if xp is np
+                                     else xp.stack([xp.asarray(f) for f in flags]))
 
     @staticmethod
     def _held(bad, names: list, hots: dict, xp):
