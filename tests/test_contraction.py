@@ -8,7 +8,8 @@ import numpy as np
 import opt_einsum
 import pytest
 
-from causaldsl.backends.contraction import contract, greedy_path, greedy_steps, pairwise_steps, two_phase_path
+from causaldsl.backends.contraction import (contract, greedy_path, greedy_steps, pairwise_steps,
+                                           sequential_steps, two_phase_path)
 
 
 def _network(rng: random.Random, n_ops: int, n_idx: int, max_rank: int = 3):
@@ -56,6 +57,28 @@ def test_greedy_steps_are_the_pairwise_steps_of_the_greedy_path(seed):
     assert steps == pairwise_steps(terms, sizes, output, greedy_path(terms, sizes, output))
     arrays = [np.random.default_rng(seed + k).random(tuple(sizes[a] for a in t)) for k, t in enumerate(terms)]
     np.testing.assert_allclose(contract(steps, arrays), _reference(terms, sizes, output, arrays), rtol=1e-12)
+
+
+@pytest.mark.parametrize("seed", range(40))
+def test_sequential_steps_fold_in_the_order_given_and_equal_einsum(seed):
+    """Any order folds to einsum's answer; each step after the first takes the fold so far (the
+    last operand of the list) with the next operand of the order; over the bounds: None."""
+    rng = random.Random(500 + seed)
+    terms, sizes, output = _network(rng, rng.randint(2, 20), rng.randint(1, 25), max_rank=4)
+    order = list(range(len(terms)))
+    rng.shuffle(order)
+    steps = sequential_steps(terms, sizes, output, order, max_step=1 << 16, max_total=1 << 22)
+    assert steps is not None and len(steps) == len(terms) - 1
+    live = len(terms) - 1  # operands in the list after the first step
+    for step, _, _ in steps[1:]:
+        assert step[1] == live - 1  # the fold so far is last
+        live -= 1
+    arrays = [np.random.default_rng(seed + k).random(tuple(sizes[a] for a in t)) for k, t in enumerate(terms)]
+    np.testing.assert_allclose(contract(steps, arrays), _reference(terms, sizes, output, arrays), rtol=1e-12)
+    worst = max(w for _, _, w in steps)
+    assert sequential_steps(terms, sizes, output, order, max_step=worst - 1, max_total=1 << 22) is None
+    assert sequential_steps(terms, sizes, output, order, max_step=worst,
+                            max_total=sum(w for _, _, w in steps) - 1) is None
 
 
 @pytest.mark.parametrize("seed", range(20))

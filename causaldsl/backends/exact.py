@@ -62,7 +62,7 @@ from ..distributions import FAMILIES
 from ..expressions import compile_expr, free_vars
 from ..ir import Model, Slot
 from ..queries import Plan
-from .contraction import contract as contract_steps, greedy_steps, two_phase_path
+from .contraction import contract as contract_steps, greedy_steps, sequential_steps, two_phase_path
 
 # Programs built (one per query structure) plus any re-trace of a compiled function: a
 # query that only changes values must leave it unchanged.
@@ -218,12 +218,21 @@ class _Structure:
         constant = [g for g, dyn in enumerate(self.dynamic) if not dyn]
         varying = sorted(set(range(len(terms))) - set(constant))
         self.order = varying + constant
+        # Where each operand comes in the network's order (parents first): a group's factor at
+        # its own copies, an indicator at its variable, the target at its variables' last; the
+        # one-hots of held values open the fold.
+        at = [max(index[c.name] for c in copies) for copies in self.groups]
+        at += [index[copy] for copy, _ in self.evidence_ops]
+        at.append(max((index[v] for v in self.target_vars), default=-1))
+        at += [-1] * (len(terms) - len(at))
         terms = [terms[i] for i in self.order]
         self.terms, self.out = terms, out  # the equation's, for jnp.einsum
         self._shape = (size, len(varying))
-        # The NumPy answers take the plain greedy path over every operand; the compiled program's
-        # path (:attr:`path`) is found when it is traced, off the first answer.
-        self.steps = greedy_steps(terms, size, out)
+        # The NumPy answers fold the operands in the network's order (variable elimination), or
+        # where that would make a large intermediate take the greedy path; the compiled
+        # program's path (:attr:`path`) is found when it is traced, off the first answer.
+        fold = sorted(range(len(terms)), key=lambda k: (at[self.order[k]], k))
+        self.steps = sequential_steps(terms, size, out, fold) or greedy_steps(terms, size, out)
 
     @functools.cached_property
     def path(self) -> list:
