@@ -184,7 +184,8 @@ def markdown(rows: list[Row], info: dict, quick: bool = False) -> str:
         "of its own) has run in that process, " + _first_rule(rows) + "; *first, 2nd session* the same in a second process that "
         "finds the programs the first one compiled in causaldsl's persistent cache; *warm* the median of "
         "repeats of the same query (at least the workload's count of repeats and at least 0.25 s of calls, for "
-        "every system alike); "
+        "every system alike; causaldsl compiles a query's program once it is asked a second time, and its "
+        "repeats are timed once that program is ready); "
         "*new value* the same query with another value. Every answer was checked (last column) before its time was written. Peak MB is the peak "
         "resident memory of the process that ran the system (imports included)." + _older_rules(info), "",
         *md, ""])

@@ -85,14 +85,19 @@ def greedy_steps(terms: Sequence[Term], sizes: dict, output: Term) -> list:
         del ids[b], ids[a]
         ids.append(n + k)
         ai, aj = axes[i], axes[j]
-        used = dict.fromkeys(ai + aj)
+        used = list(dict.fromkeys(ai + aj))
         res = final if k == len(ssa) - 1 else [x for x in used if (result >> x) & 1]
         axes.append(res)
-        letter = dict(zip(used, _LETTERS))
-        equation = "".join([letter[x] for x in ai]) + "," + "".join([letter[x] for x in aj]) + "->" \
-            + "".join([letter[x] for x in res])
-        steps.append(((a, b), equation, math.prod([dims[x] for x in used])))
+        steps.append(((a, b), _pair_equation(ai, aj, res, used), math.prod([dims[x] for x in used])))
     return steps
+
+
+def _pair_equation(left: Term, right: Term, result: Term, used: list) -> str:
+    """The einsum equation of one pairwise step, in letters of its own (``used``: every index
+    of the two operands, once): a contraction of hundreds of indices has more than 52."""
+    letter = dict(zip(used, _LETTERS))
+    return "".join([letter[a] for a in left]) + "," + "".join([letter[a] for a in right]) + "->" \
+        + "".join([letter[a] for a in result])
 
 
 def _greedy(terms: Sequence[Term], sizes: dict, output: Term) -> tuple:
@@ -129,6 +134,9 @@ def _greedy(terms: Sequence[Term], sizes: dict, output: Term) -> tuple:
             v *= d ** (mask & m).bit_count()
         return v
 
+    def joined(ti: int, tj: int) -> int:
+        return (ti | tj) & ~(((ti ^ tj) & once) | (ti & tj & twice))
+
     # Each heap entry is one int, cost, then operand i < j, in bit fields: it orders as the tuple
     # (cost, i, j) would, and is no object for the garbage collector to walk (a search pushes
     # hundreds).
@@ -142,9 +150,9 @@ def _greedy(terms: Sequence[Term], sizes: dict, output: Term) -> tuple:
         for j in set().union(*[holders[b] for b in bits[i]]):
             if j > above and j != i:
                 tj = live[j]
-                r = (ti | tj) & ~(((ti ^ tj) & once) | (ti & tj & twice))  # the pair's result
+                r = (ti | tj) & ~(((ti ^ tj) & once) | (ti & tj & twice))  # joined(ti, tj), inline
                 v = 1
-                for d, m in dim_masks:  # volume(r), inline: this loop is most of the search
+                for d, m in dim_masks:  # volume(r), inline too: this loop is most of the search
                     v *= d ** (r & m).bit_count()
                 push(heap, ((v - vi - vol[j]) << _PAIR) | (i << _ID if i < j else j << _ID) | max(i, j))
 
@@ -154,7 +162,7 @@ def _greedy(terms: Sequence[Term], sizes: dict, output: Term) -> tuple:
         nonlocal once, twice
         k = len(terms) + len(ssa)
         ti, tj = live.pop(i), live.pop(j)
-        result = (ti | tj) & ~(((ti ^ tj) & once) | (ti & tj & twice))
+        result = joined(ti, tj)
         kept = []
         for b in sorted(set(bits.pop(i)).union(bits.pop(j))):
             holders[b].difference_update((i, j))
@@ -179,8 +187,7 @@ def _greedy(terms: Sequence[Term], sizes: dict, output: Term) -> tuple:
         i, j = (key >> _ID) & _ID_MASK, key & _ID_MASK
         if i not in live or j not in live:
             continue
-        ti, tj = live[i], live[j]
-        now = volume((ti | tj) & ~(((ti ^ tj) & once) | (ti & tj & twice))) - vol[i] - vol[j]
+        now = volume(joined(live[i], live[j])) - vol[i] - vol[j]
         if now > key >> _PAIR:  # an index lost holders since this pair was pushed
             push(heap, (now << _PAIR) | (i << _ID) | j)
             continue
@@ -252,10 +259,7 @@ def sequential_steps(terms: Sequence[Term], sizes: dict, output: Term, order: Se
         if work > max_step or total > max_total or len(used) > len(_LETTERS):
             return None
         acc = list(output) if pos == n - 1 else [a for a in used if a in kept or last[a] > pos]
-        letter = dict(zip(used, _LETTERS))
-        equation = "".join([letter[a] for a in left]) + "," + "".join([letter[a] for a in right]) + "->" \
-            + "".join([letter[a] for a in acc])
-        steps.append((step, equation, work))
+        steps.append((step, _pair_equation(left, right, acc, used), work))
     return steps
 
 
