@@ -11,10 +11,12 @@ the length of the intersection of the copies' CDF intervals. A deterministic
 ``:=`` copy is the same formula with point masses. The answer is
 ``Σ factors · evidence · target / Σ factors · evidence``, computed in a single
 contraction (with a stacked ``[1, target]`` operand) along a path that is found
-once per structure. The NumPy answers take the greedy path over all operands; the
-compiled program's is greedy over the factors that are constants of the structure
-first, then greedy over their product and the operands that change with the
-query's values (evidence and intervention indicators).
+once per structure. The NumPy answers fold the operands in the network's order
+(variable elimination), or take the greedy path over all of them where that
+order would build large intermediates; the compiled program's path is greedy
+over the factors that are constants of the structure first, then greedy over
+their product and the operands that change with the query's values (evidence
+and intervention indicators).
 
 An intervened variable held at a query value, if it has finitely many values,
 is an einsum index too, with a one-hot operand for the held value: its
