@@ -14,7 +14,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from .backends.exact import ExactProgram, compile_exact, supports
+from .backends.exact import ExactProgram, compile_exact
 from .backends.montecarlo import MonteCarloProgram, compile_montecarlo
 from .backends.noise import seed_of
 from .backends.sharding import shard_leading
@@ -42,11 +42,11 @@ def choose_method(plan: Plan, method: Optional[str], source: str = "", span=None
     ('exact', 'monte-carlo')
     """
     if method is None:
-        return "exact" if supports(plan) else "monte-carlo"
+        return "exact" if plan.finite else "monte-carlo"
     if method not in METHODS:
         raise MethodError(f"unknown method '{method}'", span=span, source=source,
                           hint="use method='exact' or method='monte-carlo'")
-    if method == "exact" and not supports(plan):
+    if method == "exact" and not plan.finite:
         cont = list(dict.fromkeys(n.origin for n in plan.network.nodes if n.kind != "fixed" and not n.finite))
         verb = "is" if len(cont) == 1 else "are"
         raise MethodError("the exact engine needs variables with finitely many values, and "

@@ -239,7 +239,7 @@ def sequential_steps(terms: Sequence[Term], sizes: dict, output: Term, order: Se
         for a in terms[k]:
             last[a] = pos
     kept = set(output)
-    rest = sorted(order)  # the operands not folded in yet, in their list order (the fold's result is last)
+    rest = list(range(n))  # the operands not folded in yet, in list order (the fold's result is last)
     steps, total = [], 0
     acc = None
     for pos in range(1, n):

@@ -94,11 +94,6 @@ def _spread(a, shape: tuple, xp):
     return a if getattr(a, "shape", None) == shape else xp.broadcast_to(a, shape)
 
 
-def supports(plan: Plan) -> bool:
-    """True when every variable the query touches has a finite domain (:attr:`Plan.finite`)."""
-    return plan.finite
-
-
 # NumPy twins of the finite families' tables and checks (distributions.py holds the JAX
 # ones): eager JAX would pay a dispatch, and a compilation per new shape, for every op.
 def _np_bern_pmf(params, values):
