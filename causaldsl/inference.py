@@ -7,6 +7,8 @@ depend on the query's values, so a new value reuses the compiled function.
 
 from __future__ import annotations
 
+import functools
+import operator
 from dataclasses import dataclass
 from typing import Optional
 
@@ -14,10 +16,11 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from .backends.exact import ExactProgram, compile_exact
+from .backends.exact import Cost, ExactProgram, compile_exact, structure_cost
 from .backends.montecarlo import MonteCarloProgram, compile_montecarlo
 from .backends.noise import seed_of
 from .backends.sharding import shard_leading
+from .config import settings
 from .distributions import FAMILIES
 from .errors import MethodError, ProbabilityError, QueryError, ZeroProbabilityError
 from .queries import Plan
@@ -54,6 +57,49 @@ def choose_method(plan: Plan, method: Optional[str], source: str = "", span=None
                           span=span, source=source,
                           hint="use method='monte-carlo' (the default for such models)")
     return method
+
+
+def too_large(cost: Cost) -> Optional[tuple[str, str]]:
+    """Why an exact answer of ``cost`` is past the limits in :data:`causaldsl.settings`, as
+    ``(what it would need, the limit passed)``; ``None`` where it fits.
+
+    >>> too_large(Cost(memory=1 << 10, work=10))
+    >>> too_large(Cost(memory=32 << 30, work=10))
+    ('34.4 GB', 'causaldsl.settings.exact_memory = 1.07 GB')
+    """
+    if cost.wide:
+        return ("a step over more than 52 variables at once", "NumPy's einsum, which takes 52")
+    if cost.memory > settings.exact_memory:
+        return (_bytes(cost.memory), f"causaldsl.settings.exact_memory = {_bytes(settings.exact_memory)}")
+    if cost.work > settings.exact_work:
+        return (f"{cost.work:.2g} multiply-adds", f"causaldsl.settings.exact_work = {settings.exact_work:.2g}")
+    return None
+
+
+def _bytes(n: float) -> str:
+    """``n`` bytes in the largest decimal unit that keeps a number >= 1.
+
+    >>> _bytes(2.6e9), _bytes(512), _bytes(3e16)
+    ('2.6 GB', '512 B', '3e+04 TB')
+    """
+    for unit, size in (("TB", 1e12), ("GB", 1e9), ("MB", 1e6), ("kB", 1e3)):
+        if n >= size:
+            return f"{n / size:.3g} {unit}"
+    return f"{n:.0f} B"
+
+
+def _exact_or_fallback(cost: Cost, asked: Optional[str], source: str, span) -> Optional[str]:
+    """``None`` where ``cost`` is within the limits; else the Monte Carlo fallback's label, when
+    no method was asked for. ``method="exact"`` asked explicitly is refused with the estimate."""
+    over = too_large(cost)
+    if over is None:
+        return None
+    need, limit = over
+    if asked == "exact":
+        raise MethodError(f"too large for exact: the answer would need {need} (past {limit})",
+                          span=span, source=source,
+                          hint="use method='monte-carlo', or raise the limit in causaldsl.settings")
+    return f"monte-carlo (exact would need {need})"
 
 
 def _check_samples(samples, span, source) -> int:
@@ -95,26 +141,23 @@ def run_plan(plan: Plan, cache: dict, *, text: str, method: Optional[str] = None
     ``posterior`` (a :class:`Draws`) answers the query once per parameter
     draw, in one vectorised call, and summarises the answers.
     """
+    asked = method
     method = choose_method(plan, method, source, span)
     values = plan.value_array
     if posterior is not None:
         return _run_posterior(plan, cache, posterior, values, text=text, method=method, seed=seed,
-                              samples=samples, source=source, span=span)
+                              samples=samples, source=source, span=span, asked=asked)
+    label = "monte-carlo"
     if method == "exact":
-        key = ("exact", plan.key)
-        program = cache.get(key)
-        if program is None:
-            program = cache[key] = ExactProgram(plan)
-        num, den, undefined, flags = program(values)
-        _invalid(flags, program.nodes, plan.network.source)
-        den = float(den)
-        if den <= ZERO:
-            raise _zero(plan, text, source, span=span)
-        if float(undefined) > 0:
-            raise _undefined(text, span, source)
-        # a scalar divides as a Python float: a NumPy division is a tenth of a warm answer
-        value = np.asarray(num) / den if plan.kind == "dist" else float(num) / den
-        return _result(plan, text, value, None, "exact")
+        # An expectation over several worlds is the signed sum of one contraction per world (an
+        # ATE is two do-queries), each over a network no larger than the one it needs.
+        parts = [(sign, p, _exact_program(p, cache)) for sign, p in (plan.parts or ((1.0, plan),))]
+        fallback = _exact_or_fallback(functools.reduce(operator.add, [pr.structure.cost for _, _, pr in parts]),
+                                      asked, source, span)
+        if fallback is None:
+            value = sum(sign * _exact_value(p, pr, text, source, span) for sign, p, pr in parts)
+            return _result(plan, text, value, None, "exact")
+        label = fallback
     n = _check_samples(samples, span, source)
     key = ("mc", plan.key, n)
     if key not in cache:
@@ -130,7 +173,29 @@ def run_plan(plan: Plan, cache: dict, *, text: str, method: Optional[str] = None
     conditioning = "likelihood weighting" if plan.evidence else None
     if out["deterministic"]:  # nothing was left to draw: one draw is every draw
         n, conditioning = 1, ("abduction: every noise term solved" if plan.evidence else None)
-    return _result(plan, text, est, se, "monte-carlo", ess=ess, samples=n, conditioning=conditioning)
+    return _result(plan, text, est, se, label, ess=ess, samples=n, conditioning=conditioning)
+
+
+def _exact_program(plan: Plan, cache: dict) -> ExactProgram:
+    """The exact engine of ``plan``'s structure, built once (its path and :class:`Cost` with it)."""
+    key = ("exact", plan.key)
+    program = cache.get(key)
+    if program is None:
+        program = cache[key] = ExactProgram(plan)
+    return program
+
+
+def _exact_value(plan: Plan, program: ExactProgram, text: str, source: str, span):
+    """``plan``'s exact answer: a number, or an array for ``P(Y)``."""
+    num, den, undefined, flags = program(plan.value_array)
+    _invalid(flags, program.nodes, plan.network.source)
+    den = float(den)
+    if den <= ZERO:
+        raise _zero(plan, text, source, span=span)
+    if float(undefined) > 0:
+        raise _undefined(text, span, source)
+    # a scalar divides as a Python float: a NumPy division is a tenth of a warm answer
+    return np.asarray(num) / den if plan.kind == "dist" else float(num) / den
 
 
 def _result(plan, text, value, se, method, **kw) -> Result:
@@ -181,23 +246,20 @@ LEVEL = 0.95  # credible level of reported intervals
 
 
 def _run_posterior(plan: Plan, cache: dict, post: Draws, values, *, text, method, seed, samples,
-                   source, span) -> Result:
+                   source, span, asked=None) -> Result:
     theta = {k: jnp.asarray(v) for k, v in post.theta.items()}
+    label = "monte-carlo"
     if method == "exact":
-        key = ("exact-posterior", plan.key)
-        if key not in cache:
-            fn, nodes = compile_exact(plan)
-            cache[key] = (jax.jit(jax.vmap(fn, in_axes=(None, 0))), nodes)
-        fn, nodes = cache[key]
-        placed, count = shard_leading(theta)  # one slice of the draws per device (no-op on one)
-        num, den, undefined, flags = (np.asarray(a)[:count] for a in jax.device_get(fn(values, placed)))
-        _invalid(np.any(flags, axis=0), nodes, plan.network.source)
-        if float(np.min(den)) <= ZERO:
-            raise _zero(plan, text, source, span=span)
-        if float(np.max(undefined)) > 0:
-            raise _undefined(text, span, source)
-        per_draw = num / den.reshape((-1,) + (1,) * (num.ndim - 1))
-        return _posterior_result(plan, text, per_draw, None, "exact", post)
+        parts = plan.parts or ((1.0, plan),)
+        costs = [cache.get(("exact-cost", p.key)) or cache.setdefault(("exact-cost", p.key), structure_cost(p))
+                 for _, p in parts]
+        # every draw's tables at once: the answer is one vmap over the draws
+        fallback = _exact_or_fallback(functools.reduce(operator.add, costs).times(max(post.count, 1)),
+                                      asked, source, span)
+        if fallback is None:
+            per_draw = sum(sign * _exact_draws(p, cache, theta, text, source, span) for sign, p in parts)
+            return _posterior_result(plan, text, per_draw, None, "exact", post)
+        label = fallback
     n = POSTERIOR_MC_DRAWS if samples is None else _check_samples(samples, span, source)
     count = post.count
     if count > POSTERIOR_MC_MAX_THETA:  # thin evenly: more parameter draws would only add cost
@@ -227,9 +289,26 @@ def _run_posterior(plan: Plan, cache: dict, post: Draws, values, *, text, method
     if not np.all(out["finite"]):
         raise _undefined(text, span, source)
     return _posterior_result(plan, text, np.asarray(out["estimate"]), np.asarray(out["stderr"]),
-                             "monte-carlo", Draws(theta, post.source), samples=n * count,
+                             label, Draws(theta, post.source), samples=n * count,
                              ess=float(np.mean(out["ess"])),
                              conditioning="likelihood weighting" if plan.evidence else None)
+
+
+def _exact_draws(plan: Plan, cache: dict, theta: dict, text: str, source: str, span) -> np.ndarray:
+    """``plan``'s exact answer once per parameter draw (the draws along the leading axis)."""
+    key = ("exact-posterior", plan.key)
+    if key not in cache:
+        fn, nodes = compile_exact(plan)
+        cache[key] = (jax.jit(jax.vmap(fn, in_axes=(None, 0))), nodes)
+    fn, nodes = cache[key]
+    placed, count = shard_leading(theta)  # one slice of the draws per device (no-op on one)
+    num, den, undefined, flags = (np.asarray(a)[:count] for a in jax.device_get(fn(plan.value_array, placed)))
+    _invalid(np.any(flags, axis=0), nodes, plan.network.source)
+    if float(np.min(den)) <= ZERO:
+        raise _zero(plan, text, source, span=span)
+    if float(np.max(undefined)) > 0:
+        raise _undefined(text, span, source)
+    return num / den.reshape((-1,) + (1,) * (num.ndim - 1))
 
 
 def _posterior_result(plan: Plan, text: str, per_draw, se, method: str, post: Draws, **kw) -> Result:

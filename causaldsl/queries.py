@@ -56,6 +56,10 @@ class Plan:
     evidence: tuple[tuple[str, str], ...]  # (copy name, slot name)
     key: tuple
     values: tuple[float, ...] = ()
+    # The same expectation as a signed sum of smaller plans, one per world of the target's terms
+    # (E[Y[X=1] - Y[X=0]] = E[Y | do(X=1)] - E[Y | do(X=0)]): what the exact engine contracts,
+    # each part over its own network. Empty where the target lives in one world.
+    parts: tuple[tuple[float, "Plan"], ...] = ()
 
     @functools.cached_property
     def value_array(self) -> np.ndarray:
@@ -238,6 +242,34 @@ def plan_query(model: Model, query: S.Query, source: str = "") -> Plan:
     """
     if isinstance(query, S.EffectQuery):
         query = expand_effect(model, query, source)
+    plan = _plan(model, query, source)
+    summands = _summands(query.expr) if isinstance(query, S.ExpectQuery) else []
+    if len({_worlds(e) for _, e in summands} - {frozenset()}) > 1:
+        parts = tuple((sign, _plan(model, replace(query, expr=e), source)) for sign, e in summands)
+        plan = replace(plan, parts=parts)
+    return plan
+
+
+def _summands(e: S.Expr, sign: float = 1.0) -> list[tuple[float, S.Expr]]:
+    """``e`` as signed terms of a sum (``a - (b + c)``: ``+a, -b, -c``), by linearity of expectation.
+
+    >>> [(s, t.name) for s, t in _summands(S.BinOp("-", S.Var("a"), S.BinOp("+", S.Var("b"), S.Var("c"))))]
+    [(1.0, 'a'), (-1.0, 'b'), (-1.0, 'c')]
+    """
+    if isinstance(e, S.BinOp) and e.op in ("+", "-"):
+        return _summands(e.left, sign) + _summands(e.right, sign if e.op == "+" else -sign)
+    if isinstance(e, S.Unary) and e.op == "-":
+        return _summands(e.operand, -sign)
+    return [(sign, e)]
+
+
+def _worlds(e: S.Expr) -> frozenset:
+    """The worlds (subscripts) of the variables in ``e``; ``None`` stands for the factual one."""
+    return frozenset(v.world for v in walk(e) if isinstance(v, S.Var))
+
+
+def _plan(model: Model, query: S.Query, source: str) -> Plan:
+    """The one plan of a probability or expectation query (no named effects)."""
     b = _Builder(model, source)
     terms: list = []
     evidence: list[tuple[str, str]] = []
