@@ -1,8 +1,8 @@
 """Settings a user may change: how large an exact answer may grow before the engine stops.
 
-``causaldsl.settings.exact_memory`` (bytes, default 1 GiB) bounds the tables of an exact answer
-(every factor plus the largest intermediate of its contraction) and ``exact_work`` (default
-1e10 multiply-adds, some seconds of NumPy) its arithmetic. Both are checked from shapes alone,
+``causaldsl.settings.exact_memory`` (bytes, default 2e9) bounds the tables of an exact answer
+(an estimate from its factors and the largest step of its contraction) and ``exact_work``
+(default 1e11 multiply-adds, about half a minute of NumPy) its arithmetic. Both are checked from shapes alone,
 before anything is allocated. Past either, a query with no ``method=`` is answered by Monte
 Carlo, and says so (``[monte-carlo (exact would need 32 GB)]``); ``method="exact"`` raises a
 :class:`~causaldsl.errors.MethodError` with the estimate. The environment variables
@@ -10,7 +10,7 @@ Carlo, and says so (``[monte-carlo (exact would need 32 GB)]``); ``method="exact
 
 >>> import causaldsl as cd
 >>> cd.settings.exact_memory
-1073741824
+2000000000.0
 """
 
 from __future__ import annotations
@@ -30,8 +30,8 @@ def _env(name: str, default: float) -> float:
 class Settings:
     """The engine's limits; change them on ``causaldsl.settings``."""
 
-    exact_memory: float = _env("CAUSALDSL_EXACT_MEMORY", 2 ** 30)  # bytes
-    exact_work: float = _env("CAUSALDSL_EXACT_WORK", 1e10)  # multiply-adds
+    exact_memory: float = _env("CAUSALDSL_EXACT_MEMORY", 2e9)  # bytes
+    exact_work: float = _env("CAUSALDSL_EXACT_WORK", 1e11)  # multiply-adds
 
 
 settings = Settings()

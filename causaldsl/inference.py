@@ -65,7 +65,7 @@ def too_large(cost: Cost) -> Optional[tuple[str, str]]:
 
     >>> too_large(Cost(memory=1 << 10, work=10))
     >>> too_large(Cost(memory=32 << 30, work=10))
-    ('34.4 GB', 'causaldsl.settings.exact_memory = 1.07 GB')
+    ('34.4 GB', 'causaldsl.settings.exact_memory = 2 GB')
     """
     if cost.wide:
         return ("a step over more than 52 variables at once", "NumPy's einsum, which takes 52")
@@ -89,8 +89,8 @@ def _bytes(n: float) -> str:
 
 
 def _exact_or_fallback(cost: Cost, asked: Optional[str], source: str, span) -> Optional[str]:
-    """``None`` where ``cost`` is within the limits; else the Monte Carlo fallback's label, when
-    no method was asked for. ``method="exact"`` asked explicitly is refused with the estimate."""
+    """``None`` where ``cost`` is within the limits; else, when no method was asked for, what
+    exact would need (the Monte Carlo answer says it). ``method="exact"`` is refused with it."""
     over = too_large(cost)
     if over is None:
         return None
@@ -99,7 +99,7 @@ def _exact_or_fallback(cost: Cost, asked: Optional[str], source: str, span) -> O
         raise MethodError(f"too large for exact: the answer would need {need} (past {limit})",
                           span=span, source=source,
                           hint="use method='monte-carlo', or raise the limit in causaldsl.settings")
-    return f"monte-carlo (exact would need {need})"
+    return need
 
 
 def _check_samples(samples, span, source) -> int:
@@ -147,23 +147,31 @@ def run_plan(plan: Plan, cache: dict, *, text: str, method: Optional[str] = None
     if posterior is not None:
         return _run_posterior(plan, cache, posterior, values, text=text, method=method, seed=seed,
                               samples=samples, source=source, span=span, asked=asked)
-    label = "monte-carlo"
+    label, need = "monte-carlo", None
     if method == "exact":
         # An expectation over several worlds is the signed sum of one contraction per world (an
         # ATE is two do-queries), each over a network no larger than the one it needs.
         parts = [(sign, p, _exact_program(p, cache)) for sign, p in (plan.parts or ((1.0, plan),))]
-        fallback = _exact_or_fallback(functools.reduce(operator.add, [pr.structure.cost for _, _, pr in parts]),
-                                      asked, source, span)
-        if fallback is None:
+        need = _exact_or_fallback(functools.reduce(operator.add, [pr.structure.cost for _, _, pr in parts]),
+                                  asked, source, span)
+        if need is None:
             value = sum(sign * _exact_value(p, pr, text, source, span) for sign, p, pr in parts)
             return _result(plan, text, value, None, "exact")
-        label = fallback
+        label = f"monte-carlo (exact would need {need})"
     n = _check_samples(samples, span, source)
     key = ("mc", plan.key, n)
-    if key not in cache:
-        cache[key] = MonteCarloProgram(plan, n, source)
-    program = cache[key]
-    out = program(DEFAULT_SEED if seed is None else seed, values)
+    try:
+        if key not in cache:
+            cache[key] = MonteCarloProgram(plan, n, source)
+        program = cache[key]
+        out = program(DEFAULT_SEED if seed is None else seed, values)
+    except (MemoryError, jax.errors.JaxRuntimeError) as e:
+        if need is None or not (isinstance(e, MemoryError) or "RESOURCE_EXHAUSTED" in str(e)):
+            raise
+        # the fallback was not asked for: its failure is a refusal with the way out, not a crash
+        raise MethodError(f"too large for exact (it would need {need}), and Monte Carlo with {n:,} draws "
+                          "ran out of memory", span=span, source=source,
+                          hint=f"pass fewer draws, e.g. samples={max(n // 10, 1):_}") from None
     _invalid(out["flags"], program.nodes, plan.network.source)
     if not out["any"]:
         raise _zero(plan, text, source, sampled=n, span=span)
@@ -254,12 +262,12 @@ def _run_posterior(plan: Plan, cache: dict, post: Draws, values, *, text, method
         costs = [cache.get(("exact-cost", p.key)) or cache.setdefault(("exact-cost", p.key), structure_cost(p))
                  for _, p in parts]
         # every draw's tables at once: the answer is one vmap over the draws
-        fallback = _exact_or_fallback(functools.reduce(operator.add, costs).times(max(post.count, 1)),
-                                      asked, source, span)
-        if fallback is None:
+        need = _exact_or_fallback(functools.reduce(operator.add, costs).times(max(post.count, 1)),
+                                  asked, source, span)
+        if need is None:
             per_draw = sum(sign * _exact_draws(p, cache, theta, text, source, span) for sign, p in parts)
             return _posterior_result(plan, text, per_draw, None, "exact", post)
-        label = fallback
+        label = f"monte-carlo (exact would need {need})"
     n = POSTERIOR_MC_DRAWS if samples is None else _check_samples(samples, span, source)
     count = post.count
     if count > POSTERIOR_MC_MAX_THETA:  # thin evenly: more parameter draws would only add cost
