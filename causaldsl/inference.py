@@ -195,7 +195,13 @@ def _exact_program(plan: Plan, cache: dict) -> ExactProgram:
 
 def _exact_value(plan: Plan, program: ExactProgram, text: str, source: str, span):
     """``plan``'s exact answer: a number, or an array for ``P(Y)``."""
-    num, den, undefined, flags = program(plan.value_array)
+    try:
+        num, den, undefined, flags = program(plan.value_array)
+    except MemoryError:  # within the limits, but past what this machine has (the limits were raised)
+        raise MethodError(f"too large for exact on this machine: it would need about "
+                          f"{_bytes(program.structure.cost.memory)}", span=span, source=source,
+                          hint="use method='monte-carlo', or lower causaldsl.settings.exact_memory "
+                               "so that such queries fall back to it") from None
     _invalid(flags, program.nodes, plan.network.source)
     den = float(den)
     if den <= ZERO:

@@ -297,3 +297,18 @@ def test_too_large_for_exact_never_raises_a_raw_exception(text, query, truth):
     r = m.query(query, samples=40_000, seed=1)
     assert r.method.startswith("monte-carlo (exact would need")
     assert abs(r.value - truth) < 4 * r.stderr + 1e-9
+
+
+def test_limits_raised_past_the_machine_give_a_method_error_not_numpys(monkeypatch):
+    """With the limits lifted past this machine, NumPy's allocation error (simulated here: a real
+    one could take the test machine's memory first) is still not what the user sees."""
+    from causaldsl.backends.exact import ExactProgram
+
+    def out_of_memory(self, values):
+        raise MemoryError("Unable to allocate 512. TiB")
+
+    monkeypatch.setattr(cd.settings, "exact_memory", float("inf"))
+    monkeypatch.setattr(cd.settings, "exact_work", float("inf"))
+    monkeypatch.setattr(ExactProgram, "__call__", out_of_memory)
+    with pytest.raises(cd.MethodError, match="too large for exact on this machine: it would need about 1.69e\\+03 TB"):
+        cd.model(_parents(45)).query("P(y = 1)")
