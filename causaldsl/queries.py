@@ -245,7 +245,7 @@ def plan_query(model: Model, query: S.Query, source: str = "") -> Plan:
     plan = _plan(model, query, source)
     summands = _summands(query.expr) if isinstance(query, S.ExpectQuery) else []
     if len({_worlds(e) for _, e in summands} - {frozenset()}) > 1:
-        parts = tuple((sign, _plan(model, replace(query, expr=e), source)) for sign, e in summands)
+        parts = tuple((sign, _plan(model, replace(query, expr=e), source, part=True)) for sign, e in summands)
         plan = replace(plan, parts=parts)
     return plan
 
@@ -268,8 +268,9 @@ def _worlds(e: S.Expr) -> frozenset:
     return frozenset(v.world for v in walk(e) if isinstance(v, S.Var))
 
 
-def _plan(model: Model, query: S.Query, source: str) -> Plan:
-    """The one plan of a probability or expectation query (no named effects)."""
+def _plan(model: Model, query: S.Query, source: str, part: bool = False) -> Plan:
+    """The one plan of a probability or expectation query (no named effects); ``part``: a term
+    of a larger expectation, whose checks the whole query has passed."""
     b = _Builder(model, source)
     terms: list = []
     evidence: list[tuple[str, str]] = []
@@ -331,7 +332,7 @@ def _plan(model: Model, query: S.Query, source: str) -> Plan:
         target = rename_expr(target, rename)
     dist = tuple(rename[d] for d in dist_vars)
     evid = tuple((rename[c], s) for c, s in evidence)
-    if kind == "expect":
+    if kind == "expect" and not part:
         for e in walk(target):
             if isinstance(e, S.Var) and not e.name.startswith("$"):
                 node = net[e.name]

@@ -312,3 +312,14 @@ def test_limits_raised_past_the_machine_give_a_method_error_not_numpys(monkeypat
     monkeypatch.setattr(ExactProgram, "__call__", out_of_memory)
     with pytest.raises(cd.MethodError, match="too large for exact on this machine: it would need about 1.69e\\+03 TB"):
         cd.model(_parents(45)).query("P(y = 1)")
+
+
+def test_parts_keep_the_whole_querys_meaning():
+    """A constant term and a categorical outcome (its level codes, as the joint network read
+    them) answer as before the split."""
+    m = cd.model("model m {\n x ~ Bernoulli(0.5)\n"
+                 " w ~ Categorical(a: if x then 0.2 else 0.6, b: if x then 0.8 else 0.4)\n"
+                 " y ~ Bernoulli(if x then 0.9 else 0.25)\n}")
+    assert m.query("ATE(x -> w)").value == pytest.approx(0.8 - 0.4, abs=1e-12)
+    assert m.query("E[y[x = 1] - y[x = 0] + 2]").value == pytest.approx(0.65 + 2, abs=1e-12)
+    assert m.query("E[3 - y[x = 0]]").value == pytest.approx(2.75, abs=1e-12)
