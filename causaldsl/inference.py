@@ -1,7 +1,10 @@
 """Choose an engine for a plan, run it, and turn its output into a :class:`Result`.
 
 Discrete plans go to the exact engine, others to Monte Carlo; ``method=``
-forces one. Compiled functions are cached by ``Plan.key``, which does not
+forces one. An exact answer past the limits in :data:`causaldsl.settings`
+(estimated from shapes, before anything is allocated) goes to Monte Carlo and
+says so in ``Result.method``, or, where ``method="exact"`` was asked for, is
+refused with the estimate. Compiled functions are cached by ``Plan.key``, which does not
 depend on the query's values, so a new value reuses the compiled function.
 """
 
