@@ -22,8 +22,11 @@ from __future__ import annotations
 import contextlib
 import functools
 import gc
+import hashlib
 import operator
+import os
 import re
+import sys
 from importlib import resources
 from pathlib import Path
 from typing import Iterator, NamedTuple, Optional
@@ -32,7 +35,7 @@ from lark import Lark, Token, Transformer, Tree
 from lark.exceptions import UnexpectedCharacters, UnexpectedEOF, UnexpectedInput, UnexpectedToken, VisitError
 
 from . import syntax as S
-from .errors import CausalDSLError, CausalSyntaxError, Span
+from .errors import CausalDSLError, CausalSyntaxError, Span, one_newline, source_lines
 
 _TOKEN_NAMES = {
     "_NL": "a new line", "NAME": "a name", "NUMBER": "a number", "STRING": "a string",
@@ -87,11 +90,48 @@ class _BracketNewlines:
 
 @functools.lru_cache(maxsize=None)
 def _lark(start: str) -> Lark:
+    grammar = grammar_text()
+    # A cold build takes ~0.2 s, a cached one ~15 ms. Lark's own cache (cache=True) unpickles a
+    # file of a predictable name in the shared temp directory, which another local user can plant:
+    # the cache lives in a directory only this user can write, or there is none.
+    cache = _cache_file(grammar, start)
     return Lark(
-        grammar_text(), parser="lalr", lexer="contextual", start=start,
+        grammar, parser="lalr", lexer="contextual", start=start,
         propagate_positions=True, maybe_placeholders=True, postlex=_BracketNewlines(),
-        cache=True,  # Lark keys its on-disk cache by grammar and options; a cold build takes ~0.2 s
+        cache=cache if cache is not None else False,
     )
+
+
+def _private_cache_dir() -> Optional[Path]:
+    """``$XDG_CACHE_HOME/causaldsl`` (default ``~/.cache/causaldsl``), made with mode 0700, if it
+    is this user's own and no one else can write to it; else ``None`` (no cache).
+
+    >>> d = _private_cache_dir()
+    >>> d is None or d.name == "causaldsl"
+    True
+    """
+    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    path = Path(base) / "causaldsl"
+    try:
+        path.mkdir(mode=0o700, parents=True, exist_ok=True)
+        st = path.stat()
+    except OSError:
+        return None
+    getuid = getattr(os, "getuid", None)
+    if getuid is not None and (st.st_uid != getuid() or st.st_mode & 0o022):
+        return None
+    return path
+
+
+def _cache_file(grammar: str, start: str) -> Optional[str]:
+    """Where the compiled parser of ``grammar`` is cached (Lark checks the grammar's hash in the
+    file too), or ``None``."""
+    folder = _private_cache_dir()
+    if folder is None:
+        return None
+    import lark
+    digest = hashlib.sha256(f"{grammar}{start}{lark.__version__}{sys.version_info[:2]}".encode()).hexdigest()
+    return str(folder / f"parser-{digest[:24]}.lark")
 
 
 # ------------------------------------------------------------------ tokens and positions
@@ -166,7 +206,7 @@ class _Builders:
 
     def __init__(self, source: str):
         self.source = source
-        self.lines = source.splitlines()
+        self.lines = source_lines(source)
 
     def _text(self, first, last) -> str:
         if first is None:
@@ -1264,13 +1304,11 @@ def _expected(tokens) -> str:
 def _syntax_error(err: UnexpectedInput, source: str) -> CausalSyntaxError:
     line, column = err.line, err.column
     if isinstance(err, UnexpectedCharacters):
-        # Lark's own record of the character: counting lines with str.splitlines, which also
-        # breaks at '\r' and '\x0c' where Lark does not, crashed on such text.
-        ch = getattr(err, "char", None) or (source.splitlines()[line - 1][column - 1] if line >= 1 else "?")
+        ch = getattr(err, "char", None) or (source_lines(source)[line - 1][column - 1] if line >= 1 else "?")
         return CausalSyntaxError(f"unexpected character {ch!r}", line=line, column=column,
                                  source=source, hint=_hint_for_char(ch))
     if isinstance(err, UnexpectedEOF) or (isinstance(err, UnexpectedToken) and err.token.type == "$END"):
-        lines = source.rstrip().splitlines() or [""]
+        lines = source_lines(source.rstrip()) or [""]
         line, column = len(lines), len(lines[-1]) + 1
         expected = _expected(getattr(err, "expected", ()) or ())
         return CausalSyntaxError("unexpected end of text", line=line, column=column, source=source,
@@ -1303,6 +1341,7 @@ def _hint_for_char(ch: str) -> str:
 
 
 def _parse_with_lark(source: str, start: str) -> S.Program:
+    source = one_newline(source)  # as parse() reads it
     try:
         tree = _lark(start).parse(source)
         return _FromTree(_Builders(source)).transform(tree)
@@ -1322,6 +1361,9 @@ def parse(source: str, start: str = "start") -> S.Program:
     >>> parse("P(y = 1 | do(x = 0))").items[0].conditions[0].assignments[0].name
     'x'
     """
+    # Lines break at '\n', '\r\n' or a lone '\r', as Python reads source; the error messages
+    # quote lines split the same way (errors.source_lines), so positions match the text given.
+    source = one_newline(source)
     tab = _tables(start)
     if tab is not None:
         try:
