@@ -298,14 +298,19 @@ class _Builders:
     def compare(self, first, last, ch):
         return S.Compare(ch[1].value, ch[0], ch[2], _span(ch[1]))
 
+    def equals(self, first, last, ch):
+        """``a = b`` in an event or a condition: ``==`` (see :meth:`event`), kept as ``=`` until
+        the event is read whole, where ``Y = value`` alone is a point event."""
+        return S.Compare("=", ch[0], ch[1], _extent(first, last))
+
     def or_(self, first, last, ch):
-        return S.BoolOp("or", ch[0], ch[1], _extent(first, last))
+        return S.BoolOp("or", _equal(ch[0]), _equal(ch[1]), _extent(first, last))
 
     def and_(self, first, last, ch):
-        return S.BoolOp("and", ch[0], ch[1], _extent(first, last))
+        return S.BoolOp("and", _equal(ch[0]), _equal(ch[1]), _extent(first, last))
 
     def not_(self, first, last, ch):
-        return S.Not(ch[0], _extent(first, last))
+        return S.Not(_equal(ch[0]), _extent(first, last))
 
     def ifelse(self, first, last, ch):
         return S.IfElse(ch[0], ch[1], ch[2], _extent(first, last))
@@ -364,11 +369,12 @@ class _Builders:
     def effect_option(self, first, last, ch):
         return (ch[0].value, ch[1], _span(ch[0]))
 
-    def eq_event(self, first, last, ch):
-        return S.EqEvent(ch[0], ch[1], _extent(first, last))
-
-    def expr_event(self, first, last, ch):
-        return S.ExprEvent(ch[0], _extent(first, last))
+    def event(self, first, last, ch):
+        """``Y = value`` (a point event), else a logical expression (``P(Y)``: a whole distribution)."""
+        point = _point(ch[0])
+        if point is not None:
+            return S.EqEvent(*point, _extent(first, last))
+        return S.ExprEvent(_equal(ch[0]), _extent(first, last))
 
     def conditions(self, first, last, ch):
         return tuple(ch)
@@ -376,8 +382,16 @@ class _Builders:
     def do_clause(self, first, last, ch):
         return S.Do(tuple(ch), _extent(first, last))
 
-    def observation(self, first, last, ch):
-        return S.Observation(ch[0], ch[1], _extent(first, last))
+    def given(self, first, last, ch):
+        """``Y = value`` (an observation), a bare ``Z`` (an observation without a value, for
+        identify), else an event to condition on."""
+        e = ch[0]
+        point = _point(e)
+        if point is not None:
+            return S.Observation(*point, _extent(first, last))
+        if type(e) is S.Var:
+            return S.Observation(e, None, _extent(first, last))
+        return S.Given(_equal(e), _extent(first, last), self._text(first, last))
 
     def do_name(self, first, last, ch):
         return S.Assignment(ch[0].value, None, _span(ch[0]))
@@ -456,6 +470,36 @@ class _Builders:
         if item.type == "STRING":
             return S.Value(item.value[1:-1], _span(item))
         return S.Value(item.value, _span(item))
+
+
+def _equal(e):
+    """``a = b`` of an event as the comparison it is, ``a == b``."""
+    if type(e) is S.Compare and e.op == "=":
+        return S.Compare("==", e.left, e.right, e.span)
+    return e
+
+
+def _point(e) -> Optional[tuple]:
+    """``(term, value)`` where the event ``e`` is ``Y = value`` (``Y`` a variable, in any world;
+    ``value`` a number, a string or a name: a level), else ``None``.
+
+    >>> term, value = _point(S.Compare("=", S.Var("y"), S.Num(1.0)))
+    >>> term.name, value.value, _point(S.Compare("=", S.Var("y"), S.Var("x", (S.Assignment("z", S.Num(0.0)),))))
+    ('y', 1.0, None)
+    """
+    if type(e) is not S.Compare or e.op != "=" or type(e.left) is not S.Var:
+        return None
+    v = e.right
+    if type(v) is S.Num or type(v) is S.Str:
+        return e.left, S.Value(v.value, v.span)
+    if type(v) is S.Unary and type(v.operand) is S.Num:
+        value = -v.operand.value if v.op == "-" else v.operand.value
+        span = v.span if v.operand.span.line != v.span.line else \
+            Span(v.span.line, v.span.column, v.operand.span.end_column)
+        return e.left, S.Value(value, span)
+    if type(v) is S.Var and v.world is None:
+        return e.left, S.Value(v.name, v.span)
+    return None
 
 
 # ------------------------------------------------------------------ the tables, from Lark

@@ -156,3 +156,178 @@ def test_carriage_returns_in_a_query(newline):
     err = raises(m.query, f"P(x = 1 |{newline} z = 1)")
     at(err, cd.UnknownNameError, 2, 2, " z = 1)")
     assert m.query(f"P(x = 1,{newline} y = 1)").value == pytest.approx(0.25)
+
+
+# ---------------------------------------------------------------------- 7: conditions are logical expressions
+WEATHER = """model weather {
+  w ~ Categorical(sunny: 0.5, rainy: 0.3, snowy: 0.2)
+  x ~ Bernoulli(if w == sunny then 0.8 else 0.3)
+  z ~ Bernoulli(0.4)
+  t ~ Bernoulli(0.5)
+  y ~ Bernoulli(0.1 + 0.3 * x + 0.2 * z + 0.3 * t)
+  u ~ Bernoulli(if w == snowy then 0.9 else 0.2)
+}
+"""
+LEVELS = ("sunny", "rainy", "snowy")
+
+
+def _weather_worlds(do_t=None):
+    """Every (probability, w, x, z, t, u, U_y) of the weather model, U_y the cell of y's noise:
+    y = 1 where U_y > 1 - p_y, so a counterfactual y shares U_y (the comonotone coupling)."""
+    pw = {"sunny": 0.5, "rainy": 0.3, "snowy": 0.2}
+    for w, x, z, t, u in itertools.product(LEVELS, (0, 1), (0, 1), (0, 1), (0, 1)):
+        px = 0.8 if w == "sunny" else 0.3
+        pu = 0.9 if w == "snowy" else 0.2
+        p = pw[w] * (px if x else 1 - px) * (0.4 if z else 0.6) * (pu if u else 1 - pu)
+        if do_t is None:
+            p *= 0.5
+        elif t != do_t:
+            continue
+        yield p, dict(w=w, x=x, z=z, t=t, u=u)
+
+
+def _py(v):
+    return 0.1 + 0.3 * v["x"] + 0.2 * v["z"] + 0.3 * v["t"]
+
+
+def _enumerate(event, given, do_t=None) -> float:
+    """P(event | given) by enumeration: y summed out by hand (P(y = 1 | parents) = _py)."""
+    num = den = 0.0
+    for p, v in _weather_worlds(do_t):
+        for y in (0, 1):
+            q = p * (_py(v) if y else 1 - _py(v))
+            vy = dict(v, y=y)
+            if given(vy):
+                den += q
+                if event(vy):
+                    num += q
+    return num / den
+
+
+@pytest.fixture(scope="module")
+def weather():
+    return cd.model(WEATHER)
+
+
+@pytest.mark.parametrize("query, event, given, do_t", [
+    ("P(u = 1 | w != sunny)", lambda v: v["u"] == 1, lambda v: v["w"] != "sunny", None),
+    ("P(u = 1 | w != 'sunny')", lambda v: v["u"] == 1, lambda v: v["w"] != "sunny", None),
+    ("P(u = 1 | w = rainy or w = snowy)", lambda v: v["u"] == 1, lambda v: v["w"] != "sunny", None),
+    ("P(y = 1 | x = 1 or z = 0, do(t = 1))", lambda v: v["y"] == 1, lambda v: v["x"] == 1 or v["z"] == 0, 1),
+    ("P(y = 1 | not (x == 1 and z == 1), u = 0)", lambda v: v["y"] == 1,
+     lambda v: not (v["x"] == 1 and v["z"] == 1) and v["u"] == 0, None),
+    ("P(y = 1 or z = 0 | w = rainy)", lambda v: v["y"] == 1 or v["z"] == 0, lambda v: v["w"] == "rainy", None),
+    ("P(y = 1 and not u = 1 | x + z >= 1)", lambda v: v["y"] == 1 and v["u"] == 0,
+     lambda v: v["x"] + v["z"] >= 1, None),
+    ("P(y = 1 | x + z)", lambda v: v["y"] == 1, lambda v: v["x"] + v["z"] != 0, None),  # true where non-zero
+])
+def test_discrete_expression_conditions_are_exact(weather, query, event, given, do_t):
+    r = weather.query(query)
+    assert r.method == "exact"
+    assert r.value == pytest.approx(_enumerate(event, given, do_t), abs=1e-12)
+
+
+def test_expectation_and_distribution_given_an_event(weather):
+    want = _enumerate(lambda v: v["y"] == 1, lambda v: v["x"] + v["z"] > 0)
+    assert weather.query("E[y | x + z > 0]").value == pytest.approx(want, abs=1e-12)
+    dist = weather.query("P(w | x = 1 or u = 1)").value
+    for level in LEVELS:
+        want = _enumerate(lambda v: v["w"] == level, lambda v: v["x"] == 1 or v["u"] == 1)
+        assert dist[level] == pytest.approx(want, abs=1e-12)
+
+
+def test_counterfactual_given_an_event(weather):
+    # P(y[x = 0] = 1 | y = 1 and x = 1): y and y[x = 0] share U_y, so jointly
+    # P(y[x=0] = 1, y = 1 | parents) = min(p_y(x = 0), p_y(x = 1)).
+    num = den = 0.0
+    for p, v in _weather_worlds():
+        if v["x"] == 1:
+            den += p * _py(v)
+            num += p * min(_py(v), _py(dict(v, x=0)))
+    r = weather.query("P(y[x = 0] = 1 | y = 1 and x = 1)")
+    assert r.value == pytest.approx(num / den, abs=1e-12)
+    assert r.value == pytest.approx(weather.query("P(y[x = 0] = 1 | y = 1, x = 1)").value, abs=1e-12)
+
+
+def test_discrete_event_condition_by_monte_carlo_agrees(weather):
+    want = _enumerate(lambda v: v["y"] == 1, lambda v: v["x"] == 1 or v["z"] == 0, 1)
+    r = weather.query("P(y = 1 | x = 1 or z = 0, do(t = 1))", method="monte-carlo", samples=100_000)
+    assert r.method == "monte-carlo" and r.stderr > 0
+    assert abs(r.value - want) < 4 * r.stderr
+
+
+GAUSS = """model g {
+  x ~ Normal(0, 1)
+  z ~ Normal(0.6 * x, 0.8)
+}
+"""
+
+
+def _truncated_mean(a: float) -> float:
+    """E[X | X > a] for a standard normal X: phi(a) / (1 - Phi(a))."""
+    phi = math.exp(-a * a / 2) / math.sqrt(2 * math.pi)
+    return phi / (0.5 * math.erfc(a / math.sqrt(2)))
+
+
+def test_continuous_condition_on_an_inequality_closed_form():
+    g = cd.model(GAUSS)
+    r = g.query("E[z | x > 1]", samples=400_000)
+    assert r.method == "monte-carlo" and r.stderr > 0
+    want = 0.6 * _truncated_mean(1.0)  # E[z | x > 1] = 0.6 E[x | x > 1] = 0.9151
+    assert abs(r.value - want) < 4 * r.stderr
+    # an event on both sides: (Phi(2) - Phi(1)) / (Phi(2) - Phi(0.5))
+    r = g.query("P(x > 1 | x > 0.5 and x < 2)", samples=400_000)
+    cdf = lambda a: 0.5 * math.erfc(-a / math.sqrt(2))  # noqa: E731
+    want = (cdf(2) - cdf(1)) / (cdf(2) - cdf(0.5))
+    assert abs(r.value - want) < 4 * r.stderr
+    # the counterfactual z[x = 0] = 0.8 * (z's own noise), independent of x: mean 0 given anything about x
+    r = g.query("E[z[x = 0] | x > 1]", samples=400_000)
+    assert abs(r.value) < 4 * r.stderr
+
+
+def test_impossible_events_are_clear_errors(weather):
+    src = WEATHER + "P(y = 1 | x > 5)\n"
+    err = raises(cd.run, src)
+    assert type(err) is cd.ZeroProbabilityError and "x > 5" in err.message
+    assert err.line == 9 and err.source_line == "P(y = 1 | x > 5)"
+    g = cd.model(GAUSS)
+    err = raises(g.query, "E[z | x > 100 or z < -100]", samples=10_000)
+    assert type(err) is cd.ZeroProbabilityError and "x > 100 or z < -100" in err.message
+    err = raises(weather.query, "P(u = 1 | w != cloudy)")
+    at(err, cd.DomainError, 1, 16, "P(u = 1 | w != cloudy)")
+
+
+def test_identify_keeps_bare_names_and_refuses_events():
+    m = cd.model("model m {\n z ~ Bernoulli(0.5)\n x ~ Bernoulli(0.2 + 0.5 * z)\n"
+                 " y ~ Bernoulli(0.1 + 0.3 * x + 0.4 * z)\n}")
+    assert str(m.identify("P(y | do(x), z)")) == "P(y | z, x)"
+    assert str(m.identify("P(y | do(x))")) == "Σ_z P(y | x, z) P(z)"
+    err = raises(m.identify, "P(y | do(x), z > 0)")
+    at(err, cd.QueryError, 1, 14)
+
+
+def test_expression_conditions_through_the_cli(tmp_path, capsys):
+    from causaldsl import cli
+
+    path = tmp_path / "weather.causal"
+    path.write_text(WEATHER + "P(u = 1 | w != sunny)\nP(y = 1 | x = 1 or z = 0, do(t = 1))\n")
+    assert cli.main(["run", str(path)]) == 0
+    out = capsys.readouterr().out
+    for want in (_enumerate(lambda v: v["u"] == 1, lambda v: v["w"] != "sunny"),
+                 _enumerate(lambda v: v["y"] == 1, lambda v: v["x"] == 1 or v["z"] == 0, 1)):
+        assert f"{want:.6g}" in out
+
+
+def test_expression_conditions_in_a_notebook_cell():
+    IPython = pytest.importorskip("IPython")  # noqa: F841
+    from IPython.core.interactiveshell import InteractiveShell
+
+    ip = InteractiveShell.instance()
+    try:
+        ip.run_line_magic("load_ext", "causaldsl")
+        r = ip.run_cell("%%causal\n" + WEATHER + "P(u = 1 | w != sunny)\n", store_history=False)
+        assert r.success, r.error_in_exec
+        want = _enumerate(lambda v: v["u"] == 1, lambda v: v["w"] != "sunny")
+        assert f"{want:.6g}" in r.result._repr_mimebundle_()["text/plain"]
+    finally:
+        InteractiveShell.clear_instance()
