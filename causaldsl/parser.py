@@ -183,6 +183,11 @@ def _number(text: str) -> float:
 
 
 # ------------------------------------------------------------------ AST builders
+# Levels of an expression's syntax tree (a sum of n terms is n levels), as Python bounds the
+# nesting of parentheses at 200: every stage after the parser walks trees recursively.
+MAX_NESTING = 200
+
+
 class _Row(NamedTuple):
     """A table row while the builders assemble its table: key atoms, value, where it is."""
 
@@ -207,6 +212,24 @@ class _Builders:
     def __init__(self, source: str):
         self.source = source
         self.lines = source_lines(source)
+
+    def _nest(self, node, kids):
+        """``node``, one level above its sub-expressions ``kids``; past :data:`MAX_NESTING` levels
+        a :class:`~causaldsl.errors.CausalSyntaxError` at ``node``.
+
+        Every later stage (the checker, query planning, the engines, the syntax tree's own
+        hash) walks expressions recursively, so the depth is bounded here, once, where the
+        error can point at the text; parentheses alone add no depth.
+        """
+        depth = 1 + max([getattr(k, "_depth", 1) for k in kids], default=1)  # a leaf is level 1
+        if depth > MAX_NESTING:
+            raise CausalSyntaxError(
+                f"expression nested too deeply (more than {MAX_NESTING} levels)", span=node.span,
+                source=self.source,
+                hint="each operator, call or 'if' is a level, and a sum of n terms is n levels: "
+                     "give parts of the expression names of their own (s := a + b + ..., then y := s + ...)")
+        object.__setattr__(node, "_depth", depth)  # not a field: only the builders of this parse read it
+        return node
 
     def _text(self, first, last) -> str:
         if first is None:
@@ -270,15 +293,17 @@ class _Builders:
 
     def call(self, first, last, ch):
         name, *args = ch
-        return S.Call(name.value, tuple(a for a in args if a is not None), _span(name))
+        args = tuple(a for a in args if a is not None)
+        return self._nest(S.Call(name.value, args, _span(name)), args)
 
     def var_term(self, first, last, ch):
         name, world = ch
-        return S.Var(name.value, world, _span(name))
+        node = S.Var(name.value, world, _span(name))
+        return node if world is None else self._nest(node, [a.value for a in world])
 
     def index_term(self, first, last, ch):
         name, *indices = ch
-        return S.Index(name.value, tuple(indices), _span(name))
+        return self._nest(S.Index(name.value, tuple(indices), _span(name)), indices)
 
     def assignments(self, first, last, ch):
         return tuple(ch)
@@ -287,41 +312,41 @@ class _Builders:
         return S.Assignment(ch[0].value, ch[1], _span(ch[0]))
 
     def binop(self, first, last, ch):
-        return S.BinOp(ch[1].value, ch[0], ch[2], _span(ch[1]))
+        return self._nest(S.BinOp(ch[1].value, ch[0], ch[2], _span(ch[1])), (ch[0], ch[2]))
 
     def pow(self, first, last, ch):
-        return S.BinOp("**", ch[0], ch[1], _extent(first, last))
+        return self._nest(S.BinOp("**", ch[0], ch[1], _extent(first, last)), ch)
 
     def unary(self, first, last, ch):
-        return S.Unary(ch[0].value, ch[1], _span(ch[0]))
+        return self._nest(S.Unary(ch[0].value, ch[1], _span(ch[0])), (ch[1],))
 
     def compare(self, first, last, ch):
-        return S.Compare(ch[1].value, ch[0], ch[2], _span(ch[1]))
+        return self._nest(S.Compare(ch[1].value, ch[0], ch[2], _span(ch[1])), (ch[0], ch[2]))
 
     def equals(self, first, last, ch):
         """``a = b`` in an event or a condition: ``==`` (see :meth:`event`), kept as ``=`` until
         the event is read whole, where ``Y = value`` alone is a point event."""
-        return S.Compare("=", ch[0], ch[1], _extent(first, last))
+        return self._nest(S.Compare("=", ch[0], ch[1], _extent(first, last)), ch)
 
     def or_(self, first, last, ch):
-        return S.BoolOp("or", _equal(ch[0]), _equal(ch[1]), _extent(first, last))
+        return self._nest(S.BoolOp("or", _equal(ch[0]), _equal(ch[1]), _extent(first, last)), ch)
 
     def and_(self, first, last, ch):
-        return S.BoolOp("and", _equal(ch[0]), _equal(ch[1]), _extent(first, last))
+        return self._nest(S.BoolOp("and", _equal(ch[0]), _equal(ch[1]), _extent(first, last)), ch)
 
     def not_(self, first, last, ch):
-        return S.Not(_equal(ch[0]), _extent(first, last))
+        return self._nest(S.Not(_equal(ch[0]), _extent(first, last)), ch)
 
     def ifelse(self, first, last, ch):
-        return S.IfElse(ch[0], ch[1], ch[2], _extent(first, last))
+        return self._nest(S.IfElse(ch[0], ch[1], ch[2], _extent(first, last)), ch)
 
     def table(self, first, last, ch):
         names = [c for c in ch if isinstance(c, Tok)]
         rows = [c for c in ch if isinstance(c, _Row)]
         places = S.RowSpans(tuple(r.span for r in rows), tuple(tuple(a.span for a in r.key) for r in rows))
-        return S.Table(tuple(n.value for n in names), tuple(tuple(a.value for a in r.key) for r in rows),
+        return self._nest(S.Table(tuple(n.value for n in names), tuple(tuple(a.value for a in r.key) for r in rows),
                        tuple(r.value for r in rows), _extent(first, last), tuple(_span(n) for n in names),
-                       places)
+                       places), [r.value for r in rows])
 
     def table_row(self, first, last, ch):
         return _Row(ch[0], ch[1], _extent(first, last))

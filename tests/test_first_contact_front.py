@@ -331,3 +331,48 @@ def test_expression_conditions_in_a_notebook_cell():
         assert f"{want:.6g}" in r.result._repr_mimebundle_()["text/plain"]
     finally:
         InteractiveShell.clear_instance()
+
+
+# ---------------------------------------------------------------------- 19: deep expressions
+def _deep_error(src):
+    err = raises(cd.model, src)
+    assert type(err) is cd.CausalSyntaxError and "nested too deeply" in err.message
+    return err
+
+
+def test_a_500_term_sum_is_a_located_error_not_a_recursion_error():
+    # ' y := x + x + ...': the k-th '+' is at column 9 + 4 (k - 1) and makes k + 1 levels
+    err = _deep_error("model m {\n x ~ Bernoulli(0.5)\n y := " + " + ".join(["x"] * 500) + "\n}")
+    assert (err.line, err.column) == (3, 9 + 4 * 199) and err.source_line[err.column - 1] == "+"
+    m = cd.model("model m {\n x ~ Bernoulli(0.5)\n}")
+    err = raises(m.query, "E[" + " + ".join(["x"] * 500) + "]")
+    assert type(err) is cd.CausalSyntaxError and (err.line, err.column) == (1, 5 + 4 * 199)
+
+
+def test_500_unary_minus_signs_and_330_nested_calls_are_located_errors():
+    # the sign next to x (column 506) is level 2; the one 199 to its left is level 201
+    err = _deep_error("model m {\n x ~ Bernoulli(0.5)\n y := " + "-" * 500 + "x\n}")
+    assert (err.line, err.column) == (3, 506 - 199)
+    # call j (from the outside, at column 7 + 4 (j - 1)) is level 332 - j: j = 131 is level 201
+    err = _deep_error("model m {\n x ~ Normal(0, 1)\n y ~ Normal(" + "abs(" * 330 + "x" + ")" * 330 + ", 1)\n}")
+    assert (err.line, err.column) == (3, 13 + 4 * 130) and err.source_line[err.column - 1: err.column + 3] == "abs("
+
+
+def test_expressions_at_the_limit_answer_through_every_engine():
+    # 200 levels: a 199-term sum (x counted 199 times), exact and Monte Carlo
+    s = " + ".join(["x"] * 199)
+    m = cd.model(f"model m {{\n x ~ Bernoulli(0.25)\n y := {s}\n}}")
+    assert m.query("E[y]").value == pytest.approx(199 * 0.25, abs=1e-9)
+    assert m.query(f"P(x = 1 | {' or '.join(['x == 1'] * 99)})").value == pytest.approx(1.0)
+    g = cd.model(f"model g {{\n x ~ Normal(0, 1)\n y := {s}\n}}")
+    r = g.query("E[y | x > 1]", samples=100_000)
+    assert abs(r.value - 199 * _truncated_mean(1.0)) < 4 * r.stderr
+    deep = "abs(" * 198 + "x" + ")" * 198  # 199 levels: E|x| = sqrt(2 / pi)
+    r = cd.model(f"model c {{\n x ~ Normal(0, 1)\n y := {deep}\n}}").query("E[y]", samples=100_000)
+    assert abs(r.value - math.sqrt(2 / math.pi)) < 4 * r.stderr
+
+
+def test_100000_nested_parentheses_still_work():
+    paren = "(" * 100_000 + "x" + ")" * 100_000
+    m = cd.model(f"model m {{\n x ~ Bernoulli(0.5)\n y := {paren}\n}}")
+    assert m.query(f"E[{paren} + y]").value == pytest.approx(1.0)
