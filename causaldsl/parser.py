@@ -20,6 +20,7 @@ the same builders (:class:`_FromTree`).
 from __future__ import annotations
 
 import contextlib
+import difflib
 import functools
 import gc
 import hashlib
@@ -1372,6 +1373,22 @@ def _expected(tokens) -> str:
 
 def _syntax_error(err: UnexpectedInput, source: str) -> CausalSyntaxError:
     line, column = err.line, err.column
+    at_end = isinstance(err, UnexpectedEOF) or (isinstance(err, UnexpectedToken) and err.token.type == "$END")
+    opened = _never_closed(source)
+    # As Python says it: a bracket left open makes the text run on past its line, so the parser
+    # stumbles later; where it stumbled on a later line (or at the end), the bracket is the mistake.
+    if opened is not None and (at_end or opened[1] < line):
+        bracket, bline, bcol = opened
+        hint = f"add the '{_CLOSER[bracket]}' that closes it"
+        if not at_end:
+            hint += f"; until it is closed, line {line} is read as part of the same " + \
+                ("block" if bracket == "{" else "statement")
+        return CausalSyntaxError(f"the '{bracket}' opened at line {bline}, column {bcol} is never closed",
+                                 line=bline, column=bcol, source=source, hint=hint)
+    if isinstance(err, UnexpectedToken) and not at_end:
+        word = _unknown_word(err, source)
+        if word is not None:
+            return word
     if isinstance(err, UnexpectedCharacters):
         ch = getattr(err, "char", None) or (source_lines(source)[line - 1][column - 1] if line >= 1 else "?")
         return CausalSyntaxError(f"unexpected character {ch!r}", line=line, column=column,
@@ -1393,6 +1410,84 @@ def _syntax_error(err: UnexpectedInput, source: str) -> CausalSyntaxError:
         hint = "inside an expression use '==' to compare"
     return CausalSyntaxError(f"unexpected {what}", line=line, column=column, source=source,
                              hint=hint or None, width=max(1, len(text)) if tok.type != "_NL" else 1)
+
+
+_BRACKETS = re.compile(r"\"[^\"\n]*\"|'[^'\n]*'|#[^\n]*|(?P<b>[()\[\]{}])|(?P<n>\n)")
+_CLOSER = {"(": ")", "[": "]", "{": "}"}
+_OPENER = {v: k for k, v in _CLOSER.items()}
+
+
+def _never_closed(source: str) -> Optional[tuple[str, int, int]]:
+    """The innermost bracket of ``source`` that is never closed, as ``(bracket, line, column)``,
+    or ``None``. Strings and comments are skipped; a closing bracket that does not match the
+    innermost open one leaves that one unclosed (as Python reads brackets).
+
+    >>> _never_closed("P(x = 1 | do(y = 0)\\nP(x = 1)")
+    ('(', 1, 2)
+    >>> _never_closed("model m {\\n x ~ Bernoulli(0.5  # ')'\\n}"), _never_closed("E[(x)] )")
+    (('(', 2, 15), None)
+    """
+    stack: list[tuple[str, int, int]] = []
+    line, start = 1, 0
+    for m in _BRACKETS.finditer(source):
+        if m.group("n"):
+            line, start = line + 1, m.end()
+            continue
+        b = m.group("b")
+        if b is None:  # a string or a comment
+            continue
+        if b in _CLOSER:
+            stack.append((b, line, m.start() - start + 1))
+        elif stack:
+            if stack[-1][0] != _OPENER[b]:
+                return stack[-1]
+            stack.pop()
+    return stack[-1] if stack else None
+
+
+_EFFECTS = ("ATE", "ETT", "NDE", "NIE", "PN", "PS", "PNS")
+# The words that begin a statement, query or block: what a mistyped first word of a line meant.
+_LEADING_WORDS = ("model", "graph", "fit", "identify", "latent", "param", "P", "E") + _EFFECTS + (
+    "adjustment", "instruments", "independences", "ancestors", "descendants", "parents", "children",
+    "markov_blanket", "admg")
+_FIRST_WORD = re.compile(r"(?:^|[{;])[\t ]*([A-Za-z_][A-Za-z0-9_]*)[\t ]*$")
+
+
+def _unknown_word(err: UnexpectedToken, source: str) -> Optional[CausalSyntaxError]:
+    """Where the parser stumbled right after the first word of a statement, the word is the
+    likely mistake: ``CDE(X -> Y)``, ``lattent u ~ ...``, ``p(y = 1)``, ``E(y | x = 1)``. The
+    error names the nearest keyword, query form or effect, as unknown variables do; ``None``
+    where the word is not the likely mistake."""
+    lines = source_lines(source)
+    if not 1 <= err.line <= len(lines):
+        return None
+    m = _FIRST_WORD.search(lines[err.line - 1][: err.column - 1])
+    if m is None:
+        return None
+    word, column, tok = m.group(1), m.start(1) + 1, err.token
+    if word == "E" and tok.type == "LPAR":
+        return CausalSyntaxError("unexpected '('", line=err.line, column=err.column, source=source,
+                                 hint="an expectation takes square brackets: E[y | x = 1]")
+    if word == "P" and tok.type == "LSQB":
+        return CausalSyntaxError("unexpected '['", line=err.line, column=err.column, source=source,
+                                 hint="a probability takes parentheses: P(y = 1 | x = 1)")
+    if word in _LEADING_WORDS:
+        return None
+    same_case = {w.lower(): w for w in _LEADING_WORDS}
+    guess = same_case.get(word.lower()) or (difflib.get_close_matches(word, _LEADING_WORDS, n=1, cutoff=0.6) or [None])[0]
+    forms = "a query is P(...), E[...], a named effect (" + ", ".join(_EFFECTS) + ") or a graph question"
+    if guess is None:
+        if tok.type != "LPAR":
+            return None
+        return CausalSyntaxError(f"unknown word '{word}'", line=err.line, column=column, source=source,
+                                 width=len(word), hint=forms)
+    hint = f"did you mean '{guess}'?"
+    if guess in _EFFECTS:
+        hint += " The named effects are " + ", ".join(_EFFECTS)
+    elif guess in ("P", "E"):
+        hint += " " + forms[0].upper() + forms[1:]
+    return CausalSyntaxError(f"unknown word '{word}'", line=err.line, column=column, source=source,
+                             width=len(word), hint=hint)
 
 
 def _hint_for_char(ch: str) -> str:

@@ -376,3 +376,80 @@ def test_100000_nested_parentheses_still_work():
     paren = "(" * 100_000 + "x" + ")" * 100_000
     m = cd.model(f"model m {{\n x ~ Bernoulli(0.5)\n y := {paren}\n}}")
     assert m.query(f"E[{paren} + y]").value == pytest.approx(1.0)
+
+
+# ---------------------------------------------------------------------- 9: brackets never closed
+def test_an_unclosed_parenthesis_is_reported_where_it_opens():
+    src = ("model smoking {\n    latent genotype ~ Bernoulli(0.5)\n"
+           "    smoking ~ Bernoulli(if genotype then 0.8 else 0.2\n"
+           "    tar ~ Bernoulli(if smoking then 0.95 else 0.05)\n}\n")
+    err = raises(cd.model, src)
+    at(err, cd.CausalSyntaxError, 3, 24, "    smoking ~ Bernoulli(if genotype then 0.8 else 0.2")
+    assert err.message == "the '(' opened at line 3, column 24 is never closed"
+    assert "')'" in err.hint and "line 4" in err.hint
+    assert str(err).splitlines()[2] == " " * 23 + "^"
+    assert "expected" not in str(err)  # no token list
+
+
+def test_a_missing_model_brace_is_reported_where_it_opens():
+    src = "model m {\n  x ~ Bernoulli(0.5)\n  y ~ Bernoulli(0.5)\n\nP(y = 1)\n"
+    err = raises(cd.run, src)
+    at(err, cd.CausalSyntaxError, 1, 9, "model m {")
+    assert err.message == "the '{' opened at line 1, column 9 is never closed" and "'}'" in err.hint
+    err = raises(cd.run, "model m {\n  x ~ Bernoulli(0.5)\n")
+    at(err, cd.CausalSyntaxError, 1, 9, "model m {")
+
+
+@pytest.mark.parametrize("src, line, column, bracket", [
+    ("model m {\n  x ~ Bernoulli(0.5)\n}\nP(x = 1\n", 4, 2, "("),                 # at the end of the text
+    ("model m {\n  x ~ Bernoulli(0.5)\n}\nE[x | x = 1\nP(x = 1)\n", 4, 2, "["),  # runs into the next line
+    ("model m {\n  x ~ Bernoulli(max(0.2, 0.5)\n}\n", 2, 16, "("),             # a '}' that matches no '('
+    # the '}' closes the table, so Bernoulli's '(' is left open (a '(' in a comment is no bracket)
+    ("model m {\n  x ~ Bernoulli(0.5)  # (\n  y ~ Bernoulli(table(x) {0: 0.1, 1: 0.2\n}\n", 3, 16, "("),
+])
+def test_the_innermost_bracket_never_closed(src, line, column, bracket):
+    err = raises(cd.run, src)
+    at(err, cd.CausalSyntaxError, line, column)
+    assert err.message == f"the '{bracket}' opened at line {line}, column {column} is never closed"
+    assert err.source_line[column - 1] == bracket
+
+
+def test_a_mistake_on_the_line_of_an_open_bracket_is_reported_where_it_is():
+    # as Python: the bracket is blamed only when the text ran on past its line
+    src = "model m {\n  x ~ Bernoulli(0.5 +* 2)\n}\n"
+    at(raises(cd.model, src), cd.CausalSyntaxError, 2, 22)
+
+
+# ---------------------------------------------------------------------- 10: unknown words
+@pytest.mark.parametrize("src, line, column, word, guess", [
+    ("model m {\n  X ~ Bernoulli(0.5)\n  Y ~ Bernoulli(0.5)\n}\nCDE(X -> Y)\n", 5, 1, "CDE", "NDE"),
+    ("model m {\n  lattent u ~ Bernoulli(0.5)\n}\n", 2, 3, "lattent", "latent"),
+    ("model m {\n  y ~ Bernoulli(0.5)\n}\np(y = 1)\n", 4, 1, "p", "P"),
+    ("modle m {\n  y ~ Bernoulli(0.5)\n}\n", 1, 1, "modle", "model"),
+    ("model m {\n  parm b ~ Beta(1, 1)\n  y ~ Bernoulli(b)\n}\n", 2, 3, "parm", "param"),
+    ("model m {\n  y ~ Bernoulli(0.5); Latent u ~ Normal(0, 1)\n}\n", 2, 23, "Latent", "latent"),
+])
+def test_unknown_words_name_the_nearest_keyword(src, line, column, word, guess):
+    err = raises(cd.run, src)
+    at(err, cd.CausalSyntaxError, line, column)
+    assert err.message == f"unknown word '{word}'" and err.width == len(word)
+    assert err.hint.startswith(f"did you mean '{guess}'?")
+    assert "expected" not in str(err)
+
+
+def test_cde_lists_the_named_effects_and_unknown_forms_list_the_queries():
+    err = raises(cd.run, "model m {\n  X ~ Bernoulli(0.5)\n  Y ~ Bernoulli(0.5)\n}\nCDE(X -> Y)\n")
+    assert "ATE, ETT, NDE, NIE, PN, PS, PNS" in err.hint
+    err = raises(cd.run, "model m {\n  X ~ Bernoulli(0.5)\n}\nfoo(X)\n")
+    at(err, cd.CausalSyntaxError, 4, 1)
+    assert err.message == "unknown word 'foo'" and "P(...), E[...]" in err.hint
+
+
+def test_e_with_parentheses_and_p_with_brackets():
+    m = cd.model("model m {\n  y ~ Bernoulli(0.5)\n  x ~ Bernoulli(0.5)\n}")
+    err = raises(m.query, "E(y | x = 1)")
+    at(err, cd.CausalSyntaxError, 1, 2)
+    assert "square brackets" in err.hint and "E[y | x = 1]" in err.hint
+    err = raises(m.query, "P[y = 1]")
+    at(err, cd.CausalSyntaxError, 1, 2)
+    assert "parentheses" in err.hint
