@@ -24,7 +24,8 @@ import numpy as np
 from . import syntax as S
 from .distributions import FAMILIES
 from .errors import (CausalSyntaxError, CycleError, DistributionError, DomainError,
-                     DuplicateDefinitionError, ProbabilityError, TableError, UnknownNameError, did_you_mean)
+                     DuplicateDefinitionError, ProbabilityError, TableError, UnknownNameError, did_you_mean,
+                     source_lines)
 from .expressions import (FUNCTIONS, arity_hint, arity_ok, arity_message, children, compile_expr, free_vars,
                           is_logical, walk)
 from .ir import Model, Node, Param
@@ -46,7 +47,7 @@ class _Ctx:
 
     def line(self, span) -> str:
         if self._lines is None:  # split once: every node quotes its statement
-            self._lines = self.source.splitlines()
+            self._lines = source_lines(self.source)
         lines = self._lines
         return lines[span.line - 1].strip() if 0 < span.line <= len(lines) else ""
 

@@ -66,6 +66,9 @@ def identify_query(cg, text: Union[str, S.ProbQuery, S.IdentifyQuery], source: O
                         raise QueryError("do() sets a variable to a value", span=a.span, source=source,
                                          hint=f"write do({a.name}) or do({a.name} = 1)")
                     values[a.name] = lit
+        elif isinstance(cond, S.Given):
+            raise QueryError("identify takes variables (optionally with values) as conditions", span=cond.span,
+                             source=source, hint="write identify P(Y | do(X), Z) or identify P(Y | do(X), Z = 1)")
         else:
             if cond.term.world is not None:
                 raise QueryError("identify does not take counterfactual terms", span=cond.span, source=source,

@@ -20,7 +20,7 @@ from .backends.noise import seed_of
 from .backends.sharding import shard_leading
 from .distributions import FAMILIES
 from .errors import MethodError, ProbabilityError, QueryError, ZeroProbabilityError
-from .queries import Plan
+from .queries import Plan, describe_evidence
 from .results import Result
 
 DEFAULT_SAMPLES = 200_000
@@ -155,7 +155,7 @@ def _undefined(text: str, span, source: str) -> QueryError:
 
 def _zero(plan: Plan, text: str, source: str, sampled: Optional[int] = None,
           span=None) -> ZeroProbabilityError:
-    ev = ", ".join(f"{c} = {plan.values[int(s[1:])]:g}" for c, s in plan.evidence) or "the evidence"
+    ev = describe_evidence(plan) or "the evidence"
     why = "has probability zero" if sampled is None else f"was never met in {sampled:,} draws"
     return ZeroProbabilityError(f"the conditioning event ({ev}) {why}, so the query is undefined",
                                 span=span, source=source, hint="condition on an event that can happen; "

@@ -29,9 +29,9 @@ import numpy as np
 from . import syntax as S
 from .distributions import FAMILIES
 from .errors import CausalSyntaxError, DomainError, EffectError, QueryError, UnknownNameError, did_you_mean
-from .expressions import FUNCTIONS, arity_hint, arity_message, arity_ok, free_vars, walk
+from .expressions import FUNCTIONS, arity_hint, arity_message, arity_ok, free_vars, is_logical, walk
 from .expressions import rename as rename_expr
-from .ir import Model, Slot
+from .ir import Model, Node, Slot
 from .worlds import Ref, do, twin
 
 class PlanKey(tuple):
@@ -129,6 +129,11 @@ class _Builder:
             return f"'{node.name}' takes the values 0, 1, 2, ..."
         return f"'{node.name}' is continuous"
 
+    def slot_value(self, value: float) -> int:
+        """A slot holding ``value`` as it is (no variable's domain to check it against)."""
+        self.values.append(float(value))
+        return len(self.values) - 1
+
     def slot(self, var: str, value, span, strict: bool = True) -> Slot:
         v = self.code(var, value, span, strict)
         self.values.append(v)
@@ -217,6 +222,47 @@ class _Builder:
         return (_term_key(t), f"${s.index}")
 
 
+EVENT = "|"  # the first character of a conditioning event's node (no variable's name has it)
+
+
+def event_node(i: int, expr: S.Expr, cond: S.Given) -> Node:
+    """The ``i``-th conditioning event of a query, ``expr`` over the network's copies, as a node
+    that is 1 where the event holds and 0 elsewhere; the query observes it at 1.
+
+    Every engine then conditions on it as it does on an observed ``:=`` variable: the exact one
+    contracts its indicator (so P(A | B) = P(A and B) / P(B) exactly), Monte Carlo weights each
+    draw by it. An event true where it is non-zero (``x + 1``) is compared with 0.
+
+    >>> from causaldsl.parser import parse_query
+    >>> cond = parse_query("E[y | x > 1 or z == 0]").conditions[0]
+    >>> n = event_node(0, cond.expr, cond)
+    >>> n.name, n.parents, n.domain, n.text
+    ('|0', ('x', 'z'), (0.0, 1.0), 'x > 1 or z == 0')
+    """
+    if not is_logical(expr):
+        expr = S.Compare("!=", expr, S.Num(0.0), cond.span)
+    name = f"{EVENT}{i}"
+    parents = tuple(v for v in free_vars(expr) if not v.startswith("$"))
+    return Node(name, "assign", parents, expr=expr, domain=(0.0, 1.0), noise=name, origin=cond.text,
+                span=cond.span, text=cond.text)
+
+
+def describe_evidence(plan: Plan) -> str:
+    """What a plan conditions on, as the user wrote it: ``x = 1, y > 2``.
+
+    >>> from causaldsl.parser import parse, parse_query
+    >>> from causaldsl.checker import check_model
+    >>> m = check_model(parse("model m {\\n x ~ Bernoulli(0.5)\\n y := 1 - x\\n}").items[0])
+    >>> describe_evidence(plan_query(m, parse_query("P(y = 1 | x = 1, x + y > 0)")))
+    'x = 1, x + y > 0'
+    """
+    parts = []
+    for copy, slot in plan.evidence:
+        node = plan.network[copy]
+        parts.append(node.text if copy.startswith(EVENT) else f"{copy} = {plan.values[int(slot[1:])]:g}")
+    return ", ".join(parts)
+
+
 def _term_key(t) -> str:
     """A unique name for a (variable, world) term until copies are named."""
     return repr(t)
@@ -256,12 +302,15 @@ def plan_query(model: Model, query: S.Query, source: str = "") -> Plan:
                                 hint=f"write do({a.name} = 1); do({a.name}) without a value belongs in "
                                      "'identify P(... | do(...))'")
                 do_values[var] = b.slot(var, lit, getattr(a.value, "span", a.span))
+    events: list[tuple[S.Expr, S.Given]] = []  # conditions that are logical expressions
     for cond in query.conditions:
         if isinstance(cond, S.Observation) and cond.value is None:
             raise b.err(QueryError, f"observe '{cond.term.name}' at a value", cond.span,
                         hint=f"write {cond.term.name} = 1; a bare name belongs in 'identify P(... | do(...), Z)'")
         if isinstance(cond, S.Observation):
             evidence.append(b.observation(cond.term, cond.value, terms))
+        elif isinstance(cond, S.Given):
+            events.append((b.expr(cond.expr, terms), cond))
 
     target: Optional[S.Expr] = None
     dist_vars: list[str] = []
@@ -299,6 +348,10 @@ def plan_query(model: Model, query: S.Query, source: str = "") -> Plan:
         target = rename_expr(target, rename)
     dist = tuple(rename[d] for d in dist_vars)
     evid = tuple((rename[c], s) for c, s in evidence)
+    for i, (expr, cond) in enumerate(events):
+        node = event_node(i, rename_expr(expr, rename), cond)
+        net = Model(net.name, net.nodes + (node,), net.source, net.params)
+        evid += ((node.name, f"${b.slot_value(1.0)}"),)
     if kind == "expect":
         for e in walk(target):
             if isinstance(e, S.Var) and not e.name.startswith("$"):
