@@ -129,7 +129,8 @@ def _order(net: Model, evidence: dict, inverted: dict[str, str]) -> list:
         names = list(nx.lexicographical_topological_sort(g, key=lambda v: (v not in early, pos[v])))
     except nx.NetworkXUnfeasible:
         cycle = {v for edge in nx.find_cycle(g) for v in edge[:2]}
-        node = next((net[v] for v in net.names if v in cycle and v in inverted.values()),
+        # the observed child whose noise, solved from it, is on the cycle
+        node = next((net[inverted[v]] for v in net.names if v in cycle and v in inverted),
                     next(net[v] for v in net.names if v in cycle))
         raise QueryError(f"the observed values cannot be solved for their noise terms in any order "
                          f"(solving '{node.origin}' for its noise needs a value that depends on it)",
