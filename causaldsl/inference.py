@@ -117,8 +117,8 @@ def run_plan(plan: Plan, cache: dict, *, text: str, method: Optional[str] = None
         value = np.asarray(num) / den if plan.kind == "dist" else float(num) / den
         return _result(plan, text, value, None, "exact")
     n = _check_samples(samples, span, source)
-    if asked is None:  # linear-Gaussian with evidence: exact by Gaussian conditioning
-        exact = _run_gaussian(plan, cache, values, text, source, span)
+    if asked is None and plan.evidence:  # linear-Gaussian with evidence: exact by Gaussian conditioning
+        exact = _run_gaussian(plan, cache, values, text, source, span, n)
         if exact is not None:
             return exact
     key = ("mc", plan.key, n)
@@ -165,12 +165,18 @@ def _few_effective_draws(plan, cache, program, values, text, est, se, ess, n, se
                    warning=out["warning"])
 
 
-def _run_gaussian(plan: Plan, cache: dict, values, text: str, source: str, span) -> Optional[Result]:
-    """The exact answer of a linear-Gaussian query with evidence, or None for any other query."""
+def _run_gaussian(plan: Plan, cache: dict, values, text: str, source: str, span, n: int) -> Optional[Result]:
+    """The exact answer of a linear-Gaussian query with evidence, or None for any other query.
+
+    Only a Gaussian program is cached (``compilations`` counts compiled programs); a structure
+    found not to be linear-Gaussian has its Monte Carlo program cached next, which says so.
+    """
     key = ("gaussian", plan.key)
-    if key not in cache:
-        cache[key] = gaussian.compile_gaussian(plan)
-    program = cache[key]
+    program = cache.get(key)
+    if program is None and ("mc", plan.key, n) not in cache:
+        program = gaussian.compile_gaussian(plan)
+        if program is not None:
+            cache[key] = program
     out = program(values) if program is not None else None
     if out is None:
         return None
