@@ -1,7 +1,10 @@
 """Choose an engine for a plan, run it, and turn its output into a :class:`Result`.
 
 Discrete plans go to the exact engine, others to Monte Carlo; ``method=``
-forces one. Compiled functions are cached by ``Plan.key``, which does not
+forces one. Unforced, a linear-Gaussian plan with evidence is answered exactly by
+Gaussian conditioning (:mod:`~causaldsl.backends.gaussian`), and likelihood weighting
+that keeps fewer than ``ESS_MIN`` effective draws is rerun by NUTS
+(:mod:`~causaldsl.backends.nuts`) or answered with a warning. Compiled functions are cached by ``Plan.key``, which does not
 depend on the query's values, so a new value reuses the compiled function.
 """
 
@@ -149,34 +152,38 @@ ESS_MIN = 100
 
 def _few_effective_draws(plan, cache, program, values, text, est, se, ess, n, seed) -> Result:
     """The answer when likelihood weighting kept too few effective draws: NUTS, or a warning."""
-    key = ("nuts", plan.key)
-    if key not in cache:
-        cache[key] = nuts.NutsProgram(plan, program.schedule) if nuts.supported(program.schedule) else None
-    sampler = cache[key]
+    sampler = _decided(cache, ("nuts", plan.key), lambda: nuts.NutsProgram(plan, program.schedule)
+                       if nuts.supported(program.schedule) else None)
     why = f"likelihood weighting kept an effective sample size of {ess:,.1f} of {n:,} draws"
-    if sampler is None:
+    out, reason = None, "the model is not differentiable, so NUTS cannot be used"
+    if sampler is not None:
+        try:
+            out = sampler(DEFAULT_SEED if seed is None else seed, values)
+        except RuntimeError as e:  # NumPyro found no valid starting point
+            reason = f"NUTS failed ({str(e).splitlines()[0]})"
+    if out is None:
         return _result(plan, text, est, se, "monte-carlo", ess=ess, samples=n,
                        conditioning="likelihood weighting",
-                       warning=f"{why} (below {ESS_MIN}): the standard error is unreliable; the model "
-                               "is not differentiable, so NUTS cannot be used; ask for more samples")
-    out = sampler(DEFAULT_SEED if seed is None else seed, values)
+                       warning=f"{why} (below {ESS_MIN}): the standard error is unreliable; {reason}; "
+                               "ask for more samples")
     return _result(plan, text, out["estimate"], out["stderr"], "nuts", ess=out["ess"], samples=out["samples"],
                    conditioning=f"switched from likelihood weighting (ESS {ess:,.1f} of {n:,} draws < {ESS_MIN})",
                    warning=out["warning"])
 
 
-def _run_gaussian(plan: Plan, cache: dict, values, text: str, source: str, span, n: int) -> Optional[Result]:
-    """The exact answer of a linear-Gaussian query with evidence, or None for any other query.
+def _decided(cache: dict, key: tuple, build):
+    """``build()`` once per ``key``, kept in one entry of ``cache`` for every such decision (which
+    engine can answer a structure), so that a structure no engine of these takes adds nothing
+    to the model's count of compiled programs."""
+    decisions = cache.setdefault(("decisions",), {})
+    if key not in decisions:
+        decisions[key] = build()
+    return decisions[key]
 
-    Only a Gaussian program is cached (``compilations`` counts compiled programs); a structure
-    found not to be linear-Gaussian has its Monte Carlo program cached next, which says so.
-    """
-    key = ("gaussian", plan.key)
-    program = cache.get(key)
-    if program is None and ("mc", plan.key, n) not in cache:
-        program = gaussian.compile_gaussian(plan)
-        if program is not None:
-            cache[key] = program
+
+def _run_gaussian(plan: Plan, cache: dict, values, text: str, source: str, span, n: int) -> Optional[Result]:
+    """The exact answer of a linear-Gaussian query with evidence, or None for any other query."""
+    program = _decided(cache, ("gaussian", plan.key), lambda: gaussian.compile_gaussian(plan))
     out = program(values) if program is not None else None
     if out is None:
         return None
