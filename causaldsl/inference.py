@@ -1,7 +1,10 @@
 """Choose an engine for a plan, run it, and turn its output into a :class:`Result`.
 
 Discrete plans go to the exact engine, others to Monte Carlo; ``method=``
-forces one. Compiled functions are cached by ``Plan.key``, which does not
+forces one. Unforced, a linear-Gaussian plan with evidence is answered exactly by
+Gaussian conditioning (:mod:`~causaldsl.backends.gaussian`), and likelihood weighting
+that keeps fewer than ``ESS_MIN`` effective draws is rerun by NUTS
+(:mod:`~causaldsl.backends.nuts`) or answered with a warning. Compiled functions are cached by ``Plan.key``, which does not
 depend on the query's values, so a new value reuses the compiled function.
 """
 
@@ -14,6 +17,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from .backends import gaussian, nuts
 from .backends.exact import ExactProgram, compile_exact
 from .backends.montecarlo import MonteCarloProgram, compile_montecarlo
 from .backends.noise import seed_of
@@ -95,7 +99,7 @@ def run_plan(plan: Plan, cache: dict, *, text: str, method: Optional[str] = None
     ``posterior`` (a :class:`Draws`) answers the query once per parameter
     draw, in one vectorised call, and summarises the answers.
     """
-    method = choose_method(plan, method, source, span)
+    asked, method = method, choose_method(plan, method, source, span)
     values = plan.value_array
     if posterior is not None:
         return _run_posterior(plan, cache, posterior, values, text=text, method=method, seed=seed,
@@ -116,6 +120,10 @@ def run_plan(plan: Plan, cache: dict, *, text: str, method: Optional[str] = None
         value = np.asarray(num) / den if plan.kind == "dist" else float(num) / den
         return _result(plan, text, value, None, "exact")
     n = _check_samples(samples, span, source)
+    if asked is None and plan.evidence:  # linear-Gaussian with evidence: exact by Gaussian conditioning
+        exact = _run_gaussian(plan, cache, values, text, source, span, n)
+        if exact is not None:
+            return exact
     key = ("mc", plan.key, n)
     if key not in cache:
         cache[key] = MonteCarloProgram(plan, n, source)
@@ -130,7 +138,58 @@ def run_plan(plan: Plan, cache: dict, *, text: str, method: Optional[str] = None
     conditioning = "likelihood weighting" if plan.evidence else None
     if out["deterministic"]:  # nothing was left to draw: one draw is every draw
         n, conditioning = 1, ("abduction: every noise term solved" if plan.evidence else None)
+    elif plan.evidence and ess < ESS_MIN:
+        return _few_effective_draws(plan, cache, program, values, text, est, se, ess, n, seed)
     return _result(plan, text, est, se, "monte-carlo", ess=ess, samples=n, conditioning=conditioning)
+
+
+# Below this many effective draws (Kish's (Σw)² / Σw²) the delta-method standard error of
+# likelihood weighting is itself estimated from a handful of draws and cannot be trusted: the
+# weights' variance is dominated by draws not yet seen. Such a query is rerun by NUTS where
+# the conditioned model is differentiable, and otherwise answered with a warning.
+ESS_MIN = 100
+
+
+def _few_effective_draws(plan, cache, program, values, text, est, se, ess, n, seed) -> Result:
+    """The answer when likelihood weighting kept too few effective draws: NUTS, or a warning."""
+    sampler = _decided(cache, ("nuts", plan.key), lambda: nuts.NutsProgram(plan, program.schedule)
+                       if nuts.supported(program.schedule) else None)
+    why = f"likelihood weighting kept an effective sample size of {ess:,.1f} of {n:,} draws"
+    out, reason = None, "the model is not differentiable, so NUTS cannot be used"
+    if sampler is not None:
+        try:
+            out = sampler(DEFAULT_SEED if seed is None else seed, values)
+        except RuntimeError as e:  # NumPyro found no valid starting point
+            reason = f"NUTS failed ({str(e).splitlines()[0]})"
+    if out is None:
+        return _result(plan, text, est, se, "monte-carlo", ess=ess, samples=n,
+                       conditioning="likelihood weighting",
+                       warning=f"{why} (below {ESS_MIN}): the standard error is unreliable; {reason}; "
+                               "ask for more samples")
+    return _result(plan, text, out["estimate"], out["stderr"], "nuts", ess=out["ess"], samples=out["samples"],
+                   conditioning=f"switched from likelihood weighting (ESS {ess:,.1f} of {n:,} draws < {ESS_MIN})",
+                   warning=out["warning"])
+
+
+def _decided(cache: dict, key: tuple, build):
+    """``build()`` once per ``key``, kept in one entry of ``cache`` for every such decision (which
+    engine can answer a structure), so that a structure no engine of these takes adds nothing
+    to the model's count of compiled programs."""
+    decisions = cache.setdefault(("decisions",), {})
+    if key not in decisions:
+        decisions[key] = build()
+    return decisions[key]
+
+
+def _run_gaussian(plan: Plan, cache: dict, values, text: str, source: str, span, n: int) -> Optional[Result]:
+    """The exact answer of a linear-Gaussian query with evidence, or None for any other query."""
+    program = _decided(cache, ("gaussian", plan.key), lambda: gaussian.compile_gaussian(plan))
+    out = program(values) if program is not None else None
+    if out is None:
+        return None
+    if not out["any"]:
+        raise _zero(plan, text, source, span=span)
+    return _result(plan, text, out["estimate"], None, gaussian.METHOD, conditioning="Gaussian conditioning")
 
 
 def _result(plan, text, value, se, method, **kw) -> Result:

@@ -77,11 +77,15 @@ def _inversions(net: Model, evidence: dict, source: str) -> dict[str, str]:
         if node.name not in evidence or node.kind != "assign" or node.finite:
             continue
         env = node.env_names
+        # A root that also reaches the node through another parent (q := 2 * y beside y in
+        # w := y + q + u) cannot be solved from it: its value would depend on itself.
+        upstream = net.ancestors([g for p in env.values() for g in net[p].parents])
         found = None
         for ename, pname in env.items():
             p = net[pname]
             if (p.kind == "sample" and not p.parents and not FAMILIES[p.family].discrete
-                    and pname not in evidence and pname not in out and affine_in(node.expr, ename)):
+                    and pname not in evidence and pname not in out and pname not in upstream
+                    and affine_in(node.expr, ename)):
                 found = pname
                 break
         if found is None:
@@ -124,8 +128,16 @@ def _order(net: Model, evidence: dict, inverted: dict[str, str]) -> list:
     try:
         names = list(nx.lexicographical_topological_sort(g, key=lambda v: (v not in early, pos[v])))
     except nx.NetworkXUnfeasible:
-        raise QueryError("the observed values cannot be solved for their noise terms in any order",
-                         hint="condition on fewer continuous deterministic variables") from None
+        cycle = {v for edge in nx.find_cycle(g) for v in edge[:2]}
+        # the observed child whose noise, solved from it, is on the cycle
+        node = next((net[inverted[v]] for v in net.names if v in cycle and v in inverted),
+                    next(net[v] for v in net.names if v in cycle))
+        raise QueryError(f"the observed values cannot be solved for their noise terms in any order "
+                         f"(solving '{node.origin}' for its noise needs a value that depends on it)",
+                         span=node.span, source=net.source,
+                         hint="condition on fewer continuous deterministic variables; a model whose "
+                              "mechanisms are all linear with Normal noise is answered exactly by "
+                              "Gaussian conditioning (the default method)") from None
     return [net[v] for v in names]
 
 
