@@ -36,6 +36,7 @@ class Result:
     interval_level: Optional[float] = None
     draws: Union[object, dict, None] = field(default=None, repr=False)
     posterior: Optional[str] = None  # where the parameter draws came from
+    note: Optional[str] = None  # what the answer leaves out, e.g. a count variable's far tail
 
     def __float__(self) -> float:
         if isinstance(self.value, dict):
@@ -64,10 +65,11 @@ class Result:
     def details(self) -> str:
         post = f"over the {self.posterior}" if self.posterior else None
         if self.method == "exact":
-            return ", ".join(b for b in ("exact", post) if b)
+            return ", ".join(b for b in ("exact", post, self.note) if b)
         bits = [self.method, post, None if post else (f"{self.samples:,} draws" if self.samples else None)]
         if self.conditioning:
             bits.append(f"{self.conditioning}, ESS {self.ess:,.0f}")
+        bits.append(self.note)
         return ", ".join(b for b in bits if b)
 
     def __str__(self) -> str:
