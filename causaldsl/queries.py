@@ -369,7 +369,7 @@ def bound_counts(net: Model, values, evidence: dict) -> tuple[Model, Optional[st
     >>> from causaldsl import model
     >>> net, note = bound_counts(model("model m {\\n n ~ Poisson(3)\\n}").ir, [], {})
     >>> len(net["n"].domain), note
-    (23, "n is listed up to 22: the probability above is below 1e-12")
+    (23, 'n is listed up to 22: the probability above is below 1e-12')
     """
     from .checker import _expr_image  # the checker's image of an expression over finite domains
 

@@ -550,7 +550,7 @@ def check_draws(n: int, values_per_draw: int, source: str = "", what: str = "sam
     >>> try:
     ...     check_draws(10 ** 10, 4)
     ... except MethodError as e:
-    ...     print(e.message[:39])
+    ...     print(e.message[:38])
     10,000,000,000 draws need about 640 GB
     """
     per_draw = 16 * values_per_draw  # float64 values, twice over for XLA's temporaries
