@@ -342,7 +342,7 @@ def plan_query(model: Model, query: S.Query, source: str = "") -> Plan:
     if target is not None:
         needed |= {v for v in free_vars(target) if not v.startswith("$")}
     net = net.restrict(net.ancestors(needed))
-    net, note = bound_counts(net, b.values, dict(evid))
+    net, note = bound_counts(net, b.values, dict(evid), dist)
     for d, ev in zip(dist, dist_events):
         if not net[d].finite:
             raise _unlisted(b, net[d], ev)
@@ -354,17 +354,20 @@ def plan_query(model: Model, query: S.Query, source: str = "") -> Plan:
 # ------------------------------------------------------------------ count variables
 TAIL = 1e-12  # probability a count variable may leave out above its listed values
 MAX_COUNT_VALUES = 100_000  # values listed for one count variable (Binomial's limit on trials)
+MAX_COUNT_TABLE = 1_000_000  # entries of its table over its parents' values; larger is left to Monte Carlo
 
 
-def bound_counts(net: Model, values, evidence: dict) -> tuple[Model, Optional[str]]:
+def bound_counts(net: Model, values, evidence: dict, wanted=()) -> tuple[Model, Optional[str]]:
     """``net`` with its count variables (``Poisson``) given the values ``0..K`` that hold all but
     :data:`TAIL` of their probability, and the note that says so (None when nothing was cut).
 
     A count variable is listed when its parameters take finitely many values (its parents are
     discrete, or held by ``do``): ``K`` is the family's tail bound at the largest parameters,
-    raised to cover any value observed for it. The ``:=`` variables computed from it get the
+    raised to cover any value observed for it, unless it or its table would be too large
+    (:data:`MAX_COUNT_VALUES`, :data:`MAX_COUNT_TABLE`). The ``:=`` variables computed from it get the
     image of their expression. The network is then finite where the rest of it is, and the
-    exact engine answers it, to within ``TAIL``.
+    exact engine answers it, to within ``TAIL``. Where it is not, the network is left as it is,
+    unless a variable in ``wanted`` (those of ``P(Y)``) needs its values listed.
 
     >>> from causaldsl import model
     >>> net, note = bound_counts(model("model m {\\n n ~ Poisson(3)\\n}").ir, [], {})
@@ -375,6 +378,7 @@ def bound_counts(net: Model, values, evidence: dict) -> tuple[Model, Optional[st
 
     done: dict[str, Node] = {}
     cut: dict[str, int] = {}
+    listed: set[str] = set()  # nodes given values here: the := over them are worked out again
     for node in net.nodes:
         if node.domain is None and node.kind != "fixed":
             env = {e: _as_finite(done[p], values) for e, p in node.env_names.items()}
@@ -385,15 +389,22 @@ def bound_counts(net: Model, values, evidence: dict) -> tuple[Model, Optional[st
                     k = fam.tail_bound(tuple(max(i) for i in images), TAIL)
                     if k is not None and node.name in evidence:
                         k = max(k, int(values[int(evidence[node.name][1:])]))
-                    if k is not None and k < MAX_COUNT_VALUES:
+                    cells = (k or 0) + 1  # the variable's table over its parents' values
+                    for parent in env.values():
+                        cells *= len(parent.domain or ())
+                    if k is not None and k < MAX_COUNT_VALUES and cells <= MAX_COUNT_TABLE:
                         node = replace(node, domain=tuple(float(i) for i in range(k + 1)))
                         cut[node.origin] = max(k, cut.get(node.origin, 0))
-            elif node.kind == "assign":
+                        listed.add(node.name)
+            elif node.kind == "assign" and listed.intersection(node.parents):
                 node = replace(node, domain=_expr_image(node.expr, env))
+                if node.domain is not None:
+                    listed.add(node.name)
         done[node.name] = node
-    if not cut:
-        return net, None
     out = Model(net.name, tuple(done[n.name] for n in net.nodes), net.source, net.params)
+    finite = all(n.kind == "fixed" or n.finite for n in out.nodes)
+    if not cut or not (finite or listed.intersection(wanted)):
+        return net, None  # Monte Carlo draws counts whole: a listing would change nothing
     note = "; ".join(f"{v} is listed up to {k}" for v, k in cut.items())
     return out, f"{note}: the probability above is below {TAIL:g}"
 

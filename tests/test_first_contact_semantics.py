@@ -56,6 +56,13 @@ def test_counterfactual_count_is_exact_under_the_comonotone_coupling():
     assert m.query("P(n[x = 1] = 5 | x = 0, n = 2)").value == pytest.approx(want, rel=1e-9)
 
 
+def test_counts_too_large_to_list_are_left_to_monte_carlo():
+    # n's table over m would have 10^8 entries: Monte Carlo, with no word of a listing
+    r = cd.model("model m {\n n ~ Poisson(1e4)\n m ~ Poisson(n)\n}").query("E[m]", samples=20_000)
+    assert r.method == "monte-carlo" and r.note is None
+    assert abs(r.value - 1e4) < 5 * r.stderr
+
+
 def test_count_over_continuous_parents_is_refused_with_its_place():
     m = cd.model("model m {\n z ~ Normal(0, 1)\n n ~ Poisson(exp(z))\n}")
     with pytest.raises(QueryError) as e:
