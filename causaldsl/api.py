@@ -11,6 +11,7 @@ import numpy as np
 
 from . import syntax as S
 from .checker import check_model
+from .distributions import FAMILIES
 from .errors import CausalDSLError, DomainError, DuplicateDefinitionError, QueryError, UnknownNameError, did_you_mean
 from .inference import run_plan
 from .ir import Model
@@ -215,11 +216,13 @@ class CausalModel:
         >>> bool(np.allclose(s["y"], 2 * s["x"]))
         True
         """
+        from .backends.montecarlo import check_draws
         from .backends.numpyro_backend import sample as _sample
 
         n = int(n)
         if n < 0:
             raise QueryError(f"cannot draw {n} samples", hint="ask for a positive number of draws")
+        check_draws(n, len(self.ir.nodes), what="n")  # every draw is kept: they must fit
         post = self._posterior()
         theta = None if post is None else post.theta
         if n <= SAMPLE_CHUNK:
@@ -227,9 +230,11 @@ class CausalModel:
         else:
             draws = _chunked(lambda size, s: _sample(self.ir, size, s, theta), n, seed, progress,
                              f"sampling {self.name}")
-        for node in self.ir.nodes:  # named levels come back as their names
+        for node in self.ir.nodes:  # named levels come back as their names, other discrete values as ints
             if node.levels:
                 draws[node.name] = np.asarray(node.levels, dtype=object)[draws[node.name].astype(int)]
+            elif _whole(node):
+                draws[node.name] = _as_ints(draws[node.name])
         return draws
 
     def twin(self, query: str):
@@ -263,6 +268,19 @@ class CausalModel:
         from .backends.numpyro_backend import numpyro_model
 
         return numpyro_model(self.ir)
+
+
+def _whole(node) -> bool:
+    """Whether ``node`` takes whole numbers only: a discrete family, or finitely many whole values."""
+    if node.family is not None and FAMILIES[node.family].discrete:
+        return True
+    return node.domain is not None and all(float(d).is_integer() for d in node.domain)
+
+
+def _as_ints(values: np.ndarray) -> np.ndarray:
+    """``values`` as int64, or as they are where some count is beyond int64 (a rate of 1e19)."""
+    v = np.asarray(values)
+    return v.astype(np.int64) if v.size == 0 or float(np.max(np.abs(v))) < 2.0 ** 63 else v
 
 
 #: Draws made in one compiled call by :meth:`CausalModel.sample`; more are made in chunks of this size.

@@ -307,9 +307,9 @@ def _level_candidates(expr: S.Expr, stmts, flat: Optional[list] = None) -> set[i
     for node in walk(expr) if flat is None else flat:
         if isinstance(node, S.Compare):
             for a, b in ((node.left, node.right), (node.right, node.left)):
-                if isinstance(a, S.Var) and a.name in stmts and isinstance(b, S.Var) \
-                        and b.world is None and b.name not in stmts:
-                    out.add(id(b))
+                if isinstance(a, S.Var) and a.name in stmts and (isinstance(b, S.Str) or (
+                        isinstance(b, S.Var) and b.world is None and b.name not in stmts)):
+                    out.add(id(b))  # a quoted level (w == "a") is always a level
     return out
 
 
@@ -320,7 +320,7 @@ def _check_expr(expr: S.Expr, stmts, ctx: _Ctx, levels: set[int] = frozenset(),
     for node in walk(expr) if flat is None else flat:
         if type(node) is S.Num:  # most nodes (table entries); nothing to check
             continue
-        if isinstance(node, S.Var) and id(node) in levels:
+        if isinstance(node, (S.Var, S.Str)) and id(node) in levels:
             continue
         if isinstance(node, S.Var) and node.world is None and node.name in params:
             p = params[node.name]
@@ -395,6 +395,11 @@ def _fix_levels(e, nodes: dict[str, Node], stmts, ctx: _Ctx):
         left, right = fix(e.left), fix(e.right)
         for a, b, side in ((left, right, "right"), (right, left, "left")):
             lv = nodes[a.name].levels if isinstance(a, S.Var) and a.name in nodes else None
+            ambiguous_level(a, b, lv, stmts, ctx)
+            if isinstance(b, S.Str) and not lv and isinstance(a, S.Var) and a.name in nodes:
+                raise ctx.err(CausalSyntaxError, f"a string \"{b.value}\" cannot be compared with "
+                              f"'{a.name}', which has no named levels", b.span,
+                              hint="compare a categorical variable with one of its levels: w == sunny")
             if lv and isinstance(b, (S.Var, S.Str)) and (isinstance(b, S.Str) or b.name not in stmts):
                 label = b.name if isinstance(b, S.Var) else b.value
                 if label not in lv:
@@ -415,6 +420,16 @@ def _fix_levels(e, nodes: dict[str, Node], stmts, ctx: _Ctx):
         values = tuple([v if type(v) in _LEAVES else fix(v) for v in e.values])
         return _check_table(_renew(e, values=_same_or_new(e.values, values)), nodes, ctx)
     return e
+
+
+def ambiguous_level(a, b, levels, stmts, ctx: _Ctx) -> None:
+    """Refuse ``w == a`` where the bare name ``a`` is both a level of ``w`` and a variable: read as
+    the variable here and as the level in ``P(w = a)``, it would mean two things. The query
+    builder applies the same rule (:meth:`causaldsl.queries._Builder.level_or_variable`)."""
+    if levels and isinstance(b, S.Var) and b.world is None and b.name in stmts and b.name in levels:
+        raise ctx.err(CausalSyntaxError, f"'{b.name}' is both a level of '{a.name}' and a variable",
+                      b.span, hint=f"quote the level, {a.name} == \"{b.name}\", or rename the level or "
+                                   "the variable")
 
 
 def _renew(node, **fields):

@@ -202,8 +202,8 @@ def _result(plan, text, value, se, method, **kw) -> Result:
             table[k] = float(value[idx])
             if se is not None:
                 errs[k] = float(se[idx])
-        return Result(text, table, None, method, stderrs=errs or None, **kw)
-    return Result(text, float(value), None if se is None else float(se), method, **kw)
+        return Result(text, table, None, method, stderrs=errs or None, note=plan.note, **kw)
+    return Result(text, float(value), None if se is None else float(se), method, note=plan.note, **kw)
 
 
 def _undefined(text: str, span, source: str) -> QueryError:
@@ -297,7 +297,7 @@ def _posterior_result(plan: Plan, text: str, per_draw, se, method: str, post: Dr
     d = per_draw.shape[0]
     # With common random numbers the simulation error is shared by all draws: it does not average out.
     mc = None if se is None else np.mean(se, axis=0)
-    info = dict(interval_level=LEVEL, posterior=f"{post.source}, {d:,} draws", **kw)
+    info = dict(interval_level=LEVEL, posterior=f"{post.source}, {d:,} draws", note=plan.note, **kw)
     if plan.kind == "dist":
         nodes = [plan.network[n] for n in plan.dist_vars]
         table, errs, intervals, draws = {}, {}, {}, {}

@@ -45,6 +45,7 @@ class Result:
     draws: Union[object, dict, None] = field(default=None, repr=False)
     posterior: Optional[str] = None  # where the parameter draws came from
     warning: Optional[str] = None  # why the answer (its standard error) may not be trusted
+    note: Optional[str] = None  # what the answer leaves out, e.g. a count variable's far tail
 
     def __float__(self) -> float:
         if isinstance(self.value, dict):
@@ -73,12 +74,13 @@ class Result:
     def details(self) -> str:
         post = f"over the {self.posterior}" if self.posterior else None
         if self.method == "exact":
-            return ", ".join(b for b in ("exact", post) if b)
+            return ", ".join(b for b in ("exact", post, self.note) if b)
         if self.ess is None:  # exact by another route: say which
-            return ", ".join(b for b in (self.method, self.conditioning, post) if b)
+            return ", ".join(b for b in (self.method, self.conditioning, post, self.note) if b)
         bits = [self.method, post, None if post else (f"{self.samples:,} draws" if self.samples else None)]
         if self.conditioning:
             bits.append(f"{self.conditioning}, ESS {self.ess:,.0f}")
+        bits.append(self.note)
         if self.warning:
             bits.append(f"WARNING: {self.warning}")
         return ", ".join(b for b in bits if b)

@@ -219,12 +219,21 @@ def weather():
     ("P(y = 1 or z = 0 | w = rainy)", lambda v: v["y"] == 1 or v["z"] == 0, lambda v: v["w"] == "rainy", None),
     ("P(y = 1 and not u = 1 | x + z >= 1)", lambda v: v["y"] == 1 and v["u"] == 0,
      lambda v: v["x"] + v["z"] >= 1, None),
-    ("P(y = 1 | x + z)", lambda v: v["y"] == 1, lambda v: v["x"] + v["z"] != 0, None),  # true where non-zero
+    ("P(y = 1 | x + z != 0)", lambda v: v["y"] == 1, lambda v: v["x"] + v["z"] != 0, None),
 ])
 def test_discrete_expression_conditions_are_exact(weather, query, event, given, do_t):
     r = weather.query(query)
     assert r.method == "exact"
     assert r.value == pytest.approx(_enumerate(event, given, do_t), abs=1e-12)
+
+
+@pytest.mark.parametrize("query, where", [("P(y = 1 | x + z)", "x + z"), ("E[y | -1]", "-1"),
+                                          ("P(y = 1 | x = 1, 2 * z)", "2 * z")])
+def test_a_condition_that_is_a_number_is_refused(weather, query, where):
+    # One rule on both sides of '|' (expressions.is_boolean): a number is not an event.
+    with pytest.raises(cd.CausalDSLError, match="is a number") as e:
+        weather.query(query)
+    assert (e.value.line, e.value.column) == (1, query.index(where) + 1)
 
 
 def test_expectation_and_distribution_given_an_event(weather):

@@ -34,7 +34,7 @@ import networkx as nx
 
 from .. import syntax as S
 from ..distributions import FAMILIES
-from ..errors import QueryError
+from ..errors import MethodError, QueryError
 from ..expressions import compile_expr, free_vars
 from ..ir import Model, Node, Slot
 from ..queries import Plan
@@ -538,6 +538,42 @@ class Compiled:
         return out
 
 
+#: Bytes the draws of one Monte Carlo run may fill; None: half the memory of the accelerator (or,
+#: on CPU, of the machine). A run that needs more is refused before it starts, naming the largest
+#: number of draws that fits.
+MEMORY_BUDGET: Optional[int] = None
+
+
+def memory_budget() -> int:
+    """:data:`MEMORY_BUDGET`, or half the memory of the first device (of the machine on CPU)."""
+    import os
+
+    if MEMORY_BUDGET is not None:
+        return int(MEMORY_BUDGET)
+    stats = jax.devices()[0].memory_stats() or {}
+    total = stats.get("bytes_limit") or os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+    return int(total) // 2
+
+
+def check_draws(n: int, values_per_draw: int, source: str = "", what: str = "samples") -> None:
+    """Refuse ``n`` draws of ``values_per_draw`` float64 values each when they would not fit in
+    :func:`memory_budget` (an out-of-memory crash of the device otherwise, or a swap storm).
+
+    >>> try:
+    ...     check_draws(10 ** 10, 4)
+    ... except MethodError as e:
+    ...     print(e.message[:38])
+    10,000,000,000 draws need about 640 GB
+    """
+    per_draw = 16 * values_per_draw  # float64 values, twice over for XLA's temporaries
+    most = max(1, memory_budget() // per_draw)
+    if n > most:
+        raise MethodError(f"{n:,} draws need about {n * per_draw / 1e9:,.0f} GB, more than the memory "
+                          f"budget ({memory_budget() / 1e9:,.1f} GB): at most {most:,} draws fit", source=source,
+                          hint=f"use {what}={min(most, 10 ** 7):,} or fewer (the standard error falls as "
+                               "1/sqrt(draws)), or raise causaldsl.backends.montecarlo.MEMORY_BUDGET")
+
+
 def compile_montecarlo(plan: Plan, n: int, source: str = "", shard_draws: bool = True,
                        fast_flags: bool = True, schedule: Optional[Schedule] = None) -> tuple:
     """``(program, flag nodes)``: ``program(key, values, theta) -> summary dict`` (a :class:`Compiled`);
@@ -552,6 +588,7 @@ def compile_montecarlo(plan: Plan, n: int, source: str = "", shard_draws: bool =
     """
     net = plan.network
     s = schedule if schedule is not None else Schedule(net, dict(plan.evidence), source)
+    check_draws(n, len(s.z_streams) + len(s.u_streams) + len(s.steps) + 2 + len(plan.dist_vars), source)
     target = compile_expr(plan.target) if plan.target is not None else None
     doms = {d: jnp.asarray(net[d].domain, dtype=float) for d in plan.dist_vars}
     poisoned = []  # whether some parameter is checked per draw (known once traced)
