@@ -444,10 +444,15 @@ def _fit_options(st: S.FitStmt, source: str) -> dict:
             raise QueryError(f"option '{name}' takes a {kind}, got {v}", span=value.span, source=source,
                              hint=f"e.g. {name} = 1000")
         if not lo <= v <= hi:
-            raise QueryError(f"option '{name}' is {v:g}, outside its range {lo:g} to {hi:g}", span=value.span,
-                             source=source, hint=f"give {name} a {kind} from {lo:g} to {hi:g}")
+            span_ = f"{_num(lo)} to {_num(hi)}"
+            raise QueryError(f"option '{name}' is {v:g}, outside its range {span_}", span=value.span,
+                             source=source, hint=f"give {name} a {kind} from {span_}")
         out[name] = want(v)
     return out
+
+
+def _num(x) -> str:
+    return f"{x:,}" if isinstance(x, int) else f"{x:g}"
 
 
 def _fit_path(st: S.FitStmt, source: str, base_dir: Optional[Path]) -> Path:
