@@ -17,7 +17,7 @@ from .ir import Model
 from .parser import parse, parse_query
 from .queries import plan_query
 from .results import Result, table
-from .validity import check_probabilities
+from .validity import check_plan
 from .worlds import do as surgery
 
 
@@ -112,8 +112,8 @@ class CausalModel:
         """
         if isinstance(text, str) and text in self._plans:
             plan, label, span = self._plans[text]
-            return run_plan(plan, self._cache, text=label, method=method, seed=seed, samples=samples,
-                            source=text, span=span, posterior=self._posterior())
+            return self._run_plan(plan, text=label, method=method, seed=seed, samples=samples,
+                                  source=text, span=span, posterior=self._posterior())
         if isinstance(text, str):
             source = text
             q = parse_query(source)
@@ -134,8 +134,21 @@ class CausalModel:
         plan = plan_query(self.ir, q, source)
         if isinstance(text, str):
             self._plans[text] = (plan, label, q.span)
-        return run_plan(plan, self._cache, text=label, method=method, seed=seed, samples=samples,
-                        source=source, span=q.span, posterior=self._posterior())
+        return self._run_plan(plan, text=label, method=method, seed=seed, samples=samples,
+                              source=source, span=q.span, posterior=self._posterior())
+
+    def _run_plan(self, plan, **kw) -> Result:
+        """``run_plan``; a refused parameter is reported with the parent values that make it invalid."""
+        from .errors import ProbabilityError
+
+        try:
+            return run_plan(plan, self._cache, **kw)
+        except ProbabilityError as err:
+            try:
+                check_plan(plan, err.source or "")
+            except ProbabilityError as named:
+                raise named from None
+            raise
 
     def answers(self, *, method: Optional[str] = None, seed: Optional[int] = None,
                 samples: Optional[int] = None) -> Iterator[Union[Result, CausalDSLError]]:
@@ -551,7 +564,6 @@ def program(source: str, base_dir: Union[str, Path, None] = None, *, check_queri
             out.append(g)
             continue
         ir = check_model(block, source)
-        check_probabilities(ir)
         base = Path(base_dir) if base_dir is not None else None
         m = CausalModel(ir, tuple(queries), source, base)
         for q in queries:  # check every query now, so that errors surface at load time
@@ -571,6 +583,26 @@ def program(source: str, base_dir: Union[str, Path, None] = None, *, check_queri
                 plan_query(ir, q, source)
         out.append(m)
     return out
+
+
+def check(source: str, base_dir: Union[str, Path, None] = None) -> list:
+    """Every model and graph of ``source``, checked as far as can be without answering (``causaldsl check``).
+
+    Beyond :func:`program`: each query's plan is checked for distribution
+    parameters that leave their range at some values of discrete parents (what
+    the engines would refuse when answering; see :mod:`causaldsl.validity`).
+
+    >>> check("model m {\\n x ~ Bernoulli(0.5)\\n y ~ Bernoulli(0.5 + 0.6 * x)\\n}\\nP(y = 1 | do(x = 0))")[0].name
+    'm'
+    """
+    blocks = program(source, base_dir)
+    for m in blocks:
+        if not isinstance(m, CausalModel):
+            continue
+        for q in m.queries:
+            if isinstance(q, (S.ProbQuery, S.ExpectQuery, S.EffectQuery)):
+                check_plan(plan_query(m.ir, q, source), source)
+    return blocks
 
 
 def _validate_graph_query(g, q, source: str) -> None:

@@ -137,9 +137,9 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         print(located(exc, args.file), file=sys.stderr)
         return 1
     try:
-        models = api.program(source, args.file.parent, check_queries=args.command == "check")
         if args.command == "check":
-            return _check(models, args.file, sys.stdout)
+            return _check(api.check(source, args.file.parent), args.file, sys.stdout)
+        models = api.program(source, args.file.parent, check_queries=False)
         return _run(models, args, sys.stdout, sys.stderr)
     except CausalDSLError as exc:
         print(located(exc, args.file), file=sys.stderr)

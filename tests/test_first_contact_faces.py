@@ -206,19 +206,35 @@ def test_check_names_the_parent_values_where_a_probability_leaves_0_1(tmp_path, 
     path.write_text(SMOKING_BAD)
     assert main(["check", str(path)]) == 1
     err = capsys.readouterr().err
-    assert err.startswith(f"{path}:5:5: ProbabilityError: 'cancer': at tar = 1, genotype = 1 "
-                          "its Bernoulli parameter p is 1.4")   # 0.3 + 0.6 + 0.5
-    with pytest.raises(cd.ProbabilityError) as info:
-        cd.model(SMOKING_BAD)
-    assert (info.value.line, info.value.column) == (5, 5)
+    words = "ProbabilityError: 'cancer': at tar = 1, genotype = 1 its Bernoulli parameter p is 1.4"   # 0.3 + 0.6 + 0.5
+    assert err.startswith(f"{path}:5:5: {words}")
+    assert main(["run", str(path)]) == 1                      # run says the same, in the query's row
+    out, err = capsys.readouterr()
+    assert err.startswith(f"{path}:5:5: {words}")
+    with pytest.raises(cd.ProbabilityError) as info:        # and so does the Python face
+        cd.model(SMOKING_BAD).query("P(cancer = 1)")
+    assert (info.value.line, info.value.column) == (5, 5) and words.split(": ", 1)[1] in info.value.message
 
 
-def test_check_names_the_levels_of_a_categorical_that_do_not_sum_to_one():
-    src = "model w {\n    s ~ Categorical(lo: 0.5, hi: 0.5)\n    w ~ Categorical(a: 0.2, b: if s == hi then 0.9 else 0.8)\n}"
-    with pytest.raises(cd.ProbabilityError) as info:
-        cd.model(src)
-    assert (info.value.line, info.value.column) == (3, 5)
-    assert "at s = hi its Categorical probabilities are a: 0.2, b: 0.9 (sum 1.1)" in info.value.message
+def test_check_judges_validity_on_the_query_network_as_run_does(tmp_path, capsys):
+    """do(tar = 0) holds tar at 0: the largest p is then 0.8, and both check and run accept it."""
+    path = tmp_path / "s.causal"
+    path.write_text(SMOKING_BAD.replace("P(cancer = 1)", "P(cancer = 1 | do(tar = 0))"))
+    assert main(["check", str(path)]) == 0
+    assert main(["run", str(path)]) == 0
+    # by hand: 0.3 + 0.5 * P(genotype = 1)
+    assert re.search(r"P\(cancer = 1 \| do\(tar = 0\)\)\s+0\.55  \[exact\]", capsys.readouterr().out)
+
+
+def test_check_names_the_levels_of_a_categorical_that_do_not_sum_to_one(tmp_path, capsys):
+    src = ("model w {\n    s ~ Categorical(lo: 0.5, hi: 0.5)\n"
+           "    w ~ Categorical(a: 0.2, b: if s == hi then 0.9 else 0.8)\n}\nP(w = a)\n")
+    path = tmp_path / "w.causal"
+    path.write_text(src)
+    assert main(["check", str(path)]) == 1
+    err = capsys.readouterr().err
+    assert err.startswith(f"{path}:3:5: ProbabilityError: 'w': at s = hi its Categorical probabilities are "
+                          "a: 0.2, b: 0.9 (sum 1.1)")
 
 
 FIT_MODEL = "model c {\n    param p ~ Beta(1, 1)\n    w ~ Categorical(sun: p, rain: 1 - p)\n}\n"
