@@ -525,7 +525,8 @@ def program(source: str, base_dir: Union[str, Path, None] = None, *, check_queri
     ``base_dir`` is where ``fit NAME to "file.csv"`` looks for relative paths. Every query is
     checked here, so mistakes surface before anything is answered; ``check_queries=False``
     leaves them to :meth:`CausalModel.answers`, which reports each failure in its row
-    (the models themselves, ``fit`` options and data files are always checked).
+    (the models themselves and ``fit`` options are always checked; data files are read
+    when fitting, or by :func:`check`).
 
     >>> ms = program("model a {\\n x ~ Bernoulli(0.5)\\n}\\nP(x = 1)\\ngraph b {\\n x -> y\\n}\\nadjustment(x -> y)")
     >>> [(type(m).__name__, m.name, len(m.queries)) for m in ms]
@@ -574,7 +575,6 @@ def program(source: str, base_dir: Union[str, Path, None] = None, *, check_queri
                     raise FitError(f"model '{ir.name}' has no parameters to fit", span=q.span, source=source,
                                    hint="declare uncertain numbers with priors, e.g. 'param p ~ Beta(1, 1)'")
                 _fit_options(q, source)
-                _check_fit_data(ir, q, source, base)
             elif not check_queries:
                 continue
             elif isinstance(q, (S.GraphQuery, S.IdentifyQuery)):
@@ -588,9 +588,10 @@ def program(source: str, base_dir: Union[str, Path, None] = None, *, check_queri
 def check(source: str, base_dir: Union[str, Path, None] = None) -> list:
     """Every model and graph of ``source``, checked as far as can be without answering (``causaldsl check``).
 
-    Beyond :func:`program`: each query's plan is checked for distribution
-    parameters that leave their range at some values of discrete parents (what
-    the engines would refuse when answering; see :mod:`causaldsl.validity`).
+    Beyond :func:`program`: each ``fit`` statement's data file is read and matched
+    to the model, and each query's plan is checked for distribution parameters
+    that leave their range at some values of discrete parents (what the engines
+    would refuse when answering; see :mod:`causaldsl.validity`).
 
     >>> check("model m {\\n x ~ Bernoulli(0.5)\\n y ~ Bernoulli(0.5 + 0.6 * x)\\n}\\nP(y = 1 | do(x = 0))")[0].name
     'm'
@@ -600,7 +601,9 @@ def check(source: str, base_dir: Union[str, Path, None] = None) -> list:
         if not isinstance(m, CausalModel):
             continue
         for q in m.queries:
-            if isinstance(q, (S.ProbQuery, S.ExpectQuery, S.EffectQuery)):
+            if isinstance(q, S.FitStmt):
+                _check_fit_data(m.ir, q, source, m.base_dir)
+            elif isinstance(q, (S.ProbQuery, S.ExpectQuery, S.EffectQuery)):
                 check_plan(plan_query(m.ir, q, source), source)
     return blocks
 

@@ -173,21 +173,11 @@ def test_python_run_answers_every_query_then_raises_the_first_failure():
 def test_queries_after_a_failed_fit_are_not_answered_over_the_prior(tmp_path):
     (tmp_path / "d.csv").write_text("x\n1\n0\nmaybe\n")
     src = "model c {\n    param p ~ Beta(1, 1)\n    x ~ Bernoulli(p)\n}\nP(x = 1)\nfit c to \"d.csv\"\nP(x = 1)\n"
-    rows = list(_answers_skipping_load_checks(src, tmp_path))
+    rows = list(cd.program(src, tmp_path)[0].answers())   # the data turn out bad when fitting
     assert rows[0].value == pytest.approx(0.5, abs=0.03)          # prior mean of Beta(1, 1), 1,000 draws
     assert isinstance(rows[1], cd.DataError) and "maybe" in rows[1].message
     assert isinstance(rows[2], cd.FitError) and "the fit on line 6 failed" in rows[2].message
     assert (rows[2].line, rows[2].column) == (7, 1)
-
-
-def _answers_skipping_load_checks(src, base):
-    """Rows of a model whose fit data turn out bad only when fitting (the load-time check bypassed)."""
-    from causaldsl import api
-
-    blocks = api.parse(src)
-    block = blocks.items[0]
-    ir = api.check_model(block, src)
-    return api.CausalModel(ir, tuple(blocks.items[1:]), src, base).answers()
 
 
 # ------------------------------------------------------------------ 11: check says what run says
@@ -317,13 +307,14 @@ def test_fit_options_out_of_range_are_refused_at_load_with_their_position(tmp_pa
 
 def test_fit_to_a_directory_or_an_unreadable_file_points_at_the_path(tmp_path):
     (tmp_path / "sub").mkdir()
-    with pytest.raises(cd.DataError) as info:
-        cd.program(FIT_MODEL + 'fit c to "sub"\n', tmp_path)
-    assert (info.value.line, info.value.column) == (5, 10) and "is a directory" in info.value.message
-    (tmp_path / "bad.csv").write_bytes(b'w\n"sun\n')   # an unclosed quote: pandas cannot parse it
-    with pytest.raises(cd.DataError) as info:
-        cd.program(FIT_MODEL + 'fit c to "bad.csv"\n', tmp_path)
-    assert (info.value.line, info.value.column) == (5, 10) and "cannot read bad.csv" in info.value.message
+    for load in (cd.api.check, lambda src, base: cd.model(src, base_dir=base)):   # check, and fitting
+        with pytest.raises(cd.DataError) as info:
+            load(FIT_MODEL + 'fit c to "sub"\n', tmp_path)
+        assert (info.value.line, info.value.column) == (5, 10) and "is a directory" in info.value.message
+        (tmp_path / "bad.csv").write_bytes(b'w\n"sun\n')   # an unclosed quote: pandas cannot parse it
+        with pytest.raises(cd.DataError) as info:
+            load(FIT_MODEL + 'fit c to "bad.csv"\n', tmp_path)
+        assert (info.value.line, info.value.column) == (5, 10) and "cannot read bad.csv" in info.value.message
 
 
 # ------------------------------------------------------------------ 13: SVI crashes
