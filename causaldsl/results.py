@@ -118,7 +118,9 @@ def table(results: list[Result]) -> str:
 
 
 def _row(r) -> tuple[str, str, str]:
-    """Query, answer and method of a Result, a graph answer or an Estimand."""
+    """Query, answer and method of a Result, a graph answer, an Estimand, or the error of a failed query."""
+    if isinstance(r, Exception):  # a query that failed on its own (CausalModel.answers)
+        return (getattr(r, "query_text", ""), "error: " + getattr(r, "message", str(r)), type(r).__name__)
     if hasattr(r, "answer") and hasattr(r, "details"):
         return (r.query, r.answer, r.details)
     if hasattr(r, "rule"):  # an Estimand

@@ -251,7 +251,7 @@ def test_cli_run_and_check(capsys, tmp_path):
     bad.write_text("model m {\n x ~ Bernouli(0.5)\n}\n")
     assert main(["check", str(bad)]) == 1
     err = capsys.readouterr().err
-    assert "line 2" in err and "Bernoulli" in err
+    assert f"{bad}:2:" in err and "Bernoulli" in err   # FILE:LINE:COL: editors jump there
     assert main(["run", str(tmp_path / "missing.causal")]) == 2
     with pytest.raises(SystemExit) as exit_:
         main(["frobnicate"])
