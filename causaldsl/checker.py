@@ -41,6 +41,7 @@ class _Ctx:
     def __init__(self, source: str):
         self.source = source
         self._lines: Optional[list[str]] = None
+        self.params: dict = {}  # declared parameters: a bare name compared with a variable may be one
 
     def err(self, cls, msg, span, hint=None):
         return cls(msg, span=span, source=self.source, hint=hint)
@@ -68,7 +69,7 @@ def check_model(block: S.ModelBlock, source: str = "") -> Model:
     if not stmts:
         raise ctx.err(CausalSyntaxError, f"model '{block.name}' has no statements", block.span,
                       hint="add a line such as: x ~ Bernoulli(0.5)")
-    params = _collect_params(block, stmts, ctx)
+    params = ctx.params = _collect_params(block, stmts, ctx)
 
     # Names and parents, before domains: the graph must exist to order the work.
     parents: dict[str, list[str]] = {}
@@ -400,6 +401,12 @@ def _fix_levels(e, nodes: dict[str, Node], stmts, ctx: _Ctx):
                 raise ctx.err(CausalSyntaxError, f"a string \"{b.value}\" cannot be compared with "
                               f"'{a.name}', which has no named levels", b.span,
                               hint="compare a categorical variable with one of its levels: w == sunny")
+            if not lv and isinstance(a, S.Var) and a.name in nodes and isinstance(b, S.Var) \
+                    and b.world is None and b.name not in stmts and b.name not in ctx.params:
+                # Taken for a level name by _level_candidates, but 'a' has no levels: a misspelt name.
+                raise ctx.err(UnknownNameError, f"unknown variable '{b.name}'", b.span,
+                              hint=did_you_mean(b.name, stmts) or f"'{a.name}' has no named levels; "
+                              "variables are: " + ", ".join(stmts))
             if lv and isinstance(b, (S.Var, S.Str)) and (isinstance(b, S.Str) or b.name not in stmts):
                 label = b.name if isinstance(b, S.Var) else b.value
                 if label not in lv:
