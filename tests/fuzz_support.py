@@ -29,6 +29,8 @@ model fz {
 }
 >>> answer(m, Query("P(y = 1)", "P", worlds=({},), target=((0, "y", F(1)),)))
 Fraction(3, 4)
+>>> _mentions(("lin", F(0), ((F(1, 2), "x"),)), "x"), _mentions(("num", F(1)), "x")
+(True, False)
 >>> answer(m, Query("P(y[x = 1] = 1 | y = 1)", "P", worlds=({}, {"x": F(1)}),
 ...                 target=((1, "y", F(1)),), evidence=((0, "y", F(1)),)))
 Fraction(0, 1)
@@ -40,7 +42,7 @@ import itertools
 import operator
 import re
 from collections import defaultdict
-from dataclasses import dataclass, field
+from dataclasses import dataclass, replace
 from fractions import Fraction as F
 from typing import Union
 
@@ -450,6 +452,8 @@ def models(draw, min_nodes: int = 2, max_nodes: int = 6) -> Model:
             used = tuple(p for p in parents if _mentions(mech, p.name))
             image = sorted({evaluate(mech, dict(zip((p.name for p in used), key))) for key in configs(used)})
             node = Node(name, kind, tuple(p.name for p in used), latent, tuple(image), mech)
+        # a parent the mechanism does not mention is no parent (`if`, constants)
+        node = replace(node, parents=tuple(p for p in node.parents if _mentions(node.mech, p)))
         nodes.append(node)
     return Model(tuple(nodes))
 
@@ -458,6 +462,10 @@ def _mentions(e, name: str) -> bool:
     if isinstance(e, tuple):
         if e[:1] in (("var",), ("eq",)) and e[1] == name:
             return True
+        if e[:1] == ("table",) and name in e[1]:
+            return True
+        if e[:1] == ("lin",):
+            return any(v == name for _, v in e[2])
         return any(_mentions(x, name) for x in e[1:])
     return False
 
