@@ -28,7 +28,7 @@ from fractions import Fraction as F
 from pathlib import Path
 
 import pytest
-from hypothesis import Phase, given, settings
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import causaldsl as cd
@@ -52,9 +52,6 @@ SEEDS = {
 }
 NO_DATA = tempfile.mkdtemp(prefix="causaldsl-fuzz-")  # fit statements find no file here: a DataError
 EXAMPLES = settings.default.max_examples
-# Tests marked xfail (a known issue-18 item) do not shrink: a failing example is found at once
-# and shrinking it would cost minutes per run. Drop `phases=` when the mark is removed.
-NO_SHRINK = (Phase.explicit, Phase.reuse, Phase.generate)
 
 
 class Hang(Exception):
@@ -129,17 +126,19 @@ def test_effects_on_longer_models_match_enumeration(data):
 
 
 def check_expression_query(model: fs.Model, query: fs.Query) -> None:
-    """As :func:`check_query`; an arithmetic event (``P(x + 1)``) may also be refused, but if
-    answered it is the probability that the expression is non-zero."""
-    if query.kind != "Parith":
+    """As :func:`check_query`; an arithmetic event (``P(x + 1)``) is a number, not an event, and
+    must be refused with a position (docs/language.md, Events)."""
+    e = query.target[0]
+    logical = e[0] == "eq" or (e[0] == "num" and e[1] in (0, 1))  # expressions.is_boolean's rule
+    if query.kind != "Parith" or logical:
         return check_program(model, [query])
-    try:
+    if e[0] == "var":
+        return  # P(x) is the distribution of x, checked by the random-model tests
+    text = model.text() + "\n" + query.text
+    with pytest.raises(cd.CausalDSLError, match="is a number") as info:
         with time_limit():
-            engine = cd.model(model.text())
-            engine.query(query.text)
-    except cd.CausalDSLError:
-        return  # refusing a non-logical event is allowed
-    check_program(model, [query])
+            cd.model(text).run()
+    check_position(info.value, text)
 
 
 @settings(max_examples=3 * EXAMPLES)
@@ -149,24 +148,21 @@ def test_logical_events_and_expectations_of_expressions_match_enumeration(data):
     check_program(model, [data.draw(fs.expression_queries(model), label="query")])
 
 
-@pytest.mark.xfail(reason="issue 18 item 18: P(x + 1) answers the mean of the expression", strict=False)
-@settings(max_examples=3 * EXAMPLES, phases=NO_SHRINK)
+@settings(max_examples=3 * EXAMPLES)
 @given(data=st.data())
-def test_arithmetic_events_are_true_where_non_zero(data):
+def test_arithmetic_events_are_refused(data):
     model = data.draw(fs.models(), label="model")
     check_expression_query(model, data.draw(fs.expression_queries(model, arithmetic_events=True), label="query"))
 
 
-@pytest.mark.xfail(reason="issue 18 item 7: conditions must be name = value", strict=False)
-@settings(max_examples=3 * EXAMPLES, phases=NO_SHRINK)
+@settings(max_examples=3 * EXAMPLES)
 @given(data=st.data())
 def test_expression_conditions_match_enumeration(data):
     model = data.draw(fs.models(), label="model")
     check_program(model, [data.draw(fs.expression_queries(model, conditions=True), label="query")])
 
 
-@pytest.mark.xfail(reason="issue 18 item 8: ';' separates statements only in graph blocks", strict=False)
-@settings(max_examples=EXAMPLES, phases=NO_SHRINK)
+@settings(max_examples=EXAMPLES)
 @given(data=st.data())
 def test_semicolons_separate_model_statements(data):
     model = data.draw(fs.models(), label="model")
@@ -221,8 +217,9 @@ def test_enumerator_gives_textbook_values():
 
 
 def check_position(err: cd.CausalDSLError, text: str) -> None:
-    """The error's line and column point inside the text (lines are split at '\\n')."""
-    lines = text.split("\n")
+    """The error's line and column point inside the text (lines break at '\\n', '\\r\\n' and a lone
+    '\\r', as in Python and docs/language.md)."""
+    lines = re.split(r"\r\n|\r|\n", text)
     where = f"{type(err).__name__} at line {err.line}, column {err.column}:\n{err}\n--- text:\n{text!r}"
     assert err.line is not None and err.column is not None, "no position: " + where
     assert 1 <= err.line <= len(lines), where
@@ -296,45 +293,36 @@ def _parents(k: int, body: str, query: str) -> str:
 _BERN = "model m {\n    x ~ Bernoulli(0.5)\n    y ~ Bernoulli(if x then 0.9 else 0.2)\n}\n"
 _ITEM = "issue 18 item {}"
 FOUND = [
-    # events are true where non-zero: P(x + 1) is 1, P(-1) is 1 (or refused), never the mean
-    pytest.param(_BERN + "P(x + 1)", ("value", 1.0), id="arith-event-x+1",
-                 marks=pytest.mark.xfail(reason=_ITEM.format(18), strict=False)),
-    pytest.param(_BERN + "P(-1)", ("value", 1.0), id="arith-event-constant",
-                 marks=pytest.mark.xfail(reason=_ITEM.format(18), strict=False)),
-    pytest.param(_BERN + "P(2 * x)", ("value", 0.5), id="arith-event-2x",
-                 marks=pytest.mark.xfail(reason=_ITEM.format(18), strict=False)),
+    # a number is not an event: P(x + 1), P(-1) are refused with a position, never the mean
+    pytest.param(_BERN + "P(x + 1)", ("error",), id="arith-event-x+1"),
+    pytest.param(_BERN + "P(-1)", ("error",), id="arith-event-constant"),
+    pytest.param(_BERN + "P(2 * x)", ("error",), id="arith-event-2x"),
     # a level named like a variable: one reading everywhere (the level: 0.2 and 0.5), or refused
     pytest.param("model m {\n    a ~ Bernoulli(0.5)\n    w ~ Categorical(a: 0.2, b: 0.8)\n"
                  "    u ~ Bernoulli(if w == a then 0.1 else 0.6)\n}\nP(u = 1)", ("value", 0.5),
-                 id="level-named-like-variable", marks=pytest.mark.xfail(reason=_ITEM.format(18), strict=False)),
+                 id="level-named-like-variable"),
     # an unknown name beside a comparison operator is taken for a level at load, KeyError at query
     pytest.param("model m {\n    b ~ Bernoulli(0.5)\n    c := b != q\n}\nP(c = 1)", ("at", 3, 15),
-                 id="unknown-name-in-comparison",
-                 marks=pytest.mark.xfail(reason="fuzz finding, near issue 18 item 18 (names vs levels)", strict=False)),
+                 id="unknown-name-in-comparison"),
     # deep expressions: RecursionError today
-    pytest.param(_BERN + "E[" + " + ".join(["x"] * 600) + "]", ("value", 300.0), id="sum-of-600-terms",
-                 marks=pytest.mark.xfail(reason=_ITEM.format(19), strict=False)),
+    pytest.param(_BERN + "E[" + " + ".join(["x"] * 600) + "]", ("value", 300.0), id="sum-of-600-terms"),
     pytest.param("model m {\n    x ~ Bernoulli(" + "-" * 600 + "0.5)\n}\nP(x = 1)", ("value", 0.5),
-                 id="600-unary-minus", marks=pytest.mark.xfail(reason=_ITEM.format(19), strict=False)),
+                 id="600-unary-minus"),
     pytest.param(_BERN + "E[" + "abs(" * 400 + "x" + ")" * 400 + "]", ("value", 0.5), id="400-nested-calls"),
     # subscripts that are not worlds: KeyError, AttributeError today
-    pytest.param(_BERN + "E[y[1]]", ("error",), id="subscript-without-assignment",
-                 marks=pytest.mark.xfail(reason=_ITEM.format(19), strict=False)),
-    pytest.param(_BERN + "P(y[x] = 1)", ("error",), id="subscript-by-a-variable",
-                 marks=pytest.mark.xfail(reason=_ITEM.format(19), strict=False)),
-    pytest.param(_BERN + "E[" + "y[x = " * 50 + "1" + "]" * 50 + "]", ("value", 0.9), id="50-nested-subscripts",
-                 marks=pytest.mark.xfail(reason=_ITEM.format(19), strict=False)),
+    pytest.param(_BERN + "E[y[1]]", ("error",), id="subscript-without-assignment"),
+    pytest.param(_BERN + "P(y[x] = 1)", ("error",), id="subscript-by-a-variable"),
+    pytest.param(_BERN + "E[" + "y[x = " * 50 + "1" + "]" * 50 + "]", ("value", 0.9), id="50-nested-subscripts"),
     # many parents: KeyError past 52 indices, MemoryError beyond memory (answer, or refuse with position)
     pytest.param(_parents(60, " or ".join(f"x{i}" for i in range(60)), "P(y = 1)"), ("value", 1 - 0.5 ** 60),
-                 id="60-parents", marks=pytest.mark.xfail(reason="issue 18 items 4 and 19", strict=False)),
+                 id="60-parents"),
     # Poisson: int64 saturates; P(n) refused though promised
-    pytest.param("model m {\n    n ~ Poisson(1e19)\n}\nE[n]", ("value", 1e19), id="poisson-huge-rate",
-                 marks=pytest.mark.xfail(reason=_ITEM.format(18), strict=False)),
+    pytest.param("model m {\n    n ~ Poisson(1e19)\n}\nE[n]", ("value", 1e19), id="poisson-huge-rate"),
     pytest.param("model m {\n    n ~ Poisson(1.5)\n}\nP(n)", ("answer-at", 2, math.exp(-1.5) * 1.5 ** 2 / 2),
-                 id="poisson-distribution", marks=pytest.mark.xfail(reason=_ITEM.format(15), strict=False)),
+                 id="poisson-distribution"),
     # positions
     pytest.param("model m {\n    g ~ Bernoulli(0.5)\n    s ~ Bernoulli(if g then 0.8 else 0.2\n}\nP(s = 1)",
-                 ("at", 3, 18), id="unclosed-parenthesis", marks=pytest.mark.xfail(reason=_ITEM.format(9), strict=False)),
+                 ("at", 3, 18), id="unclosed-parenthesis"),
     pytest.param("model m {\r\n    x ~ Bernoulli(0.5)\r\n}\r\nP(x = 1)\r\nP(zzq = 1)", ("at", 5, 3), id="crlf-position"),
 ]
 
