@@ -603,26 +603,40 @@ def program(source: str, base_dir: Union[str, Path, None] = None, *, check_queri
     return out
 
 
-def check(source: str, base_dir: Union[str, Path, None] = None) -> list:
+def check(source: str, base_dir: Union[str, Path, None] = None,
+          problems: Optional[list] = None) -> list:
     """Every model and graph of ``source``, checked as far as can be without answering (``causaldsl check``).
 
     Beyond :func:`program`: each ``fit`` statement's data file is read and matched
     to the model, and each query's plan is checked for distribution parameters
     that leave their range at some values of discrete parents (what the engines
-    would refuse when answering; see :mod:`causaldsl.validity`).
+    would refuse when answering; see :mod:`causaldsl.validity`). A mistake in a
+    query or a fit raises, or, when ``problems`` is a list, is appended to it and
+    the next one is checked (so every mistake is reported at once).
 
     >>> check("model m {\\n x ~ Bernoulli(0.5)\\n y ~ Bernoulli(0.5 + 0.6 * x)\\n}\\nP(y = 1 | do(x = 0))")[0].name
     'm'
+    >>> found = []
+    >>> _ = check("model m {\\n x ~ Bernoulli(0.5)\\n}\\nP(x = 2)\\nP(q = 1)", problems=found)
+    >>> [(e.line, e.column) for e in found]
+    [(4, 7), (5, 3)]
     """
-    blocks = program(source, base_dir)
+    blocks = program(source, base_dir, check_queries=False)
     for m in blocks:
         if not isinstance(m, CausalModel):
             continue
         for q in m.queries:
-            if isinstance(q, S.FitStmt):
-                _check_fit_data(m.ir, q, source, m.base_dir)
-            elif isinstance(q, (S.ProbQuery, S.ExpectQuery, S.EffectQuery)):
-                check_plan(plan_query(m.ir, q, source), source)
+            try:
+                if isinstance(q, S.FitStmt):
+                    _check_fit_data(m.ir, q, source, m.base_dir)
+                elif isinstance(q, (S.GraphQuery, S.IdentifyQuery)):
+                    _validate_graph_query(m.causal_graph, q, source)
+                else:
+                    check_plan(plan_query(m.ir, q, source), source)
+            except CausalDSLError as err:
+                if problems is None:
+                    raise
+                problems.append(err)
     return blocks
 
 

@@ -138,7 +138,11 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         return 1
     try:
         if args.command == "check":
-            return _check(api.check(source, args.file.parent), args.file, sys.stdout)
+            problems: list = []
+            models = api.check(source, args.file.parent, problems)
+            for exc in problems:
+                print(located(exc, args.file), file=sys.stderr)
+            return 1 if problems else _check(models, args.file, sys.stdout)
         models = api.program(source, args.file.parent, check_queries=False)
         return _run(models, args, sys.stdout, sys.stderr)
     except CausalDSLError as exc:

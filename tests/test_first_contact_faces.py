@@ -408,3 +408,14 @@ def test_make_installs_once_and_demo_skips_the_test_extras(tmp_path):
     finally:
         os.utime(ROOT / "pyproject.toml", None)
     assert "hypothesis" in (ROOT / "pyproject.toml").read_text()
+
+
+def test_check_reports_every_mistaken_query_at_once(tmp_path, capsys):
+    # A compiler lists every mistake, not the first: each query is checked on its own.
+    path = tmp_path / "two.causal"
+    path.write_text("model m {\n x ~ Bernoulli(0.3)\n}\nP(x = 1)\nP(x = 2)\nP(x + 1)\nP(zz = 1)\n")
+    assert main(["check", str(path)]) == 1
+    out, err = capsys.readouterr()
+    located = [line.split(": ")[0] for line in err.splitlines() if line.startswith(str(path))]
+    assert located == [f"{path}:5:7", f"{path}:6:3", f"{path}:7:3"]
+    assert "ok" not in out
