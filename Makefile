@@ -3,22 +3,36 @@ PYTHON ?= python3
 VENV   ?= .venv
 BIN     = $(VENV)/bin
 
-.PHONY: demo test setup
+.PHONY: demo test setup lab
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 
-setup: $(BIN)/python
-	$(BIN)/python -m pip install --quiet -e ".[test]"
+# Installed once: each stamp is remade only when pyproject.toml changes, so a second run
+# calls no pip at all (and works offline). The demo needs the package alone; the tests
+# also need the test extras.
+$(VENV)/.stamp-demo: pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --quiet -e .
+	touch $@
 
-# Set up, then answer every query of the front-door example.
-demo: setup
+$(VENV)/.stamp-test: pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --quiet -e ".[test]"
+	touch $@ $(VENV)/.stamp-demo
+
+setup: $(VENV)/.stamp-test
+
+# Set up (the package only), then answer every query of the front-door example.
+demo: $(VENV)/.stamp-demo
 	$(BIN)/causaldsl run tutorials/smoking.causal
 
 # Set up, then run the whole test suite (doctests included).
-test: setup
+test: $(VENV)/.stamp-test
 	$(BIN)/python -m pytest -n 2
+
+# JupyterLab on the venv (causaldsl, its %%causal magic and the highlighting extension installed).
+lab: $(VENV)/.stamp-demo
+	$(BIN)/jupyter lab tutorials
 
 # Install the peers (torch first, alone, so pip takes the local CPU build), then run the
 # side-by-side benchmarks; `make bench BENCH_ARGS=--quick` runs a short subset.
@@ -36,3 +50,4 @@ labextension: setup
 	$(BIN)/python -m pip install --quiet "jupyter-builder>=1.3"
 	cd jupyter_ext/labextension && npm ci --no-audit --no-fund && PATH="$(abspath $(BIN)):$$PATH" npm run build
 	$(BIN)/python -m pip install --quiet --no-deps -e .
+	touch $(VENV)/.stamp-demo

@@ -4,19 +4,21 @@ from __future__ import annotations
 
 import functools
 from pathlib import Path
-from typing import Optional, Union
+from typing import Iterator, Optional, Union
 
 import networkx as nx
 import numpy as np
 
 from . import syntax as S
 from .checker import check_model
+from .distributions import FAMILIES
 from .errors import CausalDSLError, DomainError, DuplicateDefinitionError, QueryError, UnknownNameError, did_you_mean
 from .inference import run_plan
 from .ir import Model
 from .parser import parse, parse_query
 from .queries import plan_query
 from .results import Result, table
+from .validity import check_plan
 from .worlds import do as surgery
 
 
@@ -44,6 +46,10 @@ class CausalModel:
         self._cache: dict = {}
         self._plans: dict = {}  # query text -> (plan, label, span): a repeated question skips parse and plan
         self._prior = None
+        # The models that the file's 'fit' statements produced, by statement: shared with those models,
+        # so that binding the fitted model and answering its queries fit once.
+        self._fits: dict = {}
+        self._unfitted: "CausalModel" = self  # where the queries written in the text start from
 
     @property
     def parameters(self) -> list[str]:
@@ -107,8 +113,8 @@ class CausalModel:
         """
         if isinstance(text, str) and text in self._plans:
             plan, label, span = self._plans[text]
-            return run_plan(plan, self._cache, text=label, method=method, seed=seed, samples=samples,
-                            source=text, span=span, posterior=self._posterior())
+            return self._run_plan(plan, text=label, method=method, seed=seed, samples=samples,
+                                  source=text, span=span, posterior=self._posterior())
         if isinstance(text, str):
             source = text
             q = parse_query(source)
@@ -129,40 +135,108 @@ class CausalModel:
         plan = plan_query(self.ir, q, source)
         if isinstance(text, str):
             self._plans[text] = (plan, label, q.span)
-        return run_plan(plan, self._cache, text=label, method=method, seed=seed, samples=samples,
-                        source=source, span=q.span, posterior=self._posterior())
+        return self._run_plan(plan, text=label, method=method, seed=seed, samples=samples,
+                              source=source, span=q.span, posterior=self._posterior())
+
+    def _run_plan(self, plan, **kw) -> Result:
+        """``run_plan``; a refused parameter is reported with the parent values that make it invalid."""
+        from .errors import ProbabilityError
+
+        try:
+            return run_plan(plan, self._cache, **kw)
+        except ProbabilityError as err:
+            try:
+                check_plan(plan, err.source or "")
+            except ProbabilityError as named:
+                raise named from None
+            raise
+
+    def answers(self, *, method: Optional[str] = None, seed: Optional[int] = None,
+                samples: Optional[int] = None) -> Iterator[Union[Result, CausalDSLError]]:
+        """Answer every query written after the model, in order, each as soon as it is ready.
+
+        Each query succeeds or fails on its own: a failure is yielded in its
+        place as the :class:`CausalDSLError` it raised (its ``query_text`` says
+        which query), and the next query is still answered. A ``fit`` statement
+        fits the model there and the queries after it are answered over the
+        posterior; when the fit fails, they fail too (never answered over the
+        prior by mistake). Queries written before any ``fit`` are answered over
+        the prior, even when this model is the fitted one.
+
+        >>> m = model("model m {\\n x ~ Bernoulli(0.5)\\n y := x\\n}\\nP(y = 1 | x = 1)\\nP(y = 1 | x = 0, y = 1)\\nP(x = 1)")
+        >>> [r.value if isinstance(r, Result) else type(r).__name__ for r in m.answers()]
+        [1.0, 'ZeroProbabilityError', 0.5]
+        """
+        from dataclasses import replace
+
+        current, failed_fit = self._unfitted, None
+        for q in self.queries:
+            try:
+                if isinstance(q, S.FitStmt):
+                    failed_fit = q
+                    current = current._fit_statement(q)
+                    failed_fit = None
+                    yield replace(current.fit_report, query=q.text or current.fit_report.query)
+                elif failed_fit is not None:
+                    from .errors import FitError
+
+                    raise FitError(f"not answered: the fit on line {failed_fit.span.line} failed", span=q.span,
+                                   source=self.source, hint="mend the fit; answers over the prior would mislead")
+                else:
+                    yield current.query(q, method=method, seed=seed, samples=samples)
+            except CausalDSLError as err:
+                err.query_text = q.text or repr(q)
+                yield err
 
     def run(self, *, method: Optional[str] = None, seed: Optional[int] = None,
             samples: Optional[int] = None) -> list[Result]:
-        """Answer every query written after the model, in order.
+        """Answer every query written after the model, in order (see :meth:`answers`).
 
-        A ``fit NAME to "file.csv"`` statement fits the model there; the
-        queries after it are answered over the posterior.
+        Every query is answered, even after one fails; then, if any failed, the
+        first failure is raised, with ``.results`` holding every row (answers,
+        and each failure in its place), so nothing computed is lost.
+
+        >>> from causaldsl.errors import ZeroProbabilityError
+        >>> m = model("model m {\\n x ~ Bernoulli(0.5)\\n y := x\\n}\\nP(y = 1 | x = 0, y = 1)\\nP(x = 1)")
+        >>> try:
+        ...     m.run()
+        ... except ZeroProbabilityError as err:
+        ...     print(err.line, err.results[1])
+        5 P(x = 1) = 0.5  [exact]
         """
-        out: list = []
-        current = self
-        for q in self.queries:
-            if isinstance(q, S.FitStmt):
-                from dataclasses import replace
-
-                current = current._fit_statement(q)
-                out.append(replace(current.fit_report, query=q.text or current.fit_report.query))
-            else:
-                out.append(current.query(q, method=method, seed=seed, samples=samples))
+        out = list(self.answers(method=method, seed=seed, samples=samples))
+        failed = [r for r in out if isinstance(r, CausalDSLError)]
+        if failed:
+            failed[0].results = out
+            raise failed[0]
         return out
 
-    def _fit_statement(self, st: S.FitStmt) -> "FittedModel":
-        path = Path(st.path)
-        if not path.is_absolute() and self.base_dir is not None:
-            path = Path(self.base_dir) / path
-        if not path.exists():
-            from .errors import DataError
+    def fitted(self) -> "CausalModel":
+        """The model as its text leaves it: fitted by its last ``fit`` statement (itself when there is none).
 
-            raise DataError(f"no such data file: {st.path}", span=st.path_span, source=self.source,
-                            hint="the path is relative to the .causal file" if self.base_dir else
-                            "give a path relative to the working directory")
+        Fits are made once: running the queries and asking for this model share them.
+        """
+        current = self._unfitted
+        for q in self.queries:
+            if isinstance(q, S.FitStmt):
+                current = current._fit_statement(q)
+        return current
+
+    def _fit_statement(self, st: S.FitStmt) -> "FittedModel":
+        if id(st) in self._fits:
+            return self._fits[id(st)]
+        path = _fit_path(st, self.source, self.base_dir)
         kw = _fit_options(st, self.source)
-        return self.fit(str(path), span=st.span, **kw)
+        try:
+            fitted = self.fit(str(path), span=st.span, **kw)
+        except CausalDSLError as err:
+            if err.line is not None:
+                raise
+            # Reading the file failed before any position was known: point at the statement's path.
+            raise _at(err, st.path_span, self.source) from None
+        fitted._fits, fitted._unfitted = self._fits, self._unfitted
+        self._fits[id(st)] = fitted
+        return fitted
 
     def fit(self, data, *, method: str = "nuts", draws: int = 1000, warmup: int = 500, chains: int = 4,
             seed: int = 0, progress: Optional[bool] = None, steps: int = 5000, learning_rate: float = 0.01,
@@ -215,11 +289,13 @@ class CausalModel:
         >>> bool(np.allclose(s["y"], 2 * s["x"]))
         True
         """
+        from .backends.montecarlo import check_draws
         from .backends.numpyro_backend import sample as _sample
 
         n = int(n)
         if n < 0:
             raise QueryError(f"cannot draw {n} samples", hint="ask for a positive number of draws")
+        check_draws(n, len(self.ir.nodes), what="n")  # every draw is kept: they must fit
         post = self._posterior()
         theta = None if post is None else post.theta
         if n <= SAMPLE_CHUNK:
@@ -227,9 +303,11 @@ class CausalModel:
         else:
             draws = _chunked(lambda size, s: _sample(self.ir, size, s, theta), n, seed, progress,
                              f"sampling {self.name}")
-        for node in self.ir.nodes:  # named levels come back as their names
+        for node in self.ir.nodes:  # named levels come back as their names, other discrete values as ints
             if node.levels:
                 draws[node.name] = np.asarray(node.levels, dtype=object)[draws[node.name].astype(int)]
+            elif _whole(node):
+                draws[node.name] = _as_ints(draws[node.name])
         return draws
 
     def twin(self, query: str):
@@ -263,6 +341,19 @@ class CausalModel:
         from .backends.numpyro_backend import numpyro_model
 
         return numpyro_model(self.ir)
+
+
+def _whole(node) -> bool:
+    """Whether ``node`` takes whole numbers only: a discrete family, or finitely many whole values."""
+    if node.family is not None and FAMILIES[node.family].discrete:
+        return True
+    return node.domain is not None and all(float(d).is_integer() for d in node.domain)
+
+
+def _as_ints(values: np.ndarray) -> np.ndarray:
+    """``values`` as int64, or as they are where some count is beyond int64 (a rate of 1e19)."""
+    v = np.asarray(values)
+    return v.astype(np.int64) if v.size == 0 or float(np.max(np.abs(v))) < 2.0 ** 63 else v
 
 
 #: Draws made in one compiled call by :meth:`CausalModel.sample`; more are made in chunks of this size.
@@ -362,6 +453,9 @@ class FittedModel(CausalModel):
 
 _FIT_OPTIONS = {"method": str, "draws": int, "warmup": int, "chains": int, "seed": int, "steps": int,
                 "learning_rate": float, "batch_size": int}
+# The range of each numeric option: checked where the statement is read, before any sampling starts.
+_FIT_RANGES = {"draws": (1, 10**7), "warmup": (1, 10**7), "chains": (1, 256), "seed": (0, 2**32 - 1),
+               "steps": (1, 10**8), "batch_size": (1, 10**9), "learning_rate": (1e-12, 10.0)}
 
 
 def _fit_options(st: S.FitStmt, source: str) -> dict:
@@ -374,12 +468,58 @@ def _fit_options(st: S.FitStmt, source: str) -> dict:
         v = value.value
         if want is str:
             out[name] = str(v)
-        elif isinstance(v, str) or (want is int and v != int(v)):
-            raise QueryError(f"option '{name}' takes a {'whole number' if want is int else 'number'}, got {v}",
-                             span=value.span, source=source, hint=f"e.g. {name} = 1000")
-        else:
-            out[name] = want(v)
+            continue
+        lo, hi = _FIT_RANGES[name]
+        kind = "whole number" if want is int else "number"
+        if isinstance(v, str) or not np.isfinite(v) or (want is int and v != int(v)):
+            raise QueryError(f"option '{name}' takes a {kind}, got {v}", span=value.span, source=source,
+                             hint=f"e.g. {name} = 1000")
+        if not lo <= v <= hi:
+            span_ = f"{_num(lo)} to {_num(hi)}"
+            raise QueryError(f"option '{name}' is {v:g}, outside its range {span_}", span=value.span,
+                             source=source, hint=f"give {name} a {kind} from {span_}")
+        out[name] = want(v)
     return out
+
+
+def _num(x) -> str:
+    return f"{x:,}" if isinstance(x, int) else f"{x:g}"
+
+
+def _fit_path(st: S.FitStmt, source: str, base_dir: Optional[Path]) -> Path:
+    """The data file a ``fit`` statement names, checked to be a file (relative paths from ``base_dir``)."""
+    from .errors import DataError
+
+    path = Path(st.path)
+    if not path.is_absolute() and base_dir is not None:
+        path = Path(base_dir) / path
+    where = "the path is relative to the .causal file" if base_dir else "give a path relative to the working directory"
+    if not path.exists():
+        raise DataError(f"no such data file: {st.path}", span=st.path_span, source=source, hint=where)
+    if not path.is_file():
+        raise DataError(f"{st.path} is a directory, not a data file", span=st.path_span, source=source,
+                        hint="name the CSV file inside it")
+    return path
+
+
+def _at(err: CausalDSLError, span, source: str) -> CausalDSLError:
+    """The same error (class, message, hint), placed at ``span`` of ``source``."""
+    out = type(err)(err.message, span=span, source=source, hint=err.hint)
+    out.__dict__.update({k: v for k, v in err.__dict__.items() if k not in out.__dict__})
+    return out
+
+
+def _check_fit_data(ir: Model, st: S.FitStmt, source: str, base_dir: Optional[Path]) -> None:
+    """A ``fit`` statement's file exists and its columns match the model (checked without fitting)."""
+    from .data import prepare
+
+    path = _fit_path(st, source, base_dir)
+    try:
+        prepare(ir, str(path), source)
+    except CausalDSLError as err:
+        if err.line is not None:
+            raise
+        raise _at(err, st.path_span, source) from None
 
 
 def _coded(node, value) -> float:
@@ -396,11 +536,15 @@ def _coded(node, value) -> float:
     return value
 
 
-def program(source: str, base_dir: Union[str, Path, None] = None) -> list:
+def program(source: str, base_dir: Union[str, Path, None] = None, *, check_queries: bool = True) -> list:
     """Every model and graph of a program, each holding the queries written after it.
 
     Models become :class:`CausalModel`, ``graph`` blocks :class:`~causaldsl.causal_graph.CausalGraph`.
-    ``base_dir`` is where ``fit NAME to "file.csv"`` looks for relative paths.
+    ``base_dir`` is where ``fit NAME to "file.csv"`` looks for relative paths. Every query is
+    checked here, so mistakes surface before anything is answered; ``check_queries=False``
+    leaves them to :meth:`CausalModel.answers`, which reports each failure in its row
+    (the models themselves and ``fit`` options are always checked; data files are read
+    when fitting, or by :func:`check`).
 
     >>> ms = program("model a {\\n x ~ Bernoulli(0.5)\\n}\\nP(x = 1)\\ngraph b {\\n x -> y\\n}\\nadjustment(x -> y)")
     >>> [(type(m).__name__, m.name, len(m.queries)) for m in ms]
@@ -439,7 +583,8 @@ def program(source: str, base_dir: Union[str, Path, None] = None) -> list:
             out.append(g)
             continue
         ir = check_model(block, source)
-        m = CausalModel(ir, tuple(queries), source, Path(base_dir) if base_dir is not None else None)
+        base = Path(base_dir) if base_dir is not None else None
+        m = CausalModel(ir, tuple(queries), source, base)
         for q in queries:  # check every query now, so that errors surface at load time
             if isinstance(q, S.FitStmt):
                 if not ir.params:
@@ -448,12 +593,51 @@ def program(source: str, base_dir: Union[str, Path, None] = None) -> list:
                     raise FitError(f"model '{ir.name}' has no parameters to fit", span=q.span, source=source,
                                    hint="declare uncertain numbers with priors, e.g. 'param p ~ Beta(1, 1)'")
                 _fit_options(q, source)
+            elif not check_queries:
+                continue
             elif isinstance(q, (S.GraphQuery, S.IdentifyQuery)):
                 _validate_graph_query(m.causal_graph, q, source)
             else:
                 plan_query(ir, q, source)
         out.append(m)
     return out
+
+
+def check(source: str, base_dir: Union[str, Path, None] = None,
+          problems: Optional[list] = None) -> list:
+    """Every model and graph of ``source``, checked as far as can be without answering (``causaldsl check``).
+
+    Beyond :func:`program`: each ``fit`` statement's data file is read and matched
+    to the model, and each query's plan is checked for distribution parameters
+    that leave their range at some values of discrete parents (what the engines
+    would refuse when answering; see :mod:`causaldsl.validity`). A mistake in a
+    query or a fit raises, or, when ``problems`` is a list, is appended to it and
+    the next one is checked (so every mistake is reported at once).
+
+    >>> check("model m {\\n x ~ Bernoulli(0.5)\\n y ~ Bernoulli(0.5 + 0.6 * x)\\n}\\nP(y = 1 | do(x = 0))")[0].name
+    'm'
+    >>> found = []
+    >>> _ = check("model m {\\n x ~ Bernoulli(0.5)\\n}\\nP(x = 2)\\nP(q = 1)", problems=found)
+    >>> [(e.line, e.column) for e in found]
+    [(4, 7), (5, 3)]
+    """
+    blocks = program(source, base_dir, check_queries=False)
+    for m in blocks:
+        if not isinstance(m, CausalModel):
+            continue
+        for q in m.queries:
+            try:
+                if isinstance(q, S.FitStmt):
+                    _check_fit_data(m.ir, q, source, m.base_dir)
+                elif isinstance(q, (S.GraphQuery, S.IdentifyQuery)):
+                    _validate_graph_query(m.causal_graph, q, source)
+                else:
+                    check_plan(plan_query(m.ir, q, source), source)
+            except CausalDSLError as err:
+                if problems is None:
+                    raise
+                problems.append(err)
+    return blocks
 
 
 def _validate_graph_query(g, q, source: str) -> None:
@@ -480,7 +664,9 @@ def _name_groups(q: S.GraphQuery):
 def model(source: str, name: Optional[str] = None, base_dir: Union[str, Path, None] = None) -> CausalModel:
     """The model in ``source`` (a ``model NAME { ... }`` block and its queries).
 
-    With several models in the text, ``name`` picks one.
+    With several models in the text, ``name`` picks one. When the text fits the
+    model (``fit NAME to "data.csv"``), the model returned is the fitted one:
+    its answers are over the posterior, as in the text (see :meth:`CausalModel.fitted`).
     """
     models = [m for m in program(source, base_dir) if isinstance(m, CausalModel)]
     if not models:
@@ -492,10 +678,10 @@ def model(source: str, name: Optional[str] = None, base_dir: Union[str, Path, No
             raise CausalDSLError(f"the text holds {len(models)} models: "
                                  + ", ".join(m.name for m in models),
                                  hint="pick one with name=..., or use causaldsl.program()")
-        return models[0]
+        return models[0].fitted()
     for m in models:
         if m.name == name:
-            return m
+            return m.fitted()
     raise UnknownNameError(f"no model named '{name}'", hint=did_you_mean(name, [m.name for m in models])
                            or "models are: " + ", ".join(m.name for m in models))
 
@@ -506,19 +692,29 @@ def load(path: Union[str, Path], name: Optional[str] = None) -> CausalModel:
 
 
 def run(source: str, base_dir: Union[str, Path, None] = None, **kw) -> list[tuple[str, object]]:
-    """Answer every query of every model and graph in ``source``: ``[(name, answer), ...]``."""
-    out = []
-    for m in program(source, base_dir):
-        answers = m.run(**kw) if isinstance(m, CausalModel) else m.run()
-        out.extend((m.name, r) for r in answers)
+    """Answer every query of every model and graph in ``source``: ``[(name, answer), ...]``.
+
+    As :meth:`CausalModel.run`: every query is answered; then, if any failed,
+    the first failure is raised with ``.results`` holding every ``(name, row)``.
+    """
+    out, failed = [], []
+    for m in program(source, base_dir, check_queries=False):
+        answers = m.answers(**kw) if isinstance(m, CausalModel) else m.run()
+        for r in answers:
+            out.append((m.name, r))
+            if isinstance(r, CausalDSLError):
+                failed.append(r)
+    if failed:
+        failed[0].results = out
+        raise failed[0]
     return out
 
 
 def report(source: str, base_dir: Union[str, Path, None] = None, **kw) -> str:
-    """Every query beside its answer and method, as text."""
+    """Every query beside its answer and method, as text; a query that fails shows its error in its row."""
     parts = []
-    for m in program(source, base_dir):
-        results = m.run(**kw) if isinstance(m, CausalModel) else m.run()
+    for m in program(source, base_dir, check_queries=False):
+        results = list(m.answers(**kw)) if isinstance(m, CausalModel) else m.run()
         kind = "model" if isinstance(m, CausalModel) else "graph"
         parts.append(f"{kind} {m.name}\n" + (table(results) if results else "(no queries)"))
     return "\n\n".join(parts)

@@ -24,7 +24,8 @@ import numpy as np
 from . import syntax as S
 from .distributions import FAMILIES
 from .errors import (CausalSyntaxError, CycleError, DistributionError, DomainError,
-                     DuplicateDefinitionError, ProbabilityError, TableError, UnknownNameError, did_you_mean)
+                     DuplicateDefinitionError, ProbabilityError, TableError, UnknownNameError, did_you_mean,
+                     source_lines)
 from .expressions import (FUNCTIONS, arity_hint, arity_ok, arity_message, children, compile_expr, free_vars,
                           is_logical, walk)
 from .ir import Model, Node, Param
@@ -40,13 +41,14 @@ class _Ctx:
     def __init__(self, source: str):
         self.source = source
         self._lines: Optional[list[str]] = None
+        self.params: dict = {}  # declared parameters: a bare name compared with a variable may be one
 
     def err(self, cls, msg, span, hint=None):
         return cls(msg, span=span, source=self.source, hint=hint)
 
     def line(self, span) -> str:
         if self._lines is None:  # split once: every node quotes its statement
-            self._lines = self.source.splitlines()
+            self._lines = source_lines(self.source)
         lines = self._lines
         return lines[span.line - 1].strip() if 0 < span.line <= len(lines) else ""
 
@@ -67,7 +69,7 @@ def check_model(block: S.ModelBlock, source: str = "") -> Model:
     if not stmts:
         raise ctx.err(CausalSyntaxError, f"model '{block.name}' has no statements", block.span,
                       hint="add a line such as: x ~ Bernoulli(0.5)")
-    params = _collect_params(block, stmts, ctx)
+    params = ctx.params = _collect_params(block, stmts, ctx)
 
     # Names and parents, before domains: the graph must exist to order the work.
     parents: dict[str, list[str]] = {}
@@ -306,9 +308,9 @@ def _level_candidates(expr: S.Expr, stmts, flat: Optional[list] = None) -> set[i
     for node in walk(expr) if flat is None else flat:
         if isinstance(node, S.Compare):
             for a, b in ((node.left, node.right), (node.right, node.left)):
-                if isinstance(a, S.Var) and a.name in stmts and isinstance(b, S.Var) \
-                        and b.world is None and b.name not in stmts:
-                    out.add(id(b))
+                if isinstance(a, S.Var) and a.name in stmts and (isinstance(b, S.Str) or (
+                        isinstance(b, S.Var) and b.world is None and b.name not in stmts)):
+                    out.add(id(b))  # a quoted level (w == "a") is always a level
     return out
 
 
@@ -319,7 +321,7 @@ def _check_expr(expr: S.Expr, stmts, ctx: _Ctx, levels: set[int] = frozenset(),
     for node in walk(expr) if flat is None else flat:
         if type(node) is S.Num:  # most nodes (table entries); nothing to check
             continue
-        if isinstance(node, S.Var) and id(node) in levels:
+        if isinstance(node, (S.Var, S.Str)) and id(node) in levels:
             continue
         if isinstance(node, S.Var) and node.world is None and node.name in params:
             p = params[node.name]
@@ -394,6 +396,17 @@ def _fix_levels(e, nodes: dict[str, Node], stmts, ctx: _Ctx):
         left, right = fix(e.left), fix(e.right)
         for a, b, side in ((left, right, "right"), (right, left, "left")):
             lv = nodes[a.name].levels if isinstance(a, S.Var) and a.name in nodes else None
+            ambiguous_level(a, b, lv, stmts, ctx)
+            if isinstance(b, S.Str) and not lv and isinstance(a, S.Var) and a.name in nodes:
+                raise ctx.err(CausalSyntaxError, f"a string \"{b.value}\" cannot be compared with "
+                              f"'{a.name}', which has no named levels", b.span,
+                              hint="compare a categorical variable with one of its levels: w == sunny")
+            if not lv and isinstance(a, S.Var) and a.name in nodes and isinstance(b, S.Var) \
+                    and b.world is None and b.name not in stmts and b.name not in ctx.params:
+                # Taken for a level name by _level_candidates, but 'a' has no levels: a misspelt name.
+                raise ctx.err(UnknownNameError, f"unknown variable '{b.name}'", b.span,
+                              hint=did_you_mean(b.name, stmts) or f"'{a.name}' has no named levels; "
+                              "variables are: " + ", ".join(stmts))
             if lv and isinstance(b, (S.Var, S.Str)) and (isinstance(b, S.Str) or b.name not in stmts):
                 label = b.name if isinstance(b, S.Var) else b.value
                 if label not in lv:
@@ -414,6 +427,16 @@ def _fix_levels(e, nodes: dict[str, Node], stmts, ctx: _Ctx):
         values = tuple([v if type(v) in _LEAVES else fix(v) for v in e.values])
         return _check_table(_renew(e, values=_same_or_new(e.values, values)), nodes, ctx)
     return e
+
+
+def ambiguous_level(a, b, levels, stmts, ctx: _Ctx) -> None:
+    """Refuse ``w == a`` where the bare name ``a`` is both a level of ``w`` and a variable: read as
+    the variable here and as the level in ``P(w = a)``, it would mean two things. The query
+    builder applies the same rule (:meth:`causaldsl.queries._Builder.level_or_variable`)."""
+    if levels and isinstance(b, S.Var) and b.world is None and b.name in stmts and b.name in levels:
+        raise ctx.err(CausalSyntaxError, f"'{b.name}' is both a level of '{a.name}' and a variable",
+                      b.span, hint=f"quote the level, {a.name} == \"{b.name}\", or rename the level or "
+                                   "the variable")
 
 
 def _renew(node, **fields):

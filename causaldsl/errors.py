@@ -17,6 +17,7 @@ hint: did you mean 'smoking'?
 from __future__ import annotations
 
 import difflib
+import re
 from typing import Iterable, NamedTuple, Optional
 
 
@@ -80,7 +81,7 @@ class CausalDSLError(Exception):
     def source_line(self) -> Optional[str]:
         if self.source is None or self.line is None:
             return None
-        lines = self.source.splitlines()
+        lines = source_lines(self.source)
         if 1 <= self.line <= len(lines):
             return lines[self.line - 1]
         return None
@@ -107,6 +108,29 @@ class CausalDSLError(Exception):
     def _render_traceback_(self) -> list[str]:
         """IPython shows this instead of a Python traceback."""
         return [f"{type(self).__name__}: {self}"]
+
+
+_LINE_BREAK = re.compile(r"\r\n|\r|\n")
+
+
+def source_lines(text: str) -> list[str]:
+    """The lines of ``text`` as the parser counts them: broken at ``\\n``, ``\\r\\n`` and a lone
+    ``\\r`` (as Python reads source), nowhere else (``str.splitlines`` also breaks at form feeds
+    and other separators, which would shift the quoted line).
+
+    >>> source_lines("a\\r\\nb\\rc # \\x0c d\\n")
+    ['a', 'b', 'c # \\x0c d', '']
+    """
+    return _LINE_BREAK.split(text)
+
+
+def one_newline(text: str) -> str:
+    """``text`` with every line break (``\\r\\n``, lone ``\\r``) written ``\\n``.
+
+    >>> one_newline("a\\r\\nb\\rc")
+    'a\\nb\\nc'
+    """
+    return text if "\r" not in text else _LINE_BREAK.sub("\n", text)
 
 
 class CausalSyntaxError(CausalDSLError):

@@ -232,15 +232,29 @@ def free_vars(expr: S.Expr) -> list[str]:
     return list(seen)
 
 
-def is_logical(expr: S.Expr) -> bool:
-    """True when ``expr`` always yields 0 or 1 (a comparison, ``and``, ``or``, ``not``)."""
+def is_boolean(expr: S.Expr) -> bool:
+    """Whether ``expr`` is a logical expression: the one rule for events and conditions.
+
+    An event (``P(...)``) or a condition (after ``|``) must be true or false: a comparison,
+    ``and``, ``or``, ``not``, an ``if`` whose branches are logical, or the constant 0 or 1.
+    Anything else is a number (``x + 1``, ``-1``): its probability means nothing, and it is
+    refused (the user probably meant ``E[x + 1]``). The same rule says when a ``:=`` defines a
+    binary variable.
+
+    >>> from causaldsl.parser import parse_query
+    >>> [is_boolean(parse_query(q).expr) for q in ("E[x > 1 and not y]", "E[x + 1]", "E[-1]", "E[1]")]
+    [True, False, False, True]
+    """
     if isinstance(expr, (S.Compare, S.BoolOp, S.Not)):
         return True
     if isinstance(expr, S.IfElse):
-        return is_logical(expr.then) and is_logical(expr.other)
+        return is_boolean(expr.then) and is_boolean(expr.other)
     if isinstance(expr, S.Num):
         return expr.value in (0.0, 1.0)
     return False
+
+
+is_logical = is_boolean  # the checker's older name for the same rule
 
 
 def rename(expr: S.Expr, mapping: Mapping[str, str]) -> S.Expr:

@@ -286,13 +286,26 @@ def _nuts(prog: FitProgram, ir: Model, draws, warmup, chains, seed, progress):
     return flat, grouped, diag
 
 
+def enumerated_sites(ir: Model, prog: FitProgram) -> list[str]:
+    """The discrete sites without data that the plate program sums out (NumPyro's parallel enumeration)."""
+    from .distributions import FAMILIES
+
+    if prog.shape != "plate":
+        return []
+    return [n.name for n in ir.nodes if n.kind == "sample" and FAMILIES[n.family].discrete
+            and n.name not in prog.data.columns]
+
+
 def _svi(prog: FitProgram, ir: Model, draws, steps, lr, seed, progress):
-    from numpyro import optim
-    from numpyro.infer import SVI, Trace_ELBO, TraceEnum_ELBO
+    from numpyro import handlers, optim
+    from numpyro.infer import SVI, Predictive, Trace_ELBO, TraceEnum_ELBO
     from numpyro.infer.autoguide import AutoNormal
 
-    guide = AutoNormal(prog.model)
-    elbo = TraceEnum_ELBO() if prog.enumerated else Trace_ELBO()
+    # Discrete latent sites are summed out by TraceEnum_ELBO, so the guide covers only the
+    # continuous ones (NumPyro's recipe: the guide of a model with those sites blocked).
+    hidden = enumerated_sites(ir, prog)
+    guide = AutoNormal(handlers.block(prog.model, hide=hidden) if hidden else prog.model)
+    elbo = TraceEnum_ELBO(max_plate_nesting=1) if hidden else Trace_ELBO()
     svi = SVI(prog.model, guide, optim.Adam(lr), elbo)
     result = svi.run(jax.random.PRNGKey(seed), steps, progress_bar=bool(progress))
     losses = np.asarray(result.losses)
@@ -300,7 +313,10 @@ def _svi(prog: FitProgram, ir: Model, draws, steps, lr, seed, progress):
     last, before = losses[-tail:].mean(), losses[-2 * tail:-tail].mean() if steps >= 2 * tail else math.nan
     change = abs(before - last) / max(abs(last), 1.0) if np.isfinite(before) else math.nan
     names = [p.name for p in ir.params]
-    post = guide.sample_posterior(jax.random.PRNGKey(seed + 1), result.params, sample_shape=(draws,))
+    # Draws of the parameters from the guide itself: per-row sites (imputed cells, subsampled with
+    # batch_size) are not replayed through the model, whose plate would draw another subsample.
+    post = Predictive(guide, params=result.params, num_samples=draws, return_sites=names)(
+        jax.random.PRNGKey(seed + 1))
     flat = {k: np.asarray(post[k]) for k in names}
     problems = []
     if not np.isfinite(last):

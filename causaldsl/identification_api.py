@@ -66,6 +66,9 @@ def identify_query(cg, text: Union[str, S.ProbQuery, S.IdentifyQuery], source: O
                         raise QueryError("do() sets a variable to a value", span=a.span, source=source,
                                          hint=f"write do({a.name}) or do({a.name} = 1)")
                     values[a.name] = lit
+        elif isinstance(cond, S.Given):
+            raise QueryError("identify takes variables (optionally with values) as conditions", span=cond.span,
+                             source=source, hint="write identify P(Y | do(X), Z) or identify P(Y | do(X), Z = 1)")
         else:
             if cond.term.world is not None:
                 raise QueryError("identify does not take counterfactual terms", span=cond.span, source=source,
@@ -174,21 +177,54 @@ def load_data(data) -> dict[str, np.ndarray]:
 
 @dataclass(frozen=True)
 class Estimate:
-    """A number estimated from data, with a bootstrap interval and the method used."""
+    """A number estimated from data, with a bootstrap interval and the method used.
+
+    When the query leaves some of its variables free (``P(y | do(x))``), ``value``
+    is a table with one axis per free variable: ``axes`` holds each one's name and
+    values, and the estimate prints as a labelled table.
+
+    >>> print(Estimate("P(y | do(x))", np.array([[0.8, 0.4], [0.2, 0.6]]), None, "plug-in", 10,
+    ...                (("y", (0, 1)), ("x", (0, 1)))))
+    P(y | do(x))  [plug-in, 10 rows]
+    y  x  estimate
+    0  0  0.8
+    0  1  0.4
+    1  0  0.2
+    1  1  0.6
+    """
 
     query: str
     value: Union[float, np.ndarray]
     interval: Optional[tuple]
     method: str
     rows: int
+    axes: tuple = ()  # ((name, values), ...): the free variables of a table estimate, in axis order
 
     def __float__(self) -> float:
         return float(self.value)
 
     def __str__(self) -> str:
-        ci = "" if self.interval is None else f"  95% interval [{self.interval[0]:.4g}, {self.interval[1]:.4g}]"
-        val = f"{self.value:.6g}" if np.ndim(self.value) == 0 else str(np.round(self.value, 6))
-        return f"{self.query} ≈ {val}{ci}  [{self.method}, {self.rows:,} rows]"
+        if np.ndim(self.value) == 0:
+            ci = "" if self.interval is None else f"  95% interval [{self.interval[0]:.4g}, {self.interval[1]:.4g}]"
+            return f"{self.query} ≈ {self.value:.6g}{ci}  [{self.method}, {self.rows:,} rows]"
+        return f"{self.query}  [{self.method}, {self.rows:,} rows]\n" + self._table()
+
+    def _table(self) -> str:
+        value = np.asarray(self.value)
+        axes = list(self.axes) or [(f"axis {i}", tuple(range(n))) for i, n in enumerate(value.shape)]
+        head = [name for name, _ in axes] + ["estimate"] + ([] if self.interval is None else ["95% interval"])
+        rows = [head]
+        for idx in np.ndindex(*value.shape):
+            row = [_fmt_level(axes[i][1][j]) for i, j in enumerate(idx)] + [f"{value[idx]:.6g}"]
+            if self.interval is not None:
+                row.append(f"[{np.asarray(self.interval[0])[idx]:.4g}, {np.asarray(self.interval[1])[idx]:.4g}]")
+            rows.append(row)
+        widths = [max(len(r[i]) for r in rows) for i in range(len(head))]
+        return "\n".join("  ".join(c.ljust(w) for c, w in zip(r, widths)).rstrip() for r in rows)
+
+
+def _fmt_level(v) -> str:
+    return f"{v:g}" if isinstance(v, (float, np.floating)) else str(v)
 
 
 def _is_continuous(col: np.ndarray) -> bool:
@@ -244,7 +280,10 @@ def estimate_from_data(est, data, values: Optional[Mapping[str, Any]] = None, *,
     method = f"plug-in ({est.rule}), bootstrap {len(samples)}/{bootstrap}"
     label = est.query + (" at " + ", ".join(f"{k} = {v:g}" if isinstance(v, float) else f"{k} = {v}"
                                             for k, v in vals.items()) if vals else "")
-    return Estimate(label, value, interval, method, n)
+    # The table's axes: the query's variables left free, in evaluate_table's order.
+    free = [v for v in est.outcomes + est.treatments + est.conditions if v not in vals]
+    axes = tuple((v, tuple(domains[v])) for v in free) if np.ndim(value) == len(free) else ()
+    return Estimate(label, value, interval, method, n, axes)
 
 
 def _linear_backdoor(est, cols, vals, n, bootstrap, rng) -> Estimate:

@@ -1,10 +1,13 @@
 """Choose an engine for a plan, run it, and turn its output into a :class:`Result`.
 
 Discrete plans go to the exact engine, others to Monte Carlo; ``method=``
-forces one. An exact answer past the limits in :data:`causaldsl.settings`
-(estimated from shapes, before anything is allocated) goes to Monte Carlo and
-says so in ``Result.method``, or, where ``method="exact"`` was asked for, is
-refused with the estimate. Compiled functions are cached by ``Plan.key``, which does not
+forces one. Unforced, a linear-Gaussian plan with evidence is answered exactly by
+Gaussian conditioning (:mod:`~causaldsl.backends.gaussian`), and likelihood weighting
+that keeps fewer than ``ESS_MIN`` effective draws is rerun by NUTS
+(:mod:`~causaldsl.backends.nuts`) or answered with a warning. An exact answer past the
+limits in :data:`causaldsl.settings` (estimated from shapes, before anything is allocated)
+goes to Monte Carlo and says so in ``Result.method``, or, where ``method="exact"`` was asked
+for, is refused with the estimate. Compiled functions are cached by ``Plan.key``, which does not
 depend on the query's values, so a new value reuses the compiled function.
 """
 
@@ -19,6 +22,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from .backends import gaussian, nuts
 from .backends.exact import Cost, ExactProgram, compile_exact, structure_cost
 from .backends.montecarlo import MonteCarloProgram, compile_montecarlo
 from .backends.noise import seed_of
@@ -26,7 +30,7 @@ from .backends.sharding import shard_leading
 from .config import settings
 from .distributions import FAMILIES
 from .errors import MethodError, ProbabilityError, QueryError, ZeroProbabilityError
-from .queries import Plan
+from .queries import Plan, describe_evidence
 from .results import Result
 
 DEFAULT_SAMPLES = 200_000
@@ -144,8 +148,7 @@ def run_plan(plan: Plan, cache: dict, *, text: str, method: Optional[str] = None
     ``posterior`` (a :class:`Draws`) answers the query once per parameter
     draw, in one vectorised call, and summarises the answers.
     """
-    asked = method
-    method = choose_method(plan, method, source, span)
+    asked, method = method, choose_method(plan, method, source, span)
     values = plan.value_array
     if posterior is not None:
         return _run_posterior(plan, cache, posterior, values, text=text, method=method, seed=seed,
@@ -162,6 +165,10 @@ def run_plan(plan: Plan, cache: dict, *, text: str, method: Optional[str] = None
             return _result(plan, text, value, None, "exact")
         label = f"monte-carlo (exact would need {need})"
     n = _check_samples(samples, span, source)
+    if asked is None and plan.evidence:  # linear-Gaussian with evidence: exact by Gaussian conditioning
+        exact = _run_gaussian(plan, cache, values, text, source, span, n)
+        if exact is not None:
+            return exact
     key = ("mc", plan.key, n)
     try:
         if key not in cache:
@@ -184,6 +191,8 @@ def run_plan(plan: Plan, cache: dict, *, text: str, method: Optional[str] = None
     conditioning = "likelihood weighting" if plan.evidence else None
     if out["deterministic"]:  # nothing was left to draw: one draw is every draw
         n, conditioning = 1, ("abduction: every noise term solved" if plan.evidence else None)
+    elif plan.evidence and ess < ESS_MIN:
+        return _few_effective_draws(plan, cache, program, values, text, est, se, ess, n, seed, label)
     return _result(plan, text, est, se, label, ess=ess, samples=n, conditioning=conditioning)
 
 
@@ -215,6 +224,56 @@ def _exact_value(plan: Plan, program: ExactProgram, text: str, source: str, span
     return np.asarray(num) / den if plan.kind == "dist" else float(num) / den
 
 
+# Below this many effective draws (Kish's (Σw)² / Σw²) the delta-method standard error of
+# likelihood weighting is itself estimated from a handful of draws and cannot be trusted: the
+# weights' variance is dominated by draws not yet seen. Such a query is rerun by NUTS where
+# the conditioned model is differentiable, and otherwise answered with a warning.
+ESS_MIN = 100
+
+
+def _few_effective_draws(plan, cache, program, values, text, est, se, ess, n, seed,
+                         label: str = "monte-carlo") -> Result:
+    """The answer when likelihood weighting kept too few effective draws: NUTS, or a warning."""
+    sampler = _decided(cache, ("nuts", plan.key), lambda: nuts.NutsProgram(plan, program.schedule)
+                       if nuts.supported(program.schedule) else None)
+    why = f"likelihood weighting kept an effective sample size of {ess:,.1f} of {n:,} draws"
+    out, reason = None, "the model is not differentiable, so NUTS cannot be used"
+    if sampler is not None:
+        try:
+            out = sampler(DEFAULT_SEED if seed is None else seed, values)
+        except RuntimeError as e:  # NumPyro found no valid starting point
+            reason = f"NUTS failed ({str(e).splitlines()[0]})"
+    if out is None:
+        return _result(plan, text, est, se, label, ess=ess, samples=n,
+                       conditioning="likelihood weighting",
+                       warning=f"{why} (below {ESS_MIN}): the standard error is unreliable; {reason}; "
+                               "ask for more samples")
+    return _result(plan, text, out["estimate"], out["stderr"], "nuts", ess=out["ess"], samples=out["samples"],
+                   conditioning=f"switched from likelihood weighting (ESS {ess:,.1f} of {n:,} draws < {ESS_MIN})",
+                   warning=out["warning"])
+
+
+def _decided(cache: dict, key: tuple, build):
+    """``build()`` once per ``key``, kept in one entry of ``cache`` for every such decision (which
+    engine can answer a structure), so that a structure no engine of these takes adds nothing
+    to the model's count of compiled programs."""
+    decisions = cache.setdefault(("decisions",), {})
+    if key not in decisions:
+        decisions[key] = build()
+    return decisions[key]
+
+
+def _run_gaussian(plan: Plan, cache: dict, values, text: str, source: str, span, n: int) -> Optional[Result]:
+    """The exact answer of a linear-Gaussian query with evidence, or None for any other query."""
+    program = _decided(cache, ("gaussian", plan.key), lambda: gaussian.compile_gaussian(plan))
+    out = program(values) if program is not None else None
+    if out is None:
+        return None
+    if not out["any"]:
+        raise _zero(plan, text, source, span=span)
+    return _result(plan, text, out["estimate"], None, gaussian.METHOD, conditioning="Gaussian conditioning")
+
+
 def _result(plan, text, value, se, method, **kw) -> Result:
     if plan.kind == "dist":
         nodes = [plan.network[d] for d in plan.dist_vars]
@@ -225,8 +284,8 @@ def _result(plan, text, value, se, method, **kw) -> Result:
             table[k] = float(value[idx])
             if se is not None:
                 errs[k] = float(se[idx])
-        return Result(text, table, None, method, stderrs=errs or None, **kw)
-    return Result(text, float(value), None if se is None else float(se), method, **kw)
+        return Result(text, table, None, method, stderrs=errs or None, note=plan.note, **kw)
+    return Result(text, float(value), None if se is None else float(se), method, note=plan.note, **kw)
 
 
 def _undefined(text: str, span, source: str) -> QueryError:
@@ -237,7 +296,7 @@ def _undefined(text: str, span, source: str) -> QueryError:
 
 def _zero(plan: Plan, text: str, source: str, sampled: Optional[int] = None,
           span=None) -> ZeroProbabilityError:
-    ev = ", ".join(f"{c} = {plan.values[int(s[1:])]:g}" for c, s in plan.evidence) or "the evidence"
+    ev = describe_evidence(plan) or "the evidence"
     why = "has probability zero" if sampled is None else f"was never met in {sampled:,} draws"
     return ZeroProbabilityError(f"the conditioning event ({ev}) {why}, so the query is undefined",
                                 span=span, source=source, hint="condition on an event that can happen; "
@@ -334,7 +393,7 @@ def _posterior_result(plan: Plan, text: str, per_draw, se, method: str, post: Dr
     d = per_draw.shape[0]
     # With common random numbers the simulation error is shared by all draws: it does not average out.
     mc = None if se is None else np.mean(se, axis=0)
-    info = dict(interval_level=LEVEL, posterior=f"{post.source}, {d:,} draws", **kw)
+    info = dict(interval_level=LEVEL, posterior=f"{post.source}, {d:,} draws", note=plan.note, **kw)
     if plan.kind == "dist":
         nodes = [plan.network[n] for n in plan.dist_vars]
         table, errs, intervals, draws = {}, {}, {}, {}

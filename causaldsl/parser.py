@@ -20,10 +20,14 @@ the same builders (:class:`_FromTree`).
 from __future__ import annotations
 
 import contextlib
+import difflib
 import functools
 import gc
+import hashlib
 import operator
+import os
 import re
+import sys
 from importlib import resources
 from pathlib import Path
 from typing import Iterator, NamedTuple, Optional
@@ -32,7 +36,7 @@ from lark import Lark, Token, Transformer, Tree
 from lark.exceptions import UnexpectedCharacters, UnexpectedEOF, UnexpectedInput, UnexpectedToken, VisitError
 
 from . import syntax as S
-from .errors import CausalDSLError, CausalSyntaxError, Span
+from .errors import CausalDSLError, CausalSyntaxError, Span, one_newline, source_lines
 
 _TOKEN_NAMES = {
     "_NL": "a new line", "NAME": "a name", "NUMBER": "a number", "STRING": "a string",
@@ -87,11 +91,48 @@ class _BracketNewlines:
 
 @functools.lru_cache(maxsize=None)
 def _lark(start: str) -> Lark:
+    grammar = grammar_text()
+    # A cold build takes ~0.2 s, a cached one ~15 ms. Lark's own cache (cache=True) unpickles a
+    # file of a predictable name in the shared temp directory, which another local user can plant:
+    # the cache lives in a directory only this user can write, or there is none.
+    cache = _cache_file(grammar, start)
     return Lark(
-        grammar_text(), parser="lalr", lexer="contextual", start=start,
+        grammar, parser="lalr", lexer="contextual", start=start,
         propagate_positions=True, maybe_placeholders=True, postlex=_BracketNewlines(),
-        cache=True,  # Lark keys its on-disk cache by grammar and options; a cold build takes ~0.2 s
+        cache=cache if cache is not None else False,
     )
+
+
+def _private_cache_dir() -> Optional[Path]:
+    """``$XDG_CACHE_HOME/causaldsl`` (default ``~/.cache/causaldsl``), made with mode 0700, if it
+    is this user's own and no one else can write to it; else ``None`` (no cache).
+
+    >>> d = _private_cache_dir()
+    >>> d is None or d.name == "causaldsl"
+    True
+    """
+    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    path = Path(base) / "causaldsl"
+    try:
+        path.mkdir(mode=0o700, parents=True, exist_ok=True)
+        st = path.stat()
+    except OSError:
+        return None
+    getuid = getattr(os, "getuid", None)
+    if getuid is not None and (st.st_uid != getuid() or st.st_mode & 0o022):
+        return None
+    return path
+
+
+def _cache_file(grammar: str, start: str) -> Optional[str]:
+    """Where the compiled parser of ``grammar`` is cached (Lark checks the grammar's hash in the
+    file too), or ``None``."""
+    folder = _private_cache_dir()
+    if folder is None:
+        return None
+    import lark
+    digest = hashlib.sha256(f"{grammar}{start}{lark.__version__}{sys.version_info[:2]}".encode()).hexdigest()
+    return str(folder / f"parser-{digest[:24]}.lark")
 
 
 # ------------------------------------------------------------------ tokens and positions
@@ -143,6 +184,11 @@ def _number(text: str) -> float:
 
 
 # ------------------------------------------------------------------ AST builders
+# Levels of an expression's syntax tree (a sum of n terms is n levels), as Python bounds the
+# nesting of parentheses at 200: every stage after the parser walks trees recursively.
+MAX_NESTING = 200
+
+
 class _Row(NamedTuple):
     """A table row while the builders assemble its table: key atoms, value, where it is."""
 
@@ -166,7 +212,25 @@ class _Builders:
 
     def __init__(self, source: str):
         self.source = source
-        self.lines = source.splitlines()
+        self.lines = source_lines(source)
+
+    def _nest(self, node, kids):
+        """``node``, one level above its sub-expressions ``kids``; past :data:`MAX_NESTING` levels
+        a :class:`~causaldsl.errors.CausalSyntaxError` at ``node``.
+
+        Every later stage (the checker, query planning, the engines, the syntax tree's own
+        hash) walks expressions recursively, so the depth is bounded here, once, where the
+        error can point at the text; parentheses alone add no depth.
+        """
+        depth = 1 + max([getattr(k, "_depth", 1) for k in kids], default=1)  # a leaf is level 1
+        if depth > MAX_NESTING:
+            raise CausalSyntaxError(
+                f"expression nested too deeply (more than {MAX_NESTING} levels)", span=node.span,
+                source=self.source,
+                hint="each operator, call or 'if' is a level, and a sum of n terms is n levels: "
+                     "give parts of the expression names of their own (s := a + b + ..., then y := s + ...)")
+        object.__setattr__(node, "_depth", depth)  # not a field: only the builders of this parse read it
+        return node
 
     def _text(self, first, last) -> str:
         if first is None:
@@ -230,15 +294,17 @@ class _Builders:
 
     def call(self, first, last, ch):
         name, *args = ch
-        return S.Call(name.value, tuple(a for a in args if a is not None), _span(name))
+        args = tuple(a for a in args if a is not None)
+        return self._nest(S.Call(name.value, args, _span(name)), args)
 
     def var_term(self, first, last, ch):
         name, world = ch
-        return S.Var(name.value, world, _span(name))
+        node = S.Var(name.value, world, _span(name))
+        return node if world is None else self._nest(node, [a.value for a in world])
 
     def index_term(self, first, last, ch):
         name, *indices = ch
-        return S.Index(name.value, tuple(indices), _span(name))
+        return self._nest(S.Index(name.value, tuple(indices), _span(name)), indices)
 
     def assignments(self, first, last, ch):
         return tuple(ch)
@@ -247,36 +313,41 @@ class _Builders:
         return S.Assignment(ch[0].value, ch[1], _span(ch[0]))
 
     def binop(self, first, last, ch):
-        return S.BinOp(ch[1].value, ch[0], ch[2], _span(ch[1]))
+        return self._nest(S.BinOp(ch[1].value, ch[0], ch[2], _span(ch[1])), (ch[0], ch[2]))
 
     def pow(self, first, last, ch):
-        return S.BinOp("**", ch[0], ch[1], _extent(first, last))
+        return self._nest(S.BinOp("**", ch[0], ch[1], _extent(first, last)), ch)
 
     def unary(self, first, last, ch):
-        return S.Unary(ch[0].value, ch[1], _span(ch[0]))
+        return self._nest(S.Unary(ch[0].value, ch[1], _span(ch[0])), (ch[1],))
 
     def compare(self, first, last, ch):
-        return S.Compare(ch[1].value, ch[0], ch[2], _span(ch[1]))
+        return self._nest(S.Compare(ch[1].value, ch[0], ch[2], _span(ch[1])), (ch[0], ch[2]))
+
+    def equals(self, first, last, ch):
+        """``a = b`` in an event or a condition: ``==`` (see :meth:`event`), kept as ``=`` until
+        the event is read whole, where ``Y = value`` alone is a point event."""
+        return self._nest(S.Compare("=", ch[0], ch[1], _extent(first, last)), ch)
 
     def or_(self, first, last, ch):
-        return S.BoolOp("or", ch[0], ch[1], _extent(first, last))
+        return self._nest(S.BoolOp("or", _equal(ch[0]), _equal(ch[1]), _extent(first, last)), ch)
 
     def and_(self, first, last, ch):
-        return S.BoolOp("and", ch[0], ch[1], _extent(first, last))
+        return self._nest(S.BoolOp("and", _equal(ch[0]), _equal(ch[1]), _extent(first, last)), ch)
 
     def not_(self, first, last, ch):
-        return S.Not(ch[0], _extent(first, last))
+        return self._nest(S.Not(_equal(ch[0]), _extent(first, last)), ch)
 
     def ifelse(self, first, last, ch):
-        return S.IfElse(ch[0], ch[1], ch[2], _extent(first, last))
+        return self._nest(S.IfElse(ch[0], ch[1], ch[2], _extent(first, last)), ch)
 
     def table(self, first, last, ch):
         names = [c for c in ch if isinstance(c, Tok)]
         rows = [c for c in ch if isinstance(c, _Row)]
         places = S.RowSpans(tuple(r.span for r in rows), tuple(tuple(a.span for a in r.key) for r in rows))
-        return S.Table(tuple(n.value for n in names), tuple(tuple(a.value for a in r.key) for r in rows),
+        return self._nest(S.Table(tuple(n.value for n in names), tuple(tuple(a.value for a in r.key) for r in rows),
                        tuple(r.value for r in rows), _extent(first, last), tuple(_span(n) for n in names),
-                       places)
+                       places), [r.value for r in rows])
 
     def table_row(self, first, last, ch):
         return _Row(ch[0], ch[1], _extent(first, last))
@@ -324,11 +395,12 @@ class _Builders:
     def effect_option(self, first, last, ch):
         return (ch[0].value, ch[1], _span(ch[0]))
 
-    def eq_event(self, first, last, ch):
-        return S.EqEvent(ch[0], ch[1], _extent(first, last))
-
-    def expr_event(self, first, last, ch):
-        return S.ExprEvent(ch[0], _extent(first, last))
+    def event(self, first, last, ch):
+        """``Y = value`` (a point event), else a logical expression (``P(Y)``: a whole distribution)."""
+        point = _point(ch[0])
+        if point is not None:
+            return S.EqEvent(*point, _extent(first, last))
+        return S.ExprEvent(_equal(ch[0]), _extent(first, last))
 
     def conditions(self, first, last, ch):
         return tuple(ch)
@@ -336,8 +408,16 @@ class _Builders:
     def do_clause(self, first, last, ch):
         return S.Do(tuple(ch), _extent(first, last))
 
-    def observation(self, first, last, ch):
-        return S.Observation(ch[0], ch[1], _extent(first, last))
+    def given(self, first, last, ch):
+        """``Y = value`` (an observation), a bare ``Z`` (an observation without a value, for
+        identify), else an event to condition on."""
+        e = ch[0]
+        point = _point(e)
+        if point is not None:
+            return S.Observation(*point, _extent(first, last))
+        if type(e) is S.Var:
+            return S.Observation(e, None, _extent(first, last))
+        return S.Given(_equal(e), _extent(first, last), self._text(first, last))
 
     def do_name(self, first, last, ch):
         return S.Assignment(ch[0].value, None, _span(ch[0]))
@@ -416,6 +496,36 @@ class _Builders:
         if item.type == "STRING":
             return S.Value(item.value[1:-1], _span(item))
         return S.Value(item.value, _span(item))
+
+
+def _equal(e):
+    """``a = b`` of an event as the comparison it is, ``a == b``."""
+    if type(e) is S.Compare and e.op == "=":
+        return S.Compare("==", e.left, e.right, e.span)
+    return e
+
+
+def _point(e) -> Optional[tuple]:
+    """``(term, value)`` where the event ``e`` is ``Y = value`` (``Y`` a variable, in any world;
+    ``value`` a number, a string or a name: a level), else ``None``.
+
+    >>> term, value = _point(S.Compare("=", S.Var("y"), S.Num(1.0)))
+    >>> term.name, value.value, _point(S.Compare("=", S.Var("y"), S.Var("x", (S.Assignment("z", S.Num(0.0)),))))
+    ('y', 1.0, None)
+    """
+    if type(e) is not S.Compare or e.op != "=" or type(e.left) is not S.Var:
+        return None
+    v = e.right
+    if type(v) is S.Num or type(v) is S.Str:
+        return e.left, S.Value(v.value, v.span)
+    if type(v) is S.Unary and type(v.operand) is S.Num:
+        value = -v.operand.value if v.op == "-" else v.operand.value
+        span = v.span if v.operand.span.line != v.span.line else \
+            Span(v.span.line, v.span.column, v.operand.span.end_column)
+        return e.left, S.Value(value, span)
+    if type(v) is S.Var and v.world is None:
+        return e.left, S.Value(v.name, v.span)
+    return None
 
 
 # ------------------------------------------------------------------ the tables, from Lark
@@ -1263,14 +1373,28 @@ def _expected(tokens) -> str:
 
 def _syntax_error(err: UnexpectedInput, source: str) -> CausalSyntaxError:
     line, column = err.line, err.column
+    at_end = isinstance(err, UnexpectedEOF) or (isinstance(err, UnexpectedToken) and err.token.type == "$END")
+    opened = _never_closed(source)
+    # As Python says it: a bracket left open makes the text run on past its line, so the parser
+    # stumbles later; where it stumbled on a later line (or at the end), the bracket is the mistake.
+    if opened is not None and (at_end or opened[1] < line):
+        bracket, bline, bcol = opened
+        hint = f"add the '{_CLOSER[bracket]}' that closes it"
+        if not at_end:
+            hint += f"; until it is closed, line {line} is read as part of the same " + \
+                ("block" if bracket == "{" else "statement")
+        return CausalSyntaxError(f"the '{bracket}' opened at line {bline}, column {bcol} is never closed",
+                                 line=bline, column=bcol, source=source, hint=hint)
+    if isinstance(err, UnexpectedToken) and not at_end:
+        word = _unknown_word(err, source)
+        if word is not None:
+            return word
     if isinstance(err, UnexpectedCharacters):
-        # Lark's own record of the character: counting lines with str.splitlines, which also
-        # breaks at '\r' and '\x0c' where Lark does not, crashed on such text.
-        ch = getattr(err, "char", None) or (source.splitlines()[line - 1][column - 1] if line >= 1 else "?")
+        ch = getattr(err, "char", None) or (source_lines(source)[line - 1][column - 1] if line >= 1 else "?")
         return CausalSyntaxError(f"unexpected character {ch!r}", line=line, column=column,
                                  source=source, hint=_hint_for_char(ch))
     if isinstance(err, UnexpectedEOF) or (isinstance(err, UnexpectedToken) and err.token.type == "$END"):
-        lines = source.rstrip().splitlines() or [""]
+        lines = source_lines(source.rstrip()) or [""]
         line, column = len(lines), len(lines[-1]) + 1
         expected = _expected(getattr(err, "expected", ()) or ())
         return CausalSyntaxError("unexpected end of text", line=line, column=column, source=source,
@@ -1288,6 +1412,84 @@ def _syntax_error(err: UnexpectedInput, source: str) -> CausalSyntaxError:
                              hint=hint or None, width=max(1, len(text)) if tok.type != "_NL" else 1)
 
 
+_BRACKETS = re.compile(r"\"[^\"\n]*\"|'[^'\n]*'|#[^\n]*|(?P<b>[()\[\]{}])|(?P<n>\n)")
+_CLOSER = {"(": ")", "[": "]", "{": "}"}
+_OPENER = {v: k for k, v in _CLOSER.items()}
+
+
+def _never_closed(source: str) -> Optional[tuple[str, int, int]]:
+    """The innermost bracket of ``source`` that is never closed, as ``(bracket, line, column)``,
+    or ``None``. Strings and comments are skipped; a closing bracket that does not match the
+    innermost open one leaves that one unclosed (as Python reads brackets).
+
+    >>> _never_closed("P(x = 1 | do(y = 0)\\nP(x = 1)")
+    ('(', 1, 2)
+    >>> _never_closed("model m {\\n x ~ Bernoulli(0.5  # ')'\\n}"), _never_closed("E[(x)] )")
+    (('(', 2, 15), None)
+    """
+    stack: list[tuple[str, int, int]] = []
+    line, start = 1, 0
+    for m in _BRACKETS.finditer(source):
+        if m.group("n"):
+            line, start = line + 1, m.end()
+            continue
+        b = m.group("b")
+        if b is None:  # a string or a comment
+            continue
+        if b in _CLOSER:
+            stack.append((b, line, m.start() - start + 1))
+        elif stack:
+            if stack[-1][0] != _OPENER[b]:
+                return stack[-1]
+            stack.pop()
+    return stack[-1] if stack else None
+
+
+_EFFECTS = ("ATE", "ETT", "NDE", "NIE", "PN", "PS", "PNS")
+# The words that begin a statement, query or block: what a mistyped first word of a line meant.
+_LEADING_WORDS = ("model", "graph", "fit", "identify", "latent", "param", "P", "E") + _EFFECTS + (
+    "adjustment", "instruments", "independences", "ancestors", "descendants", "parents", "children",
+    "markov_blanket", "admg")
+_FIRST_WORD = re.compile(r"(?:^|[{;])[\t ]*([A-Za-z_][A-Za-z0-9_]*)[\t ]*$")
+
+
+def _unknown_word(err: UnexpectedToken, source: str) -> Optional[CausalSyntaxError]:
+    """Where the parser stumbled right after the first word of a statement, the word is the
+    likely mistake: ``CDE(X -> Y)``, ``lattent u ~ ...``, ``p(y = 1)``, ``E(y | x = 1)``. The
+    error names the nearest keyword, query form or effect, as unknown variables do; ``None``
+    where the word is not the likely mistake."""
+    lines = source_lines(source)
+    if not 1 <= err.line <= len(lines):
+        return None
+    m = _FIRST_WORD.search(lines[err.line - 1][: err.column - 1])
+    if m is None:
+        return None
+    word, column, tok = m.group(1), m.start(1) + 1, err.token
+    if word == "E" and tok.type == "LPAR":
+        return CausalSyntaxError("unexpected '('", line=err.line, column=err.column, source=source,
+                                 hint="an expectation takes square brackets: E[y | x = 1]")
+    if word == "P" and tok.type == "LSQB":
+        return CausalSyntaxError("unexpected '['", line=err.line, column=err.column, source=source,
+                                 hint="a probability takes parentheses: P(y = 1 | x = 1)")
+    if word in _LEADING_WORDS:
+        return None
+    same_case = {w.lower(): w for w in _LEADING_WORDS}
+    guess = same_case.get(word.lower()) or (difflib.get_close_matches(word, _LEADING_WORDS, n=1, cutoff=0.6) or [None])[0]
+    forms = "a query is P(...), E[...], a named effect (" + ", ".join(_EFFECTS) + ") or a graph question"
+    if guess is None:
+        if tok.type != "LPAR":
+            return None
+        return CausalSyntaxError(f"unknown word '{word}'", line=err.line, column=column, source=source,
+                                 width=len(word), hint=forms)
+    hint = f"did you mean '{guess}'?"
+    if guess in _EFFECTS:
+        hint += " The named effects are " + ", ".join(_EFFECTS)
+    elif guess in ("P", "E"):
+        hint += " " + forms[0].upper() + forms[1:]
+    return CausalSyntaxError(f"unknown word '{word}'", line=err.line, column=column, source=source,
+                             width=len(word), hint=hint)
+
+
 def _hint_for_char(ch: str) -> str:
     if ch == "&":
         return "write 'and'"
@@ -1303,6 +1505,7 @@ def _hint_for_char(ch: str) -> str:
 
 
 def _parse_with_lark(source: str, start: str) -> S.Program:
+    source = one_newline(source)  # as parse() reads it
     try:
         tree = _lark(start).parse(source)
         return _FromTree(_Builders(source)).transform(tree)
@@ -1322,6 +1525,9 @@ def parse(source: str, start: str = "start") -> S.Program:
     >>> parse("P(y = 1 | do(x = 0))").items[0].conditions[0].assignments[0].name
     'x'
     """
+    # Lines break at '\n', '\r\n' or a lone '\r', as Python reads source; the error messages
+    # quote lines split the same way (errors.source_lines), so positions match the text given.
+    source = one_newline(source)
     tab = _tables(start)
     if tab is not None:
         try:

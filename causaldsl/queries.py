@@ -29,9 +29,9 @@ import numpy as np
 from . import syntax as S
 from .distributions import FAMILIES
 from .errors import CausalSyntaxError, DomainError, EffectError, QueryError, UnknownNameError, did_you_mean
-from .expressions import FUNCTIONS, arity_hint, arity_message, arity_ok, free_vars, walk
+from .expressions import FUNCTIONS, arity_hint, arity_message, arity_ok, free_vars, is_boolean, walk
 from .expressions import rename as rename_expr
-from .ir import Model, Slot
+from .ir import Model, Node, Slot
 from .worlds import Ref, do, twin
 
 class PlanKey(tuple):
@@ -56,6 +56,7 @@ class Plan:
     evidence: tuple[tuple[str, str], ...]  # (copy name, slot name)
     key: tuple
     values: tuple[float, ...] = ()
+    note: Optional[str] = None  # what the answer leaves out (a count variable's far tail)
     # The same expectation as a signed sum of smaller plans, one per world of the target's terms
     # (E[Y[X=1] - Y[X=0]] = E[Y | do(X=1)] - E[Y | do(X=0)]): what the exact engine contracts,
     # each part over its own network. Empty where the target lives in one world.
@@ -133,6 +134,11 @@ class _Builder:
             return f"'{node.name}' takes the values 0, 1, 2, ..."
         return f"'{node.name}' is continuous"
 
+    def slot_value(self, value: float) -> int:
+        """A slot holding ``value`` as it is (no variable's domain to check it against)."""
+        self.values.append(float(value))
+        return len(self.values) - 1
+
     def slot(self, var: str, value, span, strict: bool = True) -> Slot:
         v = self.code(var, value, span, strict)
         self.values.append(v)
@@ -172,8 +178,40 @@ class _Builder:
         return tuple(sorted(items.items()))
 
     def term(self, v: S.Var) -> tuple[str, tuple]:
+        if isinstance(v, S.Index):
+            raise self.subscript_error(v)
         var = self.var(v.name, v.span)
         return (var, self.world(v.world, v.span) if v.world else ())
+
+    def subscript_error(self, e: S.Index) -> QueryError:
+        """``y[1]`` or ``y[x]`` in a query: a subscript on a variable names a world, ``y[x = 1]``."""
+        if e.name in self.model:
+            first = e.indices[0] if e.indices else None
+            setting = f"{first.name} = 1" if isinstance(first, S.Var) else \
+                next((p for p in self.model[e.name].parents), "x") + " = 1"
+            return self.err(QueryError, f"'{e.name}[...]' needs a world: a subscript on a variable says "
+                            "which values are set, as in a counterfactual", e.span,
+                            hint=f"write {e.name}[{setting}] ({e.name} had {setting.replace(' = ', ' been ')}); "
+                                 "an index without '=' picks an entry of a parameter")
+        return self.err(UnknownNameError, f"unknown variable or parameter '{e.name}'", e.span,
+                        hint=did_you_mean(e.name, self.model.names + [p.name for p in self.model.params]) or
+                        "variables are: " + ", ".join(self.model.names))
+
+    def level_or_variable(self, var: str, b: S.Expr) -> Optional[str]:
+        """The level named by ``b`` in ``var == b``, or None when ``b`` is not a level name.
+
+        A bare name that is both a level of ``var`` and a variable is refused: the checker reads
+        it the same way in models (:func:`causaldsl.checker.ambiguous_level`)."""
+        if isinstance(b, S.Str):
+            return b.value
+        if not isinstance(b, S.Var) or b.world is not None:
+            return None
+        levels = self.model[var].levels or ()
+        if b.name in self.model and b.name in levels:
+            raise self.err(CausalSyntaxError, f"'{b.name}' is both a level of '{var}' and a variable",
+                           b.span, hint=f"quote the level, {var} == \"{b.name}\", or rename the level "
+                                        "or the variable")
+        return None if b.name in self.model else b.name
 
     # ---------------------------------------------------------------- expressions
     def expr(self, e: S.Expr, terms: list) -> S.Expr:
@@ -182,11 +220,12 @@ class _Builder:
             t = self.term(e)
             terms.append(t)
             return S.Var(_term_key(t), None, e.span)
+        if isinstance(e, S.Index) and not any(p.name == e.name for p in self.model.params):
+            raise self.subscript_error(e)
         if isinstance(e, S.Compare):
             for a, b in ((e.left, e.right), (e.right, e.left)):
-                if isinstance(a, S.Var) and isinstance(b, (S.Var, S.Str)) and \
-                        (isinstance(b, S.Str) or (b.world is None and b.name not in self.model)):
-                    label = b.value if isinstance(b, S.Str) else b.name
+                label = self.level_or_variable(a.name, b) if isinstance(a, S.Var) and a.name in self.model else None
+                if label is not None:
                     var = self.var(a.name, a.span)
                     lvl = S.Level(label, int(self.code(var, label, b.span)), b.span)
                     left = self.expr(a, terms)
@@ -219,6 +258,45 @@ class _Builder:
         terms.append(t)
         s = self.slot(t[0], value.value, value.span, value.strict)
         return (_term_key(t), f"${s.index}")
+
+
+EVENT = "|"  # the first character of a conditioning event's node (no variable's name has it)
+
+
+def event_node(i: int, expr: S.Expr, cond: S.Given) -> Node:
+    """The ``i``-th conditioning event of a query, ``expr`` over the network's copies, as a node
+    that is 1 where the event holds and 0 elsewhere; the query observes it at 1.
+
+    Every engine then conditions on it as it does on an observed ``:=`` variable: the exact one
+    contracts its indicator (so P(A | B) = P(A and B) / P(B) exactly), Monte Carlo weights each
+    draw by it.
+
+    >>> from causaldsl.parser import parse_query
+    >>> cond = parse_query("E[y | x > 1 or z == 0]").conditions[0]
+    >>> n = event_node(0, cond.expr, cond)
+    >>> n.name, n.parents, n.domain, n.text
+    ('|0', ('x', 'z'), (0.0, 1.0), 'x > 1 or z == 0')
+    """
+    name = f"{EVENT}{i}"
+    parents = tuple(v for v in free_vars(expr) if not v.startswith("$"))
+    return Node(name, "assign", parents, expr=expr, domain=(0.0, 1.0), noise=name, origin=cond.text,
+                span=cond.span, text=cond.text)
+
+
+def describe_evidence(plan: Plan) -> str:
+    """What a plan conditions on, as the user wrote it: ``x = 1, y > 2``.
+
+    >>> from causaldsl.parser import parse, parse_query
+    >>> from causaldsl.checker import check_model
+    >>> m = check_model(parse("model m {\\n x ~ Bernoulli(0.5)\\n y := 1 - x\\n}").items[0])
+    >>> describe_evidence(plan_query(m, parse_query("P(y = 1 | x = 1, x + y > 0)")))
+    'x = 1, x + y > 0'
+    """
+    parts = []
+    for copy, slot in plan.evidence:
+        node = plan.network[copy]
+        parts.append(node.text if copy.startswith(EVENT) else f"{copy} = {plan.values[int(slot[1:])]:g}")
+    return ", ".join(parts)
 
 
 def _term_key(t) -> str:
@@ -289,15 +367,23 @@ def _plan(model: Model, query: S.Query, source: str, part: bool = False) -> Plan
                                 hint=f"write do({a.name} = 1); do({a.name}) without a value belongs in "
                                      "'identify P(... | do(...))'")
                 do_values[var] = b.slot(var, lit, getattr(a.value, "span", a.span))
+    events: list[tuple[S.Expr, S.Given]] = []  # conditions that are logical expressions
     for cond in query.conditions:
         if isinstance(cond, S.Observation) and cond.value is None:
             raise b.err(QueryError, f"observe '{cond.term.name}' at a value", cond.span,
                         hint=f"write {cond.term.name} = 1; a bare name belongs in 'identify P(... | do(...), Z)'")
         if isinstance(cond, S.Observation):
             evidence.append(b.observation(cond.term, cond.value, terms))
+        elif isinstance(cond, S.Given):
+            if not is_boolean(cond.expr):
+                what = _text(source, cond.span) or "this expression"
+                raise b.err(QueryError, f"a condition is true or false, and {what} is a number", cond.span,
+                            hint=f"compare it: {what} > 0, or observe a value: {what} = 1")
+            events.append((b.expr(cond.expr, terms), cond))
 
     target: Optional[S.Expr] = None
     dist_vars: list[str] = []
+    dist_events: list[S.ExprEvent] = []
     if isinstance(query, S.ExpectQuery):
         kind = "expect"
         target = b.expr(query.expr, terms)
@@ -312,15 +398,12 @@ def _plan(model: Model, query: S.Query, source: str, part: bool = False) -> Plan
             elif isinstance(ev.expr, S.Var):
                 t = b.term(ev.expr)
                 terms.append(t)
-                node = model[t[0]]
-                if node.domain is None:
-                    what = "an unbounded" if node.family and FAMILIES[node.family].support == "count" \
-                        else "a continuous"
-                    raise b.err(QueryError, f"P({ev.expr.name}) asks for the whole distribution of "
-                                f"{what} variable", ev.span,
-                                hint=f"ask E[{ev.expr.name}] or the probability of an event, "
-                                     f"e.g. P({ev.expr.name} > 0)")
                 dist_vars.append(_term_key(t))
+                dist_events.append(ev)
+            elif not is_boolean(ev.expr):
+                what = _text(source, ev.span) or "this expression"
+                raise b.err(QueryError, f"an event is true or false, and {what} is a number", ev.span,
+                            hint=f"did you mean E[{what}]? Or compare it: P({what} > 0)")
             else:
                 target = _and(target, b.expr(ev.expr, terms))
         if dist_vars:
@@ -332,6 +415,10 @@ def _plan(model: Model, query: S.Query, source: str, part: bool = False) -> Plan
         target = rename_expr(target, rename)
     dist = tuple(rename[d] for d in dist_vars)
     evid = tuple((rename[c], s) for c, s in evidence)
+    for i, (expr, cond) in enumerate(events):
+        node = event_node(i, rename_expr(expr, rename), cond)
+        net = Model(net.name, net.nodes + (node,), net.source, net.params)
+        evid += ((node.name, f"${b.slot_value(1.0)}"),)
     if kind == "expect" and not part:
         for e in walk(target):
             if isinstance(e, S.Var) and not e.name.startswith("$"):
@@ -343,9 +430,99 @@ def _plan(model: Model, query: S.Query, source: str, part: bool = False) -> Plan
     if target is not None:
         needed |= {v for v in free_vars(target) if not v.startswith("$")}
     net = net.restrict(net.ancestors(needed))
+    net, note = bound_counts(net, b.values, dict(evid), dist)
+    for d, ev in zip(dist, dist_events):
+        if not net[d].finite:
+            raise _unlisted(b, net[d], ev)
     # Syntax nodes compare without their spans, so the resolved tree itself is the key.
     key = PlanKey((kind, target, dist, evid, net.nodes))
-    return Plan(net, kind, target, dist, evid, key, tuple(b.values))
+    return Plan(net, kind, target, dist, evid, key, tuple(b.values), note)
+
+
+# ------------------------------------------------------------------ count variables
+TAIL = 1e-12  # probability a count variable may leave out above its listed values
+MAX_COUNT_VALUES = 100_000  # values listed for one count variable (Binomial's limit on trials)
+MAX_COUNT_TABLE = 1_000_000  # entries of its table over its parents' values; larger is left to Monte Carlo
+
+
+def bound_counts(net: Model, values, evidence: dict, wanted=()) -> tuple[Model, Optional[str]]:
+    """``net`` with its count variables (``Poisson``) given the values ``0..K`` that hold all but
+    :data:`TAIL` of their probability, and the note that says so (None when nothing was cut).
+
+    A count variable is listed when its parameters take finitely many values (its parents are
+    discrete, or held by ``do``): ``K`` is the family's tail bound at the largest parameters,
+    raised to cover any value observed for it, unless it or its table would be too large
+    (:data:`MAX_COUNT_VALUES`, :data:`MAX_COUNT_TABLE`). The ``:=`` variables computed from it get the
+    image of their expression. The network is then finite where the rest of it is, and the
+    exact engine answers it, to within ``TAIL``. Where it is not, the network is left as it is,
+    unless a variable in ``wanted`` (those of ``P(Y)``) needs its values listed.
+
+    >>> from causaldsl import model
+    >>> net, note = bound_counts(model("model m {\\n n ~ Poisson(3)\\n}").ir, [], {})
+    >>> len(net["n"].domain), note
+    (23, 'n is listed up to 22: the probability above is below 1e-12')
+    """
+    from .checker import _expr_image  # the checker's image of an expression over finite domains
+
+    done: dict[str, Node] = {}
+    cut: dict[str, int] = {}
+    listed: set[str] = set()  # nodes given values here: the := over them are worked out again
+    for node in net.nodes:
+        if node.domain is None and node.kind != "fixed":
+            env = {e: _as_finite(done[p], values) for e, p in node.env_names.items()}
+            fam = FAMILIES[node.family] if node.kind == "sample" else None
+            if fam is not None and fam.tail_bound is not None:
+                images = [_expr_image(a, env) for a in node.args]
+                if all(images) and all(np.isfinite(max(i)) for i in images):
+                    k = fam.tail_bound(tuple(max(i) for i in images), TAIL)
+                    if k is not None and node.name in evidence:
+                        k = max(k, int(values[int(evidence[node.name][1:])]))
+                    cells = (k or 0) + 1  # the variable's table over its parents' values
+                    for parent in env.values():
+                        cells *= len(parent.domain or ())
+                    if k is not None and k < MAX_COUNT_VALUES and cells <= MAX_COUNT_TABLE:
+                        node = replace(node, domain=tuple(float(i) for i in range(k + 1)))
+                        cut[node.origin] = max(k, cut.get(node.origin, 0))
+                        listed.add(node.name)
+            elif node.kind == "assign" and listed.intersection(node.parents):
+                node = replace(node, domain=_expr_image(node.expr, env))
+                if node.domain is not None:
+                    listed.add(node.name)
+        done[node.name] = node
+    out = Model(net.name, tuple(done[n.name] for n in net.nodes), net.source, net.params)
+    finite = all(n.kind == "fixed" or n.finite for n in out.nodes)
+    if not cut or not (finite or listed.intersection(wanted)):
+        return net, None  # Monte Carlo draws counts whole: a listing would change nothing
+    note = "; ".join(f"{v} is listed up to {k}" for v, k in cut.items())
+    return out, f"{note}: the probability above is below {TAIL:g}"
+
+
+def _as_finite(node: Node, values) -> Node:
+    """``node`` as the tail bound reads it: a variable held by ``do`` takes just its value."""
+    if node.kind == "fixed" and node.domain is None and node.value is not None:
+        v = values[node.value.index] if isinstance(node.value, Slot) else node.value
+        return replace(node, domain=(float(v),))
+    return node
+
+
+def _unlisted(b: "_Builder", node: Node, ev: S.ExprEvent) -> QueryError:
+    """The refusal of ``P(Y)`` for a variable whose values cannot be listed."""
+    name = ev.expr.name
+    if node.family and FAMILIES[node.family].support == "count":
+        why = (f"'{node.origin}' is a count whose parameters depend on continuous variables or "
+               f"parameters, or spread it over more than {MAX_COUNT_VALUES:,} values")
+    else:
+        why = f"'{node.origin}' is continuous"
+    return b.err(QueryError, f"P({name}) asks for the whole distribution, and {why}", ev.span,
+                 hint=f"ask E[{name}] or the probability of an event, e.g. P({name} > 0)")
+
+
+def _text(source: str, span) -> str:
+    """The text ``span`` covers on its line of ``source`` ('' when unknown)."""
+    lines = source.splitlines()
+    if not span or not span.end_column or not 0 < span.line <= len(lines):
+        return ""
+    return lines[span.line - 1][span.column - 1:span.end_column - 1].strip()
 
 
 # ------------------------------------------------------------------ named effects

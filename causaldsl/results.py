@@ -12,7 +12,15 @@ class Result:
     """The answer to one query.
 
     ``value`` is a float, or for ``P(Y)`` a dict from each value (or level
-    name) to its probability. ``stderr`` is ``None`` for exact answers.
+    name) to its probability. ``stderr`` is ``None`` for exact answers: ``"exact"``
+    (discrete models, by tensor contraction) and ``"exact (gaussian)"`` (linear-Gaussian
+    models with evidence, by Gaussian conditioning).
+
+    Monte Carlo answers with evidence report ``ess``, the effective sample size of their
+    draws: of likelihood weighting (Kish's ``(Σw)² / Σw²``), or of NUTS (``"nuts"``, used
+    when likelihood weighting kept fewer than 100 effective draws). ``warning`` says why an
+    answer's standard error should not be trusted (too few effective draws, chains that
+    disagree); it is part of :attr:`details` and of the printed answer.
 
     For a model with parameters, the query is answered once per posterior (or
     prior) draw: ``value`` is the posterior mean, ``interval`` the equal-tailed
@@ -27,7 +35,7 @@ class Result:
     query: str
     value: Union[float, dict]
     stderr: Optional[float]
-    method: str  # "exact" | "monte-carlo"
+    method: str  # "exact" | "exact (gaussian)" | "monte-carlo" | "nuts"
     ess: Optional[float] = None
     samples: Optional[int] = None
     conditioning: Optional[str] = None
@@ -36,6 +44,8 @@ class Result:
     interval_level: Optional[float] = None
     draws: Union[object, dict, None] = field(default=None, repr=False)
     posterior: Optional[str] = None  # where the parameter draws came from
+    warning: Optional[str] = None  # why the answer (its standard error) may not be trusted
+    note: Optional[str] = None  # what the answer leaves out, e.g. a count variable's far tail
 
     def __float__(self) -> float:
         if isinstance(self.value, dict):
@@ -64,10 +74,15 @@ class Result:
     def details(self) -> str:
         post = f"over the {self.posterior}" if self.posterior else None
         if self.method == "exact":
-            return ", ".join(b for b in ("exact", post) if b)
+            return ", ".join(b for b in ("exact", post, self.note) if b)
+        if self.ess is None:  # exact by another route: say which
+            return ", ".join(b for b in (self.method, self.conditioning, post, self.note) if b)
         bits = [self.method, post, None if post else (f"{self.samples:,} draws" if self.samples else None)]
         if self.conditioning:
             bits.append(f"{self.conditioning}, ESS {self.ess:,.0f}")
+        bits.append(self.note)
+        if self.warning:
+            bits.append(f"WARNING: {self.warning}")
         return ", ".join(b for b in bits if b)
 
     def __str__(self) -> str:
@@ -103,7 +118,9 @@ def table(results: list[Result]) -> str:
 
 
 def _row(r) -> tuple[str, str, str]:
-    """Query, answer and method of a Result, a graph answer or an Estimand."""
+    """Query, answer and method of a Result, a graph answer, an Estimand, or the error of a failed query."""
+    if isinstance(r, Exception):  # a query that failed on its own (CausalModel.answers)
+        return (getattr(r, "query_text", ""), "error: " + getattr(r, "message", str(r)), type(r).__name__)
     if hasattr(r, "answer") and hasattr(r, "details"):
         return (r.query, r.answer, r.details)
     if hasattr(r, "rule"):  # an Estimand

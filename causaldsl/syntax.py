@@ -304,7 +304,17 @@ class Observation:
     span: Span = field(default=NOSPAN, compare=False)
 
 
-Condition = Union[Do, Observation]
+@dataclass(frozen=True)
+class Given:
+    """A condition that is a logical expression: ``x > 1``, ``w != sunny``, ``x = 1 or z = 0``
+    (an observation ``Y = value`` is an :class:`Observation`)."""
+
+    expr: Expr
+    span: Span = field(default=NOSPAN, compare=False)
+    text: str = field(default="", compare=False)
+
+
+Condition = Union[Do, Observation, Given]
 
 
 @dataclass(frozen=True)

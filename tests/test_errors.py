@@ -101,18 +101,18 @@ def weather():
 # ---------------------------------------------------------------------- syntax
 def test_missing_closing_parenthesis_in_model():
     # The '(' of line 2 is never closed; newlines inside ( ) are dropped, so the
-    # parser fails at the next token, 'y' on line 3.
+    # parser fails at the next token, 'y' on line 3: the error names the '(' (as Python does).
     src = "model m {\n    x ~ Bernoulli(0.5\n    y ~ Bernoulli(0.5)\n}"
     err = raises(cd.model, src)
-    check(err, cd.CausalSyntaxError, src, 3, 5, token="y", message="'y'", hint="')'")
+    check(err, cd.CausalSyntaxError, src, 2, 18, token="(",
+          message="the '(' opened at line 2, column 18 is never closed", hint=("')'", "line 3"))
 
 
 def test_missing_closing_parenthesis_in_query(xy):
     q = "P(y = 1 | do(x = 1)"
     err = raises(xy.query, q)
-    # at the end of the text: just past the last character
-    check(err, cd.CausalSyntaxError, q, 1, len(q) + 1, message="end of text", hint="')'")
-    assert len(q) + 1 == 20
+    # the '(' of P( is the one never closed (do( is closed by the last ')')
+    check(err, cd.CausalSyntaxError, q, 1, 2, token="(", message="never closed", hint="')'")
 
 
 def test_stray_ampersand():
@@ -148,8 +148,9 @@ def test_single_equals_inside_query_expression(xy):
 def test_unterminated_block_at_end_of_text():
     src = "model m {\n    x ~ Bernoulli(0.5)\n"
     err = raises(cd.model, src)
-    # the end of the last non-blank line: "    x ~ Bernoulli(0.5)" has 22 characters
-    check(err, cd.CausalSyntaxError, src, 2, 23, message="end of text", hint="'}'")
+    # the model's '{' is never closed
+    check(err, cd.CausalSyntaxError, src, 1, 9, token="{", message="the '{' opened at line 1, column 9 is never closed",
+          hint="'}'")
 
 
 def test_assignment_with_single_equals_instead_of_walrus():

@@ -34,7 +34,7 @@ import networkx as nx
 
 from .. import syntax as S
 from ..distributions import FAMILIES
-from ..errors import QueryError
+from ..errors import MethodError, QueryError
 from ..expressions import compile_expr, free_vars
 from ..ir import Model, Node, Slot
 from ..queries import Plan
@@ -77,11 +77,15 @@ def _inversions(net: Model, evidence: dict, source: str) -> dict[str, str]:
         if node.name not in evidence or node.kind != "assign" or node.finite:
             continue
         env = node.env_names
+        # A root that also reaches the node through another parent (q := 2 * y beside y in
+        # w := y + q + u) cannot be solved from it: its value would depend on itself.
+        upstream = net.ancestors([g for p in env.values() for g in net[p].parents])
         found = None
         for ename, pname in env.items():
             p = net[pname]
             if (p.kind == "sample" and not p.parents and not FAMILIES[p.family].discrete
-                    and pname not in evidence and pname not in out and affine_in(node.expr, ename)):
+                    and pname not in evidence and pname not in out and pname not in upstream
+                    and affine_in(node.expr, ename)):
                 found = pname
                 break
         if found is None:
@@ -124,8 +128,16 @@ def _order(net: Model, evidence: dict, inverted: dict[str, str]) -> list:
     try:
         names = list(nx.lexicographical_topological_sort(g, key=lambda v: (v not in early, pos[v])))
     except nx.NetworkXUnfeasible:
-        raise QueryError("the observed values cannot be solved for their noise terms in any order",
-                         hint="condition on fewer continuous deterministic variables") from None
+        cycle = {v for edge in nx.find_cycle(g) for v in edge[:2]}
+        # the observed child whose noise, solved from it, is on the cycle
+        node = next((net[inverted[v]] for v in net.names if v in cycle and v in inverted),
+                    next(net[v] for v in net.names if v in cycle))
+        raise QueryError(f"the observed values cannot be solved for their noise terms in any order "
+                         f"(solving '{node.origin}' for its noise needs a value that depends on it)",
+                         span=node.span, source=net.source,
+                         hint="condition on fewer continuous deterministic variables; a model whose "
+                              "mechanisms are all linear with Normal noise is answered exactly by "
+                              "Gaussian conditioning (the default method)") from None
     return [net[v] for v in names]
 
 
@@ -526,6 +538,42 @@ class Compiled:
         return out
 
 
+#: Bytes the draws of one Monte Carlo run may fill; None: half the memory of the accelerator (or,
+#: on CPU, of the machine). A run that needs more is refused before it starts, naming the largest
+#: number of draws that fits.
+MEMORY_BUDGET: Optional[int] = None
+
+
+def memory_budget() -> int:
+    """:data:`MEMORY_BUDGET`, or half the memory of the first device (of the machine on CPU)."""
+    import os
+
+    if MEMORY_BUDGET is not None:
+        return int(MEMORY_BUDGET)
+    stats = jax.devices()[0].memory_stats() or {}
+    total = stats.get("bytes_limit") or os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+    return int(total) // 2
+
+
+def check_draws(n: int, values_per_draw: int, source: str = "", what: str = "samples") -> None:
+    """Refuse ``n`` draws of ``values_per_draw`` float64 values each when they would not fit in
+    :func:`memory_budget` (an out-of-memory crash of the device otherwise, or a swap storm).
+
+    >>> try:
+    ...     check_draws(10 ** 10, 4)
+    ... except MethodError as e:
+    ...     print(e.message[:38])
+    10,000,000,000 draws need about 640 GB
+    """
+    per_draw = 16 * values_per_draw  # float64 values, twice over for XLA's temporaries
+    most = max(1, memory_budget() // per_draw)
+    if n > most:
+        raise MethodError(f"{n:,} draws need about {n * per_draw / 1e9:,.0f} GB, more than the memory "
+                          f"budget ({memory_budget() / 1e9:,.1f} GB): at most {most:,} draws fit", source=source,
+                          hint=f"use {what}={min(most, 10 ** 7):,} or fewer (the standard error falls as "
+                               "1/sqrt(draws)), or raise causaldsl.backends.montecarlo.MEMORY_BUDGET")
+
+
 def compile_montecarlo(plan: Plan, n: int, source: str = "", shard_draws: bool = True,
                        fast_flags: bool = True, schedule: Optional[Schedule] = None) -> tuple:
     """``(program, flag nodes)``: ``program(key, values, theta) -> summary dict`` (a :class:`Compiled`);
@@ -540,6 +588,7 @@ def compile_montecarlo(plan: Plan, n: int, source: str = "", shard_draws: bool =
     """
     net = plan.network
     s = schedule if schedule is not None else Schedule(net, dict(plan.evidence), source)
+    check_draws(n, len(s.z_streams) + len(s.u_streams) + len(s.steps) + 2 + len(plan.dist_vars), source)
     target = compile_expr(plan.target) if plan.target is not None else None
     doms = {d: jnp.asarray(net[d].domain, dtype=float) for d in plan.dist_vars}
     poisoned = []  # whether some parameter is checked per draw (known once traced)

@@ -17,18 +17,27 @@ twin network of a counterfactual query.
 
 A mistake shows the message with line and column counted from the ``%%causal``
 line, the source line, a caret and the hint; no Python traceback. The cell still
-fails, so a notebook run by CI stops there.
+fails, so a notebook run by CI stops there. A query that fails on its own does not
+cost the others: the cell defines its models, shows the table with the error in
+that query's row, then fails with the located error.
+
+A cell that fits (``fit NAME to "data.csv"``) binds the fitted model: later
+queries, ``%causal`` lines and the explorer answer over the posterior.
+Block names that would shadow a Python keyword, a builtin or a name IPython
+keeps (``In``, ``_``, ``__builtins__``...) are refused.
 """
 
 from __future__ import annotations
 
+import builtins
+import keyword
 import re
 from typing import Optional
 
 from IPython.core.magic import Magics, line_cell_magic, magics_class, no_var_expand
 from IPython.core.magic_arguments import argument, magic_arguments, parse_argstring
 
-from ..errors import CausalDSLError, QueryError, UnknownNameError, did_you_mean
+from ..errors import CausalDSLError, DuplicateDefinitionError, QueryError, UnknownNameError, did_you_mean
 from .views import answers_html, answers_text, bundle, graph_svg, model_svg
 
 
@@ -150,15 +159,66 @@ def split_options(line: str) -> tuple[str, str, int]:
     return line[:pos].strip(), line[start:].rstrip(), start
 
 
-class _UsageError(CausalDSLError):
+class UsageError(CausalDSLError):
     """A magic line that cannot be read (bad options)."""
 
 
+_CELL_OPTIONS = "NAME, --seed N, --method exact|monte-carlo, --samples N, --quiet"
+_LINE_OPTIONS = "-m NAME, --seed N, --method exact|monte-carlo, --samples N"
+
+
 def _parse(parser_fn, line: str, usage: str):
+    """The options of a magic line, or a :class:`UsageError` that names the bad one and lists the valid ones.
+
+    >>> try:
+    ...     _parse(_cell_args, "--sed 3", _CELL_OPTIONS)
+    ... except UsageError as err:
+    ...     print(err)
+    unknown option '--sed' (did you mean '--seed'?)
+    hint: options of %%causal: NAME, --seed N, --method exact|monte-carlo, --samples N, --quiet
+    """
     try:
         return parse_argstring(parser_fn, line)
-    except Exception as exc:  # UsageError or SystemExit from argparse: report without a traceback
-        raise _UsageError(f"cannot read the options: {exc}", hint="usage: " + usage) from None
+    except BaseException as exc:  # UsageError or SystemExit from argparse: report without a traceback
+        if not isinstance(exc, (Exception, SystemExit)):
+            raise
+        magic = "%%causal" if parser_fn is _cell_args else "%causal"
+        raise UsageError(_usage_message(str(exc), usage), hint=f"options of {magic}: {usage}") from None
+
+
+def _usage_message(text: str, usage: str) -> str:
+    """argparse's complaint in the words of the magic (no parser names, no usage block)."""
+    text = text.strip().splitlines()[-1] if text.strip() else "the options cannot be read"
+    text = re.sub(r"^.*?error:\s*", "", text)
+    unknown = re.match(r"unrecognized arguments?: (.*)", text)
+    if unknown:
+        word = unknown.group(1).split()[0]
+        known = re.findall(r"--?[a-z]+", usage)
+        near = did_you_mean(word, known)
+        return f"unknown option '{word}'" + (f" ({near})" if near else "")
+    return text.replace("argument ", "option ")
+
+
+def _refuse_name(name: str, reserved, span=None, source: Optional[str] = None) -> None:
+    """A block name the user's namespace cannot take: a keyword, a builtin, or one IPython keeps.
+
+    >>> _refuse_name("smoking", set())
+    >>> _refuse_name("__builtins__", set())
+    Traceback (most recent call last):
+        ...
+    causaldsl.errors.DuplicateDefinitionError: the name '__builtins__' is Python's own: binding it would break the notebook
+    hint: rename the model, e.g. '__builtins___model'
+    """
+    if keyword.iskeyword(name) or keyword.issoftkeyword(name):
+        why = "a Python keyword"
+    elif name in vars(builtins) or (name.startswith("__") and name.endswith("__")):
+        why = "Python's own"
+    elif name in reserved:
+        why = "one IPython keeps for itself"
+    else:
+        return
+    raise DuplicateDefinitionError(f"the name '{name}' is {why}: binding it would break the notebook",
+                                   span=span, source=source, hint=f"rename the model, e.g. '{name}_model'")
 
 
 @magics_class
@@ -184,9 +244,14 @@ class CausalMagics(Magics):
 
         header = f"%%causal {line}".rstrip()
         full = header + "\n" + cell
-        args = _parse(_cell_args, line, _cell_args.__doc__)
+        args = _parse(_cell_args, line, _CELL_OPTIONS)
+        reserved = set(getattr(self.shell, "user_ns_hidden", {}) or {})
+        if args.name is not None:
+            _refuse_name(args.name, reserved)
         try:
-            blocks = program(cell)
+            blocks = program(cell, check_queries=False)
+            for b in blocks:
+                _refuse_name(b.name, reserved, _name_span(b, cell), cell)
             if not blocks:
                 raise QueryError("the cell holds no model or graph", line=1, column=1, source=cell,
                                  hint="write a block such as: model m { x ~ Bernoulli(0.5) }")
@@ -202,23 +267,32 @@ class CausalMagics(Magics):
             results = []
             for b in blocks:
                 if isinstance(b, CausalModel):
-                    results.append(b.run(method=args.method, seed=args.seed, samples=args.samples))
+                    results.append(list(b.answers(method=args.method, seed=args.seed, samples=args.samples)))
                 else:
                     results.append(b.run())
         except CausalDSLError as err:
             # Positions are counted from the %%causal line, so the first body line is line 2.
             raise relocate(err, full, 1) from None
+        bound = [_as_written(b) for b in blocks]  # a cell that fits binds the fitted model
+        chosen = bound[blocks.index(chosen)]
         ns = self.shell.user_ns if self.shell is not None else {}
-        for b in blocks:
+        for b in bound:
             ns[b.name] = b
             self.defined[b.name] = b
         if args.name is not None and len(blocks) == 1:
             ns[args.name] = chosen
             self.defined[args.name] = chosen
         self.last = chosen
-        if args.quiet:
-            return None
-        return CellOutput(blocks, results)
+        failed = [r for rows in results for r in rows if isinstance(r, CausalDSLError)]
+        out = None if args.quiet else CellOutput(bound, results)
+        if failed:
+            # Show every answer, then fail the cell (CI stops here) with the first failure, located.
+            if out is not None:
+                from IPython.display import display
+
+                display(out)
+            raise relocate(failed[0], full, 1) from None
+        return out
 
     # ------------------------------------------------------------------ %causal
     def _find(self, name: Optional[str]):
@@ -249,8 +323,7 @@ class CausalMagics(Magics):
             outcome = rest[1] if len(rest) > 1 else None
             return explore(model, outcome=outcome)
         prefix, query, start = split_options(line)
-        usage = _line_args.__doc__
-        args = _parse(_line_args, prefix, usage)
+        args = _parse(_line_args, prefix, _LINE_OPTIONS)
         model = self._find(args.model)
         shown = "%causal " + line
         offset = len("%causal ")
@@ -263,7 +336,7 @@ class CausalMagics(Magics):
             except CausalDSLError as err:
                 raise relocate(err, shown, 0, offset + start + len(query) - len(q)) from None
         if not query:
-            raise _UsageError("no query on the line", line=1, column=len(shown) + 1, source=shown,
+            raise UsageError("no query on the line", line=1, column=len(shown) + 1, source=shown,
                               hint="e.g. %causal P(y = 1 | do(x = 1))")
         try:
             if hasattr(model, "ir"):
@@ -271,6 +344,27 @@ class CausalMagics(Magics):
             return model.query(query)
         except CausalDSLError as err:
             raise relocate(err, shown, 0, offset + start) from None
+
+
+def _as_written(block):
+    """The model a cell binds: fitted where the cell fits it (the unfitted one if the fit failed: the cell fails)."""
+    if not hasattr(block, "fitted"):
+        return block
+    try:
+        return block.fitted()
+    except CausalDSLError:
+        return block
+
+
+def _name_span(block, source: str):
+    """Where a block's name is written (the block's own position when the name cannot be found)."""
+    from ..errors import Span
+
+    for i, text in enumerate(source.splitlines()):
+        m = re.match(r"\s*(?:model|graph)\s+([^\s{]+)", text)
+        if m and m.group(1) == block.name:
+            return Span(i + 1, m.start(1) + 1, m.start(1) + 1 + len(block.name))
+    return None
 
 
 def load_ipython_extension(ip) -> None:
