@@ -74,12 +74,12 @@ def too_large(cost: Cost) -> Optional[tuple[str, str]]:
     >>> too_large(Cost(memory=32 << 30, work=10))
     ('34.4 GB', 'causaldsl.settings.exact_memory = 2 GB')
     """
-    if cost.wide:
-        return ("a step over more than 52 variables at once", "NumPy's einsum, which takes 52")
     if cost.memory > settings.exact_memory:
         return (_bytes(cost.memory), f"causaldsl.settings.exact_memory = {_bytes(settings.exact_memory)}")
     if cost.work > settings.exact_work:
         return (f"{cost.work:.2g} multiply-adds", f"causaldsl.settings.exact_work = {settings.exact_work:.2g}")
+    if cost.wide:  # small only where its variables have one value each; NumPy cannot take it at all
+        return ("a step over more than 52 variables at once", "NumPy's einsum, which takes 52")
     return None
 
 
