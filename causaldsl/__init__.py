@@ -18,6 +18,7 @@ _jax.config.update("jax_enable_x64", True)
 
 from .api import CausalModel, FittedModel, load, model, program, report, run  # noqa: E402
 from .causal_graph import CausalGraph, from_dagitty, graph  # noqa: E402
+from .config import settings  # noqa: E402
 from .errors import (  # noqa: E402
     CausalDSLError, CausalSyntaxError, CycleError, DataError, DistributionError, DomainError,
     DuplicateDefinitionError, EffectError, FitError, FitWarning, MethodError, ProbabilityError, QueryError,
@@ -53,7 +54,7 @@ __version__ = "0.1.0"
 
 __all__ = [
     "CausalModel", "FittedModel", "CausalGraph", "Result", "model", "load", "program", "run", "report",
-    "graph", "from_dagitty", "explore",
+    "graph", "from_dagitty", "explore", "settings",
     "CausalDSLError", "CausalSyntaxError", "CycleError", "DistributionError", "DomainError",
     "DuplicateDefinitionError", "EffectError", "MethodError", "ProbabilityError", "QueryError",
     "DataError", "FitError", "FitWarning",

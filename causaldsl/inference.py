@@ -4,12 +4,17 @@ Discrete plans go to the exact engine, others to Monte Carlo; ``method=``
 forces one. Unforced, a linear-Gaussian plan with evidence is answered exactly by
 Gaussian conditioning (:mod:`~causaldsl.backends.gaussian`), and likelihood weighting
 that keeps fewer than ``ESS_MIN`` effective draws is rerun by NUTS
-(:mod:`~causaldsl.backends.nuts`) or answered with a warning. Compiled functions are cached by ``Plan.key``, which does not
+(:mod:`~causaldsl.backends.nuts`) or answered with a warning. An exact answer past the
+limits in :data:`causaldsl.settings` (estimated from shapes, before anything is allocated)
+goes to Monte Carlo and says so in ``Result.method``, or, where ``method="exact"`` was asked
+for, is refused with the estimate. Compiled functions are cached by ``Plan.key``, which does not
 depend on the query's values, so a new value reuses the compiled function.
 """
 
 from __future__ import annotations
 
+import functools
+import operator
 from dataclasses import dataclass
 from typing import Optional
 
@@ -18,10 +23,11 @@ import jax.numpy as jnp
 import numpy as np
 
 from .backends import gaussian, nuts
-from .backends.exact import ExactProgram, compile_exact
+from .backends.exact import Cost, ExactProgram, compile_exact, structure_cost
 from .backends.montecarlo import MonteCarloProgram, compile_montecarlo
 from .backends.noise import seed_of
 from .backends.sharding import shard_leading
+from .config import settings
 from .distributions import FAMILIES
 from .errors import MethodError, ProbabilityError, QueryError, ZeroProbabilityError
 from .queries import Plan, describe_evidence
@@ -58,6 +64,49 @@ def choose_method(plan: Plan, method: Optional[str], source: str = "", span=None
                           span=span, source=source,
                           hint="use method='monte-carlo' (the default for such models)")
     return method
+
+
+def too_large(cost: Cost) -> Optional[tuple[str, str]]:
+    """Why an exact answer of ``cost`` is past the limits in :data:`causaldsl.settings`, as
+    ``(what it would need, the limit passed)``; ``None`` where it fits.
+
+    >>> too_large(Cost(memory=1 << 10, work=10))
+    >>> too_large(Cost(memory=32 << 30, work=10))
+    ('34.4 GB', 'causaldsl.settings.exact_memory = 2 GB')
+    """
+    if cost.memory > settings.exact_memory:
+        return (_bytes(cost.memory), f"causaldsl.settings.exact_memory = {_bytes(settings.exact_memory)}")
+    if cost.work > settings.exact_work:
+        return (f"{cost.work:.2g} multiply-adds", f"causaldsl.settings.exact_work = {settings.exact_work:.2g}")
+    if cost.wide:  # small only where its variables have one value each; NumPy cannot take it at all
+        return ("a step over more than 52 variables at once", "NumPy's einsum, which takes 52")
+    return None
+
+
+def _bytes(n: float) -> str:
+    """``n`` bytes in the largest decimal unit that keeps a number >= 1.
+
+    >>> _bytes(2.6e9), _bytes(512), _bytes(3e16)
+    ('2.6 GB', '512 B', '3e+04 TB')
+    """
+    for unit, size in (("TB", 1e12), ("GB", 1e9), ("MB", 1e6), ("kB", 1e3)):
+        if n >= size:
+            return f"{n / size:.3g} {unit}"
+    return f"{n:.0f} B"
+
+
+def _exact_or_fallback(cost: Cost, asked: Optional[str], source: str, span) -> Optional[str]:
+    """``None`` where ``cost`` is within the limits; else, when no method was asked for, what
+    exact would need (the Monte Carlo answer says it). ``method="exact"`` is refused with it."""
+    over = too_large(cost)
+    if over is None:
+        return None
+    need, limit = over
+    if asked == "exact":
+        raise MethodError(f"too large for exact: the answer would need {need} (past {limit})",
+                          span=span, source=source,
+                          hint="use method='monte-carlo', or raise the limit in causaldsl.settings")
+    return need
 
 
 def _check_samples(samples, span, source) -> int:
@@ -103,32 +152,36 @@ def run_plan(plan: Plan, cache: dict, *, text: str, method: Optional[str] = None
     values = plan.value_array
     if posterior is not None:
         return _run_posterior(plan, cache, posterior, values, text=text, method=method, seed=seed,
-                              samples=samples, source=source, span=span)
+                              samples=samples, source=source, span=span, asked=asked)
+    label, need = "monte-carlo", None
     if method == "exact":
-        key = ("exact", plan.key)
-        program = cache.get(key)
-        if program is None:
-            program = cache[key] = ExactProgram(plan)
-        num, den, undefined, flags = program(values)
-        _invalid(flags, program.nodes, plan.network.source)
-        den = float(den)
-        if den <= ZERO:
-            raise _zero(plan, text, source, span=span)
-        if float(undefined) > 0:
-            raise _undefined(text, span, source)
-        # a scalar divides as a Python float: a NumPy division is a tenth of a warm answer
-        value = np.asarray(num) / den if plan.kind == "dist" else float(num) / den
-        return _result(plan, text, value, None, "exact")
+        # An expectation over several worlds is the signed sum of one contraction per world (an
+        # ATE is two do-queries), each over a network no larger than the one it needs.
+        parts = [(sign, p, _exact_program(p, cache)) for sign, p in (plan.parts or ((1.0, plan),))]
+        need = _exact_or_fallback(functools.reduce(operator.add, [pr.structure.cost for _, _, pr in parts]),
+                                  asked, source, span)
+        if need is None:
+            value = sum(sign * _exact_value(p, pr, text, source, span) for sign, p, pr in parts)
+            return _result(plan, text, value, None, "exact")
+        label = f"monte-carlo (exact would need {need})"
     n = _check_samples(samples, span, source)
     if asked is None and plan.evidence:  # linear-Gaussian with evidence: exact by Gaussian conditioning
         exact = _run_gaussian(plan, cache, values, text, source, span, n)
         if exact is not None:
             return exact
     key = ("mc", plan.key, n)
-    if key not in cache:
-        cache[key] = MonteCarloProgram(plan, n, source)
-    program = cache[key]
-    out = program(DEFAULT_SEED if seed is None else seed, values)
+    try:
+        if key not in cache:
+            cache[key] = MonteCarloProgram(plan, n, source)
+        program = cache[key]
+        out = program(DEFAULT_SEED if seed is None else seed, values)
+    except (MemoryError, jax.errors.JaxRuntimeError) as e:
+        if need is None or not (isinstance(e, MemoryError) or "RESOURCE_EXHAUSTED" in str(e)):
+            raise
+        # the fallback was not asked for: its failure is a refusal with the way out, not a crash
+        raise MethodError(f"too large for exact (it would need {need}), and Monte Carlo with {n:,} draws "
+                          "ran out of memory", span=span, source=source,
+                          hint=f"pass fewer draws, e.g. samples={max(n // 10, 1):_}") from None
     _invalid(out["flags"], program.nodes, plan.network.source)
     if not out["any"]:
         raise _zero(plan, text, source, sampled=n, span=span)
@@ -139,8 +192,36 @@ def run_plan(plan: Plan, cache: dict, *, text: str, method: Optional[str] = None
     if out["deterministic"]:  # nothing was left to draw: one draw is every draw
         n, conditioning = 1, ("abduction: every noise term solved" if plan.evidence else None)
     elif plan.evidence and ess < ESS_MIN:
-        return _few_effective_draws(plan, cache, program, values, text, est, se, ess, n, seed)
-    return _result(plan, text, est, se, "monte-carlo", ess=ess, samples=n, conditioning=conditioning)
+        return _few_effective_draws(plan, cache, program, values, text, est, se, ess, n, seed, label)
+    return _result(plan, text, est, se, label, ess=ess, samples=n, conditioning=conditioning)
+
+
+def _exact_program(plan: Plan, cache: dict) -> ExactProgram:
+    """The exact engine of ``plan``'s structure, built once (its path and :class:`Cost` with it)."""
+    key = ("exact", plan.key)
+    program = cache.get(key)
+    if program is None:
+        program = cache[key] = ExactProgram(plan)
+    return program
+
+
+def _exact_value(plan: Plan, program: ExactProgram, text: str, source: str, span):
+    """``plan``'s exact answer: a number, or an array for ``P(Y)``."""
+    try:
+        num, den, undefined, flags = program(plan.value_array)
+    except MemoryError:  # within the limits, but past what this machine has (the limits were raised)
+        raise MethodError(f"too large for exact on this machine: it would need about "
+                          f"{_bytes(program.structure.cost.memory)}", span=span, source=source,
+                          hint="use method='monte-carlo', or lower causaldsl.settings.exact_memory "
+                               "so that such queries fall back to it") from None
+    _invalid(flags, program.nodes, plan.network.source)
+    den = float(den)
+    if den <= ZERO:
+        raise _zero(plan, text, source, span=span)
+    if float(undefined) > 0:
+        raise _undefined(text, span, source)
+    # a scalar divides as a Python float: a NumPy division is a tenth of a warm answer
+    return np.asarray(num) / den if plan.kind == "dist" else float(num) / den
 
 
 # Below this many effective draws (Kish's (Σw)² / Σw²) the delta-method standard error of
@@ -150,7 +231,8 @@ def run_plan(plan: Plan, cache: dict, *, text: str, method: Optional[str] = None
 ESS_MIN = 100
 
 
-def _few_effective_draws(plan, cache, program, values, text, est, se, ess, n, seed) -> Result:
+def _few_effective_draws(plan, cache, program, values, text, est, se, ess, n, seed,
+                         label: str = "monte-carlo") -> Result:
     """The answer when likelihood weighting kept too few effective draws: NUTS, or a warning."""
     sampler = _decided(cache, ("nuts", plan.key), lambda: nuts.NutsProgram(plan, program.schedule)
                        if nuts.supported(program.schedule) else None)
@@ -162,7 +244,7 @@ def _few_effective_draws(plan, cache, program, values, text, est, se, ess, n, se
         except RuntimeError as e:  # NumPyro found no valid starting point
             reason = f"NUTS failed ({str(e).splitlines()[0]})"
     if out is None:
-        return _result(plan, text, est, se, "monte-carlo", ess=ess, samples=n,
+        return _result(plan, text, est, se, label, ess=ess, samples=n,
                        conditioning="likelihood weighting",
                        warning=f"{why} (below {ESS_MIN}): the standard error is unreliable; {reason}; "
                                "ask for more samples")
@@ -240,23 +322,20 @@ LEVEL = 0.95  # credible level of reported intervals
 
 
 def _run_posterior(plan: Plan, cache: dict, post: Draws, values, *, text, method, seed, samples,
-                   source, span) -> Result:
+                   source, span, asked=None) -> Result:
     theta = {k: jnp.asarray(v) for k, v in post.theta.items()}
+    label = "monte-carlo"
     if method == "exact":
-        key = ("exact-posterior", plan.key)
-        if key not in cache:
-            fn, nodes = compile_exact(plan)
-            cache[key] = (jax.jit(jax.vmap(fn, in_axes=(None, 0))), nodes)
-        fn, nodes = cache[key]
-        placed, count = shard_leading(theta)  # one slice of the draws per device (no-op on one)
-        num, den, undefined, flags = (np.asarray(a)[:count] for a in jax.device_get(fn(values, placed)))
-        _invalid(np.any(flags, axis=0), nodes, plan.network.source)
-        if float(np.min(den)) <= ZERO:
-            raise _zero(plan, text, source, span=span)
-        if float(np.max(undefined)) > 0:
-            raise _undefined(text, span, source)
-        per_draw = num / den.reshape((-1,) + (1,) * (num.ndim - 1))
-        return _posterior_result(plan, text, per_draw, None, "exact", post)
+        parts = plan.parts or ((1.0, plan),)
+        costs = [cache.get(("exact-cost", p.key)) or cache.setdefault(("exact-cost", p.key), structure_cost(p))
+                 for _, p in parts]
+        # every draw's tables at once: the answer is one vmap over the draws
+        need = _exact_or_fallback(functools.reduce(operator.add, costs).times(max(post.count, 1)),
+                                  asked, source, span)
+        if need is None:
+            per_draw = sum(sign * _exact_draws(p, cache, theta, text, source, span) for sign, p in parts)
+            return _posterior_result(plan, text, per_draw, None, "exact", post)
+        label = f"monte-carlo (exact would need {need})"
     n = POSTERIOR_MC_DRAWS if samples is None else _check_samples(samples, span, source)
     count = post.count
     if count > POSTERIOR_MC_MAX_THETA:  # thin evenly: more parameter draws would only add cost
@@ -286,9 +365,26 @@ def _run_posterior(plan: Plan, cache: dict, post: Draws, values, *, text, method
     if not np.all(out["finite"]):
         raise _undefined(text, span, source)
     return _posterior_result(plan, text, np.asarray(out["estimate"]), np.asarray(out["stderr"]),
-                             "monte-carlo", Draws(theta, post.source), samples=n * count,
+                             label, Draws(theta, post.source), samples=n * count,
                              ess=float(np.mean(out["ess"])),
                              conditioning="likelihood weighting" if plan.evidence else None)
+
+
+def _exact_draws(plan: Plan, cache: dict, theta: dict, text: str, source: str, span) -> np.ndarray:
+    """``plan``'s exact answer once per parameter draw (the draws along the leading axis)."""
+    key = ("exact-posterior", plan.key)
+    if key not in cache:
+        fn, nodes = compile_exact(plan)
+        cache[key] = (jax.jit(jax.vmap(fn, in_axes=(None, 0))), nodes)
+    fn, nodes = cache[key]
+    placed, count = shard_leading(theta)  # one slice of the draws per device (no-op on one)
+    num, den, undefined, flags = (np.asarray(a)[:count] for a in jax.device_get(fn(plan.value_array, placed)))
+    _invalid(np.any(flags, axis=0), nodes, plan.network.source)
+    if float(np.min(den)) <= ZERO:
+        raise _zero(plan, text, source, span=span)
+    if float(np.max(undefined)) > 0:
+        raise _undefined(text, span, source)
+    return num / den.reshape((-1,) + (1,) * (num.ndim - 1))
 
 
 def _posterior_result(plan: Plan, text: str, per_draw, se, method: str, post: Draws, **kw) -> Result:

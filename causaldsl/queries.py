@@ -57,6 +57,10 @@ class Plan:
     key: tuple
     values: tuple[float, ...] = ()
     note: Optional[str] = None  # what the answer leaves out (a count variable's far tail)
+    # The same expectation as a signed sum of smaller plans, one per world of the target's terms
+    # (E[Y[X=1] - Y[X=0]] = E[Y | do(X=1)] - E[Y | do(X=0)]): what the exact engine contracts,
+    # each part over its own network. Empty where the target lives in one world.
+    parts: tuple[tuple[float, "Plan"], ...] = ()
 
     @functools.cached_property
     def value_array(self) -> np.ndarray:
@@ -316,6 +320,35 @@ def plan_query(model: Model, query: S.Query, source: str = "") -> Plan:
     """
     if isinstance(query, S.EffectQuery):
         query = expand_effect(model, query, source)
+    plan = _plan(model, query, source)
+    summands = _summands(query.expr) if isinstance(query, S.ExpectQuery) else []
+    if len({_worlds(e) for _, e in summands} - {frozenset()}) > 1:
+        parts = tuple((sign, _plan(model, replace(query, expr=e), source, part=True)) for sign, e in summands)
+        plan = replace(plan, parts=parts)
+    return plan
+
+
+def _summands(e: S.Expr, sign: float = 1.0) -> list[tuple[float, S.Expr]]:
+    """``e`` as signed terms of a sum (``a - (b + c)``: ``+a, -b, -c``), by linearity of expectation.
+
+    >>> [(s, t.name) for s, t in _summands(S.BinOp("-", S.Var("a"), S.BinOp("+", S.Var("b"), S.Var("c"))))]
+    [(1.0, 'a'), (-1.0, 'b'), (-1.0, 'c')]
+    """
+    if isinstance(e, S.BinOp) and e.op in ("+", "-"):
+        return _summands(e.left, sign) + _summands(e.right, sign if e.op == "+" else -sign)
+    if isinstance(e, S.Unary) and e.op == "-":
+        return _summands(e.operand, -sign)
+    return [(sign, e)]
+
+
+def _worlds(e: S.Expr) -> frozenset:
+    """The worlds (subscripts) of the variables in ``e``; ``None`` stands for the factual one."""
+    return frozenset(v.world for v in walk(e) if isinstance(v, S.Var))
+
+
+def _plan(model: Model, query: S.Query, source: str, part: bool = False) -> Plan:
+    """The one plan of a probability or expectation query (no named effects); ``part``: a term
+    of a larger expectation, whose checks the whole query has passed."""
     b = _Builder(model, source)
     terms: list = []
     evidence: list[tuple[str, str]] = []
@@ -386,7 +419,7 @@ def plan_query(model: Model, query: S.Query, source: str = "") -> Plan:
         node = event_node(i, rename_expr(expr, rename), cond)
         net = Model(net.name, net.nodes + (node,), net.source, net.params)
         evid += ((node.name, f"${b.slot_value(1.0)}"),)
-    if kind == "expect":
+    if kind == "expect" and not part:
         for e in walk(target):
             if isinstance(e, S.Var) and not e.name.startswith("$"):
                 node = net[e.name]

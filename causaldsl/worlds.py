@@ -105,7 +105,9 @@ def twin(model: Model, terms: list[tuple[str, World]]) -> tuple[Model, dict[tupl
             k = ("fix", var, iv)
             parent_keys: tuple = ()
         else:
-            parent_keys = tuple(key_of(p, world) for p in node.parents)
+            # A key names its parents' copies, not their keys: nested keys would hash every
+            # path to the roots again (exponential in a banded network of 80 nodes).
+            parent_keys = tuple(keys[key_of(p, world)] for p in node.parents)
             k = ("mech", var, parent_keys)
         if k not in keys:
             base = var if world == () or k == key_of_factual(var) else f"{var}[{_label(world)}]"
@@ -119,11 +121,11 @@ def twin(model: Model, terms: list[tuple[str, World]]) -> tuple[Model, dict[tupl
             if k[0] == "fix":
                 made.append(replace(fixed_node(node, iv), name=name))
             else:
-                pnames = tuple(keys[pk] for pk in parent_keys)
+                pnames = parent_keys
                 if name == node.name and pnames == node.parents:
                     made.append(node)  # a factual copy whose parents are all factual: the node itself
                 else:
-                    rename = {p: keys[pk] for p, pk in zip(node.parents, parent_keys)}
+                    rename = dict(zip(node.parents, pnames))
                     bind = tuple((e, rename[p]) for e, p in node.env_names.items())
                     made.append(replace(node, name=name, parents=tuple(dict.fromkeys(pnames)), bind=bind))
         memo[(var, world)] = k

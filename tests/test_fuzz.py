@@ -358,7 +358,9 @@ def test_found_case(text, want):
         check_position(err, text)
         return
     got = results[-1].value
+    # too large for exact and no method asked: Monte Carlo answers and says so (issue 18 item 4)
+    tol = 4 * results[-1].stderr if results[-1].method.startswith("monte-carlo (exact would need") else 0.0
     if want[0] == "dist-at":
         assert isinstance(got, dict) and abs(got[want[1]] - want[2]) <= TOL, got
     else:
-        assert abs(got - want[1]) <= TOL * max(1.0, abs(want[1])), got
+        assert abs(got - want[1]) <= TOL * max(1.0, abs(want[1])) + tol, got

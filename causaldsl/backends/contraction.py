@@ -92,9 +92,19 @@ def greedy_steps(terms: Sequence[Term], sizes: dict, output: Term) -> list:
     return steps
 
 
-def _pair_equation(left: Term, right: Term, result: Term, used: list) -> str:
+def _pair_equation(left: Term, right: Term, result: Term, used: list) -> Optional[str]:
     """The einsum equation of one pairwise step, in letters of its own (``used``: every index
-    of the two operands, once): a contraction of hundreds of indices has more than 52."""
+    of the two operands, once): a contraction of hundreds of indices has more than 52. ``None``
+    where the step itself joins more than NumPy's 52 letters (:func:`estimate` reports it;
+    the exact engine refuses such a contraction before it runs).
+
+    >>> _pair_equation("xy", "yz", "x", ["x", "y", "z"])
+    'ab,bc->a'
+    >>> _pair_equation(range(53), [], [], list(range(53))) is None
+    True
+    """
+    if len(used) > len(_LETTERS):
+        return None
     letter = dict(zip(used, _LETTERS))
     return "".join([letter[a] for a in left]) + "," + "".join([letter[a] for a in right]) + "->" \
         + "".join([letter[a] for a in result])
@@ -263,6 +273,38 @@ def sequential_steps(terms: Sequence[Term], sizes: dict, output: Term, order: Se
     return steps
 
 
+def estimate(terms: Sequence[Term], sizes: dict, output: Term, steps: list) -> tuple[int, int, int, bool]:
+    """What contracting ``terms`` along ``steps`` costs, from shapes alone (nothing is allocated):
+    ``(operand entries, largest intermediate's entries, multiply-adds, too wide)``, the last
+    True where a step joins more indices than NumPy's einsum has letters (52).
+
+    >>> terms, sizes = [("a", "b"), ("b", "c"), ("c",)], {"a": 2, "b": 3, "c": 4}
+    >>> estimate(terms, sizes, ("a",), greedy_steps(terms, sizes, ("a",)))
+    (22, 3, 18, False)
+    """
+    held: dict = {}  # index -> how many live operands (and the output) hold it
+    for t in [*terms, output]:
+        for a in set(t):
+            held[a] = held.get(a, 0) + 1
+    ops = [list(dict.fromkeys(t)) for t in terms]
+    largest = work = 0
+    wide = False
+    for positions, equation, w in steps:
+        picked = _take(ops, positions)
+        used = list(dict.fromkeys(a for t in picked for a in t))
+        for t in picked:
+            for a in t:
+                held[a] -= 1
+        result = [a for a in used if held[a] > 0] if ops else list(output)
+        for a in result:
+            held[a] += 1
+        ops.append(result)
+        largest = max(largest, math.prod(sizes[a] for a in result))
+        work += w
+        wide = wide or equation is None
+    return sum(math.prod(sizes[a] for a in t) for t in terms), largest, work, wide
+
+
 def two_phase_path(terms: Sequence[Term], sizes: dict, output: Term, first: int) -> list:
     """A path that contracts ``terms[first:]`` among themselves down to one tensor over the
     indices the rest and the output need, then that tensor with ``terms[:first]`` (each greedily).
@@ -306,6 +348,10 @@ def pairwise_steps(terms: Sequence[Term], sizes: dict, output: Term, path: list)
         rest = set(output).union(*ops)
         used = list(dict.fromkeys(a for t in picked for a in t))
         result = tuple(a for a in used if a in rest) if ops else tuple(output)
+        if len(dict.fromkeys(used + list(result))) > len(_LETTERS):  # see _pair_equation
+            steps.append((tuple(step), None, math.prod(sizes[a] for a in set(used) | set(result))))
+            ops.append(result)
+            continue
         letter = {a: _LETTERS[k] for k, a in enumerate(dict.fromkeys(used + list(result)))}
         word = lambda t: "".join(letter[a] for a in t)  # noqa: E731
         steps.append((tuple(step), ",".join(word(t) for t in picked) + "->" + word(result),

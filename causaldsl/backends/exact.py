@@ -52,6 +52,7 @@ import functools
 import queue
 import threading
 from collections import defaultdict
+from dataclasses import dataclass
 from typing import Callable
 
 import jax
@@ -64,7 +65,7 @@ from ..distributions import FAMILIES
 from ..expressions import compile_expr, free_vars
 from ..ir import Model, Slot
 from ..queries import Plan
-from .contraction import contract as contract_steps, greedy_steps, sequential_steps, two_phase_path
+from .contraction import contract as contract_steps, estimate, greedy_steps, sequential_steps, two_phase_path
 
 # Programs built (one per query structure) plus any re-trace of a compiled function: a
 # query that only changes values must leave it unchanged.
@@ -135,6 +136,37 @@ def _pmf(family: str, params, dom, xp):
         return np.asarray(fam.pmf(params, dom)), np.asarray(fam.invalid(params))
     fam = FAMILIES[family]
     return fam.pmf(params, dom), fam.invalid(params)
+
+
+@dataclass(frozen=True)
+class Cost:
+    """What an exact answer would take, known from shapes before anything is allocated:
+    ``memory`` in bytes (its factors and its largest step, float64; an estimate), ``work`` in
+    multiply-adds, ``wide`` whether a step joins more indices than NumPy's einsum takes (52)."""
+
+    memory: int
+    work: int
+    wide: bool = False
+
+    def __add__(self, other: "Cost") -> "Cost":
+        return Cost(max(self.memory, other.memory), self.work + other.work, self.wide or other.wide)
+
+    def times(self, k: int) -> "Cost":
+        """The cost of ``k`` answers at once (a posterior answer vmaps over its draws)."""
+        return Cost(self.memory * k, self.work * k, self.wide)
+
+
+def structure_cost(plan: Plan) -> Cost:
+    """The :class:`Cost` of answering ``plan`` exactly (its path is searched, nothing is tabulated).
+
+    >>> import causaldsl as cd
+    >>> from causaldsl.parser import parse_query
+    >>> from causaldsl.queries import plan_query
+    >>> m = cd.model("model m {\\n x ~ Bernoulli(0.3)\\n y ~ Bernoulli(table(x) { 0: 0.1, 1: 0.9 })\\n}")
+    >>> structure_cost(plan_query(m.ir, parse_query("P(y = 1)")))
+    Cost(memory=480, work=24, wide=False)
+    """
+    return _Structure(plan).cost
 
 
 class _Structure:
@@ -230,6 +262,11 @@ class _Structure:
         # program's path (:attr:`path`) is found when it is traced, off the first answer.
         fold = sorted(range(len(terms)), key=lambda k: (at[self.order[k]], k))
         self.steps = sequential_steps(terms, size, out, fold) or greedy_steps(terms, size, out)
+        operands, largest, work, wide = estimate(terms, size, out, self.steps)
+        # Every factor is live at once, beside the largest step: its result, its inputs (about
+        # as large) and the copies einsum's BLAS route makes of them. Four times the largest
+        # intermediate matched the peaks measured on grids and random DAGs (20x20: 0.49 GB).
+        self.cost = Cost(8 * (operands + 4 * largest), work, wide)
 
     @functools.cached_property
     def path(self) -> list:
