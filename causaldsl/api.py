@@ -13,7 +13,7 @@ from . import syntax as S
 from .checker import check_model
 from .distributions import FAMILIES
 from .errors import CausalDSLError, DomainError, DuplicateDefinitionError, QueryError, UnknownNameError, did_you_mean
-from .inference import run_plan
+from .inference import compiled_programs, run_plan
 from .ir import Model
 from .parser import parse, parse_query
 from .queries import plan_query
@@ -257,7 +257,7 @@ class CausalModel:
     @property
     def compilations(self) -> int:
         """How many query functions this model has compiled (new values reuse them)."""
-        return len(self._cache)
+        return compiled_programs(self._cache)
 
     # ------------------------------------------------------------------ transformations
     def do(self, **values) -> "CausalModel":

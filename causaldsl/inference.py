@@ -253,6 +253,16 @@ def _few_effective_draws(plan, cache, program, values, text, est, se, ess, n, se
                    warning=out["warning"])
 
 
+def compiled_programs(cache: dict) -> int:
+    """How many compiled programs ``cache`` holds: its entries, less the one that keeps the
+    engine decisions (:func:`_decided`).
+
+    >>> compiled_programs({("decisions",): {}, ("exact", 1): object()})
+    1
+    """
+    return len(cache) - (("decisions",) in cache)
+
+
 def _decided(cache: dict, key: tuple, build):
     """``build()`` once per ``key``, kept in one entry of ``cache`` for every such decision (which
     engine can answer a structure), so that a structure no engine of these takes adds nothing
@@ -327,8 +337,7 @@ def _run_posterior(plan: Plan, cache: dict, post: Draws, values, *, text, method
     label = "monte-carlo"
     if method == "exact":
         parts = plan.parts or ((1.0, plan),)
-        costs = [cache.get(("exact-cost", p.key)) or cache.setdefault(("exact-cost", p.key), structure_cost(p))
-                 for _, p in parts]
+        costs = [_decided(cache, ("exact-cost", p.key), functools.partial(structure_cost, p)) for _, p in parts]
         # every draw's tables at once: the answer is one vmap over the draws
         need = _exact_or_fallback(functools.reduce(operator.add, costs).times(max(post.count, 1)),
                                   asked, source, span)

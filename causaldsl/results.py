@@ -75,7 +75,7 @@ class Result:
         post = f"over the {self.posterior}" if self.posterior else None
         if self.method == "exact":
             return ", ".join(b for b in ("exact", post, self.note) if b)
-        if self.ess is None:  # exact by another route: say which
+        if self.ess is None and self.stderr is None:  # exact by another route: say which
             return ", ".join(b for b in (self.method, self.conditioning, post, self.note) if b)
         bits = [self.method, post, None if post else (f"{self.samples:,} draws" if self.samples else None)]
         if self.conditioning:

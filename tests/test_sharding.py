@@ -41,7 +41,7 @@ SCRIPT = textwrap.dedent('''
     out = {"devices": len(jax.devices()), "mesh": sharding.devices()}
     r = m.query("E[y | do(m = 1)]", samples=N, seed=3)
     out["do"] = [r.value, r.stderr]
-    r = m.query("E[x | y = 1]", samples=N, seed=4)          # likelihood weighting: weights reduced across devices
+    r = m.query("E[x | y = 1]", samples=N, seed=4, method="monte-carlo")  # likelihood weighting: weights reduced across devices
     out["ev"] = [r.value, r.stderr, r.ess]
     env = sample_arrays(m.ir, N, seed=5)
     y = env["y"]
