@@ -125,9 +125,13 @@ def _key(k) -> str:
     return _fmt_key(k)
 
 
+# "std. error", not "error": a failed query's row says "error: ..." in its answer cell.
+ANSWER_COLUMNS = ("query", "answer", "method", "std. error")
+
+
 def answers_text(results: Iterable) -> str:
     """The answer table as aligned plain text."""
-    rows = [("query", "answer", "method", "error")] + answer_rows(results)
+    rows = [ANSWER_COLUMNS] + answer_rows(results)
     widths = [max(len(row[i]) for row in rows) for i in range(4)]
     return "\n".join("  ".join(c.ljust(w) for c, w in zip(row, widths)).rstrip() for row in rows)
 
@@ -139,5 +143,5 @@ def answers_html(results: Iterable) -> str:
                          f'<td style="text-align:left">{html.escape(c)}</td>'
                          for i, c in enumerate((q, a, m, e))) + "</tr>"
         for q, a, m, e in answer_rows(results))
-    head = "".join(f'<th style="text-align:left">{h}</th>' for h in ("query", "answer", "method", "error"))
+    head = "".join(f'<th style="text-align:left">{h}</th>' for h in ANSWER_COLUMNS)
     return f'<table class="cdsl-answers"><thead><tr>{head}</tr></thead><tbody>{cells}</tbody></table>'
