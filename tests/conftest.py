@@ -1,9 +1,11 @@
 """Shared pytest set-up.
 
-Hypothesis profiles for the fuzz tests (tests/test_fuzz.py): ``default`` is short and
-reproducible (derandomised: the same examples on every run); ``ci`` explores far more, with
-fresh examples each run. Pick one with ``HYPOTHESIS_PROFILE=ci pytest tests/test_fuzz.py``.
-Neither writes an example database into the checkout.
+Hypothesis profiles for the fuzz tests (tests/test_fuzz.py): ``default`` is short; ``ci``
+(what .ci/run selects) tries 25 times as many examples; both are derandomised, the same
+examples on every run, so that a landing never fails on an example no one has seen.
+``explore`` draws fresh examples each run, with a larger budget still: run it by hand to look
+for new failures (``HYPOTHESIS_PROFILE=explore pytest tests/test_fuzz.py``), and keep what it
+finds as explicit cases in test_fuzz.py. None writes an example database into the checkout.
 """
 
 import os
@@ -14,5 +16,6 @@ _COMMON = dict(deadline=None, database=None, print_blob=True,
                suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large,
                                       HealthCheck.filter_too_much])
 settings.register_profile("default", max_examples=8, derandomize=True, **_COMMON)
-settings.register_profile("ci", max_examples=200, **_COMMON)
+settings.register_profile("ci", max_examples=200, derandomize=True, **_COMMON)
+settings.register_profile("explore", max_examples=1000, **_COMMON)
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "default"))
