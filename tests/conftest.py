@@ -10,6 +10,7 @@ finds as explicit cases in test_fuzz.py. None writes an example database into th
 
 import os
 
+import pytest
 from hypothesis import HealthCheck, settings
 
 _COMMON = dict(deadline=None, database=None, print_blob=True,
@@ -19,3 +20,14 @@ settings.register_profile("default", max_examples=8, derandomize=True, **_COMMON
 settings.register_profile("ci", max_examples=200, derandomize=True, **_COMMON)
 settings.register_profile("explore", max_examples=1000, **_COMMON)
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "default"))
+
+
+@pytest.fixture(scope="module")
+def shell():
+    """An IPython shell with the causaldsl extension loaded (the notebook tests' kernel)."""
+    from IPython.core.interactiveshell import InteractiveShell
+
+    ip = InteractiveShell.instance()
+    ip.run_line_magic("load_ext", "causaldsl")
+    yield ip
+    InteractiveShell.clear_instance()

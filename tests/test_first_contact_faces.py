@@ -65,14 +65,6 @@ def _kidney_ate_posterior_mean() -> float:
 ATE = "ATE(treatment -> recovery, treat = A, control = B)"
 
 
-@pytest.fixture(scope="module")
-def shell():
-    from IPython.core.interactiveshell import InteractiveShell
-
-    ip = InteractiveShell.instance()
-    ip.run_line_magic("load_ext", "causaldsl")
-    yield ip
-    InteractiveShell.clear_instance()
 
 
 # ------------------------------------------------------------------ 1: the fitted model is bound

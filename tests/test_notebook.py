@@ -16,7 +16,6 @@ import causaldsl as cd
 from causaldsl.notebook.explore import State, cycle, questions
 
 IPython = pytest.importorskip("IPython")
-from IPython.core.interactiveshell import InteractiveShell  # noqa: E402
 
 SMOKING = """model smoking {
     latent genotype ~ Bernoulli(0.5)
@@ -33,12 +32,6 @@ def _p_cancer_do(s: int) -> float:
     return sum(0.5 * (pt * (0.1 + 0.3 + 0.5 * g) + (1 - pt) * (0.1 + 0.5 * g)) for g in (0, 1))
 
 
-@pytest.fixture(scope="module")
-def shell():
-    ip = InteractiveShell.instance()
-    ip.run_line_magic("load_ext", "causaldsl")
-    yield ip
-    InteractiveShell.clear_instance()
 
 
 def run(shell, text):
