@@ -217,18 +217,27 @@ def _poisson_class():
 
 
 def _poisson_quantile(params, u, kmax=None):
+    """The smallest ``k`` with ``F(k) > u``, by bisection on the CDF. The bracket starts around
+    the Cornish-Fisher value (:func:`_poisson_draw`), checked against the CDF, so a few halvings
+    settle it; where the check fails the bracket is the wide one. The loop stops once every
+    draw has settled: at large rates each CDF costs as much as the rest of a draw."""
     (rate,) = params
     rate = jnp.broadcast_to(rate, jnp.shape(u))
-    lo = jnp.full_like(u, -1.0)  # F(lo) <= u always
-    hi = jnp.ceil(rate + 40 * jnp.sqrt(rate) + 60)
+    s = jnp.sqrt(rate)
+    z = jsp.ndtri(jnp.clip(u, 1e-300, 1 - 1e-16))
+    guess = jnp.maximum(jnp.round(rate + z * s + (z * z - 1) / 6 + (z ** 3 - 7 * z) / (72 * jnp.maximum(s, 1.0))), 0.0)
+    width = 2 + jnp.ceil(0.05 * s)
+    lo, hi = guess - width - 1, guess + width
+    lo = jnp.where((lo >= 0) & (_poisson_cdf((rate,), lo) <= u), lo, -1.0)  # F(lo) <= u always
+    hi = jnp.where(_poisson_cdf((rate,), hi) > u, hi, jnp.ceil(rate + 40 * s + 60))
 
-    def body(_, bounds):
-        lo, hi = bounds
+    def body(state):
+        i, lo, hi = state
         mid = jnp.floor(0.5 * (lo + hi))
         le = _poisson_cdf((rate,), mid) <= u
-        return jnp.where(le, mid, lo), jnp.where(le, hi, mid)
+        return i + 1, jnp.where(le, mid, lo), jnp.where(le, hi, mid)
 
-    lo, hi = jax.lax.fori_loop(0, 64, body, (lo, hi))
+    _, lo, hi = jax.lax.while_loop(lambda st: (st[0] < 64) & jnp.any(st[2] - st[1] > 1), body, (0, lo, hi))
     return hi
 
 

@@ -181,3 +181,18 @@ def test_the_memory_budget_is_settable(monkeypatch):
         m.query("E[y]", samples=200_000)
     monkeypatch.setattr(montecarlo, "MEMORY_BUDGET", None)
     assert m.query("E[y]", samples=20_000).value == pytest.approx(0.5, abs=0.05)
+
+
+@pytest.mark.parametrize("rate", [0.5, 3.0, 100.0, 1e4])
+def test_poisson_quantile_is_scipys(rate):
+    # The shared-noise Poisson (counterfactual copies under Monte Carlo) inverts the CDF by a
+    # bisection that starts at the Cornish-Fisher guess: it must still be the exact quantile.
+    import jax
+    import jax.numpy as jnp
+
+    from causaldsl.distributions import _poisson_quantile
+
+    u = np.random.default_rng(0).uniform(1e-9, 1 - 1e-9, 2000)
+    with jax.enable_x64(True):
+        got = np.asarray(_poisson_quantile((jnp.float64(rate),), jnp.asarray(u)))
+    assert np.array_equal(got, stats.poisson.ppf(u, rate))
