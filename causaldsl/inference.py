@@ -175,6 +175,11 @@ def run_plan(plan: Plan, cache: dict, *, text: str, method: Optional[str] = None
             cache[key] = MonteCarloProgram(plan, n, source)
         program = cache[key]
         out = program(DEFAULT_SEED if seed is None else seed, values)
+    except MethodError as e:
+        if e.line is not None or span is None:
+            raise
+        # the engine knows the draws, not the text: point at the query that asked for them
+        raise MethodError(e.message, span=span, source=source, hint=e.hint) from None
     except (MemoryError, jax.errors.JaxRuntimeError) as e:
         if need is None or not (isinstance(e, MemoryError) or "RESOURCE_EXHAUSTED" in str(e)):
             raise

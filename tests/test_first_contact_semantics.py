@@ -167,11 +167,14 @@ def test_a_subscript_without_a_world_is_a_query_error(query, column):
 
 def test_too_many_draws_are_refused_with_the_largest_that_fits():
     m = cd.model("model m {\n x ~ Bernoulli(0.5)\n y ~ Normal(x, 1)\n}")
-    for ask in (lambda: m.query("E[y]", samples=10 ** 10), lambda: m.query("E[x | y = 1]", samples=10 ** 10),
-                lambda: m.sample(10 ** 10)):
+    for ask, located in ((lambda: m.query("E[y]", samples=10 ** 10), True),
+                         (lambda: m.query("E[x | y = 1]", samples=10 ** 10), True),
+                         (lambda: m.sample(10 ** 10), False)):
         with pytest.raises(MethodError) as e:
             ask()
         assert "at most" in e.value.message and "draws fit" in e.value.message
+        if located:  # a query's refusal points at the query
+            assert (e.value.line, e.value.column) == (1, 1)
 
 
 def test_the_memory_budget_is_settable(monkeypatch):
