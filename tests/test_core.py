@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 import causaldsl as cd
-from causaldsl.backends.exact import TRACES
+from jax_traces import jax_traces
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -66,14 +66,31 @@ model w {
 
 def test_changing_only_values_reuses_the_compiled_function():
     m = cd.model("model m {\n x ~ Normal(0, 1)\n y ~ Normal(2 * x, 1)\n b ~ Bernoulli(0.3)\n c := b\n}")
-    before = TRACES["count"]
-    a = m.query("E[y | do(x = 0.3)]")
-    b = m.query("E[y | do(x = 0.4)]")
-    assert m.compilations == 1 and TRACES["count"] - before == 1
+    with jax_traces() as first:
+        a = m.query("E[y | do(x = 0.3)]")
+    with jax_traces() as again:
+        b = m.query("E[y | do(x = 0.4)]")
+    assert first and not again and m.compilations == 1  # a new value: the same program, nothing traced
     assert a.value == pytest.approx(0.6, abs=4 * a.stderr) and b.value == pytest.approx(0.8, abs=4 * b.stderr)
     m.query("P(c = 1 | b = 1)")
     m.query("P(c = 0 | b = 0)")
-    assert m.compilations == 2 and TRACES["count"] - before == 2
+    assert m.compilations == 2
+
+
+def test_a_question_asked_once_compiles_nothing_and_asked_again_is_answered_by_its_program():
+    m = cd.model("model m {\n b ~ Bernoulli(0.3)\n c ~ Bernoulli(table(b) { 0: 0.1, 1: 0.6 })\n}")
+    with jax_traces() as once:
+        first = m.query("P(c = 1 | b = 1)").value
+    assert not once and m.compilations == 1  # the first answer is computed, not compiled
+    with jax_traces() as twice:  # the block lets the compilation asked for here finish
+        second = m.query("P(c = 1 | b = 1)").value
+    assert twice
+    with jax_traces() as compiled:
+        third = m.query("P(c = 1 | b = 1)").value
+        other = m.query("P(c = 1 | b = 0)").value
+    assert not compiled and m.compilations == 1  # answered by the program compiled before, other values too
+    assert first == pytest.approx(0.6, abs=1e-12) and second == first and third == first
+    assert other == pytest.approx(0.1, abs=1e-12)
 
 
 def test_monte_carlo_is_reproducible_and_seeded():

@@ -17,7 +17,7 @@ import pytest
 import causaldsl as cd
 from causaldsl.backends import montecarlo as mc
 from causaldsl.backends import noise
-from causaldsl.backends.exact import TRACES
+from jax_traces import jax_traces
 from causaldsl.parser import parse_query
 from causaldsl.queries import plan_query
 
@@ -92,11 +92,11 @@ def test_fully_observed_unit_is_answered_exactly_without_compiling():
     # Abduction: e_a = 1, e_b = (0.3 - 0.8) / 0.5 = -1, e_c = (2 - 0.45 + 0.4) / 2 = 0.975;
     # action b = 1; prediction c = 1.5 - 0.4 + 2 * 0.975 = 3.05.
     m = cd.model(LINEAR)
-    before = TRACES["count"]
-    r = m.query("E[c[b = 1] | a = 1, b = 0.3, c = 2]")
+    with jax_traces() as traces:
+        r = m.query("E[c[b = 1] | a = 1, b = 0.3, c = 2]")
     assert r.value == pytest.approx(3.05, abs=1e-12)
     assert r.stderr == 0.0 and r.samples == 1 and r.method == "monte-carlo"
-    assert TRACES["count"] == before  # nothing was traced or compiled
+    assert not traces  # nothing was traced or compiled
     assert m.query("E[c[b = 2] | a = 1, b = 0.3, c = 2]").value == pytest.approx(4.55, abs=1e-12)
 
 
