@@ -351,10 +351,10 @@ def _syntax_error(err: UnexpectedInput, text: str, before: list) -> CausalSyntax
     found = _describe(tok)
     brackets = [t for t in before if t.type in ("LSQB", "RSQB")]
     in_attributes = bool(brackets) and brackets[-1].type == "LSQB"
-    if tok.type == "PLUS":
-        return _error(text, "unexpected character '+'", tok, _CHARACTER_HINT)
     if prev_type == "PLUS":
         return _error(text, "'+' must be followed by a quoted string", here, 'join quoted pieces like "long " + "name"')
+    if tok.type == "PLUS":
+        return _error(text, "unexpected character '+'", tok, _CHARACTER_HINT)
     if prev_type == "EDGE":
         return _refused_edge(text, prev) or _error(
             text, f"edge '{prev.value}' has no node on its right, found {found}", prev if at_end else tok,
