@@ -22,8 +22,6 @@ import math
 import re
 from collections.abc import Hashable, Iterable
 from dataclasses import dataclass, field
-from importlib import resources
-from pathlib import Path
 from typing import NamedTuple, Optional, Union
 
 import networkx as nx
@@ -32,6 +30,7 @@ from lark.exceptions import UnexpectedCharacters, UnexpectedInput
 
 from .admg import ADMG, latent_projection
 from .errors import CausalSyntaxError, CycleError
+from .grammars import grammar_text as _grammar_text
 
 __all__ = ["DagittyGraph", "DagittyCycleError", "from_dagitty", "to_dagitty"]
 
@@ -94,15 +93,12 @@ class DagittyGraph:
 
 
 def grammar_text() -> str:
-    """The DAGitty grammar, from the installed package or the source tree.
+    """The DAGitty grammar (``grammar/dagitty.lark``).
 
     >>> "start:" in grammar_text()
     True
     """
-    packaged = resources.files("causaldsl").joinpath("grammar/dagitty.lark")
-    if packaged.is_file():
-        return packaged.read_text()
-    return (Path(__file__).resolve().parent.parent / "grammar" / "dagitty.lark").read_text()
+    return _grammar_text("dagitty.lark")
 
 
 class _Name(NamedTuple):

@@ -28,7 +28,6 @@ import operator
 import os
 import re
 import sys
-from importlib import resources
 from pathlib import Path
 from typing import Iterator, NamedTuple, Optional
 
@@ -37,6 +36,7 @@ from lark.exceptions import UnexpectedCharacters, UnexpectedEOF, UnexpectedInput
 
 from . import syntax as S
 from .errors import CausalDSLError, CausalSyntaxError, Span, one_newline, source_lines
+from .grammars import grammar_text as _grammar_text
 
 _TOKEN_NAMES = {
     "_NL": "a new line", "NAME": "a name", "NUMBER": "a number", "STRING": "a string",
@@ -48,14 +48,8 @@ _TOKEN_NAMES = {
 
 
 def grammar_text() -> str:
-    """The grammar, from the installed package or the source tree."""
-    try:
-        packaged = resources.files("causaldsl").joinpath("grammar/causal.lark")
-        if packaged.is_file():
-            return packaged.read_text()
-    except (FileNotFoundError, ModuleNotFoundError):  # pragma: no cover
-        pass
-    return (Path(__file__).resolve().parent.parent / "grammar" / "causal.lark").read_text()
+    """The grammar of the language (``grammar/causal.lark``)."""
+    return _grammar_text("causal.lark")
 
 
 # Token types the bracket rule of the post-lexer looks at (see _BracketNewlines; _drive inlines it).
