@@ -35,6 +35,8 @@ from typing import Iterable, Optional, Sequence, Union
 import networkx as nx
 
 from .admg import ADMG
+from .graph_analysis import adjustment_sets
+from .graph_analysis import d_separated as m_separated
 from .errors import CycleError, QueryError, UnknownNameError, did_you_mean
 from .estimand import (
     Estimand, Expr, Fraction, Prob, Product, Sum, _names, _Order, _query_text, free_variables, simplify,
@@ -65,8 +67,6 @@ def d_separated(g: ADMG, xs: Names, ys: Names, zs: Names = (), *,
     >>> d_separated(g, "x", "y", cut_outgoing="x"), d_separated(g, "x", "y", cut_incoming="x", cut_outgoing="x")
     (False, True)
     """
-    from .graph_analysis import d_separated as m_separated
-
     xs, ys, zs = set(_names(xs)), set(_names(ys)), set(_names(zs))
     if xs & ys - zs:
         return False
@@ -100,8 +100,6 @@ def backdoor_sets(g: ADMG, treatments: Names, outcomes: Names) -> list:
     >>> [sorted(s) for s in backdoor_sets(g, "x", "y")]
     [['a', 'b']]
     """
-    from .graph_analysis import adjustment_sets
-
     xs, ys = set(_names(treatments)), set(_names(outcomes))
     _check_names(g, list(xs | ys))
     return adjustment_sets(g, xs, ys)
