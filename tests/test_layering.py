@@ -87,3 +87,14 @@ def test_graph_modules_sit_below_the_model_faces():
         reached = nx.descendants(graph, module)
         assert not any(r.startswith(("causaldsl.backends", "causaldsl.inference", "causaldsl.fit"))
                        for r in reached), (module, sorted(reached))
+
+
+def test_one_separation_test_and_one_graph_type():
+    """d-separation is written once (graph_analysis); identify and CausalGraph call that one."""
+    from causaldsl import graph_analysis, identify
+
+    defs = [(p.name, n.name) for p in PACKAGE.rglob("*.py") for n in ast.walk(ast.parse(p.read_text()))
+            if isinstance(n, (ast.FunctionDef, ast.ClassDef)) and n.name in ("d_separated", "m_separated", "_G")]
+    assert [d for d in defs if d[1] != "d_separated" or d[0] != "causal_graph.py"] == [
+        ("graph_analysis.py", "d_separated")]
+    assert identify.d_separated is graph_analysis.d_separated
