@@ -16,8 +16,8 @@ import jax as _jax
 # networks drift past that, so the package computes in float64.
 _jax.config.update("jax_enable_x64", True)
 
-from .api import CausalModel, FittedModel, load, model, program, report, run  # noqa: E402
-from .causal_graph import CausalGraph, from_dagitty, graph  # noqa: E402
+from .api import CausalModel, FittedModel, graph, load, model, program, report, run  # noqa: E402
+from .causal_graph import CausalGraph, from_dagitty  # noqa: E402
 from .config import settings  # noqa: E402
 from .errors import (  # noqa: E402
     CausalDSLError, CausalSyntaxError, CycleError, DataError, DistributionError, DomainError,

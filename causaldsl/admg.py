@@ -15,6 +15,7 @@ nodes into the ADMG over its observed nodes (Verma & Pearl 1990; Evans 2016):
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass, field
 from typing import Iterable
 
@@ -58,20 +59,33 @@ class ADMG:
 
     def siblings(self, v: str) -> set[str]:
         """Nodes joined to ``v`` by a bidirected edge."""
-        return {w for e in self.bidirected if v in e for w in e if w != v}
+        return set(self._spouses.get(v, ()))
+
+    @functools.cached_property
+    def _spouses(self) -> dict:
+        # Read once: the separation searches ask for every node's siblings.
+        out: dict = {}
+        for e in self.bidirected:
+            a, b = tuple(e)
+            out.setdefault(a, set()).add(b)
+            out.setdefault(b, set()).add(a)
+        return out
+
+    def adjacent(self, a: str, b: str) -> bool:
+        """True when an edge of either kind joins ``a`` and ``b``."""
+        return self.directed.has_edge(a, b) or self.directed.has_edge(b, a) or b in self._spouses.get(a, ())
 
     def ancestors(self, vs: Iterable[str]) -> set[str]:
-        """``vs`` and all their ancestors (by directed edges)."""
-        out = set(vs)
-        for v in list(out):
-            out |= nx.ancestors(self.directed, v)
-        return out
+        """``vs`` and all their ancestors (by directed edges).
+
+        >>> sorted(ADMG.from_edges([("a", "b"), ("b", "c"), ("d", "c")]).ancestors(["b", "d"]))
+        ['a', 'b', 'd']
+        """
+        return _closure(vs, self.directed.predecessors)
 
     def descendants(self, vs: Iterable[str]) -> set[str]:
-        out = set(vs)
-        for v in list(out):
-            out |= nx.descendants(self.directed, v)
-        return out
+        """``vs`` and all their descendants (by directed edges)."""
+        return _closure(vs, self.directed.successors)
 
     def subgraph(self, keep: Iterable[str]) -> "ADMG":
         """The induced sub-ADMG on ``keep``."""
@@ -105,6 +119,18 @@ class ADMG:
 
     def is_acyclic(self) -> bool:
         return nx.is_directed_acyclic_graph(self.directed)
+
+
+def _closure(vs: Iterable[str], step) -> set[str]:
+    """``vs`` and every node reached from them by ``step`` (one traversal for all of them)."""
+    out = set(vs)
+    stack = list(out)
+    while stack:
+        for w in step(stack.pop()):
+            if w not in out:
+                out.add(w)
+                stack.append(w)
+    return out
 
 
 def latent_projection(dag: nx.DiGraph, latent: Iterable[str]) -> ADMG:

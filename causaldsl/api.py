@@ -10,6 +10,7 @@ import networkx as nx
 import numpy as np
 
 from . import syntax as S
+from .causal_graph import CausalGraph, check_graph
 from .checker import check_model
 from .distributions import FAMILIES
 from .errors import CausalDSLError, DomainError, DuplicateDefinitionError, QueryError, UnknownNameError, did_you_mean
@@ -89,8 +90,6 @@ class CausalModel:
     @functools.cached_property
     def causal_graph(self):
         """The model's structure as a :class:`~causaldsl.causal_graph.CausalGraph` (latents kept)."""
-        from .causal_graph import CausalGraph
-
         dag = nx.DiGraph()
         dag.add_nodes_from(self.ir.names)
         dag.add_edges_from(self.ir.graph.edges)
@@ -250,9 +249,12 @@ class CausalModel:
         """
         from .fit import fit_model
 
-        return fit_model(self, data, method=method, draws=draws, warmup=warmup, chains=chains, seed=seed,
+        post = fit_model(self, data, method=method, draws=draws, warmup=warmup, chains=chains, seed=seed,
                          progress=progress, steps=steps, learning_rate=learning_rate, batch_size=batch_size,
                          span=span)
+        return FittedModel(self.ir, self.queries, self.source, self.base_dir, draws=post.draws,
+                           by_chain=post.by_chain, diagnostics=post.diagnostics, data=post.data,
+                           program=post.program)
 
     @property
     def compilations(self) -> int:
@@ -550,8 +552,6 @@ def program(source: str, base_dir: Union[str, Path, None] = None, *, check_queri
     >>> [(type(m).__name__, m.name, len(m.queries)) for m in ms]
     [('CausalModel', 'a', 1), ('CausalGraph', 'b', 1)]
     """
-    from .causal_graph import check_graph
-
     prog = parse(source)
     seen: dict[str, object] = {}
     blocks: list[tuple[object, list]] = []
@@ -641,8 +641,6 @@ def check(source: str, base_dir: Union[str, Path, None] = None,
 
 
 def _validate_graph_query(g, q, source: str) -> None:
-    from .causal_graph import CausalGraph
-
     if isinstance(q, S.GraphQuery):
         for names, spans in _name_groups(q):
             g._check(names, spans, source)
@@ -689,6 +687,25 @@ def model(source: str, name: Optional[str] = None, base_dir: Union[str, Path, No
 def load(path: Union[str, Path], name: Optional[str] = None) -> CausalModel:
     """The model in a ``.causal`` file (see :func:`model`)."""
     return model(Path(path).read_text(), name, Path(path).parent)
+
+
+def graph(source: str, name: Optional[str] = None) -> CausalGraph:
+    """The graph in ``source``: a ``graph NAME { ... }`` block (or a model's structure) and its questions.
+
+    >>> graph("graph g {\\n X -> M -> Y\\n X <-> Y\\n}").identify("P(Y | do(X))").rule
+    'front-door'
+    """
+    items = [g for g in program(source) if isinstance(g, CausalGraph) or hasattr(g, "causal_graph")]
+    if not items:
+        raise QueryError("no graph or model in the text", line=1, column=1, source=source,
+                         hint="write a block such as: graph g { X -> Y }")
+    if name is None and len(items) > 1:
+        raise QueryError(f"the text holds {len(items)} graphs or models", hint="pick one with name=...")
+    for g in items:
+        if name is None or g.name == name:
+            return g if isinstance(g, CausalGraph) else g.causal_graph
+    raise UnknownNameError(f"no graph named '{name}'", hint=did_you_mean(name, [g.name for g in items])
+                           or "names are: " + ", ".join(g.name for g in items))
 
 
 def run(source: str, base_dir: Union[str, Path, None] = None, **kw) -> list[tuple[str, object]]:

@@ -2,8 +2,12 @@
 
 A :class:`CausalGraph` holds a DAG whose latent nodes are marked, and its
 projection to an ADMG over the observed nodes (latent causes become ``<->``).
-Identification and graph questions work on that projection.
+Identification and graph questions work on that projection: this module reads
+the questions written in the language (``X _||_ Y | Z``, ``adjustment(X -> Y)``,
+``identify P(Y | do(X))``, ...) and hands each to its algorithm in
+:mod:`causaldsl.graph_analysis` or :mod:`causaldsl.identify`.
 
+>>> from causaldsl import graph
 >>> g = graph('''
 ... graph frontdoor {
 ...     smoking -> tar -> cancer
@@ -18,15 +22,18 @@ front-door
 from __future__ import annotations
 
 import functools
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, Iterable, Optional, Union
 
 import networkx as nx
 
+from . import graph_analysis as ga
 from . import syntax as S
 from .admg import ADMG, latent_projection
 from .errors import (CausalDSLError, CycleError, DuplicateDefinitionError, QueryError,
                      UnknownNameError, did_you_mean)
+from .identify import identify
+from .parser import parse, parse_query
 
 
 @dataclass(frozen=True)
@@ -100,47 +107,38 @@ class CausalGraph:
         The Python face of the language's graph questions; each method below
         answers one of them with plain Python values.
 
+        >>> from causaldsl import graph
         >>> g = graph("graph iv {\\n Z -> X -> Y\\n X <-> Y\\n}")
         >>> g.d_separated("Z", "Y"), g.open_path("Z", "Y"), g.adjustment_sets("X", "Y")
         (False, 'Z -> X -> Y', [])
         >>> [(z, sorted(w)) for z, w in g.instruments("X", "Y")], sorted(g.ancestors("Y"))
         ([('Z', [])], ['X', 'Z'])
         """
-        from .graph_analysis import d_separated
-
         xs, ys, zs = (_as_list(v) for v in (xs, ys, zs))
         self._check(xs + ys + zs)
-        return d_separated(self.admg, xs, ys, zs)
+        return ga.d_separated(self.admg, xs, ys, zs)
 
     def open_path(self, xs, ys, zs=()) -> Optional[str]:
         """An open (d-connecting) path between ``xs`` and ``ys`` given ``zs``, or None."""
-        from .graph_analysis import format_path, open_path
-
         xs, ys, zs = (_as_list(v) for v in (xs, ys, zs))
         self._check(xs + ys + zs)
-        path = open_path(self.admg, xs, ys, zs)
-        return None if path is None else format_path(path)
+        path = ga.open_path(self.admg, xs, ys, zs)
+        return None if path is None else ga.format_path(path)
 
     def adjustment_sets(self, x, y) -> list[frozenset]:
         """All minimal back-door adjustment sets for the effect of ``x`` on ``y`` ([] if none)."""
-        from .graph_analysis import adjustment_sets
-
         xs, ys = _as_list(x), _as_list(y)
         self._check(xs + ys)
-        return adjustment_sets(self.admg, set(xs), set(ys))
+        return ga.adjustment_sets(self.admg, set(xs), set(ys))
 
     def instruments(self, x: str, y: str) -> list[tuple[str, frozenset]]:
         """Instrumental variables for ``x -> y``, each with the set it must be conditioned on."""
-        from .graph_analysis import instruments
-
         self._check([x, y])
-        return instruments(self.admg, x, y)
+        return ga.instruments(self.admg, x, y)
 
     def independences(self) -> list[tuple[str, str, frozenset]]:
         """The conditional independences the graph implies, ``(a, b, given)``."""
-        from .graph_analysis import implied_independences
-
-        return implied_independences(self.admg)
+        return ga.implied_independences(self.admg)
 
     def ancestors(self, v) -> set[str]:
         vs = self._check(_as_list(v))
@@ -151,30 +149,22 @@ class CausalGraph:
         return self.admg.descendants(vs) - set(vs)
 
     def markov_blanket(self, v: str) -> set[str]:
-        from .graph_analysis import markov_blanket
-
         self._check([v])
-        return markov_blanket(self.admg, v)
+        return ga.markov_blanket(self.admg, v)
 
     def identify(self, text: Union[str, S.ProbQuery], source: Optional[str] = None):
         """The estimand of an interventional query, in terms of observed variables.
 
         ``source`` is the text a parsed query came from (for error messages).
         """
-        from .identification_api import identify_query
-
         return identify_query(self, text, source)
 
     def ask(self, q: S.GraphQuery, source: Optional[str] = None) -> GraphAnswer:
         """Answer a parsed graph question."""
-        from .graph_questions import answer
-
         return answer(self, q, source)
 
     def query(self, text: str) -> GraphAnswer:
         """Answer a graph question written in the language: ``"X _||_ Y | Z"``, ``"adjustment(X -> Y)"``."""
-        from .parser import parse
-
         prog = parse(text)
         items = [i for i in prog.items]
         if len(items) != 1 or not isinstance(items[0], (S.GraphQuery, S.IdentifyQuery)):
@@ -207,15 +197,11 @@ class CausalGraph:
     # ------------------------------------------------------------------ interchange
     def to_dagitty(self) -> str:
         """DAGitty's text format (latent nodes marked ``[latent]``)."""
-        from .graph_analysis import to_dagitty
-
-        return to_dagitty(self.admg_with_latents(), latents=self.latents)
+        return ga.to_dagitty(self.admg_with_latents(), latents=self.latents)
 
     def to_dot(self, intervened: Iterable[str] = ()) -> str:
         """Graphviz DOT: latent nodes dashed, intervened nodes marked."""
-        from .graph_analysis import to_dot
-
-        return to_dot(self.admg_with_latents(), latents=self.latents, intervened=intervened)
+        return ga.to_dot(self.admg_with_latents(), latents=self.latents, intervened=intervened)
 
     def admg_with_latents(self) -> ADMG:
         """The graph as declared: latent nodes kept, declared ``<->`` edges kept."""
@@ -273,24 +259,150 @@ def from_dagitty(text: str, name: str = "dagitty") -> CausalGraph:
     >>> g.identify("P(Y | do(X))").rule
     'front-door'
     """
-    from .graph_analysis import from_dagitty as read
-
-    dg = read(text)
+    dg = ga.from_dagitty(text)
     return CausalGraph(name, dg.admg.directed, dg.latents, [tuple(e) for e in dg.admg.bidirected], text)
 
 
-def graph(source: str, name: Optional[str] = None) -> CausalGraph:
-    """The graph in ``source``: a ``graph NAME { ... }`` block (or a model's structure) and its questions."""
-    from .api import program
+# ---------------------------------------------------------------------- graph questions
+def _set(names) -> str:
+    names = sorted(names)
+    return "{" + ", ".join(names) + "}"
 
-    items = [g for g in program(source) if isinstance(g, CausalGraph) or hasattr(g, "causal_graph")]
-    if not items:
-        raise QueryError("no graph or model in the text", line=1, column=1, source=source,
-                         hint="write a block such as: graph g { X -> Y }")
-    if name is None and len(items) > 1:
-        raise QueryError(f"the text holds {len(items)} graphs or models", hint="pick one with name=...")
-    for g in items:
-        if name is None or g.name == name:
-            return g if isinstance(g, CausalGraph) else g.causal_graph
-    raise UnknownNameError(f"no graph named '{name}'", hint=did_you_mean(name, [g.name for g in items])
-                           or "names are: " + ", ".join(g.name for g in items))
+
+def _check_disjoint(q: S.GraphQuery, source: Optional[str]) -> None:
+    """A variable may not stand on both sides of a question (``a _||_ b | a``, ``adjustment(a -> a)``)."""
+    if q.kind == "instruments":
+        groups = [((q.args[0],), (q.spans[0],)), ((q.args[1],), (q.spans[1],))]
+    elif q.kind in ("dsep", "adjustment"):
+        groups = list(zip(q.args, q.spans))
+    else:
+        return
+    seen: dict[str, int] = {}
+    for i, (names, spans) in enumerate(groups):
+        for name, span in zip(names, spans):
+            if name in seen and seen[name] != i:
+                raise QueryError(f"'{name}' appears on both sides of the question", span=span, source=source,
+                                 hint="each variable may appear in one group only"
+                                      + (" (the conditioning set excludes the two sides)" if q.kind == "dsep" else ""))
+            seen.setdefault(name, i)
+
+
+def answer(cg: CausalGraph, q: S.GraphQuery, source: Optional[str] = None) -> GraphAnswer:
+    """Dispatch a parsed graph question to its algorithm in :mod:`causaldsl.graph_analysis`."""
+    g = cg.admg
+    text = q.text or q.kind
+    _check_disjoint(q, source)
+    if q.kind == "dsep":
+        xs, ys, zs = (cg._check(names, spans, source) for names, spans in zip(q.args, q.spans))
+        if ga.d_separated(g, xs, ys, zs):
+            return GraphAnswer(text, True, "true")
+        path = ga.open_path(g, xs, ys, zs)
+        return GraphAnswer(text, False, "false, open path: " + ga.format_path(path))
+    if q.kind == "adjustment":
+        xs, ys = (cg._check(names, spans, source) for names, spans in zip(q.args, q.spans))
+        sets = ga.adjustment_sets(g, set(xs), set(ys))
+        if not sets:
+            return GraphAnswer(text, [], "no back-door adjustment set exists")
+        return GraphAnswer(text, sets, ", ".join(_set(s) for s in sets))
+    if q.kind == "instruments":
+        x, y = cg._check(q.args, q.spans, source)
+        found = ga.instruments(g, x, y)
+        if not found:
+            return GraphAnswer(text, [], "none")
+        parts = [z if not w else f"{z} | {', '.join(sorted(w))}" for z, w in found]
+        return GraphAnswer(text, found, "; ".join(parts))
+    if q.kind == "independences":
+        found = ga.implied_independences(g)
+        parts = [f"{a} _||_ {b}" + (f" | {', '.join(sorted(z))}" if z else "") for a, b, z in found]
+        return GraphAnswer(text, found, "; ".join(parts) if parts else "none")
+    if q.kind in ("ancestors", "descendants", "parents", "children", "markov_blanket"):
+        names = cg._check(q.args, q.spans, source)
+        if q.kind == "ancestors":
+            found = g.ancestors(names) - set(names)
+        elif q.kind == "descendants":
+            found = g.descendants(names) - set(names)
+        elif q.kind == "parents":
+            found = set().union(*(g.parents(v) for v in names)) - set(names)
+        elif q.kind == "children":
+            found = set().union(*(g.children(v) for v in names)) - set(names)
+        else:
+            found = set().union(*(ga.markov_blanket(g, v) for v in names)) - set(names)
+        return GraphAnswer(text, found, _set(found))
+    if q.kind == "admg":
+        edges = [f"{a} -> {b}" for a, b in sorted(g.directed.edges)]
+        edges += [" <-> ".join(sorted(e)) for e in sorted(g.bidirected, key=sorted)]
+        return GraphAnswer(text, g, "; ".join(edges) if edges else "no edges")
+    raise ValueError(q.kind)  # pragma: no cover - the grammar allows no other kind
+
+
+# ---------------------------------------------------------------------- identification
+def _value(v: S.Value):
+    return v.value
+
+
+def identify_query(cg, text: Union[str, S.ProbQuery, S.IdentifyQuery], source: Optional[str] = None):
+    """Identify a query written as ``P(Y | do(X), Z)`` against a :class:`CausalGraph`."""
+    source = cg.source if source is None else source
+    if isinstance(text, str):
+        source = text
+        q = parse_query(text)
+    else:
+        q = text
+    if isinstance(q, S.IdentifyQuery):
+        q = q.query
+    if not isinstance(q, S.ProbQuery):
+        raise QueryError("identify takes a query of the form P(Y | do(X), Z)", span=q.span, source=source,
+                         hint="write e.g. identify P(cancer | do(smoking))")
+    outcomes, treatments, conditions, values, spans = [], [], [], {}, []
+    for ev in q.events:
+        if isinstance(ev, S.EqEvent) and ev.term.world is None:
+            outcomes.append(ev.term.name)
+            spans.append(ev.term.span)
+            values[ev.term.name] = _value(ev.value)
+        elif isinstance(ev, S.ExprEvent) and isinstance(ev.expr, S.Var) and ev.expr.world is None:
+            outcomes.append(ev.expr.name)
+            spans.append(ev.expr.span)
+        else:
+            raise QueryError("identify takes variables (optionally with values) as outcomes", span=ev.span,
+                             source=source, hint="write identify P(Y | do(X)) or identify P(Y = 1 | do(X = 1))")
+    for cond in q.conditions:
+        if isinstance(cond, S.Do):
+            for a in cond.assignments:
+                treatments.append(a.name)
+                spans.append(a.span)
+                if a.value is not None:
+                    lit = _literal(a.value)
+                    if lit is None:
+                        raise QueryError("do() sets a variable to a value", span=a.span, source=source,
+                                         hint=f"write do({a.name}) or do({a.name} = 1)")
+                    values[a.name] = lit
+        elif isinstance(cond, S.Given):
+            raise QueryError("identify takes variables (optionally with values) as conditions", span=cond.span,
+                             source=source, hint="write identify P(Y | do(X), Z) or identify P(Y | do(X), Z = 1)")
+        else:
+            if cond.term.world is not None:
+                raise QueryError("identify does not take counterfactual terms", span=cond.span, source=source,
+                                 hint="ask identify P(Y | do(X), Z)")
+            conditions.append(cond.term.name)
+            spans.append(cond.term.span)
+            if cond.value is not None:
+                values[cond.term.name] = _value(cond.value)
+    if not treatments:
+        raise QueryError("identify needs an intervention, do(...)", span=q.span, source=source,
+                         hint="write identify P(Y | do(X))")
+    cg._check(outcomes + treatments + conditions, spans, source)
+    try:
+        est = identify(cg.admg, outcomes, treatments, conditions)
+    except QueryError as err:
+        raise err.with_source(source) if err.line is None and q.span.line else err
+    return replace(est, values=tuple(values.items()))
+
+
+def _literal(e: S.Expr):
+    if isinstance(e, S.Num):
+        return e.value
+    if isinstance(e, S.Unary) and isinstance(e.operand, S.Num):
+        return -e.operand.value if e.op == "-" else e.operand.value
+    if isinstance(e, S.Var) and e.world is None:
+        return e.name
+    return None

@@ -34,6 +34,7 @@ from typing import Any, Iterable, Mapping, Optional, Sequence, Union
 import numpy as np
 
 from .errors import QueryError, UnknownNameError, ZeroProbabilityError, did_you_mean
+from .estimation import estimate_from_data, evaluate_on_model
 
 __all__ = [
     "Expr", "Prob", "Sum", "Product", "Fraction", "ONE", "Estimand",
@@ -838,10 +839,8 @@ class Estimand:
 
     def evaluate(self, model, values: Optional[Mapping[str, Any]] = None):
         """The formula computed exactly from a discrete ``causaldsl`` model's observed joint."""
-        from .identification_api import evaluate_on_model
         return evaluate_on_model(self, model, values)
 
     def estimate(self, data, values: Optional[Mapping[str, Any]] = None, **options):
-        """The formula estimated from data (see :mod:`causaldsl.identification_api`)."""
-        from .identification_api import estimate_from_data
+        """The formula estimated from data (see :mod:`causaldsl.estimation`)."""
         return estimate_from_data(self, data, values, **options)

@@ -4,7 +4,8 @@
 sample size and divergences reported, with a :class:`~causaldsl.errors.FitWarning`
 when they are poor) or SVI (an ``AutoNormal`` guide; for large data sets, with
 ``batch_size`` for subsampling) on the program of :mod:`causaldsl.likelihood`.
-It returns a :class:`FittedModel`: the same model, whose queries at every rung
+It returns a :class:`Posterior`, which :meth:`causaldsl.api.CausalModel.fit` wraps
+in a :class:`~causaldsl.api.FittedModel`: the same model, whose queries at every rung
 are answered once per posterior draw in one vectorised call, giving a posterior
 mean and a credible interval (Gelman et al., *Bayesian Data Analysis*, 3rd ed.;
 Hoffman & Gelman 2014 for NUTS; Vehtari et al. 2021 for rank-normalised R-hat).
@@ -119,9 +120,21 @@ def _positive_int(name: str, value, source: str, span=None) -> int:
     return int(value)
 
 
+@dataclass(frozen=True)
+class Posterior:
+    """What a fit learned: the parameter draws (all chains, and by chain), the sampler's
+    diagnostics, and the data and program it was fitted with."""
+
+    draws: Draws
+    by_chain: dict
+    diagnostics: dict
+    data: Dataset
+    program: FitProgram
+
+
 def fit_model(cm, data: Any, *, method: str = "nuts", draws: int = 1000, warmup: int = 500,
               chains: int = 4, seed: int = 0, progress: Optional[bool] = None, steps: int = 5000,
-              learning_rate: float = 0.01, batch_size: Optional[int] = None, span=None):
+              learning_rate: float = 0.01, batch_size: Optional[int] = None, span=None) -> Posterior:
     """Fit the parameters of ``cm`` (a :class:`~causaldsl.api.CausalModel`) to ``data``.
 
     ``data`` is a pandas DataFrame, a CSV path or a dict of columns; columns
@@ -158,10 +171,7 @@ def fit_model(cm, data: Any, *, method: str = "nuts", draws: int = 1000, warmup:
     else:
         theta, by_chain, diag = _svi(prog, ir, draws, steps, learning_rate, seed, progress)
         label = "SVI"
-    from .api import FittedModel
-
-    return FittedModel(ir, cm.queries, cm.source, cm.base_dir, draws=Draws(theta, f"{label} posterior"),
-                       by_chain=by_chain, diagnostics=diag, data=ds, program=prog)
+    return Posterior(Draws(theta, f"{label} posterior"), by_chain, diag, ds, prog)
 
 
 def _interactive() -> bool:

@@ -56,7 +56,7 @@ Nodes = Union[str, Iterable[str]]
 
 
 # ---------------------------------------------------------------------------
-# Internal graph representation
+# Inputs: every function reads its graph as an ADMG
 # ---------------------------------------------------------------------------
 
 
@@ -68,72 +68,14 @@ class _Confounder:
     b: Hashable
 
 
-def _closure(vs: Iterable, step: dict) -> set:
-    """``vs`` and everything reachable from them along ``step`` (parents or children)."""
-    out = set(vs)
-    stack = list(out)
-    while stack:
-        for w in step[stack.pop()]:
-            if w not in out:
-                out.add(w)
-                stack.append(w)
-    return out
-
-
-class _G:
-    """Adjacency sets of an acyclic directed mixed graph (fast to query)."""
-
-    __slots__ = ("nodes", "pa", "ch", "sp")
-
-    def __init__(self, nodes, pa, ch, sp):
-        self.nodes = nodes  # list, in the graph's order
-        self.pa = pa
-        self.ch = ch
-        self.sp = sp
-
-    @staticmethod
-    def of(adm: ADMG) -> "_G":
-        nodes = list(adm.directed.nodes)
-        pa = {v: set(adm.directed.predecessors(v)) for v in nodes}
-        ch = {v: set(adm.directed.successors(v)) for v in nodes}
-        sp: dict = {v: set() for v in nodes}
-        for e in adm.bidirected:
-            a, b = tuple(e)
-            sp[a].add(b)
-            sp[b].add(a)
-        return _G(nodes, pa, ch, sp)
-
-    def without_edges_out_of(self, xs: set) -> "_G":
-        """The same graph with every directed edge leaving ``xs`` removed."""
-        pa = {v: {p for p in ps if p not in xs} for v, ps in self.pa.items()}
-        ch = {v: (set() if v in xs else set(cs)) for v, cs in self.ch.items()}
-        return _G(self.nodes, pa, ch, self.sp)
-
-    def without_edges(self, edges: Iterable[tuple]) -> "_G":
-        pa = {v: set(ps) for v, ps in self.pa.items()}
-        ch = {v: set(cs) for v, cs in self.ch.items()}
-        for a, b in edges:
-            ch[a].discard(b)
-            pa[b].discard(a)
-        return _G(self.nodes, pa, ch, self.sp)
-
-    def ancestors(self, vs: Iterable) -> set:
-        return _closure(vs, self.pa)
-
-    def descendants(self, vs: Iterable) -> set:
-        return _closure(vs, self.ch)
-
-    def adjacent(self, a, b) -> bool:
-        return b in self.pa[a] or b in self.ch[a] or b in self.sp[a]
-
-    def edges_at(self, v):
-        """``(w, head_at_v, head_at_w, token)`` for every edge at ``v``, token read from v to w."""
-        for w in self.ch[v]:
-            yield w, False, True, "->"
-        for w in self.pa[v]:
-            yield w, True, False, "<-"
-        for w in self.sp[v]:
-            yield w, True, True, "<->"
+def _edges_at(g: ADMG, v):
+    """``(w, head_at_v, head_at_w, token)`` for every edge at ``v``, token read from v to w."""
+    for w in g.children(v):
+        yield w, False, True, "->"
+    for w in g.parents(v):
+        yield w, True, False, "<-"
+    for w in g.siblings(v):
+        yield w, True, True, "<->"
 
 
 def _as_admg(g) -> ADMG:
@@ -152,11 +94,11 @@ def _as_admg(g) -> ADMG:
     return adm
 
 
-def _graph(g) -> _G:
-    return _G.of(_as_admg(g))
+def _graph(g) -> ADMG:
+    return _as_admg(g)
 
 
-def _node_set(gr: _G, vs, what: str) -> set:
+def _node_set(gr: ADMG, vs, what: str) -> set:
     """Normalise a node or an iterable of nodes, checking that each is in the graph."""
     if vs is None:
         return set()
@@ -164,7 +106,7 @@ def _node_set(gr: _G, vs, what: str) -> set:
         vs = [vs]
     out = set(vs)
     for v in out:
-        if v not in gr.pa:
+        if v not in gr.directed:
             raise ValueError(f"unknown {what} node {v!r}; the graph has nodes {sorted(map(str, gr.nodes))}")
     return out
 
@@ -188,7 +130,7 @@ def _set_key(s) -> tuple:
 # ---------------------------------------------------------------------------
 
 
-def _search(gr: _G, xs: set, ys: set, zs: set, want_path: bool):
+def _search(gr: ADMG, xs: set, ys: set, zs: set, want_path: bool):
     """Breadth-first search over (node, arrived-with-arrowhead) states.
 
     A walk may leave a node ``v`` it entered with an arrowhead through another
@@ -207,7 +149,7 @@ def _search(gr: _G, xs: set, ys: set, zs: set, want_path: bool):
     while queue:
         state = queue.popleft()
         v, head_in = state
-        for w, head_v, head_w, token in gr.edges_at(v):
+        for w, head_v, head_w, token in _edges_at(gr, v):
             if head_in is not None:
                 if head_in and head_v:
                     if v not in an_z:
@@ -239,21 +181,33 @@ def _search(gr: _G, xs: set, ys: set, zs: set, want_path: bool):
     return None
 
 
-def d_separated(g, xs: Nodes, ys: Nodes, zs: Nodes = ()) -> bool:
+def d_separated(g, xs: Nodes, ys: Nodes, zs: Nodes = (), *,
+                cut_incoming: Nodes = (), cut_outgoing: Nodes = ()) -> bool:
     """True if ``zs`` m-separates ``xs`` from ``ys`` (d-separation when ``g`` is a DAG).
 
     m-separation (Richardson 2003) treats ``a <-> b`` as ``a <- U -> b`` with an
     unobserved ``U``: a path is open when every collider on it is an ancestor of
     ``zs`` and no other node on it is in ``zs``. Implemented as a Bayes-ball
-    reachability search (Shachter 1998), linear in the size of the graph.
+    reachability search (Shachter 1998), linear in the size of the graph. The
+    project's one separation test: graph questions, adjustment and the
+    do-calculus of :mod:`causaldsl.identify` all ask it.
+
+    The do-calculus asks it of a mutilated graph: ``cut_incoming`` removes every
+    edge into those nodes (``G_{\\bar X}``, bidirected edges included),
+    ``cut_outgoing`` the directed edges out of them (``G_{\\underline Z}``).
 
     >>> g = ADMG.from_edges([("x", "m"), ("m", "y")], [("x", "y")])
     >>> d_separated(g, "x", "y", ["m"])
     False
     >>> d_separated(ADMG.from_edges([("x", "m"), ("m", "y")]), "x", "y", ["m"])
     True
+    >>> g = ADMG.from_edges([("x", "y")], [("x", "y")])
+    >>> d_separated(g, "x", "y", cut_outgoing="x"), d_separated(g, "x", "y", cut_incoming="x", cut_outgoing="x")
+    (False, True)
     """
     gr = _graph(g)
+    if cut_incoming or cut_outgoing:
+        gr = gr.mutilate(_node_set(gr, cut_incoming, "intervened"), _node_set(gr, cut_outgoing, "cut"))
     xs, ys, zs = _node_set(gr, xs, "x"), _node_set(gr, ys, "y"), _node_set(gr, zs, "conditioning")
     _disjoint(xs=xs, ys=ys, zs=zs)
     if not xs or not ys:
@@ -300,7 +254,7 @@ def format_path(path: Optional[list[str]]) -> str:
 # ---------------------------------------------------------------------------
 
 
-def _moral_ancestral(gr: _G, targets: set) -> dict:
+def _moral_ancestral(gr: ADMG, targets: set) -> dict:
     """Moral graph of the ancestral set of ``targets`` in the canonical DAG of ``gr``.
 
     Each bidirected edge ``a <-> b`` becomes a latent parent ``_Confounder(a, b)``.
@@ -315,8 +269,8 @@ def _moral_ancestral(gr: _G, targets: set) -> dict:
         adj.setdefault(v, set()).add(u)
 
     for v in anc:
-        parents = list(gr.pa[v])
-        for s in gr.sp[v]:
+        parents = list(gr.parents(v))
+        for s in gr.siblings(v):
             a, b = sorted((v, s), key=str)
             parents.append(_Confounder(a, b))
         for p in parents:
@@ -439,7 +393,7 @@ def _nearest_separator(adj: dict, xs: set, ys: set, allowed: set) -> Optional[fr
     return frozenset(_neighbourhood(adj, reach_y) & z2)
 
 
-def _restriction(gr: _G, restrict, exclude: set) -> set:
+def _restriction(gr: ADMG, restrict, exclude: set) -> set:
     allowed = set(gr.nodes) if restrict is None else _node_set(gr, restrict, "allowed")
     return allowed - exclude
 
@@ -516,7 +470,7 @@ def is_adjustment_set(g, x: Nodes, y: Nodes, z: Nodes) -> bool:
     zs = _node_set(gr, z, "adjustment")
     if zs & (xs | ys) or zs & gr.descendants(xs):
         return False
-    return not _search(gr.without_edges_out_of(xs), xs, ys, zs, want_path=False)
+    return not _search(gr.mutilate(cut_outgoing=xs), xs, ys, zs, want_path=False)
 
 
 def adjustment_sets(g, x: Optional[Nodes] = None, y: Optional[Nodes] = None, minimal: bool = True,
@@ -549,7 +503,7 @@ def adjustment_sets(g, x: Optional[Nodes] = None, y: Optional[Nodes] = None, min
     """
     gr, xs, ys = _exposure_outcome(g, x, y)
     allowed = set(gr.nodes) - xs - ys - gr.descendants(xs)
-    g_bd = gr.without_edges_out_of(xs)
+    g_bd = gr.mutilate(cut_outgoing=xs)
     if minimal:
         seps = _list_minimal_separators(_moral_ancestral(g_bd, xs | ys), xs, ys, allowed)
         return sorted(seps, key=_set_key)
@@ -614,7 +568,8 @@ def instruments(g, x: Optional[str] = None, y: Optional[str] = None) -> list[tup
         raise ValueError("the exposure and the outcome must differ")
     an_y = gr.ancestors([y])
     de_x = gr.descendants([x])
-    g_bd = gr.without_edges((x, w) for w in gr.ch[x] if w in an_y)
+    g_bd = ADMG(gr.directed.copy(), gr.bidirected)
+    g_bd.directed.remove_edges_from([(x, w) for w in gr.children(x) if w in an_y])
     mediators = (de_x & an_y) - {x, y}
     de_y = g_bd.descendants([y])
     allowed = set(gr.nodes) - mediators - {y}
@@ -693,18 +648,18 @@ def markov_blanket(g, v: str) -> set[str]:
     def district(u):
         seen, stack = {u}, [u]
         while stack:
-            for w in gr.sp[stack.pop()]:
+            for w in gr.siblings(stack.pop()):
                 if w not in seen:
                     seen.add(w)
                     stack.append(w)
         return seen
 
-    out = set(gr.pa[v])
-    for start in [v, *gr.ch[v]]:
+    out = set(gr.parents(v))
+    for start in [v, *gr.children(v)]:
         d = district(start)
         out |= d
         for u in d:
-            out |= gr.pa[u]
+            out |= gr.parents(u)
     out.discard(v)
     return out
 

@@ -35,6 +35,7 @@ from typing import Iterable, Optional, Sequence, Union
 import networkx as nx
 
 from .admg import ADMG
+from .graph_analysis import adjustment_sets, d_separated
 from .errors import CycleError, QueryError, UnknownNameError, did_you_mean
 from .estimand import (
     Estimand, Expr, Fraction, Prob, Product, Sum, _names, _Order, _query_text, free_variables, simplify,
@@ -49,32 +50,6 @@ Names = Union[str, Iterable[str]]
 _MAX_EXHAUSTIVE = 14  # front-door: 12 candidate mediators are searched exhaustively
 
 
-# ------------------------------------------------------------------------------------ d-separation
-
-def d_separated(g: ADMG, xs: Names, ys: Names, zs: Names = (), *,
-                cut_incoming: Names = (), cut_outgoing: Names = ()) -> bool:
-    """Whether ``xs`` and ``ys`` are d-separated given ``zs`` in a mutilated graph.
-
-    ``cut_incoming`` removes every edge into those nodes (``G_{\\bar X}``, bidirected
-    edges included); ``cut_outgoing`` removes the directed edges out of them
-    (``G_{\\underline Z}``); the test itself is
-    :func:`causaldsl.graph_analysis.d_separated`. Members of ``zs`` are known, so
-    they are dropped from ``xs`` and ``ys``.
-
-    >>> g = ADMG.from_edges([("x", "y")], [("x", "y")])
-    >>> d_separated(g, "x", "y", cut_outgoing="x"), d_separated(g, "x", "y", cut_incoming="x", cut_outgoing="x")
-    (False, True)
-    """
-    from .graph_analysis import d_separated as m_separated
-
-    xs, ys, zs = set(_names(xs)), set(_names(ys)), set(_names(zs))
-    if xs & ys - zs:
-        return False
-    return m_separated(g.mutilate(_names(cut_incoming), _names(cut_outgoing)), xs - zs, ys - zs, zs)
-
-
-# ------------------------------------------------------------------------------------- back-door
-
 def is_backdoor_set(g: ADMG, treatments: Names, outcomes: Names, adjustment: Names) -> bool:
     """Pearl's back-door criterion for sets: no member of ``adjustment`` descends from a
     treatment, and ``adjustment`` blocks every path between treatments and outcomes that
@@ -87,7 +62,7 @@ def is_backdoor_set(g: ADMG, treatments: Names, outcomes: Names, adjustment: Nam
     (True, False)
     """
     xs, ys, zs = set(_names(treatments)), set(_names(outcomes)), set(_names(adjustment))
-    if zs & (xs | ys) or zs & g.descendants(xs):
+    if xs & ys or zs & (xs | ys) or zs & g.descendants(xs):
         return False
     return d_separated(g, xs, ys, zs, cut_outgoing=xs)
 
@@ -100,8 +75,6 @@ def backdoor_sets(g: ADMG, treatments: Names, outcomes: Names) -> list:
     >>> [sorted(s) for s in backdoor_sets(g, "x", "y")]
     [['a', 'b']]
     """
-    from .graph_analysis import adjustment_sets
-
     xs, ys = set(_names(treatments)), set(_names(outcomes))
     _check_names(g, list(xs | ys))
     return adjustment_sets(g, xs, ys)

@@ -932,3 +932,10 @@ def test_graph_question_with_a_variable_on_both_sides(question):
     with pytest.raises(cd.CausalDSLError) as info:
         m.query(question)
     assert info.value.line == 1 and info.value.column is not None and info.value.hint
+
+
+def test_evaluate_takes_a_model_not_a_graph():
+    g = cd.graph("graph g {\n x -> y\n}")
+    est = g.identify("P(y | do(x))")
+    with pytest.raises(cd.QueryError, match="takes a causaldsl model"):
+        est.evaluate(g)

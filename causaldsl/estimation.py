@@ -1,103 +1,27 @@
-"""From a written query to an :class:`~causaldsl.estimand.Estimand`, and from an estimand to numbers.
+"""Numbers from an :class:`~causaldsl.estimand.Estimand`: on a model, or from data.
 
-* :func:`identify_query` reads ``P(Y | do(X), Z)`` (values optional) and runs
-  :func:`causaldsl.identify.identify` on the graph's projection to observed variables.
 * :func:`evaluate_on_model` computes the estimand from a discrete model's own
   observational distribution (exactly), which must equal the model's
   interventional answer: the project's strongest self-check.
 * :func:`estimate_from_data` computes it from a data set: plug-in estimation with
   a bootstrap interval for discrete data, linear back-door adjustment (least
   squares) for continuous data.
+
+The model is taken as an object with ``ir`` and ``query`` (a
+:class:`~causaldsl.api.CausalModel`), so this module sits below the faces.
 """
 
 from __future__ import annotations
 
 import csv
+import itertools
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Mapping, Optional, Union
 
 import numpy as np
 
-from . import syntax as S
 from .errors import MethodError, QueryError, ZeroProbabilityError
-
-
-def _value(v: S.Value):
-    return v.value
-
-
-def identify_query(cg, text: Union[str, S.ProbQuery, S.IdentifyQuery], source: Optional[str] = None):
-    """Identify a query written as ``P(Y | do(X), Z)`` against a :class:`CausalGraph`."""
-    from .identify import identify
-    from .parser import parse_query
-
-    source = cg.source if source is None else source
-    if isinstance(text, str):
-        source = text
-        q = parse_query(text)
-    else:
-        q = text
-    if isinstance(q, S.IdentifyQuery):
-        q = q.query
-    if not isinstance(q, S.ProbQuery):
-        raise QueryError("identify takes a query of the form P(Y | do(X), Z)", span=q.span, source=source,
-                         hint="write e.g. identify P(cancer | do(smoking))")
-    outcomes, treatments, conditions, values, spans = [], [], [], {}, []
-    for ev in q.events:
-        if isinstance(ev, S.EqEvent) and ev.term.world is None:
-            outcomes.append(ev.term.name)
-            spans.append(ev.term.span)
-            values[ev.term.name] = _value(ev.value)
-        elif isinstance(ev, S.ExprEvent) and isinstance(ev.expr, S.Var) and ev.expr.world is None:
-            outcomes.append(ev.expr.name)
-            spans.append(ev.expr.span)
-        else:
-            raise QueryError("identify takes variables (optionally with values) as outcomes", span=ev.span,
-                             source=source, hint="write identify P(Y | do(X)) or identify P(Y = 1 | do(X = 1))")
-    for cond in q.conditions:
-        if isinstance(cond, S.Do):
-            for a in cond.assignments:
-                treatments.append(a.name)
-                spans.append(a.span)
-                if a.value is not None:
-                    lit = _literal(a.value)
-                    if lit is None:
-                        raise QueryError("do() sets a variable to a value", span=a.span, source=source,
-                                         hint=f"write do({a.name}) or do({a.name} = 1)")
-                    values[a.name] = lit
-        elif isinstance(cond, S.Given):
-            raise QueryError("identify takes variables (optionally with values) as conditions", span=cond.span,
-                             source=source, hint="write identify P(Y | do(X), Z) or identify P(Y | do(X), Z = 1)")
-        else:
-            if cond.term.world is not None:
-                raise QueryError("identify does not take counterfactual terms", span=cond.span, source=source,
-                                 hint="ask identify P(Y | do(X), Z)")
-            conditions.append(cond.term.name)
-            spans.append(cond.term.span)
-            if cond.value is not None:
-                values[cond.term.name] = _value(cond.value)
-    if not treatments:
-        raise QueryError("identify needs an intervention, do(...)", span=q.span, source=source,
-                         hint="write identify P(Y | do(X))")
-    cg._check(outcomes + treatments + conditions, spans, source)
-    try:
-        est = identify(cg.admg, outcomes, treatments, conditions)
-    except QueryError as err:
-        raise err.with_source(source) if err.line is None and q.span.line else err
-    from dataclasses import replace
-
-    return replace(est, values=tuple(values.items()))
-
-
-def _literal(e: S.Expr):
-    if isinstance(e, S.Num):
-        return e.value
-    if isinstance(e, S.Unary) and isinstance(e.operand, S.Num):
-        return -e.operand.value if e.op == "-" else e.operand.value
-    if isinstance(e, S.Var) and e.world is None:
-        return e.name
-    return None
 
 
 def _numeric(v):
@@ -109,9 +33,8 @@ def _numeric(v):
 
 def evaluate_on_model(est, model, values: Optional[Mapping[str, Any]] = None):
     """The estimand computed exactly from ``model``'s observational distribution."""
-    from .api import CausalModel
-
-    if not isinstance(model, CausalModel):
+    # Any object that answers queries over an IR will do; importing CausalModel would point upwards.
+    if not (hasattr(model, "ir") and callable(getattr(model, "query", None))):
         raise QueryError("evaluate() takes a causaldsl model", hint="pass the model, e.g. est.evaluate(m)")
     if not est.identifiable:
         raise QueryError(f"{est.query} is not identifiable, so it has no formula to evaluate", hint=est.reason)
@@ -142,8 +65,6 @@ def _labels(node) -> list:
 
 
 def _product(lists):
-    import itertools
-
     return itertools.product(*lists)
 
 
