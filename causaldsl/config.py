@@ -20,6 +20,7 @@ it on for the calling thread and for the duration of the call only.
 >>> import causaldsl as cd
 >>> cd.settings.exact_memory
 2000000000.0
+>>> cd.settings.compilation_cache = None  # off: the default, unless CAUSALDSL_COMPILATION_CACHE is set
 >>> cd.settings.compilation_cache is None
 True
 """
