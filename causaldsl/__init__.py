@@ -10,12 +10,8 @@
 0.9
 """
 
-import jax as _jax
-
-# Exact answers are promised to 1e-6 and beyond; float32 contractions of large
-# networks drift past that, so the package computes in float64.
-_jax.config.update("jax_enable_x64", True)
-
+# Importing the package changes no setting of JAX's: the engines run in float64 under
+# causaldsl.config.float64, scoped to each call (see causaldsl.config).
 from .api import CausalModel, FittedModel, graph, load, model, program, report, run  # noqa: E402
 from .causal_graph import CausalGraph, from_dagitty  # noqa: E402
 from .config import settings  # noqa: E402

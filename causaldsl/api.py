@@ -12,6 +12,7 @@ import numpy as np
 from . import syntax as S
 from .causal_graph import CausalGraph, check_graph
 from .checker import check_model
+from .config import float64
 from .distributions import FAMILIES
 from .errors import CausalDSLError, DomainError, DuplicateDefinitionError, QueryError, UnknownNameError, did_you_mean
 from .inference import compiled_programs, run_plan
@@ -137,6 +138,7 @@ class CausalModel:
         return self._run_plan(plan, text=label, method=method, seed=seed, samples=samples,
                               source=source, span=q.span, posterior=self._posterior())
 
+    @float64
     def _run_plan(self, plan, **kw) -> Result:
         """``run_plan``; a refused parameter is reported with the parent values that make it invalid."""
         from .errors import ProbabilityError
@@ -277,6 +279,7 @@ class CausalModel:
             fixed[name] = _coded(self.ir[name], value)
         return self._derive(surgery(self.ir, fixed))
 
+    @float64
     def sample(self, n: int = 10_000, *, seed: int = 0, progress: Optional[bool] = None) -> dict[str, np.ndarray]:
         """``n`` draws of every variable (latent ones included), as NumPy arrays.
 

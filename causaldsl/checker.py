@@ -664,14 +664,12 @@ def _static_param_checks(fam, args, dist: S.DistCall, ctx: _Ctx) -> None:
 
 
 def _engine_float():
-    """The float type the engines compute in (JAX's: float32 unless x64 is on).
+    """The float type the engines compute in: float64 (see :func:`causaldsl.config.float64`).
 
-    Constant parameters are checked in NumPy at that precision: the same verdict as JAX's
-    (``Normal(0, 1e-50)`` is invalid in float32), without a JAX dispatch per node.
+    Constant parameters are checked in NumPy at that precision: the same verdict as JAX's,
+    without a JAX dispatch per node.
     """
-    import jax
-
-    return jax.dtypes.canonicalize_dtype(np.float64)
+    return np.dtype(np.float64)
 
 
 def _sample_domain(fam, args, levels, nodes, dist: S.DistCall, ctx: _Ctx):

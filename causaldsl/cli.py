@@ -13,6 +13,7 @@ query that failed), 2 on bad usage.
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from pathlib import Path
 from typing import Optional, Sequence, TextIO
@@ -126,8 +127,12 @@ def _check(models: list, file: Path, out: TextIO) -> int:
 
 def main(argv: Optional[Sequence[str]] = None) -> int:
     from . import api
+    from .backends.compilation_cache import ENV
+    from .config import settings
 
     args = _parser().parse_args(argv)
+    if ENV not in os.environ:  # the command owns its process: a second run reads its compiled programs from disk
+        settings.compilation_cache = True
     try:
         source = read_source(args.file)
     except OSError as exc:

@@ -31,6 +31,7 @@ from typing import Any, Optional
 import jax
 import numpy as np
 
+from .config import float64
 from .data import Dataset, prepare
 from .errors import FitError, FitWarning, MethodError, ProbabilityError
 from .inference import Draws
@@ -43,6 +44,7 @@ ESS_PER_CHAIN = 100
 PRIOR_DRAWS = 1000
 
 
+@float64
 def prior_draws(ir: Model, draws: int = PRIOR_DRAWS, seed: int = 0) -> Draws:
     """``draws`` joint draws of the parameters from their priors."""
     from numpyro.infer import Predictive
@@ -132,6 +134,7 @@ class Posterior:
     program: FitProgram
 
 
+@float64
 def fit_model(cm, data: Any, *, method: str = "nuts", draws: int = 1000, warmup: int = 500,
               chains: int = 4, seed: int = 0, progress: Optional[bool] = None, steps: int = 5000,
               learning_rate: float = 0.01, batch_size: Optional[int] = None, span=None) -> Posterior:

@@ -27,7 +27,7 @@ from .backends.exact import Cost, ExactProgram, compile_exact, structure_cost
 from .backends.montecarlo import MonteCarloProgram, compile_montecarlo
 from .backends.noise import seed_of
 from .backends.sharding import shard_leading
-from .config import settings
+from .config import float64, settings
 from .distributions import FAMILIES
 from .errors import MethodError, ProbabilityError, QueryError, ZeroProbabilityError
 from .queries import Plan, describe_evidence
@@ -140,6 +140,7 @@ def _label(node, value: float):
     return float(value)
 
 
+@float64
 def run_plan(plan: Plan, cache: dict, *, text: str, method: Optional[str] = None,
              seed: Optional[int] = None, samples: Optional[int] = None, source: str = "",
              span=None, posterior=None) -> Result:

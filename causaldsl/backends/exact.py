@@ -48,8 +48,8 @@ the same contraction, and would dominate the first answer. So:
 
 from __future__ import annotations
 
+import collections
 import functools
-import queue
 import threading
 from collections import defaultdict
 from dataclasses import dataclass
@@ -64,6 +64,7 @@ from .. import syntax as S
 from ..distributions import FAMILIES
 from ..expressions import compile_expr, free_vars
 from ..ir import Model, Slot
+from ..config import float64
 from ..queries import Plan
 from .contraction import contract as contract_steps, estimate, greedy_steps, sequential_steps, two_phase_path
 
@@ -467,49 +468,48 @@ def compile_exact(plan: Plan) -> Callable:
 class _Compiler:
     """One worker thread that compiles programs in the order their first answers were given.
 
-    At interpreter exit the queue is dropped (the compile in flight finishes):
-    a script that asked its questions does not wait for code it will not run.
+    The thread lives while there is work: it starts with the first job of a burst and ends
+    when the queue is empty, so an idle process holds no thread of causaldsl's. It takes no
+    new job once the main thread has finished (``threading.main_thread().is_alive()``), so
+    at interpreter exit the queue is dropped and only the compile in flight finishes: a
+    script that asked its questions does not wait for code it will not run.
     """
 
     def __init__(self):
-        self.jobs: queue.Queue = queue.Queue()
-        self.thread = None
-        self.closing = False
+        self.jobs: collections.deque = collections.deque()
         self.lock = threading.Lock()
+        self.done = threading.Condition(self.lock)  # notified when the worker ends
+        self.thread = None
 
     def submit(self, job: Callable) -> None:
         with self.lock:
-            if self.closing:
-                return
+            self.jobs.append(job)
             if self.thread is None:
-                self.thread = threading.Thread(target=self._work, name="causaldsl-compile",
-                                               daemon=not hasattr(threading, "_register_atexit"))
-                if hasattr(threading, "_register_atexit"):
-                    threading._register_atexit(self._close)  # runs before non-daemon threads are joined
+                self.thread = threading.Thread(target=self._work, name="causaldsl-compile")
                 self.thread.start()
-        self.jobs.put(job)
 
-    def _close(self) -> None:
-        self.closing = True
-        self.jobs.put(None)
+    def _next(self):
+        """The next job, or None (and the worker is over) when none is left or the program is exiting."""
+        with self.lock:
+            if self.jobs and threading.main_thread().is_alive():
+                return self.jobs.popleft()
+            self.jobs.clear()
+            self.thread = None
+            self.done.notify_all()
+            return None
 
     def _work(self) -> None:
-        while True:
-            job = self.jobs.get()
-            if job is None or self.closing:
-                self.jobs.task_done()
-                return
+        while (job := self._next()) is not None:
             try:
                 job()
             except Exception:  # the NumPy path keeps answering; a failed compile only costs speed
                 pass
-            finally:
-                self.jobs.task_done()
 
     def join(self) -> None:
         """Block until every submitted compilation has finished."""
-        if self.thread is not None and not self.closing:
-            self.jobs.join()
+        with self.lock:
+            while self.thread is not None and self.thread is not threading.current_thread():
+                self.done.wait()
 
 
 COMPILER = _Compiler()
@@ -581,6 +581,7 @@ class ExactProgram:
         with np.errstate(all="ignore"):
             return self.structure.evaluate(values, {}, np, self._statics(values))
 
+    @float64  # in the compile worker's thread too: the switch is per thread
     def _compile(self, values) -> None:
         s = self.structure
         # The factors that do not depend on the query's values go into the program as constants,
@@ -635,6 +636,7 @@ class ExactProgram:
         """Block until the compiled function is ready (tests and benchmarks)."""
         return self._ready.wait(timeout)
 
+    @float64
     def __call__(self, values):
         if self._compiled is not None:
             return self._compiled(np.asarray(values, dtype=float))

@@ -33,6 +33,7 @@ import numpy as np
 import networkx as nx
 
 from .. import syntax as S
+from ..config import float64
 from ..distributions import FAMILIES
 from ..errors import MethodError, QueryError
 from ..expressions import compile_expr, free_vars
@@ -521,9 +522,11 @@ class Compiled:
         # the weights, those of the weighted target); for a small pass one program is cheaper.
         self.split = bool(schedule.evidence) and len(schedule.steps) > SPLIT_STEPS
 
+    @float64
     def noise(self, key) -> tuple:
         return noise_rows(self.schedule, key, self.n, self.shard_draws)
 
+    @float64
     def __call__(self, key, values, theta) -> dict:
         if not self.split:
             return self.main(key, values, theta, *self.noise(key))
@@ -645,6 +648,7 @@ class MonteCarloProgram:
             self._compiled, _ = compile_montecarlo(self.plan, self.n, self.source, schedule=self.schedule)
         return self._compiled
 
+    @float64
     def __call__(self, seed: int, values) -> dict:
         values = np.asarray(values, dtype=np.float64)
         if self.scalar is not None:

@@ -19,6 +19,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from ..config import float64
 from ..distributions import FAMILIES
 from ..expressions import compile_expr
 from ..ir import Model
@@ -60,6 +61,7 @@ def numpyro_model(ir: Model):
 _SAMPLERS: dict = {}
 
 
+@float64
 def sample(ir: Model, n: int, seed: int = 0, theta=None) -> dict[str, np.ndarray]:
     """``n`` joint draws of every variable of ``ir`` (vectorised, one compiled function).
 
@@ -81,6 +83,7 @@ def sample(ir: Model, n: int, seed: int = 0, theta=None) -> dict[str, np.ndarray
     return {name: np.asarray(env[name]) for name in ir.names}
 
 
+@float64
 def sample_arrays(ir: Model, n: int, seed: int = 0) -> dict:
     """:func:`sample` as JAX arrays, left where they were computed (split across the devices
     when there are several: see :mod:`causaldsl.backends.sharding`).

@@ -47,6 +47,7 @@ from typing import Mapping, Optional
 
 import numpy as np
 
+from ..config import float64
 from ..errors import CausalDSLError, QueryError, UnknownNameError, did_you_mean
 from .charts import PALETTE, bars_svg, histograms_svg
 from .drawing import draw_graph, layered_layout
@@ -189,12 +190,14 @@ class _Histogram:
 
         return jax.random.PRNGKey(seed), np.asarray(values, float), np.asarray(edges, float)
 
+    @float64  # in the compiling threads too: the switch is per thread
     def prepare(self, values, edges, seed: int) -> "_Histogram":
         """Compile for arguments shaped like these (once); returns ``self``."""
         if self.compiled is None:
             self.compiled = self.jitted.lower(*self._args(values, edges, seed)).compile()
         return self
 
+    @float64
     def __call__(self, values, edges, seed: int) -> dict:
         import jax
 
