@@ -27,6 +27,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from ..config import float64
 from ..distributions import FAMILIES
 from ..expressions import compile_expr
 from ..queries import Plan
@@ -96,6 +97,7 @@ class NutsProgram:
         self.sampler = lambda: MCMC(NUTS(model), num_warmup=WARMUP, num_samples=DRAWS, num_chains=CHAINS,
                                     chain_method="vectorized", progress_bar=False)
 
+    @float64
     def __call__(self, seed: int, values) -> dict:
         from numpyro.diagnostics import effective_sample_size, split_gelman_rubin
 
