@@ -47,6 +47,20 @@ class ADMG:
                 bi.add(frozenset((a, b)))
         return ADMG(g, frozenset(bi))
 
+    @staticmethod
+    def of(g) -> "ADMG":
+        """``g`` as an ADMG: an ADMG itself, or a networkx DiGraph's directed edges (the graph
+        functions also take a DagittyGraph, which each reads for its own purpose first).
+
+        >>> ADMG.of(nx.DiGraph([("x", "y")])).nodes
+        ['x', 'y']
+        """
+        if isinstance(g, ADMG):
+            return g
+        if isinstance(g, nx.DiGraph):
+            return ADMG(g)
+        raise TypeError(f"expected an ADMG, a networkx DiGraph or a DagittyGraph, got {type(g).__name__}")
+
     @property
     def nodes(self) -> list[str]:
         return list(self.directed.nodes)

@@ -515,12 +515,8 @@ def to_dagitty(g, latents: Iterable[str] = (), *, exposures: Iterable[str] = (),
         status["adjusted"] |= g.adjusted
         status["selected"] |= g.selected
         positions = dict(g.positions)
-    elif isinstance(g, ADMG):
-        adm = g
-    elif isinstance(g, nx.DiGraph):
-        adm = ADMG(g)
     else:
-        raise TypeError(f"expected an ADMG, a networkx DiGraph or a DagittyGraph, got {type(g).__name__}")
+        adm = ADMG.of(g)
     status["latent"] |= set(latents)
     status["exposure"] |= set(exposures)
     status["outcome"] |= set(outcomes)

@@ -81,12 +81,7 @@ def _edges_at(g: ADMG, v):
 def _as_admg(g) -> ADMG:
     if isinstance(g, DagittyGraph):
         return g.projected()
-    if isinstance(g, ADMG):
-        adm = g
-    elif isinstance(g, nx.DiGraph):
-        adm = ADMG(g)
-    else:
-        raise TypeError(f"expected an ADMG, a networkx DiGraph or a DagittyGraph, got {type(g).__name__}")
+    adm = ADMG.of(g)
     if not nx.is_directed_acyclic_graph(adm.directed):
         cycle = nx.find_cycle(adm.directed)
         raise ValueError("the graph has a directed cycle: " + " -> ".join(str(a) for a, _ in cycle)
@@ -709,12 +704,8 @@ def to_dot(g, latents: Iterable[str] = (), intervened: Iterable[str] = (), mutil
     if isinstance(g, DagittyGraph):
         latents = set(latents) | g.latents
         adm = g.admg
-    elif isinstance(g, ADMG):
-        adm = g
-    elif isinstance(g, nx.DiGraph):
-        adm = ADMG(g)
     else:
-        raise TypeError(f"expected an ADMG, a networkx DiGraph or a DagittyGraph, got {type(g).__name__}")
+        adm = ADMG.of(g)
     latents, intervened = set(latents), set(intervened)
     nodes = list(adm.directed.nodes)
     for name, vs in (("latent", latents), ("intervened", intervened)):
