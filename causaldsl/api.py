@@ -138,7 +138,6 @@ class CausalModel:
         return self._run_plan(plan, text=label, method=method, seed=seed, samples=samples,
                               source=source, span=q.span, posterior=self._posterior())
 
-    @float64
     def _run_plan(self, plan, **kw) -> Result:
         """``run_plan``; a refused parameter is reported with the parent values that make it invalid."""
         from .errors import ProbabilityError
