@@ -5,7 +5,7 @@
 For ``P(v.. = 1 | do(v.. = 1))`` on the seeded networks of ``benchmarks/nets.py``: the operands
 the engine contracts for its first (NumPy) answer, and, best of five in one process, the time of
 
-* the two-phase greedy path as :mod:`causaldsl.backends.contraction` finds it, and as two calls
+* the two-phase greedy path as :mod:`causaldsl.engines.contraction` finds it, and as two calls
   of ``opt_einsum.contract_path(..., optimize="greedy")`` found it before (constants, then the rest);
 * the contraction along the path: ``contraction.contract`` over the precomputed pairwise steps,
   and ``opt_einsum.contract`` given the same path;
@@ -25,11 +25,11 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 import numpy as np  # noqa: E402
 import opt_einsum  # noqa: E402
 
-from causaldsl.backends import exact  # noqa: E402
-from causaldsl.backends.contraction import contract, pairwise_steps, two_phase_path  # noqa: E402
-from causaldsl.checker import check_model  # noqa: E402
-from causaldsl.parser import parse, parse_query  # noqa: E402
-from causaldsl.queries import plan_query  # noqa: E402
+from causaldsl.engines import exact  # noqa: E402
+from causaldsl.engines.contraction import contract, pairwise_steps, two_phase_path  # noqa: E402
+from causaldsl.model.checker import check_model  # noqa: E402
+from causaldsl.language.parser import parse, parse_query  # noqa: E402
+from causaldsl.model.queries import plan_query  # noqa: E402
 
 from benchmarks.nets import binary_net  # noqa: E402
 

@@ -6,9 +6,9 @@
 On the seeded random binary networks of ``benchmarks/nets.py`` (the exact workloads 1 and 5),
 each phase of ``cd.model(text).query("P(v.. = 1 | do(v.. = 1))")`` is timed on its own:
 
-* parse: text to syntax tree (:func:`causaldsl.parser.parse`);
-* check: syntax tree to model IR (:func:`causaldsl.checker.check_model`);
-* plan: the query text to a plan (:func:`causaldsl.parser.parse_query` + :func:`causaldsl.queries.plan_query`);
+* parse: text to syntax tree (:func:`causaldsl.language.parser.parse`);
+* check: syntax tree to model IR (:func:`causaldsl.model.checker.check_model`);
+* plan: the query text to a plan (:func:`causaldsl.language.parser.parse_query` + :func:`causaldsl.model.queries.plan_query`);
 * first: everything, text in, answer out, on a fresh model (what a notebook user waits for);
 * pgmpy: its first call as in ``benchmarks/systems/pgmpy_peer.py`` (build the network, then query).
 
@@ -29,9 +29,9 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import causaldsl as cd  # noqa: E402
-from causaldsl.checker import check_model  # noqa: E402
-from causaldsl.parser import parse, parse_query  # noqa: E402
-from causaldsl.queries import plan_query  # noqa: E402
+from causaldsl.model.checker import check_model  # noqa: E402
+from causaldsl.language.parser import parse, parse_query  # noqa: E402
+from causaldsl.model.queries import plan_query  # noqa: E402
 
 from benchmarks.nets import binary_net  # noqa: E402
 

@@ -11,16 +11,16 @@
 """
 
 # Importing the package changes no setting of JAX's: the engines run in float64 under
-# causaldsl.config.float64, scoped to each call (see causaldsl.config).
+# causaldsl.engines.config.float64, scoped to each call (see causaldsl.engines.config).
 from .api import CausalModel, FittedModel, graph, load, model, program, report, run  # noqa: E402
-from .causal_graph import CausalGraph, from_dagitty  # noqa: E402
-from .config import settings  # noqa: E402
-from .errors import (  # noqa: E402
+from .graphs.causal_graph import CausalGraph, from_dagitty  # noqa: E402
+from .engines.config import settings  # noqa: E402
+from .language.errors import (  # noqa: E402
     CausalDSLError, CausalSyntaxError, CycleError, DataError, DistributionError, DomainError,
     DuplicateDefinitionError, EffectError, FitError, FitWarning, MethodError, ProbabilityError, QueryError,
     TableError, UnknownNameError, ZeroProbabilityError,
 )
-from .results import Result  # noqa: E402
+from .engines.results import Result  # noqa: E402
 
 
 def explore(model, outcome=None, *, samples: int = 20_000, seed: int = 0):

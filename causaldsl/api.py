@@ -9,19 +9,19 @@ from typing import Iterator, Optional, Union
 import networkx as nx
 import numpy as np
 
-from . import syntax as S
-from .causal_graph import CausalGraph, check_graph
-from .checker import check_model
-from .config import float64
-from .distributions import FAMILIES
-from .errors import CausalDSLError, DomainError, DuplicateDefinitionError, QueryError, UnknownNameError, did_you_mean
-from .inference import compiled_programs, run_plan
-from .ir import Model
-from .parser import parse, parse_query
-from .queries import plan_query
-from .results import Result, table
-from .validity import check_plan
-from .worlds import do as surgery
+from .language import syntax as S
+from .graphs.causal_graph import CausalGraph, check_graph
+from .model.checker import check_model
+from .engines.config import float64
+from .model.distributions import FAMILIES
+from .language.errors import CausalDSLError, DomainError, DuplicateDefinitionError, QueryError, UnknownNameError, did_you_mean
+from .engines.dispatch import compiled_programs, run_plan
+from .model.ir import Model
+from .language.parser import parse, parse_query
+from .model.queries import plan_query
+from .engines.results import Result, table
+from .model.validity import check_plan
+from .model.worlds import do as surgery
 
 
 class CausalModel:
@@ -63,7 +63,7 @@ class CausalModel:
         if not self.ir.params:
             return None
         if self._prior is None:
-            from .fit import prior_draws
+            from .bayes.fit import prior_draws
 
             self._prior = prior_draws(self.ir)
         return self._prior
@@ -90,7 +90,7 @@ class CausalModel:
 
     @functools.cached_property
     def causal_graph(self):
-        """The model's structure as a :class:`~causaldsl.causal_graph.CausalGraph` (latents kept)."""
+        """The model's structure as a :class:`~causaldsl.graphs.causal_graph.CausalGraph` (latents kept)."""
         dag = nx.DiGraph()
         dag.add_nodes_from(self.ir.names)
         dag.add_edges_from(self.ir.graph.edges)
@@ -140,7 +140,7 @@ class CausalModel:
 
     def _run_plan(self, plan, **kw) -> Result:
         """``run_plan``; a refused parameter is reported with the parent values that make it invalid."""
-        from .errors import ProbabilityError
+        from .language.errors import ProbabilityError
 
         try:
             return run_plan(plan, self._cache, **kw)
@@ -178,7 +178,7 @@ class CausalModel:
                     failed_fit = None
                     yield replace(current.fit_report, query=q.text or current.fit_report.query)
                 elif failed_fit is not None:
-                    from .errors import FitError
+                    from .language.errors import FitError
 
                     raise FitError(f"not answered: the fit on line {failed_fit.span.line} failed", span=q.span,
                                    source=self.source, hint="mend the fit; answers over the prior would mislead")
@@ -196,7 +196,7 @@ class CausalModel:
         first failure is raised, with ``.results`` holding every row (answers,
         and each failure in its place), so nothing computed is lost.
 
-        >>> from causaldsl.errors import ZeroProbabilityError
+        >>> from causaldsl.language.errors import ZeroProbabilityError
         >>> m = model("model m {\\n x ~ Bernoulli(0.5)\\n y := x\\n}\\nP(y = 1 | x = 0, y = 1)\\nP(x = 1)")
         >>> try:
         ...     m.run()
@@ -246,9 +246,9 @@ class CausalModel:
         ``method="nuts"`` (default: ``chains`` chains of ``warmup`` + ``draws``
         steps) or ``"svi"`` (``steps`` of Adam, then ``draws`` from the guide;
         ``batch_size`` subsamples rows). Returns a :class:`FittedModel` whose
-        answers are over the posterior. See :mod:`causaldsl.fit`.
+        answers are over the posterior. See :mod:`causaldsl.bayes.fit`.
         """
-        from .fit import fit_model
+        from .bayes.fit import fit_model
 
         post = fit_model(self, data, method=method, draws=draws, warmup=warmup, chains=chains, seed=seed,
                          progress=progress, steps=steps, learning_rate=learning_rate, batch_size=batch_size,
@@ -293,8 +293,8 @@ class CausalModel:
         >>> bool(np.allclose(s["y"], 2 * s["x"]))
         True
         """
-        from .backends.montecarlo import check_draws
-        from .backends.numpyro_backend import sample as _sample
+        from .engines.montecarlo import check_draws
+        from .engines.numpyro_backend import sample as _sample
 
         n = int(n)
         if n < 0:
@@ -342,7 +342,7 @@ class CausalModel:
 
     def numpyro(self):
         """The model as a NumPyro model function (one ``numpyro.sample`` site per ``~``)."""
-        from .backends.numpyro_backend import numpyro_model
+        from .engines.numpyro_backend import numpyro_model
 
         return numpyro_model(self.ir)
 
@@ -370,7 +370,7 @@ def _chunked(draw, n: int, seed: int, progress: Optional[bool], label: str) -> d
     Chunk ``i`` has its own seed from ``SeedSequence([seed, i])``: the draws do
     not depend on whether a progress bar is shown.
     """
-    from .fit import _interactive
+    from .bayes.fit import _interactive
 
     k = -(-n // SAMPLE_CHUNK)
     show = _interactive() if progress is None else bool(progress)
@@ -423,8 +423,8 @@ class FittedModel(CausalModel):
 
     @property
     def fit_report(self):
-        """How the fit went, as one row of a results table (a :class:`~causaldsl.fit.FitReport`)."""
-        from .fit import FitReport, describe
+        """How the fit went, as one row of a results table (a :class:`~causaldsl.bayes.fit.FitReport`)."""
+        from .bayes.fit import FitReport, describe
 
         rows = self.data.rows if self.data is not None else 0
         return FitReport(f"fit {self.name} to {self.data.origin if self.data else 'data'}", rows,
@@ -432,7 +432,7 @@ class FittedModel(CausalModel):
 
     def summary(self) -> str:
         """Posterior mean, sd, 95% interval, R-hat and ESS of every parameter entry, as text."""
-        from .fit import describe, summary_rows
+        from .bayes.fit import describe, summary_rows
 
         rows = [("parameter", "mean", "sd", "2.5%", "97.5%", "R-hat", "ESS")]
         for r in summary_rows(self.ir, self._prior.theta, self.diagnostics):
@@ -444,12 +444,12 @@ class FittedModel(CausalModel):
 
     def arviz(self):
         """The posterior as an ArviZ ``InferenceData`` (chains kept; index variables as coordinates)."""
-        from .fit import to_arviz
+        from .bayes.fit import to_arviz
 
         return to_arviz(self.ir, self.by_chain, self.diagnostics, self.data)
 
     def __repr__(self) -> str:
-        from .fit import describe
+        from .bayes.fit import describe
 
         return (f"<FittedModel {self.name}: {len(self.ir.params)} parameters, "
                 f"{self._prior.count:,} posterior draws; {describe(self.diagnostics)}>")
@@ -492,7 +492,7 @@ def _num(x) -> str:
 
 def _fit_path(st: S.FitStmt, source: str, base_dir: Optional[Path]) -> Path:
     """The data file a ``fit`` statement names, checked to be a file (relative paths from ``base_dir``)."""
-    from .errors import DataError
+    from .language.errors import DataError
 
     path = Path(st.path)
     if not path.is_absolute() and base_dir is not None:
@@ -515,7 +515,7 @@ def _at(err: CausalDSLError, span, source: str) -> CausalDSLError:
 
 def _check_fit_data(ir: Model, st: S.FitStmt, source: str, base_dir: Optional[Path]) -> None:
     """A ``fit`` statement's file exists and its columns match the model (checked without fitting)."""
-    from .data import prepare
+    from .bayes.data import prepare
 
     path = _fit_path(st, source, base_dir)
     try:
@@ -543,7 +543,7 @@ def _coded(node, value) -> float:
 def program(source: str, base_dir: Union[str, Path, None] = None, *, check_queries: bool = True) -> list:
     """Every model and graph of a program, each holding the queries written after it.
 
-    Models become :class:`CausalModel`, ``graph`` blocks :class:`~causaldsl.causal_graph.CausalGraph`.
+    Models become :class:`CausalModel`, ``graph`` blocks :class:`~causaldsl.graphs.causal_graph.CausalGraph`.
     ``base_dir`` is where ``fit NAME to "file.csv"`` looks for relative paths. Every query is
     checked here, so mistakes surface before anything is answered; ``check_queries=False``
     leaves them to :meth:`CausalModel.answers`, which reports each failure in its row
@@ -590,7 +590,7 @@ def program(source: str, base_dir: Union[str, Path, None] = None, *, check_queri
         for q in queries:  # check every query now, so that errors surface at load time
             if isinstance(q, S.FitStmt):
                 if not ir.params:
-                    from .errors import FitError
+                    from .language.errors import FitError
 
                     raise FitError(f"model '{ir.name}' has no parameters to fit", span=q.span, source=source,
                                    hint="declare uncertain numbers with priors, e.g. 'param p ~ Beta(1, 1)'")
@@ -612,7 +612,7 @@ def check(source: str, base_dir: Union[str, Path, None] = None,
     Beyond :func:`program`: each ``fit`` statement's data file is read and matched
     to the model, and each query's plan is checked for distribution parameters
     that leave their range at some values of discrete parents (what the engines
-    would refuse when answering; see :mod:`causaldsl.validity`). A mistake in a
+    would refuse when answering; see :mod:`causaldsl.model.validity`). A mistake in a
     query or a fit raises, or, when ``problems`` is a list, is appended to it and
     the next one is checked (so every mistake is reported at once).
 

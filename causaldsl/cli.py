@@ -18,7 +18,7 @@ import sys
 from pathlib import Path
 from typing import Optional, Sequence, TextIO
 
-from .errors import CausalDSLError, CausalSyntaxError
+from .language.errors import CausalDSLError, CausalSyntaxError
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -40,7 +40,7 @@ def _parser() -> argparse.ArgumentParser:
 def located(err: CausalDSLError, file: object) -> str:
     """``FILE:LINE:COL: ErrorClass: message`` and the rest of the error (source line, caret, hint).
 
-    >>> from causaldsl.errors import UnknownNameError
+    >>> from causaldsl.language.errors import UnknownNameError
     >>> print(located(UnknownNameError("unknown variable 'xx'", line=2, column=4, source="m\\nab xx", hint="h"), "f.causal"))
     f.causal:2:4: UnknownNameError: unknown variable 'xx'
     ab xx
@@ -90,7 +90,7 @@ def _emit(text: str, out: TextIO) -> None:
 def _run(models: list, args, out: TextIO, err: TextIO) -> int:
     """Answer and print every query, each as soon as it is ready; 1 if any failed."""
     from .api import CausalModel
-    from .results import _row
+    from .engines.results import _row
 
     failed = 0
     for i, m in enumerate(models):
@@ -114,7 +114,7 @@ def _run(models: list, args, out: TextIO, err: TextIO) -> int:
 
 
 def _check(models: list, file: Path, out: TextIO) -> int:
-    from . import syntax as S
+    from .language import syntax as S
 
     fits = sum(isinstance(q, S.FitStmt) for m in models for q in m.queries)
     n = sum(len(m.queries) for m in models) - fits
@@ -127,8 +127,8 @@ def _check(models: list, file: Path, out: TextIO) -> int:
 
 def main(argv: Optional[Sequence[str]] = None) -> int:
     from . import api
-    from .backends.compilation_cache import ENV
-    from .config import settings
+    from .engines.compilation_cache import ENV
+    from .engines.config import settings
 
     args = _parser().parse_args(argv)
     if ENV not in os.environ:  # the command owns its process: a second run reads its compiled programs from disk

@@ -17,7 +17,7 @@ from jax import monitoring
 
 # The engine's one hook for "let the background compilations finish" (no public one exists);
 # only this module names it.
-from causaldsl.backends.exact import wait_compiled
+from causaldsl.engines.exact import wait_compiled
 
 # JAX records this once per function it traces for jit (not for jits nested inside a trace).
 TRACE_EVENT = "/jax/core/compile/jaxpr_trace_duration"

@@ -514,8 +514,8 @@ def test_a_prior_that_allows_a_negative_scale_is_caught_before_sampling():
 ])
 def test_numpy_prior_draws_use_the_numpyro_parametrisation(prior, args):
     """The start check draws priors with NumPy: its means and variances must be NumPyro's."""
-    from causaldsl.distributions import FAMILIES
-    from causaldsl.fit import prior_draws_numpy
+    from causaldsl.model.distributions import FAMILIES
+    from causaldsl.bayes.fit import prior_draws_numpy
 
     m = cd.model(f"model m {{\n param t ~ {prior}\n x ~ Normal(t, 1)\n}}")
     draws = prior_draws_numpy(m.ir, 40_000, seed=1)["t"]

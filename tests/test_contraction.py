@@ -8,7 +8,7 @@ import numpy as np
 import opt_einsum
 import pytest
 
-from causaldsl.backends.contraction import (contract, greedy_path, greedy_steps, pairwise_steps,
+from causaldsl.engines.contraction import (contract, greedy_path, greedy_steps, pairwise_steps,
                                            sequential_steps, two_phase_path)
 
 

@@ -169,9 +169,9 @@ def test_tables_read_straight_off_equal_the_general_factor():
     grid order, straight into its factor; every such factor (and flag) equals the one the general
     path computes, with an intervened parent's values on an axis too, and a table in another
     order (d's parents, e's rows) takes the general path."""
-    from causaldsl.backends.exact import ExactProgram
-    from causaldsl.parser import parse_query
-    from causaldsl.queries import plan_query
+    from causaldsl.engines.exact import ExactProgram
+    from causaldsl.language.parser import parse_query
+    from causaldsl.model.queries import plan_query
 
     m = cd.model(TABULATED)
     read = {}
@@ -210,7 +210,7 @@ def test_held_value_alone_decides_validity_in_compiled_and_numpy_answers():
     # must answer, by hand, 0.5 and 0.8, and do(x = 2) (1.1) must be an error, in the first
     # (NumPy) answer and in the compiled one alike. A counterfactual keeps the factual world,
     # where x = 2 is one of x's values: an error there too, as it always was.
-    from causaldsl.backends.exact import wait_compiled
+    from causaldsl.engines.exact import wait_compiled
 
     src = "model m {\n x ~ Categorical(0.5, 0.5, 0)\n y ~ Bernoulli(0.5 + 0.3 * x)\n}"
     m = cd.model(src)
@@ -238,8 +238,8 @@ def test_compiled_answers_follow_the_values_past_the_device_copies_kept():
     # The compiled program keeps the query's values on the device, by their bytes, up to
     # _ON_DEVICE_MAX of them. Answers for more values than that, asked twice in turn, must each
     # be the closed form P(y = 1 | do(x = k)) = k / 100; with evidence on y's child z, Bayes' rule.
-    from causaldsl.backends import exact
-    from causaldsl.backends.exact import wait_compiled
+    from causaldsl.engines import exact
+    from causaldsl.engines.exact import wait_compiled
 
     m = cd.model("model m {\n x ~ Binomial(100, 0.5)\n y ~ Bernoulli(x / 100)\n z ~ Bernoulli(0.2 + 0.6 * y)\n}")
     m.query("P(y = 1 | do(x = 0))")
@@ -338,7 +338,7 @@ def test_gaussian_conditioning_and_comonotone_counterfactual():
 ])
 def test_continuous_quantiles_invert_their_cdfs(name, params):
     import jax.numpy as jnp
-    from causaldsl.distributions import FAMILIES
+    from causaldsl.model.distributions import FAMILIES
 
     fam = FAMILIES[name]
     u = jnp.linspace(0.001, 0.999, 41)
@@ -351,7 +351,7 @@ def test_continuous_quantiles_invert_their_cdfs(name, params):
 def test_discrete_quantiles_are_the_generalised_inverse(name, params, kmax):
     # F^-1(u) = min{k : F(k) > u}: F(q - 1) <= u < F(q)
     import jax.numpy as jnp
-    from causaldsl.distributions import FAMILIES
+    from causaldsl.model.distributions import FAMILIES
 
     fam = FAMILIES[name]
     u = jnp.linspace(0.0005, 0.9995, 57)

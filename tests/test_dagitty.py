@@ -1,4 +1,4 @@
-"""The DAGitty reader (causaldsl.dagitty, grammar/dagitty.lark): what it accepts, how it words
+"""The DAGitty reader (causaldsl.graphs.dagitty, grammar/dagitty.lark): what it accepts, how it words
 mistakes, and that text written by to_dagitty reads back to the same graph."""
 
 from __future__ import annotations
@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
-import causaldsl.graph_analysis as ga
-from causaldsl.dagitty import DagittyGraph, from_dagitty, to_dagitty
-from causaldsl.errors import CausalSyntaxError
+import causaldsl.graphs.analysis as ga
+from causaldsl.graphs.dagitty import DagittyGraph, from_dagitty, to_dagitty
+from causaldsl.language.errors import CausalSyntaxError
 
 ROOT = Path(__file__).resolve().parent.parent
 

@@ -2,7 +2,7 @@
 queries with nothing left to draw answered exactly, without compiling.
 
 Numbers are checked against closed forms written here, and the float path
-(``causaldsl.backends.scalar``) against the compiled program on the same plans.
+(``causaldsl.engines.scalar``) against the compiled program on the same plans.
 """
 
 from __future__ import annotations
@@ -15,11 +15,11 @@ import numpy as np
 import pytest
 
 import causaldsl as cd
-from causaldsl.backends import montecarlo as mc
-from causaldsl.backends import noise
+from causaldsl.engines import montecarlo as mc
+from causaldsl.engines import noise
 from jax_traces import jax_traces
-from causaldsl.parser import parse_query
-from causaldsl.queries import plan_query
+from causaldsl.language.parser import parse_query
+from causaldsl.model.queries import plan_query
 
 
 def _plan(m, q):

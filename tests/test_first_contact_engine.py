@@ -14,8 +14,8 @@ import numpy as np
 import pytest
 
 import causaldsl as cd
-from causaldsl.parser import parse_query
-from causaldsl.queries import plan_query
+from causaldsl.language.parser import parse_query
+from causaldsl.model.queries import plan_query
 
 WIDTH = 6
 
@@ -148,7 +148,7 @@ def test_effect_parts_give_the_joint_twin_networks_answer():
     }""")
     from dataclasses import replace
 
-    from causaldsl.inference import run_plan
+    from causaldsl.engines.dispatch import run_plan
 
     for q in ["ATE(x -> y)", "ETT(x -> y)", "NDE(x -> y via w)", "NIE(x -> y via w)",
               "E[y[x = 1] - 2 * y[x = 0] + w + 1]"]:
@@ -217,8 +217,8 @@ def test_the_estimate_is_opt_einsums_for_the_same_path():
     """The estimate, from shapes, against opt_einsum's account of the same contraction path."""
     import opt_einsum
 
-    from causaldsl.backends.contraction import estimate
-    from causaldsl.backends.exact import _Structure, structure_cost
+    from causaldsl.engines.contraction import estimate
+    from causaldsl.engines.exact import _Structure, structure_cost
 
     s = _Structure(plan_query(cd.model(grid(6)).ir, parse_query("P(g5_5 = 1)")))
     sizes, _ = s._shape
@@ -302,7 +302,7 @@ def test_too_large_for_exact_never_raises_a_raw_exception(text, query, truth):
 def test_limits_raised_past_the_machine_give_a_method_error_not_numpys(monkeypatch):
     """With the limits lifted past this machine, NumPy's allocation error (simulated here: a real
     one could take the test machine's memory first) is still not what the user sees."""
-    from causaldsl.backends.exact import ExactProgram
+    from causaldsl.engines.exact import ExactProgram
 
     def out_of_memory(self, values):
         raise MemoryError("Unable to allocate 512. TiB")

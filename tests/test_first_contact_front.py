@@ -17,7 +17,7 @@ import tempfile
 import pytest
 
 import causaldsl as cd
-from causaldsl import parser as P
+from causaldsl.language import parser as P
 
 
 def raises(fn, *args, **kw) -> cd.CausalDSLError:

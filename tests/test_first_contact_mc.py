@@ -212,7 +212,7 @@ def test_non_differentiable_model_keeps_likelihood_weighting_with_a_warning():
     assert r.method == "monte-carlo" and r.ess < 100
     assert r.warning and "unreliable" in r.warning
     assert "WARNING" in str(r) and "ESS" in str(r)
-    assert "WARNING" in cd.results.table([r])
+    assert "WARNING" in cd.engines.results.table([r])
 
 
 def test_plenty_of_effective_draws_keeps_likelihood_weighting():

@@ -9,8 +9,8 @@ import pytest
 from scipy import stats
 
 import causaldsl as cd
-from causaldsl.backends import montecarlo
-from causaldsl.errors import CausalSyntaxError, MethodError, QueryError
+from causaldsl.engines import montecarlo
+from causaldsl.language.errors import CausalSyntaxError, MethodError, QueryError
 
 BINARY = "model m {\n x ~ Bernoulli(0.5)\n y ~ Bernoulli(if x then 0.8 else 0.3)\n}"
 MIXED = "model m {\n x ~ Bernoulli(0.4)\n n ~ Poisson(if x then 3 else 1)\n}"
@@ -104,8 +104,8 @@ def test_logical_events_still_answer():
 
 
 def test_is_boolean_is_the_one_rule():
-    from causaldsl.expressions import is_boolean
-    from causaldsl.parser import parse_query
+    from causaldsl.model.expressions import is_boolean
+    from causaldsl.language.parser import parse_query
 
     assert [is_boolean(parse_query(f"E[{e}]").expr) for e in
             ("x > 1", "x or y", "not x", "if x then 1 else 0", "x + 1", "-1", "x")] == \
@@ -193,7 +193,7 @@ def test_poisson_quantile_is_scipys(rate):
     import jax
     import jax.numpy as jnp
 
-    from causaldsl.distributions import _poisson_quantile
+    from causaldsl.model.distributions import _poisson_quantile
 
     u = np.random.default_rng(0).uniform(1e-9, 1 - 1e-9, 2000)
     with jax.enable_x64(True):

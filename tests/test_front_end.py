@@ -1,6 +1,6 @@
 """The fast front end says exactly what the slow one said.
 
-The parser drives Lark's tables with its own loop (``causaldsl.parser._drive``) and
+The parser drives Lark's tables with its own loop (``causaldsl.language.parser._drive``) and
 hands rejected text to Lark; these tests hold the two to the same syntax trees, spans
 included, and to the same errors. The checker's own topological order is held to
 networkx's. No test here times anything: ``benchmarks/front_end.py`` does.
@@ -20,10 +20,10 @@ import numpy as np
 import pytest
 
 import causaldsl as cd
-from causaldsl import parser as P
-from causaldsl import syntax as S
-from causaldsl.checker import _engine_float, _topological_order, check_model
-from causaldsl.distributions import FAMILIES
+from causaldsl.language import parser as P
+from causaldsl.language import syntax as S
+from causaldsl.model.checker import _engine_float, _topological_order, check_model
+from causaldsl.model.distributions import FAMILIES
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -331,7 +331,7 @@ def test_constant_parameters_are_judged_as_jax_judges_them():
             continue
         for _ in range(60):
             combo = [r.choice(values) for _ in fam.params]
-            with jax.enable_x64(True):  # as the engines run (causaldsl.config.float64)
+            with jax.enable_x64(True):  # as the engines run (causaldsl.engines.config.float64)
                 jax_says = bool(fam.invalid(tuple(jnp.asarray(c) for c in combo)))
             numpy_says = bool(fam.invalid(tuple(np.asarray(c, dtype=_engine_float()) for c in combo)))
             assert jax_says == numpy_says, (fam.name, combo)

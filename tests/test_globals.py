@@ -53,7 +53,7 @@ def test_answers_are_float64_and_leave_the_users_precision_alone():
     got = _run(_STATE + """
     import json
     import causaldsl as cd
-    from causaldsl.backends.exact import wait_compiled
+    from causaldsl.engines.exact import wait_compiled
 
     m = cd.load("tutorials/smoking.causal")
     exact = [m.query("P(cancer = 1 | do(smoking = 1))").value for _ in range(3)]  # NumPy, then compiled
@@ -107,7 +107,7 @@ def test_the_compile_worker_takes_no_new_job_once_the_program_ends():
     # has ended, so the worker stops after the job in flight.
     got = _run("""
     import json, threading, time
-    from causaldsl.backends.exact import COMPILER
+    from causaldsl.engines.exact import COMPILER
     ran, started = [], threading.Event()
     def slow():
         started.set()

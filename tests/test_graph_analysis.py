@@ -1,4 +1,4 @@
-"""Tests for causaldsl.graph_analysis: separation, adjustment, instruments, DAGitty I/O.
+"""Tests for causaldsl.graphs.analysis: separation, adjustment, instruments, DAGitty I/O.
 
 Independent oracles: networkx's ``is_d_separator`` on the canonical DAG (each
 ``a <-> b`` replaced by an explicit latent parent), brute force over all
@@ -16,9 +16,9 @@ import warnings
 import networkx as nx
 import pytest
 
-from causaldsl.admg import ADMG
-from causaldsl.errors import CausalSyntaxError, CycleError
-from causaldsl.graph_analysis import (
+from causaldsl.graphs.admg import ADMG
+from causaldsl.language.errors import CausalSyntaxError, CycleError
+from causaldsl.graphs.analysis import (
     DagittyCycleError,
     DagittyGraph,
     adjustment_sets,

@@ -28,12 +28,12 @@ import numpy as np
 import pytest
 
 import causaldsl as cd
-from causaldsl.admg import ADMG, latent_projection
-from causaldsl.errors import CycleError, QueryError, UnknownNameError, ZeroProbabilityError
-from causaldsl.estimand import (
+from causaldsl.graphs.admg import ADMG, latent_projection
+from causaldsl.language.errors import CycleError, QueryError, UnknownNameError, ZeroProbabilityError
+from causaldsl.graphs.estimand import (
     Estimand, Fraction, Prob, Product, Sum, _sums_over_absent, free_variables, render_text, simplify,
 )
-from causaldsl.identify import (
+from causaldsl.graphs.identify import (
     backdoor_sets, d_separated, frontdoor_sets, identify, is_backdoor_set, is_frontdoor_set,
 )
 

@@ -44,7 +44,7 @@ def _grammar_words() -> tuple[set[str], set[str]]:
     """
     from lark import Lark
 
-    from causaldsl.parser import grammar_text
+    from causaldsl.language.parser import grammar_text
 
     lark = Lark(grammar_text(), parser="lalr")
     literals = {
@@ -89,8 +89,8 @@ def test_built_assets():
 
 
 def test_tokenizer_knows_every_word():
-    from causaldsl.distributions import FAMILIES
-    from causaldsl.expressions import FUNCTIONS
+    from causaldsl.model.distributions import FAMILIES
+    from causaldsl.model.expressions import FUNCTIONS
 
     keywords, heads = _grammar_words()
     assert {"model", "latent", "param", "fit", "do", "identify", "table"} <= keywords

@@ -48,7 +48,7 @@ def import_graph() -> nx.DiGraph:
     """``a -> b`` when module ``a`` imports module ``b`` anywhere in its text.
 
     >>> g = import_graph()
-    >>> g.has_edge("causaldsl.api", "causaldsl.parser"), g.has_edge("causaldsl.parser", "causaldsl.api")
+    >>> g.has_edge("causaldsl.api", "causaldsl.language.parser"), g.has_edge("causaldsl.language.parser", "causaldsl.api")
     (True, False)
     """
     files = {_module_name(p): p for p in PACKAGE.rglob("*.py")}
@@ -78,23 +78,38 @@ def test_nothing_below_the_faces_imports_a_face():
     assert not upward, f"imports that point up to a face: {upward}"
 
 
-def test_graph_modules_sit_below_the_model_faces():
-    """Graphs and identification need the language (syntax, parser) but never the engines."""
+# The stages, lowest first: a package may import its own modules and those of lower stages.
+# graphs sits beside model/engines/bayes: structure alone, it needs only the language.
+STAGES = {"language": 0, "model": 1, "graphs": 1, "engines": 2, "bayes": 3}
+
+
+def _stage(module: str):
+    parts = module.split(".")
+    return parts[1] if len(parts) > 2 and parts[1] in STAGES else None
+
+
+def test_stages_import_only_lower_stages():
+    """language < model < engines < bayes, graphs on the language alone; faces on top."""
     graph = import_graph()
-    graph_modules = ["causaldsl.admg", "causaldsl.graph_analysis", "causaldsl.dagitty", "causaldsl.identify",
-                     "causaldsl.estimand", "causaldsl.estimation", "causaldsl.causal_graph"]
-    for module in graph_modules:
-        reached = nx.descendants(graph, module)
-        assert not any(r.startswith(("causaldsl.backends", "causaldsl.inference", "causaldsl.fit"))
-                       for r in reached), (module, sorted(reached))
+    wrong = [(a, b) for a, b in graph.edges
+             if _stage(a) and _stage(b) and _stage(a) != _stage(b) and STAGES[_stage(b)] >= STAGES[_stage(a)]]
+    assert not wrong, f"imports that point sideways or up between stages: {wrong}"
+    assert not [(a, b) for a, b in graph.edges if _stage(a) and not _stage(b)], "a stage imports a face"
+
+
+def test_every_module_lives_in_a_stage_or_is_a_face():
+    """The file list reads as the pipeline: no module outside the stage packages but the faces."""
+    loose = [m for m in import_graph() if not _stage(m) and not _is_face(m) and m.count(".") > 0
+             and m.split(".")[1] not in STAGES]
+    assert not loose, loose
 
 
 def test_one_separation_test_and_one_graph_type():
-    """d-separation is written once (graph_analysis); identify and CausalGraph call that one."""
-    from causaldsl import graph_analysis, identify
+    """d-separation is written once (graphs.analysis); identify and CausalGraph call that one."""
+    from causaldsl.graphs import analysis as graph_analysis, identify
 
     defs = [(p.name, n.name) for p in PACKAGE.rglob("*.py") for n in ast.walk(ast.parse(p.read_text()))
             if isinstance(n, (ast.FunctionDef, ast.ClassDef)) and n.name in ("d_separated", "m_separated", "_G")]
     assert [d for d in defs if d[1] != "d_separated" or d[0] != "causal_graph.py"] == [
-        ("graph_analysis.py", "d_separated")]
+        ("analysis.py", "d_separated")]
     assert identify.d_separated is graph_analysis.d_separated

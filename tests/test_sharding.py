@@ -3,7 +3,7 @@
 The 8 devices need ``XLA_FLAGS=--xla_force_host_platform_device_count=8`` before JAX is
 imported, so that side runs in a subprocess; this process (one device) computes the
 reference with the same seeds. Noise is a hash of (seed, stream, global draw index)
-(causaldsl/backends/noise.py), so the draws themselves are identical, and the answers
+(causaldsl/engines/noise.py), so the draws themselves are identical, and the answers
 differ only by the order of floating-point sums.
 """
 
@@ -23,8 +23,8 @@ SCRIPT = textwrap.dedent('''
     import jax
     import numpy as np
     import causaldsl as cd
-    from causaldsl.backends import sharding
-    from causaldsl.backends.numpyro_backend import sample_arrays
+    from causaldsl.engines import sharding
+    from causaldsl.engines.numpyro_backend import sample_arrays
 
     MODEL = """model chain {
         x ~ Normal(0, 1)

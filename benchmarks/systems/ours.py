@@ -8,7 +8,7 @@ asks the same query with another value (which must reuse the compiled code).
 from __future__ import annotations
 
 import causaldsl as cd
-from causaldsl.backends.exact import wait_compiled
+from causaldsl.engines.exact import wait_compiled
 
 from ..measure import timed, warm
 

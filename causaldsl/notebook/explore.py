@@ -47,8 +47,8 @@ from typing import Mapping, Optional
 
 import numpy as np
 
-from ..config import float64
-from ..errors import CausalDSLError, QueryError, UnknownNameError, did_you_mean
+from ..engines.config import float64
+from ..language.errors import CausalDSLError, QueryError, UnknownNameError, did_you_mean
 from .charts import PALETTE, bars_svg, histograms_svg
 from .drawing import draw_graph, layered_layout
 from .views import value_text
@@ -160,8 +160,8 @@ class _Histogram:
         import jax
         import jax.numpy as jnp
 
-        from ..backends.montecarlo import forward
-        from ..expressions import compile_expr
+        from ..engines.montecarlo import forward
+        from ..model.expressions import compile_expr
 
         run, self.nodes = forward(plan.network, dict(plan.evidence), n, source)
         target = compile_expr(plan.target)
@@ -206,8 +206,8 @@ class _Histogram:
 
 def _histogram_program(model, text: str, edges, samples: int, seed: int, cache: dict):
     """The compiled histogram program of ``text`` and its plan (``None`` when ``answer`` uses ``query``)."""
-    from ..parser import parse_query
-    from ..queries import plan_query
+    from ..language.parser import parse_query
+    from ..model.queries import plan_query
 
     if edges is None or getattr(model, "_posterior", lambda: None)() is not None:
         return None
@@ -238,8 +238,8 @@ def answer(model, text: str, edges: Optional[np.ndarray], *, samples: int, seed:
     A discrete outcome is answered by ``model.query`` (exact where it can be); a
     continuous one by a weighted histogram over ``edges`` plus its mean.
     """
-    from ..parser import parse_query
-    from ..queries import plan_query
+    from ..language.parser import parse_query
+    from ..model.queries import plan_query
 
     try:
         if edges is None or getattr(model, "_posterior", lambda: None)() is not None:
@@ -442,7 +442,7 @@ class Explorer:
                 continue
             d = np.asarray(draws[n.name], dtype=float)
             d = d[np.isfinite(d)]
-            from ..distributions import FAMILIES
+            from ..model.distributions import FAMILIES
 
             integer = n.kind == "sample" and FAMILIES[n.family].discrete
             lo, hi = (np.quantile(d, [0.01, 0.99]) if d.size else (-1.0, 1.0))
@@ -580,7 +580,7 @@ class Explorer:
         if node.finite:
             return None
         if outcome not in self._edges_cache:
-            from ..distributions import FAMILIES
+            from ..model.distributions import FAMILIES
 
             integer = node.kind == "sample" and FAMILIES[node.family].discrete
             self._edges_cache[outcome] = _bins(self._ranges[outcome][2], integer)

@@ -37,14 +37,14 @@ from typing import Optional
 from IPython.core.magic import Magics, line_cell_magic, magics_class, no_var_expand
 from IPython.core.magic_arguments import argument, magic_arguments, parse_argstring
 
-from ..errors import CausalDSLError, DuplicateDefinitionError, QueryError, UnknownNameError, did_you_mean
+from ..language.errors import CausalDSLError, DuplicateDefinitionError, QueryError, UnknownNameError, did_you_mean
 from .views import answers_html, answers_text, bundle, graph_svg, model_svg
 
 
 def relocate(err: CausalDSLError, source: str, line_offset: int = 0, column_offset: int = 0) -> CausalDSLError:
     """The same error quoting ``source``, its position shifted by whole lines and (on line 1) columns.
 
-    >>> from causaldsl.errors import QueryError
+    >>> from causaldsl.language.errors import QueryError
     >>> e = QueryError("bad", line=1, column=3, source="P(q)", hint="h")
     >>> print(relocate(e, "%causal P(q)", 0, 8))
     line 1, column 11: bad
@@ -206,7 +206,7 @@ def _refuse_name(name: str, reserved, span=None, source: Optional[str] = None) -
     >>> _refuse_name("__builtins__", set())
     Traceback (most recent call last):
         ...
-    causaldsl.errors.DuplicateDefinitionError: the name '__builtins__' is Python's own: binding it would break the notebook
+    causaldsl.language.errors.DuplicateDefinitionError: the name '__builtins__' is Python's own: binding it would break the notebook
     hint: rename the model, e.g. '__builtins___model'
     """
     if keyword.iskeyword(name) or keyword.issoftkeyword(name):
@@ -358,7 +358,7 @@ def _as_written(block):
 
 def _name_span(block, source: str):
     """Where a block's name is written (the block's own position when the name cannot be found)."""
-    from ..errors import Span
+    from ..language.errors import Span
 
     for i, text in enumerate(source.splitlines()):
         m = re.match(r"\s*(?:model|graph)\s+([^\s{]+)", text)

@@ -1,7 +1,7 @@
 """Drawings of twin (multi-world) networks: the worlds a counterfactual query compares.
 
-Built from the query's plan (:func:`causaldsl.queries.plan_query`), which holds
-the network the engines compute on (:func:`causaldsl.worlds.twin`): one copy of
+Built from the query's plan (:func:`causaldsl.model.queries.plan_query`), which holds
+the network the engines compute on (:func:`causaldsl.model.worlds.twin`): one copy of
 each variable per world, except that copies which cannot differ between worlds
 are merged (drawn once, in the factual column). Each world is a column. The
 exogenous noise ``U_v`` of a ``~`` statement is drawn once, above the columns,
@@ -22,7 +22,7 @@ from __future__ import annotations
 import re
 from typing import Union
 
-from ..errors import QueryError
+from ..language.errors import QueryError
 from .drawing import draw_graph
 from .views import value_text
 
@@ -101,9 +101,9 @@ def twin_network(model, query: Union[str, object]) -> TwinNetwork:
     >>> sorted(tw.worlds.values()).count("factual"), sorted(tw.noise)
     (1, [])
     """
-    from .. import syntax as S
-    from ..parser import parse_query
-    from ..queries import plan_query
+    from ..language import syntax as S
+    from ..language.parser import parse_query
+    from ..model.queries import plan_query
 
     ir = model.ir
     if isinstance(query, str):

@@ -89,7 +89,7 @@ def bundle(obj, svg: str) -> dict:
 def answer_rows(results: Iterable) -> list[tuple[str, str, str, str]]:
     """``(query, answer, method, error)`` of each result: error is the standard error, or ``-``.
 
-    >>> from causaldsl.results import Result
+    >>> from causaldsl.engines.results import Result
     >>> answer_rows([Result("E[y]", 1.5, 0.01, "monte-carlo", samples=1000)])
     [('E[y]', '1.5', 'monte-carlo, 1,000 draws', '0.01')]
     """
@@ -112,7 +112,7 @@ def answer_rows(results: Iterable) -> list[tuple[str, str, str, str]]:
                 err = "-" if r.stderr is None else f"{r.stderr:.2g}"
             rows.append((r.query, answer, method, err))
         else:
-            from ..results import _row
+            from ..engines.results import _row
 
             q, a, meth = _row(r)
             rows.append((q, a, meth, "-"))
@@ -120,7 +120,7 @@ def answer_rows(results: Iterable) -> list[tuple[str, str, str, str]]:
 
 
 def _key(k) -> str:
-    from ..results import _fmt_key
+    from ..engines.results import _fmt_key
 
     return _fmt_key(k)
 

@@ -1,1 +1,0 @@
-"""Engines that answer planned queries: exact tensor contraction, Monte Carlo, NumPyro."""

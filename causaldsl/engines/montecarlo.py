@@ -1,0 +1,665 @@
+"""Monte Carlo answers: vectorised forward sampling with likelihood weighting.
+
+Every node of the (multi-world) network is computed for a batch of ``n`` draws
+in topological order. A ``~`` node whose noise is shared by several copies is
+computed by its quantile function from one shared ``U ~ Uniform(0, 1)``; a node
+with a single copy is drawn by its NumPyro distribution.
+
+Evidence is handled by importance sampling that is exact in the abduction step:
+
+* a discrete ``~`` copy observed at ``e``: ``U`` is drawn uniformly on
+  ``[F(e-1), F(e))`` and the draw is weighted by ``F(e) - F(e-1) = P(e | parents)``;
+* a continuous ``~`` copy observed at ``e``: ``U = F(e)`` and the weight is the density;
+* a discrete ``:=`` copy, or a copy whose ``U`` is already fixed: weight 1 if it
+  matches, 0 if not.
+
+This is likelihood weighting (Fung & Chang 1990) with the abduction of Pearl's
+three-step counterfactual procedure done per draw. The estimate is the
+self-normalised weighted mean; the standard error is the delta-method one and
+the effective sample size is ``(Σw)² / Σw²`` (Kong 1992).
+"""
+
+from __future__ import annotations
+
+import functools
+from collections import Counter
+from dataclasses import dataclass
+from typing import Callable, Optional
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+import networkx as nx
+
+from ..language import syntax as S
+from .config import float64
+from ..model.distributions import FAMILIES
+from ..language.errors import MethodError, QueryError
+from ..model.expressions import compile_expr, free_vars
+from ..model.ir import Model, Node, Slot
+from ..model.queries import Plan
+from . import noise as rng
+from . import scalar
+from .exact import TRACES
+from .sharding import draw_index
+
+_CHEAP_QUANTILE = {"Bernoulli", "Categorical", "Normal", "LogNormal", "Exponential", "Uniform"}
+
+
+def affine_in(expr: S.Expr, name: str) -> bool:
+    """True when ``expr`` is ``a + b * name`` with ``a``, ``b`` free of ``name``.
+
+    >>> from causaldsl.language.parser import parse_query
+    >>> affine_in(parse_query("E[2 * x + u / 3 - 1]").expr, "u"), affine_in(parse_query("E[x * u * u]").expr, "u")
+    (True, False)
+    """
+    if name not in free_vars(expr):
+        return True
+    if isinstance(expr, S.Var):
+        return expr.world is None
+    if isinstance(expr, S.Unary):
+        return affine_in(expr.operand, name)
+    if isinstance(expr, S.BinOp):
+        left, right = name in free_vars(expr.left), name in free_vars(expr.right)
+        if expr.op in "+-":
+            return affine_in(expr.left, name) and affine_in(expr.right, name)
+        if expr.op == "*":
+            return (not left or not right) and affine_in(expr.left, name) and affine_in(expr.right, name)
+        if expr.op == "/":
+            return not right and affine_in(expr.left, name)
+    return False
+
+
+def _inversions(net: Model, evidence: dict, source: str) -> dict[str, str]:
+    """Noise root -> the observed continuous ``:=`` node it is solved from."""
+    out: dict[str, str] = {}
+    for node in net.nodes:
+        if node.name not in evidence or node.kind != "assign" or node.finite:
+            continue
+        env = node.env_names
+        # A root that also reaches the node through another parent (q := 2 * y beside y in
+        # w := y + q + u) cannot be solved from it: its value would depend on itself.
+        upstream = net.ancestors([g for p in env.values() for g in net[p].parents])
+        found = None
+        for ename, pname in env.items():
+            p = net[pname]
+            if (p.kind == "sample" and not p.parents and not FAMILIES[p.family].discrete
+                    and pname not in evidence and pname not in out and pname not in upstream
+                    and affine_in(node.expr, ename)):
+                found = pname
+                break
+        if found is None:
+            raise QueryError(f"cannot condition on the value of '{node.origin}': it is a continuous "
+                             "deterministic function of its parents, and no noise term can be solved "
+                             "for (an event of probability zero)", span=node.span,
+                             source=source or net.source,
+                             hint=f"give '{node.origin}' additive noise from a latent parent "
+                                  f"({node.origin} := f(...) + u, with latent u ~ Normal(0, 1)), "
+                                  f"or write '{node.origin} ~ Normal(mean, sd)'")
+        out[found] = node.name
+    return out
+
+
+def _order(net: Model, evidence: dict, inverted: dict[str, str]) -> list:
+    """Topological order of the computation, observed copies as early as possible.
+
+    An inverted noise root is computed from its observed child's other parents,
+    so its dependencies change; observed copies go first so that a shared ``U``
+    is abducted from the evidence before any other copy reads it.
+    """
+    g = nx.DiGraph()
+    for node in net.nodes:
+        g.add_node(node.name)
+        for p in node.parents:
+            if inverted.get(p) != node.name:
+                g.add_edge(p, node.name)
+    for u, y in inverted.items():
+        for p in net[y].parents:
+            if p != u:
+                g.add_edge(p, u)
+    early = set()  # the evidence and its ancestors: one walk up from all of them
+    stack = [e for e in evidence if e in g]
+    while stack:
+        v = stack.pop()
+        if v not in early:
+            early.add(v)
+            stack.extend(g.pred[v])
+    pos = {node.name: i for i, node in enumerate(net.nodes)}
+    try:
+        names = list(nx.lexicographical_topological_sort(g, key=lambda v: (v not in early, pos[v])))
+    except nx.NetworkXUnfeasible:
+        cycle = {v for edge in nx.find_cycle(g) for v in edge[:2]}
+        # the observed child whose noise, solved from it, is on the cycle
+        node = next((net[inverted[v]] for v in net.names if v in cycle and v in inverted),
+                    next(net[v] for v in net.names if v in cycle))
+        raise QueryError(f"the observed values cannot be solved for their noise terms in any order "
+                         f"(solving '{node.origin}' for its noise needs a value that depends on it)",
+                         span=node.span, source=net.source,
+                         hint="condition on fewer continuous deterministic variables; a model whose "
+                              "mechanisms are all linear with Normal noise is answered exactly by "
+                              "Gaussian conditioning (the default method)") from None
+    return [net[v] for v in names]
+
+
+@dataclass(frozen=True)
+class Step:
+    """What the forward pass does at one node, decided once per structure.
+
+    ``mode`` is one of
+
+    * ``fixed``: an intervened copy, held at its value;
+    * ``solve``: a noise root solved from its observed ``:=`` child (``child``), weighted by
+      its density times the Jacobian;
+    * ``solved``: that observed child, set to its value;
+    * ``assign``: a ``:=`` copy;
+    * ``observe``: the first observed copy of a ``~`` noise: weighted by its likelihood, and the
+      noise abducted for later copies (``share``);
+    * ``draw``: a ``~`` copy computed by its quantile function from its noise, fresh
+      (``noise`` = ``("z" | "u", row)``) or abducted/drawn by an earlier copy (``noise`` None);
+    * ``numpyro``: a family without a cheap quantile drawn by NumPyro (stream ``stream``).
+    """
+
+    node: Node
+    mode: str
+    obs: Optional[str] = None  # slot of the observed value
+    noise: Optional[tuple] = None  # ("z", row) or ("u", row) of the fresh noise block
+    share: bool = False
+    stream: int = 0
+    child: Optional[str] = None
+
+
+class Schedule:
+    """The forward pass of ``net`` under ``evidence``, planned once per query structure.
+
+    Every fresh noise value is listed here (``z_streams``: standard normals, ``u_streams``:
+    uniforms; ``stream`` numbers as before, ``2 * position``), so that a run draws all of
+    them as two ``(k, n)`` arrays: one inverse CDF for the whole program instead of one per
+    node keeps the XLA program, and its compile time, small as the model grows.
+
+    ``deterministic``: no noise is left to draw (every noise term is solved from the evidence,
+    or there is none): every draw would be the same, so one suffices.
+    """
+
+    def __init__(self, net: Model, evidence: dict, source: str = ""):
+        self.net = net
+        self.evidence = dict(evidence)
+        shared = Counter(node.noise for node in net.nodes if node.kind != "fixed")
+        self.inverted = inverted = _inversions(net, self.evidence, source)
+        order = _order(net, self.evidence, inverted)
+        seen_noise: set[str] = set()
+        for node in order:
+            if node.name in self.evidence and node.kind == "sample" and not FAMILIES[node.family].discrete:
+                if node.noise in seen_noise:
+                    raise QueryError(f"cannot condition '{node.origin}' on a value in two worlds: "
+                                     "the second is an event of probability zero",
+                                     span=node.span, source=source or net.source)
+            if node.kind != "fixed":
+                seen_noise.add(node.noise)
+        self.order = order
+        self.flag_nodes = [node for node in order if node.kind != "fixed"]
+        self.z_streams: list[int] = []
+        self.u_streams: list[int] = []
+        have_u: set[str] = set()
+        solved_children = set(inverted.values())
+        steps = []
+        for i, node in enumerate(order):
+            s1 = 2 * i  # noise stream of this node; 2 * i + 1 for a family sampled by NumPyro
+            obs = self.evidence.get(node.name)
+            if node.kind == "fixed":
+                steps.append(Step(node, "fixed", obs))
+            elif node.name in inverted:
+                steps.append(Step(node, "solve", child=inverted[node.name]))
+            elif node.name in solved_children:
+                steps.append(Step(node, "solved", obs))
+            elif node.kind == "assign":
+                steps.append(Step(node, "assign", obs))
+            else:
+                fam = FAMILIES[node.family]
+                many = shared[node.noise] > 1
+                z = fam.from_z is not None  # noise kept as a standard normal, else as a uniform
+                if obs is not None and node.noise not in have_u:
+                    noise = None
+                    if many:
+                        have_u.add(node.noise)
+                        if fam.discrete:  # U uniform on the observed value's CDF interval
+                            noise = ("u", len(self.u_streams))
+                            self.u_streams.append(s1)
+                    steps.append(Step(node, "observe", obs, noise, share=many))
+                elif node.noise in have_u or many or z or fam.name in _CHEAP_QUANTILE or fam.support == "finite":
+                    noise = None
+                    if node.noise not in have_u:
+                        have_u.add(node.noise)
+                        block = self.z_streams if z else self.u_streams
+                        noise = ("z" if z else "u", len(block))
+                        block.append(s1)
+                    steps.append(Step(node, "draw", obs, noise))
+                else:
+                    steps.append(Step(node, "numpyro", obs, stream=s1 + 1))
+        self.steps = steps
+        self.deterministic = not (self.z_streams or self.u_streams or any(st.mode == "numpyro" for st in steps))
+
+    @functools.cached_property
+    def compiled(self) -> dict:
+        """Node name -> its mechanism's JAX closures (built only when a program is traced)."""
+        return {node.name: ([compile_expr(a) for a in node.args] if node.kind == "sample"
+                            else [compile_expr(node.expr)] if node.kind == "assign" else [])
+                for node in self.net.nodes}
+
+
+def _common(params, *xs):
+    """``params`` and ``xs`` broadcast to their common shape (``()`` when all are scalars)."""
+    shape = jnp.broadcast_shapes(*(jnp.shape(a) for a in params), *(jnp.shape(x) for x in xs))
+    return tuple(jnp.broadcast_to(a, shape) for a in params), tuple(jnp.broadcast_to(x, shape) for x in xs)
+
+
+def noise_rows(s: Schedule, key, n: int, shard_draws: bool = True) -> tuple:
+    """The fresh noise of one run of ``s``: ``(normal rows, uniform rows)``, one array per stream.
+
+    Drawn by one small compiled program per row (:func:`~causaldsl.engines.noise.row_program`),
+    compiled once per number of draws and shared by every query, and passed to the compiled
+    query as arguments: inside the query's own program XLA fused parts of the inverse CDF into
+    every consumer, once per node and per use, which made compile time grow with the model.
+    """
+    seed = rng.seed_words(key)
+    z = tuple(rng.row_program("normal", n, shard_draws)(seed, np.uint32(st)) for st in s.z_streams)
+    u = tuple(rng.row_program("uniform", n, shard_draws)(seed, np.uint32(st)) for st in s.u_streams)
+    return z, u
+
+
+def run_schedule(s: Schedule, key, values, theta, n: int, shard_draws: bool = True, fast_flags: bool = False,
+                 noise: Optional[tuple] = None):
+    """``(env, log weights, invalid flags, bad draws)`` of one run of ``s`` (traced by JAX).
+
+    With ``fast_flags``, parameters that vary per draw are not reduced to a flag per node:
+    ``bad draws`` says, per draw, whether some node's parameters were invalid (None when no
+    parameter varies per draw), and their nodes' flags are False.
+
+    ``noise`` is :func:`noise_rows` of the same key; without it the noise is drawn here, inside
+    the traced program. Values keep their natural shapes: ``(n,)`` where a value depends on a
+    draw, ``()`` where it does not (observed copies, intervened ones, everything after a full
+    abduction), so that nothing constant is computed ``n`` times and a deterministic program
+    is visibly one.
+    """
+    dtype = values.dtype
+    slots = {f"${i}": values[i] for i in range(values.shape[0])}
+    env: dict = {}
+    u: dict = {}
+    logw = jnp.zeros((), dtype)
+    flags = []
+    per_draw = []
+
+    def flag(bad):
+        bad = jnp.asarray(bad)
+        if fast_flags and bad.ndim > 0:
+            per_draw.append(bad)
+            flags.append(jnp.asarray(False))
+        else:
+            flags.append(jnp.any(bad))
+
+    if noise is None and (s.z_streams or s.u_streams):
+        seed = rng.seed_words(key)
+        index = draw_index(n, shard_draws)
+        noise = (rng.block(rng.normal, seed, s.z_streams, index, jnp.float32) if s.z_streams else (),
+                 rng.block(rng.uniform, seed, s.u_streams, index, jnp.float64) if s.u_streams else ())
+    blocks = {"z": noise[0], "u": noise[1]} if noise is not None else {}
+    net, compiled = s.net, s.compiled
+    for st in s.steps:
+        node = st.node
+        obs = slots[st.obs] if st.obs is not None else None
+        if st.mode == "fixed":
+            v = values[node.value.index] if isinstance(node.value, Slot) else jnp.asarray(node.value, dtype)
+            val = jnp.asarray(v, dtype)
+            if obs is not None:
+                logw = logw + jnp.log(jnp.abs(val - obs) <= 1e-9)
+            env[node.name] = val
+            continue
+        fns = compiled[node.name]
+        if st.mode == "solve":  # abduction: solve the observed child for this noise
+            child = net[st.child]
+            y = slots[s.evidence[child.name]]
+            ename = next(e for e, p in child.env_names.items() if p == node.name)
+            cenv = {**theta, **{e: env[p] for e, p in child.env_names.items() if p != node.name}}
+            f = compiled[child.name][0]
+            a = jnp.asarray(f({**cenv, ename: jnp.zeros((), dtype)}), dtype)
+            b = jnp.asarray(f({**cenv, ename: jnp.ones((), dtype)}), dtype) - a
+            val = (y - a) / jnp.where(b == 0, 1.0, b)
+            raw = tuple(jnp.asarray(fn(theta), dtype) for fn in fns)
+            fam = FAMILIES[node.family]
+            flag(fam.invalid(raw))
+            params, (v,) = _common(raw, val)
+            logw = logw + jnp.where(b == 0, -jnp.inf, fam.log_prob(params, v) - jnp.log(jnp.abs(b)))
+            env[node.name] = val
+            continue
+        if st.mode == "solved":
+            env[node.name] = jnp.asarray(obs, dtype)
+            flags.append(jnp.asarray(False))
+            continue
+        penv = {**theta, **{e: env[p] for e, p in node.env_names.items()}}
+        if st.mode == "assign":
+            val = jnp.asarray(fns[0](penv), dtype)
+            flag(jnp.isnan(val))
+            if obs is not None:
+                logw = logw + jnp.log(jnp.abs(val - obs) <= 1e-9)
+            env[node.name] = val
+            continue
+        fam = FAMILIES[node.family]
+        raw = tuple(jnp.asarray(f(penv), dtype) for f in fns)
+        flag(fam.invalid(raw))
+        if st.mode == "observe":
+            obs = jnp.asarray(obs, dtype)
+            if fam.discrete:
+                params, _ = _common(raw, obs)
+                lo, hi = fam.cdf(params, obs - 1), fam.cdf(params, obs)
+                logw = logw + jnp.log(jnp.maximum(hi - lo, 0.0))
+                if st.share:
+                    u[node.noise] = lo + blocks["u"][st.noise[1]].astype(dtype) * (hi - lo)
+            else:
+                params, _ = _common(raw, obs)
+                logw = logw + fam.log_prob(params, obs)
+                if st.share:
+                    u[node.noise] = fam.to_z(params, obs) if fam.from_z is not None else fam.cdf(params, obs)
+            env[node.name] = obs
+            continue
+        if st.mode == "draw":
+            if st.noise is not None:
+                kind, row = st.noise
+                u[node.noise] = blocks[kind][row].astype(dtype)
+            kmax = len(node.domain) - 1 if node.domain else None
+            if fam.from_z is not None:
+                val = fam.from_z(raw, u[node.noise])
+            else:
+                params, (noise,) = _common(raw, u[node.noise])
+                val = fam.quantile(params, noise, kmax)
+            val = jnp.asarray(val, dtype)
+            if obs is not None:
+                logw = logw + jnp.log(jnp.abs(val - obs) <= 1e-9)
+            env[node.name] = val
+            continue
+        params = tuple(jnp.broadcast_to(r, (n,)) for r in raw)  # numpyro: its own sampler
+        env[node.name] = fam.numpyro(params).sample(jax.random.fold_in(key, st.stream)).astype(dtype)
+    bad = functools.reduce(jnp.logical_or, per_draw) if per_draw else None
+    return env, logw, jnp.stack(flags) if flags else jnp.zeros((0,), bool), bad
+
+
+def forward(net: Model, evidence: dict[str, str], n: int, source: str = "", shard_draws: bool = True,
+            fast_flags: bool = False) -> Callable:
+    """``(key, values, theta) -> (env, log weights, invalid flags)`` for ``n`` draws of ``net``.
+
+    Every value in ``env`` and the log weights have shape ``(n,)``. ``theta`` maps parameter
+    names to their values (empty for a model without ``param``). With several devices the
+    draws are split across them (``shard_draws``; see :mod:`causaldsl.engines.sharding`); a
+    program vmapped over something else passes False.
+
+    ``fast_flags``: parameters that vary per draw are checked in ONE reduction over all
+    nodes, appended as a last flag ("some draw is invalid somewhere"); per-node flags
+    then cover only parameters that are the same for every draw. A reduction per node
+    made XLA re-fuse (recompute) each node's ancestors into its own check: compile and
+    run time grew with the square of the depth. The caller reruns with exact flags to
+    name the node when the last flag is set.
+
+    >>> import jax, jax.numpy as jnp
+    >>> from causaldsl import model
+    >>> run, nodes = forward(model("model m {\\n x ~ Normal(0, 1)\\n y := 2 * x\\n}").ir, {}, 4)
+    >>> env, logw, flags = run(jax.random.PRNGKey(0), jnp.zeros((1,)), {})
+    >>> env["y"].shape, logw.shape, [n.name for n in nodes]
+    ((4,), (4,), ['x', 'y'])
+    """
+    s = Schedule(net, evidence, source)
+
+    def run(key, values, theta):
+        env, logw, flags, bad = run_schedule(s, key, values, theta, n, shard_draws, fast_flags)
+        if fast_flags:
+            flags = jnp.concatenate([flags, jnp.any(bad)[None] if bad is not None else jnp.zeros((1,), bool)])
+        return {k: jnp.broadcast_to(v, (n,)) for k, v in env.items()}, jnp.broadcast_to(logw, (n,)), flags
+
+    return run, s.flag_nodes
+
+
+def _per_draw(plan: Plan, n: int, env, logw, bad, values, target, doms) -> tuple:
+    """``(t, log w)``: the target of every draw (``(n, ...)``; ``(...)`` when it is the same for
+    every draw, and so are the weights) and its log weight (``(n,)``, or ``()`` when constant).
+
+    ``t`` carries an axis per distribution variable (indicators of its values). ``bad`` (per
+    draw: some parameter was invalid, or None) poisons the draw with NaN rather than being
+    reduced on its own: its check then costs no pass over the draws and no XLA reduction of
+    its own (a boolean any() compiles in ~0.4 s on CPU), and ``bad_draws`` of the summary (the
+    estimate is not finite) tells the caller to recompute exact flags, which name the node.
+    """
+    slots = {f"${i}": values[i] for i in range(values.shape[0])}
+    full = {**env, **slots}
+    t = jnp.ones(()) if target is None else jnp.asarray(target(full))
+    random = (t.ndim > 0 or logw.ndim > 0 or bad is not None
+              or any(jnp.ndim(env[d]) > 0 for d in plan.dist_vars))
+    lead = (n,) if random else ()
+    t = jnp.broadcast_to(t, lead)
+    for d in plan.dist_vars:
+        ind = (jnp.abs(jnp.broadcast_to(env[d], lead)[..., None] - doms[d]) <= 1e-9).astype(t.dtype)
+        t = t.reshape(t.shape + (1,)) * ind.reshape(lead + (1,) * (t.ndim - len(lead)) + (-1,))
+    if bad is not None:  # poison: a bad draw makes the estimate NaN (its weight, when there are weights)
+        if plan.evidence:
+            logw = jnp.where(bad, jnp.nan, logw)
+        else:
+            t = jnp.where(jnp.broadcast_to(bad, lead).reshape(lead + (1,) * (t.ndim - len(lead))), jnp.nan, t)
+    if random and plan.evidence:
+        logw = jnp.broadcast_to(logw, (n,))
+    return t, logw
+
+
+def _varies(t, logw, dist_rank: int) -> bool:
+    """Whether :func:`_per_draw` gave one row per draw (``t`` has the draws axis before its
+    ``dist_rank`` indicator axes, or the weights differ), rather than one draw for all."""
+    return t.ndim > dist_rank or logw.ndim > 0
+
+
+def _reduce(t, logw, poisoned: bool) -> dict:
+    """The estimator over the draws (traced): estimate, stderr, ESS, evidence met, target finite.
+
+    ``t`` has the draws on its first axis, ``logw`` is ``(n,)`` or, without evidence, ``()``.
+    It reads nothing of the model, so one compiled program serves every query of the same
+    shapes (:func:`reduce_program`).
+
+    Reductions over the draws are sums and a max of floats only: XLA's CPU backend compiles
+    a float sum in ~30 ms and a boolean any/all in ~400 ms. So "the target is finite" is read
+    off the estimate (an infinite or NaN draw with weight makes it infinite or NaN), and
+    "some draw met the evidence" off the sum of the weights.
+    """
+    n = t.shape[0]
+    if logw.ndim == 0:  # every weight is 1: plain means, two passes over the draws fewer
+        est = jnp.sum(t, axis=0) / n
+        se = jnp.sqrt(jnp.sum((t - est) ** 2, axis=0)) / n
+        finite = jnp.all(jnp.isfinite(est))
+        return {"estimate": est, "stderr": se, "ess": jnp.asarray(float(n)),
+                "any": jnp.asarray(True), "finite": finite, "bad_draws": ~finite & poisoned}
+    top = jnp.max(logw)
+    w = jnp.exp(logw - jnp.where(jnp.isfinite(top), top, 0.0))  # dead draws (log w = -inf) weigh 0
+    wt = w.reshape((n,) + (1,) * (t.ndim - 1))
+    t = jnp.where(wt > 0, t, 0.0)  # a dead draw's target does not count, even infinite
+    sw = jnp.sum(w)
+    est = jnp.sum(wt * t, axis=0) / sw
+    se = jnp.sqrt(jnp.sum(wt ** 2 * (t - est) ** 2, axis=0)) / sw
+    finite = jnp.all(jnp.isfinite(est))
+    return {"estimate": est, "stderr": se, "ess": sw ** 2 / jnp.sum(w ** 2),
+            "any": sw > 0, "finite": finite | ~(sw > 0), "bad_draws": ~(finite & jnp.isfinite(sw)) & poisoned}
+
+
+def _fixed_summary(t, logw) -> dict:
+    """The summary when every draw is the same draw (traced, or NumPy): the answer is exact."""
+    xp = np if isinstance(t, np.ndarray) else jnp
+    live = xp.isfinite(logw)
+    finite = xp.all(xp.isfinite(t))
+    return {"estimate": t, "stderr": xp.zeros_like(t), "ess": xp.asarray(1.0), "any": live,
+            "finite": ~live | finite, "bad_draws": xp.asarray(False)}
+
+
+@functools.lru_cache(maxsize=None)
+def reduce_program(poisoned: bool):
+    """The jitted :func:`_reduce`: compiled once per shape of ``(t, logw)``, whatever the model."""
+    return jax.jit(lambda t, logw: _reduce(t, logw, poisoned))
+
+
+SPLIT_STEPS = 24  # nodes above which a query with evidence runs as two programs (see Compiled)
+
+
+class Compiled:
+    """A compiled Monte Carlo query: ``program(key, values, theta) -> summary dict``.
+
+    ``main(key, values, theta, z_rows, u_rows)`` is the query in one traced function (also for
+    a caller that vmaps over ``theta``, drawing the noise once with :meth:`noise` and passing
+    it unbatched: common random numbers). With evidence, XLA fuses the forward pass into
+    each reduction that reads it (the max and sums of the weights, the weighted sums of the
+    target): compiled, and run, four or five times over; so a large query with evidence runs
+    as two programs instead, ``draws(key, values, theta, z_rows, u_rows) -> (t, log w,
+    flags)``, the model's forward pass, and the estimator (:func:`reduce_program`), which is
+    the same for every model of the same shapes.
+    """
+
+    def __init__(self, schedule: Schedule, draws, main, n: int, shard_draws: bool, dist_rank: int, traced: list):
+        self.schedule, self.draws, self.main, self.n = schedule, draws, main, n
+        self.shard_draws, self.dist_rank = shard_draws, dist_rank
+        self._traced = traced  # [whether some parameter is checked per draw], once traced
+        # Only with evidence does XLA fuse the forward pass into several reductions (those of
+        # the weights, those of the weighted target); for a small pass one program is cheaper.
+        self.split = bool(schedule.evidence) and len(schedule.steps) > SPLIT_STEPS
+
+    @float64
+    def noise(self, key) -> tuple:
+        return noise_rows(self.schedule, key, self.n, self.shard_draws)
+
+    @float64
+    def __call__(self, key, values, theta) -> dict:
+        if not self.split:
+            return self.main(key, values, theta, *self.noise(key))
+        t, logw, flags = self.draws(key, values, theta, *self.noise(key))
+        if _varies(t, logw, self.dist_rank):
+            out = dict(reduce_program(self._traced[0])(t, logw))
+            out["deterministic"] = False
+        else:  # nothing varied between draws (a query the float path could not run)
+            out = _fixed_summary(*jax.device_get((t, logw)))
+            out["deterministic"] = True
+        out["flags"] = flags
+        return out
+
+
+#: Bytes the draws of one Monte Carlo run may fill; None: half the memory of the accelerator (or,
+#: on CPU, of the machine). A run that needs more is refused before it starts, naming the largest
+#: number of draws that fits.
+MEMORY_BUDGET: Optional[int] = None
+
+
+def memory_budget() -> int:
+    """:data:`MEMORY_BUDGET`, or half the memory of the first device (of the machine on CPU)."""
+    import os
+
+    if MEMORY_BUDGET is not None:
+        return int(MEMORY_BUDGET)
+    stats = jax.devices()[0].memory_stats() or {}
+    total = stats.get("bytes_limit") or os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+    return int(total) // 2
+
+
+def check_draws(n: int, values_per_draw: int, source: str = "", what: str = "samples") -> None:
+    """Refuse ``n`` draws of ``values_per_draw`` float64 values each when they would not fit in
+    :func:`memory_budget` (an out-of-memory crash of the device otherwise, or a swap storm).
+
+    >>> try:
+    ...     check_draws(10 ** 10, 4)
+    ... except MethodError as e:
+    ...     print(e.message[:38])
+    10,000,000,000 draws need about 640 GB
+    """
+    per_draw = 16 * values_per_draw  # float64 values, twice over for XLA's temporaries
+    most = max(1, memory_budget() // per_draw)
+    if n > most:
+        raise MethodError(f"{n:,} draws need about {n * per_draw / 1e9:,.0f} GB, more than the memory "
+                          f"budget ({memory_budget() / 1e9:,.1f} GB): at most {most:,} draws fit", source=source,
+                          hint=f"use {what}={min(most, 10 ** 7):,} or fewer (the standard error falls as "
+                               "1/sqrt(draws)), or raise causaldsl.engines.montecarlo.MEMORY_BUDGET")
+
+
+def compile_montecarlo(plan: Plan, n: int, source: str = "", shard_draws: bool = True,
+                       fast_flags: bool = True, schedule: Optional[Schedule] = None) -> tuple:
+    """``(program, flag nodes)``: ``program(key, values, theta) -> summary dict`` (a :class:`Compiled`);
+    reductions happen on the device.
+
+    The summary holds the self-normalised estimate, its delta-method standard
+    error, the effective sample size, whether any draw met the evidence,
+    whether the target was finite wherever it had weight, the invalid flags
+    (with ``fast_flags``, ``bad_draws`` says that some per-draw parameter may have been
+    invalid and the flags must be recomputed with ``fast_flags=False`` to say where), and
+    ``deterministic`` (no draw was needed: the stderr is 0).
+    """
+    net = plan.network
+    s = schedule if schedule is not None else Schedule(net, dict(plan.evidence), source)
+    check_draws(n, len(s.z_streams) + len(s.u_streams) + len(s.steps) + 2 + len(plan.dist_vars), source)
+    target = compile_expr(plan.target) if plan.target is not None else None
+    doms = {d: jnp.asarray(net[d].domain, dtype=float) for d in plan.dist_vars}
+    poisoned = []  # whether some parameter is checked per draw (known once traced)
+
+    def draws(key, values, theta, z_rows, u_rows):
+        TRACES["count"] += 1
+        env, logw, flags, bad = run_schedule(s, key, values, theta, n, shard_draws, fast_flags, (z_rows, u_rows))
+        poisoned[:] = [bad is not None]
+        t, logw = _per_draw(plan, n, env, logw, bad, values, target, doms)
+        return t, logw, flags
+
+    def main(key, values, theta, z_rows, u_rows):
+        t, logw, flags = draws(key, values, theta, z_rows, u_rows)
+        random = _varies(t, logw, len(plan.dist_vars))
+        out = _reduce(t, logw, poisoned[0]) if random else _fixed_summary(t, logw)
+        return {**out, "flags": flags, "deterministic": jnp.asarray(not random)}
+
+    return Compiled(s, jax.jit(draws), jax.jit(main), n, shard_draws, len(plan.dist_vars), poisoned), s.flag_nodes
+
+
+class MonteCarloProgram:
+    """The Monte Carlo engine for one query structure without parameters: ``program(seed, values)``.
+
+    Returns the summary of :func:`compile_montecarlo` in NumPy. A deterministic structure
+    (nothing left to draw, see :class:`Schedule`) is answered by :mod:`~causaldsl.engines.scalar`
+    in Python floats, without compiling anything; every other one by the compiled program,
+    built on the first call. When some draw's parameters were invalid, the flags are
+    recomputed by a per-node check to name the node.
+
+    >>> import causaldsl as cd
+    >>> from causaldsl.model.queries import plan_query
+    >>> from causaldsl.language.parser import parse_query
+    >>> m = cd.model("model m {\\n x ~ Normal(0, 1)\\n y ~ Normal(2 * x, 1)\\n}")
+    >>> p = MonteCarloProgram(plan_query(m.ir, parse_query("E[y | do(x = 1)]")), 10_000)
+    >>> out = p(0, [1.0])
+    >>> bool(abs(out["estimate"] - 2) < 4 * out["stderr"]), bool(out["deterministic"])
+    (True, False)
+    """
+
+    def __init__(self, plan: Plan, n: int, source: str = ""):
+        self.plan, self.n, self.source = plan, n, source
+        self.schedule = Schedule(plan.network, dict(plan.evidence), source)
+        self.nodes = self.schedule.flag_nodes
+        self.scalar = None
+        if self.schedule.deterministic:
+            try:
+                self.scalar = scalar.Evaluator(self.schedule, plan)
+            except scalar.Unsupported:
+                pass
+        self._compiled = None
+
+    def compiled(self) -> Compiled:
+        if self._compiled is None:
+            self._compiled, _ = compile_montecarlo(self.plan, self.n, self.source, schedule=self.schedule)
+        return self._compiled
+
+    @float64
+    def __call__(self, seed: int, values) -> dict:
+        values = np.asarray(values, dtype=np.float64)
+        if self.scalar is not None:
+            try:
+                return self.scalar(values)
+            except scalar.Unsupported:
+                pass
+        key = rng.seed_of(seed)
+        out = jax.device_get(self.compiled()(key, values, {}))
+        if out["bad_draws"]:  # some draw's parameters are invalid: rerun with a check per node to say which
+            slow, _ = compile_montecarlo(self.plan, self.n, self.source, fast_flags=False, schedule=self.schedule)
+            out["flags"] = jax.device_get(slow(key, values, {}))["flags"]
+        return out
+

@@ -1,0 +1,408 @@
+"""Causal graphs: the structure of a model (or a graph declared alone) and questions about it.
+
+A :class:`CausalGraph` holds a DAG whose latent nodes are marked, and its
+projection to an ADMG over the observed nodes (latent causes become ``<->``).
+Identification and graph questions work on that projection: this module reads
+the questions written in the language (``X _||_ Y | Z``, ``adjustment(X -> Y)``,
+``identify P(Y | do(X))``, ...) and hands each to its algorithm in
+:mod:`causaldsl.graphs.analysis` or :mod:`causaldsl.graphs.identify`.
+
+>>> from causaldsl import graph
+>>> g = graph('''
+... graph frontdoor {
+...     smoking -> tar -> cancer
+...     smoking <-> cancer
+... }''')
+>>> g.d_separated("smoking", "cancer", ["tar"])
+False
+>>> print(g.identify("P(cancer | do(smoking))").rule)
+front-door
+"""
+
+from __future__ import annotations
+
+import functools
+from dataclasses import dataclass, replace
+from typing import Any, Iterable, Optional, Union
+
+import networkx as nx
+
+from . import analysis as ga
+from ..language import syntax as S
+from .admg import ADMG, latent_projection
+from ..language.errors import (CausalDSLError, CycleError, DuplicateDefinitionError, QueryError,
+                     UnknownNameError, did_you_mean)
+from .identify import identify
+from ..language.parser import parse, parse_query
+
+
+@dataclass(frozen=True)
+class GraphAnswer:
+    """The answer to a graph question (``X _||_ Y | Z``, ``adjustment(X -> Y)``, ...)."""
+
+    query: str
+    value: Any
+    answer: str
+    method: str = "graph"
+
+    @property
+    def details(self) -> str:
+        return self.method
+
+    def __bool__(self) -> bool:
+        return bool(self.value)
+
+    def __str__(self) -> str:
+        return f"{self.query}: {self.answer}"
+
+    def _repr_html_(self) -> str:
+        import html
+
+        return f"<code>{html.escape(self.query)}</code>: <b>{html.escape(self.answer)}</b>"
+
+
+class CausalGraph:
+    """A DAG with latent nodes marked, and its ADMG over the observed nodes."""
+
+    def __init__(self, name: str, dag: nx.DiGraph, latents: Iterable[str] = (),
+                 bidirected: Iterable[tuple[str, str]] = (), source: str = "", queries: tuple = ()):
+        self.name = name
+        self.latents = frozenset(latents)
+        self.dag = dag.copy()
+        self.bidirected = frozenset(frozenset(e) for e in bidirected if len(set(e)) == 2)
+        self.source = source
+        self.queries = tuple(queries)
+
+    def __repr__(self) -> str:
+        return f"<CausalGraph {self.name}: {len(self.observed)} observed, {len(self.latents)} latent>"
+
+    @property
+    def observed(self) -> list[str]:
+        return [v for v in self.dag.nodes if v not in self.latents]
+
+    @functools.cached_property
+    def admg(self) -> ADMG:
+        """The latent projection: observed nodes, ``->`` and ``<->`` edges (declared ones kept)."""
+        projected = latent_projection(self.dag, self.latents)
+        return ADMG(projected.directed, projected.bidirected | self.bidirected)
+
+    # ------------------------------------------------------------------ names
+    def _check(self, names: Iterable[str], spans=(), source: Optional[str] = None, observed=True) -> list[str]:
+        names = list(names)
+        spans = list(spans) + [None] * (len(names) - len(list(spans)))
+        pool = self.observed if observed else list(self.dag.nodes)
+        for n, sp in zip(names, spans):
+            if n not in pool:
+                latent = n in self.latents
+                msg = f"'{n}' is latent; questions are about observed variables" if latent \
+                    else f"unknown variable '{n}'"
+                raise UnknownNameError(msg, span=sp, source=source,
+                                       hint=did_you_mean(n, pool) or "variables are: " + ", ".join(pool))
+        return names
+
+    # ------------------------------------------------------------------ questions
+    def d_separated(self, xs, ys, zs=()) -> bool:
+        """True when ``xs`` and ``ys`` are d-separated (m-separated) given ``zs``.
+
+        The Python face of the language's graph questions; each method below
+        answers one of them with plain Python values.
+
+        >>> from causaldsl import graph
+        >>> g = graph("graph iv {\\n Z -> X -> Y\\n X <-> Y\\n}")
+        >>> g.d_separated("Z", "Y"), g.open_path("Z", "Y"), g.adjustment_sets("X", "Y")
+        (False, 'Z -> X -> Y', [])
+        >>> [(z, sorted(w)) for z, w in g.instruments("X", "Y")], sorted(g.ancestors("Y"))
+        ([('Z', [])], ['X', 'Z'])
+        """
+        xs, ys, zs = (_as_list(v) for v in (xs, ys, zs))
+        self._check(xs + ys + zs)
+        return ga.d_separated(self.admg, xs, ys, zs)
+
+    def open_path(self, xs, ys, zs=()) -> Optional[str]:
+        """An open (d-connecting) path between ``xs`` and ``ys`` given ``zs``, or None."""
+        xs, ys, zs = (_as_list(v) for v in (xs, ys, zs))
+        self._check(xs + ys + zs)
+        path = ga.open_path(self.admg, xs, ys, zs)
+        return None if path is None else ga.format_path(path)
+
+    def adjustment_sets(self, x, y) -> list[frozenset]:
+        """All minimal back-door adjustment sets for the effect of ``x`` on ``y`` ([] if none)."""
+        xs, ys = _as_list(x), _as_list(y)
+        self._check(xs + ys)
+        return ga.adjustment_sets(self.admg, set(xs), set(ys))
+
+    def instruments(self, x: str, y: str) -> list[tuple[str, frozenset]]:
+        """Instrumental variables for ``x -> y``, each with the set it must be conditioned on."""
+        self._check([x, y])
+        return ga.instruments(self.admg, x, y)
+
+    def independences(self) -> list[tuple[str, str, frozenset]]:
+        """The conditional independences the graph implies, ``(a, b, given)``."""
+        return ga.implied_independences(self.admg)
+
+    def ancestors(self, v) -> set[str]:
+        vs = self._check(_as_list(v))
+        return self.admg.ancestors(vs) - set(vs)
+
+    def descendants(self, v) -> set[str]:
+        vs = self._check(_as_list(v))
+        return self.admg.descendants(vs) - set(vs)
+
+    def markov_blanket(self, v: str) -> set[str]:
+        self._check([v])
+        return ga.markov_blanket(self.admg, v)
+
+    def identify(self, text: Union[str, S.ProbQuery], source: Optional[str] = None):
+        """The estimand of an interventional query, in terms of observed variables.
+
+        ``source`` is the text a parsed query came from (for error messages).
+        """
+        return identify_query(self, text, source)
+
+    def ask(self, q: S.GraphQuery, source: Optional[str] = None) -> GraphAnswer:
+        """Answer a parsed graph question."""
+        return answer(self, q, source)
+
+    def query(self, text: str) -> GraphAnswer:
+        """Answer a graph question written in the language: ``"X _||_ Y | Z"``, ``"adjustment(X -> Y)"``."""
+        prog = parse(text)
+        items = [i for i in prog.items]
+        if len(items) != 1 or not isinstance(items[0], (S.GraphQuery, S.IdentifyQuery)):
+            if len(items) == 1 and isinstance(items[0], (S.ProbQuery, S.ExpectQuery, S.EffectQuery)):
+                raise QueryError(f"graph '{self.name}' has no mechanisms, so it cannot answer numeric queries",
+                                 span=items[0].span, source=text,
+                                 hint="write a 'model' block with a statement per variable, or ask "
+                                      "'identify ...' or a graph question")
+            raise QueryError("expected one graph question", line=1, column=1, source=text,
+                             hint="e.g. X _||_ Y | Z, adjustment(X -> Y), identify P(Y | do(X))")
+        if isinstance(items[0], S.IdentifyQuery):
+            return self.identify(items[0].query, text)
+        return self.ask(items[0], text)
+
+    def run(self) -> list:
+        """Answer every question written after the graph."""
+        out = []
+        for q in self.queries:
+            if isinstance(q, S.IdentifyQuery):
+                out.append(self.identify(q, self.source))
+            elif isinstance(q, S.GraphQuery):
+                out.append(self.ask(q, self.source))
+            else:
+                raise QueryError(f"graph '{self.name}' has no mechanisms, so it cannot answer numeric queries",
+                                 span=q.span, source=self.source,
+                                 hint="write a 'model' block with a statement per variable, or ask "
+                                      "'identify ...' or a graph question")
+        return out
+
+    # ------------------------------------------------------------------ interchange
+    def to_dagitty(self) -> str:
+        """DAGitty's text format (latent nodes marked ``[latent]``)."""
+        return ga.to_dagitty(self.admg_with_latents(), latents=self.latents)
+
+    def to_dot(self, intervened: Iterable[str] = ()) -> str:
+        """Graphviz DOT: latent nodes dashed, intervened nodes marked."""
+        return ga.to_dot(self.admg_with_latents(), latents=self.latents, intervened=intervened)
+
+    def admg_with_latents(self) -> ADMG:
+        """The graph as declared: latent nodes kept, declared ``<->`` edges kept."""
+        return ADMG(self.dag.copy(), self.bidirected)
+
+
+def _as_list(v) -> list[str]:
+    if v is None:
+        return []
+    if isinstance(v, str):
+        return [v]
+    return list(v)
+
+
+def check_graph(block: S.GraphBlock, source: str = "", queries: tuple = ()) -> CausalGraph:
+    """A parsed ``graph`` block as a :class:`CausalGraph` (acyclic, latents declared)."""
+    dag = nx.DiGraph()
+    for name, _ in block.nodes:
+        dag.add_node(name)
+    seen_latent: dict[str, Any] = {}
+    for name, sp in block.latents:
+        if name in seen_latent:
+            raise DuplicateDefinitionError(f"'{name}' is declared latent twice", span=sp, source=source,
+                                           hint="declare each latent node once")
+        seen_latent[name] = sp
+    bidirected = []
+    for e in block.edges:
+        if e.source == e.target:
+            raise CycleError(f"'{e.source}' points to itself", span=e.span, source=source,
+                             hint="remove the self-loop")
+        if e.op == "->":
+            dag.add_edge(e.source, e.target)
+            try:
+                cycle = nx.find_cycle(dag, e.source)
+            except nx.NetworkXNoCycle:
+                cycle = None
+            if cycle:
+                path = [u for u, _ in cycle] + [cycle[0][0]]
+                raise CycleError("the edges form a cycle: " + " -> ".join(path), span=e.span, source=source,
+                                 hint="a causal graph must be acyclic; remove one of these edges")
+        else:
+            for end in (e.source, e.target):
+                if end in seen_latent:
+                    raise CausalDSLError(f"'{end}' is latent; a <-> edge joins observed variables",
+                                         span=e.span, source=source,
+                                         hint=f"write {end} -> ... edges from the latent node instead")
+            bidirected.append((e.source, e.target))
+    return CausalGraph(block.name, dag, seen_latent, bidirected, source, queries)
+
+
+def from_dagitty(text: str, name: str = "dagitty") -> CausalGraph:
+    """A graph written in DAGitty's format (``dag { X -> Y ; U [latent] ; U -> {X Y} }``).
+
+    >>> g = from_dagitty("dag { U [latent] ; U -> {X Y} ; X -> M -> Y }")
+    >>> g.identify("P(Y | do(X))").rule
+    'front-door'
+    """
+    dg = ga.from_dagitty(text)
+    return CausalGraph(name, dg.admg.directed, dg.latents, [tuple(e) for e in dg.admg.bidirected], text)
+
+
+# ---------------------------------------------------------------------- graph questions
+def _set(names) -> str:
+    names = sorted(names)
+    return "{" + ", ".join(names) + "}"
+
+
+def _check_disjoint(q: S.GraphQuery, source: Optional[str]) -> None:
+    """A variable may not stand on both sides of a question (``a _||_ b | a``, ``adjustment(a -> a)``)."""
+    if q.kind == "instruments":
+        groups = [((q.args[0],), (q.spans[0],)), ((q.args[1],), (q.spans[1],))]
+    elif q.kind in ("dsep", "adjustment"):
+        groups = list(zip(q.args, q.spans))
+    else:
+        return
+    seen: dict[str, int] = {}
+    for i, (names, spans) in enumerate(groups):
+        for name, span in zip(names, spans):
+            if name in seen and seen[name] != i:
+                raise QueryError(f"'{name}' appears on both sides of the question", span=span, source=source,
+                                 hint="each variable may appear in one group only"
+                                      + (" (the conditioning set excludes the two sides)" if q.kind == "dsep" else ""))
+            seen.setdefault(name, i)
+
+
+def answer(cg: CausalGraph, q: S.GraphQuery, source: Optional[str] = None) -> GraphAnswer:
+    """Dispatch a parsed graph question to its algorithm in :mod:`causaldsl.graphs.analysis`."""
+    g = cg.admg
+    text = q.text or q.kind
+    _check_disjoint(q, source)
+    if q.kind == "dsep":
+        xs, ys, zs = (cg._check(names, spans, source) for names, spans in zip(q.args, q.spans))
+        if ga.d_separated(g, xs, ys, zs):
+            return GraphAnswer(text, True, "true")
+        path = ga.open_path(g, xs, ys, zs)
+        return GraphAnswer(text, False, "false, open path: " + ga.format_path(path))
+    if q.kind == "adjustment":
+        xs, ys = (cg._check(names, spans, source) for names, spans in zip(q.args, q.spans))
+        sets = ga.adjustment_sets(g, set(xs), set(ys))
+        if not sets:
+            return GraphAnswer(text, [], "no back-door adjustment set exists")
+        return GraphAnswer(text, sets, ", ".join(_set(s) for s in sets))
+    if q.kind == "instruments":
+        x, y = cg._check(q.args, q.spans, source)
+        found = ga.instruments(g, x, y)
+        if not found:
+            return GraphAnswer(text, [], "none")
+        parts = [z if not w else f"{z} | {', '.join(sorted(w))}" for z, w in found]
+        return GraphAnswer(text, found, "; ".join(parts))
+    if q.kind == "independences":
+        found = ga.implied_independences(g)
+        parts = [f"{a} _||_ {b}" + (f" | {', '.join(sorted(z))}" if z else "") for a, b, z in found]
+        return GraphAnswer(text, found, "; ".join(parts) if parts else "none")
+    if q.kind in ("ancestors", "descendants", "parents", "children", "markov_blanket"):
+        names = cg._check(q.args, q.spans, source)
+        if q.kind == "ancestors":
+            found = g.ancestors(names) - set(names)
+        elif q.kind == "descendants":
+            found = g.descendants(names) - set(names)
+        elif q.kind == "parents":
+            found = set().union(*(g.parents(v) for v in names)) - set(names)
+        elif q.kind == "children":
+            found = set().union(*(g.children(v) for v in names)) - set(names)
+        else:
+            found = set().union(*(ga.markov_blanket(g, v) for v in names)) - set(names)
+        return GraphAnswer(text, found, _set(found))
+    if q.kind == "admg":
+        edges = [f"{a} -> {b}" for a, b in sorted(g.directed.edges)]
+        edges += [" <-> ".join(sorted(e)) for e in sorted(g.bidirected, key=sorted)]
+        return GraphAnswer(text, g, "; ".join(edges) if edges else "no edges")
+    raise ValueError(q.kind)  # pragma: no cover - the grammar allows no other kind
+
+
+# ---------------------------------------------------------------------- identification
+def _value(v: S.Value):
+    return v.value
+
+
+def identify_query(cg, text: Union[str, S.ProbQuery, S.IdentifyQuery], source: Optional[str] = None):
+    """Identify a query written as ``P(Y | do(X), Z)`` against a :class:`CausalGraph`."""
+    source = cg.source if source is None else source
+    if isinstance(text, str):
+        source = text
+        q = parse_query(text)
+    else:
+        q = text
+    if isinstance(q, S.IdentifyQuery):
+        q = q.query
+    if not isinstance(q, S.ProbQuery):
+        raise QueryError("identify takes a query of the form P(Y | do(X), Z)", span=q.span, source=source,
+                         hint="write e.g. identify P(cancer | do(smoking))")
+    outcomes, treatments, conditions, values, spans = [], [], [], {}, []
+    for ev in q.events:
+        if isinstance(ev, S.EqEvent) and ev.term.world is None:
+            outcomes.append(ev.term.name)
+            spans.append(ev.term.span)
+            values[ev.term.name] = _value(ev.value)
+        elif isinstance(ev, S.ExprEvent) and isinstance(ev.expr, S.Var) and ev.expr.world is None:
+            outcomes.append(ev.expr.name)
+            spans.append(ev.expr.span)
+        else:
+            raise QueryError("identify takes variables (optionally with values) as outcomes", span=ev.span,
+                             source=source, hint="write identify P(Y | do(X)) or identify P(Y = 1 | do(X = 1))")
+    for cond in q.conditions:
+        if isinstance(cond, S.Do):
+            for a in cond.assignments:
+                treatments.append(a.name)
+                spans.append(a.span)
+                if a.value is not None:
+                    lit = _literal(a.value)
+                    if lit is None:
+                        raise QueryError("do() sets a variable to a value", span=a.span, source=source,
+                                         hint=f"write do({a.name}) or do({a.name} = 1)")
+                    values[a.name] = lit
+        elif isinstance(cond, S.Given):
+            raise QueryError("identify takes variables (optionally with values) as conditions", span=cond.span,
+                             source=source, hint="write identify P(Y | do(X), Z) or identify P(Y | do(X), Z = 1)")
+        else:
+            if cond.term.world is not None:
+                raise QueryError("identify does not take counterfactual terms", span=cond.span, source=source,
+                                 hint="ask identify P(Y | do(X), Z)")
+            conditions.append(cond.term.name)
+            spans.append(cond.term.span)
+            if cond.value is not None:
+                values[cond.term.name] = _value(cond.value)
+    if not treatments:
+        raise QueryError("identify needs an intervention, do(...)", span=q.span, source=source,
+                         hint="write identify P(Y | do(X))")
+    cg._check(outcomes + treatments + conditions, spans, source)
+    try:
+        est = identify(cg.admg, outcomes, treatments, conditions)
+    except QueryError as err:
+        raise err.with_source(source) if err.line is None and q.span.line else err
+    return replace(est, values=tuple(values.items()))
+
+
+def _literal(e: S.Expr):
+    if isinstance(e, S.Num):
+        return e.value
+    if isinstance(e, S.Unary) and isinstance(e.operand, S.Num):
+        return -e.operand.value if e.op == "-" else e.operand.value
+    if isinstance(e, S.Var) and e.world is None:
+        return e.name
+    return None

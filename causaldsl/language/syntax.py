@@ -1,0 +1,400 @@
+"""The abstract syntax tree: what the parser produces and the checker reads.
+
+Every node is a frozen dataclass carrying the :class:`~causaldsl.language.errors.Span`
+of the text it came from, so that later stages can point at the mistake.
+Nothing here evaluates anything.
+"""
+
+from __future__ import annotations
+
+import itertools
+from dataclasses import dataclass, field
+from typing import NamedTuple, Optional, Union
+
+from .errors import Span
+
+NOSPAN = Span(0, 0)
+
+
+# ------------------------------------------------------------------ expressions
+@dataclass(frozen=True)
+class Num:
+    value: float
+    span: Span = field(default=NOSPAN, compare=False)
+
+
+@dataclass(frozen=True)
+class Str:
+    value: str
+    span: Span = field(default=NOSPAN, compare=False)
+
+
+@dataclass(frozen=True)
+class Assignment:
+    """``NAME = expr`` inside ``do(...)`` or a counterfactual subscript (value None: ``do(X)``)."""
+
+    name: str
+    value: Optional["Expr"]
+    span: Span = field(default=NOSPAN, compare=False)
+
+
+@dataclass(frozen=True)
+class Var:
+    """A variable; with ``world`` set, its value in a counterfactual world."""
+
+    name: str
+    world: Optional[tuple[Assignment, ...]] = None
+    span: Span = field(default=NOSPAN, compare=False)
+
+
+@dataclass(frozen=True)
+class BinOp:
+    op: str  # + - * / **
+    left: "Expr"
+    right: "Expr"
+    span: Span = field(default=NOSPAN, compare=False)
+
+
+@dataclass(frozen=True)
+class Unary:
+    op: str  # + -
+    operand: "Expr"
+    span: Span = field(default=NOSPAN, compare=False)
+
+
+@dataclass(frozen=True)
+class Compare:
+    op: str  # == != < <= > >=
+    left: "Expr"
+    right: "Expr"
+    span: Span = field(default=NOSPAN, compare=False)
+
+
+@dataclass(frozen=True)
+class BoolOp:
+    op: str  # and or
+    left: "Expr"
+    right: "Expr"
+    span: Span = field(default=NOSPAN, compare=False)
+
+
+@dataclass(frozen=True)
+class Not:
+    operand: "Expr"
+    span: Span = field(default=NOSPAN, compare=False)
+
+
+@dataclass(frozen=True)
+class IfElse:
+    cond: "Expr"
+    then: "Expr"
+    other: "Expr"
+    span: Span = field(default=NOSPAN, compare=False)
+
+
+@dataclass(frozen=True)
+class Call:
+    fn: str
+    args: tuple["Expr", ...]
+    span: Span = field(default=NOSPAN, compare=False)
+
+
+@dataclass(frozen=True)
+class KeyAtom:
+    """A signed number, a name or a string as the parser reads it: one key of a table row,
+    or a query's value (:class:`Value`)."""
+
+    value: Union[float, str]
+    span: Span = field(default=NOSPAN, compare=False)
+
+
+class RowSpans(NamedTuple):
+    """Where each row of a table and each atom of its key are (see :attr:`Table.places`).
+
+    >>> RowSpans((Span(1, 3, 9),), ((Span(1, 3, 4),),)).key(0, 0)
+    Span(line=1, column=3, end_column=4)
+    """
+
+    rows: tuple[Span, ...]
+    keys: tuple[tuple[Span, ...], ...]
+
+    def row(self, i: int) -> Span:
+        return self.rows[i]
+
+    def key(self, i: int, j: int) -> Span:
+        return self.keys[i][j]
+
+
+@dataclass(frozen=True)
+class Table:
+    """``table(A, B) { (a, b): expr, ... }``: row ``i`` maps the key ``keys[i]`` (numbers or
+    level names, one per parent; the checker turns them into codes) to ``values[i]``.
+
+    Rows are kept as parallel tuples, not an object per row with one per key atom: a large
+    discrete model is mostly table rows, and those objects were most of its parse.
+    ``places`` says where each row and key atom is, for messages: any object with
+    ``row(i)`` and ``key(i, j)`` giving spans, a :class:`RowSpans` or the parser's own,
+    which works them out only when asked.
+
+    >>> t = Table(("a",), ((0.0,), (1.0,)), (Num(0.2), Num(0.7)))
+    >>> t.row_span(1), t == Table(("a",), ((0.0,), (1.0,)), (Num(0.2), Num(0.7)), places=None)
+    (Span(line=0, column=0, end_column=None), True)
+    """
+
+    parents: tuple[str, ...]
+    keys: tuple[tuple[Union[float, str], ...], ...]
+    values: tuple["Expr", ...]
+    span: Span = field(default=NOSPAN, compare=False)
+    parent_spans: tuple[Span, ...] = field(default=(), compare=False)
+    places: Optional[object] = field(default=None, compare=False, repr=False)
+
+    def in_grid_order(self, domains) -> bool:
+        """Whether the keys are every combination of ``domains`` (one sequence of values per
+        parent) once, in ``itertools.product`` order: how conditional probability tables are
+        written, and what the checker and the exact engine can read without looking row by row.
+
+        >>> Table(("a",), ((0.0,), (1.0,)), (Num(0.2), Num(0.7))).in_grid_order([(0.0, 1.0)])
+        True
+        """
+        grid = list(itertools.product(*domains))
+        return len(grid) == len(self.keys) and list(self.keys) == grid
+
+    def row_span(self, i: int) -> Span:
+        """Where row ``i`` is, from its key to its value."""
+        return NOSPAN if self.places is None else self.places.row(i)
+
+    def key_span(self, i: int, j: int) -> Span:
+        """Where atom ``j`` of row ``i``'s key is."""
+        return NOSPAN if self.places is None else self.places.key(i, j)
+
+
+@dataclass(frozen=True)
+class Level:
+    """A named level, resolved by the checker to its integer code."""
+
+    name: str
+    code: int
+    span: Span = field(default=NOSPAN, compare=False)
+
+
+@dataclass(frozen=True)
+class Index:
+    """``p[a, b]``: one entry of an indexed parameter, picked by the values of ``a`` and ``b``.
+
+    ``axes`` (filled in by the checker) holds the sorted values of each
+    indexing variable, so that a value maps to its position.
+    """
+
+    name: str
+    indices: tuple["Expr", ...]
+    span: Span = field(default=NOSPAN, compare=False)
+    axes: tuple[tuple[float, ...], ...] = ()
+
+
+Expr = Union[Num, Str, Var, BinOp, Unary, Compare, BoolOp, Not, IfElse, Call, Table, Level, Index]
+
+
+# ------------------------------------------------------------------ model statements
+@dataclass(frozen=True)
+class Arg:
+    kind: str  # "pos" | "level" | "kw"
+    name: Optional[str]
+    value: Expr
+    span: Span = field(default=NOSPAN, compare=False)
+
+
+@dataclass(frozen=True)
+class DistCall:
+    name: str
+    args: tuple[Arg, ...]
+    span: Span = field(default=NOSPAN, compare=False)
+
+
+@dataclass(frozen=True)
+class SampleStmt:
+    """``[latent] NAME ~ Dist(args)``."""
+
+    name: str
+    dist: DistCall
+    latent: bool = False
+    span: Span = field(default=NOSPAN, compare=False)
+
+
+@dataclass(frozen=True)
+class AssignStmt:
+    """``[latent] NAME := expr``."""
+
+    name: str
+    expr: Expr
+    latent: bool = False
+    span: Span = field(default=NOSPAN, compare=False)
+
+
+Statement = Union[SampleStmt, AssignStmt]
+
+
+@dataclass(frozen=True)
+class ParamStmt:
+    """``param NAME[a, b] ~ Prior(args)``: an uncertain parameter, one per level of ``a`` x ``b``."""
+
+    name: str
+    dist: DistCall
+    index: tuple[str, ...] = ()
+    span: Span = field(default=NOSPAN, compare=False)
+    index_spans: tuple[Span, ...] = field(default=(), compare=False)
+
+
+@dataclass(frozen=True)
+class ModelBlock:
+    name: str
+    statements: tuple[Statement, ...]
+    span: Span = field(default=NOSPAN, compare=False)
+    params: tuple[ParamStmt, ...] = ()
+
+
+@dataclass(frozen=True)
+class FitStmt:
+    """``fit NAME to "data.csv", option = value, ...``."""
+
+    model: str
+    path: str
+    options: tuple[tuple[str, "Value", Span], ...]
+    span: Span = field(default=NOSPAN, compare=False)
+    text: str = field(default="", compare=False)
+    path_span: Span = field(default=NOSPAN, compare=False)
+
+
+# ------------------------------------------------------------------ queries
+@dataclass(frozen=True)
+class Value:
+    """A value on the right of ``=`` in an event: a number or a level name."""
+
+    value: Union[float, str]
+    span: Span = field(default=NOSPAN, compare=False)
+    # False for values a named effect writes itself (PN's "Y = 0"): outside the
+    # domain they are simply impossible events rather than the user's mistake.
+    strict: bool = field(default=True, compare=False)
+
+
+@dataclass(frozen=True)
+class EqEvent:
+    term: Var
+    value: Value
+    span: Span = field(default=NOSPAN, compare=False)
+
+
+@dataclass(frozen=True)
+class ExprEvent:
+    """``P(Y)`` (a bare variable: its whole distribution) or ``P(Y > 2)``."""
+
+    expr: Expr
+    span: Span = field(default=NOSPAN, compare=False)
+
+
+@dataclass(frozen=True)
+class Do:
+    assignments: tuple[Assignment, ...]
+    span: Span = field(default=NOSPAN, compare=False)
+
+
+@dataclass(frozen=True)
+class Observation:
+    term: Var
+    value: Optional[Value]  # None only in identify queries
+    span: Span = field(default=NOSPAN, compare=False)
+
+
+@dataclass(frozen=True)
+class Given:
+    """A condition that is a logical expression: ``x > 1``, ``w != sunny``, ``x = 1 or z = 0``
+    (an observation ``Y = value`` is an :class:`Observation`)."""
+
+    expr: Expr
+    span: Span = field(default=NOSPAN, compare=False)
+    text: str = field(default="", compare=False)
+
+
+Condition = Union[Do, Observation, Given]
+
+
+@dataclass(frozen=True)
+class ProbQuery:
+    events: tuple[Union[EqEvent, ExprEvent], ...]
+    conditions: tuple[Condition, ...]
+    span: Span = field(default=NOSPAN, compare=False)
+    text: str = field(default="", compare=False)
+
+
+@dataclass(frozen=True)
+class ExpectQuery:
+    expr: Expr
+    conditions: tuple[Condition, ...]
+    span: Span = field(default=NOSPAN, compare=False)
+    text: str = field(default="", compare=False)
+
+
+@dataclass(frozen=True)
+class EffectQuery:
+    effect: str  # ATE ETT NDE NIE PN PS PNS
+    treatment: str
+    outcome: str
+    mediator: Optional[str]
+    options: tuple[tuple[str, Value, Span], ...]  # name, value, where the name is
+    span: Span = field(default=NOSPAN, compare=False)
+    text: str = field(default="", compare=False)
+    spans: tuple[Span, ...] = field(default=(), compare=False)  # treatment, outcome, mediator
+
+
+Query = Union[ProbQuery, ExpectQuery, EffectQuery]
+
+
+@dataclass(frozen=True)
+class Edge:
+    """``a -> b`` or ``a <-> b`` in a graph block (``a <- b`` is stored as ``b -> a``)."""
+
+    source: str
+    op: str  # "->" | "<->"
+    target: str
+    span: Span = field(default=NOSPAN, compare=False)
+
+
+@dataclass(frozen=True)
+class GraphBlock:
+    name: str
+    edges: tuple[Edge, ...]
+    latents: tuple[tuple[str, Span], ...]
+    nodes: tuple[tuple[str, Span], ...]  # every node named, in order of appearance
+    span: Span = field(default=NOSPAN, compare=False)
+
+
+@dataclass(frozen=True)
+class IdentifyQuery:
+    """``identify P(Y | do(X), Z)``: an estimand in terms of observed variables."""
+
+    query: ProbQuery
+    span: Span = field(default=NOSPAN, compare=False)
+    text: str = field(default="", compare=False)
+
+
+@dataclass(frozen=True)
+class GraphQuery:
+    """A question about the graph alone.
+
+    ``kind`` is one of ``dsep`` (args: xs, ys, zs), ``adjustment`` (xs, ys),
+    ``instruments`` (x, y), ``independences``, ``ancestors``, ``descendants``,
+    ``parents``, ``children``, ``markov_blanket`` (names) or ``admg``.
+    """
+
+    kind: str
+    args: tuple
+    spans: tuple
+    span: Span = field(default=NOSPAN, compare=False)
+    text: str = field(default="", compare=False)
+
+
+@dataclass(frozen=True)
+class Program:
+    """A whole file or cell: models and the queries that follow each."""
+
+    items: tuple  # ModelBlock | GraphBlock | Query | IdentifyQuery | GraphQuery
+    source: str = field(default="", compare=False)

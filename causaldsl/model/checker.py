@@ -1,0 +1,722 @@
+"""Syntax tree to model IR: names, duplicates, cycles, distributions, domains, tables.
+
+Every mistake becomes a :class:`~causaldsl.language.errors.CausalDSLError` pointing at
+the statement. The result is a :class:`~causaldsl.model.ir.Model` in topological
+order with the finite domain of every discrete variable worked out.
+
+>>> from causaldsl.language.parser import parse
+>>> block = parse("model m {\\n x ~ Bernoulli(0.3)\\n y := x + 1\\n}").items[0]
+>>> check_model(block).by_name["y"].domain
+(1.0, 2.0)
+"""
+
+from __future__ import annotations
+
+import functools
+import heapq
+import itertools
+from dataclasses import replace
+from typing import Optional
+
+import networkx as nx
+import numpy as np
+
+from ..language import syntax as S
+from .distributions import FAMILIES
+from ..language.errors import (CausalSyntaxError, CycleError, DistributionError, DomainError,
+                     DuplicateDefinitionError, ProbabilityError, TableError, UnknownNameError, did_you_mean,
+                     source_lines)
+from .expressions import (FUNCTIONS, arity_hint, arity_ok, arity_message, children, compile_expr, free_vars,
+                          is_logical, walk)
+from .ir import Model, Node, Param
+
+MAX_DOMAIN = 4096  # larger images of := over finite parents are treated as continuous
+MAX_TRIALS = 100_000
+RESERVED = {"if", "then", "else", "and", "or", "not", "do", "table", "latent", "model", "via",
+            "param", "fit", "P", "E", "ATE", "ETT", "NDE", "NIE", "PN", "PS", "PNS"}
+MAX_PARAM_SIZE = 1_000_000
+
+
+class _Ctx:
+    def __init__(self, source: str):
+        self.source = source
+        self._lines: Optional[list[str]] = None
+        self.params: dict = {}  # declared parameters: a bare name compared with a variable may be one
+
+    def err(self, cls, msg, span, hint=None):
+        return cls(msg, span=span, source=self.source, hint=hint)
+
+    def line(self, span) -> str:
+        if self._lines is None:  # split once: every node quotes its statement
+            self._lines = source_lines(self.source)
+        lines = self._lines
+        return lines[span.line - 1].strip() if 0 < span.line <= len(lines) else ""
+
+
+def check_model(block: S.ModelBlock, source: str = "") -> Model:
+    """Check a parsed ``model`` block and build its IR."""
+    ctx = _Ctx(source)
+    stmts: dict[str, S.Statement] = {}
+    for st in block.statements:
+        if st.name in RESERVED:
+            raise ctx.err(CausalSyntaxError, f"'{st.name}' is a reserved word and cannot name a variable",
+                          st.span, hint=f"rename it, e.g. '{st.name}_'")
+        if st.name in stmts:
+            first = stmts[st.name].span.line
+            raise ctx.err(DuplicateDefinitionError, f"'{st.name}' is defined twice (first on line {first})",
+                          st.span, hint="give each variable one statement; rename one of them")
+        stmts[st.name] = st
+    if not stmts:
+        raise ctx.err(CausalSyntaxError, f"model '{block.name}' has no statements", block.span,
+                      hint="add a line such as: x ~ Bernoulli(0.5)")
+    params = ctx.params = _collect_params(block, stmts, ctx)
+
+    # Names and parents, before domains: the graph must exist to order the work.
+    parents: dict[str, list[str]] = {}
+    for name, st in stmts.items():
+        names: dict[str, None] = {}
+        for e in _statement_exprs(st, ctx):
+            flat = _flatten(e)  # walked once, read three times
+            _check_expr(e, stmts, ctx, _level_candidates(e, stmts, flat), params, flat)
+            for v in _free_vars(flat):
+                if v in stmts:
+                    names.setdefault(v, None)
+        parents[name] = list(names)
+
+    order = _topological_order(stmts, parents)
+    if order is None:
+        _raise_cycle(stmts, parents, ctx)
+    nodes: dict[str, Node] = {}
+    for name in order:
+        st = stmts[name]
+        resolved = _resolve_levels(st, nodes, stmts, ctx)
+        nodes[name] = _build_node(resolved, parents[name], nodes, ctx)
+    ir_params = tuple(_build_param(p, nodes, ctx) for p in params.values())
+    if ir_params:
+        nodes = _fill_index_axes(nodes, {p.name: p for p in ir_params}, ctx)
+    return Model(block.name, tuple(nodes[n] for n in order), source, ir_params)
+
+
+def _topological_order(stmts: dict[str, S.Statement], parents: dict[str, list[str]]) -> Optional[list[str]]:
+    """Parents first, and among the nodes ready at any point the one written first (then by name);
+    ``None`` when the equations form a cycle.
+
+    This is ``networkx.lexicographical_topological_sort`` with the key (line, name), which is
+    unique, so the order is: Kahn's algorithm always taking the smallest ready key.
+
+    >>> _topological_order({"b": S.SampleStmt("b", None, span=S.Span(2, 1)),
+    ...                     "a": S.SampleStmt("a", None, span=S.Span(1, 1))}, {"b": ["a"], "a": []})
+    ['a', 'b']
+    """
+    waiting = {v: len(ps) for v, ps in parents.items()}
+    children: dict[str, list[str]] = {v: [] for v in stmts}
+    for child, ps in parents.items():
+        for p in ps:
+            children[p].append(child)
+    ready = [(stmts[v].span.line, v) for v, k in waiting.items() if k == 0]
+    heapq.heapify(ready)
+    order = []
+    while ready:
+        _, v = heapq.heappop(ready)
+        order.append(v)
+        for c in children[v]:
+            waiting[c] -= 1
+            if waiting[c] == 0:
+                heapq.heappush(ready, (stmts[c].span.line, c))
+    return order if len(order) == len(stmts) else None
+
+
+def _raise_cycle(stmts, parents, ctx: _Ctx) -> None:
+    """The error for cyclic equations, naming the cycle networkx finds first."""
+    g = nx.DiGraph()
+    g.add_nodes_from(stmts)
+    for child, ps in parents.items():
+        for p in ps:
+            g.add_edge(p, child)
+    cycle = nx.find_cycle(g)
+    path = [u for u, _ in cycle] + [cycle[0][0]]
+    first = min((stmts[u] for u, _ in cycle), key=lambda s: (s.span.line, s.span.column))
+    raise ctx.err(CycleError, "the equations form a cycle: " + " -> ".join(path), first.span,
+                  hint="a structural causal model must be acyclic; remove one of these dependencies")
+
+
+# ------------------------------------------------------------------ parameters
+def _collect_params(block: S.ModelBlock, stmts, ctx: _Ctx) -> dict[str, S.ParamStmt]:
+    """Names, indices and priors of ``param`` statements (priors may use earlier scalar params)."""
+    params: dict[str, S.ParamStmt] = {}
+    for p in block.params:
+        if p.name in RESERVED:
+            raise ctx.err(CausalSyntaxError, f"'{p.name}' is a reserved word and cannot name a parameter",
+                          p.span, hint=f"rename it, e.g. '{p.name}_'")
+        if p.name in stmts or p.name in params:
+            first = (stmts.get(p.name) or params[p.name]).span.line
+            raise ctx.err(DuplicateDefinitionError, f"'{p.name}' is defined twice (first on line {first})",
+                          p.span, hint="parameters and variables need distinct names")
+        for v, sp in zip(p.index, p.index_spans):
+            if v not in stmts:
+                raise ctx.err(UnknownNameError, f"parameter '{p.name}' is indexed by '{v}', which is not "
+                              "a variable of the model", sp,
+                              hint=did_you_mean(v, stmts) or "index by discrete variables: " + ", ".join(stmts))
+        if len(set(p.index)) != len(p.index):
+            raise ctx.err(CausalSyntaxError, f"parameter '{p.name}' names an index twice", p.span,
+                          hint="write each indexing variable once")
+        fam = FAMILIES.get(p.dist.name)
+        if fam is None:
+            raise ctx.err(DistributionError, f"unknown distribution '{p.dist.name}'", p.dist.span,
+                          hint=did_you_mean(p.dist.name, FAMILIES) or "known: " + ", ".join(FAMILIES))
+        if fam.support != "real":
+            raise ctx.err(DistributionError, f"the prior of parameter '{p.name}' must be continuous; "
+                          f"{fam.name} is discrete", p.dist.span,
+                          hint="use e.g. Beta(1, 1) for a probability, Normal(0, 10) for a coefficient, "
+                               "HalfNormal(1) or Exponential(1) for a scale")
+        for a in p.dist.args:
+            for node in walk(a.value):
+                if isinstance(node, S.Index) or (isinstance(node, S.Var) and node.name not in params):
+                    what = "a variable" if node.name in stmts else "unknown" if not isinstance(node, S.Index) \
+                        else "an indexed parameter"
+                    raise ctx.err(UnknownNameError if what == "unknown" else CausalSyntaxError,
+                                  f"the prior of '{p.name}' uses '{node.name}' ({what}); a prior may use only "
+                                  "numbers and parameters declared above it", node.span,
+                                  hint=did_you_mean(node.name, params) or
+                                  "write constants, e.g. Normal(0, 10), or a scalar parameter declared earlier")
+                if isinstance(node, S.Var) and params[node.name].index:
+                    raise ctx.err(CausalSyntaxError, f"the prior of '{p.name}' uses the indexed parameter "
+                                  f"'{node.name}'", node.span, hint="priors may use scalar parameters only")
+        _check_expr_calls([a.value for a in p.dist.args], ctx)
+        params[p.name] = p
+    return params
+
+
+def _check_expr_calls(exprs, ctx: _Ctx) -> None:
+    for e in exprs:
+        for node in walk(e):
+            if isinstance(node, S.Call) and (node.fn not in FUNCTIONS or not arity_ok(node.fn, len(node.args))):
+                _check_expr(node, {}, ctx)
+
+
+def _build_param(p: S.ParamStmt, nodes: dict[str, Node], ctx: _Ctx) -> Param:
+    fam = FAMILIES[p.dist.name]
+    args = _bind_args(fam, p.dist, ctx)
+    _static_param_checks(fam, args, p.dist, ctx)
+    axes = []
+    for v, sp in zip(p.index, p.index_spans):
+        if not nodes[v].finite:
+            raise ctx.err(DomainError, f"parameter '{p.name}' is indexed by '{v}', which is continuous",
+                          sp, hint="index parameters by discrete variables (one entry per value); "
+                                   "for a continuous effect use a coefficient: beta * " + v)
+        axes.append(tuple(nodes[v].domain))
+    size = int(np.prod([len(a) for a in axes])) if axes else 1
+    if size > MAX_PARAM_SIZE:
+        raise ctx.err(DomainError, f"parameter '{p.name}' would have {size:,} entries", p.span,
+                      hint=f"at most {MAX_PARAM_SIZE:,}; index by fewer variables")
+    return Param(p.name, fam.name, tuple(args), p.index, tuple(axes), p.span, ctx.line(p.span))
+
+
+def _fill_index_axes(nodes: dict[str, Node], params: dict[str, Param], ctx: _Ctx) -> dict[str, Node]:
+    """Give every ``p[...]`` the values of its axes, and check each index can only take those values."""
+
+    def fill(e):
+        if isinstance(e, S.Index):
+            par = params[e.name]
+            for idx, axis, v in zip(e.indices, par.axes, par.index):
+                image = _expr_image(idx, nodes)
+                sp = _expr_span(idx, e.span)
+                if image is None:
+                    raise ctx.err(DomainError, f"the index of '{e.name}' must take the values of '{v}', "
+                                  "but it is continuous or unknown here", sp,
+                                  hint=f"index with '{v}' itself or another discrete expression")
+                bad = [x for x in image if not any(abs(x - a) <= 1e-9 for a in axis)]
+                if bad:
+                    raise ctx.err(DomainError, f"index value {bad[0]:g} of '{e.name}' is not a value of '{v}'",
+                                  sp, hint=f"values of '{v}' are " + ", ".join(f"{a:g}" for a in axis[:12]))
+            return replace(e, indices=tuple(fill(i) for i in e.indices), axes=par.axes)
+        if isinstance(e, (S.BinOp, S.BoolOp, S.Compare)):
+            return replace(e, left=fill(e.left), right=fill(e.right))
+        if isinstance(e, (S.Unary, S.Not)):
+            return replace(e, operand=fill(e.operand))
+        if isinstance(e, S.IfElse):
+            return replace(e, cond=fill(e.cond), then=fill(e.then), other=fill(e.other))
+        if isinstance(e, S.Call):
+            return replace(e, args=tuple(fill(a) for a in e.args))
+        if isinstance(e, S.Table):
+            return replace(e, values=tuple(fill(v) for v in e.values))
+        return e
+
+    out = {}
+    for name, node in nodes.items():
+        if node.kind == "assign":
+            out[name] = replace(node, expr=fill(node.expr))
+        elif node.kind == "sample":
+            out[name] = replace(node, args=tuple(fill(a) for a in node.args))
+        else:  # pragma: no cover
+            out[name] = node
+    return out
+
+
+def _statement_exprs(st: S.Statement, ctx: _Ctx) -> list[S.Expr]:
+    if isinstance(st, S.AssignStmt):
+        return [st.expr]
+    return [a.value for a in st.dist.args]
+
+
+# Expression nodes without sub-expressions (a Var may have some: its counterfactual world).
+_LEAVES = (S.Num, S.Str, S.Level)
+_LEAF_TYPES = frozenset(_LEAVES)
+
+
+def _flatten(expr: S.Expr) -> list:
+    """Every node of ``expr`` but its numbers, parents before children (``walk`` without a
+    generator per node). Its readers have nothing to check in a number, and numbers are most
+    nodes of a model: the entries of its tables.
+
+    >>> [type(e).__name__ for e in _flatten(S.BinOp("+", S.Num(1.0), S.Var("x")))]
+    ['BinOp', 'Var']
+    """
+    out, stack, Num = [], [expr], S.Num
+    while stack:
+        e = stack.pop()
+        t = type(e)
+        if t is Num:
+            continue
+        out.append(e)
+        if t in _LEAVES or (t is S.Var and not e.world):
+            continue
+        if t is S.Table:
+            kids = [v for v in e.values if type(v) is not Num]
+        else:
+            kids = list(children(e))
+        kids.reverse()
+        stack.extend(kids)
+    return out
+
+
+def _free_vars(flat: list) -> list[str]:
+    """:func:`~causaldsl.model.expressions.free_vars` of the expression ``flat`` was flattened from."""
+    seen: dict[str, None] = {}
+    for node in flat:
+        if isinstance(node, (S.Var, S.Index)):
+            seen.setdefault(node.name, None)
+        elif isinstance(node, S.Table):
+            for p in node.parents:
+                seen.setdefault(p, None)
+    return list(seen)
+
+
+def _level_candidates(expr: S.Expr, stmts, flat: Optional[list] = None) -> set[int]:
+    """Bare unknown names compared with a variable (``w == sunny``): level names, checked later."""
+    out = set()
+    for node in walk(expr) if flat is None else flat:
+        if isinstance(node, S.Compare):
+            for a, b in ((node.left, node.right), (node.right, node.left)):
+                if isinstance(a, S.Var) and a.name in stmts and (isinstance(b, S.Str) or (
+                        isinstance(b, S.Var) and b.world is None and b.name not in stmts)):
+                    out.add(id(b))  # a quoted level (w == "a") is always a level
+    return out
+
+
+def _check_expr(expr: S.Expr, stmts, ctx: _Ctx, levels: set[int] = frozenset(),
+                params: Optional[dict] = None, flat: Optional[list] = None) -> None:
+    """Names, functions and strings in ``expr`` (``flat``: its nodes, when already walked)."""
+    params = params or {}
+    for node in walk(expr) if flat is None else flat:
+        if type(node) is S.Num:  # most nodes (table entries); nothing to check
+            continue
+        if isinstance(node, (S.Var, S.Str)) and id(node) in levels:
+            continue
+        if isinstance(node, S.Var) and node.world is None and node.name in params:
+            p = params[node.name]
+            if p.index:
+                raise ctx.err(CausalSyntaxError, f"parameter '{node.name}' has one value per level of "
+                              f"{', '.join(p.index)}", node.span,
+                              hint=f"pick one: {node.name}[{', '.join(p.index)}]")
+            continue
+        if isinstance(node, S.Index):
+            p = params.get(node.name)
+            if p is None:
+                if node.name in stmts:
+                    raise ctx.err(CausalSyntaxError, f"'{node.name}[...]': only parameters can be indexed, "
+                                  f"and '{node.name}' is a variable", node.span,
+                                  hint="counterfactual terms like y[x = 0] belong in queries, not in a model")
+                raise ctx.err(UnknownNameError, f"unknown parameter '{node.name}'", node.span,
+                              hint=did_you_mean(node.name, params) or
+                              f"declare it: param {node.name}[...] ~ Beta(1, 1)")
+            if len(node.indices) != len(p.index):
+                want = f"{node.name}[{', '.join(p.index)}]" if p.index else node.name
+                raise ctx.err(CausalSyntaxError, f"parameter '{node.name}' takes {len(p.index)} index(es), "
+                              f"got {len(node.indices)}", node.span, hint=f"write {want}")
+            continue
+        if isinstance(node, S.Var):
+            if node.world is not None:
+                raise ctx.err(CausalSyntaxError, "counterfactual terms like "
+                              f"'{node.name}[...]' belong in queries, not in a model", node.span,
+                              hint=f"use the plain name '{node.name}' inside the model")
+            if node.name not in stmts:
+                raise ctx.err(UnknownNameError, f"unknown variable '{node.name}'", node.span,
+                              hint=did_you_mean(node.name, stmts) or
+                              f"define it in the model, e.g. '{node.name} ~ Bernoulli(0.5)'; "
+                              "variables are: " + ", ".join(stmts))
+        elif isinstance(node, S.Call):
+            if node.fn not in FUNCTIONS:
+                hint = did_you_mean(node.fn, list(FUNCTIONS)) or ("known functions: " + ", ".join(FUNCTIONS))
+                if node.fn in FAMILIES:
+                    hint = f"'{node.fn}' is a distribution: write 'x ~ {node.fn}(...)' on its own line"
+                raise ctx.err(UnknownNameError, f"unknown function '{node.fn}'", node.span, hint=hint)
+            if not arity_ok(node.fn, len(node.args)):
+                raise ctx.err(CausalSyntaxError, arity_message(node.fn, len(node.args)), node.span,
+                              hint=arity_hint(node.fn))
+        elif isinstance(node, S.Table):
+            for p, sp in zip(node.parents, node.parent_spans):
+                if p not in stmts:
+                    raise ctx.err(UnknownNameError, f"unknown variable '{p}' in table", sp,
+                                  hint=did_you_mean(p, stmts) or "variables are: " + ", ".join(stmts))
+        elif isinstance(node, S.Str):
+            raise ctx.err(CausalSyntaxError, f"a string \"{node.value}\" cannot be used as a number",
+                          node.span, hint="compare a categorical variable with a level name: w == sunny")
+
+
+# ------------------------------------------------------------------ level names
+def _resolve_levels(st: S.Statement, nodes: dict[str, Node], stmts, ctx: _Ctx) -> S.Statement:
+    """Replace level names (``w == sunny``) by their codes, using the parents' levels."""
+    if isinstance(st, S.AssignStmt):
+        return _renew(st, expr=_fix_levels(st.expr, nodes, stmts, ctx))
+    args = tuple(_renew(a, value=_fix_levels(a.value, nodes, stmts, ctx)) for a in st.dist.args)
+    return _renew(st, dist=_renew(st.dist, args=_same_or_new(st.dist.args, args)))
+
+
+# A module function, not a closure of _resolve_levels: a closure that calls itself is a reference
+# cycle, two functions and five cells per statement left for the garbage collector.
+def _fix_levels(e, nodes: dict[str, Node], stmts, ctx: _Ctx):
+    """``e`` with level names compared with a variable replaced by their codes (:func:`_resolve_levels`)."""
+    if type(e) in _LEAVES:
+        return e
+    if type(e) is S.Table and set(map(type, e.values)) <= _LEAF_TYPES:  # most tables: numbers
+        return _check_table(e, nodes, ctx)
+    fix = functools.partial(_fix_levels, nodes=nodes, stmts=stmts, ctx=ctx)
+    if isinstance(e, S.Compare):
+        left, right = fix(e.left), fix(e.right)
+        for a, b, side in ((left, right, "right"), (right, left, "left")):
+            lv = nodes[a.name].levels if isinstance(a, S.Var) and a.name in nodes else None
+            ambiguous_level(a, b, lv, stmts, ctx)
+            if isinstance(b, S.Str) and not lv and isinstance(a, S.Var) and a.name in nodes:
+                raise ctx.err(CausalSyntaxError, f"a string \"{b.value}\" cannot be compared with "
+                              f"'{a.name}', which has no named levels", b.span,
+                              hint="compare a categorical variable with one of its levels: w == sunny")
+            if not lv and isinstance(a, S.Var) and a.name in nodes and isinstance(b, S.Var) \
+                    and b.world is None and b.name not in stmts and b.name not in ctx.params:
+                # Taken for a level name by _level_candidates, but 'a' has no levels: a misspelt name.
+                raise ctx.err(UnknownNameError, f"unknown variable '{b.name}'", b.span,
+                              hint=did_you_mean(b.name, stmts) or f"'{a.name}' has no named levels; "
+                              "variables are: " + ", ".join(stmts))
+            if lv and isinstance(b, (S.Var, S.Str)) and (isinstance(b, S.Str) or b.name not in stmts):
+                label = b.name if isinstance(b, S.Var) else b.value
+                if label not in lv:
+                    raise ctx.err(UnknownNameError, f"'{label}' is not a level of '{a.name}'", b.span,
+                                  hint=did_you_mean(label, lv) or "levels are: " + ", ".join(lv))
+                lvl = S.Level(label, lv.index(label), b.span)
+                return replace(e, left=lvl, right=a) if side == "left" else replace(e, left=a, right=lvl)
+        return _renew(e, left=left, right=right)
+    if isinstance(e, (S.BinOp, S.BoolOp)):
+        return _renew(e, left=fix(e.left), right=fix(e.right))
+    if isinstance(e, (S.Unary, S.Not)):
+        return _renew(e, operand=fix(e.operand))
+    if isinstance(e, S.IfElse):
+        return _renew(e, cond=fix(e.cond), then=fix(e.then), other=fix(e.other))
+    if isinstance(e, S.Call):
+        return _renew(e, args=_same_or_new(e.args, tuple(fix(a) for a in e.args)))
+    if isinstance(e, S.Table):
+        values = tuple([v if type(v) in _LEAVES else fix(v) for v in e.values])
+        return _check_table(_renew(e, values=_same_or_new(e.values, values)), nodes, ctx)
+    return e
+
+
+def ambiguous_level(a, b, levels, stmts, ctx: _Ctx) -> None:
+    """Refuse ``w == a`` where the bare name ``a`` is both a level of ``w`` and a variable: read as
+    the variable here and as the level in ``P(w = a)``, it would mean two things. The query
+    builder applies the same rule (:meth:`causaldsl.model.queries._Builder.level_or_variable`)."""
+    if levels and isinstance(b, S.Var) and b.world is None and b.name in stmts and b.name in levels:
+        raise ctx.err(CausalSyntaxError, f"'{b.name}' is both a level of '{a.name}' and a variable",
+                      b.span, hint=f"quote the level, {a.name} == \"{b.name}\", or rename the level or "
+                                   "the variable")
+
+
+def _renew(node, **fields):
+    """``replace(node, **fields)``, or ``node`` itself when every field is already that object.
+
+    The checker rewrites trees (level names to codes, table keys to codes); most models have
+    nothing to rewrite, and copying every node of every table was most of the checker's time.
+
+    >>> n = S.Num(1.0)
+    >>> _renew(n, value=n.value) is n, _renew(n, value=2.0).value
+    (True, 2.0)
+    """
+    for k, v in fields.items():
+        if getattr(node, k) is not v:
+            return replace(node, **fields)
+    return node
+
+
+def _same_or_new(old: tuple, new: tuple) -> tuple:
+    """``old`` when ``new`` holds the same objects (so that :func:`_renew` sees no change)."""
+    return old if len(old) == len(new) and all(a is b for a, b in zip(old, new)) else new
+
+
+def _fmt_key(key) -> str:
+    parts = [str(int(k)) if isinstance(k, float) and k == int(k) else str(k) for k in key]
+    return parts[0] if len(parts) == 1 else "(" + ", ".join(parts) + ")"
+
+
+def _check_table(table: S.Table, nodes: dict[str, Node], ctx: _Ctx) -> S.Table:
+    """Keys must cover the parents' domains exactly once; level names become codes."""
+    domains = []
+    for p, sp in zip(table.parents, table.parent_spans):
+        node = nodes[p]
+        if not node.finite:
+            raise ctx.err(TableError, f"table over '{p}', which is not discrete", sp,
+                          hint="tables need parents with finitely many values; use an expression instead")
+        domains.append(node)
+    if table.in_grid_order([n.domain for n in domains]):
+        return table  # the common table: numbers for keys, which are their own codes
+    expected = set(itertools.product(*[n.domain for n in domains]))
+    values = [frozenset(n.domain) for n in domains]
+    seen: dict[tuple, int] = {}  # key codes -> the row that has them
+    keys = []
+    for i, key in enumerate(table.keys):
+        if len(key) != len(domains):
+            raise ctx.err(TableError, f"row key has {len(key)} value(s), the table has "
+                          f"{len(domains)} parent(s)", table.row_span(i),
+                          hint="write one value per parent, e.g. (0, 1): 0.5" if len(domains) > 1 else
+                          "write one value per row, e.g. 0: 0.5")
+        if key in expected and key not in seen and all(type(v) is float for v in key):
+            seen[key] = i  # the common row: numbers of the domains, which are their own codes
+            keys.append(key)
+            continue
+        codes = tuple([v if type(v) is float and v in vals else _key_code(v, table.key_span(i, j), node, ctx)
+                       for j, (v, node, vals) in enumerate(zip(key, domains, values))])
+        if codes in seen:
+            raise ctx.err(TableError, f"duplicate row {_fmt_key(codes)} (also on line "
+                          f"{table.row_span(seen[codes]).line})", table.row_span(i),
+                          hint="each combination of parent values appears once")
+        seen[codes] = i
+        # a key that is already its codes (numbers, not level names) stays the same object
+        keys.append(key if all(type(v) is float and v == c for v, c in zip(key, codes)) else codes)
+    missing = sorted(expected - set(seen))
+    if missing:
+        labels = [_fmt_key(tuple(_label(v, n) for v, n in zip(k, domains))) for k in missing[:6]]
+        more = "" if len(missing) <= 6 else f" and {len(missing) - 6} more"
+        raise ctx.err(TableError, f"table is missing row(s) {', '.join(labels)}{more}", table.span,
+                      hint=f"add a row for every combination of {', '.join(table.parents)}")
+    return _renew(table, keys=_same_or_new(table.keys, tuple(keys)))
+
+
+def _label(value: float, node: Node):
+    if node.levels:
+        return node.levels[int(value)]
+    return value
+
+
+def _key_code(v, span, node: Node, ctx: _Ctx) -> float:
+    """The code of the key atom ``v`` (a number or a level name, at ``span``) of ``node``."""
+    if isinstance(v, str):
+        if not node.levels:
+            raise ctx.err(TableError, f"'{v}' is not a value of '{node.name}'", span,
+                          hint="values of '" + node.name + "' are " + ", ".join(_fmt_key((d,)) for d in node.domain))
+        if v not in node.levels:
+            raise ctx.err(TableError, f"'{v}' is not a level of '{node.name}'", span,
+                          hint=did_you_mean(v, node.levels) or "levels are: " + ", ".join(node.levels))
+        return float(node.levels.index(v))
+    if float(v) not in node.domain:
+        dom = node.levels if node.levels else [_fmt_key((d,)) for d in node.domain]
+        raise ctx.err(TableError, f"{_fmt_key((v,))} is not a value of '{node.name}'", span,
+                      hint="values of '" + node.name + "' are " + ", ".join(map(str, dom)))
+    return float(v)
+
+
+# ------------------------------------------------------------------ node building
+def _constant(expr: S.Expr) -> Optional[float]:
+    if isinstance(expr, S.Num):  # most table entries: no need to compile and run an expression
+        return float(expr.value)
+    if isinstance(expr, S.Table):  # reads its parents (the grammar asks for at least one)
+        return None
+    if free_vars(expr):
+        return None
+    try:
+        with np.errstate(all="ignore"):
+            return float(compile_expr(expr, np)({}))
+    except Exception:  # pragma: no cover
+        return None
+
+
+def _build_node(st: S.Statement, parents: list[str], nodes: dict[str, Node], ctx: _Ctx) -> Node:
+    text = ctx.line(st.span)
+    common = dict(name=st.name, parents=tuple(parents), latent=st.latent, noise=st.name,
+                  origin=st.name, span=st.span, text=text)
+    if isinstance(st, S.AssignStmt):
+        domain = _assign_domain(st.expr, parents, nodes)
+        return Node(kind="assign", expr=st.expr, domain=domain, **common)
+
+    dist = st.dist
+    fam = FAMILIES.get(dist.name)
+    if fam is None:
+        raise ctx.err(DistributionError, f"unknown distribution '{dist.name}'", dist.span,
+                      hint=did_you_mean(dist.name, FAMILIES) or "known: " + ", ".join(FAMILIES))
+    levels = None
+    if fam.name == "Categorical":
+        args, levels = _categorical_args(dist, ctx)
+    else:
+        args = _bind_args(fam, dist, ctx)
+    _static_param_checks(fam, args, dist, ctx)
+    domain = _sample_domain(fam, args, levels, nodes, dist, ctx)
+    return Node(kind="sample", family=fam.name, args=tuple(args), domain=domain, levels=levels, **common)
+
+
+def _bind_args(fam, dist: S.DistCall, ctx: _Ctx) -> list[S.Expr]:
+    if len(dist.args) == len(fam.params) and all(a.kind == "pos" for a in dist.args):
+        return [a.value for a in dist.args]  # every parameter given, in order: most statements
+    sig = f"{fam.name}({', '.join(fam.params)})"
+    values: dict[str, S.Expr] = {}
+    positional = [a for a in dist.args if a.kind == "pos"]
+    for a in dist.args:
+        if a.kind == "level":
+            raise ctx.err(DistributionError, f"'{a.name}:' names a level, which only Categorical has",
+                          a.span, hint=f"write {sig}")
+    if len(positional) > len(fam.params):
+        raise ctx.err(DistributionError, f"{fam.name} takes at most {len(fam.params)} argument(s), "
+                      f"got {len(positional)}", dist.span, hint=f"write {sig}")
+    for pname, a in zip(fam.params, positional):
+        values[pname] = a.value
+    for a in dist.args:
+        if a.kind == "kw":
+            if a.name not in fam.params:
+                raise ctx.err(DistributionError, f"{fam.name} has no parameter '{a.name}'", a.span,
+                              hint=did_you_mean(a.name, fam.params) or f"write {sig}")
+            if a.name in values:
+                raise ctx.err(DistributionError, f"parameter '{a.name}' given twice", a.span, hint=f"write {sig}")
+            values[a.name] = a.value
+    defaults = dict(fam.defaults)
+    out = []
+    for pname in fam.params:
+        if pname in values:
+            out.append(values[pname])
+        elif pname in defaults:
+            out.append(S.Num(defaults[pname]))
+        else:
+            raise ctx.err(DistributionError, f"{fam.name} needs parameter '{pname}'", dist.span,
+                          hint=f"write {sig}")
+    return out
+
+
+def _categorical_args(dist: S.DistCall, ctx: _Ctx):
+    args = dist.args
+    if not args:
+        raise ctx.err(DistributionError, "Categorical needs at least one level", dist.span,
+                      hint="write Categorical(sunny: 0.7, rainy: 0.3)")
+    kinds = {a.kind for a in args}
+    if kinds == {"level"}:
+        names = [a.name for a in args]
+        for i, a in enumerate(args):
+            if a.name in names[:i]:
+                raise ctx.err(DistributionError, f"level '{a.name}' appears twice", a.span,
+                              hint="give each level one probability, under a distinct name")
+        return [a.value for a in args], tuple(names)
+    if kinds == {"pos"}:
+        return [a.value for a in args], None
+    bad = next(a for a in args if a.kind != "level")
+    raise ctx.err(DistributionError, "Categorical takes either all named levels or all plain probabilities",
+                  bad.span, hint="write Categorical(sunny: 0.7, rainy: 0.3) or Categorical(0.7, 0.3)")
+
+
+def _expr_span(expr: S.Expr, fallback):
+    sp = getattr(expr, "span", None)
+    return sp if sp and sp.line else fallback
+
+
+def _static_param_checks(fam, args, dist: S.DistCall, ctx: _Ctx) -> None:
+    """Constants and table entries that can never be valid are caught before any run."""
+    def check_prob(e):
+        targets = e.values if isinstance(e, S.Table) else [e]
+        for t in targets:
+            c = float(t.value) if type(t) is S.Num else _constant(t)
+            if c is not None and not (0.0 <= c <= 1.0):
+                raise ctx.err(ProbabilityError, f"probability {c:g} is outside [0, 1]",
+                              _expr_span(t, dist.span),
+                              hint=f"{fam.name} takes {fam.rule}")
+
+    if fam.name == "Categorical":
+        consts = [_constant(a) for a in args]
+        for a, c in zip(args, consts):
+            if c is not None and not (0.0 <= c <= 1.0):
+                raise ctx.err(ProbabilityError, f"probability {c:g} is outside [0, 1]",
+                              _expr_span(a, dist.span), hint="Categorical takes " + fam.rule)
+        if all(c is not None for c in consts) and abs(sum(consts) - 1.0) > 1e-9:
+            raise ctx.err(ProbabilityError, f"Categorical probabilities sum to {sum(consts):g}, not 1",
+                          dist.span, hint="make the level probabilities add up to 1")
+        return
+    for i in fam.probability_params:
+        check_prob(args[i])
+    if fam.probability_params:  # checked above, entry by entry
+        return
+    consts = [_constant(a) for a in args]
+    if all(c is not None for c in consts):
+        if bool(fam.invalid(tuple(np.asarray(c, dtype=_engine_float()) for c in consts))):
+            raise ctx.err(ProbabilityError, f"invalid parameters for {fam.name}: "
+                          + ", ".join(f"{p}={c:g}" for p, c in zip(fam.params, consts)),
+                          dist.span, hint=f"{fam.name} takes {fam.rule}")
+
+
+def _engine_float():
+    """The float type the engines compute in: float64 (see :func:`causaldsl.engines.config.float64`).
+
+    Constant parameters are checked in NumPy at that precision: the same verdict as JAX's,
+    without a JAX dispatch per node.
+    """
+    return np.dtype(np.float64)
+
+
+def _sample_domain(fam, args, levels, nodes, dist: S.DistCall, ctx: _Ctx):
+    if fam.name == "Bernoulli":
+        return (0.0, 1.0)
+    if fam.name == "Categorical":
+        return tuple(float(i) for i in range(len(args)))
+    if fam.name == "Binomial":
+        ns = _expr_image(args[0], nodes)
+        if ns is None:
+            raise ctx.err(DistributionError, "Binomial's number of trials must be a whole number known "
+                          "from discrete parents", _expr_span(args[0], dist.span),
+                          hint="use a constant such as Binomial(10, p)")
+        bad = [n for n in ns if n < 0 or n != int(n)]
+        if bad:
+            raise ctx.err(ProbabilityError, f"Binomial's number of trials must be a whole number >= 0, got {bad[0]:g}",
+                          _expr_span(args[0], dist.span), hint="write Binomial(n, p) with n = 0, 1, 2, ...")
+        if max(ns) > MAX_TRIALS:
+            raise ctx.err(DistributionError, f"Binomial with {max(ns):g} trials is too large to enumerate "
+                          f"(at most {MAX_TRIALS:,})", _expr_span(args[0], dist.span),
+                          hint="approximate it with Normal(n * p, sqrt(n * p * (1 - p)))")
+        return tuple(float(k) for k in range(int(max(ns)) + 1))
+    return None
+
+
+def _expr_image(expr: S.Expr, nodes: dict[str, Node]) -> Optional[tuple[float, ...]]:
+    """All values ``expr`` can take when its variables range over their finite domains."""
+    names = free_vars(expr)
+    if any(n not in nodes or not nodes[n].finite for n in names):  # parameters are not enumerable
+        return None
+    size = 1
+    for n in names:
+        size *= len(nodes[n].domain)
+    if size > 1_000_000:
+        return None
+    grids = np.meshgrid(*[np.asarray(nodes[n].domain) for n in names], indexing="ij") if names else []
+    env = {n: g.ravel() for n, g in zip(names, grids)}
+    with np.errstate(all="ignore"):
+        vals = np.broadcast_to(np.asarray(compile_expr(expr, np)(env), dtype=float), (size,)).ravel()
+    vals = vals[~np.isnan(vals)]
+    uniq = np.unique(vals)
+    if len(uniq) > MAX_DOMAIN:
+        return None
+    return tuple(float(v) for v in uniq)
+
+
+def _assign_domain(expr: S.Expr, parents, nodes) -> Optional[tuple[float, ...]]:
+    if is_logical(expr):
+        return (0.0, 1.0)
+    return _expr_image(expr, nodes)

@@ -1,0 +1,158 @@
+"""The model IR: the contract between the front end and every backend.
+
+A :class:`Model` is an immutable tuple of :class:`Node` in topological order.
+Each node has one mechanism:
+
+* ``sample``: ``X ~ Family(args)``, read as ``X := F⁻¹(U_noise; args)``;
+* ``assign``: ``X := expr``, deterministic given its parents;
+* ``fixed``:  ``X`` held at a value by an intervention (no parents).
+
+Nodes that share ``noise`` share their exogenous ``U``: that is how twin
+networks (:mod:`causaldsl.model.worlds`) couple worlds. Mechanism expressions refer
+to parents by the names in ``bind`` (expression name -> node name), so that a
+copy of a node in another world reuses the same expression.
+"""
+
+from __future__ import annotations
+
+import functools
+from dataclasses import dataclass, field, replace
+from typing import Optional, Union
+
+import networkx as nx
+
+from ..language import syntax as S
+from ..language.errors import Span
+
+
+@dataclass(frozen=True)
+class Slot:
+    """A query value passed at run time (so that new values reuse compiled code)."""
+
+    index: int
+
+
+@dataclass(frozen=True)
+class Node:
+    name: str
+    kind: str  # "sample" | "assign" | "fixed"
+    parents: tuple[str, ...] = ()
+    family: Optional[str] = None
+    args: tuple[S.Expr, ...] = ()
+    expr: Optional[S.Expr] = None
+    bind: tuple[tuple[str, str], ...] = ()
+    domain: Optional[tuple[float, ...]] = None  # finite support, or None
+    levels: Optional[tuple[str, ...]] = None  # names of categorical levels
+    latent: bool = False
+    value: Union[float, Slot, None] = None  # for fixed nodes
+    noise: str = ""  # noise group: nodes with the same noise share U
+    origin: str = ""  # the variable of the source model this node is a copy of
+    span: Span = field(default=Span(0, 0), compare=False)
+    text: str = field(default="", compare=False)  # the statement, for messages
+
+    @property
+    def finite(self) -> bool:
+        return self.domain is not None
+
+    @property
+    def env_names(self) -> dict[str, str]:
+        """Expression name -> node name for this node's parents."""
+        return dict(self.bind) if self.bind else {p: p for p in self.parents}
+
+    def describe(self) -> str:
+        if self.kind == "fixed":
+            return f"do({self.origin} = {self.value})"
+        return self.text or self.name
+
+
+@dataclass(frozen=True)
+class Param:
+    """``param NAME[index...] ~ family(args)``: a global parameter with a prior.
+
+    Its value is an array of ``shape`` (one entry per combination of the index
+    variables' values, in the order of ``axes``); ``()`` for a scalar.
+    Parameters are not nodes: every unit and every world shares them.
+    """
+
+    name: str
+    family: str
+    args: tuple[S.Expr, ...]
+    index: tuple[str, ...] = ()
+    axes: tuple[tuple[float, ...], ...] = ()
+    span: Span = field(default=Span(0, 0), compare=False)
+    text: str = field(default="", compare=False)
+
+    @property
+    def shape(self) -> tuple[int, ...]:
+        return tuple(len(a) for a in self.axes)
+
+
+@dataclass(frozen=True)
+class Model:
+    """An immutable structural causal model; transformations return new models."""
+
+    name: str
+    nodes: tuple[Node, ...]
+    source: str = field(default="", compare=False)
+    params: tuple[Param, ...] = ()
+
+    @property
+    def bayesian(self) -> bool:
+        """True when the model has parameters with priors (answers are over their draws)."""
+        return bool(self.params)
+
+    @functools.cached_property
+    def by_name(self) -> dict[str, Node]:
+        return {n.name: n for n in self.nodes}
+
+    def __getitem__(self, name: str) -> Node:
+        return self.by_name[name]
+
+    def __contains__(self, name: str) -> bool:
+        return name in self.by_name
+
+    @property
+    def names(self) -> list[str]:
+        return [n.name for n in self.nodes]
+
+    @functools.cached_property
+    def graph(self) -> nx.DiGraph:
+        """The causal graph; node attributes say latent, kind, intervened."""
+        g = nx.DiGraph(name=self.name)
+        for n in self.nodes:
+            g.add_node(n.name, latent=n.latent, kind=n.kind, intervened=n.kind == "fixed",
+                       domain=n.domain, levels=n.levels)
+        for n in self.nodes:
+            for p in n.parents:
+                g.add_edge(p, n.name)
+        return g
+
+    def ancestors(self, names) -> set[str]:
+        """The given nodes and all their ancestors."""
+        out: set[str] = set()
+        stack = list(names)
+        while stack:
+            v = stack.pop()
+            if v in out:
+                continue
+            out.add(v)
+            stack.extend(self.by_name[v].parents)
+        return out
+
+    def restrict(self, keep) -> "Model":
+        """The sub-model of ``keep`` (which must be closed under ancestors)."""
+        return Model(self.name, tuple(n for n in self.nodes if n.name in keep), self.source, self.params)
+
+    def replace_node(self, node: Node) -> "Model":
+        return Model(self.name, tuple(node if n.name == node.name else n for n in self.nodes),
+                     self.source, self.params)
+
+    @property
+    def finite(self) -> bool:
+        return all(n.finite for n in self.nodes)
+
+
+def fixed_node(node: Node, value: Union[float, Slot]) -> Node:
+    """``node`` held at ``value``: no mechanism, no parents."""
+    return replace(node, kind="fixed", parents=(), family=None, args=(), expr=None, bind=(),
+                   value=value)
