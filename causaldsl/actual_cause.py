@@ -30,7 +30,7 @@ Chockler & Halpern (JAIR 22, 2004, §4) call the degree of *blame*.
 
 The search is exponential in the number of variables (deciding actual causality is
 NP-complete for the modified definition, Σ₂ᵖ-complete for the others: Eiter & Lukasiewicz
-2002, Aleksandrowicz et al. 2017), so it is bounded (:data:`MAX_WORK`); two exact
+2002, Aleksandrowicz et al. 2017), so it is bounded (:data:`MAX_STEPS`); two exact
 reductions keep it small: only ancestors of the event's variables can matter, and setting a
 variable to the value it already has changes nothing (see :func:`ac2b`).
 
@@ -72,7 +72,7 @@ CITATIONS = {
     "modified": "Halpern 2015",
 }
 MAX_CONTEXTS = 100_000  # contexts enumerated; more is refused with the count
-MAX_WORK = 2_000_000  # candidate witnesses times contexts; more is refused
+MAX_STEPS = 1_000_000  # evaluations of the model (and candidates formed) in one query; more is refused
 _TINY = 1e-12  # cells of the noise shorter than this are rounding, not cells
 
 
@@ -393,6 +393,27 @@ class Witness:
         return f"x′: {x}; W {'held at' if self.held else 'set to'} {w}"
 
 
+class _OutOfSteps(Exception):
+    """The search spent its :class:`Budget`."""
+
+
+class Budget:
+    """Steps a query's search may take (model evaluations and candidates formed), shared by its contexts.
+
+    >>> b = Budget(2)
+    >>> b.spend(); b.spend(); b.left
+    0
+    """
+
+    def __init__(self, steps: int):
+        self.left = steps
+
+    def spend(self, n: int = 1) -> None:
+        self.left -= n
+        if self.left < 0:
+            raise _OutOfSteps
+
+
 @dataclass(frozen=True)
 class Setting:
     """One causal setting ``(M, u)``: the model, one context, its actual values, the event."""
@@ -402,10 +423,16 @@ class Setting:
     actual: tuple[int, ...]
     phi_vars: tuple[int, ...]
     phi: Callable[[tuple], bool]
+    budget: Budget = field(default_factory=lambda: Budget(MAX_STEPS), compare=False)
+
+    def world(self, setting: dict[int, int]) -> tuple[int, ...]:
+        """Every variable's value under the intervention ``setting`` (one step of the budget)."""
+        self.budget.spend()
+        return solve(self.fm, self.tables, setting)
 
     def holds(self, setting: dict[int, int]) -> bool:
         """``(M, u) |= [setting] phi``."""
-        return self.phi(solve(self.fm, self.tables, setting))
+        return self.phi(self.world(setting))
 
 
 def _ancestors(fm: Finite, of) -> set[int]:
@@ -492,7 +519,7 @@ def ac2b(s: Setting, X: dict[int, int], W: dict[int, int], updated: bool) -> boo
         if added in seen:
             continue
         seen.add(added)
-        world = solve(fm, s.tables, {**base, **{v: target[v] for v in added}})
+        world = s.world({**base, **{v: target[v] for v in added}})
         if not s.phi(world):
             return False
         for v, t in target.items():
@@ -503,13 +530,20 @@ def ac2b(s: Setting, X: dict[int, int], W: dict[int, int], updated: bool) -> boo
 
 def _candidates(s: Setting, X: dict[int, int]) -> list[tuple[int, dict[int, int]]]:
     """Contingencies ``W = w`` for the original and updated definitions, fewest changed values
-    (from the actual ones) first, then fewest variables: ``(changes, W = w)``."""
+    (from the actual ones) first, then fewest variables: ``(changes, W = w)``.
+
+    A ``W`` holding every variable of the event never works (AC2(a) and AC2(b) would ask the
+    same world for the event and its negation), so none is formed."""
     fm = s.fm
     pool = sorted(_ancestors(fm, s.phi_vars) - set(X) - fm.exogenous)
     out = []
     for size in range(len(pool) + 1):
         for W in itertools.combinations(pool, size):
-            for w in itertools.product(*[range(len(fm.domains[i])) for i in W]):
+            if s.phi_vars and set(s.phi_vars) <= set(W):
+                continue
+            sizes = [len(fm.domains[i]) for i in W]
+            s.budget.spend(int(np.prod(sizes)) if sizes else 1)
+            for w in itertools.product(*[range(k) for k in sizes]):
                 changes = sum(s.actual[i] != v for i, v in zip(W, w))
                 out.append((changes, size, dict(zip(W, w))))
     out.sort(key=lambda c: (c[0], c[1]))
@@ -683,13 +717,20 @@ def answer(model: Model, q: S.CauseQuery, source: str = "") -> CauseResult:
     if total <= 0:
         raise ZeroProbabilityError(f"the evidence {question.evidence_text} has probability zero", span=q.span,
                                    source=source, hint="no context of the model agrees with it: check the values")
-    _check_work(fm, X, question, len(rows), q, source)
     judge = is_cause if question.kind == "cause" else responsibility
     verdicts = []
+    budget = Budget(MAX_STEPS)
     for w, tables, actual in rows:
-        s = Setting(fm, tables, actual, phi_vars, phi)
+        s = Setting(fm, tables, actual, phi_vars, phi, budget)
         happened = ", ".join(fm.show(i, k) for i, k in enumerate(actual) if i not in fm.exogenous)
-        verdicts.append(ContextVerdict(w / total, happened, judge(s, X, question.definition)))
+        try:
+            verdict = judge(s, X, question.definition)
+        except _OutOfSteps:
+            raise QueryError(f"deciding this took more than {MAX_STEPS:,} evaluations of the model "
+                             f"({len(rows):,} context{'s' if len(rows) != 1 else ''} to decide)", span=q.span,
+                             source=source, hint="ask about a smaller model (deciding actual causes is "
+                             "NP-hard), or pin the context down with more evidence") from None
+        verdicts.append(ContextVerdict(w / total, happened, verdict))
     verdicts.sort(key=lambda c: -c.probability)
     value = float(sum(c.probability * c.verdict.value for c in verdicts))
     first_yes = next((c for c in verdicts if c.verdict.value > 0), None)
@@ -704,20 +745,3 @@ def _nearest(domain: tuple, v: float) -> int:
     return int(np.abs(np.asarray(domain) - v).argmin())
 
 
-def _check_work(fm: Finite, X: dict, question: Question, n_contexts: int, q: S.CauseQuery, source: str) -> None:
-    """Refuse a search too large to finish (see :data:`MAX_WORK`), saying how large it is."""
-    phi_vars = event_table(fm, question.effect)[0]
-    pool = sorted(_ancestors(fm, phi_vars) - set(X) - fm.exogenous)
-    if question.definition == "modified":
-        per = 2 ** len(pool)
-        if question.kind == "responsibility":
-            per *= 2 ** len(pool)
-    else:
-        per = 1
-        for i in pool:
-            per *= len(fm.domains[i]) + 1
-    if per * n_contexts > MAX_WORK:
-        raise QueryError(f"deciding this takes up to {per * n_contexts:,} steps ({len(pool)} variables can "
-                         f"take part, in {n_contexts:,} contexts), more than {MAX_WORK:,}", span=q.span,
-                         source=source, hint="ask about a smaller model (deciding actual causes is "
-                         "NP-hard), or pin the context down with more evidence")
