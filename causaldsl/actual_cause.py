@@ -58,6 +58,7 @@ from typing import Callable, Iterator, Optional
 import numpy as np
 
 from . import syntax as S
+from .config import float64
 from .distributions import FAMILIES
 from .errors import DomainError, ProbabilityError, QueryError, ZeroProbabilityError, did_you_mean
 from .expressions import compile_expr, free_vars, is_boolean, rename, walk
@@ -177,12 +178,18 @@ def resolve(model: Model, q: S.CauseQuery, source: str = "") -> Question:
         raise err(QueryError, "responsibility is had by one variable at a time", q.cause[1].span,
                   hint="ask responsibility(X = x -> ...) for each; a conjunction is asked with cause(...)")
     if not is_boolean(q.effect):
-        raise err(QueryError, "the effect is an event, true or false", q.effect.span,
+        raise err(QueryError, "the effect is an event, true or false", _start(q.effect),
                   hint="write it as Y = 1, Y > 2, or a combination with and / or / not")
     effect = _factual(b, err, q.effect, _term_key)
     base = do(model, do_values) if do_values else model
     return Question(q.kind, base, tuple(cause.items()), effect, evidence, definition, q.text,
                     ", ".join(shown))
+
+
+def _start(e: S.Expr):
+    """Where the text of ``e`` begins (an operator's span is its operator's)."""
+    spans = [x.span for x in walk(e) if getattr(x, "span", None) and x.span.line]
+    return min(spans, key=lambda sp: (sp.line, sp.column), default=getattr(e, "span", None))
 
 
 def _world_error(err, v: S.Var) -> QueryError:
@@ -239,6 +246,7 @@ class Contexts:
     weights: np.ndarray
 
 
+@float64  # the families' tables are JAX code: in float64, cells of 1e-9 are cells, not rounding
 def finite_model(model: Model, source: str = "") -> tuple[Finite, list[list[tuple[float, tuple[int, ...]]]]]:
     """The model as a :class:`Finite` one, and per variable its *cells*: ``(probability,
     response table)`` pairs, one pair for a ``:=`` statement, one per cell of the noise
@@ -424,6 +432,8 @@ class Setting:
     phi_vars: tuple[int, ...]
     phi: Callable[[tuple], bool]
     budget: Budget = field(default_factory=lambda: Budget(MAX_STEPS), compare=False)
+    # AC2's answer per cause and definition: AC3 and responsibility ask it again of the same parts
+    memo: dict = field(default_factory=dict, compare=False, repr=False)
 
     def world(self, setting: dict[int, int]) -> tuple[int, ...]:
         """Every variable's value under the intervention ``setting`` (one step of the budget)."""
@@ -528,32 +538,42 @@ def ac2b(s: Setting, X: dict[int, int], W: dict[int, int], updated: bool) -> boo
     return True
 
 
-def _candidates(s: Setting, X: dict[int, int]) -> list[tuple[int, dict[int, int]]]:
+def _candidates(s: Setting, X: dict[int, int]) -> Iterator[tuple[int, dict[int, int]]]:
     """Contingencies ``W = w`` for the original and updated definitions, fewest changed values
-    (from the actual ones) first, then fewest variables: ``(changes, W = w)``.
+    (from the actual ones) first, then fewest variables: ``(changes, W = w)``, made as they are
+    asked for (most questions stop at the first few).
 
     A ``W`` holding every variable of the event never works (AC2(a) and AC2(b) would ask the
     same world for the event and its negation), so none is formed."""
     fm = s.fm
     pool = sorted(_ancestors(fm, s.phi_vars) - set(X) - fm.exogenous)
-    out = []
-    for size in range(len(pool) + 1):
-        for W in itertools.combinations(pool, size):
-            if s.phi_vars and set(s.phi_vars) <= set(W):
-                continue
-            sizes = [len(fm.domains[i]) for i in W]
-            s.budget.spend(int(np.prod(sizes)) if sizes else 1)
-            for w in itertools.product(*[range(k) for k in sizes]):
-                changes = sum(s.actual[i] != v for i, v in zip(W, w))
-                out.append((changes, size, dict(zip(W, w))))
-    out.sort(key=lambda c: (c[0], c[1]))
-    return [(c, W) for c, _, W in out]
+    phi_vars = set(s.phi_vars)
+    for c in range(len(pool) + 1):
+        for h in range(len(pool) - c + 1):
+            for changed in itertools.combinations(pool, c):
+                rest = [i for i in pool if i not in changed]
+                for held in itertools.combinations(rest, h):
+                    if phi_vars and phi_vars <= set(changed) | set(held):
+                        continue
+                    other = [[k for k in range(len(fm.domains[i])) if k != s.actual[i]] for i in changed]
+                    for values in itertools.product(*other):
+                        s.budget.spend()
+                        W = dict(zip(changed, values))
+                        W.update({i: s.actual[i] for i in held})
+                        yield c, W
 
 
 def ac2(s: Setting, X: dict[int, int], definition: str) -> Optional[tuple[dict, dict, int]]:
     """AC2 under ``definition``: a witness ``(x', W = w, changes)`` or ``None``; ``changes`` is
     the number of variables of ``W`` whose value ``w`` differs from the actual one (the least
     there is: Chockler & Halpern's ``k``), ``|W|`` for the modified definition."""
+    key = (tuple(sorted(X.items())), definition)
+    if key not in s.memo:
+        s.memo[key] = _ac2(s, X, definition)
+    return s.memo[key]
+
+
+def _ac2(s: Setting, X: dict[int, int], definition: str) -> Optional[tuple[dict, dict, int]]:
     if definition == "modified":
         found = ac2a_modified(s, X)
         return None if found is None else (found[0], found[1], len(found[1]))
@@ -641,6 +661,9 @@ def responsibility(s: Setting, X: dict[int, int], definition: str) -> Verdict:
             break
         for extra in itertools.combinations(pool, size):
             conj = {**X, **{i: s.actual[i] for i in extra}}
+            found = ac2(s, conj, definition)  # cheap (and kept) before AC3 (many parts)
+            if found is None or (best is not None and len(conj) + len(found[1]) >= best[0]):
+                continue
             v = is_cause(s, conj, definition)
             if v.value:
                 k = len(conj) + len(v.witness.contingency)
