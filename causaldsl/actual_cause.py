@@ -3,7 +3,7 @@
 ``cause(X = x -> phi | evidence)`` asks whether ``X = x`` was an *actual cause* of the event
 ``phi`` in what happened: not whether ``X`` causes ``phi`` on average (``ATE``), but whether,
 in this very situation, ``X = x`` made the difference. The answer follows Halpern's book
-*Actual Causality* (MIT Press 2016, §2.2), where three definitions stand side by side, each
+*Actual Causality* (MIT Press 2016, ch. 2), where three definitions stand side by side, each
 a conjunction of conditions on a causal setting ``(M, u)`` (a model and a context, the
 values of its exogenous variables):
 
@@ -26,11 +26,10 @@ are enumerated exactly: each is one cell per ``~`` statement, of probability the
 the cells' lengths. The answer is the probability, given the evidence, that the context
 makes ``X = x`` a cause: 0 or 1 for a model whose evidence pins one context. For
 ``responsibility`` it is the expected degree of responsibility given the evidence, which
-Chockler & Halpern (JAIR 22, 2004, §4) call the degree of *blame*.
+Chockler & Halpern (JAIR 22, 2004) call the degree of *blame*.
 
-The search is exponential in the number of variables (deciding actual causality is
-NP-complete for the modified definition, Σ₂ᵖ-complete for the others: Eiter & Lukasiewicz
-2002, Aleksandrowicz et al. 2017), so it is bounded (:data:`MAX_STEPS`); two exact
+The search is exponential in the number of variables (deciding actual causality is NP-hard
+under every definition: Eiter & Lukasiewicz 2002; Halpern 2015), so it is bounded (:data:`MAX_STEPS`); two exact
 reductions keep it small: only ancestors of the event's variables can matter, and setting a
 variable to the value it already has changes nothing (see :func:`ac2b`).
 
@@ -479,7 +478,7 @@ def _others(fm: Finite, X: dict[int, int]) -> Iterator[dict[int, int]]:
 
 
 def ac2a_modified(s: Setting, X: dict[int, int]) -> Optional[tuple[dict, dict]]:
-    """AC2(a^m) (Halpern 2015, §2; 2016, Def. 2.2.1): some set ``W`` and setting ``x'`` with
+    """AC2(a^m) (Halpern 2015; 2016, Def. 2.2.1): some set ``W`` and setting ``x'`` with
     ``(M, u) |= [X <- x', W <- w*] not phi``, ``w*`` the actual values of ``W``. Returns the
     witness ``(x', W = w*)`` with the smallest ``W``, or ``None``.
 
@@ -638,9 +637,9 @@ def is_cause(s: Setting, X: dict[int, int], definition: str) -> Verdict:
 def responsibility(s: Setting, X: dict[int, int], definition: str) -> Verdict:
     """The degree of responsibility of ``X = x`` (one variable) for the event.
 
-    Original and updated definitions: Chockler & Halpern 2004, Def. 3.1, ``1/(k+1)`` where ``k``
+    Original and updated definitions: Chockler & Halpern 2004, §3, ``1/(k+1)`` where ``k``
     is the least number of variables whose values a witness's contingency changes, 0 if
-    ``X = x`` is not a cause. Modified definition: Halpern 2016, §6.2, ``1/k`` where ``k`` is the
+    ``X = x`` is not a cause. Modified definition: Halpern 2016, ch. 6, ``1/k`` where ``k`` is the
     least ``|X'| + |W|`` over causes ``X' = x'`` that have ``X = x`` as a conjunct and their
     witnesses, 0 if ``X = x`` is part of no cause.
     """
@@ -719,8 +718,9 @@ class CauseResult(Result):
 
 def answer(model: Model, q: S.CauseQuery, source: str = "") -> CauseResult:
     """The answer to ``q`` on ``model``: the probability (or expected degree of responsibility),
-    given the evidence, over the model's contexts (Halpern 2016 §2.5 reads a probability over
-    contexts this way; for blame, Chockler & Halpern 2004 §4)."""
+    given the evidence, over the model's contexts: the probability of the set of contexts in
+    which ``X = x`` is a cause (for responsibility, the expected degree: Chockler & Halpern's
+    2004 degree of blame)."""
     question = resolve(model, q, source)
     fm, cells = finite_model(question.model, source)
     ctx = contexts(fm, cells)
