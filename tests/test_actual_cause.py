@@ -208,16 +208,19 @@ def subsets(xs):
     return itertools.chain.from_iterable(itertools.combinations(xs, k) for k in range(len(xs) + 1))
 
 
-def bf_ac2(order, mech, u, X, phi, definition):
-    """Definition 2.2.1 of Halpern 2016, read literally: every partition (Z, W) with X in Z."""
+def bf_witness_sizes(order, mech, u, X, phi, definition):
+    """Definition 2.2.1 of Halpern 2016, read literally: every partition (Z, W) with X in Z. The
+    size of each witness found: for the original and updated definitions the number of variables
+    whose value w changes (Chockler & Halpern's k), for the modified one |W|."""
     actual = bf_solve(order, mech, u, {})
     others = [v for v in order if v not in X]
     alts = [dict(zip(X, c)) for c in itertools.product((0, 1), repeat=len(X)) if dict(zip(X, c)) != X]
+    sizes = []
     for W in subsets(others):
         Z = [v for v in order if v not in W and v not in X]
         if definition == "modified":
             if any(not phi(bf_solve(order, mech, u, {**a, **{w: actual[w] for w in W}})) for a in alts):
-                return True
+                sizes.append(len(W))
             continue
         for wv in itertools.product((0, 1), repeat=len(W)):
             w = dict(zip(W, wv))
@@ -226,8 +229,29 @@ def bf_ac2(order, mech, u, X, phi, definition):
             Ws = list(subsets(W)) if definition == "updated" else [tuple(W)]
             if all(phi(bf_solve(order, mech, u, {**X, **{k: w[k] for k in Wp}, **{z: actual[z] for z in Zp}}))
                    for Wp in Ws for Zp in subsets(Z)):
-                return True
-    return False
+                sizes.append(sum(w[k] != actual[k] for k in W))
+    return sizes
+
+
+def bf_ac2(order, mech, u, X, phi, definition):
+    return bool(bf_witness_sizes(order, mech, u, X, phi, definition))
+
+
+def bf_responsibility(order, mech, u, x, phi, definition):
+    """Chockler & Halpern 2004 (original, updated): 1/(k+1), k the fewest changes of a witness;
+    Halpern 2016, ch. 6 (modified): 1/k, k the least |X'| + |W| over causes X' = x' holding X = x."""
+    actual = bf_solve(order, mech, u, {})
+    if definition != "modified":
+        if not bf_cause(order, mech, u, x, phi, definition):
+            return Fraction(0)
+        return Fraction(1, min(bf_witness_sizes(order, mech, u, x, phi, definition)) + 1)
+    (var,) = x
+    ks = []
+    for extra in subsets([v for v in order if v != var]):
+        conj = {**x, **{v: actual[v] for v in extra}}
+        if bf_cause(order, mech, u, conj, phi, definition):
+            ks.append(len(conj) + min(bf_witness_sizes(order, mech, u, conj, phi, definition)))
+    return Fraction(1, min(ks)) if ks else Fraction(0)
 
 
 def bf_cause(order, mech, u, X, phi, definition):
@@ -309,6 +333,28 @@ def test_random_models_agree_with_brute_force():
                 assert got == pytest.approx(float(want_num / want_den), abs=1e-12), (text, q)
                 checked += 1
     assert checked > 100
+
+
+def test_random_responsibility_agrees_with_brute_force():
+    rng = random.Random(5122026)
+    checked = 0
+    for _ in range(20):
+        text, order, mech, roots = random_model(rng)
+        m = cd.model(text)
+        target = order[-1]
+        u = {r: rng.choice((0, 1)) for r in roots}
+        actual = bf_solve(order, mech, u, {})
+        var = rng.choice(order[:-1])
+        evidence = ", ".join(f"{r} = {v}" for r, v in u.items())
+        def phi(vals, target=target, y=actual[target]):
+            return vals[target] == y
+        for definition in DEFS:
+            want = bf_responsibility(order, mech, u, {var: actual[var]}, phi, definition)
+            q = (f"responsibility({var} = {actual[var]} -> {target} = {actual[target]} | {evidence}, "
+                 f"definition = {definition})")
+            assert m.query(q).value == pytest.approx(float(want), abs=1e-12), (text, q)
+            checked += want > 0
+    assert checked > 10  # some verdicts are not 0
 
 
 # ----------------------------------------------------------------------------- mistakes
