@@ -102,7 +102,7 @@ def resolve(model: Model, q: S.CauseQuery, source: str = "") -> Question:
     >>> r.cause, r.definition
     ((('a', 1.0),), 'updated')
     """
-    from .queries import _Builder, _term_key  # the names, levels and worlds of P(...) queries, resolved alike
+    from .queries import _Builder  # names, levels and worlds are resolved as in P(...) queries
 
     b = _Builder(model, source)
 
@@ -113,6 +113,19 @@ def resolve(model: Model, q: S.CauseQuery, source: str = "") -> Question:
         raise err(QueryError, f"{q.kind}() needs a model with fixed numbers, and '{model.name}' has "
                   "parameters with priors", q.span,
                   hint="ask it of a model with the parameters written as numbers (e.g. posterior means)")
+    definition = _definition(q, err)
+    do_values, evidence, shown = _conditions(b, q, err)
+    cause = _cause(b, q, err)
+    if not is_boolean(q.effect):
+        raise err(QueryError, "the effect is an event, true or false", _start(q.effect),
+                  hint="write it as Y = 1, Y > 2, or a combination with and / or / not")
+    effect = _factual(b, err, q.effect)
+    base = do(model, do_values) if do_values else model
+    return Question(q.kind, base, cause, effect, evidence, definition, q.text, shown)
+
+
+def _definition(q: S.CauseQuery, err) -> str:
+    """The ``definition = ...`` option: ``modified`` when it is not given."""
     definition = "modified"
     for name, value, span in q.options:
         if name != "definition":  # pragma: no cover - the parser keeps only this option
@@ -123,7 +136,11 @@ def resolve(model: Model, q: S.CauseQuery, source: str = "") -> Question:
         definition = str(value.value)
     if len(q.options) > 1:
         raise err(QueryError, "the definition is given twice", q.options[1][2], hint="give definition = ... once")
+    return definition
 
+
+def _conditions(b, q: S.CauseQuery, err) -> tuple[dict[str, float], Optional[S.Expr], str]:
+    """The ``do()`` values, the evidence as one expression (None: none), and the evidence as text."""
     do_values: dict[str, float] = {}
     evidence: Optional[S.Expr] = None
     shown: list[str] = []
@@ -151,10 +168,14 @@ def resolve(model: Model, q: S.CauseQuery, source: str = "") -> Question:
             if not is_boolean(cond.expr):
                 raise err(QueryError, "a condition is true or false", cond.span,
                           hint="compare it: x > 0, or observe a value: x = 1")
-            expr = _factual(b, err, cond.expr, _term_key)
+            expr = _factual(b, err, cond.expr)
             shown.append(cond.text)
         evidence = expr if evidence is None else S.BoolOp("and", evidence, expr)
+    return do_values, evidence, ", ".join(shown)
 
+
+def _cause(b, q: S.CauseQuery, err) -> tuple[tuple[str, float], ...]:
+    """The cause's variables and coded values, each endogenous and finite."""
     cause: dict[str, float] = {}
     for a in q.cause:
         var = b.var(a.name, a.span)
@@ -164,7 +185,7 @@ def resolve(model: Model, q: S.CauseQuery, source: str = "") -> Question:
         if lit is None:
             raise err(QueryError, "a cause is a variable at a value", getattr(a.value, "span", a.span),
                       hint=f"write {a.name} = 1 (a number or a level)")
-        node = model[var]
+        node = b.model[var]
         if node.latent and not node.parents and node.kind == "sample":
             raise err(QueryError, f"'{var}' is exogenous (a latent variable without parents): part of the "
                       "context, so it cannot be a cause", a.span,
@@ -176,13 +197,7 @@ def resolve(model: Model, q: S.CauseQuery, source: str = "") -> Question:
     if q.kind == "responsibility" and len(cause) > 1:
         raise err(QueryError, "responsibility is had by one variable at a time", q.cause[1].span,
                   hint="ask responsibility(X = x -> ...) for each; a conjunction is asked with cause(...)")
-    if not is_boolean(q.effect):
-        raise err(QueryError, "the effect is an event, true or false", _start(q.effect),
-                  hint="write it as Y = 1, Y > 2, or a combination with and / or / not")
-    effect = _factual(b, err, q.effect, _term_key)
-    base = do(model, do_values) if do_values else model
-    return Question(q.kind, base, tuple(cause.items()), effect, evidence, definition, q.text,
-                    ", ".join(shown))
+    return tuple(cause.items())
 
 
 def _start(e: S.Expr):
@@ -197,8 +212,10 @@ def _world_error(err, v: S.Var) -> QueryError:
                     "itself, so write variables without subscripts")
 
 
-def _factual(b, err, e: S.Expr, term_key) -> S.Expr:
+def _factual(b, err, e: S.Expr) -> S.Expr:
     """``e`` with names and levels resolved, over the factual world only."""
+    from .queries import _term_key as term_key
+
     terms: list = []
     out = b.expr(e, terms)
     for var, world in terms:
