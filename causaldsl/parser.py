@@ -1486,7 +1486,8 @@ def _unknown_word(err: UnexpectedToken, source: str) -> Optional[CausalSyntaxErr
         return None
     same_case = {w.lower(): w for w in _LEADING_WORDS}
     guess = same_case.get(word.lower()) or (difflib.get_close_matches(word, _LEADING_WORDS, n=1, cutoff=0.6) or [None])[0]
-    forms = "a query is P(...), E[...], a named effect (" + ", ".join(_EFFECTS) + ") or a graph question"
+    forms = ("a query is P(...), E[...], a named effect (" + ", ".join(_EFFECTS) + "), cause(...), "
+             "responsibility(...) or a graph question")
     if guess is None:
         if tok.type != "LPAR":
             return None
