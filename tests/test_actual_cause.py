@@ -266,86 +266,109 @@ def bf_cause(order, mech, u, X, phi, definition):
     return True
 
 
-def random_model(rng):
-    """Binary variables: 2-3 roots ~ Bernoulli(p), then 2-3 deterministic ones, each a random truth
-    table of one or two earlier variables. Returns (DSL text, order, mechanisms, roots with p)."""
+def random_model(rng, stochastic: bool = False):
+    """Binary variables: 2-3 roots ~ Bernoulli(p), then 2-3 others, each a function of one or two
+    earlier variables: a random truth table (:=) or, with ``stochastic``, sometimes a Bernoulli
+    whose probability is a random table. Returns (DSL text, order, mechanisms, noise), ``noise``
+    mapping each ~ variable to its cells: (lower edge, length) of its U, as docs/language.md
+    defines them (value 1 exactly when U >= 1 - p, so a cell between consecutive thresholds
+    1 - p fixes the variable's response to its parents)."""
     n_roots, n_det = rng.choice((2, 3)), rng.choice((2, 3))
-    order, mech, lines, roots = [], {}, [], {}
+    order, mech, lines, noise = [], {}, [], {}
+    probs = (Fraction(1, 4), Fraction(1, 2), Fraction(3, 4))
+
+    def bernoulli(name, parents, table):
+        edges = sorted({Fraction(0), Fraction(1)} | {1 - p for p in table.values()})
+        noise[name] = [(a, b - a) for a, b in zip(edges, edges[1:])]
+        mech[name] = (lambda vals, u, parents=tuple(parents), table=table:
+                      int(u[name] >= 1 - table[tuple(vals[p] for p in parents)]))
+
     for i in range(n_roots):
         name = f"R{i}"
-        p = rng.choice((0.25, 0.5, 0.75))
-        roots[name] = p
+        p = rng.choice(probs)
+        bernoulli(name, (), {(): p})
         order.append(name)
-        mech[name] = (lambda vals, u, name=name: u[name])
-        lines.append(f"    {name} ~ Bernoulli({p})")
+        lines.append(f"    {name} ~ Bernoulli({float(p)})")
     for i in range(n_det):
         name = f"D{i}"
         parents = rng.sample(order, rng.choice((1, 2)) if len(order) > 1 else 1)
         keys = list(itertools.product((0, 1), repeat=len(parents)))
-        table = {k: rng.choice((0, 1)) for k in keys}
-        if len(set(table.values())) == 1:  # a constant would have one value, and tables over it fewer keys
-            table[keys[0]] = 1 - table[keys[0]]
-        mech[name] = (lambda vals, u, parents=tuple(parents), table=table: table[tuple(vals[p] for p in parents)])
-        rows = ", ".join(f"{k[0] if len(k) == 1 else '(' + ', '.join(map(str, k)) + ')'}: {v}" for k, v in table.items())
-        lines.append(f"    {name} := table({', '.join(parents)}) {{ {rows} }}")
+        def key_text(k):
+            return str(k[0]) if len(k) == 1 else "(" + ", ".join(map(str, k)) + ")"
+        if stochastic and rng.random() < 0.5:
+            table = {k: rng.choice(probs) for k in keys}
+            bernoulli(name, parents, table)
+            rows = ", ".join(f"{key_text(k)}: {float(v)}" for k, v in table.items())
+            lines.append(f"    {name} ~ Bernoulli(table({', '.join(parents)}) {{ {rows} }})")
+        else:
+            table = {k: rng.choice((0, 1)) for k in keys}
+            if len(set(table.values())) == 1:  # a constant has one value, and tables over it fewer keys
+                table[keys[0]] = 1 - table[keys[0]]
+            mech[name] = (lambda vals, u, parents=tuple(parents), table=table: table[tuple(vals[p] for p in parents)])
+            rows = ", ".join(f"{key_text(k)}: {v}" for k, v in table.items())
+            lines.append(f"    {name} := table({', '.join(parents)}) {{ {rows} }}")
         order.append(name)
-    return "model r {\n" + "\n".join(lines) + "\n}", order, mech, roots
+    return "model r {\n" + "\n".join(lines) + "\n}", order, mech, noise
 
 
-def test_random_models_agree_with_brute_force():
-    rng = random.Random(20261205)
-    checked = 0
-    for _ in range(25):
-        text, order, mech, roots = random_model(rng)
+def bf_contexts(noise):
+    """Every context: one cell of each ~ variable's U, with the product of their lengths."""
+    names = list(noise)
+    for cells in itertools.product(*(noise[n] for n in names)):
+        weight = Fraction(1)
+        for _, length in cells:
+            weight *= length
+        yield {n: a for n, (a, _) in zip(names, cells)}, weight
+
+
+@pytest.mark.parametrize("stochastic", [False, True])
+def test_random_models_agree_with_brute_force(stochastic):
+    rng = random.Random(20261205 + stochastic)
+    checked = fractional = 0
+    for _ in range(20):
+        text, order, mech, noise = random_model(rng, stochastic)
         m = cd.model(text)
         target = order[-1]
+        roots = [v for v in order if v.startswith("R")]
         for _ in range(2):
-            size = rng.choice((1, 1, 2))
-            xs = rng.sample(order[:-1], size)
+            xs = rng.sample(order[:-1], rng.choice((1, 1, 2)))
             x = {v: rng.choice((0, 1)) for v in xs}
             y = rng.choice((0, 1))
-            # evidence: the roots pinned (one context), or only the effect (several, weighted)
-            pinned = rng.random() < 0.5
-            u_pin = {r: rng.choice((0, 1)) for r in roots}
-            evidence = ", ".join(f"{r} = {v}" for r, v in u_pin.items()) if pinned else f"{target} = {y}"
+            # evidence: the roots' values, or only the effect's
+            seen = {r: rng.choice((0, 1)) for r in roots} if rng.random() < 0.5 else {target: y}
+            evidence = ", ".join(f"{k} = {v}" for k, v in seen.items())
             lhs = ", ".join(f"{k} = {v}" for k, v in x.items())
             def phi(vals, target=target, y=y):
                 return vals[target] == y
             for definition in DEFS:
-                want_num, want_den = Fraction(0), Fraction(0)
-                for uv in itertools.product((0, 1), repeat=len(roots)):
-                    u = dict(zip(roots, uv))
-                    if pinned and u != u_pin:
-                        continue
-                    if not pinned and not phi(bf_solve(order, mech, u, {})):
-                        continue
-                    w = Fraction(1)
-                    for r, v in u.items():
-                        w *= Fraction(roots[r]).limit_denominator() if v else 1 - Fraction(roots[r]).limit_denominator()
-                    want_den += w
-                    want_num += w * bf_cause(order, mech, u, x, phi, definition)
+                num = den = Fraction(0)
+                for u, w in bf_contexts(noise):
+                    actual = bf_solve(order, mech, u, {})
+                    if all(actual[k] == v for k, v in seen.items()):
+                        den += w
+                        num += w * bf_cause(order, mech, u, x, phi, definition)
                 q = f"cause({lhs} -> {target} = {y} | {evidence}, definition = {definition})"
-                if want_den == 0:
+                if den == 0:
                     with pytest.raises(cd.QueryError, match="probability zero"):
                         m.query(q)
                     continue
-                got = m.query(q).value
-                assert got == pytest.approx(float(want_num / want_den), abs=1e-12), (text, q)
+                assert m.query(q).value == pytest.approx(float(num / den), abs=1e-12), (text, q)
                 checked += 1
-    assert checked > 100
+                fractional += 0 < num < den
+    assert checked > 80 and fractional > 5  # answers strictly between 0 and 1 check the weights
 
 
 def test_random_responsibility_agrees_with_brute_force():
     rng = random.Random(5122026)
     checked = 0
     for _ in range(20):
-        text, order, mech, roots = random_model(rng)
+        text, order, mech, noise = random_model(rng)
         m = cd.model(text)
         target = order[-1]
-        u = {r: rng.choice((0, 1)) for r in roots}
+        u = {r: rng.choice(noise[r])[0] for r in noise}  # one context: every variable is a root or :=
         actual = bf_solve(order, mech, u, {})
         var = rng.choice(order[:-1])
-        evidence = ", ".join(f"{r} = {v}" for r, v in u.items())
+        evidence = ", ".join(f"{r} = {actual[r]}" for r in noise)
         def phi(vals, target=target, y=actual[target]):
             return vals[target] == y
         for definition in DEFS:
