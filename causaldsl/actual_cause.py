@@ -277,9 +277,9 @@ def finite_model(model: Model, source: str = "") -> tuple[Finite, list[list[tupl
         if n.kind != "fixed" and n.domain is None:
             what = "a count without a bound" if n.family and FAMILIES[n.family].support == "count" else "continuous"
             raise DomainError(f"'{n.name}' is {what}: actual causes are decided by enumerating every context "
-                              "exactly, over finitely many values", span=n.span, source=source or model.source,
+                              "exactly, over finitely many values", span=n.span, source=model.source or source,
                               hint=f"give '{n.name}' finitely many values (Bernoulli, Categorical, Binomial, "
-                                   "a table), or ask P(...) and E[...] of the continuous model")
+                                   "a table); P(...) and E[...] answer questions of this model")
     names = tuple(n.name for n in model.nodes)
     pos = {n: i for i, n in enumerate(names)}
     domains = tuple(((n.value,) if n.kind == "fixed" else n.domain) for n in model.nodes)
@@ -288,7 +288,8 @@ def finite_model(model: Model, source: str = "") -> tuple[Finite, list[list[tupl
     exo = frozenset(i for i, n in enumerate(model.nodes) if n.latent and not n.parents and n.kind == "sample")
     fm = Finite(names, tuple(tuple(float(v) for v in d) for d in domains), parents, strides, exo,
                 tuple(n.levels for n in model.nodes))
-    cells = [_cells(n, [domains[p] for p in parents[i]], fm.domains[i], source or model.source)
+    # the statements' spans point into the model's text, which a query given alone does not hold
+    cells = [_cells(n, [domains[p] for p in parents[i]], fm.domains[i], model.source or source)
              for i, n in enumerate(model.nodes)]
     return fm, cells
 

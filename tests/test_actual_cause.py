@@ -464,3 +464,17 @@ def test_python_methods_match_the_query_text():
     assert m.cause("L = 1 -> FF = 1").value == pytest.approx(
         m.query("cause(L = 1 -> FF = 1)").value) == pytest.approx(1 / 4)  # only (1, 0) of the four
     assert m.responsibility("L = 1 -> FF = 1 | L = 1, MD = 1").value == 0.5
+
+
+def test_binomial_cells_follow_the_quantile_coupling():
+    # n ~ Binomial(2, 0.7 if a else 0.2), y := n >= 1. Given a = 1, y = 1, a = 1 is a cause exactly
+    # when n[a = 0] = 0: U < 0.8^2 = 0.64 for n[a = 0] = 0 and U >= 0.3^2 = 0.09 for n >= 1
+    m = cd.model("model m {\n a ~ Bernoulli(0.5)\n n ~ Binomial(2, if a then 0.7 else 0.2)\n y := n >= 1\n}")
+    assert m.cause("a = 1 -> y = 1 | a = 1, y = 1").value == pytest.approx((0.64 - 0.09) / 0.91, abs=1e-12)
+
+
+def test_parameters_out_of_range_are_refused_at_the_statement():
+    m = cd.model("model p {\n a ~ Bernoulli(0.5)\n y ~ Bernoulli(0.5 + 0.6 * a)\n}")
+    with pytest.raises(cd.ProbabilityError) as e:
+        m.query("cause(a = 1 -> y = 1)")
+    assert e.value.line == 3 and "^" in str(e.value)
