@@ -1458,7 +1458,8 @@ def _never_closed(source: str) -> Optional[tuple[str, int, int]]:
 
 _EFFECTS = ("ATE", "ETT", "NDE", "NIE", "PN", "PS", "PNS")
 # The words that begin a statement, query or block: what a mistyped first word of a line meant.
-_LEADING_WORDS = ("model", "graph", "fit", "identify", "latent", "param", "P", "E", "cause", "responsibility") + _EFFECTS + (
+_LEADING_WORDS = ("model", "graph", "fit", "identify", "latent", "param", "P", "E",
+                  "cause", "responsibility") + _EFFECTS + (
     "adjustment", "instruments", "independences", "ancestors", "descendants", "parents", "children",
     "markov_blanket", "admg")
 _FIRST_WORD = re.compile(r"(?:^|[{;])[\t ]*([A-Za-z_][A-Za-z0-9_]*)[\t ]*$")
