@@ -305,15 +305,17 @@ def _strides(sizes: list[int]) -> tuple[int, ...]:
 def _grid_env(node: Node, pdomains: list) -> tuple[dict, tuple[int, ...]]:
     """The node's parents over the grid of their values (C order, as :func:`_strides`)."""
     shape = tuple(len(d) for d in pdomains)
+    axis = {p: k for k, p in enumerate(node.parents)}
     env = {}
-    for (e, p), d, k in zip(node.env_names.items(), pdomains, range(len(pdomains))):
+    for e, p in node.env_names.items():  # expression name -> parent, whose axis is its place in parents
         s = [1] * len(shape)
-        s[k] = -1
-        env[e] = np.broadcast_to(np.asarray(d, dtype=float).reshape(s), shape)
+        s[axis[p]] = -1
+        env[e] = np.broadcast_to(np.asarray(pdomains[axis[p]], dtype=float).reshape(s), shape)
     return env, shape
 
 
 def _cells(node: Node, pdomains: list, domain: tuple, source: str) -> list[tuple[float, tuple[int, ...]]]:
+    """The node's ``(probability, response table)`` cells (see :func:`finite_model`)."""
     if node.kind == "fixed":
         return [(1.0, (0,))]
     env, shape = _grid_env(node, pdomains)
