@@ -122,6 +122,10 @@ class CausalModel:
                 return self.causal_graph.ask(q, source)
             if isinstance(q, S.IdentifyQuery):
                 return self.identify(q.query, source)
+            if isinstance(q, S.CauseQuery):
+                return self._cause(q, source)
+        elif isinstance(text, S.CauseQuery):
+            return self._cause(text, self.source)
         elif isinstance(text, S.GraphQuery):
             return self.causal_graph.ask(text, self.source)
         elif isinstance(text, S.IdentifyQuery):
@@ -137,6 +141,27 @@ class CausalModel:
             self._plans[text] = (plan, label, q.span)
         return self._run_plan(plan, text=label, method=method, seed=seed, samples=samples,
                               source=source, span=q.span, posterior=self._posterior())
+
+    def cause(self, text: str, definition: str = "modified") -> Result:
+        """Whether ``X = x`` was an actual cause of an event: ``m.cause("ST = 1 -> BS = 1 | ST = 1, BT = 1")``
+        is ``m.query("cause(ST = 1 -> BS = 1 | ST = 1, BT = 1)")`` (see :mod:`causaldsl.actual_cause`);
+        ``definition`` is ``"original"``, ``"updated"`` or ``"modified"``.
+
+        >>> m = model("model ff {\\n L ~ Bernoulli(0.5)\\n MD ~ Bernoulli(0.5)\\n FF := L or MD\\n}")
+        >>> m.cause("L = 1 -> FF = 1 | FF = 1").value  # 1/3: where L = 1, MD = 0 of the 3 contexts with a fire
+        0.3333333333333333
+        """
+        return self.query(_with_definition("cause", text, definition))
+
+    def responsibility(self, text: str, definition: str = "modified") -> Result:
+        """The degree of responsibility of ``X = x`` for an event (Chockler & Halpern 2004), as
+        :meth:`cause` asks: ``m.responsibility("V1 = 1 -> W = 1 | ...")``."""
+        return self.query(_with_definition("responsibility", text, definition))
+
+    def _cause(self, q: S.CauseQuery, source: str) -> Result:
+        from .actual_cause import answer
+
+        return answer(self.ir, q, source)
 
     def _run_plan(self, plan, **kw) -> Result:
         """``run_plan``; a refused parameter is reported with the parent values that make it invalid."""
@@ -486,6 +511,11 @@ def _fit_options(st: S.FitStmt, source: str) -> dict:
     return out
 
 
+def _with_definition(kind: str, text: str, definition: str) -> str:
+    """``cause(TEXT | ..., definition = D)``: the query text of :meth:`CausalModel.cause`."""
+    return f"{kind}({text}{',' if '|' in text else ' |'} definition = {definition})"
+
+
 def _num(x) -> str:
     return f"{x:,}" if isinstance(x, int) else f"{x:g}"
 
@@ -599,6 +629,10 @@ def program(source: str, base_dir: Union[str, Path, None] = None, *, check_queri
                 continue
             elif isinstance(q, (S.GraphQuery, S.IdentifyQuery)):
                 _validate_graph_query(m.causal_graph, q, source)
+            elif isinstance(q, S.CauseQuery):
+                from .actual_cause import resolve
+
+                resolve(ir, q, source)
             else:
                 plan_query(ir, q, source)
         out.append(m)
@@ -633,6 +667,10 @@ def check(source: str, base_dir: Union[str, Path, None] = None,
                     _check_fit_data(m.ir, q, source, m.base_dir)
                 elif isinstance(q, (S.GraphQuery, S.IdentifyQuery)):
                     _validate_graph_query(m.causal_graph, q, source)
+                elif isinstance(q, S.CauseQuery):
+                    from .actual_cause import finite_model, resolve
+
+                    finite_model(resolve(m.ir, q, source).model, source)  # continuous or bad numbers
                 else:
                     check_plan(plan_query(m.ir, q, source), source)
             except CausalDSLError as err:

@@ -386,6 +386,17 @@ class _Builders:
                              None if mediator is None else mediator.value,
                              tuple(opts), _span(effect), self._text(first, last), spans)
 
+    def cause_query(self, first, last, ch):
+        """``cause(...)`` / ``responsibility(...)``: ``definition = NAME`` among the conditions is
+        the option (the conditions' grammar reads it as an observation; a second list after them
+        would make the parser guess at each ',')."""
+        kind, *cause, effect, conds = ch
+        conds = conds or ()
+        opts = tuple((c.term.name, c.value, c.term.span) for c in conds if _is_cause_option(c))
+        conds = tuple(c for c in conds if not _is_cause_option(c))
+        return S.CauseQuery(kind.value, tuple(cause), _equal(effect), conds, opts, _span(kind),
+                            self._text(first, last))
+
     def effect_option(self, first, last, ch):
         return (ch[0].value, ch[1], _span(ch[0]))
 
@@ -497,6 +508,12 @@ def _equal(e):
     if type(e) is S.Compare and e.op == "=":
         return S.Compare("==", e.left, e.right, e.span)
     return e
+
+
+def _is_cause_option(c) -> bool:
+    """Whether a condition of ``cause(...)`` is its option ``definition = NAME``."""
+    return type(c) is S.Observation and c.term.name == "definition" and c.term.world is None \
+        and c.value is not None
 
 
 def _point(e) -> Optional[tuple]:
@@ -1441,7 +1458,8 @@ def _never_closed(source: str) -> Optional[tuple[str, int, int]]:
 
 _EFFECTS = ("ATE", "ETT", "NDE", "NIE", "PN", "PS", "PNS")
 # The words that begin a statement, query or block: what a mistyped first word of a line meant.
-_LEADING_WORDS = ("model", "graph", "fit", "identify", "latent", "param", "P", "E") + _EFFECTS + (
+_LEADING_WORDS = ("model", "graph", "fit", "identify", "latent", "param", "P", "E",
+                  "cause", "responsibility") + _EFFECTS + (
     "adjustment", "instruments", "independences", "ancestors", "descendants", "parents", "children",
     "markov_blanket", "admg")
 _FIRST_WORD = re.compile(r"(?:^|[{;])[\t ]*([A-Za-z_][A-Za-z0-9_]*)[\t ]*$")
@@ -1469,7 +1487,8 @@ def _unknown_word(err: UnexpectedToken, source: str) -> Optional[CausalSyntaxErr
         return None
     same_case = {w.lower(): w for w in _LEADING_WORDS}
     guess = same_case.get(word.lower()) or (difflib.get_close_matches(word, _LEADING_WORDS, n=1, cutoff=0.6) or [None])[0]
-    forms = "a query is P(...), E[...], a named effect (" + ", ".join(_EFFECTS) + ") or a graph question"
+    forms = ("a query is P(...), E[...], a named effect (" + ", ".join(_EFFECTS) + "), cause(...), "
+             "responsibility(...) or a graph question")
     if guess is None:
         if tok.type != "LPAR":
             return None

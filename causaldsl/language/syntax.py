@@ -345,7 +345,22 @@ class EffectQuery:
     spans: tuple[Span, ...] = field(default=(), compare=False)  # treatment, outcome, mediator
 
 
-Query = Union[ProbQuery, ExpectQuery, EffectQuery]
+@dataclass(frozen=True)
+class CauseQuery:
+    """``cause(X = x, ... -> event | conditions)`` (is ``X = x`` an actual cause of the event?)
+    or ``responsibility(X = x -> event | conditions)``; ``definition = ...`` among the
+    conditions is an option, kept in ``options``."""
+
+    kind: str  # "cause" | "responsibility"
+    cause: tuple[Assignment, ...]
+    effect: Expr  # the event, '=' read as '=='
+    conditions: tuple[Condition, ...]
+    options: tuple[tuple[str, Value, Span], ...]  # name, value, where the name is
+    span: Span = field(default=NOSPAN, compare=False)
+    text: str = field(default="", compare=False)
+
+
+Query = Union[ProbQuery, ExpectQuery, EffectQuery, CauseQuery]
 
 
 @dataclass(frozen=True)
