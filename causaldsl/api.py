@@ -144,7 +144,7 @@ class CausalModel:
 
     def cause(self, text: str, definition: str = "modified") -> Result:
         """Whether ``X = x`` was an actual cause of an event: ``m.cause("ST = 1 -> BS = 1 | ST = 1, BT = 1")``
-        is ``m.query("cause(ST = 1 -> BS = 1 | ST = 1, BT = 1)")`` (see :mod:`causaldsl.actual_cause`);
+        is ``m.query("cause(ST = 1 -> BS = 1 | ST = 1, BT = 1)")`` (see :mod:`causaldsl.engines.actual_cause`);
         ``definition`` is ``"original"``, ``"updated"`` or ``"modified"``.
 
         >>> m = model("model ff {\\n L ~ Bernoulli(0.5)\\n MD ~ Bernoulli(0.5)\\n FF := L or MD\\n}")
@@ -159,7 +159,7 @@ class CausalModel:
         return self.query(_with_definition("responsibility", text, definition))
 
     def _cause(self, q: S.CauseQuery, source: str) -> Result:
-        from .actual_cause import answer
+        from .engines.actual_cause import answer
 
         return answer(self.ir, q, source)
 
@@ -630,7 +630,7 @@ def program(source: str, base_dir: Union[str, Path, None] = None, *, check_queri
             elif isinstance(q, (S.GraphQuery, S.IdentifyQuery)):
                 _validate_graph_query(m.causal_graph, q, source)
             elif isinstance(q, S.CauseQuery):
-                from .actual_cause import resolve
+                from .engines.actual_cause import resolve
 
                 resolve(ir, q, source)
             else:
@@ -668,7 +668,7 @@ def check(source: str, base_dir: Union[str, Path, None] = None,
                 elif isinstance(q, (S.GraphQuery, S.IdentifyQuery)):
                     _validate_graph_query(m.causal_graph, q, source)
                 elif isinstance(q, S.CauseQuery):
-                    from .actual_cause import finite_model, resolve
+                    from .engines.actual_cause import finite_model, resolve
 
                     finite_model(resolve(m.ir, q, source).model, source)  # continuous or bad numbers
                 else:

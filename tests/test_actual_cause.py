@@ -1,4 +1,4 @@
-"""Actual causes and responsibility (causaldsl/actual_cause.py), against the published verdicts of
+"""Actual causes and responsibility (causaldsl/engines/actual_cause.py), against the published verdicts of
 Halpern's "Actual Causality" (2016), Halpern (2015), Halpern & Pearl (2001, 2005), Chockler &
 Halpern (2004), and against a brute-force reading of the definitions written here, from the
 book's Definition 2.2.1, without the library's search (no pruning, every partition (Z, W))."""
@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 import causaldsl as cd
-from causaldsl.actual_cause import CauseResult
+from causaldsl.engines.actual_cause import CauseResult
 from causaldsl.api import check
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -420,7 +420,7 @@ def test_check_reports_a_continuous_cause_query_without_answering():
 
 
 def test_a_search_too_large_is_refused_not_run_forever(monkeypatch):
-    import causaldsl.actual_cause as ac
+    import causaldsl.engines.actual_cause as ac
 
     monkeypatch.setattr(ac, "MAX_STEPS", 50)
     with pytest.raises(cd.QueryError, match="more than 50 evaluations") as e:

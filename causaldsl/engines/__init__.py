@@ -4,6 +4,7 @@
 contraction (``contraction`` finds the order and estimates its cost); ``montecarlo`` samples the
 worlds with shared noise (``noise``, ``sharding``), ``gaussian`` conditions linear-Gaussian models
 in closed form, ``nuts`` and ``numpyro_backend`` hand a model to NumPyro; ``scalar`` evaluates
-one draw cheaply; ``compilation_cache`` is JAX's persistent cache, opt in; ``results`` is the
+one draw cheaply; ``actual_cause`` decides Halpern-Pearl actual causes by enumerating contexts;
+``compilation_cache`` is JAX's persistent cache, opt in; ``results`` is the
 answer object. Engines read the model (:mod:`causaldsl.model`) and never the faces.
 """

@@ -56,14 +56,14 @@ from typing import Callable, Iterator, Optional
 
 import numpy as np
 
-from . import syntax as S
+from ..language import syntax as S
 from .config import float64
-from .distributions import FAMILIES
-from .errors import DomainError, ProbabilityError, QueryError, ZeroProbabilityError, did_you_mean
-from .expressions import compile_expr, free_vars, is_boolean, rename, walk
-from .ir import Model, Node
+from ..model.distributions import FAMILIES
+from ..language.errors import DomainError, ProbabilityError, QueryError, ZeroProbabilityError, did_you_mean
+from ..model.expressions import compile_expr, free_vars, is_boolean, rename, walk
+from ..model.ir import Model, Node
 from .results import Result
-from .worlds import do
+from ..model.worlds import do
 
 DEFINITIONS = ("original", "updated", "modified")
 CITATIONS = {
@@ -97,12 +97,12 @@ def resolve(model: Model, q: S.CauseQuery, source: str = "") -> Question:
 
     >>> from causaldsl import model
     >>> m = model("model m {\\n a ~ Bernoulli(0.5)\\n b := a\\n}")
-    >>> from causaldsl.parser import parse_query
+    >>> from causaldsl.language.parser import parse_query
     >>> r = resolve(m.ir, parse_query("cause(a = 1 -> b = 1 | a = 1, definition = updated)"))
     >>> r.cause, r.definition
     ((('a', 1.0),), 'updated')
     """
-    from .queries import _Builder  # names, levels and worlds are resolved as in P(...) queries
+    from ..model.queries import _Builder  # names, levels and worlds are resolved as in P(...) queries
 
     b = _Builder(model, source)
 
@@ -214,7 +214,7 @@ def _world_error(err, v: S.Var) -> QueryError:
 
 def _factual(b, err, e: S.Expr) -> S.Expr:
     """``e`` with names and levels resolved, over the factual world only."""
-    from .queries import _term_key as term_key
+    from ..model.queries import _term_key as term_key
 
     terms: list = []
     out = b.expr(e, terms)
@@ -707,7 +707,7 @@ class ContextVerdict:
 @dataclass(frozen=True)
 class CauseResult(Result):
     """The answer to ``cause(...)`` or ``responsibility(...)``: ``value`` as for any
-    :class:`~causaldsl.results.Result`; ``witness`` (a :class:`Witness`, in the likeliest
+    :class:`~causaldsl.engines.results.Result`; ``witness`` (a :class:`Witness`, in the likeliest
     context where the cause holds) or ``reason`` (why not, in the likeliest context), the
     ``definition`` used, and ``contexts``, the verdict in each context, likeliest first."""
 
