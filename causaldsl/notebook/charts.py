@@ -15,6 +15,8 @@ import html
 import math
 from typing import Mapping, Optional, Sequence
 
+from .theme import GRID, INK, INK2, LINE, paint
+
 #: One colour per series, in order; colour-blind safe (Okabe & Ito 2008).
 PALETTE = ("#0072b2", "#e69f00", "#009e73", "#cc79a7", "#56b4e9", "#d55e00")
 
@@ -65,14 +67,15 @@ def _frame(title: str, ymax: float, ylabel: str) -> list[str]:
            f'viewBox="0 0 {WIDTH} {HEIGHT}" font-family="Helvetica, Arial, sans-serif" font-size="11">',
            f"<title>{html.escape(title or 'chart')}</title>"]
     if title:
-        out.append(f'<text x="{LEFT}" y="15" font-size="12" font-weight="bold">{html.escape(title)}</text>')
+        out.append(f'<text class="cdsl-title" x="{LEFT}" y="15" font-size="12" font-weight="bold" '
+                   f'{paint(fill=INK)}>{html.escape(title)}</text>')
     for i in range(5):
         y = TOP + h - h * i / 4
-        out.append(f'<line x1="{LEFT}" x2="{WIDTH - RIGHT}" y1="{_f(y)}" y2="{_f(y)}" stroke="#e5e5e5"/>')
-        out.append(f'<text x="{LEFT - 4}" y="{_f(y + 3.5)}" text-anchor="end" fill="#555">'
+        out.append(f'<line x1="{LEFT}" x2="{WIDTH - RIGHT}" y1="{_f(y)}" y2="{_f(y)}" class="cdsl-grid" {paint(stroke=GRID)}/>')
+        out.append(f'<text x="{LEFT - 4}" y="{_f(y + 3.5)}" text-anchor="end" {paint(fill=INK2)}>'
                    f"{ymax * i / 4:.3g}</text>")
     out.append(f'<text x="10" y="{_f(TOP + h / 2)}" transform="rotate(-90 10 {_f(TOP + h / 2)})" '
-               f'text-anchor="middle" fill="#555">{html.escape(ylabel)}</text>')
+               f'text-anchor="middle" {paint(fill=INK2)}>{html.escape(ylabel)}</text>')
     return out
 
 
@@ -81,7 +84,7 @@ def _legend(names: Sequence[str]) -> list[str]:
     y = HEIGHT - 8
     for i, name in enumerate(names):
         out.append(f'<rect x="{_f(x)}" y="{_f(y - 9)}" width="10" height="10" fill="{PALETTE[i % len(PALETTE)]}"/>')
-        out.append(f'<text x="{_f(x + 14)}" y="{_f(y)}" fill="#333">{html.escape(name)}</text>')
+        out.append(f'<text class="cdsl-legend" x="{_f(x + 14)}" y="{_f(y)}" {paint(fill=INK)}>{html.escape(name)}</text>')
         x += 24 + 6.5 * len(name)
     return out
 
@@ -122,9 +125,9 @@ def bars_svg(levels: Sequence[str], series: Mapping[str, Optional[Sequence[float
                 cx = x + bw / 2
                 top, bot = TOP + h - bh - e, TOP + h - bh + e
                 out.append(f'<path class="cdsl-whisker" d="M{_f(cx)},{_f(top)} V{_f(bot)} M{_f(cx - 3)},{_f(top)} '
-                           f'h6 M{_f(cx - 3)},{_f(bot)} h6" stroke="#222" fill="none"/>')
+                           f'h6 M{_f(cx - 3)},{_f(bot)} h6" {paint(stroke=LINE)} fill="none"/>')
         out.append(f'<text x="{_f(LEFT + (j + 0.5) * gw)}" y="{_f(TOP + h + 14)}" text-anchor="middle" '
-                   f'fill="#222">{html.escape(str(level))}</text>')
+                   f'{paint(fill=INK)}>{html.escape(str(level))}</text>')
     out += _legend(names)
     out.append("</svg>")
     return "".join(out)
@@ -168,9 +171,9 @@ def histograms_svg(edges: Sequence[float], series: Mapping[str, Optional[Sequenc
                        f'x1="{_f(sx(m))}" x2="{_f(sx(m))}" y1="{TOP}" y2="{_f(TOP + h)}" stroke="{colour}" '
                        f'stroke-dasharray="4,3" stroke-width="1.4"/>')
     for v in ticks(lo, hi):
-        out.append(f'<text x="{_f(sx(v))}" y="{_f(TOP + h + 14)}" text-anchor="middle" fill="#222">{v:.4g}</text>')
+        out.append(f'<text x="{_f(sx(v))}" y="{_f(TOP + h + 14)}" text-anchor="middle" {paint(fill=INK)}>{v:.4g}</text>')
     if xlabel:
-        out.append(f'<text x="{_f(WIDTH - RIGHT)}" y="{_f(TOP + h + 28)}" text-anchor="end" fill="#555">'
+        out.append(f'<text x="{_f(WIDTH - RIGHT)}" y="{_f(TOP + h + 28)}" text-anchor="end" {paint(fill=INK2)}>'
                    f"{html.escape(xlabel)}</text>")
     out += _legend(names)
     out.append("</svg>")

@@ -7,7 +7,9 @@ crossings. Edges are cubic curves with vertical tangents, like graphviz's spline
 
 Every node is a ``<g class="cdsl-node" data-node="NAME" data-mode="...">``, so a
 page (or the explorer's JavaScript) can find it. Styles are SVG attributes, not
-CSS, so the picture looks the same in nbviewer, on GitHub and in exports.
+CSS, so the picture looks the same in nbviewer, on GitHub and in exports; the
+neutral colours are JupyterLab theme variables with light fallbacks (see
+:mod:`.theme`), and marker ids are random per drawing (:func:`drawing_id`).
 
 >>> svg = draw_graph(["x", "y"], [("x", "y")], intervened={"x"}, sublabels={"x": "do = 1"})
 >>> svg.startswith("<svg") and 'data-node="x"' in svg and 'data-mode="do"' in svg
@@ -19,10 +21,13 @@ from __future__ import annotations
 import html
 import itertools
 import math
+import uuid
 from dataclasses import dataclass, field
 from typing import Iterable, Mapping, Optional
 
 import networkx as nx
+
+from .theme import BORDER, INK, INK2, LINE, LINE2, PAGE, PAGE2, paint
 
 # Geometry, in SVG user units (pixels at 100% zoom).
 ROW_GAP = 72
@@ -35,15 +40,14 @@ GAP_X = 26
 MARGIN = 18
 DUMMY_W = 14
 
-STYLE = {  # mode -> (fill, stroke, text colour)
-    "none": ("#ffffff", "#333333", "#111111"),
-    "latent": ("#f2f2f2", "#777777", "#444444"),
+STYLE = {  # mode -> (fill, stroke, text colour); neutral ones follow the notebook's theme
+    "none": (PAGE, LINE, INK),
+    "latent": (PAGE2, LINE2, INK2),
     "do": ("#dbeafe", "#1d4ed8", "#0b2a6f"),
     "observe": ("#fef3c7", "#b45309", "#5a2d02"),
     "noise": ("#ffffff", "#7c3aed", "#4c1d95"),
 }
 
-_ids = itertools.count()
 
 
 @dataclass
@@ -55,6 +59,21 @@ class Layout:
     bends: dict = field(default_factory=dict)  # (a, b) -> [(x, y), ...] between a and b
     width: float = 0.0
     height: float = 0.0
+
+
+def drawing_id() -> str:
+    """A fresh prefix for the ids of one drawing's markers.
+
+    Random, not counted: every kernel would count from the same start, and in a
+    page that shows several notebooks ``url(#id)`` resolves to the first
+    element with that id, which may sit in a hidden notebook (the arrowheads
+    then vanish).
+
+    >>> a, b = drawing_id(), drawing_id()
+    >>> a != b and a.startswith("cdsl-") and len(a) == 17
+    True
+    """
+    return "cdsl-" + uuid.uuid4().hex[:12]
 
 
 def node_width(label: str, sublabel: Optional[str] = None) -> float:
@@ -308,7 +327,7 @@ def draw_graph(nodes: Iterable[str], edges: Iterable[tuple], *, bidirected: Iter
     g.add_nodes_from(nodes)
     g.add_edges_from(edges)
     lay = layout or layered_layout(g, labels, sublabels, rank, groups)
-    uid = f"cdsl{next(_ids)}"
+    uid = drawing_id()
     title_h = 22 if title else 0
     leg_items = []
     if legend:
@@ -348,18 +367,19 @@ def draw_graph(nodes: Iterable[str], edges: Iterable[tuple], *, bidirected: Iter
     grow_x = max([0.0] + [x - (lay.width - MARGIN) for x in peak_x])
     width = max(lay.width + shift_x + grow_x, sum(leg_w) + 2 * MARGIN, 120)
     height = lay.height + title_h + leg_h + shift_y
-    out = [f'<svg xmlns="http://www.w3.org/2000/svg" class="{css_class}" width="{_f(width)}" '
+    out = [f'<svg xmlns="http://www.w3.org/2000/svg" id="{uid}" class="{css_class}" width="{_f(width)}" '
            f'height="{_f(height)}" viewBox="0 0 {_f(width)} {_f(height)}" '
            f'font-family="Helvetica, Arial, sans-serif" font-size="13">',
            f"<title>{html.escape(title or 'causal graph')}</title>",
            "<defs>"
            f'<marker id="{uid}-a" viewBox="0 0 10 10" refX="9" refY="5" markerWidth="7" markerHeight="7" '
-           'orient="auto-start-reverse"><path d="M0,0 L10,5 L0,10 z" fill="#333"/></marker>'
+           f'orient="auto-start-reverse"><path d="M0,0 L10,5 L0,10 z" {paint(fill=LINE)}/></marker>'
            f'<marker id="{uid}-n" viewBox="0 0 10 10" refX="9" refY="5" markerWidth="7" markerHeight="7" '
            'orient="auto-start-reverse"><path d="M0,0 L10,5 L0,10 z" fill="#7c3aed"/></marker>'
            "</defs>"]
     if title:
-        out.append(f'<text x="{MARGIN}" y="16" font-weight="bold">{html.escape(title)}</text>')
+        out.append(f'<text class="cdsl-title" x="{MARGIN}" y="16" font-weight="bold" {paint(fill=INK)}>'
+                   f'{html.escape(title)}</text>')
     out.append(f'<g transform="translate({_f(shift_x)},{_f(title_h + shift_y)})">')
     for ctitle, members in clusters:
         pts = [(lay.pos[v], lay.size[v]) for v in members if v in lay.pos]
@@ -370,8 +390,8 @@ def draw_graph(nodes: Iterable[str], edges: Iterable[tuple], *, bidirected: Iter
         y0 = min(p[1] - s[1] / 2 for p, s in pts) - 22
         y1 = max(p[1] + s[1] / 2 for p, s in pts) + 8
         out.append(f'<g class="cdsl-cluster"><rect x="{_f(x0)}" y="{_f(y0)}" width="{_f(x1 - x0)}" '
-                   f'height="{_f(y1 - y0)}" rx="8" fill="#fafafa" stroke="#bbbbbb"/>'
-                   f'<text x="{_f(x0 + 6)}" y="{_f(y0 + 14)}" font-size="11" fill="#555">'
+                   f'height="{_f(y1 - y0)}" rx="8" {paint(fill=PAGE2, stroke=BORDER)}/>'
+                   f'<text x="{_f(x0 + 6)}" y="{_f(y0 + 14)}" font-size="11" {paint(fill=INK2)}>'
                    f"{html.escape(ctitle)}</text></g>")
     boxes = intervened
 
@@ -390,15 +410,15 @@ def draw_graph(nodes: Iterable[str], edges: Iterable[tuple], *, bidirected: Iter
             d = _curve([start] + mids + [end])
         else:
             d = f"M{_f(start[0])},{_f(start[1])} L{_f(end[0])},{_f(end[1])}"
-        colour, marker = ("#7c3aed", "n") if a in noise else ("#333", "a")
+        colour, marker = ("#7c3aed", "n") if a in noise else (LINE, "a")
         dash = ' stroke-dasharray="2,3"' if a in noise else ""
         out.append(f'<path class="cdsl-edge" data-source="{html.escape(a)}" data-target="{html.escape(b)}" '
-                   f'd="{d}" fill="none" stroke="{colour}" stroke-width="1.4"{dash} '
+                   f'd="{d}" fill="none" {paint(stroke=colour)} stroke-width="1.4"{dash} '
                    f'marker-end="url(#{uid}-{marker})"/>')
     for a, b, st, ctrl, e in arcs:
         out.append(f'<path class="cdsl-bidirected" data-source="{html.escape(a)}" data-target="{html.escape(b)}" '
                    f'd="M{_f(st[0])},{_f(st[1])} Q{_f(ctrl[0])},{_f(ctrl[1])} {_f(e[0])},{_f(e[1])}" '
-                   f'fill="none" stroke="#333" stroke-width="1.3" stroke-dasharray="5,4" '
+                   f'fill="none" {paint(stroke=LINE)} stroke-width="1.3" stroke-dasharray="5,4" '
                    f'marker-start="url(#{uid}-a)" marker-end="url(#{uid}-a)"/>')
     for v in nodes:
         if v not in lay.pos:
@@ -413,12 +433,13 @@ def draw_graph(nodes: Iterable[str], edges: Iterable[tuple], *, bidirected: Iter
         for (kind, text), step in zip(leg_items, leg_w):
             fill, stroke, _ = STYLE.get(kind, STYLE["none"])
             if kind == "bi":
-                out.append(f'<path d="M{x},{_f(y - 4)} q8,-8 16,0" fill="none" stroke="#333" stroke-dasharray="3,2"/>')
+                out.append(f'<path d="M{x},{_f(y - 4)} q8,-8 16,0" fill="none" {paint(stroke=LINE)} stroke-dasharray="3,2"/>')
             else:
                 dash = ' stroke-dasharray="4,3"' if kind == "latent" else ""
-                out.append(f'<rect x="{x}" y="{_f(y - 10)}" width="16" height="11" rx="3" fill="{fill}" '
-                           f'stroke="{stroke}"{dash}/>')
-            out.append(f'<text x="{x + 21}" y="{_f(y)}" font-size="11" fill="#444">{html.escape(text)}</text>')
+                out.append(f'<rect x="{x}" y="{_f(y - 10)}" width="16" height="11" rx="3" '
+                           f'{paint(fill=fill, stroke=stroke)}{dash}/>')
+            out.append(f'<text class="cdsl-legend" x="{x + 21}" y="{_f(y)}" font-size="11" {paint(fill=INK2)}>'
+                       f'{html.escape(text)}</text>')
             x += step
     out.append("</svg>")
     return "".join(out)
@@ -435,16 +456,16 @@ def _node_svg(v: str, pos: tuple, size: tuple, label: str, sublabel: Optional[st
     parts = [f'<g class="cdsl-node" data-node="{html.escape(v)}" data-mode="{mode}"{flag} style="cursor:pointer">']
     if mode == "do":  # a double border: the mechanism was replaced by a constant
         parts.append(f'<rect x="{_f(x - w / 2 - 3)}" y="{_f(y - h / 2 - 3)}" width="{_f(w + 6)}" '
-                     f'height="{_f(h + 6)}" rx="6" fill="none" stroke="{stroke}" stroke-width="1.2"/>')
+                     f'height="{_f(h + 6)}" rx="6" fill="none" {paint(stroke=stroke)} stroke-width="1.2"/>')
         parts.append(f'<rect class="cdsl-shape" x="{_f(x - w / 2)}" y="{_f(y - h / 2)}" width="{_f(w)}" '
-                     f'height="{_f(h)}" rx="4" fill="{fill}" stroke="{stroke}" stroke-width="1.6"{dash}/>')
+                     f'height="{_f(h)}" rx="4" {paint(fill=fill, stroke=stroke)} stroke-width="1.6"{dash}/>')
     else:
         parts.append(f'<ellipse class="cdsl-shape" cx="{_f(x)}" cy="{_f(y)}" rx="{_f(w / 2)}" ry="{_f(h / 2)}" '
-                     f'fill="{fill}" stroke="{stroke}" stroke-width="1.5"{dash}/>')
+                     f'{paint(fill=fill, stroke=stroke)} stroke-width="1.5"{dash}/>')
     ty = y + 4.5 if not sublabel else y - 2
-    parts.append(f'<text x="{_f(x)}" y="{_f(ty)}" text-anchor="middle" fill="{ink}">{html.escape(label)}</text>')
+    parts.append(f'<text x="{_f(x)}" y="{_f(ty)}" text-anchor="middle" {paint(fill=ink)}>{html.escape(label)}</text>')
     if sublabel:
         parts.append(f'<text class="cdsl-sublabel" x="{_f(x)}" y="{_f(y + 12)}" text-anchor="middle" '
-                     f'font-size="10.5" fill="{ink}">{html.escape(sublabel)}</text>')
+                     f'font-size="10.5" {paint(fill=ink)}>{html.escape(sublabel)}</text>')
     parts.append("</g>")
     return "".join(parts)

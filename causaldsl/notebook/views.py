@@ -74,9 +74,11 @@ def graph_svg(g, title: Optional[str] = None) -> str:
     >>> svg.count('class="cdsl-bidirected"'), svg.count('class="cdsl-edge"')
     (1, 1)
     """
-    bi = sorted(tuple(sorted(e)) for e in g.bidirected)
-    return draw_graph(list(g.dag.nodes), list(g.dag.edges), bidirected=bi, latent=g.latents,
-                      title=g.name if title is None else title)
+    held = set(getattr(g, "intervened", ()))
+    bi = sorted(tuple(sorted(e)) for e in g.bidirected if not held & set(e))
+    edges = [(a, b) for a, b in g.dag.edges if b not in held]  # do() cuts the arrows into a held node
+    return draw_graph(list(g.dag.nodes), edges, bidirected=bi, latent=g.latents, intervened=held,
+                      sublabels={v: "do(·)" for v in held}, title=g.name if title is None else title)
 
 
 def bundle(obj, svg: str) -> dict:
