@@ -79,23 +79,28 @@ def _frame(title: str, ymax: float, ylabel: str) -> list[str]:
     return out
 
 
-def _legend(names: Sequence[str]) -> list[str]:
+def _legend(names: Sequence[str], notes: Optional[Mapping[str, str]] = None) -> list[str]:
+    """The legend: a swatch and a name per series; ``notes`` (name -> text) are added in brackets."""
     out, x = [], LEFT
     y = HEIGHT - 8
+    notes = notes or {}
     for i, name in enumerate(names):
+        text = f"{name} ({notes[name]})" if name in notes else name
         out.append(f'<rect x="{_f(x)}" y="{_f(y - 9)}" width="10" height="10" fill="{PALETTE[i % len(PALETTE)]}"/>')
-        out.append(f'<text class="cdsl-legend" x="{_f(x + 14)}" y="{_f(y)}" {paint(fill=INK)}>{html.escape(name)}</text>')
-        x += 24 + 6.5 * len(name)
+        out.append(f'<text class="cdsl-legend" data-series="{html.escape(name)}" x="{_f(x + 14)}" y="{_f(y)}" '
+                   f'{paint(fill=INK)}>{html.escape(text)}</text>')
+        x += 24 + 6.5 * len(text)
     return out
 
 
 def bars_svg(levels: Sequence[str], series: Mapping[str, Optional[Sequence[float]]], *, title: str = "",
-             errors: Optional[Mapping[str, Optional[Sequence[float]]]] = None) -> str:
+             errors: Optional[Mapping[str, Optional[Sequence[float]]]] = None,
+             notes: Optional[Mapping[str, str]] = None) -> str:
     """Grouped bars: one group per level, one bar per series (``None`` leaves a series out).
 
     Each bar is ``<rect class="cdsl-bar" data-series=... data-level=... data-value=...>``,
     so a test (or a page) can read the numbers back. ``errors`` draws ± one
-    standard error as a whisker.
+    standard error as a whisker; ``notes`` (series -> text) go in the legend.
 
     >>> svg = bars_svg(["no", "yes"], {"seeing": [0.3, 0.7]}, errors={"seeing": [0.01, 0.01]})
     >>> 'data-level="yes" data-value="0.7"' in svg, svg.count('class="cdsl-whisker"')
@@ -128,17 +133,27 @@ def bars_svg(levels: Sequence[str], series: Mapping[str, Optional[Sequence[float
                            f'h6 M{_f(cx - 3)},{_f(bot)} h6" {paint(stroke=LINE)} fill="none"/>')
         out.append(f'<text x="{_f(LEFT + (j + 0.5) * gw)}" y="{_f(TOP + h + 14)}" text-anchor="middle" '
                    f'{paint(fill=INK)}>{html.escape(str(level))}</text>')
-    out += _legend(names)
+    out += _legend(names, notes)
     out.append("</svg>")
     return "".join(out)
 
 
+#: Outlines after the first are dashed, so that a series equal to an earlier one shows through it.
+DASHES = ("", "7,4", "2,3", "9,3,2,3")
+
+
 def histograms_svg(edges: Sequence[float], series: Mapping[str, Optional[Sequence[float]]], *, title: str = "",
-                   means: Optional[Mapping[str, Optional[float]]] = None, xlabel: str = "") -> str:
+                   means: Optional[Mapping[str, Optional[float]]] = None, xlabel: str = "",
+                   notes: Optional[Mapping[str, str]] = None,
+                   outside: Optional[Mapping[str, tuple[float, float]]] = None) -> str:
     """Step outlines of densities over the bins ``edges`` (``len(edges) - 1`` values per series).
 
     ``means`` marks each series' mean with a dashed vertical line. Each outline is
     ``<path class="cdsl-hist" data-series=...>``, each mean ``<line class="cdsl-mean" data-value=...>``.
+    Outlines after the first are dashed (:data:`DASHES`) and ``notes`` go in the
+    legend, so equal series stay visible. ``outside`` (series -> fractions below
+    and above the axis) is said above the plot (``<text class="cdsl-outside">``):
+    the tails are not drawn, rather than piled into the end bins.
 
     >>> svg = histograms_svg([0, 1, 2], {"doing": [0.25, 0.75]}, means={"doing": 1.25})
     >>> svg.count('class="cdsl-hist"'), 'data-value="1.25"' in svg
@@ -158,13 +173,14 @@ def histograms_svg(edges: Sequence[float], series: Mapping[str, Optional[Sequenc
 
     for i, name in enumerate(names):
         colour = PALETTE[i % len(PALETTE)]
+        dash = f' stroke-dasharray="{DASHES[i % len(DASHES)]}"' if DASHES[i % len(DASHES)] else ""
         d = [f"M{_f(sx(lo))},{_f(TOP + h)}"]
         for k, dens in enumerate(series[name]):
             y = TOP + h - h * min(max(0.0, float(dens)), ymax) / ymax
             d.append(f"V{_f(y)} H{_f(sx(float(edges[k + 1])))}")
         d.append(f"V{_f(TOP + h)}")
         out.append(f'<path class="cdsl-hist" data-series="{html.escape(name)}" d="{" ".join(d)}" fill="{colour}" '
-                   f'fill-opacity="0.12" stroke="{colour}" stroke-width="1.6"/>')
+                   f'fill-opacity="0.12" stroke="{colour}" stroke-width="1.6"{dash}/>')
         m = means.get(name)
         if m is not None and math.isfinite(m):
             out.append(f'<line class="cdsl-mean" data-series="{html.escape(name)}" data-value="{m:.6g}" '
@@ -175,6 +191,29 @@ def histograms_svg(edges: Sequence[float], series: Mapping[str, Optional[Sequenc
     if xlabel:
         out.append(f'<text x="{_f(WIDTH - RIGHT)}" y="{_f(TOP + h + 28)}" text-anchor="end" {paint(fill=INK2)}>'
                    f"{html.escape(xlabel)}</text>")
-    out += _legend(names)
+    out += _outside_note(outside or {}, lo, hi)
+    out += _legend(names, notes)
     out.append("</svg>")
     return "".join(out)
+
+
+def _outside_note(outside: Mapping[str, tuple[float, float]], lo: float, hi: float) -> list[str]:
+    """Above the plot, right: how much probability lies left and right of the axis (the most of any series)."""
+    below = max((b for b, _ in outside.values()), default=0.0)
+    above = max((a for _, a in outside.values()), default=0.0)
+    parts = ([f"{_pct(below)} below {lo:.4g}"] if below >= 5e-4 else []) + \
+            ([f"{_pct(above)} above {hi:.4g}"] if above >= 5e-4 else [])
+    if not parts:
+        return []
+    return [f'<text class="cdsl-outside" data-below="{below:.6g}" data-above="{above:.6g}" x="{WIDTH - RIGHT}" '
+            f'y="{TOP - 6}" text-anchor="end" font-size="10" {paint(fill=INK2)}>not drawn: '
+            f"{html.escape(', '.join(parts))}</text>"]
+
+
+def _pct(p: float) -> str:
+    """A probability as a short percentage.
+
+    >>> _pct(0.0123), _pct(0.0004)
+    ('1.2%', '0.04%')
+    """
+    return f"{100 * p:.2g}%"

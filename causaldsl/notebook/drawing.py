@@ -39,6 +39,8 @@ PAD_X = 22
 GAP_X = 26
 MARGIN = 18
 DUMMY_W = 14
+TITLE_CHAR_W = 8.2  # bold 13px sans-serif, a generous average
+LEGEND_CHAR_W = 6.2
 
 STYLE = {  # mode -> (fill, stroke, text colour); neutral ones follow the notebook's theme
     "none": (PAGE, LINE, INK),
@@ -59,6 +61,31 @@ class Layout:
     bends: dict = field(default_factory=dict)  # (a, b) -> [(x, y), ...] between a and b
     width: float = 0.0
     height: float = 0.0
+
+
+def legend_items(latent, intervened, observed, noise=(), bidirected=()) -> list[tuple[str, str]]:
+    """The legend's ``(kind, text)`` entries for a drawing with these kinds of node and edge.
+
+    >>> [k for k, _ in legend_items({"u"}, {"x"}, (), (), ())]
+    ['latent', 'do']
+    """
+    out = []
+    if latent:
+        out.append(("latent", "latent (dashed)"))
+    if intervened:
+        out.append(("do", "do(·): arrows in removed"))
+    if observed:
+        out.append(("observe", "observed (conditioned)"))
+    if noise:
+        out.append(("noise", "shared noise U"))
+    if bidirected:
+        out.append(("bi", "<-> unobserved common cause"))
+    return out
+
+
+def legend_width(items: list[tuple[str, str]]) -> float:
+    """The width a legend of ``items`` needs, margins included."""
+    return sum(30 + LEGEND_CHAR_W * len(text) for _, text in items) + 2 * MARGIN
 
 
 def drawing_id() -> str:
@@ -303,7 +330,7 @@ def draw_graph(nodes: Iterable[str], edges: Iterable[tuple], *, bidirected: Iter
                noise: Iterable[str] = (), labels: Optional[Mapping] = None, sublabels: Optional[Mapping] = None,
                rank: Optional[Mapping] = None, layout: Optional[Layout] = None, title: str = "",
                legend: bool = True, clusters: Iterable[tuple] = (), css_class: str = "cdsl-graph",
-               groups: Optional[Mapping] = None) -> str:
+               groups: Optional[Mapping] = None, min_width: float = 0.0) -> str:
     """The SVG text of a causal graph.
 
     ``intervened`` nodes are boxes with a double border (mode ``do``); ``observed``
@@ -313,6 +340,8 @@ def draw_graph(nodes: Iterable[str], edges: Iterable[tuple], *, bidirected: Iter
     intervention the edges into the intervened node are simply not passed.
     ``clusters`` are ``(title, [nodes])`` boxes drawn behind the nodes; ``groups``
     (node -> column) lays the picture out in columns (see :func:`layered_layout`).
+    ``min_width`` keeps the canvas at least that wide (the explorer keeps one
+    width whatever the legend holds, so the panel beside it does not move).
 
     >>> svg = draw_graph(["a", "b"], [], bidirected=[("a", "b")], latent=["a"])
     >>> svg.count('class="cdsl-node"'), 'stroke-dasharray' in svg, 'class="cdsl-bidirected"' in svg
@@ -329,20 +358,9 @@ def draw_graph(nodes: Iterable[str], edges: Iterable[tuple], *, bidirected: Iter
     lay = layout or layered_layout(g, labels, sublabels, rank, groups)
     uid = drawing_id()
     title_h = 22 if title else 0
-    leg_items = []
-    if legend:
-        if latent:
-            leg_items.append(("latent", "latent (dashed)"))
-        if intervened:
-            leg_items.append(("do", "do(·): arrows in removed"))
-        if observed:
-            leg_items.append(("observe", "observed (conditioned)"))
-        if noise:
-            leg_items.append(("noise", "shared noise U"))
-        if bidirected:
-            leg_items.append(("bi", "<-> unobserved common cause"))
+    leg_items = legend_items(latent, intervened, observed, noise, bidirected) if legend else []
     leg_h = 22 if leg_items else 0
-    leg_w = [30 + 6.2 * len(text) for _, text in leg_items]
+    leg_w = [30 + LEGEND_CHAR_W * len(text) for _, text in leg_items]
     # Bidirected arcs bulge sideways; compute them first so the canvas can grow to hold them.
     arcs = []
     for a, b in bidirected:
@@ -365,7 +383,8 @@ def draw_graph(nodes: Iterable[str], edges: Iterable[tuple], *, bidirected: Iter
     shift_x = max([0.0] + [MARGIN - x for x in peak_x])
     shift_y = max([0.0] + [MARGIN - y for y in peak_y])
     grow_x = max([0.0] + [x - (lay.width - MARGIN) for x in peak_x])
-    width = max(lay.width + shift_x + grow_x, sum(leg_w) + 2 * MARGIN, 120)
+    title_w = 2 * MARGIN + TITLE_CHAR_W * len(title)  # the title is never clipped
+    width = max(lay.width + shift_x + grow_x, sum(leg_w) + 2 * MARGIN, title_w, min_width, 120)
     height = lay.height + title_h + leg_h + shift_y
     out = [f'<svg xmlns="http://www.w3.org/2000/svg" id="{uid}" class="{css_class}" width="{_f(width)}" '
            f'height="{_f(height)}" viewBox="0 0 {_f(width)} {_f(height)}" '
