@@ -688,12 +688,12 @@ class Explorer:
                 num = f'data-mean="{a["mean"]:.10g}"'
             note = f" <small>(same as {same})</small>" if same else ""
             rows.append(f'<tr class="cdsl-answer" data-setting="{s}" {num}>'
-                        f'<td style="text-align:left"><span style="color:{colour}">&#9632;</span> '
+                        f'<td style="text-align:left;padding:2px 10px"><span style="color:{colour}">&#9632;</span> '
                         f"<b>{names[s]}</b>{note}</td>"
-                        f'<td style="text-align:left"><code>{html.escape(a["query"])}</code></td>'
-                        f'<td style="text-align:left" class="cdsl-value">{val}</td>'
-                        f'<td style="text-align:left">{err}</td><td style="text-align:left">{html.escape(method)}</td></tr>')
-        head = "".join(f'<th style="text-align:left">{h}</th>' for h in ("", "query", "answer", "s.e.", "method"))
+                        f'<td style="text-align:left;padding:2px 10px"><code>{html.escape(a["query"])}</code></td>'
+                        f'<td style="text-align:left;padding:2px 10px" class="cdsl-value">{val}</td>'
+                        f'<td style="text-align:left;padding:2px 10px">{err}</td><td style="text-align:left;padding:2px 10px">{html.escape(method)}</td></tr>')
+        head = "".join(f'<th style="text-align:left;padding:2px 10px">{h}</th>' for h in ("", "query", "answer", "s.e.", "method"))
         return (f'<table class="cdsl-explorer-answers"><thead><tr>{head}</tr></thead>'
                 f"<tbody>{''.join(rows)}</tbody></table>")
 

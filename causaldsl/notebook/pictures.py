@@ -96,8 +96,22 @@ def save_svg(svg: str, path: Union[str, os.PathLike], *, scale: float = 2.0) -> 
 
 
 def model_picture(model) -> Picture:
-    """The drawing of a model: its graph, intervened nodes (``do``) marked and cut from their parents."""
-    return Picture(model_svg(model), repr(model))
+    """The drawing of a model: its graph, intervened nodes (``do``) marked and cut from their parents.
+
+    >>> import causaldsl as cd
+    >>> m = cd.model("model m {\\n x ~ Bernoulli(0.5)\\n y := x\\n}")
+    >>> "<title>m: do(x = 1)</title>" in model_picture(m.do(x=1)).svg
+    True
+    """
+    ir = model.ir
+    held = [n for n in ir.nodes if n.kind == "fixed"]
+    title = None
+    if held:  # the title says which surgery the picture shows
+        from .views import value_text
+
+        title = f"{ir.name}: do(" + ", ".join(
+            f"{n.name} = {value_text(n, n.value) if not hasattr(n.value, 'index') else '·'}" for n in held) + ")"
+    return Picture(model_svg(model, title=title), repr(model))
 
 
 def graph_picture(graph: CausalGraph) -> Picture:
