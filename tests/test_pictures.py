@@ -255,3 +255,18 @@ def test_a_standard_error_at_rounding_noise_prints_zero():
     cells = re.findall(r"<td[^>]*>(.*?)</td>", row)
     assert cells[3] == "0" and not re.search(r"\de-\d", row)
     assert "± 0" in repr(ex)
+
+
+def test_long_level_names_fit_their_node():
+    m = cd.model("model w {\n weather ~ Categorical(sunny: 0.5, overcast_with_showers: 0.5)\n"
+                 " y ~ Bernoulli(if weather == sunny then 0.2 else 0.7)\n}")
+    ex = cd.explore(m, outcome="y")
+    ex.click("weather")
+    ex.set("weather", "overcast_with_showers")
+    ex.set_fact("weather", "overcast_with_showers")
+    svg = ex._graph_svg()
+    node = re.search(r'data-node="weather".*?</g>', svg).group(0)
+    sub = re.search(r'class="cdsl-sublabel"[^>]*>([^<]+)<', node).group(1)
+    assert sub == "do overcast_with_showers, was overcast_with_showers"
+    width = max(float(w) for w in re.findall(r'width="([\d.]+)"', node))
+    assert width >= 10.5 * 0.55 * len(sub)   # 10.5px text, about 0.55 em a character

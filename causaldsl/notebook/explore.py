@@ -369,7 +369,7 @@ class Explorer:
         self.state = State(outcome)
         # One layout for every state, sized for the longest label, so nodes do not jump on a click.
         g = self.ir.graph
-        subs = {v: "do = 88.888" for v in g.nodes}
+        subs = {v: _widest_sublabel(self.ir[v]) for v in g.nodes}
         self._layout = layered_layout(g, sublabels=subs)
         # ... and one width, that of the fullest legend, so the panel beside the graph does not move.
         self._min_width = legend_width(legend_items([n for n in self.ir.nodes if n.latent], True, True))
@@ -737,7 +737,9 @@ class Explorer:
         return {"text/html": self.static_html(), "text/plain": repr(self)}
 
     def _update_static(self) -> None:
-        if self._static_ids:
+        from IPython import get_ipython
+
+        if self._static_ids and get_ipython() is not None:  # shown in a kernel that is still this one's
             from IPython.display import update_display
 
             bundle = self._static_bundle()
@@ -760,6 +762,21 @@ class Explorer:
 
 
 NOT_OBSERVED = "not observed"
+
+
+def _widest_sublabel(node) -> str:
+    """The longest second line a node can get (``do 1, was 0`` with its longest level), to size its shape.
+
+    >>> from types import SimpleNamespace as N
+    >>> _widest_sublabel(N(finite=True, domain=(0.0, 1.0), levels=("low", "a_long_level")))
+    'do a_long_level, was a_long_level'
+    >>> _widest_sublabel(N(finite=False, domain=None, levels=None))
+    'do = 88.888'
+    """
+    if not node.finite:
+        return "do = 88.888"
+    widest = max((value_text(node, d) for d in node.domain), key=len, default="")
+    return f"do {widest}, was {widest}"
 
 
 def _same_as(series: Mapping) -> dict:
