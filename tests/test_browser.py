@@ -410,10 +410,21 @@ def _browse_new(lab: str, fn, *args):
             page = browser.new_page(viewport={"width": 1500, "height": 1000})
             for name, sources in PICS_NOTEBOOKS.items():
                 _put_notebook(lab, name, sources)
-            _open(page, lab, "pics_model.ipynb")
+            # A fresh workspace (reset): notebooks an earlier test left open would be restored as hidden tabs.
+            page.goto(f"{lab}/lab/tree/pics_model.ipynb?token={TOKEN}&reset")
+            _wait_ready(page)
             fn(page, *args)
         finally:
             browser.close()
+
+
+def _wait_ready(page) -> None:
+    """Wait until JupyterLab has restored its layout and the notebook's kernel is idle."""
+    page.wait_for_function("() => window.jupyterapp !== undefined", timeout=120_000)
+    page.evaluate("async () => { await window.jupyterapp.restored; }")
+    page.wait_for_function("() => { const w = window.jupyterapp.shell.currentWidget; return w && w.sessionContext && "
+                           "w.sessionContext.session && w.sessionContext.session.kernel && "
+                           "w.sessionContext.session.kernel.status === 'idle'; }", timeout=120_000)
 
 
 def test_two_notebooks_side_by_side_both_show_arrowheads(lab, shots):
@@ -451,11 +462,12 @@ def _reopened(page, shots: Path) -> None:
     assert _visible(page, ".cdsl-explorer") and not _visible(page, ".cdsl-explorer-static")
     page.evaluate("""async (path) => { const nb = (%s)(path); await nb.context.save();
         await nb.sessionContext.shutdown(); nb.dispose(); }""" % PANEL, path)
-    page.reload()
-    page.wait_for_selector(".jp-NotebookPanel .jp-Cell", timeout=120_000)
-    page.evaluate("(path) => window.jupyterapp.commands.execute('docmanager:open', {path})", path)
+    page.reload()  # the URL resets the workspace and opens the notebook again, with a new kernel
+    _wait_ready(page)
     page.wait_for_selector(".cdsl-explorer-static svg.cdsl-graph", state="visible", timeout=60_000)
-    time.sleep(3)  # the widget manager gives up on the missing model after about two seconds
+    # The situation of the issue: the widget's output failed ("model not found"), and is hidden.
+    page.wait_for_function("() => [...document.querySelectorAll('.jp-OutputArea-output')]"
+                           ".some(e => e.textContent.includes('model not found'))", timeout=60_000)
     static = page.locator(".cdsl-explorer-static").first
     assert static.locator('[data-node="smoking"][data-mode="do"]').count() == 1
     assert static.locator(".cdsl-explorer-answers tr.cdsl-answer").count() == 3
@@ -538,10 +550,11 @@ def _themes(page, shots: Path) -> None:
             assert _contrast(_rgb(c[key], bg), bg) >= 4.0, (theme, key, c)   # readable (WCAG asks 4.5 of text)
         assert _contrast(_rgb(c["grid"], bg), bg) < 2.5, (theme, c)            # gridlines stay faint
         tag = "dark" if theme.endswith("Dark") else "light"
-        first = page.locator(".jp-CodeCell").nth(1).locator(".jp-OutputArea-output svg.cdsl-graph").first
+        panel = page.locator("#" + page.evaluate("(path) => (%s)(path).id" % PANEL, "pics_model.ipynb"))
+        first = panel.locator(".jp-CodeCell").nth(1).locator(".jp-OutputArea-output svg.cdsl-graph").first
         first.scroll_into_view_if_needed()
         first.screenshot(path=str(shots / f"do_model_{tag}.png"))
-        explorer = page.locator(".cdsl-explorer").first
+        explorer = panel.locator(".cdsl-explorer").first
         explorer.scroll_into_view_if_needed()
         explorer.screenshot(path=str(shots / f"explorer_{tag}.png"))
         if os.environ.get("CAUSALDSL_DOCS_SCREENSHOTS"):
