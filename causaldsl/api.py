@@ -22,6 +22,7 @@ from .model.queries import plan_query
 from .engines.results import Result, table
 from .model.validity import check_plan
 from .model.worlds import do as surgery
+from .notebook import pictures  # noqa: F401  (it installs the drawing of CausalGraph)
 
 
 class CausalModel:
@@ -94,7 +95,8 @@ class CausalModel:
         dag = nx.DiGraph()
         dag.add_nodes_from(self.ir.names)
         dag.add_edges_from(self.ir.graph.edges)
-        return CausalGraph(self.name, dag, [n.name for n in self.ir.nodes if n.latent], (), self.source)
+        return CausalGraph(self.name, dag, [n.name for n in self.ir.nodes if n.latent], (), self.source,
+                           intervened=[n.name for n in self.ir.nodes if n.kind == "fixed"])
 
     def identify(self, text, source: Optional[str] = None):
         """The estimand of ``text`` (``"P(cancer | do(smoking))"``) over the observed variables."""
@@ -102,6 +104,27 @@ class CausalModel:
 
     def __repr__(self) -> str:
         return f"<CausalModel {self.name}: {len(self.ir.nodes)} variables, {len(self.queries)} queries>"
+
+    # ------------------------------------------------------------------ pictures
+    def draw(self, path: Optional[Union[str, Path]] = None):
+        """The model's graph as a picture (it displays in a notebook); with ``path`` also saved there.
+
+        ``path`` ends in ``.svg``, ``.png`` or ``.pdf``. An intervened model draws
+        its mutilated graph: the held node a double box, its incoming arrows gone.
+
+        >>> m = model("model m {\\n x ~ Bernoulli(0.5)\\n y := x\\n}")
+        >>> 'data-node="x" data-mode="do"' in m.do(x=1).draw().svg
+        True
+        """
+        pic = pictures.model_picture(self)
+        return pic if path is None else pic.save(path)
+
+    def _repr_mimebundle_(self, include=None, exclude=None) -> dict:
+        return self.draw()._repr_mimebundle_(include, exclude)
+
+    def to_dot(self) -> str:
+        """The graph in Graphviz DOT (latent nodes dashed, intervened ones double boxes without parents)."""
+        return self.causal_graph.to_dot()
 
     # ------------------------------------------------------------------ queries
     def query(self, text: Union[str, S.Query], *, method: Optional[str] = None,

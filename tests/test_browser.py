@@ -33,6 +33,7 @@ import time
 import urllib.request
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -253,10 +254,18 @@ def _run_and_explore(page, shots: Path) -> None:
     start = shown()
     # ---------------------------------------------------------------- move the slider with the keyboard
     handle.focus()
+    # Every update's kernel time, as the status line reports it (tutorial 5 and docs/notebook.md quote the median).
+    page.evaluate("""() => { window.__cdslMs = [];
+        const box = document.querySelector('.cdsl-explorer');
+        new MutationObserver(() => { const e = box.querySelector('.cdsl-explorer-status');
+            if (e && e.dataset.ms !== window.__cdslLast) { window.__cdslLast = e.dataset.ms;
+                                                          window.__cdslMs.push(parseFloat(e.dataset.ms)); } })
+            .observe(box, {subtree: true, childList: true, characterData: true}); }""")
     presses = 20
     t0 = time.perf_counter()
     for _ in range(presses):
         page.keyboard.press("ArrowRight")
+        page.wait_for_timeout(60)  # a hand's pace: most presses get an update of their own, to time
     page.wait_for_function("""(start) => {
         const ro = document.querySelector('.cdsl-control-x .widget-readout');
         const row = document.querySelector('.cdsl-explorer-answers tr[data-setting="doing"]');
@@ -278,9 +287,13 @@ def _run_and_explore(page, shots: Path) -> None:
     assert abs(last["doing"] - 2 * x) < 0.08, last                     # E[y | do(x)] = 2x (s.e. about 0.011)
     assert abs(last["seeing"] - SEEING_SLOPE * x) < 0.12, last         # E[y | x] = 2.7317 x
     ms = float(page.locator(".cdsl-explorer-status").first.get_attribute("data-ms"))
+    steps = page.evaluate("() => window.__cdslMs")
+    median = float(np.median(steps)) if steps else ms
     (shots / "explorer_timing.json").write_text(json.dumps({
         "slider_presses": presses, "seconds_until_settled": elapsed, "last_kernel_update_ms": ms,
+        "median_kernel_update_ms": median, "updates_seen": len(steps),
         "final_x": x, "doing": last["doing"], "seeing": last["seeing"]}, indent=1))
+    assert median < 40, steps   # docs/notebook.md: about 5 ms a step, 2-40 ms on a busy 2-core machine
     explorer.screenshot(path=str(shots / "explorer_after_slider.png"))
 
     # ---------------------------------------------------------------- a broken cell: the clean error
@@ -315,3 +328,235 @@ def _run_and_explore(page, shots: Path) -> None:
     assert any(ln.startswith("hint:") for ln in lines), shown_text
     page.locator(".jp-CodeCell").last.screenshot(path=str(shots / "clean_error.png"))
     page.screenshot(path=str(shots / "notebook.png"), full_page=True)
+
+
+# ------------------------------------------------------------------ pictures: arrowheads, the static explorer, themes
+PICS_MODEL = '''import causaldsl as cd
+m = cd.model("""
+model smoking {
+    latent genotype ~ Bernoulli(0.5)
+    smoking ~ Bernoulli(if genotype then 0.8 else 0.2)
+    tar     ~ Bernoulli(if smoking then 0.95 else 0.05)
+    cancer  ~ Bernoulli(0.1 + 0.3 * tar + 0.5 * genotype)
+}
+""")
+m'''
+PICS_NOTEBOOKS = {
+    "pics_model.ipynb": [PICS_MODEL, "m.do(smoking=1)", 'ex = cd.explore(m, outcome="cancer")\nex.click("smoking")\nex'],
+    "pics_graph.ipynb": ['import causaldsl as cd\ng = cd.graph("graph fd {\\n X -> M -> Y\\n X <-> Y\\n}")\ng',
+                         "cd.model('model m {\\n x ~ Bernoulli(0.5)\\n y := x\\n}').do(x=1)"],
+}
+DOCS_IMG = ROOT / "docs" / "img"
+
+
+def _put_notebook(lab: str, name: str, sources: list) -> None:
+    """Write a notebook of code cells into the server's folder (the contents API)."""
+    nb = {"nbformat": 4, "nbformat_minor": 5, "metadata": {
+        "kernelspec": {"name": "python3", "display_name": "Python 3", "language": "python"}},
+        "cells": [{"cell_type": "code", "id": f"c{i}", "metadata": {}, "outputs": [], "execution_count": None,
+                   "source": src} for i, src in enumerate(sources)]}
+    req = urllib.request.Request(f"{lab}/api/contents/{name}", method="PUT",
+                                 data=json.dumps({"type": "notebook", "format": "json", "content": nb}).encode(),
+                                 headers={"Authorization": f"token {TOKEN}", "Content-Type": "application/json"})
+    urllib.request.urlopen(req, timeout=30).read()
+
+
+PANEL = "(path) => [...window.jupyterapp.shell.widgets('main')].find(w => w.context && w.context.path === path)"
+
+RAN = """(path) => {
+  const nb = (%s)(path);
+  if (!nb || !nb.sessionContext.session || !nb.sessionContext.session.kernel) return false;
+  const cells = nb.content.widgets.filter(c => c.model.type === "code");
+  return nb.sessionContext.session.kernel.status === "idle" &&
+         cells.every(c => c.model.executionCount !== null && !c.node.classList.contains("jp-mod-pending"));
+}""" % PANEL
+
+
+def _run_notebook(page, path: str) -> None:
+    """Open (or show) ``path``, run all its cells, wait until they are done without errors."""
+    page.evaluate("""async ([path, split]) => {
+        const app = window.jupyterapp;
+        const open = [...app.shell.widgets('main')].find(w => w.context && w.context.path === path);
+        const w = open || await app.commands.execute('docmanager:open', {path, options: split ? {mode: 'split-right'} : {}});
+        app.shell.activateById(w.id);
+        await w.context.ready; await w.sessionContext.ready;
+    }""", [path, path == "pics_graph.ipynb"])
+    page.wait_for_function("(path) => { const nb = (%s)(path); return nb && nb.sessionContext.session && "
+                           "nb.sessionContext.session.kernel && nb.sessionContext.session.kernel.status === 'idle'; }"
+                           % PANEL, arg=path, timeout=120_000)
+    page.evaluate("window.jupyterapp.commands.execute('notebook:run-all-cells')")
+    page.wait_for_function(RAN, arg=path, timeout=300_000, polling=500)
+    errors = page.evaluate("""(path) => { const out = []; (%s)(path).content.widgets.forEach(c => {
+        if (c.model.type === 'code') for (const o of c.model.outputs.toJSON())
+            if (o.output_type === 'error') out.push([o.ename, o.evalue]); }); return out; }""" % PANEL, path)
+    assert errors == [], errors
+
+
+# Every path with an arrowhead: which SVG it is in, and where its marker url resolves.
+MARKERS = """() => [...document.querySelectorAll('svg [marker-end]')].map(p => {
+    const id = p.getAttribute('marker-end').match(/url\\(#(.+)\\)/)[1];
+    const target = document.getElementById(id);
+    const svg = p.closest('svg.cdsl-graph');
+    const box = svg.getBoundingClientRect();
+    return {id, found: !!target, same: !!target && svg.contains(target), count: document.querySelectorAll('[id="' + id + '"]').length,
+            visible: box.width > 0 && box.height > 0 && svg.checkVisibility(), notebook: p.closest('.jp-NotebookPanel').id};
+})"""
+
+
+def _browse_new(lab: str, fn, *args):
+    with sync_api.sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=FLAGS, headless=True)
+        try:
+            page = browser.new_page(viewport={"width": 1500, "height": 1000})
+            for name, sources in PICS_NOTEBOOKS.items():
+                _put_notebook(lab, name, sources)
+            # A fresh workspace (reset): notebooks an earlier test left open would be restored as hidden tabs.
+            page.goto(f"{lab}/lab/tree/pics_model.ipynb?token={TOKEN}&reset")
+            _wait_ready(page)
+            fn(page, *args)
+        finally:
+            browser.close()
+
+
+def _wait_ready(page) -> None:
+    """Wait until JupyterLab has restored its layout and the notebook's kernel is idle."""
+    page.wait_for_function("() => window.jupyterapp !== undefined", timeout=120_000)
+    page.evaluate("async () => { await window.jupyterapp.restored; }")
+    page.wait_for_function("() => { const w = window.jupyterapp.shell.currentWidget; return w && w.sessionContext && "
+                           "w.sessionContext.session && w.sessionContext.session.kernel && "
+                           "w.sessionContext.session.kernel.status === 'idle'; }", timeout=120_000)
+
+
+def test_two_notebooks_side_by_side_both_show_arrowheads(lab, shots):
+    _browse_new(lab, _two_notebooks, shots)
+
+
+def _two_notebooks(page, shots: Path) -> None:
+    _run_notebook(page, "pics_model.ipynb")
+    _run_notebook(page, "pics_graph.ipynb")  # opened beside the first, with its own kernel
+    page.wait_for_selector('.jp-NotebookPanel svg.cdsl-graph [data-node="X"]', timeout=60_000)
+    marks = page.evaluate(MARKERS)
+    panels = {m["notebook"] for m in marks if m["visible"]}
+    assert len(panels) == 2, marks                       # both notebooks show drawings with arrows
+    assert all(m["found"] and m["same"] and m["count"] == 1 for m in marks), \
+        [m for m in marks if not (m["found"] and m["same"] and m["count"] == 1)]
+    page.screenshot(path=str(shots / "two_notebooks.png"))
+    if os.environ.get("CAUSALDSL_DOCS_SCREENSHOTS"):
+        _small_png(shots / "two_notebooks.png", DOCS_IMG / "two_notebooks.png")
+
+
+def test_reopened_notebook_shows_the_static_explorer(lab, shots):
+    _browse_new(lab, _reopened, shots)
+
+
+def _visible(page, selector: str) -> bool:
+    return page.evaluate("(sel) => [...document.querySelectorAll(sel)].some(e => e.checkVisibility() && "
+                         "e.getBoundingClientRect().height > 0)", selector)
+
+
+def _reopened(page, shots: Path) -> None:
+    path = "pics_model.ipynb"
+    _run_notebook(page, path)
+    page.wait_for_selector(".cdsl-explorer .cdsl-explorer-graph svg", timeout=60_000)
+    # Live: the widget shows, its static copy (the output before it) does not.
+    assert _visible(page, ".cdsl-explorer") and not _visible(page, ".cdsl-explorer-static")
+    page.evaluate("""async (path) => { const nb = (%s)(path); await nb.context.save();
+        await nb.sessionContext.shutdown(); nb.dispose(); }""" % PANEL, path)
+    page.reload()  # the URL resets the workspace and opens the notebook again, with a new kernel
+    _wait_ready(page)
+    page.wait_for_selector(".cdsl-explorer-static svg.cdsl-graph", state="visible", timeout=60_000)
+    # The situation of the issue: the widget's output failed ("model not found"), and is hidden.
+    page.wait_for_function("() => [...document.querySelectorAll('.jp-OutputArea-output')]"
+                           ".some(e => e.textContent.includes('model not found'))", timeout=60_000)
+    static = page.locator(".cdsl-explorer-static").first
+    assert static.locator('[data-node="smoking"][data-mode="do"]').count() == 1
+    assert static.locator(".cdsl-explorer-answers tr.cdsl-answer").count() == 3
+    shown = page.evaluate("() => [...document.querySelectorAll('.jp-OutputArea-output')]"
+                          ".filter(e => e.checkVisibility()).map(e => e.innerText).join('\\n')")
+    assert "Error displaying widget" not in shown and "model not found" not in shown, shown
+    static.scroll_into_view_if_needed()
+    static.screenshot(path=str(shots / "static_explorer.png"))
+    if os.environ.get("CAUSALDSL_DOCS_SCREENSHOTS"):
+        _small_png(shots / "static_explorer.png", DOCS_IMG / "static_explorer.png")
+
+
+def _rgb(text: str, over: tuple = (255.0, 255.0, 255.0)) -> tuple:
+    """``rgb(...)`` / ``rgba(...)`` as three numbers, a translucent colour blended over ``over``."""
+    nums = [float(x) for x in text[text.index("(") + 1:text.index(")")].replace("/", ",").split(",")]
+    alpha = nums[3] if len(nums) > 3 else 1.0
+    return tuple(alpha * c + (1 - alpha) * o for c, o in zip(nums[:3], over))
+
+
+def _luminance(rgb: tuple) -> float:
+    """Relative luminance (WCAG 2.1) of an sRGB colour in 0..255."""
+    def lin(c):
+        c = c / 255
+        return c / 12.92 if c <= 0.04045 else ((c + 0.055) / 1.055) ** 2.4
+    r, g, b = (lin(c) for c in rgb)
+    return 0.2126 * r + 0.7152 * g + 0.0722 * b
+
+
+def _contrast(a: tuple, b: tuple) -> float:
+    la, lb = sorted((_luminance(a), _luminance(b)), reverse=True)
+    return (la + 0.05) / (lb + 0.05)
+
+
+COLOURS = """() => {
+  const st = (sel, prop) => { const e = document.querySelector(sel); return e ? getComputedStyle(e)[prop] : null; };
+  const probe = document.createElement('div');   // the page's colour, as the theme defines it
+  probe.style.background = 'var(--jp-layout-color0)';
+  document.body.appendChild(probe);
+  const bg = getComputedStyle(probe).backgroundColor;
+  probe.remove();
+  return {bg, title: st('.jp-OutputArea-output svg.cdsl-graph .cdsl-title', 'fill'),
+          edge: st('.jp-OutputArea-output svg.cdsl-graph .cdsl-edge', 'stroke'),
+          arrow: st('.jp-OutputArea-output svg.cdsl-graph marker path', 'fill'),
+          legend: st('.jp-OutputArea-output svg.cdsl-graph .cdsl-legend', 'fill'),
+          node: st('.jp-OutputArea-output svg.cdsl-graph [data-mode="none"] text', 'fill'),
+          chart_title: st('.cdsl-explorer svg.cdsl-chart .cdsl-title', 'fill'),
+          chart_legend: st('.cdsl-explorer svg.cdsl-chart .cdsl-legend', 'fill'),
+          grid: st('.cdsl-explorer svg.cdsl-chart .cdsl-grid', 'stroke')};
+}"""
+
+
+def _small_png(src: Path, dest: Path, limit: int = 150_000) -> None:
+    """Copy a screenshot into docs/, halved until it is under ``limit`` bytes."""
+    from PIL import Image
+
+    img = Image.open(src)
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    while True:
+        img.save(dest, optimize=True)
+        if dest.stat().st_size <= limit:
+            return
+        img = img.resize((img.width * 3 // 4, img.height * 3 // 4), Image.LANCZOS)
+
+
+def test_pictures_are_readable_in_light_and_dark_themes(lab, shots):
+    _browse_new(lab, _themes, shots)
+
+
+def _themes(page, shots: Path) -> None:
+    _run_notebook(page, "pics_model.ipynb")
+    page.wait_for_selector(".cdsl-explorer svg.cdsl-chart", timeout=60_000)
+    for theme in ("JupyterLab Light", "JupyterLab Dark"):
+        page.evaluate("(t) => window.jupyterapp.commands.execute('apputils:change-theme', {theme: t})", theme)
+        page.wait_for_function("(dark) => document.body.dataset.jpThemeLight === (dark ? 'false' : 'true')",
+                               arg=theme.endswith("Dark"), timeout=60_000)
+        time.sleep(1)
+        c = page.evaluate(COLOURS)
+        bg = _rgb(c["bg"])
+        for key in ("title", "edge", "arrow", "legend", "node", "chart_title", "chart_legend"):
+            assert _contrast(_rgb(c[key], bg), bg) >= 4.0, (theme, key, c)   # readable (WCAG asks 4.5 of text)
+        assert _contrast(_rgb(c["grid"], bg), bg) < 2.5, (theme, c)            # gridlines stay faint
+        tag = "dark" if theme.endswith("Dark") else "light"
+        panel = page.locator("#" + page.evaluate("(path) => (%s)(path).id" % PANEL, "pics_model.ipynb"))
+        first = panel.locator(".jp-CodeCell").nth(1).locator(".jp-OutputArea-output svg.cdsl-graph").first
+        first.scroll_into_view_if_needed()
+        first.screenshot(path=str(shots / f"do_model_{tag}.png"))
+        explorer = panel.locator(".cdsl-explorer").first
+        explorer.scroll_into_view_if_needed()
+        explorer.screenshot(path=str(shots / f"explorer_{tag}.png"))
+        if os.environ.get("CAUSALDSL_DOCS_SCREENSHOTS"):
+            for name in (f"do_model_{tag}.png", f"explorer_{tag}.png"):
+                _small_png(shots / name, DOCS_IMG / name)

@@ -51,7 +51,9 @@ def test_cell_defines_the_model_and_shows_graph_and_answers(shell):
     assert f"{_p_cancer_do(1) - _p_cancer_do(0):.6g}" in bundle["text/plain"]   # 0.27
     svg = bundle["image/svg+xml"]
     assert 'data-node="genotype" data-mode="none" data-latent="true"' in svg  # latent: dashed
-    assert svg.count('class="cdsl-edge"') == 4
+    # Both queries intervene on smoking: the cell draws the graph they are answered on, the mutilated one
+    assert 'data-node="smoking" data-mode="do"' in svg and "smoking: do(smoking)" in svg
+    assert svg.count('class="cdsl-edge"') == 3 and 'data-source="genotype" data-target="smoking"' not in svg
     assert "cdsl-answers" in bundle["text/html"] and "<svg" in bundle["text/html"]
 
 

@@ -65,8 +65,11 @@ class CausalGraph:
     """A DAG with latent nodes marked, and its ADMG over the observed nodes."""
 
     def __init__(self, name: str, dag: nx.DiGraph, latents: Iterable[str] = (),
-                 bidirected: Iterable[tuple[str, str]] = (), source: str = "", queries: tuple = ()):
+                 bidirected: Iterable[tuple[str, str]] = (), source: str = "", queries: tuple = (),
+                 intervened: Iterable[str] = ()):
         self.name = name
+        # Nodes held by do(): the graph of an intervened model, drawn and written (DOT) marked.
+        self.intervened = frozenset(intervened)
         self.latents = frozenset(latents)
         self.dag = dag.copy()
         self.bidirected = frozenset(frozenset(e) for e in bidirected if len(set(e)) == 2)
@@ -75,6 +78,22 @@ class CausalGraph:
 
     def __repr__(self) -> str:
         return f"<CausalGraph {self.name}: {len(self.observed)} observed, {len(self.latents)} latent>"
+
+    #: Draws a graph (``graph -> Picture``); the notebook face installs it, the core draws nothing.
+    painter = None
+
+    def draw(self, path=None):
+        """The graph's drawing (it displays in a notebook); with ``path`` (``.svg``, ``.png``, ``.pdf``) also saved there.
+
+        >>> from causaldsl import graph
+        >>> graph("graph g {\\n X -> Y\\n}").draw().svg.count('class="cdsl-edge"')
+        1
+        """
+        pic = CausalGraph.painter(self)
+        return pic if path is None else pic.save(path)
+
+    def _repr_mimebundle_(self, include=None, exclude=None) -> dict:
+        return self.draw()._repr_mimebundle_(include, exclude)
 
     @property
     def observed(self) -> list[str]:
@@ -199,8 +218,18 @@ class CausalGraph:
         """DAGitty's text format (latent nodes marked ``[latent]``)."""
         return ga.to_dagitty(self.admg_with_latents(), latents=self.latents)
 
-    def to_dot(self, intervened: Iterable[str] = ()) -> str:
-        """Graphviz DOT: latent nodes dashed, intervened nodes marked."""
+    def to_dot(self, intervened: Optional[Iterable[str]] = None) -> str:
+        """Graphviz DOT: latent nodes dashed, intervened nodes (default: :attr:`intervened`) double boxes.
+
+        >>> from causaldsl import model
+        >>> print(model("model m {\\n x ~ Bernoulli(0.5)\\n y := x\\n}").do(x=1).causal_graph.to_dot())
+        digraph {
+          "x" [shape=box, peripheries=2];
+          "y";
+          "x" -> "y";
+        }
+        """
+        intervened = self.intervened if intervened is None else intervened
         return ga.to_dot(self.admg_with_latents(), latents=self.latents, intervened=intervened)
 
     def admg_with_latents(self) -> ADMG:

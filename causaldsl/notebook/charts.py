@@ -15,6 +15,8 @@ import html
 import math
 from typing import Mapping, Optional, Sequence
 
+from .theme import GRID, INK, INK2, LINE, paint
+
 #: One colour per series, in order; colour-blind safe (Okabe & Ito 2008).
 PALETTE = ("#0072b2", "#e69f00", "#009e73", "#cc79a7", "#56b4e9", "#d55e00")
 
@@ -65,34 +67,40 @@ def _frame(title: str, ymax: float, ylabel: str) -> list[str]:
            f'viewBox="0 0 {WIDTH} {HEIGHT}" font-family="Helvetica, Arial, sans-serif" font-size="11">',
            f"<title>{html.escape(title or 'chart')}</title>"]
     if title:
-        out.append(f'<text x="{LEFT}" y="15" font-size="12" font-weight="bold">{html.escape(title)}</text>')
+        out.append(f'<text class="cdsl-title" x="{LEFT}" y="15" font-size="12" font-weight="bold" '
+                   f'{paint(fill=INK)}>{html.escape(title)}</text>')
     for i in range(5):
         y = TOP + h - h * i / 4
-        out.append(f'<line x1="{LEFT}" x2="{WIDTH - RIGHT}" y1="{_f(y)}" y2="{_f(y)}" stroke="#e5e5e5"/>')
-        out.append(f'<text x="{LEFT - 4}" y="{_f(y + 3.5)}" text-anchor="end" fill="#555">'
+        out.append(f'<line x1="{LEFT}" x2="{WIDTH - RIGHT}" y1="{_f(y)}" y2="{_f(y)}" class="cdsl-grid" {paint(stroke=GRID)}/>')
+        out.append(f'<text x="{LEFT - 4}" y="{_f(y + 3.5)}" text-anchor="end" {paint(fill=INK2)}>'
                    f"{ymax * i / 4:.3g}</text>")
     out.append(f'<text x="10" y="{_f(TOP + h / 2)}" transform="rotate(-90 10 {_f(TOP + h / 2)})" '
-               f'text-anchor="middle" fill="#555">{html.escape(ylabel)}</text>')
+               f'text-anchor="middle" {paint(fill=INK2)}>{html.escape(ylabel)}</text>')
     return out
 
 
-def _legend(names: Sequence[str]) -> list[str]:
+def _legend(names: Sequence[str], notes: Optional[Mapping[str, str]] = None) -> list[str]:
+    """The legend: a swatch and a name per series; ``notes`` (name -> text) are added in brackets."""
     out, x = [], LEFT
     y = HEIGHT - 8
+    notes = notes or {}
     for i, name in enumerate(names):
+        text = f"{name} ({notes[name]})" if name in notes else name
         out.append(f'<rect x="{_f(x)}" y="{_f(y - 9)}" width="10" height="10" fill="{PALETTE[i % len(PALETTE)]}"/>')
-        out.append(f'<text x="{_f(x + 14)}" y="{_f(y)}" fill="#333">{html.escape(name)}</text>')
-        x += 24 + 6.5 * len(name)
+        out.append(f'<text class="cdsl-legend" data-series="{html.escape(name)}" x="{_f(x + 14)}" y="{_f(y)}" '
+                   f'{paint(fill=INK)}>{html.escape(text)}</text>')
+        x += 24 + 6.5 * len(text)
     return out
 
 
 def bars_svg(levels: Sequence[str], series: Mapping[str, Optional[Sequence[float]]], *, title: str = "",
-             errors: Optional[Mapping[str, Optional[Sequence[float]]]] = None) -> str:
+             errors: Optional[Mapping[str, Optional[Sequence[float]]]] = None,
+             notes: Optional[Mapping[str, str]] = None) -> str:
     """Grouped bars: one group per level, one bar per series (``None`` leaves a series out).
 
     Each bar is ``<rect class="cdsl-bar" data-series=... data-level=... data-value=...>``,
     so a test (or a page) can read the numbers back. ``errors`` draws ± one
-    standard error as a whisker.
+    standard error as a whisker; ``notes`` (series -> text) go in the legend.
 
     >>> svg = bars_svg(["no", "yes"], {"seeing": [0.3, 0.7]}, errors={"seeing": [0.01, 0.01]})
     >>> 'data-level="yes" data-value="0.7"' in svg, svg.count('class="cdsl-whisker"')
@@ -122,20 +130,30 @@ def bars_svg(levels: Sequence[str], series: Mapping[str, Optional[Sequence[float
                 cx = x + bw / 2
                 top, bot = TOP + h - bh - e, TOP + h - bh + e
                 out.append(f'<path class="cdsl-whisker" d="M{_f(cx)},{_f(top)} V{_f(bot)} M{_f(cx - 3)},{_f(top)} '
-                           f'h6 M{_f(cx - 3)},{_f(bot)} h6" stroke="#222" fill="none"/>')
+                           f'h6 M{_f(cx - 3)},{_f(bot)} h6" {paint(stroke=LINE)} fill="none"/>')
         out.append(f'<text x="{_f(LEFT + (j + 0.5) * gw)}" y="{_f(TOP + h + 14)}" text-anchor="middle" '
-                   f'fill="#222">{html.escape(str(level))}</text>')
-    out += _legend(names)
+                   f'{paint(fill=INK)}>{html.escape(str(level))}</text>')
+    out += _legend(names, notes)
     out.append("</svg>")
     return "".join(out)
 
 
+#: Outlines after the first are dashed, so that a series equal to an earlier one shows through it.
+DASHES = ("", "7,4", "2,3", "9,3,2,3")
+
+
 def histograms_svg(edges: Sequence[float], series: Mapping[str, Optional[Sequence[float]]], *, title: str = "",
-                   means: Optional[Mapping[str, Optional[float]]] = None, xlabel: str = "") -> str:
+                   means: Optional[Mapping[str, Optional[float]]] = None, xlabel: str = "",
+                   notes: Optional[Mapping[str, str]] = None,
+                   outside: Optional[Mapping[str, tuple[float, float]]] = None) -> str:
     """Step outlines of densities over the bins ``edges`` (``len(edges) - 1`` values per series).
 
     ``means`` marks each series' mean with a dashed vertical line. Each outline is
     ``<path class="cdsl-hist" data-series=...>``, each mean ``<line class="cdsl-mean" data-value=...>``.
+    Outlines after the first are dashed (:data:`DASHES`) and ``notes`` go in the
+    legend, so equal series stay visible. ``outside`` (series -> fractions below
+    and above the axis) is said above the plot (``<text class="cdsl-outside">``):
+    the tails are not drawn, rather than piled into the end bins.
 
     >>> svg = histograms_svg([0, 1, 2], {"doing": [0.25, 0.75]}, means={"doing": 1.25})
     >>> svg.count('class="cdsl-hist"'), 'data-value="1.25"' in svg
@@ -155,23 +173,47 @@ def histograms_svg(edges: Sequence[float], series: Mapping[str, Optional[Sequenc
 
     for i, name in enumerate(names):
         colour = PALETTE[i % len(PALETTE)]
+        dash = f' stroke-dasharray="{DASHES[i % len(DASHES)]}"' if DASHES[i % len(DASHES)] else ""
         d = [f"M{_f(sx(lo))},{_f(TOP + h)}"]
         for k, dens in enumerate(series[name]):
             y = TOP + h - h * min(max(0.0, float(dens)), ymax) / ymax
             d.append(f"V{_f(y)} H{_f(sx(float(edges[k + 1])))}")
         d.append(f"V{_f(TOP + h)}")
         out.append(f'<path class="cdsl-hist" data-series="{html.escape(name)}" d="{" ".join(d)}" fill="{colour}" '
-                   f'fill-opacity="0.12" stroke="{colour}" stroke-width="1.6"/>')
+                   f'fill-opacity="0.12" stroke="{colour}" stroke-width="1.6"{dash}/>')
         m = means.get(name)
         if m is not None and math.isfinite(m):
             out.append(f'<line class="cdsl-mean" data-series="{html.escape(name)}" data-value="{m:.6g}" '
                        f'x1="{_f(sx(m))}" x2="{_f(sx(m))}" y1="{TOP}" y2="{_f(TOP + h)}" stroke="{colour}" '
                        f'stroke-dasharray="4,3" stroke-width="1.4"/>')
     for v in ticks(lo, hi):
-        out.append(f'<text x="{_f(sx(v))}" y="{_f(TOP + h + 14)}" text-anchor="middle" fill="#222">{v:.4g}</text>')
+        out.append(f'<text x="{_f(sx(v))}" y="{_f(TOP + h + 14)}" text-anchor="middle" {paint(fill=INK)}>{v:.4g}</text>')
     if xlabel:
-        out.append(f'<text x="{_f(WIDTH - RIGHT)}" y="{_f(TOP + h + 28)}" text-anchor="end" fill="#555">'
+        out.append(f'<text x="{_f(WIDTH - RIGHT)}" y="{_f(TOP + h + 28)}" text-anchor="end" {paint(fill=INK2)}>'
                    f"{html.escape(xlabel)}</text>")
-    out += _legend(names)
+    out += _outside_note(outside or {}, lo, hi)
+    out += _legend(names, notes)
     out.append("</svg>")
     return "".join(out)
+
+
+def _outside_note(outside: Mapping[str, tuple[float, float]], lo: float, hi: float) -> list[str]:
+    """Above the plot, right: how much probability lies left and right of the axis (the most of any series)."""
+    below = max((b for b, _ in outside.values()), default=0.0)
+    above = max((a for _, a in outside.values()), default=0.0)
+    parts = ([f"{_pct(below)} below {lo:.4g}"] if below >= 5e-4 else []) + \
+            ([f"{_pct(above)} above {hi:.4g}"] if above >= 5e-4 else [])
+    if not parts:
+        return []
+    return [f'<text class="cdsl-outside" data-below="{below:.6g}" data-above="{above:.6g}" x="{WIDTH - RIGHT}" '
+            f'y="{TOP - 6}" text-anchor="end" font-size="10" {paint(fill=INK2)}>not drawn: '
+            f"{html.escape(', '.join(parts))}</text>"]
+
+
+def _pct(p: float) -> str:
+    """A probability as a short percentage.
+
+    >>> _pct(0.0123), _pct(0.0004)
+    ('1.2%', '0.04%')
+    """
+    return f"{100 * p:.2g}%"

@@ -7,7 +7,9 @@ crossings. Edges are cubic curves with vertical tangents, like graphviz's spline
 
 Every node is a ``<g class="cdsl-node" data-node="NAME" data-mode="...">``, so a
 page (or the explorer's JavaScript) can find it. Styles are SVG attributes, not
-CSS, so the picture looks the same in nbviewer, on GitHub and in exports.
+CSS, so the picture looks the same in nbviewer, on GitHub and in exports; the
+neutral colours are JupyterLab theme variables with light fallbacks (see
+:mod:`.theme`), and marker ids are random per drawing (:func:`drawing_id`).
 
 >>> svg = draw_graph(["x", "y"], [("x", "y")], intervened={"x"}, sublabels={"x": "do = 1"})
 >>> svg.startswith("<svg") and 'data-node="x"' in svg and 'data-mode="do"' in svg
@@ -19,10 +21,13 @@ from __future__ import annotations
 import html
 import itertools
 import math
+import uuid
 from dataclasses import dataclass, field
 from typing import Iterable, Mapping, Optional
 
 import networkx as nx
+
+from .theme import BORDER, INK, INK2, LINE, LINE2, PAGE, PAGE2, paint
 
 # Geometry, in SVG user units (pixels at 100% zoom).
 ROW_GAP = 72
@@ -34,16 +39,17 @@ PAD_X = 22
 GAP_X = 26
 MARGIN = 18
 DUMMY_W = 14
+TITLE_CHAR_W = 8.2  # bold 13px sans-serif, a generous average
+LEGEND_CHAR_W = 6.2
 
-STYLE = {  # mode -> (fill, stroke, text colour)
-    "none": ("#ffffff", "#333333", "#111111"),
-    "latent": ("#f2f2f2", "#777777", "#444444"),
+STYLE = {  # mode -> (fill, stroke, text colour); neutral ones follow the notebook's theme
+    "none": (PAGE, LINE, INK),
+    "latent": (PAGE2, LINE2, INK2),
     "do": ("#dbeafe", "#1d4ed8", "#0b2a6f"),
     "observe": ("#fef3c7", "#b45309", "#5a2d02"),
     "noise": ("#ffffff", "#7c3aed", "#4c1d95"),
 }
 
-_ids = itertools.count()
 
 
 @dataclass
@@ -55,6 +61,46 @@ class Layout:
     bends: dict = field(default_factory=dict)  # (a, b) -> [(x, y), ...] between a and b
     width: float = 0.0
     height: float = 0.0
+
+
+def legend_items(latent, intervened, observed, noise=(), bidirected=()) -> list[tuple[str, str]]:
+    """The legend's ``(kind, text)`` entries for a drawing with these kinds of node and edge.
+
+    >>> [k for k, _ in legend_items({"u"}, {"x"}, (), (), ())]
+    ['latent', 'do']
+    """
+    out = []
+    if latent:
+        out.append(("latent", "latent (dashed)"))
+    if intervened:
+        out.append(("do", "do(·): arrows in removed"))
+    if observed:
+        out.append(("observe", "observed (conditioned)"))
+    if noise:
+        out.append(("noise", "shared noise U"))
+    if bidirected:
+        out.append(("bi", "<-> unobserved common cause"))
+    return out
+
+
+def legend_width(items: list[tuple[str, str]]) -> float:
+    """The width a legend of ``items`` needs, margins included."""
+    return sum(30 + LEGEND_CHAR_W * len(text) for _, text in items) + 2 * MARGIN
+
+
+def drawing_id() -> str:
+    """A fresh prefix for the ids of one drawing's markers.
+
+    Random, not counted: every kernel would count from the same start, and in a
+    page that shows several notebooks ``url(#id)`` resolves to the first
+    element with that id, which may sit in a hidden notebook (the arrowheads
+    then vanish).
+
+    >>> a, b = drawing_id(), drawing_id()
+    >>> a != b and a.startswith("cdsl-") and len(a) == 17
+    True
+    """
+    return "cdsl-" + uuid.uuid4().hex[:12]
 
 
 def node_width(label: str, sublabel: Optional[str] = None) -> float:
@@ -284,7 +330,7 @@ def draw_graph(nodes: Iterable[str], edges: Iterable[tuple], *, bidirected: Iter
                noise: Iterable[str] = (), labels: Optional[Mapping] = None, sublabels: Optional[Mapping] = None,
                rank: Optional[Mapping] = None, layout: Optional[Layout] = None, title: str = "",
                legend: bool = True, clusters: Iterable[tuple] = (), css_class: str = "cdsl-graph",
-               groups: Optional[Mapping] = None) -> str:
+               groups: Optional[Mapping] = None, min_width: float = 0.0) -> str:
     """The SVG text of a causal graph.
 
     ``intervened`` nodes are boxes with a double border (mode ``do``); ``observed``
@@ -294,6 +340,8 @@ def draw_graph(nodes: Iterable[str], edges: Iterable[tuple], *, bidirected: Iter
     intervention the edges into the intervened node are simply not passed.
     ``clusters`` are ``(title, [nodes])`` boxes drawn behind the nodes; ``groups``
     (node -> column) lays the picture out in columns (see :func:`layered_layout`).
+    ``min_width`` keeps the canvas at least that wide (the explorer keeps one
+    width whatever the legend holds, so the panel beside it does not move).
 
     >>> svg = draw_graph(["a", "b"], [], bidirected=[("a", "b")], latent=["a"])
     >>> svg.count('class="cdsl-node"'), 'stroke-dasharray' in svg, 'class="cdsl-bidirected"' in svg
@@ -308,22 +356,11 @@ def draw_graph(nodes: Iterable[str], edges: Iterable[tuple], *, bidirected: Iter
     g.add_nodes_from(nodes)
     g.add_edges_from(edges)
     lay = layout or layered_layout(g, labels, sublabels, rank, groups)
-    uid = f"cdsl{next(_ids)}"
+    uid = drawing_id()
     title_h = 22 if title else 0
-    leg_items = []
-    if legend:
-        if latent:
-            leg_items.append(("latent", "latent (dashed)"))
-        if intervened:
-            leg_items.append(("do", "do(·): arrows in removed"))
-        if observed:
-            leg_items.append(("observe", "observed (conditioned)"))
-        if noise:
-            leg_items.append(("noise", "shared noise U"))
-        if bidirected:
-            leg_items.append(("bi", "<-> unobserved common cause"))
+    leg_items = legend_items(latent, intervened, observed, noise, bidirected) if legend else []
     leg_h = 22 if leg_items else 0
-    leg_w = [30 + 6.2 * len(text) for _, text in leg_items]
+    leg_w = [30 + LEGEND_CHAR_W * len(text) for _, text in leg_items]
     # Bidirected arcs bulge sideways; compute them first so the canvas can grow to hold them.
     arcs = []
     for a, b in bidirected:
@@ -346,20 +383,22 @@ def draw_graph(nodes: Iterable[str], edges: Iterable[tuple], *, bidirected: Iter
     shift_x = max([0.0] + [MARGIN - x for x in peak_x])
     shift_y = max([0.0] + [MARGIN - y for y in peak_y])
     grow_x = max([0.0] + [x - (lay.width - MARGIN) for x in peak_x])
-    width = max(lay.width + shift_x + grow_x, sum(leg_w) + 2 * MARGIN, 120)
+    title_w = 2 * MARGIN + TITLE_CHAR_W * len(title)  # the title is never clipped
+    width = max(lay.width + shift_x + grow_x, sum(leg_w) + 2 * MARGIN, title_w, min_width, 120)
     height = lay.height + title_h + leg_h + shift_y
-    out = [f'<svg xmlns="http://www.w3.org/2000/svg" class="{css_class}" width="{_f(width)}" '
+    out = [f'<svg xmlns="http://www.w3.org/2000/svg" id="{uid}" class="{css_class}" width="{_f(width)}" '
            f'height="{_f(height)}" viewBox="0 0 {_f(width)} {_f(height)}" '
            f'font-family="Helvetica, Arial, sans-serif" font-size="13">',
            f"<title>{html.escape(title or 'causal graph')}</title>",
            "<defs>"
            f'<marker id="{uid}-a" viewBox="0 0 10 10" refX="9" refY="5" markerWidth="7" markerHeight="7" '
-           'orient="auto-start-reverse"><path d="M0,0 L10,5 L0,10 z" fill="#333"/></marker>'
+           f'orient="auto-start-reverse"><path d="M0,0 L10,5 L0,10 z" {paint(fill=LINE)}/></marker>'
            f'<marker id="{uid}-n" viewBox="0 0 10 10" refX="9" refY="5" markerWidth="7" markerHeight="7" '
            'orient="auto-start-reverse"><path d="M0,0 L10,5 L0,10 z" fill="#7c3aed"/></marker>'
            "</defs>"]
     if title:
-        out.append(f'<text x="{MARGIN}" y="16" font-weight="bold">{html.escape(title)}</text>')
+        out.append(f'<text class="cdsl-title" x="{MARGIN}" y="16" font-weight="bold" {paint(fill=INK)}>'
+                   f'{html.escape(title)}</text>')
     out.append(f'<g transform="translate({_f(shift_x)},{_f(title_h + shift_y)})">')
     for ctitle, members in clusters:
         pts = [(lay.pos[v], lay.size[v]) for v in members if v in lay.pos]
@@ -370,8 +409,8 @@ def draw_graph(nodes: Iterable[str], edges: Iterable[tuple], *, bidirected: Iter
         y0 = min(p[1] - s[1] / 2 for p, s in pts) - 22
         y1 = max(p[1] + s[1] / 2 for p, s in pts) + 8
         out.append(f'<g class="cdsl-cluster"><rect x="{_f(x0)}" y="{_f(y0)}" width="{_f(x1 - x0)}" '
-                   f'height="{_f(y1 - y0)}" rx="8" fill="#fafafa" stroke="#bbbbbb"/>'
-                   f'<text x="{_f(x0 + 6)}" y="{_f(y0 + 14)}" font-size="11" fill="#555">'
+                   f'height="{_f(y1 - y0)}" rx="8" {paint(fill=PAGE2, stroke=BORDER)}/>'
+                   f'<text x="{_f(x0 + 6)}" y="{_f(y0 + 14)}" font-size="11" {paint(fill=INK2)}>'
                    f"{html.escape(ctitle)}</text></g>")
     boxes = intervened
 
@@ -390,15 +429,15 @@ def draw_graph(nodes: Iterable[str], edges: Iterable[tuple], *, bidirected: Iter
             d = _curve([start] + mids + [end])
         else:
             d = f"M{_f(start[0])},{_f(start[1])} L{_f(end[0])},{_f(end[1])}"
-        colour, marker = ("#7c3aed", "n") if a in noise else ("#333", "a")
+        colour, marker = ("#7c3aed", "n") if a in noise else (LINE, "a")
         dash = ' stroke-dasharray="2,3"' if a in noise else ""
         out.append(f'<path class="cdsl-edge" data-source="{html.escape(a)}" data-target="{html.escape(b)}" '
-                   f'd="{d}" fill="none" stroke="{colour}" stroke-width="1.4"{dash} '
+                   f'd="{d}" fill="none" {paint(stroke=colour)} stroke-width="1.4"{dash} '
                    f'marker-end="url(#{uid}-{marker})"/>')
     for a, b, st, ctrl, e in arcs:
         out.append(f'<path class="cdsl-bidirected" data-source="{html.escape(a)}" data-target="{html.escape(b)}" '
                    f'd="M{_f(st[0])},{_f(st[1])} Q{_f(ctrl[0])},{_f(ctrl[1])} {_f(e[0])},{_f(e[1])}" '
-                   f'fill="none" stroke="#333" stroke-width="1.3" stroke-dasharray="5,4" '
+                   f'fill="none" {paint(stroke=LINE)} stroke-width="1.3" stroke-dasharray="5,4" '
                    f'marker-start="url(#{uid}-a)" marker-end="url(#{uid}-a)"/>')
     for v in nodes:
         if v not in lay.pos:
@@ -413,12 +452,13 @@ def draw_graph(nodes: Iterable[str], edges: Iterable[tuple], *, bidirected: Iter
         for (kind, text), step in zip(leg_items, leg_w):
             fill, stroke, _ = STYLE.get(kind, STYLE["none"])
             if kind == "bi":
-                out.append(f'<path d="M{x},{_f(y - 4)} q8,-8 16,0" fill="none" stroke="#333" stroke-dasharray="3,2"/>')
+                out.append(f'<path d="M{x},{_f(y - 4)} q8,-8 16,0" fill="none" {paint(stroke=LINE)} stroke-dasharray="3,2"/>')
             else:
                 dash = ' stroke-dasharray="4,3"' if kind == "latent" else ""
-                out.append(f'<rect x="{x}" y="{_f(y - 10)}" width="16" height="11" rx="3" fill="{fill}" '
-                           f'stroke="{stroke}"{dash}/>')
-            out.append(f'<text x="{x + 21}" y="{_f(y)}" font-size="11" fill="#444">{html.escape(text)}</text>')
+                out.append(f'<rect x="{x}" y="{_f(y - 10)}" width="16" height="11" rx="3" '
+                           f'{paint(fill=fill, stroke=stroke)}{dash}/>')
+            out.append(f'<text class="cdsl-legend" x="{x + 21}" y="{_f(y)}" font-size="11" {paint(fill=INK2)}>'
+                       f'{html.escape(text)}</text>')
             x += step
     out.append("</svg>")
     return "".join(out)
@@ -435,16 +475,16 @@ def _node_svg(v: str, pos: tuple, size: tuple, label: str, sublabel: Optional[st
     parts = [f'<g class="cdsl-node" data-node="{html.escape(v)}" data-mode="{mode}"{flag} style="cursor:pointer">']
     if mode == "do":  # a double border: the mechanism was replaced by a constant
         parts.append(f'<rect x="{_f(x - w / 2 - 3)}" y="{_f(y - h / 2 - 3)}" width="{_f(w + 6)}" '
-                     f'height="{_f(h + 6)}" rx="6" fill="none" stroke="{stroke}" stroke-width="1.2"/>')
+                     f'height="{_f(h + 6)}" rx="6" fill="none" {paint(stroke=stroke)} stroke-width="1.2"/>')
         parts.append(f'<rect class="cdsl-shape" x="{_f(x - w / 2)}" y="{_f(y - h / 2)}" width="{_f(w)}" '
-                     f'height="{_f(h)}" rx="4" fill="{fill}" stroke="{stroke}" stroke-width="1.6"{dash}/>')
+                     f'height="{_f(h)}" rx="4" {paint(fill=fill, stroke=stroke)} stroke-width="1.6"{dash}/>')
     else:
         parts.append(f'<ellipse class="cdsl-shape" cx="{_f(x)}" cy="{_f(y)}" rx="{_f(w / 2)}" ry="{_f(h / 2)}" '
-                     f'fill="{fill}" stroke="{stroke}" stroke-width="1.5"{dash}/>')
+                     f'{paint(fill=fill, stroke=stroke)} stroke-width="1.5"{dash}/>')
     ty = y + 4.5 if not sublabel else y - 2
-    parts.append(f'<text x="{_f(x)}" y="{_f(ty)}" text-anchor="middle" fill="{ink}">{html.escape(label)}</text>')
+    parts.append(f'<text x="{_f(x)}" y="{_f(ty)}" text-anchor="middle" {paint(fill=ink)}>{html.escape(label)}</text>')
     if sublabel:
         parts.append(f'<text class="cdsl-sublabel" x="{_f(x)}" y="{_f(y + 12)}" text-anchor="middle" '
-                     f'font-size="10.5" fill="{ink}">{html.escape(sublabel)}</text>')
+                     f'font-size="10.5" {paint(fill=ink)}>{html.escape(sublabel)}</text>')
     parts.append("</g>")
     return "".join(parts)

@@ -50,12 +50,21 @@ import numpy as np
 from ..engines.config import float64
 from ..language.errors import CausalDSLError, QueryError, UnknownNameError, did_you_mean
 from .charts import PALETTE, bars_svg, histograms_svg
-from .drawing import draw_graph, layered_layout
-from .views import value_text
+from .drawing import draw_graph, layered_layout, legend_items, legend_width
+from .views import stderr_text, value_text
 
 MODES = ("none", "do", "observe")
 SETTINGS = ("seeing", "doing", "imagining")
 BINS = 40
+
+#: Shown with the static copy (:meth:`Explorer.static_html`): in JupyterLab, hide the copy while the
+#: live widget (the next output) renders, and hide that output when it cannot ("model not found").
+STATIC_CSS = ("<style>"
+              ".jp-OutputArea-child:has(.cdsl-explorer-static):has(+ .jp-OutputArea-child .cdsl-explorer)"
+              "{display:none}"
+              ".jp-OutputArea-child:has(.cdsl-explorer-static) + .jp-OutputArea-child:not(:has(.cdsl-explorer))"
+              "{display:none}"
+              "</style>")
 
 
 # ------------------------------------------------------------------ the state (pure)
@@ -175,9 +184,13 @@ class _Histogram:
             sw = jnp.sum(w)
             mean = jnp.sum(w * jnp.where(w > 0, t, 0.0)) / sw
             se = jnp.sqrt(jnp.sum(w ** 2 * (jnp.where(w > 0, t, 0.0) - mean) ** 2)) / sw
+            # Draws outside the bins are counted apart, not lumped into the end bins (which would spike).
+            below, above = t < edges[0], t > edges[-1]
             idx = jnp.clip(jnp.searchsorted(edges, t, side="right") - 1, 0, edges.shape[0] - 2)
-            mass = jnp.zeros(edges.shape[0] - 1, t.dtype).at[idx].add(w) / sw
+            inside = jnp.where(below | above, 0.0, w)
+            mass = jnp.zeros(edges.shape[0] - 1, t.dtype).at[idx].add(inside) / sw
             return {"mass": mass, "mean": mean, "se": se, "ess": sw ** 2 / jnp.sum(w ** 2),
+                    "below": jnp.sum(jnp.where(below, w, 0.0)) / sw, "above": jnp.sum(jnp.where(above, w, 0.0)) / sw,
                     "any": jnp.any(w > 0), "finite": jnp.all(jnp.where(w > 0, jnp.isfinite(t), True)),
                     "flags": flags}
 
@@ -266,6 +279,7 @@ def answer(model, text: str, edges: Optional[np.ndarray], *, samples: int, seed:
         widths = np.diff(edges)
         return {"query": text, "mass": np.asarray(out["mass"]), "density": np.asarray(out["mass"]) / widths,
                 "mean": float(out["mean"]), "stderr": float(out["se"]), "ess": float(out["ess"]),
+                "outside": (float(out["below"]), float(out["above"])),
                 "method": f"monte-carlo, {samples:,} draws" + (", likelihood weighting" if plan.evidence else "")}
     except CausalDSLError as err:
         return {"query": text, "error": err.message + (f" ({err.hint})" if err.hint else "")}
@@ -355,8 +369,10 @@ class Explorer:
         self.state = State(outcome)
         # One layout for every state, sized for the longest label, so nodes do not jump on a click.
         g = self.ir.graph
-        subs = {v: "do = 88.888" for v in g.nodes}
+        subs = {v: _widest_sublabel(self.ir[v]) for v in g.nodes}
         self._layout = layered_layout(g, sublabels=subs)
+        # ... and one width, that of the fullest legend, so the panel beside the graph does not move.
+        self._min_width = legend_width(legend_items([n for n in self.ir.nodes if n.latent], True, True))
         self._edges_cache: dict = {}
 
         self.graph_view = _graph_widget_class()()
@@ -378,6 +394,7 @@ class Explorer:
         self.widget = W.VBox([W.HBox([self.graph_view, side]), self.chart, self.table])
         self.widget.add_class("cdsl-explorer")
         self._control_widgets: dict = {}
+        self._static_ids: list = []  # display ids of the static copies shown (kept up to date)
         self.answers: dict = {}
         self._refresh(controls=True)
 
@@ -485,11 +502,11 @@ class Explorer:
         mode = self.state.modes[name]
         label = f"do({name})" if mode == "do" else f"{name} ="
         value = self.state.values[name]
-        style = {"description_width": "90px"}
+        style, width = _label_style(label, [value_text(self.ir[name], d) for d in spec] if kind == "finite" else [])
         if kind == "finite":
             opts = [(value_text(self.ir[name], d), float(d)) for d in spec]
             w = W.Dropdown(options=opts, value=float(value), description=label, style=style,
-                           layout=W.Layout(width="260px"))
+                           layout=W.Layout(width=width))
         elif kind == "integer":
             w = W.IntSlider(min=int(spec[0]), max=max(int(spec[1]), int(spec[0]) + 1), value=int(value),
                             description=label, style=style, continuous_update=True)
@@ -504,13 +521,16 @@ class Explorer:
         if mode == "do":  # what the variable was in the factual world, for the imagining column
             fact = self.state.facts.get(name)
             if kind == "finite":
-                opts = [("not observed", None)] + [(value_text(self.ir[name], d), float(d)) for d in spec]
-                fw = W.Dropdown(options=opts, value=fact, description="in fact", style=style,
-                                layout=W.Layout(width="260px"))
-                fw.observe(lambda change, name=name: self.set_fact(name, change["new"]), names="value")
+                # A Dropdown reads the value None as "nothing selected" (a blank box): a string stands for it.
+                opts = [("not observed", NOT_OBSERVED)] + [(value_text(self.ir[name], d), float(d)) for d in spec]
+                fw = W.Dropdown(options=opts, value=NOT_OBSERVED if fact is None else fact, description="in fact",
+                                style=style, layout=W.Layout(width=width))
+                fw.observe(lambda change, name=name: self.set_fact(
+                    name, None if change["new"] == NOT_OBSERVED else change["new"]), names="value")
                 rows.append(fw)
             else:
-                seen = W.Checkbox(value=fact is not None, description="observed in fact", indent=False)
+                seen = W.Checkbox(value=fact is not None, description="observed in fact", indent=False,
+                                  layout=W.Layout(width=width))
                 seen.observe(lambda change, name=name: self.set_fact(
                     name, self._default(name) if change["new"] else None), names="value")
                 rows.append(seen)
@@ -573,7 +593,8 @@ class Explorer:
         edges = [(p, n.name) for n in ir.nodes for p in n.parents if n.name not in dos]
         return draw_graph(ir.names, edges, latent=[n.name for n in ir.nodes if n.latent],
                           intervened=dos | fixed, observed=obs, sublabels=sub, layout=self._layout,
-                          title=f"{ir.name}: outcome {st.outcome}", css_class="cdsl-graph cdsl-explorer-svg")
+                          title=f"{ir.name}: outcome {st.outcome}", css_class="cdsl-graph cdsl-explorer-svg",
+                          min_width=self._min_width)
 
     def _edges_for(self, outcome: str):
         node = self.ir[outcome]
@@ -609,6 +630,7 @@ class Explorer:
         self.status.value = (f'<small class="cdsl-explorer-status" data-ms="{self.last_update_ms:.1f}">'
                              f"updated in {self.last_update_ms:.0f} ms; compiled programs: "
                              f"{self.compilations}</small>")
+        self._update_static()
 
     @property
     def compilations(self) -> int:
@@ -629,11 +651,13 @@ class Explorer:
                       for s, a in distinct.items()}
             errs = {s: ([a["stderrs"].get(lv, 0.0) for lv in levels] if a.get("stderrs") else None)
                     for s, a in distinct.items()}
-            return bars_svg(levels, series, errors=errs, title=title)
+            return bars_svg(levels, series, errors=errs, title=title, notes=_same_as(series))
         if any("density" in a for a in distinct.values()):
             series = {s: (list(a["density"]) if "density" in a else None) for s, a in distinct.items()}
             means = {s: a.get("mean") for s, a in distinct.items()}
-            return histograms_svg(list(edges), series, means=means, title=title, xlabel=y)
+            return histograms_svg(list(edges), series, means=means, title=title, xlabel=y,
+                                  notes=_same_as(series), outside={s: a["outside"] for s, a in distinct.items()
+                                                                   if "outside" in a})
         return ""
 
     def _table_html(self) -> str:
@@ -651,7 +675,7 @@ class Explorer:
             elif "dist" in a:
                 val = ", ".join(f"{html.escape(k)}: {v:.4f}" for k, v in a["dist"].items())
                 errs = a.get("stderrs")
-                err = ", ".join(f"{v:.2g}" for v in errs.values()) if errs else "-"
+                err = ", ".join(stderr_text(v) for v in errs.values()) if errs else "-"
                 method = a["method"]
                 num = " ".join(f'data-p-{html.escape(k)}="{v:.10g}"' for k, v in a["dist"].items())
             else:
@@ -659,28 +683,68 @@ class Explorer:
                 if a.get("interval") is not None:
                     lo, hi = a["interval"]
                     val += f" [{lo:.4f}, {hi:.4f}]"
-                err = "-" if a.get("stderr") is None else f"{a['stderr']:.2g}"
+                err = stderr_text(a.get("stderr"), a["mean"])
                 method = a["method"]
                 num = f'data-mean="{a["mean"]:.10g}"'
             note = f" <small>(same as {same})</small>" if same else ""
             rows.append(f'<tr class="cdsl-answer" data-setting="{s}" {num}>'
-                        f'<td style="text-align:left"><span style="color:{colour}">&#9632;</span> '
+                        f'<td style="text-align:left;padding:2px 10px"><span style="color:{colour}">&#9632;</span> '
                         f"<b>{names[s]}</b>{note}</td>"
-                        f'<td style="text-align:left"><code>{html.escape(a["query"])}</code></td>'
-                        f'<td style="text-align:left" class="cdsl-value">{val}</td>'
-                        f'<td style="text-align:left">{err}</td><td style="text-align:left">{html.escape(method)}</td></tr>')
-        head = "".join(f'<th style="text-align:left">{h}</th>' for h in ("", "query", "answer", "s.e.", "method"))
+                        f'<td style="text-align:left;padding:2px 10px"><code>{html.escape(a["query"])}</code></td>'
+                        f'<td style="text-align:left;padding:2px 10px" class="cdsl-value">{val}</td>'
+                        f'<td style="text-align:left;padding:2px 10px">{err}</td><td style="text-align:left;padding:2px 10px">{html.escape(method)}</td></tr>')
+        head = "".join(f'<th style="text-align:left;padding:2px 10px">{h}</th>' for h in ("", "query", "answer", "s.e.", "method"))
         return (f'<table class="cdsl-explorer-answers"><thead><tr>{head}</tr></thead>'
                 f"<tbody>{''.join(rows)}</tbody></table>")
 
     # ------------------------------------------------------------------ display
+    def static_html(self) -> str:
+        """The explorer as it stands, as static HTML (graph, chart, table: inline SVG, no script)."""
+        return (f'<div class="cdsl-output cdsl-explorer-static">{STATIC_CSS}'
+                f'<div style="display:flex;flex-wrap:wrap;gap:16px;align-items:flex-start">'
+                f"{self._graph_svg()}{self.chart.value}</div>{self.table.value}"
+                '<small style="opacity:0.7">a static copy of the explorer: run the cell to explore</small></div>')
+
     def _repr_mimebundle_(self, include=None, exclude=None) -> dict:
         bundle = self.widget._repr_mimebundle_(include=include, exclude=exclude) or {}
         # A static copy for nbviewer, GitHub and exports, where no kernel runs the widget.
-        bundle["text/html"] = (f'<div class="cdsl-output">{self._graph_svg()}{self.chart.value}'
-                               f"{self.table.value}</div>")
+        bundle["text/html"] = self.static_html()
         bundle["text/plain"] = repr(self)
         return bundle
+
+    def _ipython_display_(self) -> None:
+        """Two outputs: the static copy, then the live widget.
+
+        JupyterLab renders a bundle by its richest type only, so a saved widget
+        whose kernel is gone shows "model not found" however the bundle is
+        filled. The static copy is therefore an output of its own, kept up to
+        date (a display id) and hidden by :data:`STATIC_CSS` while the live
+        widget renders after it; without the widget it shows, and the failed
+        widget output is hidden. Exports without widget state drop the widget
+        output and keep the copy.
+        """
+        from IPython.display import display
+
+        handle = display(self._static_bundle(), raw=True, display_id=True)
+        if handle is not None:
+            self._static_ids.append(handle.display_id)
+        widget = self.widget._repr_mimebundle_() or {}
+        widget.pop("text/html", None)  # the copy is the output above: not twice in an export
+        widget["text/plain"] = repr(self)
+        display(widget, raw=True)
+
+    def _static_bundle(self) -> dict:
+        return {"text/html": self.static_html(), "text/plain": repr(self)}
+
+    def _update_static(self) -> None:
+        from IPython import get_ipython
+
+        if self._static_ids and get_ipython() is not None:  # shown in a kernel that is still this one's
+            from IPython.display import update_display
+
+            bundle = self._static_bundle()
+            for i in self._static_ids:
+                update_display(bundle, raw=True, display_id=i)
 
     def __repr__(self) -> str:
         lines = [f"<Explorer of {self.ir.name}: outcome {self.state.outcome}>"]
@@ -692,9 +756,57 @@ class Explorer:
                 shown = ", ".join(f"{k}: {v:.4f}" for k, v in a["dist"].items())
             else:
                 shown = f"{a.get('mean', float('nan')):.4f}" + (
-                    f" ± {a['stderr']:.2g}" if a.get("stderr") is not None else "")
+                    f" ± {stderr_text(a['stderr'], a.get('mean', 1.0))}" if a.get("stderr") is not None else "")
             lines.append(f"  {s:9s} {a.get('query', '')}  ->  {shown}")
         return "\n".join(lines)
+
+
+NOT_OBSERVED = "not observed"
+
+
+def _widest_sublabel(node) -> str:
+    """The longest second line a node can get (``do 1, was 0`` with its longest level), to size its shape.
+
+    >>> from types import SimpleNamespace as N
+    >>> _widest_sublabel(N(finite=True, domain=(0.0, 1.0), levels=("low", "a_long_level")))
+    'do a_long_level, was a_long_level'
+    >>> _widest_sublabel(N(finite=False, domain=None, levels=None))
+    'do = 88.888'
+    """
+    if not node.finite:
+        return "do = 88.888"
+    widest = max((value_text(node, d) for d in node.domain), key=len, default="")
+    return f"do {widest}, was {widest}"
+
+
+def _same_as(series: Mapping) -> dict:
+    """Legend notes for series equal to an earlier one (``{"imagining": "= doing"}``): drawn on top, they hide it.
+
+    >>> _same_as({"seeing": [0.5, 0.5], "doing": [0.2, 0.8], "imagining": [0.2, 0.8 + 1e-15]})
+    {'imagining': '= doing'}
+    """
+    out, names = {}, [k for k, v in series.items() if v is not None]
+    for i, k in enumerate(names):
+        a = np.asarray(series[k], float)
+        for j in names[:i]:
+            b = np.asarray(series[j], float)
+            if a.shape == b.shape and np.allclose(a, b, rtol=1e-9, atol=1e-12):
+                out[k] = f"= {j}"
+                break
+    return out
+
+
+def _label_style(label: str, options: list) -> tuple[dict, str]:
+    """A control's description style and width, wide enough for its label and its longest option.
+
+    >>> _label_style("do(x)", ["0", "1"])
+    ({'description_width': '90px'}, '260px')
+    >>> _label_style("do(a_rather_long_name)", [])[0]
+    {'description_width': '170px'}
+    """
+    label_w = max(90, int(7.5 * len(label)) + 5)
+    option_w = max([160] + [int(8 * len(o)) + 40 for o in options])
+    return {"description_width": f"{label_w}px"}, f"{max(260, label_w + option_w + 10)}px"
 
 
 def _distinct(answers: dict) -> dict:

@@ -38,7 +38,8 @@ from IPython.core.magic import Magics, line_cell_magic, magics_class, no_var_exp
 from IPython.core.magic_arguments import argument, magic_arguments, parse_argstring
 
 from ..language.errors import CausalDSLError, DuplicateDefinitionError, QueryError, UnknownNameError, did_you_mean
-from .views import answers_html, answers_text, bundle, graph_svg, model_svg
+from .views import answers_html, answers_text, graph_svg
+from .pictures import query_pictures
 
 
 def relocate(err: CausalDSLError, source: str, line_offset: int = 0, column_offset: int = 0) -> CausalDSLError:
@@ -70,8 +71,9 @@ class CellOutput:
         self.blocks = blocks
         self.results = results
 
-    def _svg(self, block) -> str:
-        return graph_svg(block) if not hasattr(block, "ir") else model_svg(block)
+    def _svgs(self, block) -> list[str]:
+        """The block's graph; for a model asked do-queries, the mutilated graph of each intervention."""
+        return [graph_svg(block)] if not hasattr(block, "ir") else query_pictures(block, block.queries)
 
     def __repr__(self) -> str:
         parts = []
@@ -80,14 +82,14 @@ class CellOutput:
         return "\n\n".join(parts)
 
     def _repr_svg_(self) -> str:
-        return stack_svgs([self._svg(b) for b in self.blocks])
+        return stack_svgs([svg for b in self.blocks for svg in self._svgs(b)])
 
     def _repr_html_(self) -> str:
         rows = []
         for block, res in zip(self.blocks, self.results):
             table = answers_html(res) if res else ""
             rows.append('<div class="cdsl-block" style="display:flex;flex-wrap:wrap;gap:24px;'
-                        f'align-items:flex-start">{self._svg(block)}<div>{table}</div></div>')
+                        f'align-items:flex-start">{"".join(self._svgs(block))}<div>{table}</div></div>')
         return '<div class="cdsl-output">' + "".join(rows) + "</div>"
 
     def _repr_mimebundle_(self, include=None, exclude=None) -> dict:

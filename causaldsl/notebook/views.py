@@ -13,6 +13,7 @@ JavaScript), so notebooks read the same in nbviewer, on GitHub and in exports.
 from __future__ import annotations
 
 import html
+import math
 from typing import Iterable, Mapping, Optional
 
 from .drawing import draw_graph
@@ -34,6 +35,25 @@ def value_text(node, value) -> str:
         return f"{float(value):.4g}"
     except (TypeError, ValueError):
         return str(value)
+
+
+def stderr_text(se: Optional[float], scale: float = 1.0) -> str:
+    """A standard error as the tables print it: two significant digits; ``0`` at floating-point noise.
+
+    A draw-by-draw constant (an outcome fixed by the intervention) has a standard
+    error of rounding error, ``4.1e-19``: below ``1e-12`` of the answer's scale it is 0.
+
+    >>> stderr_text(0.01234), stderr_text(4.1e-19), stderr_text(None), stderr_text(3e-11, 1e3)
+    ('0.012', '0', '-', '0')
+    """
+    if se is None:
+        return "-"
+    se = float(se)
+    if not math.isfinite(se):
+        return str(se)
+    if abs(se) <= 1e-12 * max(1.0, abs(float(scale)) if math.isfinite(float(scale)) else 1.0):
+        return "0"
+    return f"{se:.2g}"
 
 
 def model_svg(model, observed: Mapping[str, object] = None, intervened: Mapping[str, object] = None,
@@ -74,9 +94,11 @@ def graph_svg(g, title: Optional[str] = None) -> str:
     >>> svg.count('class="cdsl-bidirected"'), svg.count('class="cdsl-edge"')
     (1, 1)
     """
-    bi = sorted(tuple(sorted(e)) for e in g.bidirected)
-    return draw_graph(list(g.dag.nodes), list(g.dag.edges), bidirected=bi, latent=g.latents,
-                      title=g.name if title is None else title)
+    held = set(getattr(g, "intervened", ()))
+    bi = sorted(tuple(sorted(e)) for e in g.bidirected if not held & set(e))
+    edges = [(a, b) for a, b in g.dag.edges if b not in held]  # do() cuts the arrows into a held node
+    return draw_graph(list(g.dag.nodes), edges, bidirected=bi, latent=g.latents, intervened=held,
+                      sublabels={v: "do(·)" for v in held}, title=g.name if title is None else title)
 
 
 def bundle(obj, svg: str) -> dict:
@@ -103,13 +125,13 @@ def answer_rows(results: Iterable) -> list[tuple[str, str, str, str]]:
             value = r.value
             if isinstance(value, dict):
                 answer = "{" + ", ".join(f"{_key(k)}: {v:.6g}" for k, v in value.items()) + "}"
-                err = ", ".join(f"{_key(k)}: {s:.2g}" for k, s in (r.stderrs or {}).items()) or "-"
+                err = ", ".join(f"{_key(k)}: {stderr_text(s)}" for k, s in (r.stderrs or {}).items()) or "-"
             elif r.interval is not None:
                 answer = r.answer
-                err = "-" if r.stderr is None else f"{r.stderr:.2g}"
+                err = stderr_text(r.stderr, value)
             else:
                 answer = f"{value:.6g}"
-                err = "-" if r.stderr is None else f"{r.stderr:.2g}"
+                err = stderr_text(r.stderr, value)
             rows.append((r.query, answer, method, err))
         else:
             from ..engines.results import _row

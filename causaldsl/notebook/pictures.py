@@ -1,0 +1,202 @@
+"""Pictures of models and graphs: what a notebook shows for them, and files (SVG, PNG, PDF).
+
+Every model and graph displays as its drawing (:class:`Picture`): a notebook
+gets a mimebundle with ``text/plain`` (the object's ``repr``), ``image/svg+xml``
+and ``text/html`` (the same SVG inline, so that JupyterLab's theme colours reach
+it). ``draw(path)`` writes the drawing to a file: SVG as text, PNG and PDF
+rendered by CairoSVG (``pip install cairosvg``; it needs the cairo library).
+
+An intervened model (``m.do(x=1)``) draws its mutilated graph: the intervened
+node as a double box without its incoming arrows, labelled with its value.
+A ``%%causal`` cell draws, for the do-queries it asks, the graph each of them
+is answered on (:func:`query_pictures`).
+
+>>> import causaldsl as cd
+>>> m = cd.model("model m {\\n z ~ Bernoulli(0.5)\\n x ~ Bernoulli(if z then 0.9 else 0.1)\\n y := x\\n}")
+>>> pic = m.do(x=1).draw()
+>>> 'data-node="x" data-mode="do"' in pic.svg, 'data-source="z" data-target="x"' in pic.svg
+(True, False)
+>>> sorted(pic._repr_mimebundle_())
+['image/svg+xml', 'text/html', 'text/plain']
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Optional, Union
+
+from ..graphs.causal_graph import CausalGraph
+from ..language.errors import CausalDSLError
+from ..language import syntax as S
+from .theme import resolved
+from .views import graph_svg, model_svg
+
+FORMATS = (".svg", ".png", ".pdf")
+
+
+class ExportError(CausalDSLError):
+    """A drawing could not be written: unknown file type, or no PNG/PDF renderer installed."""
+
+
+class Picture:
+    """A drawing: SVG text that displays as itself in a notebook and saves to a file.
+
+    >>> p = Picture('<svg xmlns="http://www.w3.org/2000/svg" width="4" height="4"></svg>', "<tiny>")
+    >>> p._repr_svg_().startswith("<svg"), repr(p)
+    (True, '<tiny>')
+    """
+
+    def __init__(self, svg: str, text: str = "<picture>"):
+        self.svg = svg
+        self.text = text
+
+    def __repr__(self) -> str:
+        return self.text
+
+    def _repr_svg_(self) -> str:
+        return self.svg
+
+    def _repr_mimebundle_(self, include=None, exclude=None) -> dict:
+        return {"text/plain": self.text, "image/svg+xml": self.svg,
+                "text/html": f'<div class="cdsl-output">{self.svg}</div>'}
+
+    def save(self, path: Union[str, os.PathLike], *, scale: float = 2.0) -> "Picture":
+        """Write the drawing to ``path``: ``.svg``, ``.png`` or ``.pdf`` (``scale``: PNG pixels per unit)."""
+        save_svg(self.svg, path, scale=scale)
+        return self
+
+
+def save_svg(svg: str, path: Union[str, os.PathLike], *, scale: float = 2.0) -> Path:
+    """Write ``svg`` to ``path`` in the format its suffix names; theme variables take their light fallbacks.
+
+    >>> import tempfile, pathlib
+    >>> out = pathlib.Path(tempfile.mkdtemp()) / "g.svg"
+    >>> save_svg('<svg xmlns="http://www.w3.org/2000/svg" style="fill:var(--jp-x, #111111)"/>', out).read_text()
+    '<svg xmlns="http://www.w3.org/2000/svg" style="fill:#111111"/>'
+    """
+    path = Path(path)
+    suffix = path.suffix.lower()
+    if suffix not in FORMATS:
+        raise ExportError(f"cannot write a drawing to '{path.name}'",
+                          hint="name a file ending in " + ", ".join(FORMATS))
+    text = resolved(svg)  # files are read outside JupyterLab, where its variables do not exist
+    if suffix == ".svg":
+        path.write_text(text, encoding="utf-8")
+        return path
+    try:
+        import cairosvg
+    except (ImportError, OSError) as err:  # OSError: cairocffi found no cairo library
+        raise ExportError(f"cannot write '{path.name}': CairoSVG is not available ({err})",
+                          hint="pip install cairosvg (it needs the cairo library), or save as .svg") from None
+    convert = cairosvg.svg2png if suffix == ".png" else cairosvg.svg2pdf
+    convert(bytestring=text.encode("utf-8"), write_to=str(path), scale=scale if suffix == ".png" else 1.0,
+            background_color="white" if suffix == ".png" else None)
+    return path
+
+
+def model_picture(model) -> Picture:
+    """The drawing of a model: its graph, intervened nodes (``do``) marked and cut from their parents.
+
+    >>> import causaldsl as cd
+    >>> m = cd.model("model m {\\n x ~ Bernoulli(0.5)\\n y := x\\n}")
+    >>> "<title>m: do(x = 1)</title>" in model_picture(m.do(x=1)).svg
+    True
+    """
+    ir = model.ir
+    held = [n for n in ir.nodes if n.kind == "fixed"]
+    title = None
+    if held:  # the title says which surgery the picture shows
+        from .views import value_text
+
+        title = f"{ir.name}: do(" + ", ".join(
+            f"{n.name} = {value_text(n, n.value) if not hasattr(n.value, 'index') else '·'}" for n in held) + ")"
+    return Picture(model_svg(model, title=title), repr(model))
+
+
+def graph_picture(graph: CausalGraph) -> Picture:
+    """The drawing of a :class:`~causaldsl.graphs.causal_graph.CausalGraph` (intervened nodes marked)."""
+    return Picture(graph_svg(graph), repr(graph))
+
+
+# ------------------------------------------------------------------ the graphs a cell's queries use
+def _value(node, expr) -> object:
+    """An intervention's value as :func:`~.views.model_svg` takes it: a code, or ``"·"`` when not a constant."""
+    if isinstance(expr, S.Num):
+        return float(expr.value)
+    if isinstance(expr, S.Str) and node.levels and expr.value in node.levels:
+        return float(node.levels.index(expr.value))
+    if isinstance(expr, S.Var) and node.levels and expr.name in node.levels:  # a bare level name
+        return float(node.levels.index(expr.name))
+    return "·"
+
+
+def interventions(ir, query) -> Optional[dict]:
+    """The variables a query intervenes on (name -> value or ``"·"``), or ``None`` when it intervenes on none.
+
+    ``do(...)`` conditions count, and the treatment of a named effect
+    (``ATE(x -> y)`` compares ``do(x = 1)`` with ``do(x = 0)``). Counterfactual
+    subscripts do not: their picture is the twin network (``m.twin(...)``).
+
+    >>> import causaldsl as cd
+    >>> from causaldsl.language.parser import parse_query
+    >>> m = cd.model("model m {\\n x ~ Bernoulli(0.5)\\n y := x\\n}")
+    >>> interventions(m.ir, parse_query("P(y = 1 | do(x = 1))")), interventions(m.ir, parse_query("ATE(x -> y)"))
+    ({'x': 1.0}, {'x': '·'})
+    >>> interventions(m.ir, parse_query("P(y = 1 | x = 1)")) is None
+    True
+    """
+    if isinstance(query, S.EffectQuery):
+        return {query.treatment: "·"} if query.treatment in ir else None
+    out = {}
+    for cond in getattr(query, "conditions", ()):
+        if isinstance(cond, S.Do):
+            for a in cond.assignments:
+                if a.name in ir:
+                    out[a.name] = _value(ir[a.name], a.value) if a.value is not None else "·"
+    return out or None
+
+
+def query_pictures(model, queries, most: int = 4) -> list[str]:
+    """The drawings a cell shows for ``model`` and the queries asked of it.
+
+    Without do-queries, the model's graph. Otherwise one mutilated graph per
+    distinct intervention (at most ``most``), titled with it, after the original
+    graph when some query is asked of the model as it is.
+
+    >>> import causaldsl as cd
+    >>> from causaldsl.language.parser import parse_query
+    >>> m = cd.model("model m {\\n x ~ Bernoulli(0.5)\\n y := x\\n}")
+    >>> svgs = query_pictures(m, [parse_query("P(y = 1 | do(x = 0))")])
+    >>> len(svgs), "m: do(x = 0)" in svgs[0], 'data-source="x"' in svgs[0]
+    (1, True, True)
+    """
+    ir = model.ir
+    seen: dict = {}  # the intervened names -> their values (``"·"`` where the queries set different ones)
+    plain = not queries
+    for q in queries:
+        if not isinstance(q, (S.ProbQuery, S.ExpectQuery, S.EffectQuery)):
+            continue
+        ivs = interventions(ir, q)
+        if ivs is None:
+            plain = True
+            continue
+        key = tuple(sorted(ivs))
+        old = seen.setdefault(key, dict(ivs))
+        for n, v in ivs.items():  # one picture per set of names: the graph is the same for any values
+            if old[n] != v:
+                old[n] = "·"
+    out = [model_svg(model)] if plain or not seen else []
+    for ivs in list(seen.values())[:most]:
+        shown = ", ".join(n if v == "·" else f"{n} = {_shown(ir[n], v)}" for n, v in ivs.items())
+        out.append(model_svg(model, intervened=ivs, title=f"{ir.name}: do({shown})"))
+    return out
+
+
+def _shown(node, value) -> str:
+    from .views import value_text
+
+    return value if isinstance(value, str) else value_text(node, value)
+
+
+CausalGraph.painter = graph_picture  # the core graph class draws nothing itself: this face draws it
