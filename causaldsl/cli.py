@@ -32,6 +32,8 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--method", choices=["exact", "monte-carlo"], help="force an engine")
     run.add_argument("--seed", type=int, default=None, help="Monte Carlo seed (default 0)")
     run.add_argument("--samples", type=int, default=None, help="Monte Carlo draws per query")
+    run.add_argument("--derivation", action="store_true",
+                     help="under each identify answer, print its derivation step by step")
     check = sub.add_parser("check", help="check FILE for mistakes without answering")
     check.add_argument("file", type=Path)
     return p
@@ -110,7 +112,13 @@ def _run(models: list, args, out: TextIO, err: TextIO) -> int:
                 _emit(located(r, args.file), err)
             else:
                 _emit(f"{query.ljust(width)}  {answer}" + (f"  [{method}]" if method else ""), out)
+                if getattr(args, "derivation", False) and hasattr(r, "derivation"):
+                    _emit(_indent(r.derivation.text), out)
     return 1 if failed else 0
+
+
+def _indent(text: str) -> str:
+    return "\n".join("    " + line for line in text.splitlines())
 
 
 def _check(models: list, file: Path, out: TextIO) -> int:

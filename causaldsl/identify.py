@@ -169,30 +169,42 @@ class _Dist:
         return simplify(Fraction(num, den), self.order.names)
 
 
-def _id(y: frozenset, x: frozenset, P: _Dist, g: ADMG, order: _Order) -> Expr:
-    """``P_x(y)`` by Shpitser & Pearl's ID (lines 1-7); raises :class:`_Hedge` on line 5."""
+def _id(y: frozenset, x: frozenset, P: _Dist, g: ADMG, order: _Order, trace=None, term=None) -> Expr:
+    """``P_x(y)`` by Shpitser & Pearl's ID (lines 1-7); raises :class:`_Hedge` on line 5.
+
+    ``trace`` (a :class:`causaldsl.derivation.IDTrace`, or None) is told each line as it
+    is taken, with ``term``, the trace's placeholder for the ``P_x(y)`` this call computes.
+    """
     V = frozenset(g.nodes)
     names = order.names
     # 1: no intervention
     if not x:
-        return P.marginal(y).expr
+        out = P.marginal(y).expr
+        if trace:
+            trace.line1(term, out, g)
+        return out
     # 2: drop what is not an ancestor of y
     an = frozenset(g.ancestors(y))
     if an != V:
-        return _id(y, x & an, P.marginal(an), g.subgraph(an), order)
+        sub = trace.line2(term, y, x, an, g) if trace else None
+        return _id(y, x & an, P.marginal(an), g.subgraph(an), order, trace, sub)
     # 3: intervene also on what cannot affect y once x is fixed
     w = (V - x) - g.mutilate(cut_incoming=x).ancestors(y)
     if w:
-        return _id(y, x | w, P, g, order)
+        sub = trace.line3(term, y, x, w, g) if trace else None
+        return _id(y, x | w, P, g, order, trace, sub)
     # 4: factorise over the districts of G \ X
     comps = sorted((frozenset(c) for c in g.subgraph(V - x).districts()), key=lambda c: order.sort(c))
     if len(comps) > 1:
-        factors = [_id(s, V - s, P, g, order) for s in comps]
+        subs = trace.line4(term, y, x, comps, g) if trace else [None] * len(comps)
+        factors = [_id(s, V - s, P, g, order, trace, t) for s, t in zip(comps, subs)]
         return simplify(Sum(order.sort(V - (y | x)), Product(factors)), names)
     S = comps[0]
     districts = [frozenset(c) for c in g.districts()]
     # 5: fail with a hedge
     if len(districts) == 1:
+        if trace:
+            trace.line5(term, V, S, g)
         raise _Hedge(V, S)
     rank = {v: i for i, v in enumerate(names)}
 
@@ -202,12 +214,41 @@ def _id(y: frozenset, x: frozenset, P: _Dist, g: ADMG, order: _Order) -> Expr:
     # 6: S is a whole district of G
     if S in districts:
         factors = [P.conditional(v, preds(v)) for v in order.sort(S)]
-        return simplify(Sum(order.sort(S - y), Product(factors)), names)
+        out = simplify(Sum(order.sort(S - y), Product(factors)), names)
+        if trace:
+            trace.line6(term, S, Sum(order.sort(S - y), Product(factors)), g)
+        return out
     # 7: S sits inside a larger district S'
     S2 = next(c for c in districts if S <= c)
     factors = [P.conditional(v, preds(v)) for v in order.sort(S2)]
     P2 = _Dist(simplify(Product(factors), names), S2, order)
-    return _id(y, x & S2, P2, g.subgraph(S2), order)
+    sub = trace.line7(term, y, x, S, S2, P2.expr, g) if trace else None
+    return _id(y, x & S2, P2, g.subgraph(S2), order, trace, sub)
+
+
+def idc_moves(g: ADMG, ys: Sequence[str], xs: Sequence[str], zs: Sequence[str]) -> tuple:
+    """IDC's first loop (Shpitser & Pearl 2006, UAI, Fig. 2): each condition ``z`` with
+    ``(Y ⊥ z | X, Z \\ z)`` in ``G_{\\bar X \\underline z}`` becomes an action (rule 2).
+    Returns ``(treatments, conditions, moves)``, ``moves`` the ``(z, X then, Z \\ z then)``
+    in the order taken.
+
+    >>> g = ADMG.from_edges([("x", "y"), ("z", "y")])
+    >>> idc_moves(g, ["y"], ["x"], ["z"])[:2]
+    (['x', 'z'], [])
+    """
+    x_now, z_now, moves = list(xs), list(zs), []
+    moved = True
+    while moved:
+        moved = False
+        for z in z_now:
+            rest = [v for v in z_now if v != z]
+            if d_separated(g, ys, [z], x_now + rest, cut_incoming=x_now, cut_outgoing=[z]):
+                moves.append((z, tuple(x_now), tuple(rest)))
+                x_now.append(z)
+                z_now.remove(z)
+                moved = True
+                break
+    return x_now, z_now, moves
 
 
 def _explain_hedge(g: ADMG, forest: frozenset, sub: frozenset, treatments: tuple) -> str:
@@ -302,7 +343,8 @@ def identify(g: ADMG, outcomes: Names, treatments: Names = (), conditions: Names
 
     def done(rule: str, formula: Expr, **extra) -> Estimand:
         arbitrary = order.sort(free_variables(formula) - set(ys + xs + zs))
-        return Estimand(**base, identifiable=True, rule=rule, formula=formula, arbitrary=arbitrary, **extra)
+        return Estimand(**base, identifiable=True, rule=rule, formula=formula, arbitrary=arbitrary, graph=g,
+                        **extra)
 
     if not zs and xs:
         z = _first_backdoor_set(g, set(xs), set(ys))
@@ -323,17 +365,7 @@ def identify(g: ADMG, outcomes: Names, treatments: Names = (), conditions: Names
             formula = simplify(_id(frozenset(ys), frozenset(xs), P, g, order), order.names)
             return done("ID", formula)
         # IDC: move conditions that rule 2 turns into actions, then divide
-        x_now, z_now = list(xs), list(zs)
-        moved = True
-        while moved:
-            moved = False
-            for z in z_now:
-                rest = [v for v in z_now if v != z]
-                if d_separated(g, ys, [z], x_now + rest, cut_incoming=x_now, cut_outgoing=[z]):
-                    x_now.append(z)
-                    z_now.remove(z)
-                    moved = True
-                    break
+        x_now, z_now, _ = idc_moves(g, ys, xs, zs)
         joint = _id(frozenset(ys) | frozenset(z_now), frozenset(x_now), P, g, order)
         if z_now:
             formula = simplify(Fraction(joint, Sum(order.sort(ys), joint)), order.names)
@@ -343,4 +375,4 @@ def identify(g: ADMG, outcomes: Names, treatments: Names = (), conditions: Names
     except _Hedge as h:
         reason = _explain_hedge(g, h.forest, h.subforest, xs)
         return Estimand(**base, identifiable=False, rule="not identifiable", formula=None,
-                        reason=reason, hedge=(h.forest, h.subforest))
+                        reason=reason, hedge=(h.forest, h.subforest), graph=g)
