@@ -347,6 +347,27 @@ class CausalModel:
         return numpyro_model(self.ir)
 
 
+    def numpyro_source(self, query: Optional[str] = None, *, samples: int = 100_000, seed: int = 0):
+        """Readable NumPyro source of the model, or of the program that answers ``query`` (its
+        network, and a Monte Carlo estimate left in ``estimate``), runnable on its own
+        (see :mod:`causaldsl.numpyro_source`).
+
+        >>> src = model("model m {\\n x ~ Bernoulli(0.3)\\n y := 1 - x\\n}").numpyro_source("P(y = 1 | do(x = 0))")
+        >>> ns = {}; exec(src, ns); ns["estimate"]
+        1.0
+        """
+        from .numpyro_source import numpyro_source
+
+        if query is None:
+            return numpyro_source(self.ir)
+        q = parse_query(query)
+        if not isinstance(q, (S.ProbQuery, S.ExpectQuery, S.EffectQuery)):
+            raise QueryError("numpyro_source() writes the program of a probability, expectation or effect query",
+                             hint="graph questions and identify are not answered by a program")
+        return numpyro_source(self.ir, plan_query(self.ir, q, query), label=q.text or query,
+                              samples=samples, seed=seed)
+
+
 def _whole(node) -> bool:
     """Whether ``node`` takes whole numbers only: a discrete family, or finitely many whole values."""
     if node.family is not None and FAMILIES[node.family].discrete:
