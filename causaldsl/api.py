@@ -347,6 +347,20 @@ class CausalModel:
         return numpyro_model(self.ir)
 
 
+    def explain(self, query: str):
+        """What ``query`` does and how it is answered: the model, the surgery and mutilated graph,
+        the twin network of a counterfactual, the engine and why, and for an exact answer the
+        sum it computed (:class:`causaldsl.explain.Explanation`; text in a terminal, HTML and
+        SVG in a notebook).
+
+        >>> ex = model("model m {\\n x ~ Bernoulli(0.5)\\n y := x\\n}").explain("P(y = 1 | do(x = 1))")
+        >>> ex.rung, ex.engine, ex.formula.evaluate()
+        ('doing', 'exact', 1.0)
+        """
+        from .explain import explain
+
+        return explain(self, query)
+
     def numpyro_source(self, query: Optional[str] = None, *, samples: int = 100_000, seed: int = 0):
         """Readable NumPyro source of the model, or of the program that answers ``query`` (its
         network, and a Monte Carlo estimate left in ``estimate``), runnable on its own
