@@ -81,7 +81,7 @@ class Independence:
     (m ⊥ x) in G_{under(x)}
     (None, True)
     >>> i.latex
-    '(m \\\\perp\\\\!\\\\!\\\\!\\\\perp x)_{G_{\\\\underline{x}}}'
+    '(m \\\\perp\\\\!\\\\!\\\\!\\\\perp x) \\\\text{ in } G_{\\\\underline{x}}'
     """
 
     left: tuple
@@ -117,7 +117,7 @@ class Independence:
     @property
     def latex(self) -> str:
         given = rf" \mid {_set_tex(self.given)}" if self.given else ""
-        return rf"({_set_tex(self.left)} \perp\!\!\!\perp {_set_tex(self.right)}{given})_{{{self.graph_latex}}}"
+        return rf"({_set_tex(self.left)} \perp\!\!\!\perp {_set_tex(self.right)}{given}) \text{{ in }} {self.graph_latex}"
 
 
 @dataclass(frozen=True)
@@ -193,7 +193,7 @@ class Derivation:
         return f"$${self.latex}$$"
 
     def _repr_markdown_(self) -> str:
-        head = f"**Identification** ({self.rule}), each step checked by d-separation:"
+        head = f"**Identification** by the {self.rule}; each step checked by d-separation:"
         notes = []
         if any(s.independence for s in self.steps):
             notes.append(r"$G_{\overline{X}}$: $G$ without the edges into $X$; "

@@ -132,7 +132,7 @@ def test_derivation_displays():
     d = g.identify("P(cancer | do(smoking))").derivation
     md = d._repr_markdown_()
     assert md.count("$$") == 2 and r"\begin{aligned}" in md
-    assert r"(tar \perp\!\!\!\perp smoking)_{G_{\underline{smoking}}}" in md
+    assert r"(tar \perp\!\!\!\perp smoking) \text{ in } G_{\underline{smoking}}" in md
     assert r"\mathrm{do}(smoking)" in d.latex
     assert d._repr_latex_().startswith("$$")
     text = str(d)

@@ -51,7 +51,7 @@ def test_exported_front_door_tutorial_shows_graphs_and_derivation(exported):
     assert any('data-node="smoking"' in t and 'data-mode="do"' in t for t in tags)
     # the derivation is LaTeX between $$ for MathJax, which the page loads
     assert r"\begin{aligned}" in html and r"\underline{smoking}" in html
-    assert r"(tar \perp\!\!\!\perp smoking)_{G_{\underline{smoking}}}" in html
+    assert r"(tar \perp\!\!\!\perp smoking) \text{ in } G_{\underline{smoking}}" in html
     assert "mathjax" in html.lower()
     # the napkin's derivation names the ID lines
     assert r"\text{ID line 3: }" in html and r"\text{ID line 7}" in html
