@@ -138,7 +138,9 @@ class Step:
 def _label_latex(step: Step) -> str:
     if step.independence is not None:
         return rf"\text{{{step.how}: }} {step.independence.latex}"
-    return rf"\text{{{step.how}}}" + (rf"\ {step.why_latex}" if step.why_latex else "")
+    if step.why_latex:
+        return rf"\text{{{step.how}: }} {step.why_latex}"
+    return rf"\text{{{step.how}}}"
 
 
 @dataclass(frozen=True)
@@ -367,7 +369,8 @@ class IDTrace:
     def line1(self, term, out, g) -> None:
         outer = self.outer[id(term)]
         where = "" if not outer else f" (of the distribution of line 7, under do({_set_text(self.order.sort(outer))}))"
-        self._step(term, out, 1, f"no intervention left: a marginal{where}", g)
+        self._step(term, out, 1, f"no intervention left: a marginal{where}", g,
+                   why_latex=r"\text{a marginal}")
 
     def line2(self, term, y, x, an, g):
         outer = self.outer[id(term)]
@@ -376,7 +379,7 @@ class IDTrace:
         gone = self.order.sort(x - an)
         ind = Independence(self.order.sort(y), gone, self.order.sort(x & an), g, bar=self.order.sort(x),
                            graph_name=_graph_name(g, self.full)) if gone else None
-        why = f"{_set_text(drop)} are not ancestors of {_set_text(self.order.sort(y))}: continue in G[An]"
+        why = f"not ancestors of {_set_text(self.order.sort(y))}: {{{_set_text(drop)}}}; continue in G[An]"
         self._step(term, new, 2, why, g, ind, 3 if ind else None)
         return new
 
@@ -395,10 +398,13 @@ class IDTrace:
         outer = self.outer[id(term)]
         V = frozenset(g.nodes)
         subs = [self._term(s, V - s, outer) for s in comps]
-        new = Sum(self.order.sort(V - (y | x)), Product(subs))
+        summed = self.order.sort(V - (y | x))
+        new = Sum(summed, Product(subs)) if summed else Product(subs)
         ds = "; ".join("{" + _set_text(self.order.sort(c)) + "}" for c in comps)
+        ds_tex = r",\ ".join(r"\{" + _set_tex(self.order.sort(c)) + r"\}" for c in comps)
         self._step(term, new, 4, f"G without {_set_text(self.order.sort(x))} has districts {ds}: "
-                                 f"the effect factorises over them (Tian & Pearl 2002)", g)
+                                 f"the effect factorises over them (Tian & Pearl 2002)", g,
+                   why_latex=rf"\text{{districts }} {ds_tex}")
         return subs
 
     def line5(self, term, forest, sub, g) -> None:
@@ -411,9 +417,11 @@ class IDTrace:
             expr = expr.body
         if isinstance(expr, Product) and len(expr.factors) == 1:
             expr = expr.factors[0]
+        name = _graph_name(g, self.full).replace("{", r"\{").replace("}", r"\}")
         self._step(term, expr, 6, f"{{{_set_text(self.order.sort(S))}}} is a district of "
                                   f"{_graph_name(g, self.full)}: its c-factor is a product of conditionals "
-                                  f"in topological order (Tian & Pearl 2002, Lemma 1)", g)
+                                  f"in topological order (Tian & Pearl 2002, Lemma 1)", g,
+                   why_latex=rf"\{{{_set_tex(self.order.sort(S))}\}}\text{{ is a district of }}{name}")
 
     def line7(self, term, y, x, S, S2, P2expr, g):
         outer = self.outer[id(term)] | (frozenset(g.nodes) - S2)

@@ -265,20 +265,29 @@ class Explanation:
 
         e = html.escape
         ir = self.model.ir
-        parts = [f'<div class="cdsl-explain"><h4>Explanation of <code>{e(self.query)}</code> '
-                 f"({e(self.rung)})</h4>",
-                 "<p><b>The model</b></p><pre>" + e("\n".join(n.text or n.name for n in ir.nodes)) + "</pre>",
-                 model_svg(self.model, title=ir.name)]
+        left = ["<p><b>The model</b></p><pre>" + e("\n".join(n.text or n.name for n in ir.nodes)) + "</pre>",
+                model_svg(self.model, title=ir.name)]
+        right = []
         if self.surgery:
-            parts.append("<p><b>Surgery</b></p><ul>" + "".join(f"<li>{e(s)}</li>" for s in self.surgery) + "</ul>")
+            right.append("<p><b>Surgery</b></p><ul>" + "".join(f"<li>{e(s)}</li>" for s in self.surgery) + "</ul>")
             if self.twin is None:
-                parts.append(self._mutilated_svg())
+                right.append(self._mutilated_svg())
         if self.twin is not None:
-            parts.append("<p><b>Twin network</b>: the worlds share each <code>~</code> statement's noise</p>")
-            parts.append(self.twin.svg)
+            right.append("<p><b>Twin network</b>: the worlds share each <code>~</code> statement's noise</p>")
+            right.append(self.twin.svg)
+        column = '<div style="flex: 1 1 320px; min-width: 0; overflow-x: auto">'
+        parts = [f'<div class="cdsl-explain"><p><b>Explanation of</b> <code>{e(self.query)}</code> '
+                 f"({e(self.rung)})</p>",
+                 '<div style="display: flex; flex-wrap: wrap; gap: 32px; align-items: flex-start">',
+                 column + "".join(left) + "</div>"]
+        if right:
+            parts.append(column + "".join(right) + "</div>")
+        parts.append("</div>")
         parts.append(f"<p><b>Engine</b>: {e(self.engine)}: {e(self.why)}</p>")
         if self.formula is not None:
-            parts.append("<p><b>The sum it computed</b></p><pre>" + e(self.formula.text) + "</pre>")
+            eqs = "".join(f"<br>einsum: <code>{e(c.equation)}</code>" for _, c in self.formula.parts)
+            parts.append('<p><b>The sum it computed</b></p><pre style="white-space: pre-wrap">'
+                         + e(self.formula.text) + f"</pre><p>{eqs[4:]}</p>")
         parts.append(f"<p><b>Answer</b>: <code>{e(str(self.result))}</code></p></div>")
         return "\n".join(parts)
 

@@ -323,7 +323,18 @@ DERIVATION_NB = {
     "cells": [{"cell_type": "code", "execution_count": None, "id": "deriv", "metadata": {}, "outputs": [],
                "source": "import causaldsl as cd\n"
                          "g = cd.graph('graph fd {\\n smoking -> tar -> cancer\\n smoking <-> cancer\\n}')\n"
-                         "g.identify('P(cancer | do(smoking))').derivation"}],
+                         "g.identify('P(cancer | do(smoking))').derivation"},
+              {"cell_type": "code", "execution_count": None, "id": "napkin", "metadata": {}, "outputs": [],
+               "source": "cd.graph('graph napkin {\\n w1 -> w2 -> x -> y\\n w1 <-> x; w1 <-> y\\n}')"
+                         ".identify('P(y | do(x))').derivation"},
+              {"cell_type": "code", "execution_count": None, "id": "explain", "metadata": {}, "outputs": [],
+               "source": "m = cd.load('smoking.causal')\n"
+                         "m.explain('P(cancer = 1 | do(smoking = 1))')"},
+              {"cell_type": "code", "execution_count": None, "id": "magic", "metadata": {}, "outputs": [],
+               "source": "%load_ext causaldsl"},
+              {"cell_type": "code", "execution_count": None, "id": "table", "metadata": {}, "outputs": [],
+               "source": "%%causal\ngraph napkin {\n    W1 -> W2 -> X -> Y\n    W1 <-> X; W1 <-> Y\n}\n"
+                         "identify P(Y | do(X))"}],
     "metadata": {"kernelspec": {"display_name": "Python 3", "language": "python", "name": "python3"}},
     "nbformat": 4, "nbformat_minor": 5}
 
@@ -366,13 +377,28 @@ def _derivation(page, lab: str, shots: Path) -> None:
         out.screenshot(path=str(shots / name))
         shutil.copy(shots / name, docs / name)
         assert (docs / name).stat().st_size < 150_000
+        # explain(): the model and the mutilated graph drawn, do-node marked, the sum shown
+        ex = page.locator(".cdsl-explain").first
+        ex.scroll_into_view_if_needed()
+        assert ex.locator("svg").count() == 2
+        assert ex.locator('[data-node="smoking"][data-mode="do"]').count() == 1
+        ex.screenshot(path=str(shots / name.replace("derivation", "explain")))
+        napkin = page.locator(".jp-OutputArea-output").nth(1)
+        assert napkin.locator("mjx-merror").count() == 0 and napkin.locator("mjx-mtr").count() == 5
+        napkin.screenshot(path=str(shots / name.replace("derivation", "napkin")))
+    # %%causal: the napkin's formula in the answer table is typeset too
+    table = page.locator(".cdsl-answers").first
+    table.scroll_into_view_if_needed()
+    page.wait_for_function("() => { const t = document.querySelector('.cdsl-answers');"
+                           " return t && t.querySelectorAll('mjx-container').length === 1; }", timeout=60_000)
+    assert "for any value of W2" in table.inner_text()
 
 
 def test_front_door_derivation_renders_step_by_step(lab, shots):
     with sync_api.sync_playwright() as p:
         browser = p.chromium.launch(executable_path=CHROMIUM, args=FLAGS, headless=True)
         try:
-            page = browser.new_page(viewport={"width": 1500, "height": 900})
+            page = browser.new_page(viewport={"width": 1300, "height": 1800})
             _derivation(page, lab, shots)
         finally:
             browser.close()

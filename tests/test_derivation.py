@@ -162,3 +162,16 @@ def test_cli_prints_derivations_with_a_flag(tmp_path, capsys):
     out = capsys.readouterr().out
     assert "(rule 3: (cancer ⊥ smoking | tar) in G_{bar(smoking, tar)}" in out
     assert out.count("  = ") == 7
+
+
+def test_id_lines_4_2_6_7_1_on_a_joint_effect():
+    m = random_model("fd2", FRONT_DOOR, latent=["u"], seed=7)
+    est = m.identify("P(m, y | do(x))")
+    assert est.rule == "ID"
+    d = est.derivation
+    assert [s.line for s in d.steps if s.line] == [4, 2, 6, 7, 2, 1]
+    assert "Σ_{}" not in d.text
+    assert all(i.holds() for i in d.independences()) and len(d.independences()) == 2
+    for x, mm, y in itertools.product((0, 1), repeat=3):
+        truth = m.query(f"P(m = {mm}, y = {y} | do(x = {x}))").value
+        np.testing.assert_allclose(d.evaluate(m, {"x": x, "m": mm, "y": y}), truth, atol=1e-12)

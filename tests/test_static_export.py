@@ -54,6 +54,6 @@ def test_exported_front_door_tutorial_shows_graphs_and_derivation(exported):
     assert r"(tar \perp\!\!\!\perp smoking) \text{ in } G_{\underline{smoking}}" in html
     assert "mathjax" in html.lower()
     # the napkin's derivation names the ID lines
-    assert r"\text{ID line 3: }" in html and r"\text{ID line 7}" in html
+    assert r"\text{ID line 3: }" in html and r"\text{ID line 7: } P' = " in html
     # nothing needs a live kernel: no widget views in the front-door page
     assert "application/vnd.jupyter.widget-view+json" not in html
