@@ -88,3 +88,35 @@ def test_explain_refuses_graph_questions(smoking):
     with pytest.raises(cd.CausalDSLError) as err:
         smoking.explain("identify P(cancer | do(smoking))")
     assert "derivation" in err.value.hint
+
+
+def test_line_magics_show_the_work(shell, smoking):
+    pytest.importorskip("IPython")
+    shell.run_cell("%%causal --quiet\n" + (TUTORIALS / "smoking.causal").read_text().split("\nP(")[0],
+                   store_history=False)
+    ex = shell.run_line_magic("causal", "explain P(cancer = 1 | do(smoking = 1))")
+    assert ex.formula.evaluate() == pytest.approx(0.635, abs=1e-12)
+    d = shell.run_line_magic("causal", "derivation P(cancer | do(smoking))")
+    assert [s.rule for s in d.steps if s.rule] == [2, 2, 3, 2, 3]
+    src = shell.run_line_magic("causal", "numpyro")
+    assert "numpyro.sample(\"tar\"" in src and src._repr_markdown_().startswith("```python")
+
+
+def test_cli_explain_and_numpyro(capsys, tmp_path):
+    from causaldsl.cli import main
+
+    f = TUTORIALS / "smoking.causal"
+    assert main(["explain", str(f), "P(cancer = 1 | do(smoking = 1))"]) == 0
+    out = capsys.readouterr().out
+    assert "Surgery:" in out and "P(tar | smoking) · P(cancer | tar, genotype) · [smoking = 1]" in out
+    assert main(["explain", str(f), "identify P(cancer | do(smoking))"]) == 0
+    assert "rule 3: (cancer ⊥ smoking | tar) in G_{bar(smoking, tar)}" in capsys.readouterr().out
+    assert main(["numpyro", str(f), "P(cancer = 1 | do(smoking = 1))"]) == 0
+    src = capsys.readouterr().out
+    ns: dict = {}
+    exec(compile(src, "<cli numpyro>", "exec"), ns)  # generated from our IR, not user text
+    assert abs(ns["estimate"] - 0.635) < 5 * (0.635 * 0.365 / 100_000) ** 0.5
+    bad = tmp_path / "two.causal"
+    bad.write_text("model a {\n x ~ Bernoulli(0.5)\n}\nmodel b {\n x ~ Bernoulli(0.5)\n}\n")
+    assert main(["explain", str(bad), "P(x = 1)"]) == 1
+    assert "pick one with --model NAME: a, b" in capsys.readouterr().err
