@@ -293,13 +293,21 @@ class Explanation:
 
 
 def _why(result, plan, model) -> str:
+    why = _engine_why(result, plan)
+    if result.posterior:  # a model with parameters: the same computation once per parameter draw
+        why += f"; once per parameter draw ({result.posterior}), and averaged"
+    return why
+
+
+def _engine_why(result, plan) -> str:
     if result.method.startswith("exact (gaussian)"):
         return ("every mechanism is linear with Normal noise, so conditioning on the evidence is Gaussian "
                 "conditioning: exact, no draws")
     if result.method == "exact":
         vars_ = [n for n in plan.network.nodes if n.kind != "fixed"]
         size = int(np.prod([len(n.domain) for n in vars_])) if vars_ else 1
-        return (f"every variable the query touches has finitely many values ({len(vars_)} variables, "
+        return (f"every variable the query touches has finitely many values ({len(vars_)} variable"
+                f"{'s' if len(vars_) != 1 else ''}, "
                 f"{size:,} joint configurations), so the answer is one tensor contraction, with no sampling error")
     cont = [n.origin or n.name for n in plan.network.nodes if n.kind != "fixed" and not n.finite]
     why = (f"{', '.join(dict.fromkeys(cont))} {'is' if len(set(cont)) == 1 else 'are'} continuous or unbounded, "
