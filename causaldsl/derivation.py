@@ -488,6 +488,11 @@ def derive(est: Estimand) -> Derivation:
         steps, ok = _frontdoor(est, g, order), True
     else:
         steps, ok = _id_steps(est, g, order)
+    for s in steps:
+        # The header says every licence was checked: check it (a failure is a bug here, not a user's mistake).
+        if s.independence is not None and not s.independence.holds():
+            raise RuntimeError(f"internal error: the derivation of {est.query} cites {s.independence}, "
+                               "which the graph does not imply")
     rule = {"back-door": "back-door criterion (Pearl 1993)", "front-door": "front-door criterion (Pearl 1995)",
             "ID": "ID algorithm (Shpitser & Pearl 2006)", "IDC": "IDC algorithm (Shpitser & Pearl 2006)"}
     return Derivation(est.query, rule.get(est.rule, est.rule), tuple(steps), context, ok, est.arbitrary)
