@@ -186,16 +186,19 @@ class Derivation:
     @property
     def latex(self) -> str:
         r"""The derivation as one ``aligned`` block (math mode, without the dollars)."""
+        # The reason goes on its own line under its expression: the block stays as narrow as its
+        # widest expression, which fits a notebook column or a book page.
         rows = [f"& {self._expr_latex(self.steps[0].expr)}"]
         for s in self.steps[1:]:
-            rows.append(rf"&= {self._expr_latex(s.expr)} && {_label_latex(s)}")
+            rows.append(rf"&= {self._expr_latex(s.expr)}")
+            rows.append(rf"&\qquad {{\small {_label_latex(s)}}}")
         return r"\begin{aligned}" + r" \\ ".join(rows) + r"\end{aligned}"
 
     def _repr_latex_(self) -> str:
         return f"$${self.latex}$$"
 
     def _repr_markdown_(self) -> str:
-        head = f"**Identification** by the {self.rule}; each step checked by d-separation:"
+        head = f"**Identification** by the {self.rule}; every independence cited is checked by d-separation:"
         notes = []
         if any(s.independence for s in self.steps):
             notes.append(r"$G_{\overline{X}}$: $G$ without the edges into $X$; "

@@ -265,7 +265,7 @@ class Explanation:
 
         e = html.escape
         ir = self.model.ir
-        left = ["<p><b>The model</b></p><pre>" + e("\n".join(n.text or n.name for n in ir.nodes)) + "</pre>",
+        left = ['<p><b>The model</b></p><pre style="white-space: pre; overflow-x: auto">' + e("\n".join(n.text or n.name for n in ir.nodes)) + "</pre>",
                 model_svg(self.model, title=ir.name)]
         right = []
         if self.surgery:

@@ -358,11 +358,11 @@ def _derivation(page, lab: str, shots: Path) -> None:
     page.wait_for_function(ALL_RAN, timeout=300_000, polling=500)
     assert page.evaluate(ERRORS) == []
     # MathJax typesets the $$ ... $$ block: one aligned table, a row per step
-    page.wait_for_function("() => document.querySelectorAll('.jp-OutputArea-output mjx-mtr').length >= 8",
+    page.wait_for_function("() => document.querySelectorAll('.jp-OutputArea-output mjx-mtr').length >= 15",
                            timeout=60_000, polling=200)
     shown = page.evaluate(DERIVATION_SHOWN)
     assert shown["errors"] == 0, shown
-    assert shown["rows"] == 8, shown          # the query and its seven steps
+    assert shown["rows"] == 15, shown         # the query, and its seven steps each with its reason
     assert "front-door criterion" in shown["text"] and "checked by d-separation" in shown["text"]
     out = page.locator(".jp-OutputArea-output").first
     docs = ROOT / "docs" / "img"
@@ -384,7 +384,7 @@ def _derivation(page, lab: str, shots: Path) -> None:
         assert ex.locator('[data-node="smoking"][data-mode="do"]').count() == 1
         ex.screenshot(path=str(shots / name.replace("derivation", "explain")))
         napkin = page.locator(".jp-OutputArea-output").nth(1)
-        assert napkin.locator("mjx-merror").count() == 0 and napkin.locator("mjx-mtr").count() == 5
+        assert napkin.locator("mjx-merror").count() == 0 and napkin.locator("mjx-mtr").count() == 9
         napkin.screenshot(path=str(shots / name.replace("derivation", "napkin")))
     # %%causal: the napkin's formula in the answer table is typeset too
     table = page.locator(".cdsl-answers").first
