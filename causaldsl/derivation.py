@@ -41,17 +41,16 @@ True
 
 from __future__ import annotations
 
-import itertools
 from dataclasses import dataclass, field
-from typing import Any, Mapping, Optional, Sequence
+from typing import Any, Mapping, Optional
 
 import numpy as np
 
 from .admg import ADMG
 from .errors import MethodError, QueryError
 from .estimand import (
-    Estimand, Expr, Fraction, Prob, Product, Sum, _key, _Order, _Table, _evaluate_on, free_variables,
-    render_latex, render_text,
+    Estimand, Expr, Fraction, Prob, Product, Sum, _key, _Order, _Table, _evaluate_on, all_variables,
+    free_variables, render_latex, render_text,
 )
 from .graph_analysis import d_separated
 
@@ -225,7 +224,7 @@ class Derivation:
         """
         from .estimation import _labels, _numeric
 
-        variables = sorted(set().union(*(free_variables(s.expr) | _all(s.expr) for s in self.steps)))
+        variables = sorted(set().union(*(all_variables(s.expr) for s in self.steps)))
         for v in variables:
             if v not in model.ir or not model.ir[v].finite:
                 raise MethodError(f"the derivation is evaluated exactly, and '{v}' is not a finite variable "
@@ -259,12 +258,6 @@ class Derivation:
 
 def _plain(v):
     return int(v) if isinstance(v, float) and v.is_integer() else v
-
-
-def _all(e: Expr) -> frozenset:
-    from .estimand import all_variables
-
-    return all_variables(e)
 
 
 # ------------------------------------------------------------------------------- substitution

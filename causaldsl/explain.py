@@ -215,14 +215,14 @@ class Explanation:
     formula: Optional[ExactFormula] = None
     twin: Any = None
 
+    observed_codes: dict = field(default_factory=dict, repr=False)  # as the model codes them, for drawing
+    intervened_codes: dict = field(default_factory=dict, repr=False)
+
     def _mutilated_svg(self) -> str:
         from .notebook.views import model_svg
 
         return model_svg(self.model, observed=self.observed_codes, intervened=self.intervened_codes,
                          title=f"{self.model.name} after surgery")
-
-    observed_codes: dict = field(default_factory=dict, repr=False)
-    intervened_codes: dict = field(default_factory=dict, repr=False)
 
     @property
     def text(self) -> str:
@@ -265,7 +265,8 @@ class Explanation:
 
         e = html.escape
         ir = self.model.ir
-        left = ['<p><b>The model</b></p><pre style="white-space: pre; overflow-x: auto">' + e("\n".join(n.text or n.name for n in ir.nodes)) + "</pre>",
+        statements = e("\n".join(n.text or n.name for n in ir.nodes))
+        left = ['<p><b>The model</b></p><pre style="white-space: pre; overflow-x: auto">' + statements + "</pre>",
                 model_svg(self.model, title=ir.name)]
         right = []
         if self.surgery:
@@ -352,7 +353,12 @@ def explain(model, text: str) -> Explanation:
         twin = model.twin(text)
         for copy, v in twin.intervened.items():
             surgery.append(f"in the world {twin.worlds.get(copy, '?')}, {copy} is held at {v} (its arrows in are cut)")
-    rung = "imagining" if twin is not None and not isinstance(q, S.EffectQuery) else ("doing" if fixed or twin else "seeing")
+    if isinstance(q, S.EffectQuery):  # an ATE compares interventions; the others need the worlds' shared noise
+        rung = "doing" if q.effect == "ATE" else "imagining"
+    elif twin is not None:
+        rung = "imagining"
+    else:
+        rung = "doing" if fixed else "seeing"
     formula = None
     if result.method == "exact" and not ir.params:
         formula = exact_formula(plan, q.text or text)

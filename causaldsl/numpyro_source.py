@@ -29,8 +29,6 @@ from __future__ import annotations
 
 import keyword
 import re
-from typing import Optional
-
 from . import syntax as S
 from .errors import MethodError
 from .ir import Model, Node, Slot

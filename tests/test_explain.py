@@ -56,6 +56,7 @@ def test_counterfactual_shows_the_twin_network_and_its_sum(smoking):
 
 def test_effect_is_a_signed_sum_of_worlds(smoking):
     ex = smoking.explain("ATE(smoking -> cancer)")
+    assert ex.rung == "doing" and smoking.explain("PN(smoking -> cancer)").rung == "imagining"
     assert len(ex.formula.parts) == 2 and [s for s, _ in ex.formula.parts] == [1.0, -1.0]
     assert ex.formula.evaluate() == pytest.approx(0.27, abs=1e-12)
 
