@@ -32,8 +32,18 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--method", choices=["exact", "monte-carlo"], help="force an engine")
     run.add_argument("--seed", type=int, default=None, help="Monte Carlo seed (default 0)")
     run.add_argument("--samples", type=int, default=None, help="Monte Carlo draws per query")
+    run.add_argument("--derivation", action="store_true",
+                     help="under each identify answer, print its derivation step by step")
     check = sub.add_parser("check", help="check FILE for mistakes without answering")
     check.add_argument("file", type=Path)
+    explain = sub.add_parser("explain", help="show how QUERY is answered (an identify query: its derivation)")
+    explain.add_argument("file", type=Path)
+    explain.add_argument("query")
+    explain.add_argument("--model", help="which model of FILE (default: the only one)")
+    src = sub.add_parser("numpyro", help="print the model, or the program answering QUERY, as NumPyro source")
+    src.add_argument("file", type=Path)
+    src.add_argument("query", nargs="?")
+    src.add_argument("--model", help="which model of FILE (default: the only one)")
     return p
 
 
@@ -110,7 +120,47 @@ def _run(models: list, args, out: TextIO, err: TextIO) -> int:
                 _emit(located(r, args.file), err)
             else:
                 _emit(f"{query.ljust(width)}  {answer}" + (f"  [{method}]" if method else ""), out)
+                if getattr(args, "derivation", False) and hasattr(r, "derivation"):
+                    _emit(_indent(r.derivation.text), out)
     return 1 if failed else 0
+
+
+def _pick(models: list, name: Optional[str]):
+    """The model (or graph) ``name`` of the file, or its only one."""
+    from .language.errors import UnknownNameError, did_you_mean
+
+    if name is None and len(models) == 1:
+        return models[0]
+    names = [m.name for m in models]
+    for m in models:
+        if m.name == name:
+            return m
+    hint = (did_you_mean(name, names) if name else None) or "pick one with --model NAME: " + ", ".join(names)
+    raise UnknownNameError(f"no model named '{name}'" if name else f"the file holds {len(models)} models", hint=hint)
+
+
+def _show(m, args) -> str:
+    """The text of ``causaldsl explain`` / ``causaldsl numpyro``."""
+    from .language import syntax as S
+    from .language.parser import parse_query
+
+    if args.command == "numpyro":
+        return str(m.numpyro_source(args.query)) if hasattr(m, "numpyro_source") else _no_program(m)
+    q = parse_query(args.query)
+    if isinstance(q, S.IdentifyQuery) or not hasattr(m, "explain"):
+        return m.identify(q.query if isinstance(q, S.IdentifyQuery) else q, args.query).derivation.text
+    return m.explain(args.query).text
+
+
+def _no_program(m) -> str:
+    from .language.errors import QueryError
+
+    raise QueryError(f"'{m.name}' is a graph: it has no mechanisms to write as a program",
+                     hint="write a model block to get its NumPyro program")
+
+
+def _indent(text: str) -> str:
+    return "\n".join("    " + line for line in text.splitlines())
 
 
 def _check(models: list, file: Path, out: TextIO) -> int:
@@ -149,6 +199,9 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
                 print(located(exc, args.file), file=sys.stderr)
             return 1 if problems else _check(models, args.file, sys.stdout)
         models = api.program(source, args.file.parent, check_queries=False)
+        if args.command in ("explain", "numpyro"):
+            _emit(_show(_pick(models, args.model), args), sys.stdout)
+            return 0
         return _run(models, args, sys.stdout, sys.stderr)
     except CausalDSLError as exc:
         print(located(exc, args.file), file=sys.stderr)

@@ -560,3 +560,88 @@ def _themes(page, shots: Path) -> None:
         if os.environ.get("CAUSALDSL_DOCS_SCREENSHOTS"):
             for name in (f"do_model_{tag}.png", f"explorer_{tag}.png"):
                 _small_png(shots / name, DOCS_IMG / name)
+# ------------------------------------------------------------------------------ derivations (issue 21)
+
+DERIVATION_NB = {
+    "cells": [{"cell_type": "code", "execution_count": None, "id": "deriv", "metadata": {}, "outputs": [],
+               "source": "import causaldsl as cd\n"
+                         "g = cd.graph('graph fd {\\n smoking -> tar -> cancer\\n smoking <-> cancer\\n}')\n"
+                         "g.identify('P(cancer | do(smoking))').derivation"},
+              {"cell_type": "code", "execution_count": None, "id": "napkin", "metadata": {}, "outputs": [],
+               "source": "cd.graph('graph napkin {\\n w1 -> w2 -> x -> y\\n w1 <-> x; w1 <-> y\\n}')"
+                         ".identify('P(y | do(x))').derivation"},
+              {"cell_type": "code", "execution_count": None, "id": "explain", "metadata": {}, "outputs": [],
+               "source": "m = cd.load('smoking.causal')\n"
+                         "m.explain('P(cancer = 1 | do(smoking = 1))')"},
+              {"cell_type": "code", "execution_count": None, "id": "magic", "metadata": {}, "outputs": [],
+               "source": "%load_ext causaldsl"},
+              {"cell_type": "code", "execution_count": None, "id": "table", "metadata": {}, "outputs": [],
+               "source": "%%causal\ngraph napkin {\n    W1 -> W2 -> X -> Y\n    W1 <-> X; W1 <-> Y\n}\n"
+                         "identify P(Y | do(X))"}],
+    "metadata": {"kernelspec": {"display_name": "Python 3", "language": "python", "name": "python3"}},
+    "nbformat": 4, "nbformat_minor": 5}
+
+DERIVATION_SHOWN = """() => {
+    const out = document.querySelector('.jp-OutputArea-output');
+    if (!out) return null;
+    const math = out.querySelectorAll('mjx-container');
+    return {math: math.length, rows: out.querySelectorAll('mjx-mtr, mjx-mlabeledtr').length,
+            errors: out.querySelectorAll('mjx-merror').length, text: out.innerText};
+}"""
+
+
+def _derivation(page, lab: str, shots: Path) -> None:
+    req = urllib.request.Request(f"{lab}/api/contents/derivation.ipynb?token={TOKEN}", method="PUT",
+                                 data=json.dumps({"type": "notebook", "format": "json",
+                                                  "content": DERIVATION_NB}).encode(),
+                                 headers={"Content-Type": "application/json"})
+    urllib.request.urlopen(req, timeout=30)
+    _open(page, lab, "derivation.ipynb")
+    page.evaluate("window.jupyterapp.commands.execute('notebook:run-all-cells')")
+    page.wait_for_function(ALL_RAN, timeout=300_000, polling=500)
+    assert page.evaluate(ERRORS) == []
+    # MathJax typesets the $$ ... $$ block: one aligned table, a row per step
+    page.wait_for_function("() => document.querySelectorAll('.jp-OutputArea-output mjx-mtr').length >= 15",
+                           timeout=60_000, polling=200)
+    shown = page.evaluate(DERIVATION_SHOWN)
+    assert shown["errors"] == 0, shown
+    assert shown["rows"] == 15, shown         # the query, and its seven steps each with its reason
+    assert "front-door criterion" in shown["text"] and "checked by d-separation" in shown["text"]
+    out = page.locator(".jp-OutputArea-output").first
+    docs = ROOT / "docs" / "img"
+    docs.mkdir(parents=True, exist_ok=True)
+    for theme, name in (("JupyterLab Light", "derivation_light.png"), ("JupyterLab Dark", "derivation_dark.png")):
+        page.evaluate(f"window.jupyterapp.commands.execute('apputils:change-theme', {{theme: '{theme}'}})")
+        page.wait_for_function(f"() => document.body.dataset.jpThemeName === '{theme}'", timeout=60_000)
+        time.sleep(1.0)  # the theme's CSS variables apply on the next frames
+        colour = page.evaluate("""() => getComputedStyle(document.querySelector('.jp-OutputArea-output mjx-container')).color""")
+        bg = page.evaluate("""() => getComputedStyle(document.querySelector('.jp-Notebook')).backgroundColor""")
+        assert colour != bg, (theme, colour, bg)     # the mathematics is not drawn in the page's own colour
+        out.screenshot(path=str(shots / name))
+        shutil.copy(shots / name, docs / name)
+        assert (docs / name).stat().st_size < 150_000
+        # explain(): the model and the mutilated graph drawn, do-node marked, the sum shown
+        ex = page.locator(".cdsl-explain").first
+        ex.scroll_into_view_if_needed()
+        assert ex.locator("svg").count() == 2
+        assert ex.locator('[data-node="smoking"][data-mode="do"]').count() == 1
+        ex.screenshot(path=str(shots / name.replace("derivation", "explain")))
+        napkin = page.locator(".jp-OutputArea-output").nth(1)
+        assert napkin.locator("mjx-merror").count() == 0 and napkin.locator("mjx-mtr").count() == 9
+        napkin.screenshot(path=str(shots / name.replace("derivation", "napkin")))
+    # %%causal: the napkin's formula in the answer table is typeset too
+    table = page.locator(".cdsl-answers").first
+    table.scroll_into_view_if_needed()
+    page.wait_for_function("() => { const t = document.querySelector('.cdsl-answers');"
+                           " return t && t.querySelectorAll('mjx-container').length === 1; }", timeout=60_000)
+    assert "for any value of W2" in table.inner_text()
+
+
+def test_front_door_derivation_renders_step_by_step(lab, shots):
+    with sync_api.sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=FLAGS, headless=True)
+        try:
+            page = browser.new_page(viewport={"width": 1300, "height": 1800})
+            _derivation(page, lab, shots)
+        finally:
+            browser.close()

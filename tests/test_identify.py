@@ -253,8 +253,8 @@ def test_front_door_formula():
     assert est.rule == "front-door" and est.mediators == {"tar"}
     assert est.query == "P(cancer | do(smoking))"
     assert str(est) == "Σ_tar P(tar | smoking) Σ_smoking' P(cancer | tar, smoking') P(smoking')"
-    assert est._repr_latex_() == (r"$\sum_{tar} P(tar \mid smoking) \sum_{smoking'} "
-                                  r"P(cancer \mid tar, smoking') P(smoking')$")
+    assert est._repr_latex_() == (r"$$P(cancer \mid \mathrm{do}(smoking)) = \sum_{tar} P(tar \mid smoking) \sum_{smoking'} "
+                                  r"P(cancer \mid tar, smoking') P(smoking')$$")
     assert est.variables == ("cancer", "smoking", "tar")  # tar is bound, yet the table needs it
     assert frontdoor_sets(g, "smoking", "cancer") == [frozenset({"tar"})]
     assert is_frontdoor_set(g, "smoking", "cancer", ["tar"])

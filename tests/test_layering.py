@@ -14,7 +14,7 @@ import networkx as nx
 PACKAGE = Path(__file__).resolve().parent.parent / "causaldsl"
 
 # The faces a person calls; nothing below them may import them.
-FACES = {"causaldsl", "causaldsl.api", "causaldsl.cli"}
+FACES = {"causaldsl", "causaldsl.api", "causaldsl.cli", "causaldsl.explain"}
 FACE_PACKAGES = ("causaldsl.notebook",)
 
 

@@ -28,8 +28,8 @@ from __future__ import annotations
 
 import itertools
 from collections import Counter
-from dataclasses import dataclass
-from typing import Any, Iterable, Mapping, Optional, Sequence, Union
+from dataclasses import dataclass, field
+from typing import Any, Callable, Iterable, Mapping, Optional, Sequence, Union
 
 import numpy as np
 
@@ -73,21 +73,29 @@ class Expr:
 
 @dataclass(frozen=True, eq=True, repr=False)
 class Prob(Expr):
-    """``P(vars | given)`` of the observed joint; ``Prob((), ...)`` is 1."""
+    """``P(vars | given)`` of the observed joint; ``Prob((), ...)`` is 1.
+
+    With ``do``, ``P(vars | do(do), given)``: a term of an interventional distribution.
+    Formulas (:attr:`Estimand.formula`) never hold one; the steps of a derivation
+    (:mod:`causaldsl.graphs.derivation`) do, until the do-calculus has removed them.
+    """
 
     vars: tuple
     given: tuple = ()
+    do: tuple = ()
 
     def __post_init__(self):
-        vs, gs = _names(self.vars), _names(self.given)
-        both = [v for v in vs if v in gs]
+        vs, gs, ds = _names(self.vars), _names(self.given), _names(self.do)
+        both = [v for v in vs if v in gs] + [v for v in vs + gs if v in ds]
         if both:
-            raise ValueError(f"'{both[0]}' is both before and after the bar of P(... | ...)")
+            raise ValueError(f"'{both[0]}' appears twice in P(... | ...)")
         object.__setattr__(self, "vars", vs)
         object.__setattr__(self, "given", gs)
+        object.__setattr__(self, "do", ds)
 
     def __repr__(self) -> str:
-        return f"Prob({self.vars!r}, {self.given!r})"
+        extra = f", do={self.do!r}" if self.do else ""
+        return f"Prob({self.vars!r}, {self.given!r}{extra})"
 
 
 @dataclass(frozen=True, eq=True, repr=False)
@@ -140,7 +148,7 @@ def free_variables(e: Expr) -> frozenset:
     ['x', 'y']
     """
     if isinstance(e, Prob):
-        return frozenset(e.vars) | frozenset(e.given)
+        return frozenset(e.vars) | frozenset(e.given) | frozenset(e.do)
     if isinstance(e, Sum):
         return free_variables(e.body) - frozenset(e.over)
     if isinstance(e, Product):
@@ -158,7 +166,7 @@ def all_variables(e: Expr) -> frozenset:
     ['x', 'y', 'z']
     """
     if isinstance(e, Prob):
-        return frozenset(e.vars) | frozenset(e.given)
+        return frozenset(e.vars) | frozenset(e.given) | frozenset(e.do)
     if isinstance(e, Sum):
         return all_variables(e.body) | frozenset(e.over)
     if isinstance(e, Product):
@@ -171,7 +179,7 @@ def all_variables(e: Expr) -> frozenset:
 def _key(e: Expr):
     """A structural key, insensitive to the order of variables and of factors."""
     if isinstance(e, Prob):
-        return ("P", frozenset(e.vars), frozenset(e.given))
+        return ("P", frozenset(e.vars), frozenset(e.given), frozenset(e.do))
     if isinstance(e, Sum):
         return ("S", frozenset(e.over), _key(e.body))
     if isinstance(e, Product):
@@ -486,9 +494,13 @@ class _Renderer:
             if not e.vars:
                 return "1"
             vs = ", ".join(self.name(v, scope) for v in e.vars)
-            if e.given:
+            after = [self.name(g, scope) for g in e.given]
+            if e.do:
+                do = ", ".join(self.name(d, scope) for d in e.do)
+                after.insert(0, rf"\mathrm{{do}}({do})" if self.latex else f"do({do})")
+            if after:
                 bar = r" \mid " if self.latex else " | "
-                return f"P({vs}{bar}{', '.join(self.name(g, scope) for g in e.given)})"
+                return f"P({vs}{bar}{', '.join(after)})"
             return f"P({vs})"
         if isinstance(e, Sum):
             inner = dict(scope)
@@ -565,6 +577,31 @@ class _Table:
         self.domains = {v: list(domains[v]) for v in variables}
         self.arr = arr
         self._cache: dict = {}
+        # ``{do variable: value} -> joint array`` (axes as ``variables``) of the intervened
+        # model: set by :meth:`causaldsl.graphs.derivation.Derivation.evaluate` to give terms with
+        # ``do`` a value; formulas of observed data never need it.
+        self.interventional = None
+
+    def do_marginal(self, names: tuple, do: tuple) -> np.ndarray:
+        """``P(names | do(do))`` for every value of ``do``: axes ``names + do``."""
+        if self.interventional is None:
+            raise QueryError("a term with do() has no value on observed data",
+                             hint="evaluate an interventional step on a model (Derivation.evaluate)")
+        key = ("do", names, do)
+        if key not in self._cache:
+            for n in names + do:
+                if n not in self.domains:
+                    self.marginal((n,))  # raises UnknownNameError
+            blocks = []
+            for combo in itertools.product(*[self.domains[d] for d in do]):
+                joint = np.asarray(self.interventional(dict(zip(do, combo))), dtype=float)
+                axes = tuple(i for i, v in enumerate(self.variables) if v not in names)
+                m = joint.sum(axis=axes)
+                kept = [v for v in self.variables if v in names]
+                blocks.append(np.transpose(m, [kept.index(n) for n in names]))
+            shape = tuple(len(self.domains[v]) for v in names + do)
+            self._cache[key] = np.stack(blocks, axis=-1).reshape(shape) if do else blocks[0]
+        return self._cache[key]
 
     def marginal(self, names: tuple) -> np.ndarray:
         """The marginal over ``names``, axes in that order."""
@@ -616,12 +653,26 @@ class _Evaluator:
         if isinstance(e, Prob):
             if not e.vars:
                 return (), np.array(1.0)
-            names = e.vars + e.given
-            m = self.t.marginal(names)
-            num = m[np.ix_(*[env[n] for n in names])]
-            if not e.given:
-                return names, num
-            d = self.t.marginal(e.given)[np.ix_(*[env[g] for g in e.given])]
+            if e.do:
+                names = e.vars + e.given + e.do
+                num = self.t.do_marginal(e.vars + e.given, e.do)[np.ix_(*[env[n] for n in names])]
+                if not e.given:
+                    return names, num
+                dnames = e.given + e.do
+                d = self.t.do_marginal(e.given, e.do)[np.ix_(*[env[n] for n in dnames])]
+                d = _align(dnames, d, names)
+                if np.any(d <= 0):
+                    raise ZeroProbabilityError(f"{render_text(Prob(e.given, (), e.do))} = 0 somewhere, so "
+                                               f"{render_text(e)} is undefined there",
+                                               hint="the intervened model gives the conditioning values no mass")
+                return names, num / d
+            else:
+                names = e.vars + e.given
+                m = self.t.marginal(names)
+                num = m[np.ix_(*[env[n] for n in names])]
+                if not e.given:
+                    return names, num
+                d = self.t.marginal(e.given)[np.ix_(*[env[g] for g in e.given])]
             bad = d <= 0
             if np.any(bad):
                 where = self._where(e.given, bad, env)
@@ -741,7 +792,16 @@ class Estimand:
     by an intervention that does not change the answer, so the formula holds for any
     value of them (e.g. ``w2`` in the napkin formula); ``query``: the query as text;
     ``values``: ``(name, value)`` pairs the query fixed (``P(y = 1 | do(x = 1))``), used by
-    :meth:`evaluate_table` unless overridden.
+    :meth:`evaluate_table` unless overridden; ``graph``: the ADMG it was identified in, which
+    :attr:`derivation` replays.
+
+    "Arbitrary", precisely: a variable ``w`` is in ``arbitrary`` when it is free in the
+    formula (not bound by a sum) and is neither an outcome, a treatment nor a condition of
+    the query. The identification fixed it by an intervention ``do(w)`` that the
+    do-calculus showed cannot change the answer (ID line 3, Shpitser & Pearl 2006; cfid
+    prints such formulas the same way), so the formula has the same value for every value
+    of ``w`` at which it is defined: pick any. Summed variables (``tar`` in the front-door
+    formula) are bound, not arbitrary.
     """
 
     query: str
@@ -757,6 +817,26 @@ class Estimand:
     hedge: Optional[tuple] = None
     arbitrary: tuple = ()
     values: tuple = ()
+    graph: Any = field(default=None, compare=False, repr=False)
+    # identify's own derive(): the algorithm replays itself (this module cannot import it)
+    deriver: Optional[Callable] = field(default=None, compare=False, repr=False)
+
+    @property
+    def derivation(self):
+        """The identification step by step (:class:`causaldsl.graphs.derivation.Derivation`): each
+        criterion, ID line or do-calculus rule, the independence that licenses it, and the
+        expression after it.
+
+        >>> from causaldsl.graphs.admg import ADMG
+        >>> from causaldsl.graphs.identify import identify
+        >>> est = identify(ADMG.from_edges([("z", "x"), ("z", "y"), ("x", "y")]), "y", "x")
+        >>> print(est.derivation.steps[2].independence)
+        (y ⊥ x | z) in G_{under(x)}
+        """
+        if self.deriver is None:
+            raise QueryError(f"the estimand of {self.query} does not know how it was identified",
+                             hint="get the estimand from identify(), m.identify() or g.identify()")
+        return self.deriver(self)
 
     @property
     def variables(self) -> tuple:
@@ -789,8 +869,20 @@ class Estimand:
     def __str__(self) -> str:
         return self.text
 
+    @property
+    def equation_latex(self) -> str:
+        """``query = formula``, and for which values of :attr:`arbitrary` it holds, as LaTeX."""
+        q = _query_text(self.outcomes, self.treatments, self.conditions, latex=True)
+        if not self.identifiable:
+            return self.latex
+        out = f"{q} = {self.latex}"
+        if self.arbitrary:
+            names = ", ".join(v.replace("_", r"\_") for v in self.arbitrary)
+            out += rf"\qquad \text{{for any value of }} {names}"
+        return out
+
     def _repr_latex_(self) -> str:
-        return f"${self.latex}$"
+        return f"$${self.equation_latex}$$"
 
     # -- numbers
     def evaluate_table(self, variables: Sequence[str], domains: Optional[Mapping[str, Sequence]], joint: Any,

@@ -37,8 +37,9 @@ import networkx as nx
 from .admg import ADMG
 from .analysis import adjustment_sets, d_separated
 from ..language.errors import CycleError, QueryError, UnknownNameError, did_you_mean
+from .derivation import Derivation, IDTrace, Independence, Step, _backdoor, _frontdoor
 from .estimand import (
-    Estimand, Expr, Fraction, Prob, Product, Sum, _names, _Order, _query_text, free_variables, simplify,
+    Estimand, Expr, Fraction, Prob, Product, Sum, _key, _names, _Order, _query_text, free_variables, simplify,
 )
 
 __all__ = [
@@ -169,30 +170,42 @@ class _Dist:
         return simplify(Fraction(num, den), self.order.names)
 
 
-def _id(y: frozenset, x: frozenset, P: _Dist, g: ADMG, order: _Order) -> Expr:
-    """``P_x(y)`` by Shpitser & Pearl's ID (lines 1-7); raises :class:`_Hedge` on line 5."""
+def _id(y: frozenset, x: frozenset, P: _Dist, g: ADMG, order: _Order, trace=None, term=None) -> Expr:
+    """``P_x(y)`` by Shpitser & Pearl's ID (lines 1-7); raises :class:`_Hedge` on line 5.
+
+    ``trace`` (a :class:`causaldsl.graphs.derivation.IDTrace`, or None) is told each line as it
+    is taken, with ``term``, the trace's placeholder for the ``P_x(y)`` this call computes.
+    """
     V = frozenset(g.nodes)
     names = order.names
     # 1: no intervention
     if not x:
-        return P.marginal(y).expr
+        out = P.marginal(y).expr
+        if trace:
+            trace.line1(term, out, g)
+        return out
     # 2: drop what is not an ancestor of y
     an = frozenset(g.ancestors(y))
     if an != V:
-        return _id(y, x & an, P.marginal(an), g.subgraph(an), order)
+        sub = trace.line2(term, y, x, an, g) if trace else None
+        return _id(y, x & an, P.marginal(an), g.subgraph(an), order, trace, sub)
     # 3: intervene also on what cannot affect y once x is fixed
     w = (V - x) - g.mutilate(cut_incoming=x).ancestors(y)
     if w:
-        return _id(y, x | w, P, g, order)
+        sub = trace.line3(term, y, x, w, g) if trace else None
+        return _id(y, x | w, P, g, order, trace, sub)
     # 4: factorise over the districts of G \ X
     comps = sorted((frozenset(c) for c in g.subgraph(V - x).districts()), key=lambda c: order.sort(c))
     if len(comps) > 1:
-        factors = [_id(s, V - s, P, g, order) for s in comps]
+        subs = trace.line4(term, y, x, comps, g) if trace else [None] * len(comps)
+        factors = [_id(s, V - s, P, g, order, trace, t) for s, t in zip(comps, subs)]
         return simplify(Sum(order.sort(V - (y | x)), Product(factors)), names)
     S = comps[0]
     districts = [frozenset(c) for c in g.districts()]
     # 5: fail with a hedge
     if len(districts) == 1:
+        if trace:
+            trace.line5(term, V, S, g)
         raise _Hedge(V, S)
     rank = {v: i for i, v in enumerate(names)}
 
@@ -202,12 +215,41 @@ def _id(y: frozenset, x: frozenset, P: _Dist, g: ADMG, order: _Order) -> Expr:
     # 6: S is a whole district of G
     if S in districts:
         factors = [P.conditional(v, preds(v)) for v in order.sort(S)]
-        return simplify(Sum(order.sort(S - y), Product(factors)), names)
+        out = simplify(Sum(order.sort(S - y), Product(factors)), names)
+        if trace:
+            trace.line6(term, S, Sum(order.sort(S - y), Product(factors)), g)
+        return out
     # 7: S sits inside a larger district S'
     S2 = next(c for c in districts if S <= c)
     factors = [P.conditional(v, preds(v)) for v in order.sort(S2)]
     P2 = _Dist(simplify(Product(factors), names), S2, order)
-    return _id(y, x & S2, P2, g.subgraph(S2), order)
+    sub = trace.line7(term, y, x, S, S2, P2.expr, g) if trace else None
+    return _id(y, x & S2, P2, g.subgraph(S2), order, trace, sub)
+
+
+def idc_moves(g: ADMG, ys: Sequence[str], xs: Sequence[str], zs: Sequence[str]) -> tuple:
+    """IDC's first loop (Shpitser & Pearl 2006, UAI, Fig. 2): each condition ``z`` with
+    ``(Y ⊥ z | X, Z \\ z)`` in ``G_{\\bar X \\underline z}`` becomes an action (rule 2).
+    Returns ``(treatments, conditions, moves)``, ``moves`` the ``(z, X then, Z \\ z then)``
+    in the order taken.
+
+    >>> g = ADMG.from_edges([("x", "y"), ("z", "y")])
+    >>> idc_moves(g, ["y"], ["x"], ["z"])[:2]
+    (['x', 'z'], [])
+    """
+    x_now, z_now, moves = list(xs), list(zs), []
+    moved = True
+    while moved:
+        moved = False
+        for z in z_now:
+            rest = [v for v in z_now if v != z]
+            if d_separated(g, ys, [z], x_now + rest, cut_incoming=x_now, cut_outgoing=[z]):
+                moves.append((z, tuple(x_now), tuple(rest)))
+                x_now.append(z)
+                z_now.remove(z)
+                moved = True
+                break
+    return x_now, z_now, moves
 
 
 def _explain_hedge(g: ADMG, forest: frozenset, sub: frozenset, treatments: tuple) -> str:
@@ -302,7 +344,9 @@ def identify(g: ADMG, outcomes: Names, treatments: Names = (), conditions: Names
 
     def done(rule: str, formula: Expr, **extra) -> Estimand:
         arbitrary = order.sort(free_variables(formula) - set(ys + xs + zs))
-        return Estimand(**base, identifiable=True, rule=rule, formula=formula, arbitrary=arbitrary, **extra)
+        return Estimand(**base, identifiable=True, rule=rule, formula=formula, arbitrary=arbitrary, graph=g,
+                        deriver=derive,
+                        **extra)
 
     if not zs and xs:
         z = _first_backdoor_set(g, set(xs), set(ys))
@@ -323,17 +367,7 @@ def identify(g: ADMG, outcomes: Names, treatments: Names = (), conditions: Names
             formula = simplify(_id(frozenset(ys), frozenset(xs), P, g, order), order.names)
             return done("ID", formula)
         # IDC: move conditions that rule 2 turns into actions, then divide
-        x_now, z_now = list(xs), list(zs)
-        moved = True
-        while moved:
-            moved = False
-            for z in z_now:
-                rest = [v for v in z_now if v != z]
-                if d_separated(g, ys, [z], x_now + rest, cut_incoming=x_now, cut_outgoing=[z]):
-                    x_now.append(z)
-                    z_now.remove(z)
-                    moved = True
-                    break
+        x_now, z_now, _ = idc_moves(g, ys, xs, zs)
         joint = _id(frozenset(ys) | frozenset(z_now), frozenset(x_now), P, g, order)
         if z_now:
             formula = simplify(Fraction(joint, Sum(order.sort(ys), joint)), order.names)
@@ -343,4 +377,73 @@ def identify(g: ADMG, outcomes: Names, treatments: Names = (), conditions: Names
     except _Hedge as h:
         reason = _explain_hedge(g, h.forest, h.subforest, xs)
         return Estimand(**base, identifiable=False, rule="not identifiable", formula=None,
-                        reason=reason, hedge=(h.forest, h.subforest))
+                        reason=reason, hedge=(h.forest, h.subforest), graph=g, deriver=derive)
+
+
+# ------------------------------------------------------------------ derivations
+# The algorithm above replays itself with a trace to show its work; the steps and their
+# licences are written in causaldsl.graphs.derivation.
+
+
+def _id_steps(est: Estimand, g: ADMG, order: _Order) -> tuple:
+    ys, xs, zs = est.outcomes, est.treatments, est.conditions
+    P = _Dist(Prob(tuple(order.names)), frozenset(g.nodes), order)
+    full = frozenset(g.nodes)
+    query = Prob(ys, zs, xs)
+    steps = [Step(query, "query")]
+    x_now, z_now = list(xs), list(zs)
+    if zs:
+        x_now, z_now, moves = idc_moves(g, ys, xs, zs)
+        for z, x_then, rest in moves:
+            e = Prob(ys, order.sort(rest), order.sort(x_then + (z,)))
+            steps.append(Step(e, "rule 2", f"IDC: the condition {z} becomes an action",
+                              Independence(ys, (z,), order.sort(x_then + rest), g, bar=order.sort(x_then),
+                                           under=(z,)), rule=2))
+    joint = Prob(order.sort(set(ys) | set(z_now)), (), order.sort(x_now))
+    if z_now:
+        start = Fraction(joint, Sum(order.sort(ys), joint))
+        steps.append(Step(start, "definition", "a conditional is a ratio of joints"))
+    else:
+        start = joint
+    trace = IDTrace(start, joint, full, order)
+    ok = True
+    try:
+        _id(frozenset(ys) | frozenset(z_now), frozenset(x_now), P, g, order, trace, joint)
+    except _Hedge:
+        ok = False
+    steps += trace.steps
+    if ok and est.formula is not None and _key(steps[-1].expr) != _key(est.formula):
+        steps.append(Step(est.formula, "algebra", "sum out what only its own marginal holds; chain rule"))
+    return steps, ok
+
+
+def derive(est: Estimand) -> Derivation:
+    """The :class:`Derivation` of ``est`` (from the graph it was identified in).
+
+    >>> from causaldsl.graphs.admg import ADMG
+    >>> from causaldsl.graphs.identify import identify
+    >>> g = ADMG.from_edges([("w1", "w2"), ("w2", "x"), ("x", "y")], [("w1", "x"), ("w1", "y")])
+    >>> d = derive(identify(g, "y", "x"))
+    >>> [s.line for s in d.steps if s.line]
+    [3, 7, 2, 6]
+    """
+    if est.graph is None:
+        raise QueryError(f"the estimand of {est.query} does not know its graph",
+                         hint="get the estimand from identify(), m.identify() or g.identify()")
+    g = est.graph
+    order = _Order(g.topological_order())
+    context = est.outcomes + est.treatments + est.conditions + est.arbitrary
+    if est.rule == "back-door":
+        steps, ok = _backdoor(est, g, order), True
+    elif est.rule == "front-door":
+        steps, ok = _frontdoor(est, g, order), True
+    else:
+        steps, ok = _id_steps(est, g, order)
+    for s in steps:
+        # The header says every licence was checked: check it (a failure is a bug here, not a user's mistake).
+        if s.independence is not None and not s.independence.holds():
+            raise RuntimeError(f"internal error: the derivation of {est.query} cites {s.independence}, "
+                               "which the graph does not imply")
+    rule = {"back-door": "back-door criterion (Pearl 1993)", "front-door": "front-door criterion (Pearl 1995)",
+            "ID": "ID algorithm (Shpitser & Pearl 2006)", "IDC": "IDC algorithm (Shpitser & Pearl 2006)"}
+    return Derivation(est.query, rule.get(est.rule, est.rule), tuple(steps), context, ok, est.arbitrary)

@@ -13,7 +13,9 @@
     which may also be any model in the namespace).
 
 ``%causal explore [NAME]`` opens the explorer; ``%causal twin QUERY`` draws the
-twin network of a counterfactual query.
+twin network of a counterfactual query; ``%causal explain QUERY`` shows the surgery,
+engine and sum of a query, ``%causal derivation QUERY`` the identification step by
+step, ``%causal numpyro [QUERY]`` the NumPyro program.
 
 A mistake shows the message with line and column counted from the ``%%causal``
 line, the source line, a caret and the hint; no Python traceback. The cell still
@@ -335,6 +337,15 @@ class CausalMagics(Magics):
             q = query[len("twin"):].strip()
             try:
                 return twin_network(model, q)
+            except CausalDSLError as err:
+                raise relocate(err, shown, 0, offset + start + len(query) - len(q)) from None
+        shows = {"explain": lambda q: model.explain(q), "numpyro": lambda q: model.numpyro_source(q or None),
+                 "derivation": lambda q: model.identify(q).derivation}
+        word = query.split(None, 1)[0] if query else ""
+        if word in shows and hasattr(model, "ir") or word == "derivation":
+            q = query[len(word):].strip()
+            try:
+                return shows[word](q)
             except CausalDSLError as err:
                 raise relocate(err, shown, 0, offset + start + len(query) - len(q)) from None
         if not query:

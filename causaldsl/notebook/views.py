@@ -158,12 +158,28 @@ def answers_text(results: Iterable) -> str:
     return "\n".join("  ".join(c.ljust(w) for c, w in zip(row, widths)).rstrip() for row in rows)
 
 
+def _answer_cell(r, text: str) -> str:
+    """An answer cell: an identified estimand's formula as ``$...$`` LaTeX (MathJax typesets it in
+    JupyterLab and in exported HTML), anything else as escaped text."""
+    if getattr(r, "identifiable", False) and getattr(r, "formula", None) is not None:
+        note = f" (for any value of {', '.join(r.arbitrary)})" if r.arbitrary else ""
+        return html.escape(f"${r.latex}$") + html.escape(note)
+    return html.escape(text)
+
+
 def answers_html(results: Iterable) -> str:
-    """The answer table as an HTML table (class ``cdsl-answers``)."""
+    """The answer table as an HTML table (class ``cdsl-answers``).
+
+    >>> from causaldsl.graphs.admg import ADMG
+    >>> from causaldsl.graphs.identify import identify
+    >>> r"$\\sum_{z} P(y \\mid x, z) P(z)$" in answers_html([identify(ADMG.from_edges([("z", "x"), ("z", "y"), ("x", "y")]), "y", "x")])
+    True
+    """
+    results = list(results)
     cells = "".join(
         "<tr>" + "".join(f'<td style="text-align:left"><code>{html.escape(q)}</code></td>' if i == 0 else
-                         f'<td style="text-align:left">{html.escape(c)}</td>'
+                         f'<td style="text-align:left">{_answer_cell(r, c) if i == 1 else html.escape(c)}</td>'
                          for i, c in enumerate((q, a, m, e))) + "</tr>"
-        for q, a, m, e in answer_rows(results))
+        for r, (q, a, m, e) in zip(results, answer_rows(results)))
     head = "".join(f'<th style="text-align:left">{h}</th>' for h in ANSWER_COLUMNS)
     return f'<table class="cdsl-answers"><thead><tr>{head}</tr></thead><tbody>{cells}</tbody></table>'
