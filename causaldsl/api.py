@@ -100,7 +100,7 @@ class CausalModel:
         """The estimand of ``text`` (``"P(cancer | do(smoking))"``) over the observed variables."""
         return self.causal_graph.identify(text, source)
 
-    def bounds(self, text, *, data=None, method: Optional[str] = None, draws: int = 500, level: float = 0.95,
+    def bounds(self, text, *, data=None, method: Optional[str] = None, draws: int = 200, level: float = 0.95,
                uncertainty: str = "dirichlet", seed: int = 0):
         """Bounds on a quantity the data do not pin down: ``m.bounds("PNS(X -> Y)")`` (a
         :class:`~causaldsl.bounds.Bounds` with ``.low``, ``.high``, ``.formula``).

@@ -22,7 +22,7 @@ import numpy as np
 from . import syntax as S
 from .bounds import Bounds, BoundsError, Observed, formula_text, tian_pearl
 from .errors import CausalDSLError, DataError, UnknownNameError, did_you_mean
-from .lp_bounds import MAX_TYPES, Infeasible, LinearQuery, empirical_joint, lp_bounds
+from .lp_bounds import MAX_TYPES, Infeasible, LinearQuery, empirical_joint, lp_bounds, prepare
 
 METHODS = ("tian-pearl", "lp")
 UNCERTAINTY = ("dirichlet", "bootstrap")
@@ -108,6 +108,8 @@ def data_codes(cols: dict, side: Observed_, fixed_domains: bool, where: str = "t
                 raise BoundsError(f"column '{v}' has {len(values)} distinct values, and bounds need discrete variables",
                                   hint=f"bin it into at most {MAX_LEVELS} values first")
             domains[v] = tuple(x.item() if hasattr(x, "item") else x for x in values)
+            if col.dtype.kind in "biuf" and set(domains[v]) <= {0, 1}:
+                domains[v] = (0.0, 1.0)  # a 0/1 column is binary even where a sample shows one value
         try:
             codes[v] = np.array([_value_index(domains[v], x) for x in col], dtype=np.int64)
         except KeyError as exc:
@@ -297,7 +299,7 @@ def _lp(side: Observed_, joint: np.ndarray, lin: LinearQuery, ctx: _Ctx, span):
 
 
 def bounds(target, text: Union[str, Any], *, data: Any = None, method: Optional[str] = None,
-           draws: int = 500, level: float = 0.95, uncertainty: str = "dirichlet", seed: int = 0,
+           draws: int = 200, level: float = 0.95, uncertainty: str = "dirichlet", seed: int = 0,
            source: Optional[str] = None) -> Bounds:
     """Bounds on ``text`` for a model or a graph (see :meth:`CausalModel.bounds`)."""
     from .parser import parse_query
@@ -353,6 +355,7 @@ def bounds(target, text: Union[str, Any], *, data: Any = None, method: Optional[
     n = counts.sum()
     try:
         b = _lp(side, counts / n, lin, ctx, q.span)
+        programme = prepare(side.admg, side.sizes, side.order, lin)
     except Infeasible:
         raise ctx.err("the data's distribution is not one the graph can produce (it breaks one of the graph's "
                       "constraints, such as the instrumental inequality)", q.span,
@@ -365,7 +368,7 @@ def bounds(target, text: Union[str, Any], *, data: Any = None, method: Optional[
         else:
             p = rng.multinomial(int(n), (counts / n).ravel()).reshape(counts.shape) / n
         try:
-            d = lp_bounds(side.admg, side.sizes, p, side.order, lin)
+            d = programme.solve(p)
             rows.append((d.low, d.high))
         except (Infeasible, ZeroDivisionError, FloatingPointError):
             refused += 1

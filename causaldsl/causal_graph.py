@@ -159,7 +159,7 @@ class CausalGraph:
         """
         return identify_query(self, text, source)
 
-    def bounds(self, text, *, data=None, method: Optional[str] = None, draws: int = 500, level: float = 0.95,
+    def bounds(self, text, *, data=None, method: Optional[str] = None, draws: int = 200, level: float = 0.95,
                uncertainty: str = "dirichlet", seed: int = 0):
         """Bounds on ``text`` (``"ATE(X -> Y)"``, ``"P(Y = 1 | do(X = 1))"``, ``"PNS(X -> Y)"``) from ``data``:
         the response-function linear programme over this graph (Balke & Pearl 1997), with a ``level``

@@ -128,11 +128,17 @@ def response_tables(sizes: list[int], n_configs: list[int]) -> list[np.ndarray]:
 class _Units:
     """Every joint response type of ``R``, with the values each variable takes in any world at a given ``l``."""
 
-    def __init__(self, g: ADMG, left: list[str], right: list[str], sizes: Mapping[str, int]):
+    def __init__(self, g: ADMG, left: list[str], right: list[str], sizes: Mapping[str, int],
+                 max_types: int = MAX_TYPES):
         self.right = right
         self.sizes = sizes
         self.parents = {v: sorted(g.parents(v)) for v in right}
         configs = [int(np.prod([sizes[p] for p in self.parents[v]])) for v in right]
+        total = 1  # Python integers: the count is checked before anything of that size is built
+        for v, c in zip(right, configs):
+            total *= sizes[v] ** c
+        if total > max_types:
+            raise OverflowError(total)
         self.tables = dict(zip(right, response_tables([sizes[v] for v in right], configs)))
         shape = [len(self.tables[v]) for v in right]
         self.n = int(np.prod(shape)) if right else 1
@@ -172,7 +178,7 @@ def lp_bounds(g: ADMG, sizes: Mapping[str, int], joint: np.ndarray, order: list[
 
     ``joint[i, j, ...]`` is the probability of the value indices ``(i, j, ...)`` of the variables
     in ``order``; ``sizes`` their numbers of values. Raises :class:`Infeasible` when no model
-    of the graph gives ``joint``.
+    of the graph gives ``joint``, ``OverflowError`` when the programme would be too large.
 
     The instrumental-variable model (Balke & Pearl 1997): with a perfect-compliance,
     deterministic ``Y = X`` population the ATE is pinned at 1.
@@ -184,38 +190,64 @@ def lp_bounds(g: ADMG, sizes: Mapping[str, int], joint: np.ndarray, order: list[
     >>> round(b.low, 9), round(b.high, 9), b.left, b.right
     (1.0, 1.0, ('Z',), ('X', 'Y'))
     """
+    return prepare(g, sizes, order, query, max_types).solve(joint)
+
+
+@dataclass(frozen=True)
+class Programme:
+    """The parts of the programme that do not depend on the observed numbers, built once and
+    solved for each draw of the observed distribution: per configuration ``l`` of ``L``, the
+    rows that tie ``q`` to ``P(R | l)`` and the query's indicator over types."""
+
+    left: tuple
+    right: tuple
+    n_types: int
+    order: tuple
+    query: LinearQuery
+    blocks: tuple  # ((l index, equality rows, query indicator), ...)
+
+    def solve(self, joint: np.ndarray) -> LPBounds:
+        joint = np.asarray(joint, dtype=float)
+        axis = {v: i for i, v in enumerate(self.order)}
+        p = np.transpose(joint, [axis[v] for v in self.left + self.right]) if self.order else joint
+        p_given = _given_probability(joint, axis, self.query.given)
+        rows, rhs, objective = [], [], np.zeros(self.n_types)
+        for l_idx, a, indicator in self.blocks:
+            block = p[l_idx] if self.left else p
+            p_l = float(np.sum(block))
+            if p_l <= 0:
+                continue
+            rows.append(a)
+            rhs.append(np.ravel(block) / p_l)
+            objective += p_l * indicator / p_given
+        a_eq, b_eq = np.vstack(rows), np.concatenate(rhs)
+        low = _solve(objective, a_eq, b_eq)
+        high = -_solve(-objective, a_eq, b_eq)
+        return LPBounds(_round(low), _round(high), self.left, self.right, self.n_types)
+
+
+def prepare(g: ADMG, sizes: Mapping[str, int], order: list[str], query: LinearQuery,
+            max_types: int = MAX_TYPES) -> Programme:
+    """The :class:`Programme` of ``query`` on ``g`` (see :func:`lp_bounds`)."""
     left, right = split_sides(g, query.intervened())
-    units = _Units(g, left, right, sizes)
-    if units.n > max_types:
-        raise OverflowError(units.n)
-    axis = {v: i for i, v in enumerate(order)}
-    joint = np.asarray(joint, dtype=float)
-    # P(L, R) with the axes in the order of left then right
-    p = np.transpose(joint, [axis[v] for v in left + right]) if order else joint
-    rows, rhs, objective = [], [], np.zeros(units.n)
-    p_given = _given_probability(joint, axis, query.given)
+    units = _Units(g, left, right, sizes, max_types)
+    n_r = int(np.prod([sizes[v] for v in right])) if right else 1
+    given_event = tuple((v, (), i) for v, i in query.given)
+    blocks = []
     for l_idx in itertools.product(*(range(sizes[v]) for v in left)):
-        block = p[l_idx] if left else p
-        p_l = float(np.sum(block))
-        if p_l <= 0:
-            continue
         l = dict(zip(left, l_idx))
         memo: dict = {}
         factual = units.values((), l, memo)
         code = np.zeros(units.n, dtype=np.int64)
         for v in right:
             code = code * sizes[v] + factual[v]
-        a = np.zeros((int(np.prod([sizes[v] for v in right])) if right else 1, units.n))
+        a = np.zeros((n_r, units.n))
         a[code, np.arange(units.n)] = 1.0
-        rows.append(a)
-        rhs.append(np.ravel(block) / p_l)
-        given_event = tuple((v, (), i) for v, i in query.given)
+        indicator = np.zeros(units.n)
         for coef, event in query.terms:
-            objective += coef * p_l * units.holds(event + given_event, l, memo) / p_given
-    a_eq, b_eq = np.vstack(rows), np.concatenate(rhs)
-    low = _solve(objective, a_eq, b_eq)
-    high = -_solve(-objective, a_eq, b_eq)
-    return LPBounds(_round(low), _round(high), tuple(left), tuple(right), units.n)
+            indicator += coef * units.holds(event + given_event, l, memo)
+        blocks.append((l_idx, a, indicator))
+    return Programme(tuple(left), tuple(right), units.n, tuple(order), query, tuple(blocks))
 
 
 def _given_probability(joint: np.ndarray, axis: Mapping[str, int], given) -> float:
