@@ -113,8 +113,8 @@ class CausalModel:
         See ``docs/language.md``, "Bounds".
 
         >>> m = model("model m {\\n X ~ Bernoulli(0.5)\\n Y ~ Bernoulli(0.2 + 0.6 * X)\\n}")
-        >>> m.bounds("PNS(X -> Y)").value
-        (0.6, 0.6)
+        >>> m.bounds("PNS(X -> Y)").value   # not identified, even without confounding
+        (0.6, 0.8)
         """
         from .bound_queries import bounds
 
