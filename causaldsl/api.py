@@ -101,7 +101,7 @@ class CausalModel:
         return self.causal_graph.identify(text, source)
 
     def bounds(self, text, *, data=None, method: Optional[str] = None, draws: int = 200, level: float = 0.95,
-               uncertainty: str = "dirichlet", seed: int = 0):
+               uncertainty: str = "dirichlet", seed: int = 0, experiment=None):
         """Bounds on a quantity the data do not pin down: ``m.bounds("PNS(X -> Y)")`` (a
         :class:`~causaldsl.bounds.Bounds` with ``.low``, ``.high``, ``.formula``).
 
@@ -110,7 +110,8 @@ class CausalModel:
         graph and its observational distribution; the default for the rest). With ``data``, the
         programme reads the observed distribution off the data instead, and each end gets a
         ``level`` band over ``draws`` draws (``uncertainty``: ``"dirichlet"`` or ``"bootstrap"``).
-        See ``docs/language.md``, "Bounds".
+        With ``experiment`` (a randomised trial's data) beside ``data``, PN, PS and PNS get
+        Tian-Pearl's bounds from the two data sets. See ``docs/language.md``, "Bounds".
 
         >>> m = model("model m {\\n X ~ Bernoulli(0.5)\\n Y ~ Bernoulli(0.2 + 0.6 * X)\\n}")
         >>> m.bounds("PNS(X -> Y)").value   # not identified, even without confounding
@@ -119,7 +120,7 @@ class CausalModel:
         from .bound_queries import bounds
 
         return bounds(self, text, data=data, method=method, draws=draws, level=level,
-                      uncertainty=uncertainty, seed=seed)
+                      uncertainty=uncertainty, seed=seed, experiment=experiment)
 
     def __repr__(self) -> str:
         return f"<CausalModel {self.name}: {len(self.ir.nodes)} variables, {len(self.queries)} queries>"

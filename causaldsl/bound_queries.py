@@ -300,7 +300,7 @@ def _lp(side: Observed_, joint: np.ndarray, lin: LinearQuery, ctx: _Ctx, span):
 
 def bounds(target, text: Union[str, Any], *, data: Any = None, method: Optional[str] = None,
            draws: int = 200, level: float = 0.95, uncertainty: str = "dirichlet", seed: int = 0,
-           source: Optional[str] = None) -> Bounds:
+           experiment: Any = None, source: Optional[str] = None) -> Bounds:
     """Bounds on ``text`` for a model or a graph (see :meth:`CausalModel.bounds`)."""
     from .parser import parse_query
 
@@ -326,6 +326,17 @@ def bounds(target, text: Union[str, Any], *, data: Any = None, method: Optional[
         raise ctx.err(f"model '{target.name}' has parameters with priors; bounds need one distribution", q.span,
                       hint="bound from the data instead: m.bounds(query, data=df)")
     named = isinstance(q, S.EffectQuery) and q.effect in ("PN", "PS", "PNS")
+    if experiment is not None:
+        if not named or method == "lp":
+            raise ctx.err("experimental data are taken by Tian-Pearl's bounds on PN, PS or PNS", q.span,
+                          hint="bound PN, PS or PNS with experiment=...; the linear programme reads observational data")
+        if data is None:
+            raise ctx.err("Tian-Pearl's bounds from an experiment need the observational data too", q.span,
+                          hint="pass data=observational_df beside experiment=trial_df")
+        from dataclasses import replace
+
+        res = tian_pearl_from_data(q, data, experiment, source, draws, level, uncertainty, seed)
+        return replace(res, query=_label(q, source))
     if method == "tian-pearl" or (method is None and is_model and data is None and named):
         if not (is_model and data is None and named):
             raise ctx.err("Tian-Pearl's bounds take PN, PS or PNS of a model, without data", q.span,
@@ -382,6 +393,86 @@ def bounds(target, text: Union[str, Any], *, data: Any = None, method: Optional[
 
     return replace(res, low_band=band(0), high_band=band(1), level=level, uncertainty=uncertainty,
                    draws=arr, note=note)
+
+
+def _binary_columns(cols: dict, names: list[str], where: str) -> dict:
+    """0/1 value indices of the binary columns ``names``."""
+    side = Observed_(None, names, {v: (0.0, 1.0) for v in names})
+    codes, _ = data_codes(cols, side, fixed_domains=True, where=where)
+    return codes
+
+
+def tian_pearl_from_data(q: S.EffectQuery, data: Any, experiment: Any, source: str, draws: int = 200,
+                         level: float = 0.95, uncertainty: str = "dirichlet", seed: int = 0) -> Bounds:
+    """Tian & Pearl's bounds on PN/PS/PNS with ``P(X, Y)`` from observational ``data`` and ``P(y | do(x))``
+    from ``experiment`` (a randomised trial: columns ``X`` and ``Y``), each end with a band over draws
+    from the Dirichlet (Beta) posteriors of the two tables, or bootstrap resamples of them.
+
+    >>> obs = {"X": [1, 1, 1, 0, 0, 0, 0, 1], "Y": [1, 1, 0, 0, 0, 1, 0, 1]}
+    >>> rct = {"X": [1, 1, 1, 1, 0, 0, 0, 0], "Y": [1, 1, 1, 0, 1, 0, 0, 0]}
+    >>> from causaldsl.parser import parse_query
+    >>> b = tian_pearl_from_data(parse_query("PNS(X -> Y)"), obs, rct, "", draws=20)
+    >>> b.low, b.high
+    (0.5, 0.75)
+    """
+    from .estimation import load_data
+
+    ctx = _Ctx(source)
+    x, y = q.treatment, q.outcome
+    opts = {k: v.value for k, v, _ in q.options}
+    t, c = int(opts.get("treat", 1)), int(opts.get("control", 0))
+    if {t, c} != {0, 1}:
+        raise ctx.err("Tian-Pearl's bounds compare the two values of a binary treatment", q.span,
+                      hint="treat and control are 1 and 0 (or 0 and 1)")
+    obs = _binary_columns(load_data(data), [x, y], "the observational data")
+    rct = _binary_columns(load_data(experiment), [x, y], "the experimental data")
+    cells = np.bincount(obs[x] * 2 + obs[y], minlength=4).astype(float)  # (x, y) = 00, 01, 10, 11
+    arms = {a: (float(np.sum(rct[y][rct[x] == a])), float(np.sum(rct[x] == a))) for a in (t, c)}
+    for a, (_, n_a) in arms.items():
+        if n_a == 0:
+            raise ctx.err(f"the experiment has no rows with {x} = {a}", q.span,
+                          hint="P(y | do(x)) needs both arms of the trial")
+
+    def observed(p4, p_yt, p_yc):
+        return Observed(p_yt, p_yc, p4[2 * t + 1], p4[2 * t], p4[2 * c + 1], p4[2 * c])
+
+    point = observed(cells / cells.sum(), arms[t][0] / arms[t][1], arms[c][0] / arms[c][1])
+    try:
+        low, high, lt, ht = tian_pearl(q.effect, point)
+    except ZeroDivisionError:
+        raise ctx.err(f"{q.effect} conditions on an event the observational data never show", q.span,
+                      hint="PN needs rows with X = treat, Y = 1; PS rows with X = control, Y = 0") from None
+    if low > high + 1e-12:
+        raise ctx.err(f"the experimental and observational data disagree (the bounds cross: {low:.4g} > {high:.4g})",
+                      q.span, hint="P(x, y) <= P(y_x) <= 1 - P(x, y') must hold in both arms; check that the "
+                                   "two data sets come from the same population")
+    rng = np.random.default_rng(seed)
+    rows, refused = [], 0
+    for _ in range(int(draws)):
+        if uncertainty == "dirichlet":
+            p4 = rng.dirichlet(cells + 1.0)
+            p_arm = {a: rng.beta(k + 1.0, n - k + 1.0) for a, (k, n) in arms.items()}
+        else:
+            p4 = rng.multinomial(int(cells.sum()), cells / cells.sum()) / cells.sum()
+            p_arm = {a: rng.binomial(int(n), k / n) / n for a, (k, n) in arms.items()}
+        with np.errstate(divide="ignore", invalid="ignore"):
+            try:
+                lo, hi, _, _ = tian_pearl(q.effect, observed(p4, p_arm[t], p_arm[c]))
+            except ZeroDivisionError:
+                refused += 1
+                continue
+        if lo > hi + 1e-12:
+            refused += 1
+            continue
+        rows.append((lo, hi))
+    arr = np.array(rows, dtype=float).reshape(-1, 2)
+    tail = (1 - level) / 2 * 100
+    band = lambda col: (tuple(float(v) for v in np.percentile(arr[:, col], [tail, 100 - tail]))
+                        if len(arr) else (float("nan"), float("nan")))
+    note = f"{refused} of {int(draws)} draws had crossing bounds and were left out" if refused else None
+    formula = formula_text(lt, ht).replace("<= . <=", f"<= {q.effect} <=")
+    return Bounds(_label(q, source), low, high, "Tian-Pearl (2000)", formula, tuple(lt), tuple(ht),
+                  band(0), band(1), level, uncertainty, arr, note)
 
 
 def _lp_result(q, source: str, b) -> Bounds:
@@ -443,7 +534,7 @@ def statement_options(target, q: S.BoundsQuery, source: str, base_dir: Optional[
         elif name == "level":
             if isinstance(v, str) or not 0 < v < 1:
                 raise ctx.err("level takes a number between 0 and 1", value.span, hint="e.g. level = 0.95")
-        elif name == "data":
+        elif name in ("data", "experiment"):
             if not isinstance(v, str):
                 raise ctx.err("data takes a file name in quotes", value.span, hint='e.g. data = "trial.csv"')
             path = Path(v)
@@ -456,7 +547,7 @@ def statement_options(target, q: S.BoundsQuery, source: str, base_dir: Optional[
             v = path
         else:
             raise ctx.err(f"unknown option '{name}'", span,
-                          hint=did_you_mean(name, ["method", "data", "draws", "level", "uncertainty", "seed"])
-                          or "options are method, data, draws, level, uncertainty and seed")
+                          hint=did_you_mean(name, ["method", "data", "experiment", "draws", "level", "uncertainty", "seed"])
+                          or "options are method, data, experiment, draws, level, uncertainty and seed")
         kw[name] = v
     return kw

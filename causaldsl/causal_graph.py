@@ -160,7 +160,7 @@ class CausalGraph:
         return identify_query(self, text, source)
 
     def bounds(self, text, *, data=None, method: Optional[str] = None, draws: int = 200, level: float = 0.95,
-               uncertainty: str = "dirichlet", seed: int = 0):
+               uncertainty: str = "dirichlet", seed: int = 0, experiment=None):
         """Bounds on ``text`` (``"ATE(X -> Y)"``, ``"P(Y = 1 | do(X = 1))"``, ``"PNS(X -> Y)"``) from ``data``:
         the response-function linear programme over this graph (Balke & Pearl 1997), with a ``level``
         band on each end over ``draws`` draws of the observed distribution. See
@@ -169,7 +169,7 @@ class CausalGraph:
         from .bound_queries import bounds
 
         return bounds(self, text, data=data, method=method, draws=draws, level=level,
-                      uncertainty=uncertainty, seed=seed)
+                      uncertainty=uncertainty, seed=seed, experiment=experiment)
 
     def ask(self, q: S.GraphQuery, source: Optional[str] = None) -> GraphAnswer:
         """Answer a parsed graph question."""

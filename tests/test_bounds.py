@@ -308,3 +308,42 @@ def test_refusals_outside_the_scope():
     rows = {v: np.arange(64) >> i & 1 for i, v in enumerate("ABCDXY")}
     with pytest.raises(BoundsError, match="response types"):
         wide.bounds("ATE(X -> Y)", data=rows, draws=1)
+
+
+# ------------------------------------------------------------------ Tian-Pearl from observational and experimental data
+def _rows(cells):
+    """Columns X, Y with each (x, y) repeated as often as ``cells`` says."""
+    xs, ys = [], []
+    for (x, y), k in cells.items():
+        xs += [x] * k
+        ys += [y] * k
+    return {"X": np.array(xs), "Y": np.array(ys)}
+
+
+# The hand model's P(X, Y) (0.324, 0.076, 0.096, 0.504) and P(y | do(x)) (0.72, 0.22), as exact frequencies
+HAND_OBS = _rows({(1, 1): 324, (1, 0): 76, (0, 1): 96, (0, 0): 504})
+HAND_RCT = _rows({(1, 1): 720, (1, 0): 280, (0, 1): 220, (0, 0): 780})
+
+
+def test_tian_pearl_from_observational_and_experimental_data():
+    g = cd.graph("graph c {\n X -> Y\n X <-> Y\n}")
+    b = g.bounds("PNS(X -> Y)", data=HAND_OBS, experiment=HAND_RCT, draws=100)
+    assert (b.low, b.high) == pytest.approx((0.5, 0.672), abs=1e-12)
+    assert b.method == "Tian-Pearl (2000)" and b.active_low == "P(y_x) - P(y_x')"
+    assert b.low_band[0] < 0.5 < b.low_band[1] and b.high_band[0] < 0.672 < b.high_band[1]
+    pn = g.bounds("PN(X -> Y)", data=HAND_OBS, experiment=HAND_RCT, draws=20, uncertainty="bootstrap")
+    assert (pn.low, pn.high) == pytest.approx(((0.42 - 0.22) / 0.324, (0.78 - 0.504) / 0.324))
+
+
+def test_experiment_statement_and_disagreeing_data(tmp_path):
+    for name, cols in (("obs.csv", HAND_OBS), ("rct.csv", HAND_RCT)):
+        (tmp_path / name).write_text("X,Y\n" + "\n".join(f"{a},{b}" for a, b in zip(cols["X"], cols["Y"])))
+    src = 'graph c {\n X -> Y\n X <-> Y\n}\nbounds PS(X -> Y), data = "obs.csv", experiment = "rct.csv", draws = 10\n'
+    (row,) = cd.run(src, base_dir=tmp_path)
+    assert row[1].value == pytest.approx(((0.72 - 0.42) / 0.504, (0.72 - 0.324) / 0.504))
+    # P(x, y) = 0.324 cannot exceed P(y_x): a trial where only 20% recover on treatment contradicts it
+    bad = _rows({(1, 1): 200, (1, 0): 800, (0, 1): 220, (0, 0): 780})
+    with pytest.raises(BoundsError, match="disagree"):
+        cd.graph("graph c {\n X -> Y\n}").bounds("PNS(X -> Y)", data=HAND_OBS, experiment=bad, draws=5)
+    with pytest.raises(BoundsError, match="Tian-Pearl"):
+        cd.graph("graph c {\n X -> Y\n}").bounds("ATE(X -> Y)", data=HAND_OBS, experiment=HAND_RCT)
