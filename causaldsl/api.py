@@ -669,7 +669,7 @@ def check(source: str, base_dir: Union[str, Path, None] = None,
                 elif isinstance(q, S.BoundsQuery):
                     from .bound_queries import validate_bounds
 
-                    validate_bounds(m, q, source)
+                    validate_bounds(m, q, source, check_files=True)
                 else:
                     check_plan(plan_query(m.ir, q, source), source)
             except CausalDSLError as err:

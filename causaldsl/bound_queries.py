@@ -387,6 +387,8 @@ def bounds(target, text: Union[str, Any], *, data: Any = None, method: Optional[
     tail = (1 - level) / 2 * 100
     band = lambda col: (tuple(float(v) for v in np.percentile(arr[:, col], [tail, 100 - tail]))
                         if len(arr) else (float("nan"), float("nan")))
+    # Leaving them out makes the Dirichlet draws ones from the posterior restricted to the distributions
+    # the graph can produce (rejection sampling); for the bootstrap it is only a convention.
     note = f"{refused} of {int(draws)} draws fit no model of the graph and were left out" if refused else None
     res = _lp_result(q, source, b)
     from dataclasses import replace
@@ -494,9 +496,11 @@ def bounds_statement(target, q: S.BoundsQuery, source: str, data: Any = None,
     return replace(res, query=q.text or res.query)
 
 
-def validate_bounds(target, q: S.BoundsQuery, source: str) -> None:
-    """The mistakes of a ``bounds`` statement that show without solving anything (at load time)."""
-    kw = statement_options(target, q, source)
+def validate_bounds(target, q: S.BoundsQuery, source: str, check_files: bool = False) -> None:
+    """The mistakes of a ``bounds`` statement that show without solving anything: at load time
+    (data files are looked for when answering, as ``fit``'s are), and in ``causaldsl check``
+    (``check_files``: they are looked for too)."""
+    kw = statement_options(target, q, source, check_files=check_files)
     if hasattr(target, "ir"):
         linear_query(q.query, model_side(target), source)
         return
@@ -513,7 +517,8 @@ def validate_bounds(target, q: S.BoundsQuery, source: str) -> None:
         target._check([t.name for t in terms], [t.span for t in terms], source)
 
 
-def statement_options(target, q: S.BoundsQuery, source: str, base_dir: Optional[Path] = None) -> dict:
+def statement_options(target, q: S.BoundsQuery, source: str, base_dir: Optional[Path] = None,
+                      check_files: bool = True) -> dict:
     """The keyword arguments of :func:`bounds` that a statement's options give, each checked."""
     ctx = _Ctx(source)
     kw: dict = {}
@@ -541,7 +546,7 @@ def statement_options(target, q: S.BoundsQuery, source: str, base_dir: Optional[
             base = base_dir if base_dir is not None else getattr(target, "base_dir", None)
             if not path.is_absolute() and base is not None:
                 path = Path(base) / path
-            if not path.exists():
+            if check_files and not path.exists():
                 raise ctx.err(f"no such data file: {v}", value.span, cls=DataError,
                               hint="the path is relative to the .causal file")
             v = path
