@@ -41,20 +41,21 @@ class _Ctx:
 
 
 # ------------------------------------------------------------------ the observed side
-class Observed_:
+class ObservedSide:
     """The observed variables of a graph, their values, and the graph over them (an ADMG)."""
 
-    def __init__(self, admg, order: list[str], domains: dict[str, tuple]):
+    def __init__(self, admg, order: list[str], domains: dict[str, tuple], latents=()):
         self.admg = admg
         self.order = order
         self.domains = domains
+        self.latents = frozenset(latents)
 
     @property
     def sizes(self) -> dict[str, int]:
         return {v: len(d) for v, d in self.domains.items()}
 
 
-def model_side(m) -> Observed_:
+def model_side(m) -> ObservedSide:
     """The observed variables of a model with their values (levels, or numbers)."""
     order = [n.name for n in m.ir.nodes if not n.latent]
     domains = {}
@@ -68,10 +69,10 @@ def model_side(m) -> Observed_:
         else:
             raise BoundsError(f"'{n.name}' is not discrete, and bounds need discrete observed variables",
                               hint="bounds cover models whose observed variables take finitely many values")
-    return Observed_(m.causal_graph.admg, order, domains)
+    return ObservedSide(m.causal_graph.admg, order, domains, [n.name for n in m.ir.nodes if n.latent])
 
 
-def model_joint(m, side: Observed_) -> np.ndarray:
+def model_joint(m, side: ObservedSide) -> np.ndarray:
     """The model's observational distribution over its observed variables, as an array."""
     r = m.query("P(" + ", ".join(side.order) + ")")
     joint = np.zeros([len(side.domains[v]) for v in side.order])
@@ -91,7 +92,7 @@ def _value_index(domain: tuple, value) -> int:
     raise KeyError(value)
 
 
-def data_codes(cols: dict, side: Observed_, fixed_domains: bool, where: str = "the data") -> tuple[dict, dict]:
+def data_codes(cols: dict, side: ObservedSide, fixed_domains: bool, where: str = "the data") -> tuple[dict, dict]:
     """Value indices of each observed column, and the domains (read off the data for a graph)."""
     missing = [v for v in side.order if v not in cols]
     if missing:
@@ -134,10 +135,14 @@ def _literal(expr) -> Union[float, str, None]:
 class _Linear:
     """Turns a parsed query into a :class:`LinearQuery` over value indices."""
 
-    def __init__(self, side: Observed_, ctx: _Ctx):
+    def __init__(self, side: ObservedSide, ctx: _Ctx):
         self.side, self.ctx = side, ctx
 
     def var(self, name: str, span) -> str:
+        if name in self.side.latents:
+            raise self.ctx.err(f"'{name}' is latent, and bounds are on observed variables", span,
+                               cls=UnknownNameError, hint="bound a quantity of the observed variables: "
+                               + ", ".join(self.side.order))
         if name not in self.side.domains:
             pool = self.side.order
             raise self.ctx.err(f"unknown variable '{name}'", span, cls=UnknownNameError,
@@ -238,12 +243,12 @@ class _Linear:
         return LinearQuery(tuple(terms), given)
 
 
-def linear_query(q, side: Observed_, source: str = "") -> LinearQuery:
+def linear_query(q, side: ObservedSide, source: str = "") -> LinearQuery:
     """``q`` (a parsed ``P(...)`` or named effect) as a linear form over the observed variables' value indices.
 
     >>> from causaldsl.admg import ADMG
     >>> from causaldsl.parser import parse_query
-    >>> side = Observed_(ADMG.from_edges([("X", "Y")]), ["X", "Y"], {"X": (0.0, 1.0), "Y": (0.0, 1.0)})
+    >>> side = ObservedSide(ADMG.from_edges([("X", "Y")]), ["X", "Y"], {"X": (0.0, 1.0), "Y": (0.0, 1.0)})
     >>> linear_query(parse_query("PN(X -> Y)"), side)
     LinearQuery(terms=((1.0, (('Y', (('X', 0),), 0),)),), given=(('X', 1), ('Y', 1)))
     """
@@ -290,7 +295,7 @@ def _label(q, source: str) -> str:
     return getattr(q, "text", "") or source.strip()
 
 
-def _lp(side: Observed_, joint: np.ndarray, lin: LinearQuery, ctx: _Ctx, span):
+def _lp(side: ObservedSide, joint: np.ndarray, lin: LinearQuery, ctx: _Ctx, span):
     try:
         return lp_bounds(side.admg, side.sizes, joint, side.order, lin)
     except OverflowError as exc:
@@ -345,7 +350,8 @@ def bounds(target, text: Union[str, Any], *, data: Any = None, method: Optional[
     if is_model:
         side = model_side(target)
     else:
-        side = Observed_(target.admg, list(target.admg.topological_order()), {v: () for v in target.admg.nodes})
+        side = ObservedSide(target.admg, list(target.admg.topological_order()), {v: () for v in target.admg.nodes},
+                         target.latents)
     if data is None:
         if not is_model:
             raise ctx.err(f"graph '{target.name}' has no mechanisms: bounds on it need data", q.span,
@@ -399,7 +405,7 @@ def bounds(target, text: Union[str, Any], *, data: Any = None, method: Optional[
 
 def _binary_columns(cols: dict, names: list[str], where: str) -> dict:
     """0/1 value indices of the binary columns ``names``."""
-    side = Observed_(None, names, {v: (0.0, 1.0) for v in names})
+    side = ObservedSide(None, names, {v: (0.0, 1.0) for v in names})
     codes, _ = data_codes(cols, side, fixed_domains=True, where=where)
     return codes
 

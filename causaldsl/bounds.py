@@ -221,6 +221,10 @@ class Bounds:
     def __str__(self) -> str:
         return f"{self.query} in {self.answer}  [{self.details}]"
 
+    def _interval_svg_(self) -> str:
+        """The interval's picture alone (what a ``%%causal`` cell's answer table shows beside it)."""
+        return interval_svg(self)
+
     def _repr_html_(self) -> str:
         formula = f"<br><small><code>{html.escape(self.formula)}</code></small>" if self.formula else ""
         return (f"<code>{html.escape(self.query)}</code> in <b>{html.escape(self.answer)}</b> "

@@ -363,3 +363,17 @@ def test_bounds_tutorial():
     # one-sided noncompliance (no one on placebo took the drug) identifies P(y | do(x = 0)) = P(y | z = 0)
     assert by_text['bounds P(Y = 1 | do(X = 0)), data = "compliance.csv", draws = 200'].value == \
         pytest.approx((0.081, 0.081), abs=1e-9)
+
+
+def test_latent_variable_named_in_bounds_is_refused():
+    m = cd.model("model m {\n latent U ~ Bernoulli(0.5)\n X ~ Bernoulli(if U then 0.8 else 0.2)\n"
+                 " Y ~ Bernoulli(0.2 + 0.5 * U)\n}")
+    with pytest.raises(UnknownNameError, match="'U' is latent"):
+        m.bounds("PNS(U -> Y)")
+
+
+def test_cell_answer_table_draws_the_interval():
+    from causaldsl.notebook.views import answers_html
+
+    html = answers_html([cd.model(HAND).bounds("PNS(X -> Y)")])
+    assert "<svg" in html and 'aria-label="interval from 0.5 to 0.672"' in html

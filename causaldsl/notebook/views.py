@@ -137,11 +137,15 @@ def answers_text(results: Iterable) -> str:
 
 
 def answers_html(results: Iterable) -> str:
-    """The answer table as an HTML table (class ``cdsl-answers``)."""
+    """The answer table as an HTML table (class ``cdsl-answers``); an answer that draws itself
+    small (bounds: ``_interval_svg_``) has its picture under its text."""
+    results = list(results)
+    pictures = [getattr(r, "_interval_svg_", None) for r in results]
     cells = "".join(
         "<tr>" + "".join(f'<td style="text-align:left"><code>{html.escape(q)}</code></td>' if i == 0 else
-                         f'<td style="text-align:left">{html.escape(c)}</td>'
+                         f'<td style="text-align:left">{html.escape(c)}'
+                         + (f"<br>{picture()}" if i == 1 and picture is not None else "") + "</td>"
                          for i, c in enumerate((q, a, m, e))) + "</tr>"
-        for q, a, m, e in answer_rows(results))
+        for (q, a, m, e), picture in zip(answer_rows(results), pictures))
     head = "".join(f'<th style="text-align:left">{h}</th>' for h in ANSWER_COLUMNS)
     return f'<table class="cdsl-answers"><thead><tr>{head}</tr></thead><tbody>{cells}</tbody></table>'
