@@ -301,12 +301,22 @@ def _lp(side: ObservedSide, joint: np.ndarray, lin: LinearQuery, ctx: _Ctx, span
     except OverflowError as exc:
         raise ctx.err(f"the linear programme would have {exc.args[0]:,} response types (at most {MAX_TYPES:,})", span,
                       hint="bound a smaller graph: fewer parents or fewer values on the confounded side") from None
+    except ZeroDivisionError:
+        from .errors import ZeroProbabilityError
+
+        given = ", ".join(f"{v} = {side.domains[v][i]:g}" if not isinstance(side.domains[v][i], str)
+                          else f"{v} = {side.domains[v][i]}" for v, i in lin.given)
+        raise ctx.err(f"the query conditions on {given}, which has probability 0", span, cls=ZeroProbabilityError,
+                      hint="condition on an event that occurs") from None
 
 
 def bounds(target, text: Union[str, Any], *, data: Any = None, method: Optional[str] = None,
            draws: int = 200, level: float = 0.95, uncertainty: str = "dirichlet", seed: int = 0,
            experiment: Any = None, source: Optional[str] = None) -> Bounds:
-    """Bounds on ``text`` for a model or a graph (see :meth:`CausalModel.bounds`)."""
+    """Bounds on ``text`` for a model or a graph (see :meth:`CausalModel.bounds`): picks the method
+    and the source of the observed distribution (the model, data, data and an experiment)."""
+    from dataclasses import replace
+
     from .parser import parse_query
 
     if isinstance(text, str):
@@ -317,16 +327,8 @@ def bounds(target, text: Union[str, Any], *, data: Any = None, method: Optional[
     else:
         q, source = text, source if source is not None else getattr(target, "source", "")
     ctx = _Ctx(source)
+    method = _check_settings(ctx, method, draws, level, uncertainty)
     is_model = hasattr(target, "ir")
-    if method is not None and method.replace("_", "-") not in METHODS:
-        raise ctx.err(f"unknown method '{method}'", None, hint="methods are: " + ", ".join(METHODS))
-    method = method.replace("_", "-") if method else None
-    if uncertainty not in UNCERTAINTY:
-        raise ctx.err(f"unknown uncertainty '{uncertainty}'", None, hint="use dirichlet or bootstrap")
-    if not 0 < level < 1:
-        raise ctx.err(f"level {level} is not between 0 and 1", None, hint="e.g. level = 0.95")
-    if int(draws) < 1:
-        raise ctx.err(f"draws = {draws}; at least one draw is needed", None, hint="e.g. draws = 500")
     if is_model and target.ir.params and data is None:
         raise ctx.err(f"model '{target.name}' has parameters with priors; bounds need one distribution", q.span,
                       hint="bound from the data instead: m.bounds(query, data=df)")
@@ -338,47 +340,62 @@ def bounds(target, text: Union[str, Any], *, data: Any = None, method: Optional[
         if data is None:
             raise ctx.err("Tian-Pearl's bounds from an experiment need the observational data too", q.span,
                           hint="pass data=observational_df beside experiment=trial_df")
-        from dataclasses import replace
-
         res = tian_pearl_from_data(q, data, experiment, source, draws, level, uncertainty, seed)
         return replace(res, query=_label(q, source))
     if method == "tian-pearl" or (method is None and is_model and data is None and named):
         if not (is_model and data is None and named):
-            raise ctx.err("Tian-Pearl's bounds take PN, PS or PNS of a model, without data", q.span,
-                          hint=TP_HINT + " (and bound from data)")
+            raise ctx.err("Tian-Pearl's bounds take PN, PS or PNS of a model, or of data with an experiment",
+                          q.span, hint=TP_HINT + "; from data, pass experiment=trial_df beside data=")
         return tian_pearl_of_model(target, q, source)
-    if is_model:
-        side = model_side(target)
-    else:
-        side = ObservedSide(target.admg, list(target.admg.topological_order()), {v: () for v in target.admg.nodes},
-                         target.latents)
     if data is None:
         if not is_model:
             raise ctx.err(f"graph '{target.name}' has no mechanisms: bounds on it need data", q.span,
                           hint="pass data=df (or write data = \"file.csv\" after the bounds statement)")
-        joint = model_joint(target, side)
+        side = model_side(target)
         lin = linear_query(q, side, source)
-        try:
-            b = _lp(side, joint, lin, ctx, q.span)
-        except Infeasible:  # pragma: no cover - a model's own distribution always fits its graph
-            raise ctx.err("the model's distribution does not fit its graph", q.span)
-        return _lp_result(q, source, b)
+        return _lp_result(q, source, _lp(side, model_joint(target, side), lin, ctx, q.span))
+    return lp_from_data(target, q, data, source, draws, level, uncertainty, seed)
+
+
+def _check_settings(ctx: _Ctx, method, draws, level, uncertainty) -> Optional[str]:
+    """The method's canonical name, once every setting is checked."""
+    if method is not None and method.replace("_", "-") not in METHODS:
+        raise ctx.err(f"unknown method '{method}'", None, hint="methods are: " + ", ".join(METHODS))
+    if uncertainty not in UNCERTAINTY:
+        raise ctx.err(f"unknown uncertainty '{uncertainty}'", None, hint="use dirichlet or bootstrap")
+    if not 0 < level < 1:
+        raise ctx.err(f"level {level} is not between 0 and 1", None, hint="e.g. level = 0.95")
+    if int(draws) < 1:
+        raise ctx.err(f"draws = {draws}; at least one draw is needed", None, hint="e.g. draws = 500")
+    return method.replace("_", "-") if method else None
+
+
+def lp_from_data(target, q, data: Any, source: str, draws: int = 200, level: float = 0.95,
+                 uncertainty: str = "dirichlet", seed: int = 0) -> Bounds:
+    """The programme's bounds at the data's frequencies, and each end's band over draws of the observed
+    distribution (Dirichlet posterior, or bootstrap). A model gives its graph and its variables' values;
+    a graph, its graph (values are read off the data)."""
+    from dataclasses import replace
+
     from .estimation import load_data
 
-    cols = load_data(data)
-    codes, side.domains = data_codes(cols, side, fixed_domains=is_model)
+    ctx = _Ctx(source)
+    is_model = hasattr(target, "ir")
+    side = model_side(target) if is_model else ObservedSide(
+        target.admg, list(target.admg.topological_order()), {v: () for v in target.admg.nodes}, target.latents)
+    codes, side.domains = data_codes(load_data(data), side, fixed_domains=is_model)
     lin = linear_query(q, side, source)
     counts = empirical_joint(codes, side.order, side.sizes)
     n = counts.sum()
     try:
         b = _lp(side, counts / n, lin, ctx, q.span)
-        programme = prepare(side.admg, side.sizes, side.order, lin)
     except Infeasible:
         raise ctx.err("the data's distribution is not one the graph can produce (it breaks one of the graph's "
                       "constraints, such as the instrumental inequality)", q.span,
                       hint="check the graph, or whether the sample is too small for its cells") from None
+    programme = prepare(side.admg, side.sizes, side.order, lin)
     rng = np.random.default_rng(seed)
-    rows, refused = [], 0
+    rows = []
     for _ in range(int(draws)):
         if uncertainty == "dirichlet":
             p = rng.dirichlet(counts.ravel() + 1.0).reshape(counts.shape)
@@ -387,20 +404,33 @@ def bounds(target, text: Union[str, Any], *, data: Any = None, method: Optional[
         try:
             d = programme.solve(p)
             rows.append((d.low, d.high))
-        except (Infeasible, ZeroDivisionError, FloatingPointError):
-            refused += 1
-    arr = np.array(rows, dtype=float).reshape(-1, 2)
-    tail = (1 - level) / 2 * 100
-    band = lambda col: (tuple(float(v) for v in np.percentile(arr[:, col], [tail, 100 - tail]))
-                        if len(arr) else (float("nan"), float("nan")))
-    # Leaving them out makes the Dirichlet draws ones from the posterior restricted to the distributions
-    # the graph can produce (rejection sampling); for the bootstrap it is only a convention.
-    note = f"{refused} of {int(draws)} draws fit no model of the graph and were left out" if refused else None
-    res = _lp_result(q, source, b)
-    from dataclasses import replace
+        except (Infeasible, ZeroDivisionError):
+            rows.append(None)
+    # Leaving out draws that fit no model of the graph makes the Dirichlet draws ones from the posterior
+    # restricted to the distributions the graph can produce (rejection sampling); for the bootstrap it is
+    # only a convention.
+    arr, low_band, high_band, note = bands(rows, level, "fit no model of the graph")
+    return replace(_lp_result(q, source, b), low_band=low_band, high_band=high_band, level=level,
+                   uncertainty=uncertainty, draws=arr, note=note)
 
-    return replace(res, low_band=band(0), high_band=band(1), level=level, uncertainty=uncertainty,
-                   draws=arr, note=note)
+
+def bands(rows: list, level: float, why: str) -> tuple:
+    """``(draws, low band, high band, note)`` from per-draw ``(low, high)`` rows (``None``: a draw left
+    out, for ``why``). The bands are equal-tailed ``level`` intervals; with no draw left, they are
+    ``None`` and the note says so.
+
+    >>> bands([(0.0, 2.0), (1.0, 3.0), None], 0.5, "crossed")[1:]
+    ((0.25, 0.75), (2.25, 2.75), '1 of 3 draws crossed and were left out')
+    """
+    kept = [r for r in rows if r is not None]
+    arr = np.array(kept, dtype=float).reshape(-1, 2)
+    left = len(rows) - len(kept)
+    note = f"{left} of {len(rows)} draws {why} and were left out" if left else None
+    if not kept:
+        return arr, None, None, f"every one of {len(rows)} draws {why}: no band"
+    tail = (1 - level) / 2 * 100
+    low_band, high_band = (tuple(float(v) for v in np.percentile(arr[:, col], [tail, 100 - tail])) for col in (0, 1))
+    return arr, low_band, high_band, note
 
 
 def _binary_columns(cols: dict, names: list[str], where: str) -> dict:
@@ -455,7 +485,7 @@ def tian_pearl_from_data(q: S.EffectQuery, data: Any, experiment: Any, source: s
                       q.span, hint="P(x, y) <= P(y_x) <= 1 - P(x, y') must hold in both arms; check that the "
                                    "two data sets come from the same population")
     rng = np.random.default_rng(seed)
-    rows, refused = [], 0
+    rows = []
     for _ in range(int(draws)):
         if uncertainty == "dirichlet":
             p4 = rng.dirichlet(cells + 1.0)
@@ -463,24 +493,16 @@ def tian_pearl_from_data(q: S.EffectQuery, data: Any, experiment: Any, source: s
         else:
             p4 = rng.multinomial(int(cells.sum()), cells / cells.sum()) / cells.sum()
             p_arm = {a: rng.binomial(int(n), k / n) / n for a, (k, n) in arms.items()}
-        with np.errstate(divide="ignore", invalid="ignore"):
-            try:
-                lo, hi, _, _ = tian_pearl(q.effect, observed(p4, p_arm[t], p_arm[c]))
-            except ZeroDivisionError:
-                refused += 1
-                continue
-        if lo > hi + 1e-12:
-            refused += 1
+        try:
+            lo, hi, _, _ = tian_pearl(q.effect, observed(p4, p_arm[t], p_arm[c]))
+        except ZeroDivisionError:
+            rows.append(None)
             continue
-        rows.append((lo, hi))
-    arr = np.array(rows, dtype=float).reshape(-1, 2)
-    tail = (1 - level) / 2 * 100
-    band = lambda col: (tuple(float(v) for v in np.percentile(arr[:, col], [tail, 100 - tail]))
-                        if len(arr) else (float("nan"), float("nan")))
-    note = f"{refused} of {int(draws)} draws had crossing bounds and were left out" if refused else None
+        rows.append((lo, hi) if lo <= hi + 1e-12 else None)
+    arr, low_band, high_band, note = bands(rows, level, "had crossing bounds or an empty cell")
     formula = formula_text(lt, ht).replace("<= . <=", f"<= {q.effect} <=")
     return Bounds(_label(q, source), low, high, "Tian-Pearl (2000)", formula, tuple(lt), tuple(ht),
-                  band(0), band(1), level, uncertainty, arr, note)
+                  low_band, high_band, level, uncertainty, arr, note)
 
 
 def _lp_result(q, source: str, b) -> Bounds:

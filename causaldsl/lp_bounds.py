@@ -211,6 +211,8 @@ class Programme:
         axis = {v: i for i, v in enumerate(self.order)}
         p = np.transpose(joint, [axis[v] for v in self.left + self.right]) if self.order else joint
         p_given = _given_probability(joint, axis, self.query.given)
+        if p_given <= 0:
+            raise ZeroDivisionError("the query conditions on an event of probability 0")
         rows, rhs, objective = [], [], np.zeros(self.n_types)
         for l_idx, a, indicator in self.blocks:
             block = p[l_idx] if self.left else p

@@ -377,3 +377,36 @@ def test_cell_answer_table_draws_the_interval():
 
     html = answers_html([cd.model(HAND).bounds("PNS(X -> Y)")])
     assert "<svg" in html and 'aria-label="interval from 0.5 to 0.672"' in html
+
+
+def test_conditioning_on_an_empty_cell_is_a_located_zero_probability_error():
+    from causaldsl.errors import ZeroProbabilityError
+
+    data = {"X": np.array([0, 0, 1, 1]), "Y": np.array([0, 1, 0, 0])}  # X = 1, Y = 1 never seen
+    with pytest.raises(ZeroProbabilityError, match="X = 1, Y = 1"):
+        cd.graph("graph c {\n X -> Y\n X <-> Y\n}").bounds("PN(X -> Y)", data=data, draws=5)
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_lp_is_valid_on_three_valued_iv_and_on_the_front_door(seed):
+    rng = np.random.default_rng(200 + seed)
+    a = rng.dirichlet(np.ones(3), size=(3, 2))  # weights whose mean (a1 + 2 a2) sets E[X | Z, U]
+    # X = number of successes in 2 trials, its mean set per (Z, U) by a table: a three-valued treatment
+    rows = ", ".join(f"({z}, {u}): {a[z, u, 1] + 2 * a[z, u, 2]:.6f}" for z in range(3) for u in range(2))
+    iv = cd.model(f"""model iv3 {{
+    latent U ~ Bernoulli(0.4)
+    Z ~ Categorical(0.3, 0.3, 0.4)
+    X ~ Binomial(2, table(Z, U) {{ {rows} }} / 2)
+    Y ~ Bernoulli(0.1 + 0.2 * X + 0.3 * U)
+}}""")
+    for q in ("ATE(X -> Y, treat = 2, control = 0)", "P(Y = 1 | do(X = 1))", "PNS(X -> Y, treat = 2, control = 1)"):
+        b = iv.bounds(q, method="lp")
+        assert b.low - 1e-7 <= iv.query(q).value <= b.high + 1e-7, q
+    fd = cd.model(f"""model fd {{
+    latent U ~ Bernoulli({rng.uniform(0.2, 0.8):.4f})
+    X ~ Bernoulli(if U then {rng.uniform(0.1, 0.9):.4f} else {rng.uniform(0.1, 0.9):.4f})
+    M ~ Bernoulli(if X then {rng.uniform(0.1, 0.9):.4f} else {rng.uniform(0.1, 0.9):.4f})
+    Y ~ Bernoulli(0.05 + 0.5 * M + 0.4 * U)
+}}""")
+    b = fd.bounds("P(Y = 1 | do(X = 1))")
+    assert b.low - 1e-7 <= fd.query("P(Y = 1 | do(X = 1))").value <= b.high + 1e-7
