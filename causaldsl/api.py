@@ -102,6 +102,28 @@ class CausalModel:
         """The estimand of ``text`` (``"P(cancer | do(smoking))"``) over the observed variables."""
         return self.causal_graph.identify(text, source)
 
+    def bounds(self, text, *, data=None, method: Optional[str] = None, draws: int = 200, level: float = 0.95,
+               uncertainty: str = "dirichlet", seed: int = 0, experiment=None):
+        """Bounds on a quantity the data do not pin down: ``m.bounds("PNS(X -> Y)")`` (a
+        :class:`~causaldsl.graphs.bounds.Bounds` with ``.low``, ``.high``, ``.formula``).
+
+        ``method`` is ``"tian-pearl"`` (PN, PS, PNS from the model's ``P(X, Y)`` and ``P(y | do(x))``;
+        the default for those) or ``"lp"`` (the response-function linear programme over the model's
+        graph and its observational distribution; the default for the rest). With ``data``, the
+        programme reads the observed distribution off the data instead, and each end gets a
+        ``level`` band over ``draws`` draws (``uncertainty``: ``"dirichlet"`` or ``"bootstrap"``).
+        With ``experiment`` (a randomised trial's data) beside ``data``, PN, PS and PNS get
+        Tian-Pearl's bounds from the two data sets. See ``docs/language.md``, "Bounds".
+
+        >>> m = model("model m {\\n X ~ Bernoulli(0.5)\\n Y ~ Bernoulli(0.2 + 0.6 * X)\\n}")
+        >>> m.bounds("PNS(X -> Y)").value   # not identified, even without confounding
+        (0.6, 0.8)
+        """
+        from .graphs.bound_queries import bounds
+
+        return bounds(self, text, data=data, method=method, draws=draws, level=level,
+                      uncertainty=uncertainty, seed=seed, experiment=experiment)
+
     def __repr__(self) -> str:
         return f"<CausalModel {self.name}: {len(self.ir.nodes)} variables, {len(self.queries)} queries>"
 
@@ -147,8 +169,14 @@ class CausalModel:
                 return self.identify(q.query, source)
             if isinstance(q, S.CauseQuery):
                 return self._cause(q, source)
+            if isinstance(q, S.BoundsQuery):
+                return self.bounds(source)
         elif isinstance(text, S.CauseQuery):
             return self._cause(text, self.source)
+        elif isinstance(text, S.BoundsQuery):
+            from .graphs.bound_queries import bounds_statement
+
+            return bounds_statement(self, text, self.source)
         elif isinstance(text, S.GraphQuery):
             return self.causal_graph.ask(text, self.source)
         elif isinstance(text, S.IdentifyQuery):
@@ -668,6 +696,7 @@ def program(source: str, base_dir: Union[str, Path, None] = None, *, check_queri
     for block, queries in blocks:
         if isinstance(block, S.GraphBlock):
             g = check_graph(block, source, tuple(queries))
+            g.base_dir = Path(base_dir) if base_dir is not None else None  # where 'bounds ..., data = "f.csv"' looks
             for q in queries:
                 _validate_graph_query(g, q, source)
             out.append(g)
@@ -691,6 +720,10 @@ def program(source: str, base_dir: Union[str, Path, None] = None, *, check_queri
                 from .engines.actual_cause import resolve
 
                 resolve(ir, q, source)
+            elif isinstance(q, S.BoundsQuery):
+                from .graphs.bound_queries import validate_bounds
+
+                validate_bounds(m, q, source)
             else:
                 plan_query(ir, q, source)
         out.append(m)
@@ -729,6 +762,10 @@ def check(source: str, base_dir: Union[str, Path, None] = None,
                     from .engines.actual_cause import finite_model, resolve
 
                     finite_model(resolve(m.ir, q, source).model, source)  # continuous or bad numbers
+                elif isinstance(q, S.BoundsQuery):
+                    from .graphs.bound_queries import validate_bounds
+
+                    validate_bounds(m, q, source, check_files=True)
                 else:
                     check_plan(plan_query(m.ir, q, source), source)
             except CausalDSLError as err:
@@ -744,6 +781,10 @@ def _validate_graph_query(g, q, source: str) -> None:
             g._check(names, spans, source)
     elif isinstance(q, S.IdentifyQuery):
         g.identify(q.query, source)  # cheap (no numbers), so mistakes surface at load time
+    elif isinstance(q, S.BoundsQuery):
+        from .graphs.bound_queries import validate_bounds
+
+        validate_bounds(g, q, source)
     elif isinstance(g, CausalGraph) and not hasattr(g, "ir"):
         raise QueryError(f"graph '{g.name}' has no mechanisms, so it cannot answer numeric queries",
                          span=q.span, source=source,

@@ -178,6 +178,18 @@ class CausalGraph:
         """
         return identify_query(self, text, source)
 
+    def bounds(self, text, *, data=None, method: Optional[str] = None, draws: int = 200, level: float = 0.95,
+               uncertainty: str = "dirichlet", seed: int = 0, experiment=None):
+        """Bounds on ``text`` (``"ATE(X -> Y)"``, ``"P(Y = 1 | do(X = 1))"``, ``"PNS(X -> Y)"``) from ``data``:
+        the response-function linear programme over this graph (Balke & Pearl 1997), with a ``level``
+        band on each end over ``draws`` draws of the observed distribution. See
+        :meth:`causaldsl.api.CausalModel.bounds` and ``docs/language.md``, "Bounds".
+        """
+        from .bound_queries import bounds
+
+        return bounds(self, text, data=data, method=method, draws=draws, level=level,
+                      uncertainty=uncertainty, seed=seed, experiment=experiment)
+
     def ask(self, q: S.GraphQuery, source: Optional[str] = None) -> GraphAnswer:
         """Answer a parsed graph question."""
         return answer(self, q, source)
@@ -186,6 +198,8 @@ class CausalGraph:
         """Answer a graph question written in the language: ``"X _||_ Y | Z"``, ``"adjustment(X -> Y)"``."""
         prog = parse(text)
         items = [i for i in prog.items]
+        if len(items) == 1 and isinstance(items[0], S.BoundsQuery):
+            return self.bounds(text)
         if len(items) != 1 or not isinstance(items[0], (S.GraphQuery, S.IdentifyQuery)):
             if len(items) == 1 and isinstance(items[0], (S.ProbQuery, S.ExpectQuery, S.EffectQuery)):
                 raise QueryError(f"graph '{self.name}' has no mechanisms, so it cannot answer numeric queries",
@@ -206,6 +220,10 @@ class CausalGraph:
                 out.append(self.identify(q, self.source))
             elif isinstance(q, S.GraphQuery):
                 out.append(self.ask(q, self.source))
+            elif isinstance(q, S.BoundsQuery):
+                from .bound_queries import bounds_statement
+
+                out.append(bounds_statement(self, q, self.source))
             else:
                 raise QueryError(f"graph '{self.name}' has no mechanisms, so it cannot answer numeric queries",
                                  span=q.span, source=self.source,

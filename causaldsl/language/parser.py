@@ -461,6 +461,9 @@ class _Builders:
     def identify_query(self, first, last, ch):
         return S.IdentifyQuery(ch[0], _extent(first, last), self._text(first, last))
 
+    def bounds_query(self, first, last, ch):
+        return S.BoundsQuery(ch[0], tuple(ch[1:]), _extent(first, last), self._text(first, last))
+
     def name_list(self, first, last, ch):
         return tuple(ch)
 
@@ -1458,7 +1461,7 @@ def _never_closed(source: str) -> Optional[tuple[str, int, int]]:
 
 _EFFECTS = ("ATE", "ETT", "NDE", "NIE", "PN", "PS", "PNS")
 # The words that begin a statement, query or block: what a mistyped first word of a line meant.
-_LEADING_WORDS = ("model", "graph", "fit", "identify", "latent", "param", "P", "E",
+_LEADING_WORDS = ("model", "graph", "fit", "identify", "bounds", "latent", "param", "P", "E",
                   "cause", "responsibility") + _EFFECTS + (
     "adjustment", "instruments", "independences", "ancestors", "descendants", "parents", "children",
     "markov_blanket", "admg")

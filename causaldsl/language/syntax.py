@@ -392,6 +392,17 @@ class IdentifyQuery:
 
 
 @dataclass(frozen=True)
+class BoundsQuery:
+    """``bounds PNS(X -> Y)``, ``bounds P(Y = 1 | do(X = 1)), data = "trial.csv"``: an interval for a
+    quantity the data do not pin down (see :mod:`causaldsl.graphs.bound_queries`)."""
+
+    query: Union[ProbQuery, EffectQuery]
+    options: tuple[tuple[str, Value, Span], ...]  # name, value, where the name is
+    span: Span = field(default=NOSPAN, compare=False)
+    text: str = field(default="", compare=False)
+
+
+@dataclass(frozen=True)
 class GraphQuery:
     """A question about the graph alone.
 

@@ -168,7 +168,8 @@ def _answer_cell(r, text: str) -> str:
 
 
 def answers_html(results: Iterable) -> str:
-    """The answer table as an HTML table (class ``cdsl-answers``).
+    """The answer table as an HTML table (class ``cdsl-answers``); an answer that draws itself
+    small (bounds: ``_interval_svg_``) has its picture under its text.
 
     >>> from causaldsl.graphs.admg import ADMG
     >>> from causaldsl.graphs.identify import identify
@@ -176,10 +177,12 @@ def answers_html(results: Iterable) -> str:
     True
     """
     results = list(results)
+    pictures = [getattr(r, "_interval_svg_", None) for r in results]
     cells = "".join(
         "<tr>" + "".join(f'<td style="text-align:left"><code>{html.escape(q)}</code></td>' if i == 0 else
-                         f'<td style="text-align:left">{_answer_cell(r, c) if i == 1 else html.escape(c)}</td>'
+                         f'<td style="text-align:left">{_answer_cell(r, c) if i == 1 else html.escape(c)}'
+                         + (f"<br>{picture()}" if i == 1 and picture is not None else "") + "</td>"
                          for i, c in enumerate((q, a, m, e))) + "</tr>"
-        for r, (q, a, m, e) in zip(results, answer_rows(results)))
+        for r, (q, a, m, e), picture in zip(results, answer_rows(results), pictures))
     head = "".join(f'<th style="text-align:left">{h}</th>' for h in ANSWER_COLUMNS)
     return f'<table class="cdsl-answers"><thead><tr>{head}</tr></thead><tbody>{cells}</tbody></table>'

@@ -17,7 +17,7 @@ import { Tag, tagHighlighter } from '@lezer/highlight';
 
 export const WORDS = {
   keyword:
-    'model graph latent param fit to if then else and or not table do identify via',
+    'model graph latent param fit to if then else and or not table do identify bounds via',
   query:
     'P E ATE ETT NDE NIE PN PS PNS cause responsibility adjustment instruments independences ' +
     'ancestors descendants parents children markov_blanket admg',
@@ -91,8 +91,8 @@ function word(name: string, stream: StringStream, state: State): Kind {
     return 'keyword';
   }
   // Query heads are also legal variable names (a variable `E` or `parents`),
-  // so only a word that starts a line (or follows `identify`) is a query.
-  if (QUERIES.has(name) && (state.lineStart || state.previous === 'identify')) {
+  // so only a word that starts a line (or follows `identify` or `bounds`) is a query.
+  if (QUERIES.has(name) && (state.lineStart || state.previous === 'identify' || state.previous === 'bounds')) {
     return 'query';
   }
   if (DISTRIBUTIONS.has(name)) {
