@@ -15,7 +15,8 @@ from .model.checker import check_model
 from .engines.config import float64
 from .model.distributions import FAMILIES
 from .language.errors import CausalDSLError, DomainError, DuplicateDefinitionError, QueryError, UnknownNameError, did_you_mean
-from .engines.dispatch import compiled_programs, run_plan
+from .engines.dispatch import run_plan
+from .engines.engine import Engine
 from .model.ir import Model
 from .language.parser import parse, parse_query
 from .model.queries import plan_query
@@ -46,7 +47,7 @@ class CausalModel:
         self.queries = tuple(queries)  # query ASTs (and fit statements), in the order written
         self.source = source
         self.base_dir = base_dir  # where a 'fit ... to "file.csv"' statement looks for its file
-        self._cache: dict = {}
+        self.engine = Engine()  # compiled programs and decisions for this model's questions
         self._plans: dict = {}  # query text -> (plan, label, span): a repeated question skips parse and plan
         self._prior = None
         # The models that the file's 'fit' statements produced, by statement: shared with those models,
@@ -219,7 +220,7 @@ class CausalModel:
         from .language.errors import ProbabilityError
 
         try:
-            return run_plan(plan, self._cache, **kw)
+            return run_plan(plan, self.engine, **kw)
         except ProbabilityError as err:
             try:
                 check_plan(plan, err.source or "")
@@ -336,7 +337,7 @@ class CausalModel:
     @property
     def compilations(self) -> int:
         """How many query functions this model has compiled (new values reuse them)."""
-        return compiled_programs(self._cache)
+        return self.engine.compilations
 
     # ------------------------------------------------------------------ transformations
     def do(self, **values) -> "CausalModel":
@@ -379,9 +380,9 @@ class CausalModel:
         post = self._posterior()
         theta = None if post is None else post.theta
         if n <= SAMPLE_CHUNK:
-            draws = _sample(self.ir, n, seed, theta)
+            draws = _sample(self.ir, n, seed, theta, self.engine.samplers)
         else:
-            draws = _chunked(lambda size, s: _sample(self.ir, size, s, theta), n, seed, progress,
+            draws = _chunked(lambda size, s: _sample(self.ir, size, s, theta, self.engine.samplers), n, seed, progress,
                              f"sampling {self.name}")
         for node in self.ir.nodes:  # named levels come back as their names, other discrete values as ints
             if node.levels:

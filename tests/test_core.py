@@ -217,7 +217,7 @@ def test_held_value_alone_decides_validity_in_compiled_and_numpy_answers():
     ok = cd.model(src.replace("0.5 + 0.3 * x", "0.5 + 0.15 * x"))
     for step in range(2):  # the first pass answers in NumPy (asking again compiles), the second
         # from the compiled programs
-        assert all((p._compiled is not None) == (step == 1) for p in [*m._cache.values(), *ok._cache.values()])
+        assert all((p.tier == "compiled") == (step == 1) for p in [*m.engine.exact.values(), *ok.engine.exact.values()])
         for v, want in ((0, 0.5), (1, 0.8)):
             assert m.query(f"P(y = 1 | do(x = {v}))").value == pytest.approx(want)
         with pytest.raises(cd.ProbabilityError) as e:
@@ -235,18 +235,17 @@ def test_held_value_alone_decides_validity_in_compiled_and_numpy_answers():
 
 
 def test_compiled_answers_follow_the_values_past_the_device_copies_kept():
-    # The compiled program keeps the query's values on the device, by their bytes, up to
-    # _ON_DEVICE_MAX of them. Answers for more values than that, asked twice in turn, must each
+    # The compiled program keeps the query's values on the device, by their bytes, up to a bound
+    # (64). Answers for more values than that, asked twice in turn, must each
     # be the closed form P(y = 1 | do(x = k)) = k / 100; with evidence on y's child z, Bayes' rule.
-    from causaldsl.engines import exact
     from causaldsl.engines.exact import wait_compiled
 
     m = cd.model("model m {\n x ~ Binomial(100, 0.5)\n y ~ Bernoulli(x / 100)\n z ~ Bernoulli(0.2 + 0.6 * y)\n}")
     m.query("P(y = 1 | do(x = 0))")
     m.query("P(y = 1 | do(x = 0))")  # asked again, the structure compiles (in the background)
     wait_compiled()
-    assert m._cache[next(iter(m._cache))]._compiled is not None
-    ks = range(exact._ON_DEVICE_MAX + 20)
+    assert [p.tier for p in m.engine.exact.values()] == ["compiled"]
+    ks = range(64 + 20)
     for _ in range(2):
         for k in ks:
             assert m.query(f"P(y = 1 | do(x = {k}))").value == pytest.approx(k / 100, abs=1e-12)

@@ -149,12 +149,13 @@ def test_effect_parts_give_the_joint_twin_networks_answer():
     from dataclasses import replace
 
     from causaldsl.engines.dispatch import run_plan
+    from causaldsl.engines.engine import Engine
 
     for q in ["ATE(x -> y)", "ETT(x -> y)", "NDE(x -> y via w)", "NIE(x -> y via w)",
               "E[y[x = 1] - 2 * y[x = 0] + w + 1]"]:
         plan = plan_query(m.ir, parse_query(q))
         assert plan.parts, q
-        joint = run_plan(replace(plan, parts=()), {}, text=q).value
+        joint = run_plan(replace(plan, parts=()), Engine(), text=q).value
         assert m.query(q).value == pytest.approx(joint, abs=1e-12), q
     # ETT by hand: E[y | x = 1] - sum_z P(z | x = 1) E[y | do(x = 0), z]
     pz1 = 0.4 * 0.7 / (0.4 * 0.7 + 0.6 * 0.2)

@@ -7,8 +7,9 @@ that keeps fewer than ``ESS_MIN`` effective draws is rerun by NUTS
 (:mod:`~causaldsl.engines.nuts`) or answered with a warning. An exact answer past the
 limits in :data:`causaldsl.settings` (estimated from shapes, before anything is allocated)
 goes to Monte Carlo and says so in ``Result.method``, or, where ``method="exact"`` was asked
-for, is refused with the estimate. Compiled functions are cached by ``Plan.key``, which does not
-depend on the query's values, so a new value reuses the compiled function.
+for, is refused with the estimate. Compiled functions are kept in the model's
+:class:`~causaldsl.engines.engine.Engine`, by ``Plan.key``, which does not depend on the query's
+values, so a new value reuses the compiled function.
 """
 
 from __future__ import annotations
@@ -27,7 +28,8 @@ from .exact import Cost, ExactProgram, compile_exact, structure_cost
 from .montecarlo import MonteCarloProgram, compile_montecarlo
 from .noise import seed_of
 from .sharding import shard_leading
-from .config import float64, settings
+from .config import Settings, float64, settings
+from .engine import Engine
 from ..model.distributions import FAMILIES
 from ..language.errors import MethodError, ProbabilityError, QueryError, ZeroProbabilityError
 from ..model.queries import Plan, describe_evidence
@@ -66,7 +68,7 @@ def choose_method(plan: Plan, method: Optional[str], source: str = "", span=None
     return method
 
 
-def too_large(cost: Cost) -> Optional[tuple[str, str]]:
+def too_large(cost: Cost, limits: Settings = settings) -> Optional[tuple[str, str]]:
     """Why an exact answer of ``cost`` is past the limits in :data:`causaldsl.settings`, as
     ``(what it would need, the limit passed)``; ``None`` where it fits.
 
@@ -74,10 +76,10 @@ def too_large(cost: Cost) -> Optional[tuple[str, str]]:
     >>> too_large(Cost(memory=32 << 30, work=10))
     ('34.4 GB', 'causaldsl.settings.exact_memory = 2 GB')
     """
-    if cost.memory > settings.exact_memory:
-        return (_bytes(cost.memory), f"causaldsl.settings.exact_memory = {_bytes(settings.exact_memory)}")
-    if cost.work > settings.exact_work:
-        return (f"{cost.work:.2g} multiply-adds", f"causaldsl.settings.exact_work = {settings.exact_work:.2g}")
+    if cost.memory > limits.exact_memory:
+        return (_bytes(cost.memory), f"causaldsl.settings.exact_memory = {_bytes(limits.exact_memory)}")
+    if cost.work > limits.exact_work:
+        return (f"{cost.work:.2g} multiply-adds", f"causaldsl.settings.exact_work = {limits.exact_work:.2g}")
     if cost.wide:  # small only where its variables have one value each; NumPy cannot take it at all
         return ("a step over more than 52 variables at once", "NumPy's einsum, which takes 52")
     return None
@@ -95,10 +97,11 @@ def _bytes(n: float) -> str:
     return f"{n:.0f} B"
 
 
-def _exact_or_fallback(cost: Cost, asked: Optional[str], source: str, span) -> Optional[str]:
+def _exact_or_fallback(cost: Cost, asked: Optional[str], source: str, span,
+                       limits: Settings = settings) -> Optional[str]:
     """``None`` where ``cost`` is within the limits; else, when no method was asked for, what
     exact would need (the Monte Carlo answer says it). ``method="exact"`` is refused with it."""
-    over = too_large(cost)
+    over = too_large(cost, limits)
     if over is None:
         return None
     need, limit = over
@@ -141,10 +144,10 @@ def _label(node, value: float):
 
 
 @float64
-def run_plan(plan: Plan, cache: dict, *, text: str, method: Optional[str] = None,
+def run_plan(plan: Plan, engine: Engine, *, text: str, method: Optional[str] = None,
              seed: Optional[int] = None, samples: Optional[int] = None, source: str = "",
              span=None, posterior=None) -> Result:
-    """Answer ``plan`` (compiling it once per structure).
+    """Answer ``plan`` with ``engine``'s programs (compiling one per structure, kept in the engine).
 
     ``posterior`` (a :class:`Draws`) answers the query once per parameter
     draw, in one vectorised call, and summarises the answers.
@@ -152,29 +155,26 @@ def run_plan(plan: Plan, cache: dict, *, text: str, method: Optional[str] = None
     asked, method = method, choose_method(plan, method, source, span)
     values = plan.value_array
     if posterior is not None:
-        return _run_posterior(plan, cache, posterior, values, text=text, method=method, seed=seed,
+        return _run_posterior(plan, engine, posterior, values, text=text, method=method, seed=seed,
                               samples=samples, source=source, span=span, asked=asked)
     label, need = "monte-carlo", None
     if method == "exact":
         # An expectation over several worlds is the signed sum of one contraction per world (an
         # ATE is two do-queries), each over a network no larger than the one it needs.
-        parts = [(sign, p, _exact_program(p, cache)) for sign, p in (plan.parts or ((1.0, plan),))]
+        parts = [(sign, p, _exact_program(p, engine)) for sign, p in (plan.parts or ((1.0, plan),))]
         need = _exact_or_fallback(functools.reduce(operator.add, [pr.structure.cost for _, _, pr in parts]),
-                                  asked, source, span)
+                                  asked, source, span, engine.settings)
         if need is None:
             value = sum(sign * _exact_value(p, pr, text, source, span) for sign, p, pr in parts)
             return _result(plan, text, value, None, "exact")
         label = f"monte-carlo (exact would need {need})"
     n = _check_samples(samples, span, source)
     if asked is None and plan.evidence:  # linear-Gaussian with evidence: exact by Gaussian conditioning
-        exact = _run_gaussian(plan, cache, values, text, source, span, n)
+        exact = _run_gaussian(plan, engine, values, text, source, span, n)
         if exact is not None:
             return exact
-    key = ("mc", plan.key, n)
     try:
-        if key not in cache:
-            cache[key] = MonteCarloProgram(plan, n, source)
-        program = cache[key]
+        program = engine.once(engine.montecarlo, (plan.key, n), lambda: MonteCarloProgram(plan, n, source))
         out = program(DEFAULT_SEED if seed is None else seed, values)
     except MethodError as e:
         if e.line is not None or span is None:
@@ -198,17 +198,13 @@ def run_plan(plan: Plan, cache: dict, *, text: str, method: Optional[str] = None
     if out["deterministic"]:  # nothing was left to draw: one draw is every draw
         n, conditioning = 1, ("abduction: every noise term solved" if plan.evidence else None)
     elif plan.evidence and ess < ESS_MIN:
-        return _few_effective_draws(plan, cache, program, values, text, est, se, ess, n, seed, label)
+        return _few_effective_draws(plan, engine, program, values, text, est, se, ess, n, seed, label)
     return _result(plan, text, est, se, label, ess=ess, samples=n, conditioning=conditioning)
 
 
-def _exact_program(plan: Plan, cache: dict) -> ExactProgram:
+def _exact_program(plan: Plan, engine: Engine) -> ExactProgram:
     """The exact engine of ``plan``'s structure, built once (its path and :class:`Cost` with it)."""
-    key = ("exact", plan.key)
-    program = cache.get(key)
-    if program is None:
-        program = cache[key] = ExactProgram(plan)
-    return program
+    return engine.once(engine.exact, plan.key, lambda: ExactProgram(plan, compiler=engine.compiler))
 
 
 def _exact_value(plan: Plan, program: ExactProgram, text: str, source: str, span):
@@ -237,10 +233,10 @@ def _exact_value(plan: Plan, program: ExactProgram, text: str, source: str, span
 ESS_MIN = 100
 
 
-def _few_effective_draws(plan, cache, program, values, text, est, se, ess, n, seed,
+def _few_effective_draws(plan, engine, program, values, text, est, se, ess, n, seed,
                          label: str = "monte-carlo") -> Result:
     """The answer when likelihood weighting kept too few effective draws: NUTS, or a warning."""
-    sampler = _decided(cache, ("nuts", plan.key), lambda: nuts.NutsProgram(plan, program.schedule)
+    sampler = engine.once(engine.nuts, plan.key, lambda: nuts.NutsProgram(plan, program.schedule)
                        if nuts.supported(program.schedule) else None)
     why = f"likelihood weighting kept an effective sample size of {ess:,.1f} of {n:,} draws"
     out, reason = None, "the model is not differentiable, so NUTS cannot be used"
@@ -259,29 +255,9 @@ def _few_effective_draws(plan, cache, program, values, text, est, se, ess, n, se
                    warning=out["warning"])
 
 
-def compiled_programs(cache: dict) -> int:
-    """How many compiled programs ``cache`` holds: its entries, less the one that keeps the
-    engine decisions (:func:`_decided`).
-
-    >>> compiled_programs({("decisions",): {}, ("exact", 1): object()})
-    1
-    """
-    return len(cache) - (("decisions",) in cache)
-
-
-def _decided(cache: dict, key: tuple, build):
-    """``build()`` once per ``key``, kept in one entry of ``cache`` for every such decision (which
-    engine can answer a structure), so that a structure no engine of these takes adds nothing
-    to the model's count of compiled programs."""
-    decisions = cache.setdefault(("decisions",), {})
-    if key not in decisions:
-        decisions[key] = build()
-    return decisions[key]
-
-
-def _run_gaussian(plan: Plan, cache: dict, values, text: str, source: str, span, n: int) -> Optional[Result]:
+def _run_gaussian(plan: Plan, engine: Engine, values, text: str, source: str, span, n: int) -> Optional[Result]:
     """The exact answer of a linear-Gaussian query with evidence, or None for any other query."""
-    program = _decided(cache, ("gaussian", plan.key), lambda: gaussian.compile_gaussian(plan))
+    program = engine.once(engine.gaussian, plan.key, lambda: gaussian.compile_gaussian(plan))
     out = program(values) if program is not None else None
     if out is None:
         return None
@@ -337,18 +313,18 @@ POSTERIOR_MC_MAX_THETA = 500  # parameter draws used by a Monte Carlo posterior 
 LEVEL = 0.95  # credible level of reported intervals
 
 
-def _run_posterior(plan: Plan, cache: dict, post: Draws, values, *, text, method, seed, samples,
+def _run_posterior(plan: Plan, engine: Engine, post: Draws, values, *, text, method, seed, samples,
                    source, span, asked=None) -> Result:
     theta = {k: jnp.asarray(v) for k, v in post.theta.items()}
     label = "monte-carlo"
     if method == "exact":
         parts = plan.parts or ((1.0, plan),)
-        costs = [_decided(cache, ("exact-cost", p.key), functools.partial(structure_cost, p)) for _, p in parts]
+        costs = [engine.once(engine.costs, p.key, functools.partial(structure_cost, p)) for _, p in parts]
         # every draw's tables at once: the answer is one vmap over the draws
         need = _exact_or_fallback(functools.reduce(operator.add, costs).times(max(post.count, 1)),
-                                  asked, source, span)
+                                  asked, source, span, engine.settings)
         if need is None:
-            per_draw = sum(sign * _exact_draws(p, cache, theta, text, source, span) for sign, p in parts)
+            per_draw = sum(sign * _exact_draws(p, engine, theta, text, source, span) for sign, p in parts)
             return _posterior_result(plan, text, per_draw, None, "exact", post)
         label = f"monte-carlo (exact would need {need})"
     n = POSTERIOR_MC_DRAWS if samples is None else _check_samples(samples, span, source)
@@ -357,14 +333,14 @@ def _run_posterior(plan: Plan, cache: dict, post: Draws, values, *, text, method
         idx = np.linspace(0, count - 1, POSTERIOR_MC_MAX_THETA).round().astype(int)
         theta = {k: v[idx] for k, v in theta.items()}
         count = POSTERIOR_MC_MAX_THETA
-    key = ("mc-posterior", plan.key, n)
-    if key not in cache:
+    key = ("monte-carlo", plan.key, n)
+    if key not in engine.posterior:
         program, nodes = compile_montecarlo(plan, n, source, shard_draws=False)  # the theta axis is split instead
         # Common random numbers: every parameter draw sees the same noise (drawn once, passed
         # unbatched), so the spread of the per-draw answers is the posterior's, not simulation
         # noise (which would widen the interval).
-        cache[key] = (program, jax.jit(jax.vmap(program.main, in_axes=(None, None, 0, None, None))), nodes)
-    program, fn, nodes = cache[key]
+        engine.posterior[key] = (program, jax.jit(jax.vmap(program.main, in_axes=(None, None, 0, None, None))), nodes)
+    program, fn, nodes = engine.posterior[key]
     placed, count = shard_leading(theta)
     rng_key = seed_of(DEFAULT_SEED if seed is None else seed)
     out = jax.device_get(fn(rng_key, values, placed, *program.noise(rng_key)))
@@ -385,13 +361,13 @@ def _run_posterior(plan: Plan, cache: dict, post: Draws, values, *, text, method
                              conditioning="likelihood weighting" if plan.evidence else None)
 
 
-def _exact_draws(plan: Plan, cache: dict, theta: dict, text: str, source: str, span) -> np.ndarray:
+def _exact_draws(plan: Plan, engine: Engine, theta: dict, text: str, source: str, span) -> np.ndarray:
     """``plan``'s exact answer once per parameter draw (the draws along the leading axis)."""
-    key = ("exact-posterior", plan.key)
-    if key not in cache:
+    key = ("exact", plan.key)
+    if key not in engine.posterior:
         fn, nodes = compile_exact(plan)
-        cache[key] = (jax.jit(jax.vmap(fn, in_axes=(None, 0))), nodes)
-    fn, nodes = cache[key]
+        engine.posterior[key] = (jax.jit(jax.vmap(fn, in_axes=(None, 0))), nodes)
+    fn, nodes = engine.posterior[key]
     placed, count = shard_leading(theta)  # one slice of the draws per device (no-op on one)
     num, den, undefined, flags = (np.asarray(a)[:count] for a in jax.device_get(fn(plan.value_array, placed)))
     _invalid(np.any(flags, axis=0), nodes, plan.network.source)

@@ -53,7 +53,7 @@ import functools
 import threading
 from collections import defaultdict
 from dataclasses import dataclass
-from typing import Callable
+from typing import Callable, Optional
 
 import jax
 import jax.numpy as jnp
@@ -465,7 +465,7 @@ def compile_exact(plan: Plan) -> Callable:
 
 
 # ------------------------------------------------------------------ background compilation
-class _Compiler:
+class Compiler:
     """One worker thread that compiles programs in the order their first answers were given.
 
     The thread lives while there is work: it starts with the first job of a burst and ends
@@ -512,7 +512,7 @@ class _Compiler:
                 self.done.wait()
 
 
-COMPILER = _Compiler()
+COMPILER = Compiler()
 
 
 def wait_compiled() -> None:
@@ -556,11 +556,12 @@ class ExactProgram:
     (True, 0.9)
     """
 
-    def __init__(self, plan: Plan, background: bool = True):
+    def __init__(self, plan: Plan, background: bool = True, compiler: Optional["Compiler"] = None):
         TRACES["count"] += 1
         self.structure = s = _Structure(plan)
         self.nodes = s.nodes
         self.background = background
+        self.compiler = compiler or COMPILER
         self._static = None  # per group: (factor, flags) in NumPy, or None where it depends on values
         self._compiled = None
         self._calls = 0  # answers given in NumPy
@@ -636,6 +637,11 @@ class ExactProgram:
         """Block until the compiled function is ready (tests and benchmarks)."""
         return self._ready.wait(timeout)
 
+    @property
+    def tier(self) -> str:
+        """Which code answers now: ``"numpy"`` until the jitted program is ready, then ``"compiled"``."""
+        return "numpy" if self._compiled is None else "compiled"
+
     @float64
     def __call__(self, values):
         if self._compiled is not None:
@@ -646,7 +652,7 @@ class ExactProgram:
             self.scheduled = True
             v = np.array(values, dtype=float)
             if self.background:
-                COMPILER.submit(lambda: self._compile(v))
+                self.compiler.submit(lambda: self._compile(v))
             else:
                 self._compile(v)
         return out

@@ -15,6 +15,8 @@
 
 from __future__ import annotations
 
+from typing import Optional
+
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -71,33 +73,32 @@ def numpyro_model(ir: Model):
     return model
 
 
-_SAMPLERS: dict = {}
-
-
 @float64
-def sample(ir: Model, n: int, seed: int = 0, theta=None) -> dict[str, np.ndarray]:
+def sample(ir: Model, n: int, seed: int = 0, theta=None, samplers: Optional[dict] = None) -> dict[str, np.ndarray]:
     """``n`` joint draws of every variable of ``ir`` (vectorised, one compiled function).
 
     With ``theta`` (parameter draws with a leading axis), each of the ``n``
-    draws uses a parameter draw picked at random: predictive simulation.
+    draws uses a parameter draw picked at random: predictive simulation; its compiled sampler
+    is kept in ``samplers`` (a model's ``engine.samplers``) when given.
     """
     if theta:
+        samplers = {} if samplers is None else samplers
         key = (ir.nodes, "predictive")
-        if key not in _SAMPLERS:
+        if key not in samplers:
             run, _ = forward(ir, {}, 1, shard_draws=False)
-            _SAMPLERS[key] = jax.jit(jax.vmap(lambda k, th: run(k, jnp.zeros((1,)), th)[0]))
+            samplers[key] = jax.jit(jax.vmap(lambda k, th: run(k, jnp.zeros((1,)), th)[0]))
         k1, k2 = jax.random.split(jax.random.PRNGKey(seed))
         count = next(iter(theta.values())).shape[0]
         pick = jax.random.randint(k1, (int(n),), 0, count)
         th = {name: jnp.asarray(v)[pick] for name, v in theta.items()}
-        env = _SAMPLERS[key](jax.random.split(k2, int(n)), th)
+        env = samplers[key](jax.random.split(k2, int(n)), th)
         return {name: np.asarray(env[name]).reshape(-1) for name in ir.names}
-    env = sample_arrays(ir, n, seed)
+    env = sample_arrays(ir, n, seed, samplers)
     return {name: np.asarray(env[name]) for name in ir.names}
 
 
 @float64
-def sample_arrays(ir: Model, n: int, seed: int = 0) -> dict:
+def sample_arrays(ir: Model, n: int, seed: int = 0, samplers: Optional[dict] = None) -> dict:
     """:func:`sample` as JAX arrays, left where they were computed (split across the devices
     when there are several: see :mod:`causaldsl.engines.sharding`).
 
@@ -106,8 +107,9 @@ def sample_arrays(ir: Model, n: int, seed: int = 0) -> dict:
     >>> env["x"].shape
     (8,)
     """
+    samplers = {} if samplers is None else samplers
     key = (ir.nodes, int(n))
-    if key not in _SAMPLERS:
+    if key not in samplers:
         run, _ = forward(ir, {}, int(n))
-        _SAMPLERS[key] = jax.jit(lambda k: run(k, jnp.zeros((1,)), {})[0])
-    return _SAMPLERS[key](jax.random.PRNGKey(seed))
+        samplers[key] = jax.jit(lambda k: run(k, jnp.zeros((1,)), {})[0])
+    return samplers[key](jax.random.PRNGKey(seed))
