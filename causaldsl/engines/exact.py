@@ -68,10 +68,6 @@ from .config import float64
 from ..model.queries import Plan
 from .contraction import contract as contract_steps, estimate, greedy_steps, sequential_steps, two_phase_path
 
-# Programs built (one per query structure) plus any re-trace of a compiled function: a
-# query that only changes values must leave it unchanged.
-TRACES = {"count": 0}
-
 
 def _close(a, b, xp=jnp):
     return xp.abs(a - b) <= 1e-9 * xp.maximum(1.0, xp.abs(b))
@@ -458,7 +454,6 @@ def compile_exact(plan: Plan) -> Callable:
     s = _Structure(plan)
 
     def fn(values, theta):
-        TRACES["count"] += 1
         return s.evaluate(values, theta, jnp)
 
     return jax.jit(fn), s.nodes
@@ -557,7 +552,6 @@ class ExactProgram:
     """
 
     def __init__(self, plan: Plan, background: bool = True, compiler: Optional["Compiler"] = None):
-        TRACES["count"] += 1
         self.structure = s = _Structure(plan)
         self.nodes = s.nodes
         self.background = background
@@ -590,12 +584,8 @@ class ExactProgram:
         # runs what the values touch (n=20, P(y | do(x)): 130 -> 79 us), and the compile is shorter.
         static = [None if st is None else (np.asarray(st[0], dtype=float), [np.asarray(f) for f in st[1]])
                   for st in self._statics(values)]
-        traced = [0]
 
         def fn(values):
-            traced[0] += 1
-            if traced[0] > 1:  # the first trace is this program's compilation, counted at build
-                TRACES["count"] += 1
             num, den, undefined, flags = s.evaluate(values, {}, jnp, static)
             # One output array: one transfer back to the host per answer. Whether any flag is set
             # comes first, so that a valid answer (all but every one) reads one number, not all.

@@ -41,7 +41,6 @@ from ..model.ir import Model, Node, Slot
 from ..model.queries import Plan
 from . import noise as rng
 from . import scalar
-from .exact import TRACES
 from .sharding import draw_index
 
 _CHEAP_QUANTILE = {"Bernoulli", "Categorical", "Normal", "LogNormal", "Exponential", "Uniform"}
@@ -597,7 +596,6 @@ def compile_montecarlo(plan: Plan, n: int, source: str = "", shard_draws: bool =
     poisoned = []  # whether some parameter is checked per draw (known once traced)
 
     def draws(key, values, theta, z_rows, u_rows):
-        TRACES["count"] += 1
         env, logw, flags, bad = run_schedule(s, key, values, theta, n, shard_draws, fast_flags, (z_rows, u_rows))
         poisoned[:] = [bad is not None]
         t, logw = _per_draw(plan, n, env, logw, bad, values, target, doms)
