@@ -88,45 +88,9 @@ def _spread(a, shape: tuple, xp):
     return a if getattr(a, "shape", None) == shape else xp.broadcast_to(a, shape)
 
 
-# NumPy twins of the finite families' tables and checks (distributions.py holds the JAX
-# ones): eager JAX would pay a dispatch, and a compilation per new shape, for every op.
-def _np_bern_pmf(params, values):
-    p = np.asarray(params[0])[..., None]
-    return np.where(values == 1, p, np.where(values == 0, 1 - p, 0.0))
-
-
-def _np_bern_invalid(params):
-    p = np.asarray(params[0])
-    return np.isnan(p) | (p < 0) | (p > 1)
-
-
-def _np_cat_probs(params):
-    return np.stack(np.broadcast_arrays(*params), axis=-1)
-
-
-def _np_cat_pmf(params, values):
-    probs = _np_cat_probs(params)
-    idx = np.arange(probs.shape[-1])
-    return np.sum(np.where(values[:, None] == idx[None, :], probs[..., None, :], 0.0), axis=-1)
-
-
-def _np_cat_invalid(params):
-    probs = _np_cat_probs(params)
-    bad = np.any((probs < 0) | (probs > 1) | np.isnan(probs), axis=-1)
-    return bad | (np.abs(np.sum(probs, axis=-1) - 1) > 1e-6)
-
-
-_NUMPY_FAMILIES = {"Bernoulli": (_np_bern_pmf, _np_bern_invalid), "Categorical": (_np_cat_pmf, _np_cat_invalid)}
-
-
 def _pmf(family: str, params, dom, xp):
-    """``(table, invalid)`` of a finite family over ``dom`` for every parent configuration."""
-    if xp is np:
-        if family in _NUMPY_FAMILIES:
-            pmf, invalid = _NUMPY_FAMILIES[family]
-            return pmf(params, dom), invalid(params)
-        fam = FAMILIES[family]
-        return np.asarray(fam.pmf(params, dom)), np.asarray(fam.invalid(params))
+    """``(table, invalid)`` of a finite family over ``dom`` for every parent configuration, in
+    the namespace of ``params`` (NumPy for the first answers, JAX when traced)."""
     fam = FAMILIES[family]
     return fam.pmf(params, dom), fam.invalid(params)
 
