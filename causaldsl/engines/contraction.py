@@ -36,7 +36,7 @@ import functools
 import math
 import random
 from dataclasses import dataclass
-from typing import Hashable, Sequence
+from typing import Hashable, Optional, Sequence
 
 import numpy as np
 import opt_einsum
@@ -47,6 +47,7 @@ Term = Sequence[Hashable]
 _POOR = 1 << 20  # entries of greedy's largest intermediate (8 MB) past which a better path is searched for
 _TRIALS = 32  # randomised greedy paths tried there (opt_einsum's default), each as costly as the greedy one
 _SEARCH_S = 1.0  # seconds they may take: on a 30 x 30 grid (900 operands) 32 trials take 6 s
+_REACH = 64  # times the memory limit past which no search is run: it found 4x smaller on a 25 x 25 grid
 _LETTERS = 52  # indices NumPy's einsum can name in one step
 _BLAS = 1 << 12  # entries of the largest intermediate past which steps that can go through BLAS do
 
@@ -96,8 +97,14 @@ class Plan:
     @functools.cached_property
     def expression(self) -> ContractExpression:
         """opt_einsum's expression along :attr:`path`, for NumPy operands: built from the
-        search's own ``PathInfo`` (its ``contraction_list``), so the equation is not parsed again."""
-        return ContractExpression(self.equation, self.info.contraction_list, {})
+        search's own ``PathInfo`` (its ``contraction_list``), so the equation is not parsed again;
+        past :data:`_BLAS` entries, the same path with its large steps marked for BLAS (here, at
+        first use: a plan refused for its size never pays for it)."""
+        info = self.info
+        if self.largest > _BLAS:
+            _, info = opt_einsum.contract_path(self.equation, *self.shapes, shapes=True, optimize=self.path,
+                                               use_blas=True)
+        return ContractExpression(self.equation, info.contraction_list, {})
 
     def numpy(self, operands: Sequence) -> np.ndarray:
         """The contraction of NumPy ``operands``.
@@ -109,10 +116,13 @@ class Plan:
         return self.expression(*operands)
 
 
-def plan(terms: Sequence[Term], sizes: dict, output: Term) -> Plan:
+def plan(terms: Sequence[Term], sizes: dict, output: Term, memory_limit: Optional[float] = None) -> Plan:
     """The :class:`Plan` of contracting ``terms`` (each a sequence of indices, ``sizes[index]``
     its length) down to ``output``: opt_einsum's greedy path, or its randomised greedy search
-    for the smallest largest intermediate where greedy's is over 2^20 entries.
+    for the smallest largest intermediate where greedy's is over 2^20 entries and, given
+    ``memory_limit`` (the entries the caller can afford for it), within :data:`_REACH` times
+    that limit: past it no better path would be run anyway, and the search (seconds on a
+    900-operand grid) would only delay the refusal.
 
     >>> p = plan([("a", "b"), ("b", "c"), ("c",)], {"a": 2, "b": 3, "c": 4}, ("a",))
     >>> p.equation, p.path, p.largest, p.flops, p.wide
@@ -121,12 +131,11 @@ def plan(terms: Sequence[Term], sizes: dict, output: Term) -> Plan:
     eq = equation(terms, output)
     shapes = tuple(tuple(sizes[a] for a in t) for t in terms)
     path, info = opt_einsum.contract_path(eq, *shapes, shapes=True, optimize="greedy", use_blas=False)
-    if info.largest_intermediate > _POOR:
+    reach = math.inf if memory_limit is None else _REACH * memory_limit
+    if _POOR < info.largest_intermediate <= reach:
         other, other_info = _random_greedy(eq, shapes)
         if (other_info.largest_intermediate, other_info.opt_cost) < (info.largest_intermediate, info.opt_cost):
             path, info = other, other_info
-    if info.largest_intermediate > _BLAS:  # large steps through BLAS: the same path, its steps marked
-        path, info = opt_einsum.contract_path(eq, *shapes, shapes=True, optimize=list(path), use_blas=True)
     return Plan(eq, shapes, list(path), info)
 
 

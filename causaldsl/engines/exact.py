@@ -57,7 +57,7 @@ from ..model.distributions import FAMILIES
 from ..model.expressions import compile_expr, free_vars
 from ..model.ir import Model, Slot
 from ..model.queries import Plan
-from .config import float64
+from .config import float64, settings
 from .contraction import plan as contraction_plan
 
 # Programs built (one per query structure) plus any re-trace of a compiled function: a
@@ -199,7 +199,8 @@ class _Structure:
             else:
                 out.append(index[d])
         terms.extend([index[name]] for name in self.lifted)
-        self.contraction = contraction_plan(terms, size, out)
+        # The memory bound, in entries of the largest intermediate (see the cost below).
+        self.contraction = contraction_plan(terms, size, out, memory_limit=settings.exact_memory / 32)
         c = self.contraction
         # Every factor is live at once, beside the largest step: its result, its inputs (about
         # as large) and the copies einsum's BLAS route makes of them. Four times the largest

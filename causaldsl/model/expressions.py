@@ -134,7 +134,8 @@ def _compile(expr: S.Expr, ops) -> Compiled:
         args = [_compile(a, ops) for a in expr.args]
         fn = ops[expr.fn]
         if expr.fn in _UNARY:
-            return lambda env: fn(args[0](env))
+            a0 = args[0]
+            return lambda env: fn(a0(env))
 
         def call(env):
             out = args[0](env)
