@@ -11,7 +11,9 @@ checking included; importing the package not), the time of each query's answer a
 before it, and the wall time of the whole ``causaldsl run FILE`` (the process, import included;
 the persistent compilation cache off, so no run reads another's programs). Processes of the two
 checkouts alternate and the order flips every repeat, so load on a shared machine falls on both;
-each figure is the minimum over ``--repeats``. Prints one table per file, in milliseconds.
+each figure is the minimum over ``--repeats``. Prints one table per file, in milliseconds, in wall
+time and in CPU time (answers: the main thread's, so a background compile does not count; the
+whole run: the process's, every thread), the steadier figure on a loaded machine.
 
 ``--warm``: the warm (compiled) answers of the benchmark workloads instead (``benchmarks/worker.py``,
 causaldsl's jobs of ``python -m benchmarks.run``: exact ``P(Y | do(X))`` with and without
@@ -26,6 +28,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import resource
 import subprocess
 import sys
 import time
@@ -41,18 +44,19 @@ import causaldsl
 from causaldsl import api
 path = Path(sys.argv[1])
 source = path.read_text()
-t0 = time.perf_counter()
-times, queries = [], []
-prev = t0
+t0, c0 = time.perf_counter(), time.thread_time()
+times, cpu, queries = [], [], []
+prev, cprev = t0, c0
 for m in api.program(source, path.parent, check_queries=False):
     answers = m.answers() if isinstance(m, api.CausalModel) else m.run()
     for q, _ in zip(m.queries, answers):
-        now = time.perf_counter()
+        now, cnow = time.perf_counter(), time.thread_time()
         times.append(now - prev)
+        cpu.append(cnow - cprev)
         queries.append(q.text or repr(q))
-        prev = now
+        prev, cprev = now, cnow
 print(json.dumps({"first": (times[0] if times else None), "times": times, "queries": queries,
-                  "file": causaldsl.__file__}))
+                  "first_cpu": (cpu[0] if cpu else None), "cpu": cpu, "file": causaldsl.__file__}))
 """
 
 
@@ -72,12 +76,16 @@ def answers(checkout: Path, file: Path) -> dict:
     return got
 
 
-def whole_run(checkout: Path, file: Path) -> float:
-    """Wall seconds of ``causaldsl run FILE`` in a fresh process of ``checkout``."""
+def whole_run(checkout: Path, file: Path) -> tuple:
+    """``(wall, cpu)`` seconds of ``causaldsl run FILE`` in a fresh process of ``checkout`` (cpu:
+    user + system time of the process, every thread of it)."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     t0 = time.perf_counter()
     subprocess.run([sys.executable, "-m", "causaldsl.cli", "run", str(file)], env=_env(checkout), cwd=checkout,
                    stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    return time.perf_counter() - t0
+    wall = time.perf_counter() - t0
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return wall, (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
 
 
 def measure(checkouts: dict, files: list, repeats: int) -> dict:
@@ -90,28 +98,37 @@ def measure(checkouts: dict, files: list, repeats: int) -> dict:
                 order.reverse()
             for label, checkout in order:
                 got = answers(checkout, f)
-                run = whole_run(checkout, f)
-                b = best[f.name].setdefault(label, {"first": float("inf"), "times": [float("inf")] * len(got["times"]),
-                                                    "queries": got["queries"], "run": float("inf")})
-                b["first"] = min(b["first"], got["first"])
-                b["times"] = [min(a, t) for a, t in zip(b["times"], got["times"])]
-                b["run"] = min(b["run"], run)
+                run, run_cpu = whole_run(checkout, f)
+                inf = float("inf")
+                b = best[f.name].setdefault(label, {"first": inf, "first_cpu": inf, "times": [inf] * len(got["times"]),
+                                                    "cpu": [inf] * len(got["times"]), "queries": got["queries"],
+                                                    "run": inf, "run_cpu": inf})
+                for k in ("first", "first_cpu"):
+                    b[k] = min(b[k], got[k])
+                for k in ("times", "cpu"):
+                    b[k] = [min(a, t) for a, t in zip(b[k], got[k])]
+                b["run"], b["run_cpu"] = min(b["run"], run), min(b["run_cpu"], run_cpu)
         print(f"repeat {r + 1}/{repeats} done", file=sys.stderr, flush=True)
     return best
 
 
 def table(best: dict) -> str:
-    """One block per file: first answer, each query, whole run; before, after and the difference (ms)."""
+    """One block per file: first answer, each query, whole run; before, after and the difference
+    (ms), in wall time and in CPU time (the main thread's for answers, the process's for the run:
+    on a shared machine the CPU time is the steadier of the two)."""
     lines = []
     for name, by in best.items():
         b, a = by["before"], by["after"]
         lines.append(f"\n{name}")
-        lines.append(f"  {'':52s} {'before':>9s} {'after':>9s} {'diff':>8s}")
-        rows = [("first answer (text -> answer)", b["first"], a["first"])]
-        rows += [(f"  {q[:48]}", tb, ta) for q, tb, ta in zip(b["queries"], b["times"], a["times"])]
-        rows.append(("causaldsl run (whole process)", b["run"], a["run"]))
-        for label, tb, ta in rows:
-            lines.append(f"  {label:52s} {tb * 1e3:9.1f} {ta * 1e3:9.1f} {(ta - tb) * 1e3:+8.1f}")
+        lines.append(f"  {'':50s} {'wall before':>11s} {'after':>8s} {'diff':>8s}   {'cpu before':>10s} {'after':>8s} "
+                     f"{'diff':>8s}")
+        rows = [("first answer (text -> answer)", b["first"], a["first"], b["first_cpu"], a["first_cpu"])]
+        rows += [(f"  {q[:46]}", tb, ta, cb, ca)
+                 for q, tb, ta, cb, ca in zip(b["queries"], b["times"], a["times"], b["cpu"], a["cpu"])]
+        rows.append(("causaldsl run (whole process)", b["run"], a["run"], b["run_cpu"], a["run_cpu"]))
+        for label, tb, ta, cb, ca in rows:
+            lines.append(f"  {label:50s} {tb * 1e3:11.1f} {ta * 1e3:8.1f} {(ta - tb) * 1e3:+8.1f}   "
+                         f"{cb * 1e3:10.1f} {ca * 1e3:8.1f} {(ca - cb) * 1e3:+8.1f}")
     return "\n".join(lines)
 
 
