@@ -215,20 +215,17 @@ def test_exact_asked_for_but_too_large_is_refused_before_anything_is_allocated(t
 
 
 def test_the_estimate_is_opt_einsums_for_the_same_path():
-    """The estimate, from shapes, against opt_einsum's account of the same contraction path."""
+    """The estimate, from shapes, is opt_einsum's account of the contraction path the engine runs."""
     import opt_einsum
 
-    from causaldsl.engines.contraction import estimate
     from causaldsl.engines.exact import _Structure, structure_cost
 
     s = _Structure(plan_query(cd.model(grid(6)).ir, parse_query("P(g5_5 = 1)")))
-    sizes, _ = s._shape
-    shapes = [tuple(sizes[a] for a in t) for t in s.terms]
-    _, info = opt_einsum.contract_path(s.equation, *shapes, shapes=True, optimize=[p for p, _, _ in s.steps])
-    operands, largest, work, wide = estimate(s.terms, sizes, s.out, s.steps)
-    assert largest == info.largest_intermediate and not wide
-    assert operands == sum(int(np.prod(sh)) for sh in shapes)
-    assert info.opt_cost / 2 <= work <= info.opt_cost  # opt_einsum counts a summed product twice
+    c = s.contraction
+    _, info = opt_einsum.contract_path(c.equation, *c.shapes, shapes=True, optimize=c.path)
+    assert s.cost == structure_cost(s.plan)
+    assert s.cost.work == info.opt_cost and not s.cost.wide
+    assert s.cost.memory == 8 * (sum(int(np.prod(sh)) for sh in c.shapes) + 4 * info.largest_intermediate)
     big = structure_cost(plan_query(cd.model(random_dag(100)).ir, parse_query("P(d99 = 1)")))
     assert big.memory > 32 * 2 ** 30  # NumPy's failed allocation alone was 32 GiB
 

@@ -1,22 +1,28 @@
-"""Contraction paths and pairwise contraction for the exact engine.
+"""Contraction plans for the exact engine, from :mod:`opt_einsum`.
 
-A contraction of many small tensors (an einsum) is a sequence of pairwise
-contractions; its cost is decided by the order (the *path*). Finding the best
-path is NP-hard; the greedy heuristic (contract next the pair whose result is
-smallest relative to its inputs) is near optimal on the tree-like networks of
-causal models and costs microseconds per step [1, 2].
+An exact answer is one einsum over many small tensors; its cost is decided by the order of the
+pairwise contractions (the *path*). Finding the best path is NP-hard; opt_einsum's greedy
+heuristic is near optimal on the tree-like networks of causal models and cheap to find [1].
+Where its largest intermediate is large (grids, dense random networks) opt_einsum's randomised
+greedy search [2] is run too (32 seeded trials, or fewer where they take over a second) and the
+smaller of the two paths kept: there the contraction costs far more than the search.
 
-Paths are in opt_einsum's linear format: each step ``(i, j)`` names positions
-in the current operand list; the two operands are removed and their product is
-appended. ``jax.numpy.einsum(..., optimize=path)`` takes such a path as is.
+One :class:`Plan` per query structure feeds both engines: NumPy runs it as opt_einsum's
+``contract_expression`` along the path, JAX as ``jnp.einsum(equation, ..., optimize=path)``.
+Its cost (largest intermediate, operation count) is opt_einsum's own ``PathInfo``. Indices are
+named by ``opt_einsum.get_symbol``, so an equation may hold any number of them; only a single
+pairwise step over more than NumPy's 52 letters cannot run (:attr:`Plan.wide`).
 
-The functions here do what :mod:`opt_einsum` does in ``contract_path`` and
-``contract``, without its per-call parsing and bookkeeping, which on the 10- to
-100-operand contractions of a first answer was most of the time. On the
-benchmarks' ``P(y | do(x))`` at n = 20 / 200 / 1000 (``python benchmarks/contraction.py``,
-best of five, this 2-core machine): the path search 438 -> 217, 2160 -> 1138 and
-7810 -> 4892 us, the NumPy contraction along it 320 -> 52, 1449 -> 191 and
-5617 -> 945 us, with largest steps as small or smaller.
+The NumPy expression is built from the ``PathInfo`` of the search itself (the equation is parsed
+once), and its small steps run in einsum's own loop (``use_blas=False``): for tables of a few
+entries, BLAS's ``tensordot`` with its transposes costs more than the product it computes. Only
+a plan whose largest intermediate is over 2^12 entries has its steps marked for BLAS.
+
+opt_einsum's ``memory_limit`` is not used: it turns the greedy search into its branch search,
+slower in Python, and where no pairwise step fits under the limit opt_einsum contracts all the
+remaining operands in one step, which NumPy would run as a single naive einsum, far larger than
+the limit. The engine bounds memory itself, from the plan's ``PathInfo``, before anything runs
+(:func:`causaldsl.engines.exact.structure_cost`).
 
 [1] D. G. A. Smith, J. Gray, "opt_einsum - A Python package for optimizing
     contraction order for einsum-like expressions", JOSS 3(26), 753 (2018).
@@ -26,350 +32,121 @@ best of five, this 2-core machine): the path search 438 -> 217, 2160 -> 1138 and
 
 from __future__ import annotations
 
-import bisect
-import heapq
+import functools
 import math
+import random
+from dataclasses import dataclass
 from typing import Hashable, Optional, Sequence
 
 import numpy as np
+import opt_einsum
+from opt_einsum.contract import ContractExpression
 
 Term = Sequence[Hashable]
 
-_LETTERS = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
-_ID = 24  # bits of an operand's number in a heap entry of the greedy search
-_ID_MASK = (1 << _ID) - 1
-_PAIR = 2 * _ID
-_BLAS_SIZE = 1 << 15  # a pairwise step with more multiply-adds than this goes to np.einsum's BLAS path
+_POOR = 1 << 20  # entries of greedy's largest intermediate (8 MB) past which a better path is searched for
+_TRIALS = 32  # randomised greedy paths tried there (opt_einsum's default), each as costly as the greedy one
+_SEARCH_S = 1.0  # seconds they may take: on a 30 x 30 grid (900 operands) 32 trials take 6 s
+_REACH = 64  # times the memory limit past which no search is run: it found 4x smaller on a 25 x 25 grid
+_LETTERS = 52  # indices NumPy's einsum can name in one step
+_BLAS = 1 << 12  # entries of the largest intermediate past which steps that can go through BLAS do
 
 
-def greedy_path(terms: Sequence[Term], sizes: dict, output: Term) -> list:
-    """A greedy contraction path for ``terms -> output`` (opt_einsum's linear format).
+def equation(terms: Sequence[Term], output: Term) -> str:
+    """``terms -> output`` as one einsum equation, each index one of opt_einsum's symbols
+    (numbered in order of appearance, so the number of indices is unbounded).
 
-    At each step the pair of operands sharing an index whose product has the
-    smallest ``size(result) - size(a) - size(b)`` is contracted (opt_einsum's
-    ``greedy`` with its default cost); an index is summed out as soon as no
-    other operand and not the output holds it. Operands that share no index are
-    joined last, smallest first.
-
-    >>> greedy_path([("a", "b"), ("b", "c"), ("c",)], {"a": 2, "b": 3, "c": 4}, ("a",))
-    [(1, 2), (0, 1)]
-    >>> greedy_path([("a",)], {"a": 2}, ())
-    [(0,)]
+    >>> equation([("x", "y"), ("y",)], ("x",))
+    'ab,b->a'
     """
-    if len(terms) < 2:
-        return [(0,)] if terms else []
-    ssa, _, _ = _greedy(terms, sizes, output)
-    return _linear(ssa, len(terms))
+    names: dict = {}
+    word = lambda t: "".join(opt_einsum.get_symbol(names.setdefault(a, len(names))) for a in t)  # noqa: E731
+    return ",".join(word(t) for t in terms) + "->" + word(output)
 
 
-def greedy_steps(terms: Sequence[Term], sizes: dict, output: Term) -> list:
-    """``pairwise_steps(terms, sizes, output, greedy_path(terms, sizes, output))``, in one pass:
-    the search already knows each step's result, so no step works out again which indices
-    a later operand still holds (at n = 200 that was most of the first answer's path time).
+@dataclass(frozen=True)
+class Plan:
+    """One contraction: its ``equation``, the operands' ``shapes``, opt_einsum's ``path`` and
+    the ``PathInfo`` opt_einsum gives for that path (``info``)."""
 
-    >>> greedy_steps([("x", "y"), ("y", "z")], {"x": 2, "y": 2, "z": 2}, ("x",))
-    [((0, 1), 'ab,bc->a', 8)]
+    equation: str
+    shapes: tuple
+    path: list
+    info: object
+
+    @property
+    def entries(self) -> int:
+        """Entries of the operands, all held at once."""
+        return sum(math.prod(s) for s in self.shapes)
+
+    @property
+    def largest(self) -> int:
+        """Entries of the largest intermediate (opt_einsum's ``largest_intermediate``)."""
+        return int(self.info.largest_intermediate)
+
+    @property
+    def flops(self) -> int:
+        """Operations along the path, as opt_einsum counts them (``opt_cost``)."""
+        return int(self.info.opt_cost)
+
+    @property
+    def wide(self) -> bool:
+        """Whether a step joins more indices than NumPy's einsum has letters (52)."""
+        return max(self.info.scale_list, default=0) > _LETTERS
+
+    @functools.cached_property
+    def expression(self) -> ContractExpression:
+        """opt_einsum's expression along :attr:`path`, for NumPy operands: built from the
+        search's own ``PathInfo`` (its ``contraction_list``), so the equation is not parsed again;
+        past :data:`_BLAS` entries, the same path with its large steps marked for BLAS (here, at
+        first use: a plan refused for its size never pays for it)."""
+        info = self.info
+        if self.largest > _BLAS:
+            _, info = opt_einsum.contract_path(self.equation, *self.shapes, shapes=True, optimize=self.path,
+                                               use_blas=True)
+        return ContractExpression(self.equation, info.contraction_list, {})
+
+    def numpy(self, operands: Sequence) -> np.ndarray:
+        """The contraction of NumPy ``operands``.
+
+        >>> p = plan([("x", "y"), ("y",)], {"x": 2, "y": 2}, ("x",))
+        >>> p.numpy([np.array([[1.0, 2.0], [3.0, 4.0]]), np.array([1.0, 1.0])])
+        array([3., 7.])
+        """
+        return self.expression(*operands)
+
+
+def plan(terms: Sequence[Term], sizes: dict, output: Term, memory_limit: Optional[float] = None) -> Plan:
+    """The :class:`Plan` of contracting ``terms`` (each a sequence of indices, ``sizes[index]``
+    its length) down to ``output``: opt_einsum's greedy path, or its randomised greedy search
+    for the smallest largest intermediate where greedy's is over 2^20 entries and, given
+    ``memory_limit`` (the entries the caller can afford for it), within :data:`_REACH` times
+    that limit: past it no better path would be run anyway, and the search (seconds on a
+    900-operand grid) would only delay the refusal.
+
+    >>> p = plan([("a", "b"), ("b", "c"), ("c",)], {"a": 2, "b": 3, "c": 4}, ("a",))
+    >>> p.equation, p.path, p.largest, p.flops, p.wide
+    ('ab,bc,c->a', [(1, 2), (0, 1)], 3, 36, False)
     """
-    if len(terms) < 2:
-        return pairwise_steps(terms, sizes, output, [(0,)] if terms else [])
-    ssa, bit, dims = _greedy(terms, sizes, output)
-    n = len(terms)
-    axes = [[bit[a] for a in t] for t in terms]  # per operand (SSA numbering): its indices' bits
-    final = [bit[a] for a in output]
-    ids = list(range(n))
-    steps = []
-    for k, (i, j, result) in enumerate(ssa):
-        a, b = ids.index(i), ids.index(j)
-        if a > b:  # the step names the operand met first in the list first
-            a, b, i, j = b, a, j, i
-        del ids[b], ids[a]
-        ids.append(n + k)
-        ai, aj = axes[i], axes[j]
-        used = list(dict.fromkeys(ai + aj))
-        res = final if k == len(ssa) - 1 else [x for x in used if (result >> x) & 1]
-        axes.append(res)
-        steps.append(((a, b), _pair_equation(ai, aj, res, used), math.prod([dims[x] for x in used])))
-    return steps
+    eq = equation(terms, output)
+    shapes = tuple(tuple(sizes[a] for a in t) for t in terms)
+    path, info = opt_einsum.contract_path(eq, *shapes, shapes=True, optimize="greedy", use_blas=False)
+    reach = math.inf if memory_limit is None else _REACH * memory_limit
+    if _POOR < info.largest_intermediate <= reach:
+        other, other_info = _random_greedy(eq, shapes)
+        if (other_info.largest_intermediate, other_info.opt_cost) < (info.largest_intermediate, info.opt_cost):
+            path, info = other, other_info
+    return Plan(eq, shapes, list(path), info)
 
 
-def _pair_equation(left: Term, right: Term, result: Term, used: list) -> Optional[str]:
-    """The einsum equation of one pairwise step, in letters of its own (``used``: every index
-    of the two operands, once): a contraction of hundreds of indices has more than 52. ``None``
-    where the step itself joins more than NumPy's 52 letters (:func:`estimate` reports it;
-    the exact engine refuses such a contraction before it runs).
+def _random_greedy(eq: str, shapes: tuple) -> tuple:
+    """opt_einsum's randomised greedy search for the path with the smallest largest intermediate.
 
-    >>> _pair_equation("xy", "yz", "x", ["x", "y", "z"])
-    'ab,bc->a'
-    >>> _pair_equation(range(53), [], [], list(range(53))) is None
-    True
-    """
-    if len(used) > len(_LETTERS):
-        return None
-    letter = dict(zip(used, _LETTERS))
-    return "".join([letter[a] for a in left]) + "," + "".join([letter[a] for a in right]) + "->" \
-        + "".join([letter[a] for a in result])
-
-
-def _greedy(terms: Sequence[Term], sizes: dict, output: Term) -> tuple:
-    """:func:`greedy_path`'s search over two or more terms: ``(merges, bit, dims)``, the merges
-    in SSA numbering as ``(i, j, index mask of the result)``, ``bit`` each index's bit in the
-    masks and ``dims`` each bit's size."""
-    # Index sets as bit masks: a pair's cost is a few integer operations, not set building.
-    bit = {a: k for k, a in enumerate(dict.fromkeys([*output, *(a for t in terms for a in t)]))}
-    dims = [sizes[a] for a in bit]
-    live = {}  # operand -> its index mask
-    bits = {}  # operand -> its indices' bits (read by every step that touches it)
-    holders: list = [set() for _ in dims]
-    count = [0] * len(dims)  # live operands holding an index, plus one for the output
-    for a in output:
-        count[bit[a]] = 1
-    for k, t in enumerate(terms):
-        bits[k] = own = sorted({bit[a] for a in t})
-        live[k] = sum(1 << b for b in own)
-        for b in own:
-            holders[b].add(k)
-            count[b] += 1
-    # indices held once and twice: a pair takes an index away when it holds all its copies
-    once = sum(1 << b for b, c in enumerate(count) if c == 1)
-    twice = sum(1 << b for b, c in enumerate(count) if c == 2)
-    # per distinct dimension, the mask of its indices: a volume is a few bit counts
-    of_dim: dict = {}
-    for b, d in enumerate(dims):
-        of_dim[d] = of_dim.get(d, 0) | (1 << b)
-    dim_masks = [(d, m) for d, m in of_dim.items() if d != 1]
-
-    def volume(mask: int) -> int:
-        v = 1
-        for d, m in dim_masks:
-            v *= d ** (mask & m).bit_count()
-        return v
-
-    def joined(ti: int, tj: int) -> int:
-        return (ti | tj) & ~(((ti ^ tj) & once) | (ti & tj & twice))
-
-    # Each heap entry is one int, cost, then operand i < j, in bit fields: it orders as the tuple
-    # (cost, i, j) would, and is no object for the garbage collector to walk (a search pushes
-    # hundreds).
-    heap: list = []
-    push = heapq.heappush
-    vol = {k: volume(t) for k, t in live.items()}  # each live operand's size, computed once
-
-    def push_pairs(i: int, above: int = -1) -> None:
-        """Every pair of ``i`` with an operand sharing an index, numbered above ``above``."""
-        ti, vi = live[i], vol[i]
-        for j in set().union(*[holders[b] for b in bits[i]]):
-            if j > above and j != i:
-                tj = live[j]
-                r = (ti | tj) & ~(((ti ^ tj) & once) | (ti & tj & twice))  # joined(ti, tj), inline
-                v = 1
-                for d, m in dim_masks:  # volume(r), inline too: this loop is most of the search
-                    v *= d ** (r & m).bit_count()
-                push(heap, ((v - vi - vol[j]) << _PAIR) | (i << _ID if i < j else j << _ID) | max(i, j))
-
-    ssa: list = []
-
-    def merge(i: int, j: int) -> int:
-        nonlocal once, twice
-        k = len(terms) + len(ssa)
-        ti, tj = live.pop(i), live.pop(j)
-        result = joined(ti, tj)
-        kept = []
-        for b in sorted(set(bits.pop(i)).union(bits.pop(j))):
-            holders[b].difference_update((i, j))
-            count[b] -= ((ti >> b) & 1) + ((tj >> b) & 1)
-            if (result >> b) & 1:
-                holders[b].add(k)
-                count[b] += 1
-                kept.append(b)
-            m = 1 << b
-            once = once | m if count[b] == 1 else once & ~m
-            twice = twice | m if count[b] == 2 else twice & ~m
-        live[k], bits[k] = result, kept
-        vol[k] = volume(result)
-        ssa.append((min(i, j), max(i, j), result))
-        return k
-
-    for k in list(live):
-        push_pairs(k, above=k)  # each pair once: from its lower-numbered operand
-    pop = heapq.heappop
-    while heap:
-        key = pop(heap)
-        i, j = (key >> _ID) & _ID_MASK, key & _ID_MASK
-        if i not in live or j not in live:
-            continue
-        now = volume(joined(live[i], live[j])) - vol[i] - vol[j]
-        if now > key >> _PAIR:  # an index lost holders since this pair was pushed
-            push(heap, (now << _PAIR) | (i << _ID) | j)
-            continue
-        push_pairs(merge(i, j))
-    while len(live) > 1:  # disconnected parts: outer products, the smallest operands first
-        i, j = sorted(live, key=lambda k: (vol[k], k))[:2]
-        merge(i, j)
-    return ssa, bit, dims
-
-
-def _linear(ssa: list, n: int) -> list:
-    """SSA steps ``(i, j, result)`` (operands numbered once, results numbered on) as positions
-    in a shrinking list."""
-    ids = list(range(n))
-    path = []
-    for k, (i, j, _) in enumerate(ssa):
-        a, b = sorted((ids.index(i), ids.index(j)))
-        path.append((a, b))
-        del ids[b], ids[a]
-        ids.append(n + k)
-    return path
-
-
-def sequential_steps(terms: Sequence[Term], sizes: dict, output: Term, order: Sequence[int],
-                     max_step: int = 1 << 12, max_total: int = 1 << 16) -> Optional[list]:
-    """Steps, as :func:`pairwise_steps` gives them, that fold the operands into one in ``order``
-    (operand ``order[0]`` with ``order[1]``, the result with ``order[2]``, ...), each index summed
-    out after the last operand that holds it; ``None`` where a step would take more than
-    ``max_step`` multiply-adds or all of them more than ``max_total``.
-
-    Folded in the order of a causal network's nodes (parents first), this is variable
-    elimination in that order [1]: on the small networks of a first answer it contracts as
-    cheaply as the greedy path, and it takes one pass to find, not a search; the bounds send
-    everything else to :func:`greedy_steps`.
-
-    [1] R. Dechter, "Bucket elimination: a unifying framework for reasoning", Artificial
-        Intelligence 113, 41-85 (1999).
-
-    >>> sequential_steps([("y", "z"), ("x", "y"), ("x",)], {"x": 2, "y": 2, "z": 2}, ("z",), [2, 1, 0])
-    [((1, 2), 'ab,a->b', 4), ((0, 1), 'ab,a->b', 4)]
-    >>> sequential_steps([("x", "y"), ("y", "z")], {"x": 64, "y": 64, "z": 64}, ("x",), [0, 1]) is None
-    True
-    """
-    n = len(terms)
-    if n < 2:
-        return pairwise_steps(terms, sizes, output, [(0,)] if terms else [])
-    last = {}  # index -> the last position in the fold of an operand holding it
-    for pos, k in enumerate(order):
-        for a in terms[k]:
-            last[a] = pos
-    kept = set(output)
-    rest = list(range(n))  # the operands not folded in yet, in list order (the fold's result is last)
-    steps, total = [], 0
-    acc = None
-    for pos in range(1, n):
-        k = order[pos]
-        if acc is None:  # the first step joins two operands of the list
-            i, j = bisect.bisect_left(rest, order[0]), bisect.bisect_left(rest, k)
-            left, right = (terms[order[0]], terms[k]) if i < j else (terms[k], terms[order[0]])
-            step = (min(i, j), max(i, j))
-            del rest[step[1]], rest[step[0]]
-        else:  # then the operand with the result so far, which is last in the list
-            i = bisect.bisect_left(rest, k)
-            left, right, step = terms[k], acc, (i, len(rest))
-            del rest[i]
-        used = list(dict.fromkeys([*left, *right]))
-        work = math.prod([sizes[a] for a in used])
-        total += work
-        if work > max_step or total > max_total or len(used) > len(_LETTERS):
-            return None
-        acc = list(output) if pos == n - 1 else [a for a in used if a in kept or last[a] > pos]
-        steps.append((step, _pair_equation(left, right, acc, used), work))
-    return steps
-
-
-def estimate(terms: Sequence[Term], sizes: dict, output: Term, steps: list) -> tuple[int, int, int, bool]:
-    """What contracting ``terms`` along ``steps`` costs, from shapes alone (nothing is allocated):
-    ``(operand entries, largest intermediate's entries, multiply-adds, too wide)``, the last
-    True where a step joins more indices than NumPy's einsum has letters (52).
-
-    >>> terms, sizes = [("a", "b"), ("b", "c"), ("c",)], {"a": 2, "b": 3, "c": 4}
-    >>> estimate(terms, sizes, ("a",), greedy_steps(terms, sizes, ("a",)))
-    (22, 3, 18, False)
-    """
-    held: dict = {}  # index -> how many live operands (and the output) hold it
-    for t in [*terms, output]:
-        for a in set(t):
-            held[a] = held.get(a, 0) + 1
-    ops = [list(dict.fromkeys(t)) for t in terms]
-    largest = work = 0
-    wide = False
-    for positions, equation, w in steps:
-        picked = _take(ops, positions)
-        used = list(dict.fromkeys(a for t in picked for a in t))
-        for t in picked:
-            for a in t:
-                held[a] -= 1
-        result = [a for a in used if held[a] > 0] if ops else list(output)
-        for a in result:
-            held[a] += 1
-        ops.append(result)
-        largest = max(largest, math.prod(sizes[a] for a in result))
-        work += w
-        wide = wide or equation is None
-    return sum(math.prod(sizes[a] for a in t) for t in terms), largest, work, wide
-
-
-def two_phase_path(terms: Sequence[Term], sizes: dict, output: Term, first: int) -> list:
-    """A path that contracts ``terms[first:]`` among themselves down to one tensor over the
-    indices the rest and the output need, then that tensor with ``terms[:first]`` (each greedily).
-
-    In the compiled program the first phase involves constants only, so XLA folds it.
-
-    >>> two_phase_path([("a",), ("a", "b"), ("b", "c")], {"a": 2, "b": 2, "c": 2}, ("c",), 1)
-    [(1, 2), (0, 1)]
-    """
-    consts = terms[first:]
-    if len(consts) < 2:  # nothing to fold first (greedy_path also takes the 0- and 1-operand cases)
-        return greedy_path(terms, sizes, output)
-    needed = {a for t in terms[:first] for a in t} | set(output)
-    kept = tuple(dict.fromkeys(a for t in consts for a in t if a in needed))
-    path = [tuple(first + i for i in step) for step in greedy_path(consts, sizes, kept)]
-    if first == 0:
-        return path
-    return path + greedy_path(list(terms[:first]) + [kept], sizes, output)
-
-
-def _take(ops: list, positions) -> list:
-    """The operands at ``positions``, removed from ``ops`` (a path step's own bookkeeping)."""
-    picked = [ops[i] for i in positions]
-    for i in sorted(positions, reverse=True):
-        del ops[i]
-    return picked
-
-
-def pairwise_steps(terms: Sequence[Term], sizes: dict, output: Term, path: list) -> list:
-    """Per step of ``path``: ``(positions, equation, work)``, the equation in NumPy's einsum
-    letters and ``work`` its multiply-adds. A step keeps an index while a later operand or the
-    output holds it.
-
-    >>> pairwise_steps([("x", "y"), ("y", "z")], {"x": 2, "y": 2, "z": 2}, ("x",), [(0, 1)])
-    [((0, 1), 'ab,bc->a', 8)]
-    """
-    ops = [tuple(t) for t in terms]
-    steps = []
-    for step in path:
-        picked = _take(ops, step)
-        rest = set(output).union(*ops)
-        used = list(dict.fromkeys(a for t in picked for a in t))
-        result = tuple(a for a in used if a in rest) if ops else tuple(output)
-        if len(dict.fromkeys(used + list(result))) > len(_LETTERS):  # see _pair_equation
-            steps.append((tuple(step), None, math.prod(sizes[a] for a in set(used) | set(result))))
-            ops.append(result)
-            continue
-        letter = {a: _LETTERS[k] for k, a in enumerate(dict.fromkeys(used + list(result)))}
-        word = lambda t: "".join(letter[a] for a in t)  # noqa: E731
-        steps.append((tuple(step), ",".join(word(t) for t in picked) + "->" + word(result),
-                      math.prod(sizes[a] for a in letter)))
-        ops.append(result)
-    return steps
-
-
-def contract(steps: list, operands: list) -> np.ndarray:
-    """Run :func:`pairwise_steps` over NumPy ``operands``.
-
-    >>> a, b = np.array([[1.0, 2.0], [3.0, 4.0]]), np.array([1.0, 1.0])
-    >>> contract(pairwise_steps([("x", "y"), ("y",)], {"x": 2, "y": 2}, ("x",), [(0, 1)]), [a, b])
-    array([3., 7.])
-    """
-    ops = list(operands)
-    for positions, equation, work in steps:
-        picked = _take(ops, positions)
-        # Small steps in einsum's own loop (microseconds); large ones through its BLAS route.
-        ops.append(np.einsum(equation, *picked, optimize=work > _BLAS_SIZE))
-    return ops[0]
+    Its trials seed Python's global :mod:`random` (trial ``r`` with ``r``: the same path on every
+    run that completes as many trials); the caller's random state is put back as it was."""
+    state = random.getstate()
+    try:
+        search = opt_einsum.RandomGreedy(max_repeats=_TRIALS, max_time=_SEARCH_S, minimize="size")
+        return opt_einsum.contract_path(eq, *shapes, shapes=True, optimize=search, use_blas=False)
+    finally:
+        random.setstate(state)

@@ -10,13 +10,9 @@ single copy its conditional probability table; for copies ``c_1..c_k`` of a
 the length of the intersection of the copies' CDF intervals. A deterministic
 ``:=`` copy is the same formula with point masses. The answer is
 ``Σ factors · evidence · target / Σ factors · evidence``, computed in a single
-contraction (with a stacked ``[1, target]`` operand) along a path that is found
-once per structure. The NumPy answers fold the operands in the network's order
-(variable elimination), or take the greedy path over all of them where that
-order would build large intermediates; the compiled program's path is greedy
-over the factors that are constants of the structure first, then greedy over
-their product and the operands that change with the query's values (evidence
-and intervention indicators).
+contraction (with a stacked ``[1, target]`` operand) along one path found once
+per structure by opt_einsum (:mod:`~causaldsl.engines.contraction`): the NumPy
+answers and the compiled program run the same plan.
 
 An intervened variable held at a query value, if it has finitely many values,
 is an einsum index too, with a one-hot operand for the held value: its
@@ -35,10 +31,8 @@ the same contraction, and would dominate the first answer. So:
 
 * the factors that do not depend on the query's values (all of them but those
   with a parent held at a value of an infinite domain, or of more than 64
-  values) are tabulated once, in
-  NumPy, and compiled into the program as constants: XLA folds the part of the
-  contraction they alone feed, and a warm call computes what the query's values
-  touch (tens of microseconds for the 20- to 200-node networks of the benchmarks);
+  values) are tabulated once, in NumPy, and compiled into the program as
+  constants (XLA folds what it can of them);
 * the answers come from NumPy (the same code, ``xp=numpy``) until the jitted
   function is ready. It is compiled, on a background thread, once a structure
   is asked a second time (a new value counts): a question asked once costs no
@@ -49,7 +43,6 @@ the same contraction, and would dominate the first answer. So:
 from __future__ import annotations
 
 import collections
-import functools
 import threading
 from collections import defaultdict
 from dataclasses import dataclass
@@ -58,15 +51,14 @@ from typing import Callable, Optional
 import jax
 import jax.numpy as jnp
 import numpy as np
-import opt_einsum
 
 from ..language import syntax as S
 from ..model.distributions import FAMILIES
 from ..model.expressions import compile_expr, free_vars
 from ..model.ir import Model, Slot
-from .config import float64
 from ..model.queries import Plan
-from .contraction import contract as contract_steps, estimate, greedy_steps, sequential_steps, two_phase_path
+from .config import float64, settings
+from .contraction import plan as contraction_plan
 
 
 def _close(a, b, xp=jnp):
@@ -92,45 +84,9 @@ def _spread(a, shape: tuple, xp):
     return a if getattr(a, "shape", None) == shape else xp.broadcast_to(a, shape)
 
 
-# NumPy twins of the finite families' tables and checks (distributions.py holds the JAX
-# ones): eager JAX would pay a dispatch, and a compilation per new shape, for every op.
-def _np_bern_pmf(params, values):
-    p = np.asarray(params[0])[..., None]
-    return np.where(values == 1, p, np.where(values == 0, 1 - p, 0.0))
-
-
-def _np_bern_invalid(params):
-    p = np.asarray(params[0])
-    return np.isnan(p) | (p < 0) | (p > 1)
-
-
-def _np_cat_probs(params):
-    return np.stack(np.broadcast_arrays(*params), axis=-1)
-
-
-def _np_cat_pmf(params, values):
-    probs = _np_cat_probs(params)
-    idx = np.arange(probs.shape[-1])
-    return np.sum(np.where(values[:, None] == idx[None, :], probs[..., None, :], 0.0), axis=-1)
-
-
-def _np_cat_invalid(params):
-    probs = _np_cat_probs(params)
-    bad = np.any((probs < 0) | (probs > 1) | np.isnan(probs), axis=-1)
-    return bad | (np.abs(np.sum(probs, axis=-1) - 1) > 1e-6)
-
-
-_NUMPY_FAMILIES = {"Bernoulli": (_np_bern_pmf, _np_bern_invalid), "Categorical": (_np_cat_pmf, _np_cat_invalid)}
-
-
 def _pmf(family: str, params, dom, xp):
-    """``(table, invalid)`` of a finite family over ``dom`` for every parent configuration."""
-    if xp is np:
-        if family in _NUMPY_FAMILIES:
-            pmf, invalid = _NUMPY_FAMILIES[family]
-            return pmf(params, dom), invalid(params)
-        fam = FAMILIES[family]
-        return np.asarray(fam.pmf(params, dom)), np.asarray(fam.invalid(params))
+    """``(table, invalid)`` of a finite family over ``dom`` for every parent configuration, in
+    the namespace of ``params`` (NumPy for the first answers, JAX when traced)."""
     fam = FAMILIES[family]
     return fam.pmf(params, dom), fam.invalid(params)
 
@@ -138,8 +94,9 @@ def _pmf(family: str, params, dom, xp):
 @dataclass(frozen=True)
 class Cost:
     """What an exact answer would take, known from shapes before anything is allocated:
-    ``memory`` in bytes (its factors and its largest step, float64; an estimate), ``work`` in
-    multiply-adds, ``wide`` whether a step joins more indices than NumPy's einsum takes (52)."""
+    ``memory`` in bytes (its factors and its largest step, float64; an estimate), ``work`` the
+    operations of its contraction as opt_einsum counts them (``PathInfo.opt_cost``), ``wide``
+    whether a step joins more indices than NumPy's einsum takes (52)."""
 
     memory: int
     work: int
@@ -161,7 +118,7 @@ def structure_cost(plan: Plan) -> Cost:
     >>> from causaldsl.model.queries import plan_query
     >>> m = cd.model("model m {\\n x ~ Bernoulli(0.3)\\n y ~ Bernoulli(table(x) { 0: 0.1, 1: 0.9 })\\n}")
     >>> structure_cost(plan_query(m.ir, parse_query("P(y = 1)")))
-    Cost(memory=480, work=24, wide=False)
+    Cost(memory=192, work=20, wide=False)
     """
     return _Structure(plan).cost
 
@@ -211,7 +168,7 @@ class _Structure:
         return self._compiled[key]
 
     def _equation(self) -> None:
-        """The einsum equation and the NumPy answer's pairwise steps, from shapes alone."""
+        """The contraction's operands as einsum terms and its plan, from shapes alone."""
         plan = self.plan
         index: dict[str, int] = {}
         for copies in self.groups:
@@ -238,46 +195,13 @@ class _Structure:
             else:
                 out.append(index[d])
         terms.extend([index[name]] for name in self.lifted)
-        # The operands that change with the query's values (all but the constant group factors) go
-        # first, and the path contracts the constants among themselves before it meets them: in
-        # the compiled program that whole part is folded at compile time.
-        constant = [g for g, dyn in enumerate(self.dynamic) if not dyn]
-        varying = sorted(set(range(len(terms))) - set(constant))
-        self.order = varying + constant
-        # Where each operand comes in the network's order (parents first): a group's factor at
-        # its own copies, an indicator at its variable, the target at its variables' last; the
-        # one-hots of held values open the fold.
-        at = [max(index[c.name] for c in copies) for copies in self.groups]
-        at += [index[copy] for copy, _ in self.evidence_ops]
-        at.append(max((index[v] for v in self.target_vars), default=-1))
-        at += [-1] * (len(terms) - len(at))
-        terms = [terms[i] for i in self.order]
-        self.terms, self.out = terms, out  # the equation's, for jnp.einsum
-        self._shape = (size, len(varying))
-        # The NumPy answers fold the operands in the network's order (variable elimination), or
-        # where that would make a large intermediate take the greedy path; the compiled
-        # program's path (:attr:`path`) is found when it is traced, off the first answer.
-        fold = sorted(range(len(terms)), key=lambda k: (at[self.order[k]], k))
-        self.steps = sequential_steps(terms, size, out, fold) or greedy_steps(terms, size, out)
-        operands, largest, work, wide = estimate(terms, size, out, self.steps)
+        # The memory bound, in entries of the largest intermediate (see the cost below).
+        self.contraction = contraction_plan(terms, size, out, memory_limit=settings.exact_memory / 32)
+        c = self.contraction
         # Every factor is live at once, beside the largest step: its result, its inputs (about
         # as large) and the copies einsum's BLAS route makes of them. Four times the largest
         # intermediate matched the peaks measured on grids and random DAGs (20x20: 0.49 GB).
-        self.cost = Cost(8 * (operands + 4 * largest), work, wide)
-
-    @functools.cached_property
-    def path(self) -> list:
-        """The compiled contraction's path: the constant factors first, among themselves, so
-        that XLA folds that part (:func:`~causaldsl.engines.contraction.two_phase_path`)."""
-        size, first = self._shape
-        return two_phase_path(self.terms, size, self.out, first)
-
-    @functools.cached_property
-    def equation(self) -> str:
-        """The whole contraction as one einsum equation, for ``jnp.einsum`` (traced in the
-        background compile; the NumPy answers run :attr:`steps`)."""
-        word = lambda t: "".join(opt_einsum.get_symbol(a) for a in t)  # noqa: E731
-        return ",".join(word(t) for t in self.terms) + "->" + word(self.out)
+        self.cost = Cost(8 * (c.entries + 4 * c.largest), c.flops, c.wide)
 
     # ------------------------------------------------------------------ evaluation, for any xp
     def fixed_value(self, node, values, xp):
@@ -409,9 +333,8 @@ class _Structure:
             if d in self.fixed:
                 ops.append(_one_hot(self.domains_fixed[d], self.fixed_value(self.fixed[d], values, xp), xp))
         ops.extend(hots)
-        ops = [ops[i] for i in self.order]
-        result = (contract_steps(self.steps, ops) if xp is np
-                  else jnp.einsum(self.equation, *ops, optimize=self.path)) * scalar
+        c = self.contraction
+        result = (c.numpy(ops) if xp is np else jnp.einsum(c.equation, *ops, optimize=c.path)) * scalar
         return result[1], result[0].sum(), result[2].sum()
 
     def evaluate(self, values, theta, xp, static=None):
@@ -579,9 +502,8 @@ class ExactProgram:
     @float64  # in the compile worker's thread too: the switch is per thread
     def _compile(self, values) -> None:
         s = self.structure
-        # The factors that do not depend on the query's values go into the program as constants,
-        # so XLA folds every part of the contraction they alone feed at compile time; a warm call
-        # runs what the values touch (n=20, P(y | do(x)): 130 -> 79 us), and the compile is shorter.
+        # The factors that do not depend on the query's values go into the program as constants:
+        # XLA folds the steps of the path that take constants only, and the compile is shorter.
         static = [None if st is None else (np.asarray(st[0], dtype=float), [np.asarray(f) for f in st[1]])
                   for st in self._statics(values)]
 

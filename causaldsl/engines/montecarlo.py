@@ -451,7 +451,7 @@ def _varies(t, logw, dist_rank: int) -> bool:
     return t.ndim > dist_rank or logw.ndim > 0
 
 
-def _reduce(t, logw, poisoned: bool) -> dict:
+def reduce_draws(t, logw, poisoned: bool) -> dict:
     """The estimator over the draws (traced): estimate, stderr, ESS, evidence met, target finite.
 
     ``t`` has the draws on its first axis, ``logw`` is ``(n,)`` or, without evidence, ``()``.
@@ -493,8 +493,8 @@ def _fixed_summary(t, logw) -> dict:
 
 @functools.lru_cache(maxsize=None)
 def reduce_program(poisoned: bool):
-    """The jitted :func:`_reduce`: compiled once per shape of ``(t, logw)``, whatever the model."""
-    return jax.jit(lambda t, logw: _reduce(t, logw, poisoned))
+    """The jitted :func:`reduce_draws`: compiled once per shape of ``(t, logw)``, whatever the model."""
+    return jax.jit(lambda t, logw: reduce_draws(t, logw, poisoned))
 
 
 SPLIT_STEPS = 24  # nodes above which a query with evidence runs as two programs (see Compiled)
@@ -604,7 +604,7 @@ def compile_montecarlo(plan: Plan, n: int, source: str = "", shard_draws: bool =
     def main(key, values, theta, z_rows, u_rows):
         t, logw, flags = draws(key, values, theta, z_rows, u_rows)
         random = _varies(t, logw, len(plan.dist_vars))
-        out = _reduce(t, logw, poisoned[0]) if random else _fixed_summary(t, logw)
+        out = reduce_draws(t, logw, poisoned[0]) if random else _fixed_summary(t, logw)
         return {**out, "flags": flags, "deterministic": jnp.asarray(not random)}
 
     return Compiled(s, jax.jit(draws), jax.jit(main), n, shard_draws, len(plan.dist_vars), poisoned), s.flag_nodes

@@ -1,18 +1,19 @@
-"""Monte Carlo queries with nothing left to draw, answered in plain Python floats.
+"""Monte Carlo queries with nothing left to draw, answered once, in NumPy.
 
 When every noise term a query needs is solved from its evidence (a fully observed unit in an
 additive-noise model: abduction, action, prediction), every draw of the Monte Carlo engine
 is the same draw: the answer is exact, its standard error 0, and one evaluation suffices.
 Such a :class:`~causaldsl.engines.montecarlo.Schedule` is *deterministic*; this module runs it
-once, in Python floats, with no JAX at all: a few microseconds per node, no compilation, so
-the first answer costs no more than the later ones.
+once, with no JAX at all: no compilation, so the first answer costs no more than the later ones.
 
-It covers the families whose formulas are written here (Normal and LogNormal for continuous
-copies; Bernoulli and Categorical observed once) and expressions evaluated by
-:func:`~causaldsl.model.expressions.compile_expr` over Python floats. Anything else, and any
-arithmetic that Python refuses (``log(0)``, ``1 / 0``, an overflow), raises
-:class:`Unsupported`, and the caller runs the compiled program instead, which answers
-with NumPy's rules (infinities, NaN) and the same checks.
+Nothing here is a third implementation: expressions are
+:func:`~causaldsl.model.expressions.compile_expr`'s closures with ``xp=numpy`` and every family
+is its one definition in :mod:`~causaldsl.model.distributions` (checks, tables, densities,
+``z`` maps), both at one value per variable (n = 1), under NumPy's rules for ``log(0)``,
+``1 / 0`` and overflows, as in the compiled program. It covers the continuous families whose
+noise is kept as a standard normal ``z`` and whose density is written there (Normal,
+LogNormal), and finite families observed once; anything else raises :class:`Unsupported`, and
+the caller runs the compiled program instead, which gives the same answer.
 
 >>> import causaldsl as cd
 >>> m = cd.model("model m {\\n x ~ Normal(0, 1)\\n y ~ Normal(2 * x, 1)\\n}")
@@ -24,15 +25,14 @@ with NumPy's rules (infinities, NaN) and the same checks.
 from __future__ import annotations
 
 import math
-import operator
 
 import numpy as np
 
+from ..model.distributions import FAMILIES
 from ..language import syntax as S
-from ..model.expressions import compile_expr, rename
+from ..model.expressions import compile_expr, rename, walk
 from ..model.ir import Slot
 
-_HALF_LOG_2PI = 0.5 * math.log(2 * math.pi)
 _SOLVE = "$solve"  # the noise being solved for, in its child's expression (slots are $0, $1, ...)
 
 
@@ -40,216 +40,35 @@ class Unsupported(Exception):
     """This schedule (or these values) needs the compiled program."""
 
 
-def _minimum(a, b):
-    return a if a != a else b if b != b else min(a, b)  # NaN wins, as in NumPy
-
-
-def _maximum(a, b):
-    return a if a != a else b if b != b else max(a, b)
-
-
-def _power(a, b):
-    out = a ** b
-    if isinstance(out, complex):  # NumPy says NaN; let the compiled program say it
-        raise Unsupported
-    return out
-
-
-class _Floats:
-    """The operations :func:`compile_expr` asks of its array library, over Python floats."""
-
-    exp, log, sqrt, abs = math.exp, math.log, math.sqrt, abs
-    minimum, maximum, power = staticmethod(_minimum), staticmethod(_maximum), staticmethod(_power)
-    add, subtract, multiply, divide = operator.add, operator.sub, operator.mul, operator.truediv
-    equal, not_equal, less, less_equal = operator.eq, operator.ne, operator.lt, operator.le
-    greater, greater_equal = operator.gt, operator.ge
-
-    @staticmethod
-    def where(c, a, b):
-        return a if c else b
-
-    @staticmethod
-    def asarray(x, dtype=None):  # constants are floats already; a comparison's bool does arithmetic as 0 / 1
-        return x
-
-    @staticmethod
-    def searchsorted(*a, **k):  # parameter arrays: only in posterior queries, which are compiled
-        raise Unsupported
-
-    clip = round = searchsorted
-
-
-_F = _Floats()
-_ARITHMETIC = (ArithmeticError, ValueError, TypeError)  # log(0), 1 / 0, overflow: NumPy's rules needed
-
-
-def _isnan(x) -> bool:
-    return x != x
-
-
-# ------------------------------------------------------------------ expressions, in floats
-def _sigmoid(x):
-    if x >= 0:
-        return 1.0 / (1.0 + math.exp(-x))
-    e = math.exp(x)
-    return e / (1.0 + e)
-
-
-def _nary(pick):
-    def call(*xs):
-        out = xs[0]
-        for x in xs[1:]:
-            out = pick(out, x)
-        return out
-    return call
-
-
-_CALLS = {"exp": math.exp, "log": math.log, "sqrt": math.sqrt, "abs": abs, "sigmoid": _sigmoid,
-          "min": _nary(_minimum), "max": _nary(_maximum)}
-_BIN = {"+": operator.add, "-": operator.sub, "*": operator.mul, "/": operator.truediv, "**": _power}
-_CMP = {"==": operator.eq, "!=": operator.ne, "<": operator.lt, "<=": operator.le, ">": operator.gt,
-        ">=": operator.ge}
-
-
-def _linear(expr, names):
-    """``(c0, ((coef, leaf), ...))`` with ``expr = c0 + Σ coef · leaf``, constants folded; a leaf
-    is a node name (str) or a sub-expression that is not a sum (a product of two variables,
-    a call, a comparison, ...)."""
-    if isinstance(expr, (S.Num, S.Level)):
-        return float(expr.value if isinstance(expr, S.Num) else expr.code), ()
-    if isinstance(expr, S.Var) and expr.world is None:
-        return 0.0, ((1.0, names.get(expr.name, expr.name)),)
-    if isinstance(expr, S.Unary):
-        c0, terms = _linear(expr.operand, names)
-        sign = -1.0 if expr.op == "-" else 1.0
-        return sign * c0, tuple((sign * k, leaf) for k, leaf in terms)
-    if isinstance(expr, S.BinOp) and expr.op in ("+", "-", "*", "/"):
-        a, b = _linear(expr.left, names), _linear(expr.right, names)
-        if expr.op in "+-":
-            sign = 1.0 if expr.op == "+" else -1.0
-            return a[0] + sign * b[0], a[1] + tuple((sign * k, leaf) for k, leaf in b[1])
-        if expr.op == "*" and not b[1]:
-            return a[0] * b[0], tuple((k * b[0], leaf) for k, leaf in a[1])
-        if expr.op == "*" and not a[1]:
-            return a[0] * b[0], tuple((k * a[0], leaf) for k, leaf in b[1])
-        if expr.op == "/" and not b[1] and b[0] != 0:
-            return a[0] / b[0], tuple((k / b[0], leaf) for k, leaf in a[1])
-    return 0.0, ((1.0, expr),)
-
-
 def compile_float(expr, names=None):
-    """``fn(env) -> float`` computing ``expr`` over Python floats, its variables renamed by
-    ``names`` (expression name -> node name).
-
-    The same semantics as :func:`~causaldsl.model.expressions.compile_expr` (logical results are
-    0.0 / 1.0), with sums of terms evaluated in one loop and constants folded: a unit's
-    counterfactual is a few hundred float operations, and a closure per operation (what
-    ``compile_expr`` builds) cost several times their arithmetic.
+    """``fn(env) -> value`` computing ``expr`` over one value per variable, its variables renamed
+    by ``names`` (expression name -> node name): :func:`~causaldsl.model.expressions.compile_expr`
+    itself, in NumPy (n = 1).
 
     >>> from causaldsl.language.parser import parse_query
-    >>> compile_float(parse_query("E[2 * x - (y - 1) / 4]").expr)({"x": 1.0, "y": 3.0})
+    >>> float(compile_float(parse_query("E[2 * x - (y - 1) / 4]").expr)({"x": 1.0, "y": 3.0}))
     1.5
-    >>> compile_float(parse_query("E[if 2 > x then sigmoid(0) else 3]").expr)({"x": 0.0})
+    >>> float(compile_float(parse_query("E[if 2 > x then sigmoid(0) else 3]").expr)({"x": 0.0}))
     0.5
     """
-    return _compile_float(expr, names or {})
+    return compile_expr(rename(expr, names) if names else expr, xp=np)
 
 
-def _compile_float(expr, names):
-    c0, terms = _linear(expr, names)
-    if not (len(terms) == 1 and terms[0][1] is expr):  # a sum (or a constant, or one variable)
-        merged: dict = {}
-        for k, leaf in terms:
-            key = leaf if isinstance(leaf, str) else id(leaf)
-            fn = merged[key][1] if key in merged else (leaf if isinstance(leaf, str) else _compile_float(leaf, names))
-            merged[key] = ((merged[key][0] if key in merged else 0.0) + k, fn)
-        vs = tuple((k, fn) for k, fn in merged.values() if isinstance(fn, str))
-        fs = tuple((k, fn) for k, fn in merged.values() if not isinstance(fn, str))
-        if not vs and not fs:
-            return lambda env: c0
-        if not fs and len(vs) == 1:
-            (k1, n1), = vs
-            return (lambda env: env[n1]) if (k1 == 1.0 and c0 == 0.0) else (lambda env: c0 + k1 * env[n1])
-
-        def linear(env):
-            out = c0
-            for k, n in vs:
-                out += k * env[n]
-            for k, f in fs:
-                out += k * f(env)
-            return out
-
-        return linear
-    if isinstance(expr, S.BinOp):
-        op, a, b = _BIN[expr.op], _compile_float(expr.left, names), _compile_float(expr.right, names)
-        return lambda env: op(a(env), b(env))
-    if isinstance(expr, S.Unary):
-        a = _compile_float(expr.operand, names)
-        return (lambda env: -a(env)) if expr.op == "-" else a
-    if isinstance(expr, S.Compare):
-        op, a, b = _CMP[expr.op], _compile_float(expr.left, names), _compile_float(expr.right, names)
-        return lambda env: 1.0 if op(a(env), b(env)) else 0.0
-    if isinstance(expr, S.BoolOp):
-        a, b = _compile_float(expr.left, names), _compile_float(expr.right, names)
-        if expr.op == "and":
-            return lambda env: 1.0 if (a(env) != 0 and b(env) != 0) else 0.0
-        return lambda env: 1.0 if (a(env) != 0 or b(env) != 0) else 0.0
-    if isinstance(expr, S.Not):
-        a = _compile_float(expr.operand, names)
-        return lambda env: 1.0 if a(env) == 0 else 0.0
-    if isinstance(expr, S.IfElse):
-        c, t, o = (_compile_float(e, names) for e in (expr.cond, expr.then, expr.other))
-        return lambda env: t(env) if c(env) != 0 else o(env)
-    if isinstance(expr, S.Call) and expr.fn in _CALLS:
-        fn, args = _CALLS[expr.fn], [_compile_float(a, names) for a in expr.args]
-        if len(args) == 1:
-            a0 = args[0]
-            return lambda env: fn(a0(env))
-        return lambda env: fn(*[a(env) for a in args])
-    # Tables (and anything else): the general compiler, over floats.
-    return compile_expr(rename(expr, names) if names else expr, xp=_F)
+def _continuous(family: str) -> bool:
+    """A continuous family whose noise is kept as a standard normal z, with its density written once."""
+    fam = FAMILIES.get(family)
+    return fam is not None and fam.from_z is not None and fam.logpdf is not None
 
 
-# ------------------------------------------------------------------ families, in floats
-def _normal_bad(p) -> bool:
-    return _isnan(p[0]) or _isnan(p[1]) or p[1] <= 0
+def _discrete(family: str) -> bool:
+    """A finite family with a probability table, observed once."""
+    fam = FAMILIES.get(family)
+    return fam is not None and fam.support == "finite" and fam.pmf is not None
 
 
-def _normal_logpdf(p, x):
-    z = (x - p[0]) / p[1]
-    return -0.5 * z * z - math.log(p[1]) - _HALF_LOG_2PI
-
-
-def _lognormal_logpdf(p, x):
-    if x <= 0:
-        return -math.inf
-    return _normal_logpdf(p, math.log(x)) - math.log(x)
-
-
-def _bern_bad(p) -> bool:
-    return _isnan(p[0]) or p[0] < 0 or p[0] > 1
-
-
-def _bern_mass(p, k):
-    return p[0] if k == 1 else 1 - p[0] if k == 0 else 0.0
-
-
-def _cat_bad(p) -> bool:
-    return any(_isnan(q) or q < 0 or q > 1 for q in p) or abs(sum(p) - 1) > 1e-6
-
-
-def _cat_mass(p, k):
-    return p[int(k)] if k == int(k) and 0 <= k < len(p) else 0.0
-
-
-# name -> (invalid, log density, x -> z, z -> x): continuous families kept as a standard normal z
-_CONTINUOUS = {
-    "Normal": (_normal_bad, _normal_logpdf, lambda p, x: (x - p[0]) / p[1], lambda p, z: p[0] + p[1] * z),
-    "LogNormal": (_normal_bad, _lognormal_logpdf, lambda p, x: (math.log(x) - p[0]) / p[1],
-                  lambda p, z: math.exp(p[0] + p[1] * z)),
-}
-# name -> (invalid, probability of a value): discrete families observed once
-_DISCRETE = {"Bernoulli": (_bern_bad, _bern_mass), "Categorical": (_cat_bad, _cat_mass)}
+def _mass(fam, params, k: float) -> float:
+    """P(X = k) from the family's table (its one code path), at one parameter setting."""
+    return float(fam.pmf(tuple(np.float64(p) for p in params), np.array([k]))[0])
 
 
 def supported(schedule) -> bool:
@@ -259,9 +78,9 @@ def supported(schedule) -> bool:
     for st in schedule.steps:
         node = st.node
         if st.mode in ("observe", "draw", "solve"):
-            if node.family in _CONTINUOUS:
+            if _continuous(node.family):
                 continue
-            if st.mode == "observe" and not st.share and node.family in _DISCRETE:
+            if st.mode == "observe" and not st.share and _discrete(node.family):
                 continue
             return False
     return True
@@ -292,8 +111,11 @@ class Evaluator:
                     names = {**child.env_names, **{e: _SOLVE for e, p in child.env_names.items() if p == st.node.name}}
                     self.fns[("solve", st.node.name)] = compile_float(child.expr, names)
             self.target = compile_float(plan.target) if plan.target is not None else None
-        except Exception:  # e.g. a parameter array's index (posterior queries are compiled)
+        except Exception:
             raise Unsupported from None
+        if any(isinstance(e, S.Index) for n in s.net.nodes for x in (n.args if n.kind == "sample" else
+               (n.expr,) if n.kind == "assign" else ()) for e in walk(x)):
+            raise Unsupported  # a parameter array's entry: posterior queries are compiled
         self.doms = [s.net[d].domain for d in plan.dist_vars]
         self.program = [self._step(st) for st in s.steps]
 
@@ -304,18 +126,19 @@ class Evaluator:
         if st.mode == "fixed":
             slot = node.value.index if isinstance(node.value, Slot) else None
             return ("fixed", name, obs, slot, None if slot is not None else float(node.value))
+        fam = FAMILIES[node.family] if node.family else None
         if st.mode == "solve":
-            bad, logpdf = _CONTINUOUS[node.family][:2]
-            return ("solve", name, self.s.evidence[st.child], fns[("solve", name)], fns[name], bad, logpdf)
+            return ("solve", name, self.s.evidence[st.child], fns[("solve", name)], fns[name],
+                    lambda p: bool(fam.invalid(p)), fam.logpdf)
         if st.mode == "solved":
             return ("solved", name, obs)
         if st.mode == "assign":
             return ("assign", name, obs, fns[name][0])
-        if st.mode == "observe" and node.family in _DISCRETE:
-            bad, mass = _DISCRETE[node.family]
-            return ("mass", name, obs, fns[name], bad, mass)
+        if st.mode == "observe" and _discrete(node.family):
+            return ("mass", name, obs, fns[name], lambda p: bool(fam.invalid(tuple(p))),
+                    lambda p, k: _mass(fam, p, k))
         loc, scale = fns[name]
-        logpdf, to_z, from_z = _CONTINUOUS[node.family][1:]
+        logpdf, to_z, from_z = fam.logpdf, fam.to_z, fam.from_z
         normal = node.family == "Normal"  # its z <-> x written inline: the common case, and the cheapest
         if st.mode == "observe":
             # Only whether the weight is 0 matters (every draw has it): a Normal density is
@@ -325,8 +148,9 @@ class Evaluator:
 
     def __call__(self, values) -> dict:
         try:
-            return self._run(np.asarray(values, dtype=float).tolist())
-        except _ARITHMETIC:
+            with np.errstate(all="ignore"):  # NumPy's rules, as in the compiled program
+                return self._run(list(np.asarray(values, dtype=float)))  # np.float64 each
+        except (ArithmeticError, ValueError):  # Python's own (math.log of a negative number): compiled instead
             raise Unsupported from None
 
     def _run(self, values) -> dict:
@@ -373,7 +197,7 @@ class Evaluator:
                 a = float(f(env))
                 env[_SOLVE] = 1.0
                 b = float(f(env)) - a
-                params = [float(fn(env)) for fn in step[4]]
+                params = [np.float64(fn(env)) for fn in step[4]]
                 flags.append(step[5](params))
                 val = (y - a) / (b if b != 0 else 1.0)
                 logw += -math.inf if b == 0 else step[6](params, val) - math.log(abs(b))

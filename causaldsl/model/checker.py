@@ -27,7 +27,7 @@ from ..language.errors import (CausalSyntaxError, CycleError, DistributionError,
                      DuplicateDefinitionError, ProbabilityError, TableError, UnknownNameError, did_you_mean,
                      source_lines)
 from .expressions import (FUNCTIONS, arity_hint, arity_ok, arity_message, children, compile_expr, free_vars,
-                          is_logical, walk)
+                          is_logical, map_children, renew, same_or_new, walk)
 from .ir import Model, Node, Param
 
 MAX_DOMAIN = 4096  # larger images of := over finite parents are treated as continuous
@@ -78,7 +78,7 @@ def check_model(block: S.ModelBlock, source: str = "") -> Model:
         for e in _statement_exprs(st, ctx):
             flat = _flatten(e)  # walked once, read three times
             _check_expr(e, stmts, ctx, _level_candidates(e, stmts, flat), params, flat)
-            for v in _free_vars(flat):
+            for v in free_vars(e, flat):
                 if v in stmts:
                     names.setdefault(v, None)
         parents[name] = list(names)
@@ -230,17 +230,7 @@ def _fill_index_axes(nodes: dict[str, Node], params: dict[str, Param], ctx: _Ctx
                     raise ctx.err(DomainError, f"index value {bad[0]:g} of '{e.name}' is not a value of '{v}'",
                                   sp, hint=f"values of '{v}' are " + ", ".join(f"{a:g}" for a in axis[:12]))
             return replace(e, indices=tuple(fill(i) for i in e.indices), axes=par.axes)
-        if isinstance(e, (S.BinOp, S.BoolOp, S.Compare)):
-            return replace(e, left=fill(e.left), right=fill(e.right))
-        if isinstance(e, (S.Unary, S.Not)):
-            return replace(e, operand=fill(e.operand))
-        if isinstance(e, S.IfElse):
-            return replace(e, cond=fill(e.cond), then=fill(e.then), other=fill(e.other))
-        if isinstance(e, S.Call):
-            return replace(e, args=tuple(fill(a) for a in e.args))
-        if isinstance(e, S.Table):
-            return replace(e, values=tuple(fill(v) for v in e.values))
-        return e
+        return e if isinstance(e, S.Var) else map_children(e, fill)
 
     out = {}
     for name, node in nodes.items():
@@ -288,18 +278,6 @@ def _flatten(expr: S.Expr) -> list:
         kids.reverse()
         stack.extend(kids)
     return out
-
-
-def _free_vars(flat: list) -> list[str]:
-    """:func:`~causaldsl.model.expressions.free_vars` of the expression ``flat`` was flattened from."""
-    seen: dict[str, None] = {}
-    for node in flat:
-        if isinstance(node, (S.Var, S.Index)):
-            seen.setdefault(node.name, None)
-        elif isinstance(node, S.Table):
-            for p in node.parents:
-                seen.setdefault(p, None)
-    return list(seen)
 
 
 def _level_candidates(expr: S.Expr, stmts, flat: Optional[list] = None) -> set[int]:
@@ -378,9 +356,9 @@ def _check_expr(expr: S.Expr, stmts, ctx: _Ctx, levels: set[int] = frozenset(),
 def _resolve_levels(st: S.Statement, nodes: dict[str, Node], stmts, ctx: _Ctx) -> S.Statement:
     """Replace level names (``w == sunny``) by their codes, using the parents' levels."""
     if isinstance(st, S.AssignStmt):
-        return _renew(st, expr=_fix_levels(st.expr, nodes, stmts, ctx))
-    args = tuple(_renew(a, value=_fix_levels(a.value, nodes, stmts, ctx)) for a in st.dist.args)
-    return _renew(st, dist=_renew(st.dist, args=_same_or_new(st.dist.args, args)))
+        return renew(st, expr=_fix_levels(st.expr, nodes, stmts, ctx))
+    args = tuple(renew(a, value=_fix_levels(a.value, nodes, stmts, ctx)) for a in st.dist.args)
+    return renew(st, dist=renew(st.dist, args=same_or_new(st.dist.args, args)))
 
 
 # A module function, not a closure of _resolve_levels: a closure that calls itself is a reference
@@ -414,19 +392,11 @@ def _fix_levels(e, nodes: dict[str, Node], stmts, ctx: _Ctx):
                                   hint=did_you_mean(label, lv) or "levels are: " + ", ".join(lv))
                 lvl = S.Level(label, lv.index(label), b.span)
                 return replace(e, left=lvl, right=a) if side == "left" else replace(e, left=a, right=lvl)
-        return _renew(e, left=left, right=right)
-    if isinstance(e, (S.BinOp, S.BoolOp)):
-        return _renew(e, left=fix(e.left), right=fix(e.right))
-    if isinstance(e, (S.Unary, S.Not)):
-        return _renew(e, operand=fix(e.operand))
-    if isinstance(e, S.IfElse):
-        return _renew(e, cond=fix(e.cond), then=fix(e.then), other=fix(e.other))
-    if isinstance(e, S.Call):
-        return _renew(e, args=_same_or_new(e.args, tuple(fix(a) for a in e.args)))
+        return renew(e, left=left, right=right)
     if isinstance(e, S.Table):
         values = tuple([v if type(v) in _LEAVES else fix(v) for v in e.values])
-        return _check_table(_renew(e, values=_same_or_new(e.values, values)), nodes, ctx)
-    return e
+        return _check_table(renew(e, values=same_or_new(e.values, values)), nodes, ctx)
+    return e if isinstance(e, (S.Var, S.Index)) else map_children(e, fix)  # indices: filled later
 
 
 def ambiguous_level(a, b, levels, stmts, ctx: _Ctx) -> None:
@@ -437,27 +407,6 @@ def ambiguous_level(a, b, levels, stmts, ctx: _Ctx) -> None:
         raise ctx.err(CausalSyntaxError, f"'{b.name}' is both a level of '{a.name}' and a variable",
                       b.span, hint=f"quote the level, {a.name} == \"{b.name}\", or rename the level or "
                                    "the variable")
-
-
-def _renew(node, **fields):
-    """``replace(node, **fields)``, or ``node`` itself when every field is already that object.
-
-    The checker rewrites trees (level names to codes, table keys to codes); most models have
-    nothing to rewrite, and copying every node of every table was most of the checker's time.
-
-    >>> n = S.Num(1.0)
-    >>> _renew(n, value=n.value) is n, _renew(n, value=2.0).value
-    (True, 2.0)
-    """
-    for k, v in fields.items():
-        if getattr(node, k) is not v:
-            return replace(node, **fields)
-    return node
-
-
-def _same_or_new(old: tuple, new: tuple) -> tuple:
-    """``old`` when ``new`` holds the same objects (so that :func:`_renew` sees no change)."""
-    return old if len(old) == len(new) and all(a is b for a, b in zip(old, new)) else new
 
 
 def _fmt_key(key) -> str:
@@ -505,7 +454,7 @@ def _check_table(table: S.Table, nodes: dict[str, Node], ctx: _Ctx) -> S.Table:
         more = "" if len(missing) <= 6 else f" and {len(missing) - 6} more"
         raise ctx.err(TableError, f"table is missing row(s) {', '.join(labels)}{more}", table.span,
                       hint=f"add a row for every combination of {', '.join(table.parents)}")
-    return _renew(table, keys=_same_or_new(table.keys, tuple(keys)))
+    return renew(table, keys=same_or_new(table.keys, tuple(keys)))
 
 
 def _label(value: float, node: Node):

@@ -1,8 +1,13 @@
-"""The distribution families of the language, as pure JAX functions.
+"""The distribution families of the language, each written once over an array namespace.
 
 Each family knows its parameters, its support, how to check its parameters,
 its probability table (finite families), its CDF (discrete families), its
-quantile function and its log density. The quantile function is what makes
+quantile function and its log density. The checks, tables, CDFs and (where written here)
+log densities are one function each over the namespace of their arguments
+(:func:`namespace`: ``numpy`` for NumPy arrays and Python floats, ``jax.numpy`` otherwise,
+the array API's ``array_namespace`` pattern): the exact engine's NumPy answers, its compiled
+program and the one-draw scalar path all run the same code. Quantiles (bisection loops) and
+draws are JAX's. The quantile function is what makes
 counterfactuals well defined: ``X ~ D(θ)`` means ``X := F⁻¹(U_X; θ)`` with
 ``U_X ~ Uniform(0, 1)`` shared by every world (the comonotone coupling, see
 Pearl, *Causality*, 2nd ed., §9.2 on monotonicity; Oberst & Sontag 2019).
@@ -72,12 +77,16 @@ class Family:
     to_z: Optional[Callable] = None  # (params, x) -> z
     # Count families: (largest parameters, tail) -> the smallest k with P(X > k) <= tail.
     tail_bound: Optional[Callable] = None
+    # (params, x) -> log density, over the namespace of its arguments; NumPyro's otherwise.
+    logpdf: Optional[Callable] = None
 
     @property
     def discrete(self) -> bool:
         return self.support in ("finite", "count")
 
     def log_prob(self, params: Params, x):
+        if self.logpdf is not None:
+            return self.logpdf(params, x)
         return self.numpyro(params).log_prob(x)
 
 
@@ -87,29 +96,55 @@ def _d():
     return dist
 
 
+def namespace(*xs):
+    """The array namespace of ``xs``: ``numpy`` where every one is a NumPy array, NumPy scalar or
+    Python number, else ``jax.numpy`` (traced values, JAX arrays).
+
+    >>> import numpy as np
+    >>> namespace(0.3, np.ones(2)).__name__, namespace(jnp.ones(2)).__name__
+    ('numpy', 'jax.numpy')
+    """
+    import numpy as np
+
+    return np if all(isinstance(x, (np.ndarray, np.generic, float, int)) for x in xs) else jnp
+
+
+def special(xp):
+    """The special functions (``gammaln``, ``betainc``, ``ndtr``, ...) of namespace ``xp``:
+    SciPy's for NumPy (imported at first use: it is slow to import), JAX's otherwise."""
+    if xp is jnp:
+        return jsp
+    import scipy.special
+
+    return scipy.special
+
+
 def _bern_pmf(params, values):
-    (p,) = params
-    p = jnp.asarray(p)[..., None]
-    return jnp.where(values == 1, p, jnp.where(values == 0, 1 - p, 0.0))
+    xp = namespace(params[0], values)
+    p = xp.asarray(params[0])[..., None]
+    return xp.where(values == 1, p, xp.where(values == 0, 1 - p, 0.0))
 
 
 def _bern_cdf(params, x):
     (p,) = params
-    return jnp.where(x < 0, 0.0, jnp.where(x < 1, 1 - p, 1.0))
+    xp = namespace(p, x)
+    return xp.where(x < 0, 0.0, xp.where(x < 1, 1 - p, 1.0))
 
 
 def _cat_pmf(params, values):
-    probs = jnp.stack(jnp.broadcast_arrays(*params), axis=-1)
-    idx = jnp.arange(probs.shape[-1])
-    return jnp.sum(jnp.where(values[:, None] == idx[None, :], probs[..., None, :], 0.0), axis=-1)
+    xp = namespace(*params, values)
+    probs = xp.stack(xp.broadcast_arrays(*params), axis=-1)
+    idx = xp.arange(probs.shape[-1])
+    return xp.sum(xp.where(values[:, None] == idx[None, :], probs[..., None, :], 0.0), axis=-1)
 
 
 def _cat_cdf(params, x):
-    probs = jnp.stack(jnp.broadcast_arrays(*params), axis=-1)
-    cum = jnp.cumsum(probs, axis=-1)
-    idx = jnp.clip(jnp.floor(x).astype(jnp.int32), -1, probs.shape[-1] - 1)
-    got = jnp.take_along_axis(cum, jnp.broadcast_to(jnp.maximum(idx, 0)[..., None], cum.shape[:-1] + (1,)), -1)[..., 0]
-    return jnp.where(idx < 0, 0.0, got)
+    xp = namespace(*params, x)
+    probs = xp.stack(xp.broadcast_arrays(*params), axis=-1)
+    cum = xp.cumsum(probs, axis=-1)
+    idx = xp.clip(xp.floor(x).astype(xp.int32), -1, probs.shape[-1] - 1)
+    got = xp.take_along_axis(cum, xp.broadcast_to(xp.maximum(idx, 0)[..., None], cum.shape[:-1] + (1,)), -1)[..., 0]
+    return xp.where(idx < 0, 0.0, got)
 
 
 def _cat_quantile(params, u, kmax=None):
@@ -119,33 +154,37 @@ def _cat_quantile(params, u, kmax=None):
 
 
 def _cat_invalid(params):
-    xp = _xp(*params)
+    xp = namespace(*params)
     probs = xp.stack(xp.broadcast_arrays(*params), axis=-1)
     bad = xp.any((probs < 0) | (probs > 1) | xp.isnan(probs), axis=-1)
     return bad | (xp.abs(xp.sum(probs, axis=-1) - 1) > 1e-6)
 
 
 def _binom_logpmf(n, p, k):
+    xp = namespace(n, p, k)
+    sp = special(xp)
     ok = (k >= 0) & (k <= n)
-    kk = jnp.clip(k, 0, n)
-    logc = jsp.gammaln(n + 1) - jsp.gammaln(kk + 1) - jsp.gammaln(n - kk + 1)
-    lp = logc + jsp.xlogy(kk, p) + jsp.xlog1py(n - kk, -p)
-    return jnp.where(ok, lp, -jnp.inf)
+    kk = xp.clip(k, 0, n)
+    logc = sp.gammaln(n + 1) - sp.gammaln(kk + 1) - sp.gammaln(n - kk + 1)
+    lp = logc + sp.xlogy(kk, p) + sp.xlog1py(n - kk, -p)
+    return xp.where(ok, lp, -xp.inf)
 
 
 def _binom_pmf(params, values):
     n, p = params
-    n = jnp.asarray(n)[..., None]
-    p = jnp.asarray(p)[..., None]
-    return jnp.exp(_binom_logpmf(n, p, values))
+    xp = namespace(n, p, values)
+    n = xp.asarray(n)[..., None]
+    p = xp.asarray(p)[..., None]
+    return xp.exp(_binom_logpmf(n, p, values))
 
 
 def _binom_cdf(params, x):
     n, p = params
-    k = jnp.floor(x)
+    xp = namespace(n, p, x)
+    k = xp.floor(x)
     # P(X <= k) = I_{1-p}(n - k, k + 1)
-    inner = jsp.betainc(jnp.maximum(n - k, 1e-300), k + 1, 1 - p)
-    return jnp.where(k < 0, 0.0, jnp.where(k >= n, 1.0, inner))
+    inner = special(xp).betainc(xp.maximum(n - k, 1e-300), k + 1, 1 - p)
+    return xp.where(k < 0, 0.0, xp.where(k >= n, 1.0, inner))
 
 
 def _binom_quantile(params, u, kmax):
@@ -155,16 +194,38 @@ def _binom_quantile(params, u, kmax):
 
 def _poisson_cdf(params, x):
     (rate,) = params
-    k = jnp.floor(x)
-    return jnp.where(k < 0, 0.0, jsp.gammaincc(jnp.maximum(k + 1, 1.0), rate))
+    xp = namespace(rate, x)
+    k = xp.floor(x)
+    return xp.where(k < 0, 0.0, special(xp).gammaincc(xp.maximum(k + 1, 1.0), rate))
 
 
 def _poisson_pmf(params, values):
     (rate,) = params
-    rate = jnp.asarray(rate)[..., None]
-    ok = (values >= 0) & (values == jnp.floor(values))
-    k = jnp.maximum(values, 0.0)
-    return jnp.where(ok, jnp.exp(jsp.xlogy(k, rate) - rate - jsp.gammaln(k + 1)), 0.0)
+    xp = namespace(rate, values)
+    sp = special(xp)
+    rate = xp.asarray(rate)[..., None]
+    ok = (values >= 0) & (values == xp.floor(values))
+    k = xp.maximum(values, 0.0)
+    return xp.where(ok, xp.exp(sp.xlogy(k, rate) - rate - sp.gammaln(k + 1)), 0.0)
+
+
+_HALF_LOG_2PI = 0.9189385332046727  # log(2 pi) / 2
+
+
+def _normal_logpdf(params, x):
+    """log N(x; loc, scale), NumPyro's formula, over the namespace of its arguments."""
+    loc, scale = params
+    xp = namespace(loc, scale, x)
+    z = (x - loc) / scale
+    return -0.5 * z * z - xp.log(scale) - _HALF_LOG_2PI
+
+
+def _lognormal_logpdf(params, x):
+    """log density of exp(N(loc, scale)) at ``x``: the Normal's at log x, less log x; -inf at x <= 0."""
+    xp = namespace(*params, x)
+    pos = x > 0
+    lx = xp.log(xp.where(pos, x, 1.0))
+    return xp.where(pos, _normal_logpdf(params, lx) - lx, -xp.inf)
 
 
 def poisson_tail_bound(params, tail: float) -> Optional[int]:
@@ -277,15 +338,8 @@ def _bad(*conds):
     return out
 
 
-def _xp(*xs):
-    """NumPy for NumPy inputs (checks before sampling run without JAX), else jax.numpy."""
-    import numpy as np
-
-    return np if all(isinstance(x, (np.ndarray, np.generic, float, int)) for x in xs) else jnp
-
-
 def _nan(*xs):
-    xp = _xp(*xs)
+    xp = namespace(*xs)
     return _bad(*[xp.isnan(xp.asarray(x)) for x in xs])
 
 
@@ -314,7 +368,7 @@ _register(Family(
 ))
 _register(Family(
     "Binomial", ("n", "p"), (), "finite",
-    invalid=lambda ps: _bad(_nan(*ps), ps[1] < 0, ps[1] > 1, ps[0] < 0, ps[0] != _xp(*ps).round(ps[0])),
+    invalid=lambda ps: _bad(_nan(*ps), ps[1] < 0, ps[1] > 1, ps[0] < 0, ps[0] != namespace(*ps).round(ps[0])),
     rule="a whole number of trials n >= 0 and a probability p between 0 and 1",
     quantile=lambda ps, u, kmax=None: _binom_quantile(ps, u, kmax),
     numpyro=lambda ps: _d().Binomial(total_count=ps[0], probs=ps[1]),
@@ -337,6 +391,7 @@ _register(Family(
     cdf=lambda ps, x: jsp.ndtr((x - ps[0]) / ps[1]),
     from_z=lambda ps, z: ps[0] + ps[1] * z,
     to_z=lambda ps, x: (x - ps[0]) / ps[1],
+    logpdf=_normal_logpdf,
 ))
 _register(Family(
     "LogNormal", ("loc", "scale"), (), "real",
@@ -345,8 +400,9 @@ _register(Family(
     quantile=lambda ps, u, kmax=None: jnp.exp(ps[0] + ps[1] * jsp.ndtri(u)),
     numpyro=lambda ps: _d().LogNormal(ps[0], ps[1]),
     cdf=lambda ps, x: jsp.ndtr((jnp.log(jnp.maximum(x, 1e-300)) - ps[0]) / ps[1]) * (x > 0),
-    from_z=lambda ps, z: jnp.exp(ps[0] + ps[1] * z),
-    to_z=lambda ps, x: (jnp.log(x) - ps[0]) / ps[1],
+    from_z=lambda ps, z: namespace(*ps, z).exp(ps[0] + ps[1] * z),
+    to_z=lambda ps, x: (namespace(*ps, x).log(x) - ps[0]) / ps[1],
+    logpdf=_lognormal_logpdf,
 ))
 _register(Family(
     "StudentT", ("df", "loc", "scale"), (("loc", 0.0), ("scale", 1.0)), "real",

@@ -16,7 +16,9 @@ tables, a batch of samples for Monte Carlo.
 from __future__ import annotations
 
 import functools
-from typing import Callable, Iterator, Mapping
+import operator
+from dataclasses import replace
+from typing import Callable, Iterable, Iterator, Mapping, Optional
 
 import jax
 import jax.numpy as jnp
@@ -47,17 +49,33 @@ def arity_hint(fn: str) -> str:
     return {"min": "write min(a, b, ...)", "max": "write max(a, b, ...)"}.get(fn, f"write {fn}(x)")
 
 
+_OPERATORS = {"+": operator.add, "-": operator.sub, "*": operator.mul, "/": operator.truediv, "**": operator.pow,
+              "==": operator.eq, "!=": operator.ne, "<": operator.lt, "<=": operator.le, ">": operator.gt,
+              ">=": operator.ge}
+
+
 @functools.lru_cache(maxsize=None)  # one table per array library
 def _ops(xp):
-    """The array operations of ``xp`` (``jax.numpy`` for engines, ``numpy`` for static checks)."""
+    """The array operations of ``xp`` (``jax.numpy`` for engines, ``numpy`` for first answers,
+    checks and one-value evaluations).
+
+    In NumPy, arithmetic goes through Python's operators and numbers are ``np.float64``: the
+    same ufuncs and rules (``1 / 0`` is inf) as ``np.add`` and friends, without their call
+    overhead on single values (n = 1), where it was most of the time."""
     sigmoid = jax.nn.sigmoid if xp is jnp else (lambda x: 1.0 / (1.0 + xp.exp(-x)))
+    if xp is np:
+        arithmetic = dict(_OPERATORS)
+        to_float = np.float64  # a float64 array for an array, a float64 scalar for a scalar
+    else:
+        arithmetic = {"+": xp.add, "-": xp.subtract, "*": xp.multiply, "/": xp.divide, "**": xp.power,
+                      "==": xp.equal, "!=": xp.not_equal, "<": xp.less, "<=": xp.less_equal,
+                      ">": xp.greater, ">=": xp.greater_equal}
+        to_float = (lambda x: xp.asarray(x, dtype=float))  # noqa: E731
     return {
         "exp": xp.exp, "log": xp.log, "sqrt": xp.sqrt, "abs": xp.abs, "sigmoid": sigmoid,
         "min": xp.minimum, "max": xp.maximum, "where": xp.where,
-        "+": xp.add, "-": xp.subtract, "*": xp.multiply, "/": xp.divide, "**": xp.power,
-        "==": xp.equal, "!=": xp.not_equal, "<": xp.less, "<=": xp.less_equal,
-        ">": xp.greater, ">=": xp.greater_equal,
-        "float": (lambda x: xp.asarray(x, dtype=float)),
+        **arithmetic,
+        "float": to_float,
         "asarray": (lambda x: xp.asarray(x, dtype=float)),
         "searchsorted": xp.searchsorted, "clip": xp.clip,
         "int": (lambda x: xp.round(xp.asarray(x)).astype(int)),
@@ -78,12 +96,21 @@ def _compile(expr: S.Expr, ops) -> Compiled:
     f = ops["float"]
     if isinstance(expr, (S.Num, S.Level)):
         c = float(expr.value if isinstance(expr, S.Num) else expr.code)
-        return lambda env: f(c)
+        if f is np.float64:  # NumPy: the constant made once
+            k = f(c)
+            return lambda env: k
+        return lambda env: f(c)  # JAX: made at trace time, in the precision of the trace
     if isinstance(expr, S.Var):
         name = expr.name
         return lambda env: env[name]
     if isinstance(expr, S.BinOp):
         op, a, b = ops[expr.op], _compile(expr.left, ops), _compile(expr.right, ops)
+        if f is np.float64 and isinstance(expr.right, S.Num):  # NumPy: a number operand read once
+            k = f(expr.right.value)
+            return lambda env: op(a(env), k)
+        if f is np.float64 and isinstance(expr.left, S.Num):
+            k = f(expr.left.value)
+            return lambda env: op(k, b(env))
         return lambda env: op(a(env), b(env))
     if isinstance(expr, S.Unary):
         a = _compile(expr.operand, ops)
@@ -107,7 +134,8 @@ def _compile(expr: S.Expr, ops) -> Compiled:
         args = [_compile(a, ops) for a in expr.args]
         fn = ops[expr.fn]
         if expr.fn in _UNARY:
-            return lambda env: fn(args[0](env))
+            a0 = args[0]
+            return lambda env: fn(a0(env))
 
         def call(env):
             out = args[0](env)
@@ -208,6 +236,58 @@ def children(expr: S.Expr) -> Iterator[S.Expr]:
         yield from expr.indices
 
 
+def map_children(expr: S.Expr, fn: Callable[[S.Expr], S.Expr]) -> S.Expr:
+    """``expr`` with ``fn`` applied to each of its direct sub-expressions (those :func:`children`
+    yields), or ``expr`` itself where ``fn`` gave back every one unchanged: the one place a
+    rewrite of the tree (renaming, the checker's passes, the query builder) spells out which
+    fields of which node hold sub-expressions.
+
+    >>> from causaldsl.language.parser import parse_query
+    >>> e = parse_query("E[if x > 1 then y else 2]").expr
+    >>> map_children(e, lambda c: c) is e
+    True
+    >>> map_children(e, lambda c: S.Num(0.0) if isinstance(c, S.Var) else c).then.value
+    0.0
+    """
+    if isinstance(expr, (S.BinOp, S.Compare, S.BoolOp)):
+        return renew(expr, left=fn(expr.left), right=fn(expr.right))
+    if isinstance(expr, (S.Unary, S.Not)):
+        return renew(expr, operand=fn(expr.operand))
+    if isinstance(expr, S.IfElse):
+        return renew(expr, cond=fn(expr.cond), then=fn(expr.then), other=fn(expr.other))
+    if isinstance(expr, S.Call):
+        return renew(expr, args=same_or_new(expr.args, tuple(fn(a) for a in expr.args)))
+    if isinstance(expr, S.Table):
+        return renew(expr, values=same_or_new(expr.values, tuple(fn(v) for v in expr.values)))
+    if isinstance(expr, S.Index):
+        return renew(expr, indices=same_or_new(expr.indices, tuple(fn(i) for i in expr.indices)))
+    if isinstance(expr, S.Var) and expr.world:
+        world = tuple(a if a.value is None else renew(a, value=fn(a.value)) for a in expr.world)
+        return renew(expr, world=same_or_new(expr.world, world))
+    return expr
+
+
+def renew(node, **fields):
+    """``replace(node, **fields)``, or ``node`` itself when every field is already that object.
+
+    Rewrites of the tree (level names to codes, table keys to codes) mostly have nothing to
+    rewrite, and copying every node of every table was most of the checker's time.
+
+    >>> n = S.Num(1.0)
+    >>> renew(n, value=n.value) is n, renew(n, value=2.0).value
+    (True, 2.0)
+    """
+    for k, v in fields.items():
+        if getattr(node, k) is not v:
+            return replace(node, **fields)
+    return node
+
+
+def same_or_new(old: tuple, new: tuple) -> tuple:
+    """``old`` when ``new`` holds the same objects (so that :func:`renew` sees no change)."""
+    return old if len(old) == len(new) and all(a is b for a, b in zip(old, new)) else new
+
+
 def walk(expr: S.Expr) -> Iterator[S.Expr]:
     """Every node of ``expr``, parents before children."""
     yield expr
@@ -215,15 +295,16 @@ def walk(expr: S.Expr) -> Iterator[S.Expr]:
         yield from walk(child)
 
 
-def free_vars(expr: S.Expr) -> list[str]:
-    """Names of the variables ``expr`` reads, in order of first use (tables count their keys).
+def free_vars(expr: S.Expr, nodes: Optional[Iterable[S.Expr]] = None) -> list[str]:
+    """Names of the variables ``expr`` reads, in order of first use (tables count their keys);
+    ``nodes``: its nodes, parents first, where the caller has walked it already.
 
     >>> from causaldsl.language.parser import parse_query
     >>> free_vars(parse_query("E[a + table(b, c) {(0, 0): d, (0, 1): 1, (1, 0): 1, (1, 1): 1}]").expr)
     ['a', 'b', 'c', 'd']
     """
     seen: dict[str, None] = {}
-    for node in walk(expr):
+    for node in walk(expr) if nodes is None else nodes:
         if isinstance(node, (S.Var, S.Index)):
             seen.setdefault(node.name, None)
         elif isinstance(node, S.Table):
@@ -258,23 +339,9 @@ is_logical = is_boolean  # the checker's older name for the same rule
 
 
 def rename(expr: S.Expr, mapping: Mapping[str, str]) -> S.Expr:
-    """``expr`` with variable names replaced (table keys included)."""
-    from dataclasses import replace
-
+    """``expr`` with variable names replaced (table keys included; a parameter keeps its name)."""
     if isinstance(expr, S.Var):
         return replace(expr, name=mapping.get(expr.name, expr.name))
     if isinstance(expr, S.Table):
-        return replace(expr, parents=tuple(mapping.get(p, p) for p in expr.parents),
-                       values=tuple(rename(v, mapping) for v in expr.values))
-    if isinstance(expr, (S.BinOp, S.Compare, S.BoolOp)):
-        return replace(expr, left=rename(expr.left, mapping), right=rename(expr.right, mapping))
-    if isinstance(expr, (S.Unary, S.Not)):
-        return replace(expr, operand=rename(expr.operand, mapping))
-    if isinstance(expr, S.IfElse):
-        return replace(expr, cond=rename(expr.cond, mapping), then=rename(expr.then, mapping),
-                       other=rename(expr.other, mapping))
-    if isinstance(expr, S.Call):
-        return replace(expr, args=tuple(rename(a, mapping) for a in expr.args))
-    if isinstance(expr, S.Index):  # the parameter keeps its name; its indices are variables
-        return replace(expr, indices=tuple(rename(i, mapping) for i in expr.indices))
-    return expr
+        expr = replace(expr, parents=tuple(mapping.get(p, p) for p in expr.parents))
+    return map_children(expr, lambda e: rename(e, mapping))

@@ -29,7 +29,7 @@ import numpy as np
 from ..language import syntax as S
 from .distributions import FAMILIES
 from ..language.errors import CausalSyntaxError, DomainError, EffectError, QueryError, UnknownNameError, did_you_mean
-from .expressions import FUNCTIONS, arity_hint, arity_message, arity_ok, free_vars, is_boolean, walk
+from .expressions import FUNCTIONS, arity_hint, arity_message, arity_ok, free_vars, is_boolean, map_children, walk
 from .expressions import rename as rename_expr
 from .ir import Model, Node, Slot
 from .worlds import Ref, do, twin
@@ -231,20 +231,15 @@ class _Builder:
                     left = self.expr(a, terms)
                     return replace(e, left=left, right=lvl) if a is e.left else replace(e, left=lvl, right=left)
             return replace(e, left=self.expr(e.left, terms), right=self.expr(e.right, terms))
-        if isinstance(e, (S.BinOp, S.BoolOp)):
-            return replace(e, left=self.expr(e.left, terms), right=self.expr(e.right, terms))
-        if isinstance(e, (S.Unary, S.Not)):
-            return replace(e, operand=self.expr(e.operand, terms))
-        if isinstance(e, S.IfElse):
-            return replace(e, cond=self.expr(e.cond, terms), then=self.expr(e.then, terms),
-                           other=self.expr(e.other, terms))
+        if isinstance(e, (S.BinOp, S.BoolOp, S.Unary, S.Not, S.IfElse)):
+            return map_children(e, lambda c: self.expr(c, terms))
         if isinstance(e, S.Call):
             if e.fn not in FUNCTIONS:
                 raise self.err(UnknownNameError, f"unknown function '{e.fn}'", e.span,
                                hint=did_you_mean(e.fn, list(FUNCTIONS)) or "known functions: " + ", ".join(FUNCTIONS))
             if not arity_ok(e.fn, len(e.args)):
                 raise self.err(CausalSyntaxError, arity_message(e.fn, len(e.args)), e.span, hint=arity_hint(e.fn))
-            return replace(e, args=tuple(self.expr(a, terms) for a in e.args))
+            return map_children(e, lambda c: self.expr(c, terms))
         if isinstance(e, S.Table):
             raise self.err(QueryError, "tables belong in models, not queries", e.span,
                            hint="put the table in a statement of the model and ask about that variable")

@@ -169,7 +169,7 @@ class _Histogram:
         import jax
         import jax.numpy as jnp
 
-        from ..engines.montecarlo import forward
+        from ..engines.montecarlo import forward, reduce_draws
         from ..model.expressions import compile_expr
 
         run, self.nodes = forward(plan.network, dict(plan.evidence), n, source)
@@ -179,20 +179,18 @@ class _Histogram:
             env, logw, flags = run(key, values, {})
             slots = {f"${i}": values[i] for i in range(values.shape[0])}
             t = jnp.broadcast_to(target({**env, **slots}), (n,))
-            top = jnp.max(jnp.where(jnp.isfinite(logw), logw, -jnp.inf))
-            w = jnp.where(jnp.isfinite(logw), jnp.exp(logw - top), 0.0)
+            out = reduce_draws(t, logw, False)  # the Monte Carlo engine's own estimator
+            # The histogram: the same weights, normalised as reduce_draws does (dead draws weigh 0).
+            top = jnp.max(logw)
+            w = jnp.exp(logw - jnp.where(jnp.isfinite(top), top, 0.0))
             sw = jnp.sum(w)
-            mean = jnp.sum(w * jnp.where(w > 0, t, 0.0)) / sw
-            se = jnp.sqrt(jnp.sum(w ** 2 * (jnp.where(w > 0, t, 0.0) - mean) ** 2)) / sw
             # Draws outside the bins are counted apart, not lumped into the end bins (which would spike).
             below, above = t < edges[0], t > edges[-1]
             idx = jnp.clip(jnp.searchsorted(edges, t, side="right") - 1, 0, edges.shape[0] - 2)
-            inside = jnp.where(below | above, 0.0, w)
-            mass = jnp.zeros(edges.shape[0] - 1, t.dtype).at[idx].add(inside) / sw
-            return {"mass": mass, "mean": mean, "se": se, "ess": sw ** 2 / jnp.sum(w ** 2),
+            mass = jnp.zeros(edges.shape[0] - 1, t.dtype).at[idx].add(jnp.where(below | above, 0.0, w)) / sw
+            return {"mass": mass, "mean": out["estimate"], "se": out["stderr"], "ess": out["ess"],
                     "below": jnp.sum(jnp.where(below, w, 0.0)) / sw, "above": jnp.sum(jnp.where(above, w, 0.0)) / sw,
-                    "any": jnp.any(w > 0), "finite": jnp.all(jnp.where(w > 0, jnp.isfinite(t), True)),
-                    "flags": flags}
+                    "any": out["any"], "finite": out["finite"], "flags": flags}
 
         self.jitted = jax.jit(fn)
         self.compiled = None
@@ -271,11 +269,11 @@ def answer(model, text: str, edges: Optional[np.ndarray], *, samples: int, seed:
         if not out["any"]:
             return {"query": text, "error": f"the evidence was never met in {samples:,} draws "
                                             "(an event of probability zero?)"}
-        if not out["finite"]:
-            return {"query": text, "error": "the outcome is infinite or undefined (NaN) for some draws"}
-        if np.any(out["flags"]):
+        if np.any(out["flags"]):  # first: invalid parameters make the weights NaN too
             bad = [nd.origin or nd.name for nd, f in zip(cache[key].nodes, out["flags"]) if f]
             return {"query": text, "error": "invalid distribution parameters at " + ", ".join(dict.fromkeys(bad))}
+        if not out["finite"]:
+            return {"query": text, "error": "the outcome is infinite or undefined (NaN) for some draws"}
         widths = np.diff(edges)
         return {"query": text, "mass": np.asarray(out["mass"]), "density": np.asarray(out["mass"]) / widths,
                 "mean": float(out["mean"]), "stderr": float(out["se"]), "ess": float(out["ess"]),
