@@ -271,19 +271,23 @@ def _nuts(prog: FitProgram, ir: Model, draws, warmup, chains, seed, progress):
     mcmc = MCMC(NUTS(prog.model), num_warmup=warmup, num_samples=draws, num_chains=chains,
                 chain_method=method, progress_bar=bool(progress))
     try:
-        mcmc.run(jax.random.PRNGKey(seed), extra_fields=("diverging",))
+        mcmc.run(jax.random.PRNGKey(seed), extra_fields=EXTRA_FIELDS)
     except RuntimeError as exc:  # NumPyro: "Cannot find valid initial parameters"
         raise FitError(f"NUTS could not start: {str(exc).splitlines()[0]}", source=ir.source,
                        hint="the log density is not finite where sampling starts; check that priors keep "
                             "every distribution's parameters valid and that the data are possible") from None
     names = [p.name for p in ir.params]
-    grouped = {k: np.asarray(v) for k, v in mcmc.get_samples(group_by_chain=True).items() if k in names}
-    divergent = int(np.asarray(mcmc.get_extra_fields()["diverging"]).sum())
+    every = {k: np.asarray(v) for k, v in mcmc.get_samples(group_by_chain=True).items()}
+    grouped = {k: v for k, v in every.items() if k in names}
+    stats_by_chain = sample_stats(mcmc.get_extra_fields(group_by_chain=True))
+    divergent = int(stats_by_chain["diverging"].sum())
     stats = summary(grouped, prob=0.95)
     rhat = max(float(np.nanmax(stats[n]["r_hat"])) for n in names) if chains > 1 else float("nan")
     ess = min(float(np.nanmin(stats[n]["n_eff"])) for n in names)
     diag = {"method": "NUTS", "chains": chains, "draws": draws, "warmup": warmup, "r_hat": rhat, "ess": ess,
-            "divergences": divergent, "stats": stats}
+            "divergences": divergent, "stats": stats, "sample_stats": stats_by_chain,
+            # per-row sites (imputed cells, latent variables): the pointwise log likelihood needs them
+            "latent_sites": {k: v for k, v in every.items() if k not in names}}
     problems = []
     if chains > 1 and not rhat <= RHAT_MAX:
         problems.append(f"R-hat {rhat:.3f} > {RHAT_MAX}")
@@ -297,6 +301,30 @@ def _nuts(prog: FitProgram, ir: Model, draws, warmup, chains, seed, progress):
     diag["warnings"] = problems
     flat = {k: v.reshape((-1,) + v.shape[2:]) for k, v in grouped.items()}
     return flat, grouped, diag
+
+
+#: What NUTS records per draw besides the parameters (NumPyro's ``HMCState`` fields).
+EXTRA_FIELDS = ("diverging", "energy", "num_steps", "accept_prob", "potential_energy", "adapt_state.step_size")
+
+
+def sample_stats(extra: dict) -> dict:
+    """NumPyro's per-draw NUTS fields under ArviZ's names (``(chains, draws)`` arrays).
+
+    ``tree_depth`` is ``floor(log2(n_steps)) + 1``, as ArviZ's ``from_numpyro`` derives it
+    (a tree of depth ``d`` has at most ``2^d - 1`` leapfrog steps; Hoffman & Gelman 2014);
+    ``lp`` is the log posterior density, minus the potential energy.
+
+    >>> s = sample_stats({"diverging": np.array([[False]]), "energy": np.array([[3.0]]),
+    ...                   "num_steps": np.array([[7]]), "accept_prob": np.array([[0.9]]),
+    ...                   "potential_energy": np.array([[2.0]]), "adapt_state.step_size": np.array([[0.5]])})
+    >>> int(s["tree_depth"][0, 0]), float(s["lp"][0, 0]), sorted(s)
+    (3, -2.0, ['acceptance_rate', 'diverging', 'energy', 'lp', 'n_steps', 'step_size', 'tree_depth'])
+    """
+    steps = np.asarray(extra["num_steps"])
+    return {"diverging": np.asarray(extra["diverging"], dtype=bool), "energy": np.asarray(extra["energy"]),
+            "n_steps": steps, "tree_depth": (np.floor(np.log2(np.maximum(steps, 1))) + 1).astype(int),
+            "acceptance_rate": np.asarray(extra["accept_prob"]), "lp": -np.asarray(extra["potential_energy"]),
+            "step_size": np.asarray(extra["adapt_state.step_size"])}
 
 
 def enumerated_sites(ir: Model, prog: FitProgram) -> list[str]:
@@ -403,8 +431,41 @@ def summary_rows(ir: Model, theta: dict, diag: Optional[dict]) -> list[tuple]:
     return rows
 
 
-def to_arviz(ir: Model, by_chain: dict, diag: Optional[dict], ds: Optional[Dataset]):
-    """An ArviZ ``InferenceData`` with a coordinate per index variable (level names as labels)."""
+def pointwise_loglik(ir: Model, prog: FitProgram, by_chain: dict, latent: Optional[dict] = None) -> np.ndarray:
+    """``(chains, draws, rows)``: each row's log likelihood under each posterior draw.
+
+    All-discrete models: :func:`~causaldsl.likelihood.row_loglik`, vmapped over the
+    draws. Otherwise NumPyro's ``log_likelihood`` of the plate program (the
+    draws of per-row latent sites, ``latent``, included), summed over each row's
+    observed variables. Raises :class:`~causaldsl.errors.FitError` where the
+    program sums out discrete latent sites (NumPyro does not give those pointwise).
+    """
+    from numpyro.infer import log_likelihood
+
+    from .likelihood import row_loglik
+
+    first = next(iter(by_chain.values()))
+    lead = first.shape[:2]
+    flat = {k: jax.numpy.asarray(np.asarray(v).reshape((-1,) + np.asarray(v).shape[2:]))
+            for k, v in {**by_chain, **(latent or {})}.items()}
+    if prog.shape == "counts":
+        out = jax.vmap(row_loglik(ir, prog.data))({k: flat[k] for k in by_chain})
+        return np.asarray(out).reshape(lead + (-1,))
+    if prog.enumerated or prog.configurations != prog.data.rows:
+        raise FitError("the pointwise log likelihood is not available for this model: it sums out discrete "
+                       "latent variables (or subsamples rows)", source=ir.source,
+                       hint="make every variable discrete (then rows are summed exactly), or observe them")
+    sites = log_likelihood(prog.model, flat)
+    total = sum(np.asarray(v).reshape(flat[next(iter(by_chain))].shape[:1] + (-1,)) for v in sites.values())
+    return np.asarray(total).reshape(lead + (-1,))
+
+
+def to_arviz(ir: Model, by_chain: dict, diag: Optional[dict], ds: Optional[Dataset],
+             program: Optional[FitProgram] = None, prior: bool = False, seed: int = 0):
+    """An ArviZ ``InferenceData``: ``posterior`` (a coordinate per index variable, level names as
+    labels), ``sample_stats`` (NUTS), ``log_likelihood`` (variable ``joint``: each row's log
+    probability of its observed values, dimension ``row``), ``observed_data`` (the coded columns),
+    and, with ``prior=True``, ``prior`` (as many prior draws as posterior draws, one chain)."""
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", FutureWarning)
         import arviz as az
@@ -415,8 +476,34 @@ def to_arviz(ir: Model, by_chain: dict, diag: Optional[dict], ds: Optional[Datas
             node = ir[v]
             coords[v] = list(node.levels) if node.levels else [float(d) for d in node.domain]
             dims[p.name].append(v)
-    sample_stats = None
-    if diag and "diverging" in diag:
-        sample_stats = {"diverging": diag["diverging"]}
-    return az.from_dict(posterior={k: np.asarray(v) for k, v in by_chain.items()}, coords=coords, dims=dims,
-                        sample_stats=sample_stats)
+    groups: dict = {"posterior": {k: np.asarray(v) for k, v in by_chain.items()}}
+    if diag and diag.get("sample_stats"):
+        groups["sample_stats"] = diag["sample_stats"]
+    if ds is not None:
+        coords["row"] = np.arange(ds.rows)
+        groups["observed_data"] = {k: np.asarray(v) for k, v in ds.columns.items()}
+        dims.update({k: ["row"] for k in ds.columns})
+        if program is not None:
+            groups["log_likelihood"] = {"joint": pointwise_loglik(ir, program, by_chain,
+                                                                  (diag or {}).get("latent_sites"))}
+            dims["joint"] = ["row"]
+    if prior:
+        count = int(np.prod(next(iter(by_chain.values())).shape[:2]))
+        groups["prior"] = {k: v[None] for k, v in prior_draws(ir, count, seed).theta.items()}
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)  # a one-chain prior: "more chains than draws" never
+        return az.from_dict(**groups, coords=coords, dims=dims)
+
+
+PLOTS = ("posterior", "trace")
+
+
+def plot_parameters(idata, kind: str = "posterior", var_names=None, **kw):
+    """ArviZ's own plot of the parameters (``az.plot_posterior`` or ``az.plot_trace``); returns its axes."""
+    if kind not in PLOTS:
+        raise MethodError(f"unknown plot '{kind}'", hint="use kind='posterior' or kind='trace'")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", FutureWarning)
+        import arviz as az
+    fn = az.plot_posterior if kind == "posterior" else az.plot_trace
+    return fn(idata, var_names=var_names, **kw)
