@@ -87,7 +87,8 @@ def _legend(names: Sequence[str]) -> list[str]:
 
 
 def bars_svg(levels: Sequence[str], series: Mapping[str, Optional[Sequence[float]]], *, title: str = "",
-             errors: Optional[Mapping[str, Optional[Sequence[float]]]] = None) -> str:
+             errors: Optional[Mapping[str, Optional[Sequence[float]]]] = None,
+             intervals: Optional[Mapping[str, Optional[Sequence[tuple]]]] = None) -> str:
     """Grouped bars: one group per level, one bar per series (``None`` leaves a series out).
 
     Each bar is ``<rect class="cdsl-bar" data-series=... data-level=... data-value=...>``,
@@ -100,7 +101,9 @@ def bars_svg(levels: Sequence[str], series: Mapping[str, Optional[Sequence[float
     """
     names = [k for k, v in series.items() if v is not None]
     errors = errors or {}
+    intervals = intervals or {}
     vals = [float(x) for k in names for x in series[k]]
+    vals += [float(iv[1]) for k in names for iv in (intervals.get(k) or ())]
     ymax = _nice_max(max(vals, default=1.0))
     h = HEIGHT - TOP - BOTTOM
     out = _frame(title, ymax, "probability")
@@ -123,6 +126,15 @@ def bars_svg(levels: Sequence[str], series: Mapping[str, Optional[Sequence[float
                 top, bot = TOP + h - bh - e, TOP + h - bh + e
                 out.append(f'<path class="cdsl-whisker" d="M{_f(cx)},{_f(top)} V{_f(bot)} M{_f(cx - 3)},{_f(top)} '
                            f'h6 M{_f(cx - 3)},{_f(bot)} h6" stroke="#222" fill="none"/>')
+            ivs = intervals.get(name)
+            if ivs is not None:  # a credible interval: from its lower to its upper end
+                lo_v, hi_v = (float(t) for t in ivs[j])
+                cx = x + bw / 2
+                top, bot = TOP + h - h * hi_v / ymax, TOP + h - h * lo_v / ymax
+                out.append(f'<path class="cdsl-interval" data-series="{html.escape(name)}" '
+                           f'data-level="{html.escape(str(level))}" data-lo="{lo_v:.6g}" data-hi="{hi_v:.6g}" '
+                           f'd="M{_f(cx)},{_f(top)} V{_f(bot)} M{_f(cx - 4)},{_f(top)} h8 M{_f(cx - 4)},{_f(bot)} h8" '
+                           'stroke="currentColor" stroke-width="1.4" fill="none"/>')
         out.append(f'<text x="{_f(LEFT + (j + 0.5) * gw)}" y="{_f(TOP + h + 14)}" text-anchor="middle" '
                    f'fill="#222">{html.escape(str(level))}</text>')
     out += _legend(names)
@@ -131,7 +143,8 @@ def bars_svg(levels: Sequence[str], series: Mapping[str, Optional[Sequence[float
 
 
 def histograms_svg(edges: Sequence[float], series: Mapping[str, Optional[Sequence[float]]], *, title: str = "",
-                   means: Optional[Mapping[str, Optional[float]]] = None, xlabel: str = "") -> str:
+                   means: Optional[Mapping[str, Optional[float]]] = None, xlabel: str = "",
+                   intervals: Optional[Mapping[str, Optional[tuple]]] = None, ylabel: str = "density") -> str:
     """Step outlines of densities over the bins ``edges`` (``len(edges) - 1`` values per series).
 
     ``means`` marks each series' mean with a dashed vertical line. Each outline is
@@ -148,13 +161,19 @@ def histograms_svg(edges: Sequence[float], series: Mapping[str, Optional[Sequenc
     ymax = _nice_max(max((float(x) for k in names for x in series[k]), default=1.0))
     h = HEIGHT - TOP - BOTTOM
     plot_w = WIDTH - LEFT - RIGHT
-    out = _frame(title, ymax, "density")
+    out = _frame(title, ymax, ylabel)
 
     def sx(v: float) -> float:
         return LEFT + plot_w * (min(max(v, lo), hi) - lo) / span
 
     for i, name in enumerate(names):
         colour = PALETTE[i % len(PALETTE)]
+        iv = (intervals or {}).get(name)
+        if iv is not None:  # a credible interval: a band just above the axis, its ends readable back
+            band_y = TOP + h - 3 - 4 * i
+            out.append(f'<path class="cdsl-interval" data-series="{html.escape(name)}" data-lo="{iv[0]:.6g}" '
+                       f'data-hi="{iv[1]:.6g}" d="M{_f(sx(iv[0]))},{_f(band_y)} H{_f(sx(iv[1]))}" stroke="{colour}" '
+                       f'stroke-width="3"><title>{html.escape(name)}: {iv[0]:.4g} to {iv[1]:.4g}</title></path>')
         d = [f"M{_f(sx(lo))},{_f(TOP + h)}"]
         for k, dens in enumerate(series[name]):
             y = TOP + h - h * min(max(0.0, float(dens)), ymax) / ymax
