@@ -23,7 +23,9 @@ Hoffman & Gelman 2014 for NUTS; Vehtari et al. 2021 for rank-normalised R-hat).
 
 from __future__ import annotations
 
+import html
 import math
+import time
 import warnings
 from dataclasses import dataclass
 from typing import Any, Optional
@@ -168,27 +170,57 @@ def fit_model(cm, data: Any, *, method: str = "nuts", draws: int = 1000, warmup:
     _check_start(ir, prog, seed)
     if progress is None:
         progress = _interactive()
+    # In a notebook, NumPyro's bar would be a plain-text tqdm on stderr (the red "error" stream) and a
+    # Python loop per step: sample in one compiled loop instead, and say so in an ordinary output line.
+    status = NotebookStatus() if progress and _in_kernel() else None
+    bar = bool(progress) and status is None
+    what = (f"NUTS, {chains} chain(s) x ({warmup:,} warmup + {draws:,} draws)" if method == "nuts"
+            else f"SVI, {steps:,} steps")
+    if status:
+        status.show(f"fitting {ir.name} to {ds.rows:,} rows: {what}…")
+    started = time.perf_counter()
     if method == "nuts":
-        theta, by_chain, diag = _nuts(prog, ir, draws, warmup, chains, seed, progress)
+        theta, by_chain, diag = _nuts(prog, ir, draws, warmup, chains, seed, bar)
         label = "NUTS"
     else:
-        theta, by_chain, diag = _svi(prog, ir, draws, steps, learning_rate, seed, progress)
+        theta, by_chain, diag = _svi(prog, ir, draws, steps, learning_rate, seed, bar)
         label = "SVI"
+    if status:
+        status.show(f"fitted {ir.name} in {time.perf_counter() - started:.1f} s: {describe(diag)}")
     return Posterior(Draws(theta, f"{label} posterior"), by_chain, diag, ds, prog)
 
 
-def _interactive() -> bool:
-    """A progress bar only where someone is watching: an IPython kernel or a terminal."""
-    import sys
-
+def _in_kernel() -> bool:
+    """Whether this runs in a Jupyter kernel (where stderr shows as an error)."""
     try:
         from IPython import get_ipython
 
-        if get_ipython() is not None and "IPKernelApp" in get_ipython().config:
-            return True
+        return get_ipython() is not None and "IPKernelApp" in get_ipython().config
     except Exception:  # pragma: no cover - IPython is a dependency, but be safe
-        pass
-    return bool(getattr(sys.stderr, "isatty", lambda: False)())
+        return False
+
+
+def _interactive() -> bool:
+    """Progress only where someone is watching: an IPython kernel or a terminal."""
+    import sys
+
+    return _in_kernel() or bool(getattr(sys.stderr, "isatty", lambda: False)())
+
+
+class NotebookStatus:
+    """One line of ordinary output in a notebook cell, replaced as the fit goes on (a display handle)."""
+
+    def __init__(self):
+        self.handle = None
+
+    def show(self, text: str) -> None:
+        from IPython.display import HTML, display
+
+        shown = HTML(f'<small class="cdsl-fit-status">{html.escape(text)}</small>')
+        if self.handle is None:
+            self.handle = display(shown, display_id=True)
+        else:
+            self.handle.update(shown)
 
 
 def _check_start(ir: Model, prog: FitProgram, seed: int) -> None:
@@ -431,6 +463,7 @@ def summary_rows(ir: Model, theta: dict, diag: Optional[dict]) -> list[tuple]:
     return rows
 
 
+@float64
 def pointwise_loglik(ir: Model, prog: FitProgram, by_chain: dict, latent: Optional[dict] = None) -> np.ndarray:
     """``(chains, draws, rows)``: each row's log likelihood under each posterior draw.
 

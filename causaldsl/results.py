@@ -123,7 +123,8 @@ class Result:
 
         pic = self.picture()
         if pic.kind == "bars":
-            return distribution_svg(pic.labels, pic.heights, title=pic.title, intervals=pic.intervals)
+            return distribution_svg(pic.labels, pic.heights, title=pic.title, intervals=pic.intervals,
+                                    caption=pic.xlabel)
         return density_svg(pic.edges, pic.heights, title=pic.title, mark=pic.mark, interval=pic.interval,
                            xlabel=pic.xlabel, mark_label=pic.mark_label)
 
@@ -164,9 +165,9 @@ def picture(r: Result) -> Picture:
     if isinstance(r.value, dict):
         keys = list(r.value)
         ivs = tuple(tuple(r.interval[k]) for k in keys) if isinstance(r.interval, dict) else None
-        title = r.query + (f"  (bars: posterior mean, whiskers: {r.interval_level:.0%} CI)" if ivs else "")
-        return Picture("bars", title, tuple(float(r.value[k]) for k in keys),
-                       labels=tuple(_fmt_key(k) for k in keys), intervals=ivs)
+        caption = f"bars: posterior mean; whiskers: {r.interval_level:.0%} credible interval" if ivs else ""
+        return Picture("bars", r.query, tuple(float(r.value[k]) for k in keys),
+                       labels=tuple(_fmt_key(k) for k in keys), intervals=ivs, xlabel=caption)
     value = float(r.value)
     if r.draws is not None and np.size(r.draws) > 1:
         from .notebook.charts import histogram
@@ -229,6 +230,8 @@ def plot_picture(pic: Picture, ax=None):
         ax.bar(x, pic.heights, color="#0072b2", yerr=yerr, capsize=4)
         ax.set_xticks(x, pic.labels)
         ax.set_ylabel("probability")
+        if pic.xlabel:
+            ax.set_xlabel(pic.xlabel, fontsize=9)
         return fig
     edges = np.asarray(pic.edges)
     if len(pic.heights) > 1 or pic.heights[0] > 0:

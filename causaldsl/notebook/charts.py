@@ -232,7 +232,7 @@ def _y_axis(ymax: float, label: str) -> list[str]:
 
 
 def distribution_svg(labels: Sequence[str], probs: Sequence[float], *, title: str,
-                     intervals: Optional[Sequence[Optional[tuple]]] = None) -> str:
+                     intervals: Optional[Sequence[Optional[tuple]]] = None, caption: str = "") -> str:
     """A discrete distribution as bars (the answer), with credible intervals as whiskers where given.
 
     Each bar is ``<rect class="cdsl-bar" data-level=... data-value=...>`` with height
@@ -265,6 +265,9 @@ def distribution_svg(labels: Sequence[str], probs: Sequence[float], *, title: st
                        f'M{_f(cx - 4)},{_f(bot)} h8" stroke="currentColor" stroke-width="1.4" fill="none"/>')
         out.append(f'<text x="{_f(S_LEFT + (j + 0.5) * gw)}" y="{_f(S_TOP + h + 14)}" text-anchor="middle" '
                    f'fill="currentColor">{html.escape(_clip(str(lab), max(4, int(gw / 6.5))))}</text>')
+    if caption:
+        out.append(f'<text x="{SMALL_W - S_RIGHT}" y="{SMALL_H - 3}" text-anchor="end" fill="currentColor" '
+                   f'fill-opacity="0.75">{html.escape(caption)}</text>')
     out.append("</svg>")
     return "".join(out)
 
