@@ -169,11 +169,13 @@ def histograms_svg(edges: Sequence[float], series: Mapping[str, Optional[Sequenc
     for i, name in enumerate(names):
         colour = PALETTE[i % len(PALETTE)]
         iv = (intervals or {}).get(name)
-        if iv is not None:  # a credible interval: a band just above the axis, its ends readable back
-            band_y = TOP + h - 3 - 4 * i
+        if iv is not None:  # a credible interval: a capped bar near the top, one row per series
+            y = TOP + 4 + 7 * i
+            a, b = sx(iv[0]), sx(iv[1])
             out.append(f'<path class="cdsl-interval" data-series="{html.escape(name)}" data-lo="{iv[0]:.6g}" '
-                       f'data-hi="{iv[1]:.6g}" d="M{_f(sx(iv[0]))},{_f(band_y)} H{_f(sx(iv[1]))}" stroke="{colour}" '
-                       f'stroke-width="3"><title>{html.escape(name)}: {iv[0]:.4g} to {iv[1]:.4g}</title></path>')
+                       f'data-hi="{iv[1]:.6g}" d="M{_f(a)},{_f(y)} H{_f(b)} M{_f(a)},{_f(y - 3)} V{_f(y + 3)} '
+                       f'M{_f(b)},{_f(y - 3)} V{_f(y + 3)}" stroke="{colour}" stroke-width="2.2" fill="none">'
+                       f'<title>{html.escape(name)}: {iv[0]:.4g} to {iv[1]:.4g}</title></path>')
         d = [f"M{_f(sx(lo))},{_f(TOP + h)}"]
         for k, dens in enumerate(series[name]):
             y = TOP + h - h * min(max(0.0, float(dens)), ymax) / ymax
