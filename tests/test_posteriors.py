@@ -263,6 +263,8 @@ def test_fitted_explorer_discrete_intervals_match_a_per_draw_computation(kidney)
     doing = [i for i in ivs if i[0] == "doing" and i[1] == 1.0]
     np.testing.assert_allclose(doing[0][2:], np.quantile(per_draw, [0.025, 0.975]), rtol=1e-5)
     assert 'posterior of P(recovery = 1)' in chart and chart.count('class="cdsl-hist"') >= 2
+    lo, hi = np.quantile(per_draw, [0.025, 0.975])
+    assert f"1: {per_draw.mean():.4f} [{lo:.4f}, {hi:.4f}]" in ex.table.value  # the table prints it too
 
 
 def test_fitted_explorer_continuous_posterior_is_vectorised_and_fast(regression):

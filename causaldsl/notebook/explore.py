@@ -728,7 +728,9 @@ class Explorer:
                 val, err, method = f'<span style="color:#b91c1c">{html.escape(a["error"])}</span>', "-", "-"
                 num = ""
             elif "dist" in a:
-                val = ", ".join(f"{html.escape(k)}: {v:.4f}" for k, v in a["dist"].items())
+                ivs = a.get("intervals") or {}  # over a posterior: each probability's credible interval
+                val = ", ".join(f"{html.escape(k)}: {v:.4f}" + (f" [{ivs[k][0]:.4f}, {ivs[k][1]:.4f}]" if k in ivs else "")
+                                for k, v in a["dist"].items())
                 errs = a.get("stderrs")
                 err = ", ".join(f"{v:.2g}" for v in errs.values()) if errs else "-"
                 method = a["method"]
@@ -783,7 +785,12 @@ def _posterior_histograms(draws: dict, means: dict, intervals: dict, what: str) 
     from .charts import histogram
 
     pooled = np.concatenate([np.ravel(d) for d in draws.values()])
-    edges, _ = histogram(pooled, bins=24)
+    # Bins fine enough for the narrowest posterior (about 8 across its central 95%), even when the
+    # settings' posteriors lie far apart on the shared axis.
+    spread = min(float(np.subtract(*np.quantile(np.ravel(d), [0.975, 0.025]))) for d in draws.values())
+    span = float(np.ptp(pooled))
+    bins = int(np.clip(np.ceil(8 * span / spread), 24, 150)) if spread > 0 else 24
+    edges, _ = histogram(pooled, bins=bins)
     series = {s: np.histogram(np.ravel(d), edges, density=True)[0].tolist() for s, d in draws.items()}
     return histograms_svg(list(edges), series, means=means, intervals=intervals, xlabel=what,
                           title=f"posterior of {what}, {LEVEL:.0%} credible interval", ylabel="posterior density")
