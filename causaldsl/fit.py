@@ -484,6 +484,12 @@ def pointwise_loglik(ir: Model, prog: FitProgram, by_chain: dict, latent: Option
     if prog.shape == "counts":
         out = jax.vmap(row_loglik(ir, prog.data))({k: flat[k] for k in by_chain})
         return np.asarray(out).reshape(lead + (-1,))
+    unobserved = [n.name for n in ir.nodes if n.kind == "sample" and not (
+        n.name in prog.data.columns and prog.data.observed(n.name).all())]
+    if any(name not in (latent or {}) for name in unobserved) and not prog.enumerated:
+        # per-row sites without their draws (an SVI fit): log_likelihood would draw them from the prior
+        raise FitError("the pointwise log likelihood needs the draws of the unobserved values, which this "
+                       "fit did not keep", source=ir.source, hint="fit with method = nuts")
     if prog.enumerated or prog.configurations != prog.data.rows:
         raise FitError("the pointwise log likelihood is not available for this model: it sums out discrete "
                        "latent variables (or subsamples rows)", source=ir.source,
@@ -517,9 +523,12 @@ def to_arviz(ir: Model, by_chain: dict, diag: Optional[dict], ds: Optional[Datas
         groups["observed_data"] = {k: np.asarray(v) for k, v in ds.columns.items()}
         dims.update({k: ["row"] for k in ds.columns})
         if program is not None:
-            groups["log_likelihood"] = {"joint": pointwise_loglik(ir, program, by_chain,
-                                                                  (diag or {}).get("latent_sites"))}
-            dims["joint"] = ["row"]
+            try:
+                groups["log_likelihood"] = {"joint": pointwise_loglik(ir, program, by_chain,
+                                                                      (diag or {}).get("latent_sites"))}
+                dims["joint"] = ["row"]
+            except FitError:
+                pass  # not available for this fit (see pointwise_loglik): the other groups still are
     if prior:
         count = int(np.prod(next(iter(by_chain.values())).shape[:2]))
         groups["prior"] = {k: v[None] for k, v in prior_draws(ir, count, seed).theta.items()}

@@ -232,9 +232,8 @@ def test_pointwise_log_likelihood_of_a_continuous_model_is_the_normal_density(re
 
 
 def test_fit_plot_uses_arviz(kidney):
-    import matplotlib
+    import matplotlib.pyplot as plt
 
-    matplotlib.use("Agg")
     fit, _ = kidney
     axes = np.ravel(fit.plot())
     # one panel per parameter entry: p_large, p_treat[2], p_ok[2, 2]
@@ -244,6 +243,7 @@ def test_fit_plot_uses_arviz(kidney):
     assert np.shape(trace) == (1, 2)
     with pytest.raises(cd.CausalDSLError, match="unknown plot"):
         fit.plot("pairs")
+    plt.close("all")  # ArviZ draws through pyplot
 
 
 # ------------------------------------------------------------------ the fitted explorer
@@ -310,3 +310,17 @@ def test_a_notebook_fit_reports_on_ordinary_output_not_stderr(monkeypatch, capfd
     assert capfd.readouterr().err == ""  # no tqdm bar on stderr
     assert shown[0].startswith("fitting coin to 3 rows: NUTS, 1 chain(s) x (50 warmup + 50 draws)")
     assert shown[1].startswith("fitted coin in ") and "divergences" in shown[1]
+
+
+def test_log_likelihood_is_left_out_where_it_cannot_be_computed_pointwise():
+    rng = np.random.default_rng(2)
+    x = rng.normal(size=100)
+    y = 2 * x + rng.normal(size=100)
+    y[:10] = np.nan  # missing cells: SVI keeps no draws of them
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", cd.FitWarning)
+        fit = cd.model("model m {\n param b ~ Normal(0, 5)\n x ~ Normal(0, 1)\n y ~ Normal(b * x, 1)\n}").fit(
+            {"x": x, "y": y}, method="svi", steps=300, draws=100, progress=False)
+    idata = fit.arviz()
+    assert "log_likelihood" not in idata.groups() and "posterior" in idata.groups()
+    assert "sample_stats" not in idata.groups()  # SVI has no sampler statistics
