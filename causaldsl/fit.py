@@ -309,17 +309,14 @@ def _nuts(prog: FitProgram, ir: Model, draws, warmup, chains, seed, progress):
                        hint="the log density is not finite where sampling starts; check that priors keep "
                             "every distribution's parameters valid and that the data are possible") from None
     names = [p.name for p in ir.params]
-    every = {k: np.asarray(v) for k, v in mcmc.get_samples(group_by_chain=True).items()}
-    grouped = {k: v for k, v in every.items() if k in names}
+    grouped = {k: np.asarray(v) for k, v in mcmc.get_samples(group_by_chain=True).items() if k in names}
     stats_by_chain = sample_stats(mcmc.get_extra_fields(group_by_chain=True))
     divergent = int(stats_by_chain["diverging"].sum())
     stats = summary(grouped, prob=0.95)
     rhat = max(float(np.nanmax(stats[n]["r_hat"])) for n in names) if chains > 1 else float("nan")
     ess = min(float(np.nanmin(stats[n]["n_eff"])) for n in names)
     diag = {"method": "NUTS", "chains": chains, "draws": draws, "warmup": warmup, "r_hat": rhat, "ess": ess,
-            "divergences": divergent, "stats": stats, "sample_stats": stats_by_chain,
-            # per-row sites (imputed cells, latent variables): the pointwise log likelihood needs them
-            "latent_sites": {k: v for k, v in every.items() if k not in names}}
+            "divergences": divergent, "stats": stats, "sample_stats": stats_by_chain}
     problems = []
     if chains > 1 and not rhat <= RHAT_MAX:
         problems.append(f"R-hat {rhat:.3f} > {RHAT_MAX}")
@@ -464,14 +461,14 @@ def summary_rows(ir: Model, theta: dict, diag: Optional[dict]) -> list[tuple]:
 
 
 @float64
-def pointwise_loglik(ir: Model, prog: FitProgram, by_chain: dict, latent: Optional[dict] = None) -> np.ndarray:
+def pointwise_loglik(ir: Model, prog: FitProgram, by_chain: dict) -> np.ndarray:
     """``(chains, draws, rows)``: each row's log likelihood under each posterior draw.
 
     All-discrete models: :func:`~causaldsl.likelihood.row_loglik`, vmapped over the
-    draws. Otherwise NumPyro's ``log_likelihood`` of the plate program (the
-    draws of per-row latent sites, ``latent``, included), summed over each row's
-    observed variables. Raises :class:`~causaldsl.errors.FitError` where the
-    program sums out discrete latent sites (NumPyro does not give those pointwise).
+    draws. Otherwise, where every variable is observed in every row, NumPyro's
+    ``log_likelihood`` of the plate program, summed over each row's variables.
+    Raises :class:`~causaldsl.errors.FitError` where some variable is unobserved in
+    some row, or rows are subsampled.
     """
     from numpyro.infer import log_likelihood
 
@@ -480,22 +477,23 @@ def pointwise_loglik(ir: Model, prog: FitProgram, by_chain: dict, latent: Option
     first = next(iter(by_chain.values()))
     lead = first.shape[:2]
     flat = {k: jax.numpy.asarray(np.asarray(v).reshape((-1,) + np.asarray(v).shape[2:]))
-            for k, v in {**by_chain, **(latent or {})}.items()}
+            for k, v in by_chain.items()}
     if prog.shape == "counts":
         out = jax.vmap(row_loglik(ir, prog.data))({k: flat[k] for k in by_chain})
         return np.asarray(out).reshape(lead + (-1,))
     unobserved = [n.name for n in ir.nodes if n.kind == "sample" and not (
         n.name in prog.data.columns and prog.data.observed(n.name).all())]
-    if any(name not in (latent or {}) for name in unobserved) and not prog.enumerated:
-        # per-row sites without their draws (an SVI fit): log_likelihood would draw them from the prior
-        raise FitError("the pointwise log likelihood needs the draws of the unobserved values, which this "
-                       "fit did not keep", source=ir.source, hint="fit with method = nuts")
-    if prog.enumerated or prog.configurations != prog.data.rows:
-        raise FitError("the pointwise log likelihood is not available for this model: it sums out discrete "
-                       "latent variables (or subsamples rows)", source=ir.source,
-                       hint="make every variable discrete (then rows are summed exactly), or observe them")
+    if unobserved:
+        # NumPyro's log_likelihood would give each row's density given the imputed values (or values
+        # drawn from the prior, after SVI), not the row's likelihood with them integrated out.
+        raise FitError("the pointwise log likelihood of rows with unobserved continuous values is not "
+                       f"computed ({', '.join(unobserved)})", source=ir.source,
+                       hint="observe every variable, or make the model discrete (then rows are summed exactly)")
     sites = log_likelihood(prog.model, flat)
     total = sum(np.asarray(v).reshape(flat[next(iter(by_chain))].shape[:1] + (-1,)) for v in sites.values())
+    if total.shape[-1] != prog.data.rows:  # the plate subsamples rows (SVI with batch_size)
+        raise FitError("the pointwise log likelihood of a fit that subsamples rows is not computed",
+                       source=ir.source, hint="fit without batch_size")
     return np.asarray(total).reshape(lead + (-1,))
 
 
@@ -524,8 +522,7 @@ def to_arviz(ir: Model, by_chain: dict, diag: Optional[dict], ds: Optional[Datas
         dims.update({k: ["row"] for k in ds.columns})
         if program is not None:
             try:
-                groups["log_likelihood"] = {"joint": pointwise_loglik(ir, program, by_chain,
-                                                                      (diag or {}).get("latent_sites"))}
+                groups["log_likelihood"] = {"joint": pointwise_loglik(ir, program, by_chain)}
                 dims["joint"] = ["row"]
             except FitError:
                 pass  # not available for this fit (see pointwise_loglik): the other groups still are
