@@ -399,8 +399,9 @@ class FittedModel(CausalModel):
     ``query`` returns the posterior mean with a 95% credible interval
     (``Result.interval``) and the per-draw answers (``Result.draws``).
     ``posterior`` holds the parameter draws, ``diagnostics`` the sampler's
-    R-hat, effective sample size and divergences, ``summary()`` a table, and
-    ``arviz()`` an ArviZ ``InferenceData``.
+    R-hat, effective sample size and divergences, ``summary()`` a table,
+    ``arviz()`` an ArviZ ``InferenceData`` (posterior, sample_stats, log_likelihood,
+    observed_data; prior on request) and ``plot()`` ArviZ's plot of the parameters.
     """
 
     def __init__(self, ir: Model, queries: tuple = (), source: str = "", base_dir=None, *, draws=None,
