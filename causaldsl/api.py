@@ -511,8 +511,9 @@ class FittedModel(CausalModel):
     ``query`` returns the posterior mean with a 95% credible interval
     (``Result.interval``) and the per-draw answers (``Result.draws``).
     ``posterior`` holds the parameter draws, ``diagnostics`` the sampler's
-    R-hat, effective sample size and divergences, ``summary()`` a table, and
-    ``arviz()`` an ArviZ ``InferenceData``.
+    R-hat, effective sample size and divergences, ``summary()`` a table,
+    ``arviz()`` an ArviZ ``InferenceData`` (posterior, sample_stats, log_likelihood,
+    observed_data; prior on request) and ``plot()`` ArviZ's plot of the parameters.
     """
 
     def __init__(self, ir: Model, queries: tuple = (), source: str = "", base_dir=None, *, draws=None,
@@ -554,11 +555,24 @@ class FittedModel(CausalModel):
         body = "\n".join("  ".join(c.ljust(w) for c, w in zip(row, widths)).rstrip() for row in rows)
         return describe(self.diagnostics) + "\n" + body
 
-    def arviz(self):
-        """The posterior as an ArviZ ``InferenceData`` (chains kept; index variables as coordinates)."""
+    def arviz(self, prior: bool = False, *, seed: int = 0):
+        """The fit as an ArviZ ``InferenceData``: ``posterior`` (chains kept; index variables as
+        coordinates), ``sample_stats`` (NUTS: diverging, energy, tree_depth, step_size, ...),
+        ``log_likelihood`` (``joint``, one value per row, so ``az.loo`` and ``az.waic`` work),
+        ``observed_data``, and with ``prior=True`` a ``prior`` group drawn from the priors."""
         from .bayes.fit import to_arviz
 
-        return to_arviz(self.ir, self.by_chain, self.diagnostics, self.data)
+        return to_arviz(self.ir, self.by_chain, self.diagnostics, self.data, self.program, prior=prior,
+                        seed=seed)
+
+    def plot(self, kind: str = "posterior", var_names=None, **kw):
+        """The parameters' posteriors drawn by ArviZ: ``kind="posterior"`` (``az.plot_posterior``:
+        density, mean, 94% HDI) or ``"trace"`` (``az.plot_trace``); returns ArviZ's axes.
+        Keywords go to the ArviZ function."""
+        from .bayes.fit import plot_parameters, to_arviz
+
+        # posterior and sample_stats (plot_trace marks divergences) only: no pointwise likelihood to compute
+        return plot_parameters(to_arviz(self.ir, self.by_chain, self.diagnostics, None), kind, var_names, **kw)
 
     def __repr__(self) -> str:
         from .bayes.fit import describe

@@ -645,3 +645,81 @@ def test_front_door_derivation_renders_step_by_step(lab, shots):
             _derivation(page, lab, shots)
         finally:
             browser.close()
+
+
+# ------------------------------------------------------------------ posteriors, drawn (issue 21)
+POSTERIOR_CELLS = [
+    "%load_ext causaldsl",
+    '%%causal\nmodel kidney {\n    param p_large ~ Beta(1, 1)\n    size ~ Categorical(small: 1 - p_large, large: p_large)\n'
+    "    param p_a[size] ~ Beta(1, 1)\n    treatment ~ Categorical(A: p_a[size], B: 1 - p_a[size])\n"
+    "    param p_ok[treatment, size] ~ Beta(1, 1)\n    recovery ~ Bernoulli(p_ok[treatment, size])\n}\n"
+    'fit kidney to "kidney.csv", chains = 2, draws = 300, warmup = 200\n'
+    "P(recovery = 1 | do(treatment = A))",
+    'ex = kidney.explore(outcome="recovery")\nex.click("treatment")\nex',
+]
+
+# The posterior picture of the fit cell, and the explorer's charts: what the page shows.
+POSTERIOR_SHOWN = """() => {
+  const nb = window.jupyterapp.shell.currentWidget.content;
+  const cells = nb.widgets.slice(-2);
+  const fitCell = cells[0].node, exCell = cells[1].node;
+  const chart = fitCell.querySelector('svg.cdsl-answer-chart');
+  const iv = chart && chart.querySelector('.cdsl-interval');
+  const title = chart && chart.querySelector('text');
+  const exIvs = [...exCell.querySelectorAll('.cdsl-explorer-charts .cdsl-interval')];
+  const stderr = fitCell.querySelectorAll('[data-mime-type="application/vnd.jupyter.stderr"]').length;
+  const status = fitCell.querySelector('.cdsl-fit-status');
+  return {chart: !!chart, lo: iv ? parseFloat(iv.dataset.lo) : null, hi: iv ? parseFloat(iv.dataset.hi) : null,
+          titleFill: title ? getComputedStyle(title).fill : null, stderr, status: status ? status.innerText : null,
+          explorerIntervals: exIvs.length, explorerHist: exCell.querySelectorAll('.cdsl-explorer-charts .cdsl-hist').length,
+          background: getComputedStyle(document.body).backgroundColor};
+}"""
+
+
+def _brightness(css: str) -> float:
+    """Mean of the r, g, b of a CSS ``rgb(...)`` colour, 0-255."""
+    nums = [float(x) for x in css[css.index("(") + 1:css.index(")")].split(",")[:3]]
+    return sum(nums) / 3
+
+
+def _fitted_posteriors(page, shots: Path) -> None:
+    page.evaluate("""async (cells) => {
+        const app = window.jupyterapp, nb = app.shell.currentWidget.content;
+        for (const src of cells) {
+            nb.activeCellIndex = nb.widgets.length - 1;
+            await app.commands.execute('notebook:insert-cell-below');
+            nb.activeCell.model.sharedModel.setSource(src);
+            await app.commands.execute('notebook:run-cell');
+        }
+    }""", POSTERIOR_CELLS)
+    page.wait_for_function("""() => {
+        const nb = window.jupyterapp.shell.currentWidget.content;
+        const c = nb.widgets[nb.widgets.length - 1];
+        return c.model.executionCount !== null && c.node.querySelector('.cdsl-explorer-charts .cdsl-interval');
+    }""", timeout=600_000, polling=500)
+    assert page.evaluate(ERRORS) == []
+    light = page.evaluate(POSTERIOR_SHOWN)
+    assert light["chart"] and light["stderr"] == 0, light               # no pink NUTS bar
+    assert light["status"] and light["status"].startswith("fitted kidney in"), light
+    # the interval drawn is the one printed (Beta posteriors: about 0.78 to 0.87 for A, as in tutorial 1)
+    assert 0.7 < light["lo"] < light["hi"] < 0.95, light
+    assert light["explorerIntervals"] >= 4 and light["explorerHist"] >= 2, light
+    cells = page.locator(".jp-CodeCell")
+    fit_cell, ex_cell = cells.nth(cells.count() - 2), cells.last
+    fit_cell.scroll_into_view_if_needed()
+    fit_cell.locator(".jp-OutputArea").screenshot(path=str(shots / "posterior_cell_light.png"))
+    ex_cell.locator(".cdsl-explorer-charts").screenshot(path=str(shots / "posterior_explorer_light.png"))
+
+    page.evaluate("window.jupyterapp.commands.execute('apputils:change-theme', {theme: 'JupyterLab Dark'})")
+    page.wait_for_function("() => document.body.dataset.jpThemeLight === 'false'", timeout=60_000)
+    time.sleep(1.0)
+    dark = page.evaluate(POSTERIOR_SHOWN)
+    assert _brightness(dark["titleFill"]) > 150, dark  # the chart's text follows the theme: light on dark
+    assert _brightness(light["titleFill"]) < 100, light
+    fit_cell.locator(".jp-OutputArea").screenshot(path=str(shots / "posterior_cell_dark.png"))
+    ex_cell.locator(".cdsl-explorer-charts").screenshot(path=str(shots / "posterior_explorer_dark.png"))
+    page.evaluate("window.jupyterapp.commands.execute('apputils:change-theme', {theme: 'JupyterLab Light'})")
+
+
+def test_a_fitted_posterior_is_drawn_in_the_cell_and_in_the_explorer(lab, shots):
+    _browse(lab, _fitted_posteriors, shots)

@@ -23,7 +23,9 @@ Hoffman & Gelman 2014 for NUTS; Vehtari et al. 2021 for rank-normalised R-hat).
 
 from __future__ import annotations
 
+import html
 import math
+import time
 import warnings
 from dataclasses import dataclass
 from typing import Any, Optional
@@ -169,27 +171,57 @@ def fit_model(cm, data: Any, *, method: str = "nuts", draws: int = 1000, warmup:
     _check_start(ir, prog, seed)
     if progress is None:
         progress = _interactive()
+    # In a notebook, NumPyro's bar would be a plain-text tqdm on stderr (the red "error" stream) and a
+    # Python loop per step: sample in one compiled loop instead, and say so in an ordinary output line.
+    status = NotebookStatus() if progress and _in_kernel() else None
+    bar = bool(progress) and status is None
+    what = (f"NUTS, {chains} chain(s) x ({warmup:,} warmup + {draws:,} draws)" if method == "nuts"
+            else f"SVI, {steps:,} steps")
+    if status:
+        status.show(f"fitting {ir.name} to {ds.rows:,} rows: {what}…")
+    started = time.perf_counter()
     if method == "nuts":
-        theta, by_chain, diag = _nuts(prog, ir, draws, warmup, chains, seed, progress)
+        theta, by_chain, diag = _nuts(prog, ir, draws, warmup, chains, seed, bar)
         label = "NUTS"
     else:
-        theta, by_chain, diag = _svi(prog, ir, draws, steps, learning_rate, seed, progress)
+        theta, by_chain, diag = _svi(prog, ir, draws, steps, learning_rate, seed, bar)
         label = "SVI"
+    if status:
+        status.show(f"fitted {ir.name} in {time.perf_counter() - started:.1f} s: {describe(diag)}")
     return Posterior(Draws(theta, f"{label} posterior"), by_chain, diag, ds, prog)
 
 
-def _interactive() -> bool:
-    """A progress bar only where someone is watching: an IPython kernel or a terminal."""
-    import sys
-
+def _in_kernel() -> bool:
+    """Whether this runs in a Jupyter kernel (where stderr shows as an error)."""
     try:
         from IPython import get_ipython
 
-        if get_ipython() is not None and "IPKernelApp" in get_ipython().config:
-            return True
+        return get_ipython() is not None and "IPKernelApp" in get_ipython().config
     except Exception:  # pragma: no cover - IPython is a dependency, but be safe
-        pass
-    return bool(getattr(sys.stderr, "isatty", lambda: False)())
+        return False
+
+
+def _interactive() -> bool:
+    """Progress only where someone is watching: an IPython kernel or a terminal."""
+    import sys
+
+    return _in_kernel() or bool(getattr(sys.stderr, "isatty", lambda: False)())
+
+
+class NotebookStatus:
+    """One line of ordinary output in a notebook cell, replaced as the fit goes on (a display handle)."""
+
+    def __init__(self):
+        self.handle = None
+
+    def show(self, text: str) -> None:
+        from IPython.display import HTML, display
+
+        shown = HTML(f'<small class="cdsl-fit-status">{html.escape(text)}</small>')
+        if self.handle is None:
+            self.handle = display(shown, display_id=True)
+        else:
+            self.handle.update(shown)
 
 
 def _check_start(ir: Model, prog: FitProgram, seed: int) -> None:
@@ -272,19 +304,20 @@ def _nuts(prog: FitProgram, ir: Model, draws, warmup, chains, seed, progress):
     mcmc = MCMC(NUTS(prog.model), num_warmup=warmup, num_samples=draws, num_chains=chains,
                 chain_method=method, progress_bar=bool(progress))
     try:
-        mcmc.run(jax.random.PRNGKey(seed), extra_fields=("diverging",))
+        mcmc.run(jax.random.PRNGKey(seed), extra_fields=EXTRA_FIELDS)
     except RuntimeError as exc:  # NumPyro: "Cannot find valid initial parameters"
         raise FitError(f"NUTS could not start: {str(exc).splitlines()[0]}", source=ir.source,
                        hint="the log density is not finite where sampling starts; check that priors keep "
                             "every distribution's parameters valid and that the data are possible") from None
     names = [p.name for p in ir.params]
     grouped = {k: np.asarray(v) for k, v in mcmc.get_samples(group_by_chain=True).items() if k in names}
-    divergent = int(np.asarray(mcmc.get_extra_fields()["diverging"]).sum())
+    stats_by_chain = sample_stats(mcmc.get_extra_fields(group_by_chain=True))
+    divergent = int(stats_by_chain["diverging"].sum())
     stats = summary(grouped, prob=0.95)
     rhat = max(float(np.nanmax(stats[n]["r_hat"])) for n in names) if chains > 1 else float("nan")
     ess = min(float(np.nanmin(stats[n]["n_eff"])) for n in names)
     diag = {"method": "NUTS", "chains": chains, "draws": draws, "warmup": warmup, "r_hat": rhat, "ess": ess,
-            "divergences": divergent, "stats": stats}
+            "divergences": divergent, "stats": stats, "sample_stats": stats_by_chain}
     problems = []
     if chains > 1 and not rhat <= RHAT_MAX:
         problems.append(f"R-hat {rhat:.3f} > {RHAT_MAX}")
@@ -298,6 +331,30 @@ def _nuts(prog: FitProgram, ir: Model, draws, warmup, chains, seed, progress):
     diag["warnings"] = problems
     flat = {k: v.reshape((-1,) + v.shape[2:]) for k, v in grouped.items()}
     return flat, grouped, diag
+
+
+#: What NUTS records per draw besides the parameters (NumPyro's ``HMCState`` fields).
+EXTRA_FIELDS = ("diverging", "energy", "num_steps", "accept_prob", "potential_energy", "adapt_state.step_size")
+
+
+def sample_stats(extra: dict) -> dict:
+    """NumPyro's per-draw NUTS fields under ArviZ's names (``(chains, draws)`` arrays).
+
+    ``tree_depth`` is ``floor(log2(n_steps)) + 1``, as ArviZ's ``from_numpyro`` derives it
+    (a tree of depth ``d`` has at most ``2^d - 1`` leapfrog steps; Hoffman & Gelman 2014);
+    ``lp`` is the log posterior density, minus the potential energy.
+
+    >>> s = sample_stats({"diverging": np.array([[False]]), "energy": np.array([[3.0]]),
+    ...                   "num_steps": np.array([[7]]), "accept_prob": np.array([[0.9]]),
+    ...                   "potential_energy": np.array([[2.0]]), "adapt_state.step_size": np.array([[0.5]])})
+    >>> int(s["tree_depth"][0, 0]), float(s["lp"][0, 0]), sorted(s)
+    (3, -2.0, ['acceptance_rate', 'diverging', 'energy', 'lp', 'n_steps', 'step_size', 'tree_depth'])
+    """
+    steps = np.asarray(extra["num_steps"])
+    return {"diverging": np.asarray(extra["diverging"], dtype=bool), "energy": np.asarray(extra["energy"]),
+            "n_steps": steps, "tree_depth": (np.floor(np.log2(np.maximum(steps, 1))) + 1).astype(int),
+            "acceptance_rate": np.asarray(extra["accept_prob"]), "lp": -np.asarray(extra["potential_energy"]),
+            "step_size": np.asarray(extra["adapt_state.step_size"])}
 
 
 def enumerated_sites(ir: Model, prog: FitProgram) -> list[str]:
@@ -404,8 +461,49 @@ def summary_rows(ir: Model, theta: dict, diag: Optional[dict]) -> list[tuple]:
     return rows
 
 
-def to_arviz(ir: Model, by_chain: dict, diag: Optional[dict], ds: Optional[Dataset]):
-    """An ArviZ ``InferenceData`` with a coordinate per index variable (level names as labels)."""
+@float64
+def pointwise_loglik(ir: Model, prog: FitProgram, by_chain: dict) -> np.ndarray:
+    """``(chains, draws, rows)``: each row's log likelihood under each posterior draw.
+
+    All-discrete models: :func:`~causaldsl.bayes.likelihood.row_loglik`, vmapped over the
+    draws. Otherwise, where every variable is observed in every row, NumPyro's
+    ``log_likelihood`` of the plate program, summed over each row's variables.
+    Raises :class:`~causaldsl.language.errors.FitError` where some variable is unobserved in
+    some row, or rows are subsampled.
+    """
+    from numpyro.infer import log_likelihood
+
+    from .likelihood import row_loglik
+
+    first = next(iter(by_chain.values()))
+    lead = first.shape[:2]
+    flat = {k: jax.numpy.asarray(np.asarray(v).reshape((-1,) + np.asarray(v).shape[2:]))
+            for k, v in by_chain.items()}
+    if prog.shape == "counts":
+        out = jax.vmap(row_loglik(ir, prog.data))({k: flat[k] for k in by_chain})
+        return np.asarray(out).reshape(lead + (-1,))
+    unobserved = [n.name for n in ir.nodes if n.kind == "sample" and not (
+        n.name in prog.data.columns and prog.data.observed(n.name).all())]
+    if unobserved:
+        # NumPyro's log_likelihood would give each row's density given the imputed values (or values
+        # drawn from the prior, after SVI), not the row's likelihood with them integrated out.
+        raise FitError("the pointwise log likelihood of rows with unobserved continuous values is not "
+                       f"computed ({', '.join(unobserved)})", source=ir.source,
+                       hint="observe every variable, or make the model discrete (then rows are summed exactly)")
+    sites = log_likelihood(prog.model, flat)
+    total = sum(np.asarray(v).reshape(flat[next(iter(by_chain))].shape[:1] + (-1,)) for v in sites.values())
+    if total.shape[-1] != prog.data.rows:  # the plate subsamples rows (SVI with batch_size)
+        raise FitError("the pointwise log likelihood of a fit that subsamples rows is not computed",
+                       source=ir.source, hint="fit without batch_size")
+    return np.asarray(total).reshape(lead + (-1,))
+
+
+def to_arviz(ir: Model, by_chain: dict, diag: Optional[dict], ds: Optional[Dataset],
+             program: Optional[FitProgram] = None, prior: bool = False, seed: int = 0):
+    """An ArviZ ``InferenceData``: ``posterior`` (a coordinate per index variable, level names as
+    labels), ``sample_stats`` (NUTS), ``log_likelihood`` (variable ``joint``: each row's log
+    probability of its observed values, dimension ``row``), ``observed_data`` (the coded columns),
+    and, with ``prior=True``, ``prior`` (as many prior draws as posterior draws, one chain)."""
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", FutureWarning)
         import arviz as az
@@ -416,8 +514,36 @@ def to_arviz(ir: Model, by_chain: dict, diag: Optional[dict], ds: Optional[Datas
             node = ir[v]
             coords[v] = list(node.levels) if node.levels else [float(d) for d in node.domain]
             dims[p.name].append(v)
-    sample_stats = None
-    if diag and "diverging" in diag:
-        sample_stats = {"diverging": diag["diverging"]}
-    return az.from_dict(posterior={k: np.asarray(v) for k, v in by_chain.items()}, coords=coords, dims=dims,
-                        sample_stats=sample_stats)
+    groups: dict = {"posterior": {k: np.asarray(v) for k, v in by_chain.items()}}
+    if diag and diag.get("sample_stats"):
+        groups["sample_stats"] = diag["sample_stats"]
+    if ds is not None:
+        coords["row"] = np.arange(ds.rows)
+        groups["observed_data"] = {k: np.asarray(v) for k, v in ds.columns.items()}
+        dims.update({k: ["row"] for k in ds.columns})
+        if program is not None:
+            try:
+                groups["log_likelihood"] = {"joint": pointwise_loglik(ir, program, by_chain)}
+                dims["joint"] = ["row"]
+            except FitError:
+                pass  # not available for this fit (see pointwise_loglik): the other groups still are
+    if prior:
+        count = int(np.prod(next(iter(by_chain.values())).shape[:2]))
+        groups["prior"] = {k: v[None] for k, v in prior_draws(ir, count, seed).theta.items()}
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)  # a one-chain prior: "more chains than draws" never
+        return az.from_dict(**groups, coords=coords, dims=dims)
+
+
+PLOTS = ("posterior", "trace")
+
+
+def plot_parameters(idata, kind: str = "posterior", var_names=None, **kw):
+    """ArviZ's own plot of the parameters (``az.plot_posterior`` or ``az.plot_trace``); returns its axes."""
+    if kind not in PLOTS:
+        raise MethodError(f"unknown plot '{kind}'", hint="use kind='posterior' or kind='trace'")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", FutureWarning)
+        import arviz as az
+    fn = az.plot_posterior if kind == "posterior" else az.plot_trace
+    return fn(idata, var_names=var_names, **kw)

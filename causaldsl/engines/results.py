@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import html
+import math
 from dataclasses import dataclass, field
-from typing import Optional, Union
+from typing import Callable, ClassVar, Optional, Union
 
 
 @dataclass(frozen=True)
@@ -46,6 +47,9 @@ class Result:
     posterior: Optional[str] = None  # where the parameter draws came from
     warning: Optional[str] = None  # why the answer (its standard error) may not be trusted
     note: Optional[str] = None  # what the answer leaves out, e.g. a count variable's far tail
+    # Draws a Picture as SVG; set by the face that draws (causaldsl.notebook.pictures), so that
+    # the engines never import it.
+    painter: ClassVar[Optional[Callable[["Picture"], str]]] = None
 
     def __float__(self) -> float:
         if isinstance(self.value, dict):
@@ -89,8 +93,155 @@ class Result:
         return f"{self.query} = {self.answer}  [{self.details}]"
 
     def _repr_html_(self) -> str:
-        return (f"<code>{html.escape(self.query)}</code> = <b>{html.escape(self.answer)}</b> "
+        text = (f"<code>{html.escape(self.query)}</code> = <b>{html.escape(self.answer)}</b> "
                 f"<small>[{html.escape(self.details)}]</small>")
+        return f'<div class="cdsl-result">{text}<div>{self.svg()}</div></div>'
+
+    def _repr_mimebundle_(self, include=None, exclude=None) -> dict:
+        """The answer as text (unchanged) and, for notebooks, as text beside its picture."""
+        return {"text/plain": str(self), "text/html": self._repr_html_()}
+
+    def picture(self) -> "Picture":
+        """What :meth:`svg` and :meth:`plot` draw, as numbers (see :class:`Picture`).
+
+        >>> Result("P(y)", {0: 0.25, 1: 0.75}, None, "exact").picture().heights
+        (0.25, 0.75)
+        """
+        return picture(self)
+
+    def svg(self) -> str:
+        """The answer as a small SVG chart (theme-aware: it reads in JupyterLab's dark theme).
+
+        A distribution is drawn as bars (with credible-interval whiskers over a
+        posterior); a posterior answer as the histogram of its per-draw values, the
+        mean marked and the credible interval shaded; a Monte Carlo estimate as the
+        normal density of its simulation error; an exact probability as the event
+        beside its complement.
+
+        >>> svg = Result("P(y)", {0: 0.25, 1: 0.75}, None, "exact").svg()
+        >>> svg.count('class="cdsl-bar"')
+        2
+        """
+        return Result.painter(self.picture())
+
+    def plot(self, ax=None):
+        """The same picture as :meth:`svg`, drawn with matplotlib, for a report; returns the Figure.
+
+        matplotlib is imported here, not with the package; no pyplot state is touched
+        (the figure is a bare ``matplotlib.figure.Figure`` unless ``ax`` is given).
+
+        >>> fig = Result("P(y)", {0: 0.25, 1: 0.75}, None, "exact").plot()
+        >>> [round(float(p.get_height()), 2) for p in fig.axes[0].patches]
+        [0.25, 0.75]
+        """
+        return plot_picture(self.picture(), ax)
+
+
+@dataclass(frozen=True)
+class Picture:
+    """A Result's chart as numbers: bars (``labels``, ``heights``, ``intervals``) or a density
+    (bin ``edges``, ``heights``, the answer ``mark``, an ``interval``)."""
+
+    kind: str  # "bars" | "density"
+    title: str
+    heights: tuple
+    labels: tuple = ()
+    intervals: Optional[tuple] = None
+    edges: tuple = ()
+    mark: float = math.nan
+    interval: Optional[tuple] = None
+    xlabel: str = ""
+    mark_label: str = "answer"
+
+
+def picture(r: Result) -> Picture:
+    """The chart of ``r`` (see :meth:`Result.svg` for what each kind of answer draws)."""
+    import numpy as np
+
+    if isinstance(r.value, dict):
+        keys = list(r.value)
+        ivs = tuple(tuple(r.interval[k]) for k in keys) if isinstance(r.interval, dict) else None
+        caption = f"bars: posterior mean; whiskers: {r.interval_level:.0%} credible interval" if ivs else ""
+        return Picture("bars", r.query, tuple(float(r.value[k]) for k in keys),
+                       labels=tuple(_fmt_key(k) for k in keys), intervals=ivs, xlabel=caption)
+    value = float(r.value)
+    if r.draws is not None and np.size(r.draws) > 1:
+        edges, dens = histogram(np.asarray(r.draws, dtype=float))
+        level = f"{r.interval_level:.0%} " if r.interval_level else ""
+        return Picture("density", f"posterior of {r.query}", tuple(dens), edges=tuple(edges), mark=value,
+                       interval=r.interval, xlabel=f"shaded: {level}credible interval; line: posterior mean",
+                       mark_label="posterior mean")
+    if r.stderr is not None and r.stderr > 1e-12:
+        se = float(r.stderr)
+        edges = np.linspace(value - 4 * se, value + 4 * se, 41)
+        mid = (edges[1:] + edges[:-1]) / 2
+        dens = np.exp(-0.5 * ((mid - value) / se) ** 2) / (se * math.sqrt(2 * math.pi))
+        return Picture("density", f"{r.query}: Monte Carlo estimate", tuple(dens), edges=tuple(edges), mark=value,
+                       interval=(value - 1.96 * se, value + 1.96 * se),
+                       xlabel="its simulation error: normal, shaded ± 1.96 s.e.", mark_label="estimate")
+    if _is_probability(r.query) and 0.0 <= value <= 1.0:
+        event = _event(r.query)
+        return Picture("bars", r.query, (value, 1.0 - value), labels=(event, "not " + event))
+    pad = max(abs(value) * 0.5, 1.0)
+    lo, hi = min(0.0, value) - pad, max(0.0, value) + pad
+    return Picture("density", r.query, (0.0,), edges=(lo, hi), mark=value, xlabel="exact value")
+
+
+def _is_probability(query: str) -> bool:
+    return query.startswith(("P(", "PN(", "PS(", "PNS("))
+
+
+def _event(query: str) -> str:
+    """The event of ``P(event | ...)``, or the query's head for PN / PS / PNS.
+
+    >>> _event("P(y = 1 | do(x = 0))"), _event("PN(x -> y)")
+    ('y = 1', 'PN')
+    """
+    if not query.startswith("P("):
+        return query.split("(")[0]
+    inner = query[2:].rsplit(")", 1)[0]
+    return inner.split(" | ")[0].strip()
+
+
+def plot_picture(pic: Picture, ax=None):
+    """Draw a :class:`Picture` on ``ax`` (a new bare Figure when ``None``); returns the Figure."""
+    import numpy as np
+
+    if ax is None:
+        from matplotlib.figure import Figure
+
+        fig = Figure(figsize=(5.0, 2.6), layout="constrained")
+        ax = fig.add_subplot()
+    fig = ax.figure
+    ax.set_title(pic.title, fontsize=10, loc="left")
+    if pic.kind == "bars":
+        x = np.arange(len(pic.heights))
+        yerr = None
+        if pic.intervals:
+            h = np.asarray(pic.heights)
+            yerr = np.array([[hv - iv[0] for hv, iv in zip(h, pic.intervals)],
+                             [iv[1] - hv for hv, iv in zip(h, pic.intervals)]])
+        ax.bar(x, pic.heights, color="#0072b2", yerr=yerr, capsize=4)
+        ax.set_xticks(x, pic.labels)
+        ax.set_ylabel("probability")
+        if pic.xlabel:
+            ax.set_xlabel(pic.xlabel, fontsize=9)
+        return fig
+    edges = np.asarray(pic.edges)
+    if len(pic.heights) > 1 or pic.heights[0] > 0:
+        ax.stairs(pic.heights, edges, fill=True, color="#0072b2", alpha=0.3)
+        ax.stairs(pic.heights, edges, color="#0072b2")
+        ax.set_ylabel("density")
+    else:
+        ax.set_yticks([])
+        ax.set_xlim(edges[0], edges[-1])
+    if pic.interval is not None:
+        ax.axvspan(*pic.interval, color="#0072b2", alpha=0.12, label="interval")
+    if math.isfinite(pic.mark):
+        ax.axvline(pic.mark, color="#d55e00", lw=2, label=pic.mark_label)
+    if pic.xlabel:
+        ax.set_xlabel(pic.xlabel, fontsize=9)
+    return fig
 
 
 def _fmt_interval(iv) -> str:
@@ -129,3 +280,24 @@ def _row(r) -> tuple[str, str, str]:
                          if r.rule == "back-door" and r.adjustment is not None else "")
         return ("identify " + r.query, answer, rule)
     return (getattr(r, "query", ""), str(r), "")
+
+
+def histogram(draws, bins: int = 30) -> tuple:
+    """``(edges, density)`` of draws, over their range widened by a bin on each side (no clipped tails).
+
+    >>> e, d = histogram([0.0, 1.0, 1.0, 2.0], bins=3)
+    >>> len(e), round(float((d * (e[1:] - e[:-1])).sum()), 6)
+    (6, 1.0)
+    """
+    import numpy as np
+
+    x = np.asarray(draws, dtype=float).ravel()
+    x = x[np.isfinite(x)]
+    lo, hi = (float(x.min()), float(x.max())) if x.size else (0.0, 1.0)
+    if not hi > lo:
+        pad = max(abs(lo) * 0.05, 1e-3)
+        lo, hi = lo - pad, hi + pad
+    w = (hi - lo) / bins
+    edges = np.linspace(lo - w, hi + w, bins + 3)
+    dens, _ = np.histogram(x, edges, density=True)
+    return edges, dens

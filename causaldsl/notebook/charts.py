@@ -95,7 +95,8 @@ def _legend(names: Sequence[str], notes: Optional[Mapping[str, str]] = None) -> 
 
 def bars_svg(levels: Sequence[str], series: Mapping[str, Optional[Sequence[float]]], *, title: str = "",
              errors: Optional[Mapping[str, Optional[Sequence[float]]]] = None,
-             notes: Optional[Mapping[str, str]] = None) -> str:
+             notes: Optional[Mapping[str, str]] = None,
+             intervals: Optional[Mapping[str, Optional[Sequence[tuple]]]] = None) -> str:
     """Grouped bars: one group per level, one bar per series (``None`` leaves a series out).
 
     Each bar is ``<rect class="cdsl-bar" data-series=... data-level=... data-value=...>``,
@@ -108,7 +109,9 @@ def bars_svg(levels: Sequence[str], series: Mapping[str, Optional[Sequence[float
     """
     names = [k for k, v in series.items() if v is not None]
     errors = errors or {}
+    intervals = intervals or {}
     vals = [float(x) for k in names for x in series[k]]
+    vals += [float(iv[1]) for k in names for iv in (intervals.get(k) or ())]
     ymax = _nice_max(max(vals, default=1.0))
     h = HEIGHT - TOP - BOTTOM
     out = _frame(title, ymax, "probability")
@@ -131,6 +134,15 @@ def bars_svg(levels: Sequence[str], series: Mapping[str, Optional[Sequence[float
                 top, bot = TOP + h - bh - e, TOP + h - bh + e
                 out.append(f'<path class="cdsl-whisker" d="M{_f(cx)},{_f(top)} V{_f(bot)} M{_f(cx - 3)},{_f(top)} '
                            f'h6 M{_f(cx - 3)},{_f(bot)} h6" {paint(stroke=LINE)} fill="none"/>')
+            ivs = intervals.get(name)
+            if ivs is not None:  # a credible interval: from its lower to its upper end
+                lo_v, hi_v = (float(t) for t in ivs[j])
+                cx = x + bw / 2
+                top, bot = TOP + h - h * hi_v / ymax, TOP + h - h * lo_v / ymax
+                out.append(f'<path class="cdsl-interval" data-series="{html.escape(name)}" '
+                           f'data-level="{html.escape(str(level))}" data-lo="{lo_v:.6g}" data-hi="{hi_v:.6g}" '
+                           f'd="M{_f(cx)},{_f(top)} V{_f(bot)} M{_f(cx - 4)},{_f(top)} h8 M{_f(cx - 4)},{_f(bot)} h8" '
+                           'stroke="currentColor" stroke-width="1.4" fill="none"/>')
         out.append(f'<text x="{_f(LEFT + (j + 0.5) * gw)}" y="{_f(TOP + h + 14)}" text-anchor="middle" '
                    f'{paint(fill=INK)}>{html.escape(str(level))}</text>')
     out += _legend(names, notes)
@@ -145,7 +157,8 @@ DASHES = ("", "7,4", "2,3", "9,3,2,3")
 def histograms_svg(edges: Sequence[float], series: Mapping[str, Optional[Sequence[float]]], *, title: str = "",
                    means: Optional[Mapping[str, Optional[float]]] = None, xlabel: str = "",
                    notes: Optional[Mapping[str, str]] = None,
-                   outside: Optional[Mapping[str, tuple[float, float]]] = None) -> str:
+                   outside: Optional[Mapping[str, tuple[float, float]]] = None,
+                   intervals: Optional[Mapping[str, Optional[tuple]]] = None, ylabel: str = "density") -> str:
     """Step outlines of densities over the bins ``edges`` (``len(edges) - 1`` values per series).
 
     ``means`` marks each series' mean with a dashed vertical line. Each outline is
@@ -166,7 +179,7 @@ def histograms_svg(edges: Sequence[float], series: Mapping[str, Optional[Sequenc
     ymax = _nice_max(max((float(x) for k in names for x in series[k]), default=1.0))
     h = HEIGHT - TOP - BOTTOM
     plot_w = WIDTH - LEFT - RIGHT
-    out = _frame(title, ymax, "density")
+    out = _frame(title, ymax, ylabel)
 
     def sx(v: float) -> float:
         return LEFT + plot_w * (min(max(v, lo), hi) - lo) / span
@@ -174,6 +187,14 @@ def histograms_svg(edges: Sequence[float], series: Mapping[str, Optional[Sequenc
     for i, name in enumerate(names):
         colour = PALETTE[i % len(PALETTE)]
         dash = f' stroke-dasharray="{DASHES[i % len(DASHES)]}"' if DASHES[i % len(DASHES)] else ""
+        iv = (intervals or {}).get(name)
+        if iv is not None:  # a credible interval: a capped bar near the top, one row per series
+            y = TOP + 4 + 7 * i
+            a, b = sx(iv[0]), sx(iv[1])
+            out.append(f'<path class="cdsl-interval" data-series="{html.escape(name)}" data-lo="{iv[0]:.6g}" '
+                       f'data-hi="{iv[1]:.6g}" d="M{_f(a)},{_f(y)} H{_f(b)} M{_f(a)},{_f(y - 3)} V{_f(y + 3)} '
+                       f'M{_f(b)},{_f(y - 3)} V{_f(y + 3)}" stroke="{colour}" stroke-width="2.2" fill="none">'
+                       f'<title>{html.escape(name)}: {iv[0]:.4g} to {iv[1]:.4g}</title></path>')
         d = [f"M{_f(sx(lo))},{_f(TOP + h)}"]
         for k, dens in enumerate(series[name]):
             y = TOP + h - h * min(max(0.0, float(dens)), ymax) / ymax
@@ -217,3 +238,127 @@ def _pct(p: float) -> str:
     ('1.2%', '0.04%')
     """
     return f"{100 * p:.2g}%"
+
+
+# ------------------------------------------------------------------ one answer as a picture
+# Theme-aware: every stroke and text is ``currentColor``, and the root's colour is JupyterLab's
+# font colour (with a fallback for pages without its variables), so the dark theme reads.
+_INK = "color: var(--jp-ui-font-color1, #333)"
+SMALL_W, SMALL_H = 380, 170
+S_LEFT, S_RIGHT, S_TOP, S_BOTTOM = 44, 14, 24, 34
+
+
+def _small_frame(title: str, kind: str) -> list[str]:
+    return [f'<svg xmlns="http://www.w3.org/2000/svg" class="cdsl-chart cdsl-answer-chart" data-kind="{kind}" '
+            f'width="{SMALL_W}" height="{SMALL_H}" viewBox="0 0 {SMALL_W} {SMALL_H}" style="{_INK}" '
+            'font-family="Helvetica, Arial, sans-serif" font-size="11">',
+            f"<title>{html.escape(title)}</title>",
+            f'<text x="{S_LEFT}" y="14" font-size="11.5" font-weight="bold" fill="currentColor">'
+            f"{html.escape(_clip(title, 58))}</text>"]
+
+
+def _clip(text: str, n: int) -> str:
+    return text if len(text) <= n else text[: n - 1] + "…"
+
+
+def _y_axis(ymax: float, label: str) -> list[str]:
+    h = SMALL_H - S_TOP - S_BOTTOM
+    out = []
+    for i in range(3):
+        y = S_TOP + h - h * i / 2
+        out.append(f'<line x1="{S_LEFT}" x2="{SMALL_W - S_RIGHT}" y1="{_f(y)}" y2="{_f(y)}" stroke="currentColor" '
+                   'stroke-opacity="0.15"/>')
+        out.append(f'<text x="{S_LEFT - 4}" y="{_f(y + 3.5)}" text-anchor="end" fill="currentColor" '
+                   f'fill-opacity="0.75">{ymax * i / 2:.3g}</text>')
+    out.append(f'<text x="10" y="{_f(S_TOP + h / 2)}" transform="rotate(-90 10 {_f(S_TOP + h / 2)})" '
+               f'text-anchor="middle" fill="currentColor" fill-opacity="0.75">{html.escape(label)}</text>')
+    return out
+
+
+def distribution_svg(labels: Sequence[str], probs: Sequence[float], *, title: str,
+                     intervals: Optional[Sequence[Optional[tuple]]] = None, caption: str = "") -> str:
+    """A discrete distribution as bars (the answer), with credible intervals as whiskers where given.
+
+    Each bar is ``<rect class="cdsl-bar" data-level=... data-value=...>`` with height
+    proportional to its probability; each interval ``<path class="cdsl-interval"
+    data-lo=... data-hi=...>``.
+
+    >>> svg = distribution_svg(["0", "1"], [0.25, 0.75], title="P(y)", intervals=[(0.2, 0.3), (0.7, 0.8)])
+    >>> svg.count('class="cdsl-bar"'), svg.count('class="cdsl-interval"'), 'data-value="0.75"' in svg
+    (2, 2, True)
+    """
+    h = SMALL_H - S_TOP - S_BOTTOM
+    hi_all = max([float(p) for p in probs] + [float(iv[1]) for iv in (intervals or ()) if iv is not None])
+    ymax = _nice_max(hi_all)
+    out = _small_frame(title, "bars") + _y_axis(ymax, "probability")
+    gw = (SMALL_W - S_LEFT - S_RIGHT) / max(1, len(labels))
+    bw = min(40.0, 0.7 * gw)
+    for j, (lab, p) in enumerate(zip(labels, probs)):
+        p = float(p)
+        x = S_LEFT + j * gw + (gw - bw) / 2
+        bh = h * max(0.0, p) / ymax
+        out.append(f'<rect class="cdsl-bar" data-level="{html.escape(str(lab))}" data-value="{p:.6g}" '
+                   f'x="{_f(x)}" y="{_f(S_TOP + h - bh)}" width="{_f(bw)}" height="{_f(bh)}" '
+                   f'fill="{PALETTE[0]}"><title>{html.escape(str(lab))}: {p:.4f}</title></rect>')
+        iv = intervals[j] if intervals else None
+        if iv is not None:
+            cx = x + bw / 2
+            top, bot = S_TOP + h - h * float(iv[1]) / ymax, S_TOP + h - h * float(iv[0]) / ymax
+            out.append(f'<path class="cdsl-interval" data-level="{html.escape(str(lab))}" data-lo="{iv[0]:.6g}" '
+                       f'data-hi="{iv[1]:.6g}" d="M{_f(cx)},{_f(top)} V{_f(bot)} M{_f(cx - 4)},{_f(top)} h8 '
+                       f'M{_f(cx - 4)},{_f(bot)} h8" stroke="currentColor" stroke-width="1.4" fill="none"/>')
+        out.append(f'<text x="{_f(S_LEFT + (j + 0.5) * gw)}" y="{_f(S_TOP + h + 14)}" text-anchor="middle" '
+                   f'fill="currentColor">{html.escape(_clip(str(lab), max(4, int(gw / 6.5))))}</text>')
+    if caption:
+        out.append(f'<text x="{SMALL_W - S_RIGHT}" y="{SMALL_H - 3}" text-anchor="end" fill="currentColor" '
+                   f'fill-opacity="0.75">{html.escape(caption)}</text>')
+    out.append("</svg>")
+    return "".join(out)
+
+
+def density_svg(edges: Sequence[float], density: Sequence[float], *, title: str, mark: float,
+                interval: Optional[tuple] = None, xlabel: str = "", mark_label: str = "answer") -> str:
+    """A density over bins (a histogram of draws), the answer ``mark`` as a line, an interval shaded.
+
+    The outline is ``<path class="cdsl-density">`` (its bins in ``data-heights``), the
+    answer ``<line class="cdsl-mark" data-value=...>``, the interval ``<rect class="cdsl-interval"
+    data-lo=... data-hi=...>``.
+
+    >>> svg = density_svg([0, 1, 2], [0.25, 0.75], title="E[y]", mark=1.25, interval=(0.1, 1.9))
+    >>> 'class="cdsl-mark" data-value="1.25"' in svg, 'data-lo="0.1" data-hi="1.9"' in svg
+    (True, True)
+    """
+    h = SMALL_H - S_TOP - S_BOTTOM
+    pw = SMALL_W - S_LEFT - S_RIGHT
+    lo, hi = float(edges[0]), float(edges[-1])
+    span = hi - lo or 1.0
+    ymax = _nice_max(max((float(d) for d in density), default=1.0))
+
+    def sx(v: float) -> float:
+        return S_LEFT + pw * (min(max(v, lo), hi) - lo) / span
+
+    out = _small_frame(title, "density") + _y_axis(ymax, "density")
+    if interval is not None:
+        a, b = sx(float(interval[0])), sx(float(interval[1]))
+        out.append(f'<rect class="cdsl-interval" data-lo="{interval[0]:.6g}" data-hi="{interval[1]:.6g}" '
+                   f'x="{_f(a)}" y="{S_TOP}" width="{_f(max(b - a, 1.0))}" height="{h}" fill="{PALETTE[0]}" '
+                   f'fill-opacity="0.13"><title>credible interval {interval[0]:.4g} to {interval[1]:.4g}</title></rect>')
+    d = [f"M{_f(sx(lo))},{_f(S_TOP + h)}"]
+    for k, dens in enumerate(density):
+        d.append(f"V{_f(S_TOP + h - h * min(max(0.0, float(dens)), ymax) / ymax)} H{_f(sx(float(edges[k + 1])))}")
+    d.append(f"V{_f(S_TOP + h)}")
+    heights = ",".join(f"{float(x):.6g}" for x in density)
+    out.append(f'<path class="cdsl-density" data-heights="{heights}" d="{" ".join(d)}" fill="{PALETTE[0]}" '
+               f'fill-opacity="0.25" stroke="{PALETTE[0]}" stroke-width="1.4"/>')
+    if math.isfinite(mark):
+        out.append(f'<line class="cdsl-mark" data-value="{mark:.6g}" x1="{_f(sx(mark))}" x2="{_f(sx(mark))}" '
+                   f'y1="{S_TOP - 2}" y2="{S_TOP + h}" stroke="{PALETTE[5]}" stroke-width="2">'
+                   f"<title>{html.escape(mark_label)}: {mark:.6g}</title></line>")
+    for v in ticks(lo, hi, 6):
+        out.append(f'<text x="{_f(sx(v))}" y="{_f(S_TOP + h + 13)}" text-anchor="middle" fill="currentColor">'
+                   f"{v:.4g}</text>")
+    if xlabel:
+        out.append(f'<text x="{SMALL_W - S_RIGHT}" y="{SMALL_H - 3}" text-anchor="end" fill="currentColor" '
+                   f'fill-opacity="0.75">{html.escape(xlabel)}</text>')
+    out.append("</svg>")
+    return "".join(out)

@@ -165,18 +165,20 @@ class _Histogram:
     holding the interpreter lock.
     """
 
-    def __init__(self, plan, n: int, source: str):
+    def __init__(self, plan, n: int, source: str, posterior: bool = False):
         import jax
         import jax.numpy as jnp
 
         from ..engines.montecarlo import forward, reduce_draws
         from ..model.expressions import compile_expr
 
-        run, self.nodes = forward(plan.network, dict(plan.evidence), n, source)
+        # Over a posterior the draws are vmapped over the parameter draws instead of split across devices.
+        run, self.nodes = forward(plan.network, dict(plan.evidence), n, source, shard_draws=not posterior)
         target = compile_expr(plan.target)
+        self.posterior = posterior
 
-        def fn(key, values, edges):
-            env, logw, flags = run(key, values, {})
+        def fn(key, values, edges, theta):
+            env, logw, flags = run(key, values, theta)
             slots = {f"${i}": values[i] for i in range(values.shape[0])}
             t = jnp.broadcast_to(target({**env, **slots}), (n,))
             out = reduce_draws(t, logw, False)  # the Monte Carlo engine's own estimator
@@ -192,27 +194,51 @@ class _Histogram:
                     "below": jnp.sum(jnp.where(below, w, 0.0)) / sw, "above": jnp.sum(jnp.where(above, w, 0.0)) / sw,
                     "any": out["any"], "finite": out["finite"], "flags": flags}
 
-        self.jitted = jax.jit(fn)
+        # Over a posterior: one program for every parameter draw (vmapped), with common random
+        # numbers (the same key for every draw), so the spread across draws is the posterior's.
+        self.jitted = jax.jit(jax.vmap(fn, in_axes=(None, None, None, 0)) if posterior else fn)
         self.compiled = None
 
     @staticmethod
-    def _args(values, edges, seed: int) -> tuple:
+    def _args(values, edges, seed: int, theta=None) -> tuple:
         import jax
 
-        return jax.random.PRNGKey(seed), np.asarray(values, float), np.asarray(edges, float)
+        return jax.random.PRNGKey(seed), np.asarray(values, float), np.asarray(edges, float), (theta or {})
 
     @float64  # in the compiling threads too: the switch is per thread
-    def prepare(self, values, edges, seed: int) -> "_Histogram":
+    def prepare(self, values, edges, seed: int, theta=None) -> "_Histogram":
         """Compile for arguments shaped like these (once); returns ``self``."""
         if self.compiled is None:
-            self.compiled = self.jitted.lower(*self._args(values, edges, seed)).compile()
+            self.compiled = self.jitted.lower(*self._args(values, edges, seed, theta)).compile()
         return self
 
     @float64
-    def __call__(self, values, edges, seed: int) -> dict:
+    def __call__(self, values, edges, seed: int, theta=None) -> dict:
         import jax
 
-        return jax.device_get(self.prepare(values, edges, seed).compiled(*self._args(values, edges, seed)))
+        args = self._args(values, edges, seed, theta)
+        return jax.device_get(self.prepare(values, edges, seed, theta).compiled(*args))
+
+
+#: Parameter draws (thinned evenly) and Monte Carlo draws per parameter draw of the fitted explorer.
+POSTERIOR_THETA = 200
+POSTERIOR_PER_DRAW = 1_000
+
+
+def _theta(model, cache: dict):
+    """The model's parameter draws, thinned to :data:`POSTERIOR_THETA`, as device arrays (cached)."""
+    import jax.numpy as jnp
+
+    if ("theta",) not in cache:
+        post = model._posterior()
+        idx = np.linspace(0, post.count - 1, min(post.count, POSTERIOR_THETA)).round().astype(int)
+        cache[("theta",)] = ({k: jnp.asarray(np.asarray(v)[idx]) for k, v in post.theta.items()}, post.source,
+                             len(idx))
+    return cache[("theta",)]
+
+
+def _has_params(model) -> bool:
+    return getattr(model, "_posterior", lambda: None)() is not None
 
 
 def _histogram_program(model, text: str, edges, samples: int, seed: int, cache: dict):
@@ -220,16 +246,24 @@ def _histogram_program(model, text: str, edges, samples: int, seed: int, cache: 
     from ..language.parser import parse_query
     from ..model.queries import plan_query
 
-    if edges is None or getattr(model, "_posterior", lambda: None)() is not None:
+    if edges is None:
         return None
     try:
         plan = plan_query(model.ir, parse_query(text), text)
     except CausalDSLError:
         return None  # answer() reports it
-    key = ("hist", plan.key, samples)
+    return _program(model, plan, text, samples, cache).prepare(plan.values or (0.0,), edges, seed,
+                                                               _theta(model, cache)[0] if _has_params(model) else None)
+
+
+def _program(model, plan, text: str, samples: int, cache: dict) -> "_Histogram":
+    """The (uncompiled) histogram program of ``plan``, from the cache: one per structure."""
+    posterior = _has_params(model)
+    n = POSTERIOR_PER_DRAW if posterior else samples
+    key = ("hist", plan.key, n, posterior)
     if key not in cache:
-        cache[key] = _Histogram(plan, samples, text)
-    return cache[key].prepare(plan.values or (0.0,), edges, seed)
+        cache[key] = _Histogram(plan, n, text, posterior)
+    return cache[key]
 
 
 def compile_all(model, texts, edges, samples: int, seed: int, cache: dict) -> None:
@@ -253,34 +287,59 @@ def answer(model, text: str, edges: Optional[np.ndarray], *, samples: int, seed:
     from ..model.queries import plan_query
 
     try:
-        if edges is None or getattr(model, "_posterior", lambda: None)() is not None:
+        if edges is None:
             r = model.query(text, samples=samples, seed=seed)
             if isinstance(r.value, dict):
-                return {"query": text, "dist": {_key(k): float(v) for k, v in r.value.items()},
-                        "stderrs": {_key(k): float(v) for k, v in (r.stderrs or {}).items()} or None,
-                        "method": r.details, "result": r}
+                out = {"query": text, "dist": {_key(k): float(v) for k, v in r.value.items()},
+                       "stderrs": {_key(k): float(v) for k, v in (r.stderrs or {}).items()} or None,
+                       "method": r.details, "result": r}
+                if isinstance(r.interval, dict):  # over a posterior: intervals and the per-draw answers
+                    out["intervals"] = {_key(k): tuple(v) for k, v in r.interval.items()}
+                    out["draws"] = {_key(k): np.asarray(v) for k, v in r.draws.items()}
+                return out
             return {"query": text, "mean": float(r.value), "stderr": r.stderr, "method": r.details,
                     "interval": r.interval, "result": r}
         plan = plan_query(model.ir, parse_query(text), text)
-        key = ("hist", plan.key, samples)
-        if key not in cache:
-            cache[key] = _Histogram(plan, samples, text)
-        out = cache[key](plan.values or (0.0,), edges, seed)
+        program = _program(model, plan, text, samples, cache)
+        if program.posterior:
+            theta, source, count = _theta(model, cache)
+            out = program(plan.values or (0.0,), edges, seed, theta)
+            out = {**out, "any": np.all(out["any"]), "finite": np.all(out["finite"]),
+                   "flags": np.any(out["flags"], axis=0)}
+        else:
+            out = program(plan.values or (0.0,), edges, seed)
         if not out["any"]:
             return {"query": text, "error": f"the evidence was never met in {samples:,} draws "
                                             "(an event of probability zero?)"}
         if np.any(out["flags"]):  # first: invalid parameters make the weights NaN too
-            bad = [nd.origin or nd.name for nd, f in zip(cache[key].nodes, out["flags"]) if f]
+            bad = [nd.origin or nd.name for nd, f in zip(program.nodes, out["flags"]) if f]
             return {"query": text, "error": "invalid distribution parameters at " + ", ".join(dict.fromkeys(bad))}
         if not out["finite"]:
             return {"query": text, "error": "the outcome is infinite or undefined (NaN) for some draws"}
         widths = np.diff(edges)
+        if program.posterior:
+            return _posterior_answer(text, out, widths, plan, source, count)
         return {"query": text, "mass": np.asarray(out["mass"]), "density": np.asarray(out["mass"]) / widths,
                 "mean": float(out["mean"]), "stderr": float(out["se"]), "ess": float(out["ess"]),
                 "outside": (float(out["below"]), float(out["above"])),
                 "method": f"monte-carlo, {samples:,} draws" + (", likelihood weighting" if plan.evidence else "")}
     except CausalDSLError as err:
         return {"query": text, "error": err.message + (f" ({err.hint})" if err.hint else "")}
+
+
+def _posterior_answer(text: str, out: dict, widths, plan, source: str, count: int) -> dict:
+    """A continuous outcome over parameter draws: the posterior predictive histogram (each draw's
+    histogram, averaged), and the posterior of the mean: its draws, mean and equal-tailed interval."""
+    from ..engines.dispatch import LEVEL
+
+    means = np.asarray(out["mean"])
+    mass = np.asarray(out["mass"]).mean(axis=0)
+    lo, hi = np.quantile(means, [(1 - LEVEL) / 2, 1 - (1 - LEVEL) / 2])
+    return {"query": text, "mass": mass, "density": mass / widths, "mean": float(means.mean()),
+            "interval": (float(lo), float(hi)), "draws": means, "stderr": float(np.mean(out["se"])),
+            "ess": float(np.mean(out["ess"])),
+            "method": f"over the {source}, {count:,} draws x monte-carlo {POSTERIOR_PER_DRAW:,}"
+                      + (", likelihood weighting" if plan.evidence else "")}
 
 
 def _key(k) -> str:
@@ -640,6 +699,8 @@ class Explorer:
         return [value_text(node, d) for d in node.domain]
 
     def _chart_svg(self, edges) -> str:
+        from ..engines.dispatch import LEVEL
+
         y = self.state.outcome
         distinct = _distinct(self.answers)
         title = f"distribution of {y}"
@@ -649,10 +710,28 @@ class Explorer:
                       for s, a in distinct.items()}
             errs = {s: ([a["stderrs"].get(lv, 0.0) for lv in levels] if a.get("stderrs") else None)
                     for s, a in distinct.items()}
+            if any("intervals" in a for a in distinct.values()):  # over a posterior
+                ivs = {s: ([a["intervals"][lv] for lv in levels] if "intervals" in a else None)
+                       for s, a in distinct.items()}
+                bars = bars_svg(levels, series, intervals=ivs,
+                                title=f"{title}: posterior mean, {LEVEL:.0%} credible interval")
+                lv = levels[-1]
+                draws = {s: a["draws"][lv] for s, a in distinct.items() if "draws" in a}
+                return _side_by_side(bars, _posterior_histograms(draws, {s: a["dist"][lv] for s, a in distinct.items()
+                                                                         if "draws" in a},
+                                                                 {s: a["intervals"][lv] for s, a in distinct.items()
+                                                                  if "draws" in a}, f"P({y} = {lv})"))
             return bars_svg(levels, series, errors=errs, title=title, notes=_same_as(series))
         if any("density" in a for a in distinct.values()):
             series = {s: (list(a["density"]) if "density" in a else None) for s, a in distinct.items()}
             means = {s: a.get("mean") for s, a in distinct.items()}
+            if any("draws" in a for a in distinct.values()):  # over a posterior
+                pred = histograms_svg(list(edges), series, means=means, xlabel=y,
+                                      title=f"{title} (posterior predictive)")
+                draws = {s: a["draws"] for s, a in distinct.items() if "draws" in a}
+                return _side_by_side(pred, _posterior_histograms(
+                    draws, {s: a["mean"] for s in draws for a in (distinct[s],)},
+                    {s: distinct[s]["interval"] for s in draws}, f"E[{y}]"))
             return histograms_svg(list(edges), series, means=means, title=title, xlabel=y,
                                   notes=_same_as(series), outside={s: a["outside"] for s, a in distinct.items()
                                                                    if "outside" in a})
@@ -671,7 +750,9 @@ class Explorer:
                 val, err, method = f'<span style="color:#b91c1c">{html.escape(a["error"])}</span>', "-", "-"
                 num = ""
             elif "dist" in a:
-                val = ", ".join(f"{html.escape(k)}: {v:.4f}" for k, v in a["dist"].items())
+                ivs = a.get("intervals") or {}  # over a posterior: each probability's credible interval
+                val = ", ".join(f"{html.escape(k)}: {v:.4f}" + (f" [{ivs[k][0]:.4f}, {ivs[k][1]:.4f}]" if k in ivs else "")
+                                for k, v in a["dist"].items())
                 errs = a.get("stderrs")
                 err = ", ".join(stderr_text(v) for v in errs.values()) if errs else "-"
                 method = a["method"]
@@ -805,6 +886,29 @@ def _label_style(label: str, options: list) -> tuple[dict, str]:
     label_w = max(90, int(7.5 * len(label)) + 5)
     option_w = max([160] + [int(8 * len(o)) + 40 for o in options])
     return {"description_width": f"{label_w}px"}, f"{max(260, label_w + option_w + 10)}px"
+
+
+def _posterior_histograms(draws: dict, means: dict, intervals: dict, what: str) -> str:
+    """Each setting's posterior of ``what`` (its per-draw values) as a histogram on shared bins,
+    its mean dashed and its credible interval as a band."""
+    from ..engines.dispatch import LEVEL
+    from ..engines.results import histogram
+
+    pooled = np.concatenate([np.ravel(d) for d in draws.values()])
+    # Bins fine enough for the narrowest posterior (about 8 across its central 95%), even when the
+    # settings' posteriors lie far apart on the shared axis.
+    spread = min(float(np.subtract(*np.quantile(np.ravel(d), [0.975, 0.025]))) for d in draws.values())
+    span = float(np.ptp(pooled))
+    bins = int(np.clip(np.ceil(8 * span / spread), 24, 150)) if spread > 0 else 24
+    edges, _ = histogram(pooled, bins=bins)
+    series = {s: np.histogram(np.ravel(d), edges, density=True)[0].tolist() for s, d in draws.items()}
+    return histograms_svg(list(edges), series, means=means, intervals=intervals, xlabel=what,
+                          title=f"posterior of {what}, {LEVEL:.0%} credible interval", ylabel="posterior density")
+
+
+def _side_by_side(*svgs: str) -> str:
+    return ('<div class="cdsl-explorer-charts" style="display:flex;flex-wrap:wrap;gap:12px">'
+            + "".join(svgs) + "</div>")
 
 
 def _distinct(answers: dict) -> dict:

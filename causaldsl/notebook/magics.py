@@ -89,13 +89,20 @@ class CellOutput:
     def _repr_html_(self) -> str:
         rows = []
         for block, res in zip(self.blocks, self.results):
-            table = answers_html(res) if res else ""
+            table = (answers_html(res) + _posterior_pictures(res)) if res else ""
             rows.append('<div class="cdsl-block" style="display:flex;flex-wrap:wrap;gap:24px;'
                         f'align-items:flex-start">{"".join(self._svgs(block))}<div>{table}</div></div>')
         return '<div class="cdsl-output">' + "".join(rows) + "</div>"
 
     def _repr_mimebundle_(self, include=None, exclude=None) -> dict:
         return {"text/plain": repr(self), "image/svg+xml": self._repr_svg_(), "text/html": self._repr_html_()}
+
+
+def _posterior_pictures(results: list) -> str:
+    """The picture of each answer over a posterior (a fitted model's): its posterior, interval marked."""
+    svgs = [r.svg() for r in results if getattr(r, "interval", None) is not None and hasattr(r, "svg")]
+    return (f'<div class="cdsl-posteriors" style="display:flex;flex-wrap:wrap;gap:8px">{"".join(svgs)}</div>'
+            if svgs else "")
 
 
 def stack_svgs(svgs: list[str]) -> str:

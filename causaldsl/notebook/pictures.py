@@ -26,6 +26,7 @@ import os
 from pathlib import Path
 from typing import Optional, Union
 
+from ..engines.results import Result
 from ..graphs.causal_graph import CausalGraph
 from ..language.errors import CausalDSLError
 from ..language import syntax as S
@@ -199,4 +200,17 @@ def _shown(node, value) -> str:
     return value if isinstance(value, str) else value_text(node, value)
 
 
-CausalGraph.painter = graph_picture  # the core graph class draws nothing itself: this face draws it
+def result_picture(pic) -> str:
+    """A Result's :class:`~causaldsl.engines.results.Picture` as its small SVG chart."""
+    from .charts import density_svg, distribution_svg
+
+    if pic.kind == "bars":
+        return distribution_svg(pic.labels, pic.heights, title=pic.title, intervals=pic.intervals,
+                                caption=pic.xlabel)
+    return density_svg(pic.edges, pic.heights, title=pic.title, mark=pic.mark, interval=pic.interval,
+                       xlabel=pic.xlabel, mark_label=pic.mark_label)
+
+
+# The core classes draw nothing themselves: this face draws them.
+CausalGraph.painter = graph_picture
+Result.painter = result_picture
