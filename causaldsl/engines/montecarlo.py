@@ -41,7 +41,6 @@ from ..model.ir import Model, Node, Slot
 from ..model.queries import Plan
 from . import noise as rng
 from . import scalar
-from .sharding import draw_index
 
 _CHEAP_QUANTILE = {"Bernoulli", "Categorical", "Normal", "LogNormal", "Exponential", "Uniform"}
 
@@ -298,9 +297,8 @@ def run_schedule(s: Schedule, key, values, theta, n: int, shard_draws: bool = Tr
 
     if noise is None and (s.z_streams or s.u_streams):
         seed = rng.seed_words(key)
-        index = draw_index(n, shard_draws)
-        noise = (rng.block(rng.normal, seed, s.z_streams, index, jnp.float32) if s.z_streams else (),
-                 rng.block(rng.uniform, seed, s.u_streams, index, jnp.float64) if s.u_streams else ())
+        noise = (rng.block(rng.normal, seed, s.z_streams, n, jnp.float32, shard_draws) if s.z_streams else (),
+                 rng.block(rng.uniform, seed, s.u_streams, n, jnp.float64, shard_draws) if s.u_streams else ())
     blocks = {"z": noise[0], "u": noise[1]} if noise is not None else {}
     net, compiled = s.net, s.compiled
     for st in s.steps:
