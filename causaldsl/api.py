@@ -96,9 +96,11 @@ class CausalModel:
         dag.add_edges_from(self.ir.graph.edges)
         return CausalGraph(self.name, dag, [n.name for n in self.ir.nodes if n.latent], (), self.source)
 
-    def identify(self, text, source: Optional[str] = None):
-        """The estimand of ``text`` (``"P(cancer | do(smoking))"``) over the observed variables."""
-        return self.causal_graph.identify(text, source)
+    def identify(self, text, source: Optional[str] = None, *, data: str = "both"):
+        """The estimand of ``text`` (``"P(cancer | do(smoking))"``, or a counterfactual
+        ``"P(Y[X = 1] = 1 | X = 0)"``) over the observed variables; ``data`` as in
+        :meth:`causaldsl.causal_graph.CausalGraph.identify`."""
+        return self.causal_graph.identify(text, source, data=data)
 
     def __repr__(self) -> str:
         return f"<CausalModel {self.name}: {len(self.ir.nodes)} variables, {len(self.queries)} queries>"

@@ -110,6 +110,9 @@ def _run(models: list, args, out: TextIO, err: TextIO) -> int:
                 _emit(located(r, args.file), err)
             else:
                 _emit(f"{query.ljust(width)}  {answer}" + (f"  [{method}]" if method else ""), out)
+                cfg = getattr(r, "graph", None)
+                if hasattr(cfg, "text") and hasattr(r, "rule"):  # counterfactual identification shows its graph
+                    _emit("  counterfactual graph:\n" + "\n".join("    " + ln for ln in cfg.text.splitlines()), out)
     return 1 if failed else 0
 
 

@@ -76,7 +76,7 @@ class Sym:
 
 def _val_text(v) -> str:
     if isinstance(v, Sym):
-        return f"<{v.var}#{v.uid}>"
+        return v.var.lower()  # a summed value, named after its variable
     if isinstance(v, float) and v == int(v):
         return str(int(v))
     return str(v)
@@ -471,13 +471,15 @@ def id_star(g: ADMG, gamma: Sequence[Event], symbols: Optional[_Symbols] = None)
         if any(not _same_value(vs[0], v) for v in vs[1:]):
             raise _Fail(f"in the counterfactual graph, {{{', '.join(str(n) for n in S)}}} is one district "
                         f"(its members share unobserved causes) and it sets {k} to different values "
-                        f"({', '.join(_val_text(v) for v in dict.fromkeys(vs))})", cg)
+                        f"({', '.join(_val_text(v) for v in dict.fromkeys(vs))}), so the query is not identifiable even from "
+                        f"every interventional distribution (Shpitser & Pearl 2008, Thm. 26)", cg)
         for n in S:
             if n.var == k and not _same_value(value(n), vs[0]):
                 seen = "summed over" if isinstance(value(n), Sym) else f"seen at {_val_text(value(n))}"
                 raise _Fail(f"in the counterfactual graph, {n} and the nodes set by {k} = {_val_text(vs[0])} "
                             f"are one district (they share unobserved causes), and {n} is {seen}: "
-                            f"the same unit's {k} would have to be {_val_text(vs[0])} and another value at once", cg)
+                            f"the same unit's {k} would have to be {_val_text(vs[0])} and another value at once, so the query "
+                            f"is not identifiable (Shpitser & Pearl 2008, Thm. 26)", cg)
     do = {k: vs[0] for k, vs in sub.items()}
     ev: dict = {}
     for n in S:
