@@ -34,7 +34,7 @@ otherwise (``data="both"``, the default), as cfid's ``data`` argument does.
 >>> est.identifiable, est.rule
 (True, 'IDC*')
 >>> print(est.text)
-Σ_z P(Z = z | X = 0) P(Y = 1 | X = 1, Z = z)
+[Σ_z P(Z = z) P(Y = 1 | X = 1, Z = z) P(X = 0 | Z = z)] / [Σ_z' P(Z = z') P(X = 0 | Z = z')]
 >>> pns = identify_counterfactual(ADMG.from_edges([("X", "Y")]),
 ...                               [(("Y", (("X", 1),)), 1), (("Y", (("X", 0),)), 0)])
 >>> pns.identifiable
