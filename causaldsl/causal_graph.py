@@ -386,9 +386,6 @@ def identify_query(cg, text: Union[str, S.ProbQuery, S.IdentifyQuery], source: O
             raise QueryError("identify takes variables (optionally with values) as conditions", span=cond.span,
                              source=source, hint="write identify P(Y | do(X), Z) or identify P(Y | do(X), Z = 1)")
         else:
-            if cond.term.world is not None:
-                raise QueryError("identify does not take counterfactual terms", span=cond.span, source=source,
-                                 hint="ask identify P(Y | do(X), Z)")
             conditions.append(cond.term.name)
             spans.append(cond.term.span)
             if cond.value is not None:

@@ -842,7 +842,9 @@ class CounterfactualEstimand:
     def text(self) -> str:
         if not self.identifiable:
             return f"{self.query} is not identifiable: {self.reason}"
-        return render(self.formula, self.names)
+        arbitrary = sorted({v for t in _terms(self.formula) if t.estimand is not None for v in t.estimand.arbitrary})
+        note = f"  (for any value of {', '.join(arbitrary)})" if arbitrary else ""
+        return render(self.formula, self.names) + note
 
     @property
     def latex(self) -> str:
