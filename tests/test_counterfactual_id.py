@@ -289,3 +289,17 @@ def test_cli_prints_the_counterfactual_graph(tmp_path: Path):
                          timeout=120)
     assert out.returncode == 0, out.stderr
     assert "IDC*" in out.stdout and "counterfactual graph" in out.stdout and "X[X = 1] := 1" in out.stdout
+
+
+def test_causal_cell_draws_the_counterfactual_graph(shell):
+    pytest.importorskip("IPython")
+    r = shell.run_cell("%%causal\nmodel bd {\n  Z ~ Bernoulli(0.3)\n  X ~ Bernoulli(table(Z) { 0: 0.2, 1: 0.7 })\n"
+                       "  Y ~ Bernoulli(table(X, Z) { (0, 0): 0.1, (0, 1): 0.4, (1, 0): 0.6, (1, 1): 0.9 })\n}\n"
+                       "identify P(Y[X = 1] = 1 | X = 0)\n", store_history=False)
+    assert r.success, r.error_in_exec
+    html = r.result._repr_html_()
+    assert "counterfactual graph of P(Y[X = 1] = 1 | X = 0)" in html
+    assert 'data-node="X[X = 1]"' in html and "IDC*" in html
+    est = shell.user_ns["bd"].identify("P(Y[X = 1] = 1 | X = 0)")
+    by_hand = (0.7 * 0.8 / 0.65) * 0.6 + (0.3 * 0.3 / 0.65) * 0.9
+    assert est.evaluate(shell.user_ns["bd"]) == pytest.approx(by_hand, abs=TOL)
