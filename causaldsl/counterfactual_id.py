@@ -34,7 +34,7 @@ otherwise (``data="both"``, the default), as cfid's ``data`` argument does.
 >>> est.identifiable, est.rule
 (True, 'IDC*')
 >>> print(est.text)
-[Σ_z P(Z = z) P(Y = 1 | X = 1, Z = z) P(X = 0 | Z = z)] / [Σ_z' P(Z = z') P(X = 0 | Z = z')]
+[Σ_z P(Z = z) P(Y = 1 | X = 1, Z = z) P(X = 0 | Z = z)] / [P(X = 0)]
 >>> pns = identify_counterfactual(ADMG.from_edges([("X", "Y")]),
 ...                               [(("Y", (("X", 1),)), 1), (("Y", (("X", 0),)), 0)])
 >>> pns.identifiable
@@ -539,7 +539,9 @@ def idc_star(g: ADMG, gamma: Sequence[Event], delta: Sequence[Event], symbols: O
     num = id_star(g, gamma2 + delta2, symbols)
     if num == ZERO:
         return ZERO
-    den = id_star(g, delta2, symbols)
+    # P(δ): a factual δ is a marginal of P(V) as it stands (ID* would factorise it needlessly)
+    den = Term(tuple(dict((n.var, v) for n, v in delta2).items())) if all(not n.sub for n, _ in delta2) \
+        else id_star(g, delta2, symbols)
     return CFraction(num, den)
 
 
