@@ -34,7 +34,7 @@ otherwise (``data="both"``, the default), as cfid's ``data`` argument does.
 >>> est.identifiable, est.rule
 (True, 'IDC*')
 >>> print(est.text)
-[Σ_z P(Z = z) P(Y = 1 | X = 1, Z = z) P(X = 0 | Z = z)] / [P(X = 0)]
+Σ_z P(Y = 1 | X = 1, Z = z) P(Z = z | X = 0)
 >>> pns = identify_counterfactual(ADMG.from_edges([("X", "Y")]),
 ...                               [(("Y", (("X", 1),)), 1), (("Y", (("X", 0),)), 0)])
 >>> pns.identifiable
@@ -52,7 +52,7 @@ import numpy as np
 
 from .admg import ADMG
 from .errors import MethodError, QueryError, UnknownNameError, ZeroProbabilityError, did_you_mean
-from .estimand import Estimand, Expr, Prob, Sum as ESum, Product as EProduct, Fraction as EFraction, render_text, render_latex
+from .estimand import Estimand, Expr, Prob, simplify, Sum as ESum, Product as EProduct, Fraction as EFraction, render_text, render_latex
 
 __all__ = ["CfVar", "Sym", "CounterfactualGraph", "make_cg", "id_star", "idc_star", "identify_counterfactual",
            "CounterfactualEstimand", "DATA_MODES"]
@@ -788,6 +788,150 @@ def _evaluate(f, src: _Source) -> tuple:
     raise TypeError(f)
 
 
+# ------------------------------------------------------------------------------ one observational formula
+
+def _slot(var: str, v, names: dict) -> str:
+    """The formula's name for ``var`` at value ``v``: ``"X = 1"``, or ``"Z = z"`` for a summed value."""
+    return f"{var} = {_v(v, names)}"
+
+
+def to_expr(f, names: dict, slots: dict) -> Optional[Expr]:
+    """The formula as one :mod:`causaldsl.estimand` expression whose variables are *slots*
+    (a variable at a value, ``"X = 0"``, or at a summed value, ``"Z = z"``), so that
+    :func:`~causaldsl.estimand.simplify` applies; ``slots`` collects slot -> (variable, value).
+    ``None`` when the formula needs an experiment or leaves a variable arbitrary."""
+    if isinstance(f, CConst):
+        return EProduct(()) if f == ONE else None
+    if isinstance(f, Term):
+        if t_arbitrary(f) or (f.estimand is None and f.do):
+            return None
+        m = {}
+        for k, v in f.events + f.do:
+            m[k] = _slot(k, v, names)
+            slots[m[k]] = (k, v)
+        if f.estimand is None:
+            return Prob(tuple(m[k] for k, _ in f.events))
+        return _rename(f.estimand.formula, m)
+    if isinstance(f, CSum):
+        body = to_expr(f.body, names, slots)
+        if body is None:
+            return None
+        over = []
+        for sym in f.over:
+            over.append(_slot(sym.var, sym, names))
+            slots[over[-1]] = (sym.var, sym)
+        return ESum(tuple(over), body)
+    if isinstance(f, CProduct):
+        parts = [to_expr(x, names, slots) for x in f.factors]
+        return None if any(p is None for p in parts) else EProduct(tuple(parts))
+    if isinstance(f, CFraction):
+        n, d = to_expr(f.num, names, slots), to_expr(f.den, names, slots)
+        return None if n is None or d is None else EFraction(n, d)
+    raise TypeError(f)
+
+
+def t_arbitrary(t: Term) -> bool:
+    return t.estimand is not None and bool(t.estimand.arbitrary)
+
+
+def _render_slots(text: str, slots: dict, names: dict, latex: bool = False) -> str:
+    """Sums print the summed value's name: ``Σ_z`` rather than ``Σ_Z = z``."""
+    if latex:
+        import re
+
+        short = {slot: names[v] for slot, (_, v) in slots.items() if isinstance(v, Sym)}
+        return re.sub(r"\\sum_\{([^}]*)\}",
+                      lambda m: r"\sum_{" + ", ".join(short.get(p.strip(), p.strip()) for p in m.group(1).split(","))
+                      + "}", text)
+    for slot, (var, v) in slots.items():
+        if isinstance(v, Sym):
+            short = names[v]
+            for a, b in (("Σ_" + slot, "Σ_" + short), ("{" + slot + ",", "{" + short + ","),
+                         ("," + slot + "}", "," + short + "}"), ("," + slot + ",", "," + short + ",")):
+                text = text.replace(a, b)
+    return text
+
+
+class _SlotEvaluator:
+    """Evaluates a slot expression on a joint table (and a batch of joints along a draw axis)."""
+
+    def __init__(self, src: "_Source", slots: dict):
+        self.src, self.slots = src, slots
+
+    def where(self, name: str) -> tuple:
+        """(variable, constant index or None, axis label)."""
+        var, v = self.slots.get(name, (name, Sym(name, 0)))
+        if var not in self.src.domains:
+            raise UnknownNameError(f"the formula needs variable '{var}', which the table lacks",
+                                   hint="columns are " + ", ".join(self.src.variables))
+        if isinstance(v, Sym):
+            return var, None, name
+        dom = self.src.domains[var]
+        for i, d in enumerate(dom):
+            if _same_value(d, v):
+                return var, i, None
+        raise QueryError(f"{_val_text(v)} is not a value of '{var}'", hint=f"'{var}' takes values {dom}")
+
+    def marginal(self, names: tuple) -> tuple:
+        where = [self.where(n) for n in names]
+        axes_vars = ([_DRAW] if self.src.draws else []) + list(self.src.variables)
+        joint = np.asarray(self.src.joint, dtype=float)
+        keep = [_DRAW] if self.src.draws else []
+        keep += [w[0] for w in where]
+        if len(set(keep)) != len(keep):  # pragma: no cover - one variable twice in one probability
+            raise QueryError("a probability mentions one variable twice")
+        m = joint.sum(axis=tuple(i for i, v in enumerate(axes_vars) if v not in keep))
+        kept = [v for v in axes_vars if v in keep]
+        m = np.transpose(m, [kept.index(v) for v in keep])
+        idx, labels = [], []
+        if self.src.draws:
+            idx.append(slice(None))
+            labels.append(_DRAW)
+        for var, i, label in where:
+            idx.append(slice(None) if i is None else i)
+            if i is None:
+                labels.append(label)
+        return tuple(labels), m[tuple(idx)]
+
+    def run(self, e: Expr) -> tuple:
+        if isinstance(e, Prob):
+            if not e.vars:
+                return (), np.array(1.0)
+            nl, num = self.marginal(e.vars + e.given)
+            if not e.given:
+                return nl, num
+            dl, den = self.marginal(e.given)
+            den = _align(dl, den, nl)
+            if np.any(den <= 0):
+                raise ZeroProbabilityError(f"P({', '.join(e.given)}) = 0, so {render_text(e)} is undefined",
+                                           hint="the formula divides by this probability; the data or model "
+                                                "give it probability 0")
+            return nl, num / den
+        if isinstance(e, EProduct):
+            return _combine([self.run(f) for f in e.factors]) if e.factors else ((), np.array(1.0))
+        if isinstance(e, ESum):
+            ns, a = self.run(e.body)
+            for name in e.over:
+                label = self.where(name)[2] or name
+                if label in ns:
+                    i = ns.index(label)
+                    a = np.asarray(a).sum(axis=i)
+                    ns = ns[:i] + ns[i + 1:]
+                else:
+                    a = a * len(self.src.domains[self.where(name)[0]])
+            return ns, a
+        if isinstance(e, EFraction):
+            nn, na = self.run(e.num)
+            dn, da = self.run(e.den)
+            names = tuple(dict.fromkeys(nn + dn))
+            na, da = _align(nn, na, names), _align(dn, da, names)
+            if np.any(da <= 0):
+                raise ZeroProbabilityError(f"the denominator {render_text(e.den)} is 0",
+                                           hint="condition on values that occur")
+            return names, na / da
+        raise TypeError(e)
+
+
 # ------------------------------------------------------------------------------ the answer
 
 @dataclass(frozen=True)
@@ -817,6 +961,8 @@ class CounterfactualEstimand:
     conditions: tuple = ()
     adjustment: Optional[frozenset] = None
     zero: bool = False
+    expr: Optional[Expr] = None  # the formula as one simplified slot expression, where it is one
+    slots: dict = field(default_factory=dict, compare=False, repr=False)
 
     @property
     def interventional(self) -> tuple:
@@ -846,12 +992,16 @@ class CounterfactualEstimand:
             return f"{self.query} is not identifiable: {self.reason}"
         arbitrary = sorted({v for t in _terms(self.formula) if t.estimand is not None for v in t.estimand.arbitrary})
         note = f"  (for any value of {', '.join(arbitrary)})" if arbitrary else ""
+        if self.expr is not None:
+            return _render_slots(render_text(self.expr), self.slots, self.names)
         return render(self.formula, self.names) + note
 
     @property
     def latex(self) -> str:
         if not self.identifiable:
             return rf"\text{{{self.query} is not identifiable}}"
+        if self.expr is not None:
+            return _render_slots(render_latex(self.expr), self.slots, self.names, latex=True)
         return render(self.formula, self.names, latex=True)
 
     def __str__(self) -> str:
@@ -884,8 +1034,11 @@ class CounterfactualEstimand:
         if not self.identifiable:
             raise QueryError(f"{self.query} is not identifiable, so it has no formula to evaluate", hint=self.reason)
 
-    def _value(self, src: _Source):
-        ns, a = _evaluate(self.formula, src)
+    def _value(self, src: _Source, tree: bool = False):
+        if self.expr is not None and not tree:
+            ns, a = _SlotEvaluator(src, self.slots).run(self.expr)
+        else:
+            ns, a = _evaluate(self.formula, src)
         a = np.asarray(a, dtype=float)
         leftover = [n for n in ns if n != _DRAW]
         if leftover:  # pragma: no cover - every summation variable is bound by a sum
@@ -982,5 +1135,9 @@ def identify_counterfactual(g: ADMG, gamma: Sequence, delta: Sequence = (), *, d
     except _Fail as err:
         return CounterfactualEstimand(**base, identifiable=False, rule="not identifiable", reason=err.reason)
     names = _sym_names(f, g.nodes)
+    slots: dict = {}
+    expr = to_expr(f, names, slots)
+    if expr is not None:
+        expr = simplify(expr, [_slot(cv.var, v, names) for cv, v in gamma + delta])
     return CounterfactualEstimand(**base, identifiable=True, rule=rule, formula=f, names=names,
-                                  zero=(f == ZERO))
+                                  zero=(f == ZERO), expr=expr, slots=slots)

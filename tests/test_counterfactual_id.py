@@ -10,6 +10,7 @@ papers and cfid's tests (tests/testthat/test-algorithms.R).
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 import random
 import subprocess
@@ -63,10 +64,12 @@ def check_numbers(g: ADMG, gamma, delta=(), seeds=range(4), data="both"):
     est = identify_counterfactual(g, gamma, delta, data=data)
     assert est.identifiable, est.reason
     query = f"P({text(gamma)}" + (f" | {text(delta)})" if delta else ")")
+    raw = dataclasses.replace(est, expr=None)  # ID*'s own formula tree, before simplification
     for seed in seeds:
         m = cd.model(model_text(g, random.Random(seed)))
         truth = float(m.query(query).value)
         assert est.evaluate(m) == pytest.approx(truth, abs=TOL), (seed, est.text)
+        assert raw.evaluate(m) == pytest.approx(truth, abs=TOL), (seed, raw.text)
     return est
 
 
@@ -78,6 +81,8 @@ BACKDOOR = G([("Z", "X"), ("Z", "Y"), ("X", "Y")])
 def test_ett_identified_under_backdoor_and_equal_to_the_models_answer():
     est = check_numbers(BACKDOOR, [cf("Y", 1, X=1)], [cf("X", 0)], seeds=range(6))
     assert est.rule == "IDC*" and est.observational and est.interventional == ()
+    # simplified to the textbook formula (Shpitser & Pearl 2009): Σ_z P(y | x, z) P(z | x')
+    assert est.text == "Σ_z P(Y = 1 | X = 1, Z = z) P(Z = z | X = 0)"
     # and from the observed joint alone, as a table (no model): the same number
     m = cd.model(model_text(BACKDOOR, random.Random(11)))
     joint = m.query("P(Z, X, Y)").value
