@@ -539,9 +539,11 @@ def idc_star(g: ADMG, gamma: Sequence[Event], delta: Sequence[Event], symbols: O
     num = id_star(g, gamma2 + delta2, symbols)
     if num == ZERO:
         return ZERO
-    # P(δ): a factual δ is a marginal of P(V) as it stands (ID* would factorise it needlessly)
-    den = Term(tuple(dict((n.var, v) for n, v in delta2).items())) if all(not n.sub for n, _ in delta2) \
-        else id_star(g, delta2, symbols)
+    # P'(δ) = Σ_γ P(γ ∧ δ) = P(δ), from δ as given at this level: not from δ', whose nodes may
+    # have been merged by what γ observes (Y[X = 0] is Y only where X = 0 is seen).
+    # A factual δ is a marginal of P(V) as it stands.
+    den = Term(tuple(dict((n.var, v) for n, v in delta).items())) if all(not n.sub for n, _ in delta) \
+        else id_star(g, delta, symbols)
     return CFraction(num, den)
 
 

@@ -140,6 +140,13 @@ def test_shpitser_pearl_conditional_query_numbers():
     check_numbers(SP, [cf("Y", 0, X=0)], [cf("X", 1), cf("Z", 0, D=0), cf("D", 0)])
 
 
+def test_shpitser_pearl_conditional_query_from_experiments_is_cfids_formula():
+    # cfid's README: P(y_x | x', z_d, d) = [Σ_w P_x(w) P_{w,z}(y, x')] / P(x') from P_*
+    est = check_numbers(SP, [cf("Y", 0, X=0)], [cf("X", 1), cf("Z", 0, D=0), cf("D", 0)], data="interventions")
+    assert set(est.interventional) == {"P(W = w | do(X = 0))", "P(Y = 0, X = 1 | do(W = w, Z = 0))"}
+    assert est.text == "[Σ_w P(W = w | do(X = 0)) P(Y = 0, X = 1 | do(W = w, Z = 0))] / [P(X = 1)]"
+
+
 def test_shpitser_pearl_joint_query_numbers():
     check_numbers(SP, [cf("Y", 0, X=0), cf("X", 1), cf("Z", 0, D=0), cf("D", 0)])
 
@@ -215,6 +222,13 @@ def test_cfid_single_district():
     check_numbers(h2, [cf("Y", 0, X=0)], data="interventions", seeds=range(2))
 
 
+def test_denominator_is_the_condition_as_asked_not_as_merged_with_the_outcome():
+    # Y[X = 0] merges with Y because γ observes X = 0, but P(δ) = P(Y[X = 0] = 1), not P(Y = 1)
+    # (found by the random stress test: IDC*'s P'(δ) must marginalise γ out, Shpitser & Pearl 2008 Fig. 8)
+    g = G([("A", "Y"), ("X", "Y")], [("A", "B"), ("A", "X"), ("B", "Y"), ("Y", "X")])
+    check_numbers(g, [cf("B", 1), cf("X", 0)], [cf("Y", 1, X=0)])
+
+
 # ------------------------------------------------------------------------------ data modes
 
 def test_data_modes_for_a_term_only_an_experiment_gives():
@@ -234,7 +248,7 @@ def test_data_modes_for_a_term_only_an_experiment_gives():
 # ------------------------------------------------------------------------------ random graphs
 
 def random_graph(rng: random.Random, n: int) -> ADMG:
-    names = [chr(ord("A") + i) for i in range(n)]
+    names = ["V" + str(i) for i in range(n)]
     directed = [(a, b) for i, a in enumerate(names) for b in names[i + 1:] if rng.random() < 0.4]
     bidirected = [(a, b) for i, a in enumerate(names) for b in names[i + 1:] if rng.random() < 0.2]
     return ADMG.from_edges(directed, bidirected, names)
