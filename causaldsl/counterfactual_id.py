@@ -480,16 +480,20 @@ def id_star(g: ADMG, gamma: Sequence[Event], symbols: Optional[_Symbols] = None)
                             f"are one district (they share unobserved causes), and {n} is {seen}: "
                             f"the same unit's {k} would have to be {_val_text(vs[0])} and another value at once, so the query "
                             f"is not identifiable (Shpitser & Pearl 2008, Thm. 26)", cg)
-    do = {k: vs[0] for k, vs in sub.items()}
     ev: dict = {}
     for n in S:
-        if n in events and n.var not in do:
+        if n in events:
             if n.var in ev and not _same_value(ev[n.var], events[n]):
                 return ZERO  # one unit's variable at two values under the same intervention
             ev[n.var] = events[n]
+    # line 9: P_x(var(S)), x the settings of variables outside S: a variable of S that some
+    # subscript also sets (at the same value, by line 8) stays an event, by composition
+    # (V1[V0 = 1] = 0 and V2[V0 = 1, V1 = 0] = 1 is V1[V0 = 1] = 0 and V2[V0 = 1] = 1; cfid
+    # likewise keeps the subscripts on ancestors of var(S) that are not in var(S))
+    in_s = {n.var for n in S}
+    do = {k: vs[0] for k, vs in sub.items() if k not in in_s}
     if not ev:
         return ONE
-    # line 9: P_x(var(S)); summed nodes of S are marginalised
     return Term(tuple(ev.items()), tuple(sorted(do.items())))
 
 

@@ -229,6 +229,15 @@ def test_denominator_is_the_condition_as_asked_not_as_merged_with_the_outcome():
     check_numbers(g, [cf("B", 1), cf("X", 0)], [cf("Y", 1, X=0)])
 
 
+def test_a_district_variable_set_in_a_subscript_stays_an_event():
+    # {V2[V0 = 1, V1 = 0], V1[V0 = 1]} is one district: its factor is P(V1 = 0, V2 = 1 | do(V0 = 1)),
+    # not P(V2 = 1 | do(V0 = 1, V1 = 0)) (found by the random stress test)
+    g = G([("V0", "V1"), ("V0", "V2"), ("V1", "V2"), ("V1", "V3"), ("V3", "V4")], [("V1", "V2"), ("V0", "V3")])
+    gamma, delta = [cf("V2", 1, V0=1, V1=0), cf("V3", 1, V1=0)], [cf("V1", 0, V0=1)]
+    check_numbers(g, gamma + delta, seeds=range(2))
+    check_numbers(g, gamma, delta, seeds=range(2))
+
+
 # ------------------------------------------------------------------------------ data modes
 
 def test_data_modes_for_a_term_only_an_experiment_gives():
