@@ -442,13 +442,17 @@ def id_star(g: ADMG, gamma: Sequence[Event], symbols: Optional[_Symbols] = None)
     # line 6: one factor per district S, every other node of G' set to its value
     if len(comps) > 1:
         factors = []
+        d_all = cg.digraph(with_latents=False)
         for S in comps:
             conj = []
             for n in S:
+                # s_{v(G') \ s}: every node outside S that can reach n is set to its value, so
+                # that all of S lives in one intervened world (parents alone would leave an
+                # S-parent's own ancestors free in n's world, and the recursion would not end)
                 sub = dict(n.sub)
-                for p in cg.parents(n):
-                    if p not in S:
-                        sub.setdefault(p.var, value(p))
+                outside = [a for a in cg.nodes if a in nx.ancestors(d_all, n) and a not in S]
+                for a in sorted(outside, key=lambda a: a not in cg.parents(n)):  # parents first
+                    sub.setdefault(a.var, value(a))
                 conj.append((CfVar(n.var, tuple(sub.items())), value(n)))
             f = id_star(g, conj, symbols)
             if f == ZERO:
@@ -536,7 +540,10 @@ def idc_star(g: ADMG, gamma: Sequence[Event], delta: Sequence[Event], symbols: O
             continue
         cut = full.copy()
         cut.remove_edges_from(list(cut.out_edges(n)))
-        if nx.is_d_separator(cut, {n}, set(g_nodes), set(cg.fixed) - {n} - set(g_nodes)):
+        # given the rest of δ' (rule 2 needs it: conditioning on a shared-noise sibling in δ'
+        # opens the path through the noise; a random stress test found P(V1 | V3[..] = 0, V3[..] = 1))
+        rest = {m for j, (m, _) in enumerate(delta2) if j != i and m != n}
+        if nx.is_d_separator(cut, {n}, set(g_nodes), (set(cg.fixed) | rest) - {n} - set(g_nodes)):
             moved = [(CfVar(m.var, m.sub if n.var in dict(m.sub) else m.sub + ((n.var, y),)), v) for m, v in gamma2]
             return idc_star(g, moved, delta2[:i] + delta2[i + 1:], symbols)
     # line 5

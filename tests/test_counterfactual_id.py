@@ -238,6 +238,16 @@ def test_a_district_variable_set_in_a_subscript_stays_an_event():
     check_numbers(g, gamma, delta, seeds=range(2))
 
 
+def test_an_observation_becomes_an_action_only_given_the_rest_of_the_condition():
+    # V3[V1 = 0, V2 = 0] shares U_V3 with V3[V2 = 1]; given V3[V2 = 1] = 1 it is not independent of V1
+    g = G([("V0", "V4"), ("V1", "V3"), ("V1", "V4"), ("V2", "V3"), ("V2", "V4")], [("V0", "V2"), ("V0", "V4")])
+    gamma, delta = [cf("V1", 0)], [cf("V3", 0, V1=0, V2=0), cf("V3", 1, V2=1)]
+    est = identify_counterfactual(g, gamma, delta)
+    assert not est.identifiable or all(
+        est.evaluate(m) == pytest.approx(float(m.query(f"P({text(gamma)} | {text(delta)})").value), abs=TOL)
+        for m in (cd.model(model_text(g, random.Random(s))) for s in range(4)))
+
+
 # ------------------------------------------------------------------------------ data modes
 
 def test_data_modes_for_a_term_only_an_experiment_gives():
