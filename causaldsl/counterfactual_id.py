@@ -22,6 +22,12 @@ queries with the R package cfid", The R Journal 15/2), whose implementation choi
 (ordering of the lines, world order, merging rule for an intervened node and an
 observed one with equal values) it shares, so that verdicts agree.
 
+Three places depart from a literal reading of cfid's code; each was found by a random test
+against models' exact counterfactual answers and is pinned by a test: IDC* line 4 tests the
+independence given the rest of ``δ'`` (rule 2 of the do-calculus needs it); IDC* line 5
+divides by ``P(δ)`` as asked, not by ``δ'`` merged under what ``γ`` observes; ID* line 6 sets
+every node outside a district that can reach it, so that the district lives in one world.
+
 ID* returns a formula over interventional terms ``P(y | do(x))``. Each term is then
 expressed through the observed joint by the ID algorithm of
 :mod:`causaldsl.identify` (``data="observations"``), kept as an experimental
