@@ -99,9 +99,11 @@ class CausalModel:
         return CausalGraph(self.name, dag, [n.name for n in self.ir.nodes if n.latent], (), self.source,
                            intervened=[n.name for n in self.ir.nodes if n.kind == "fixed"])
 
-    def identify(self, text, source: Optional[str] = None):
-        """The estimand of ``text`` (``"P(cancer | do(smoking))"``) over the observed variables."""
-        return self.causal_graph.identify(text, source)
+    def identify(self, text, source: Optional[str] = None, *, data: str = "both"):
+        """The estimand of ``text`` (``"P(cancer | do(smoking))"``, or a counterfactual
+        ``"P(Y[X = 1] = 1 | X = 0)"``) over the observed variables; ``data`` as in
+        :meth:`causaldsl.graphs.causal_graph.CausalGraph.identify`."""
+        return self.causal_graph.identify(text, source, data=data)
 
     def bounds(self, text, *, data=None, method: Optional[str] = None, draws: int = 200, level: float = 0.95,
                uncertainty: str = "dirichlet", seed: int = 0, experiment=None):

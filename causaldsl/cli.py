@@ -122,6 +122,9 @@ def _run(models: list, args, out: TextIO, err: TextIO) -> int:
                 _emit(f"{query.ljust(width)}  {answer}" + (f"  [{method}]" if method else ""), out)
                 if getattr(args, "derivation", False) and hasattr(r, "derivation"):
                     _emit(_indent(r.derivation.text), out)
+                cfg = getattr(r, "graph", None)
+                if hasattr(cfg, "text") and hasattr(r, "rule"):  # counterfactual identification shows its graph
+                    _emit("  counterfactual graph:\n" + "\n".join("    " + ln for ln in cfg.text.splitlines()), out)
     return 1 if failed else 0
 
 

@@ -171,12 +171,15 @@ class CausalGraph:
         self._check([v])
         return ga.markov_blanket(self.admg, v)
 
-    def identify(self, text: Union[str, S.ProbQuery], source: Optional[str] = None):
-        """The estimand of an interventional query, in terms of observed variables.
+    def identify(self, text: Union[str, S.ProbQuery], source: Optional[str] = None, *, data: str = "both"):
+        """The estimand of an interventional or counterfactual query, in terms of observed variables.
 
-        ``source`` is the text a parsed query came from (for error messages).
+        ``source`` is the text a parsed query came from (for error messages). A counterfactual
+        query (``P(Y[X = 1] = 1 | X = 0)``) is identified by ID*/IDC*
+        (:mod:`causaldsl.graphs.counterfactual_id`); ``data`` says which distributions its formula may
+        use: ``"observations"``, ``"interventions"`` or ``"both"``.
         """
-        return identify_query(self, text, source)
+        return identify_query(self, text, source, data=data)
 
     def bounds(self, text, *, data=None, method: Optional[str] = None, draws: int = 200, level: float = 0.95,
                uncertainty: str = "dirichlet", seed: int = 0, experiment=None):
@@ -387,8 +390,9 @@ def _value(v: S.Value):
     return v.value
 
 
-def identify_query(cg, text: Union[str, S.ProbQuery, S.IdentifyQuery], source: Optional[str] = None):
-    """Identify a query written as ``P(Y | do(X), Z)`` against a :class:`CausalGraph`."""
+def identify_query(cg, text: Union[str, S.ProbQuery, S.IdentifyQuery], source: Optional[str] = None,
+                   data: str = "both"):
+    """Identify a query written as ``P(Y | do(X), Z)`` (or a counterfactual one) against a :class:`CausalGraph`."""
     source = cg.source if source is None else source
     if isinstance(text, str):
         source = text
@@ -400,6 +404,8 @@ def identify_query(cg, text: Union[str, S.ProbQuery, S.IdentifyQuery], source: O
     if not isinstance(q, S.ProbQuery):
         raise QueryError("identify takes a query of the form P(Y | do(X), Z)", span=q.span, source=source,
                          hint="write e.g. identify P(cancer | do(smoking))")
+    if _is_counterfactual(q):
+        return identify_counterfactual_query(cg, q, source, data)
     outcomes, treatments, conditions, values, spans = [], [], [], {}, []
     for ev in q.events:
         if isinstance(ev, S.EqEvent) and ev.term.world is None:
@@ -427,9 +433,6 @@ def identify_query(cg, text: Union[str, S.ProbQuery, S.IdentifyQuery], source: O
             raise QueryError("identify takes variables (optionally with values) as conditions", span=cond.span,
                              source=source, hint="write identify P(Y | do(X), Z) or identify P(Y | do(X), Z = 1)")
         else:
-            if cond.term.world is not None:
-                raise QueryError("identify does not take counterfactual terms", span=cond.span, source=source,
-                                 hint="ask identify P(Y | do(X), Z)")
             conditions.append(cond.term.name)
             spans.append(cond.term.span)
             if cond.value is not None:
@@ -443,6 +446,60 @@ def identify_query(cg, text: Union[str, S.ProbQuery, S.IdentifyQuery], source: O
     except QueryError as err:
         raise err.with_source(source) if err.line is None and q.span.line else err
     return replace(est, values=tuple(values.items()))
+
+
+def _is_counterfactual(q: S.ProbQuery) -> bool:
+    terms = [ev.term for ev in q.events if isinstance(ev, S.EqEvent)]
+    terms += [ev.expr for ev in q.events if isinstance(ev, S.ExprEvent) and isinstance(ev.expr, S.Var)]
+    terms += [c.term for c in q.conditions if isinstance(c, S.Observation)]
+    return any(t.world is not None for t in terms)
+
+
+def _cf_events(items, cg, source: str, what: str) -> list:
+    """``(CfVar, value)`` events of a counterfactual query: every variable and setting needs a value."""
+    from .counterfactual_id import CfVar
+
+    out = []
+    for ev in items:
+        if isinstance(ev, S.Do):
+            raise QueryError("a counterfactual query states interventions inside brackets, not with do()",
+                             span=ev.span, source=source, hint="write P(Y[X = 1] = 1 | X = 0)")
+        if isinstance(ev, S.Given):
+            raise QueryError(f"identify takes counterfactual events as {what}", span=ev.span, source=source,
+                             hint="write P(Y[X = 1] = 1 | X = 0)")
+        term = ev.term if isinstance(ev, (S.EqEvent, S.Observation)) else getattr(ev, "expr", None)
+        value = getattr(ev, "value", None)
+        if not isinstance(term, S.Var) or value is None:
+            raise QueryError("counterfactual identification needs a value for every variable (ID* merges "
+                             "worlds by value)", span=ev.span, source=source,
+                             hint="write e.g. Y[X = 1] = 1, with a value after '='")
+        sub = []
+        names, spans = [term.name], [term.span]
+        for a in term.world or ():
+            lit = _literal(a.value) if a.value is not None else None
+            if lit is None:
+                raise QueryError("a counterfactual world sets each variable to a value", span=a.span, source=source,
+                                 hint=f"write [{a.name} = 1]")
+            sub.append((a.name, lit))
+            names.append(a.name)
+            spans.append(a.span)
+        cg._check(names, spans, source)
+        out.append((CfVar(term.name, tuple(sub)), _value(value)))
+    return out
+
+
+def identify_counterfactual_query(cg, q: S.ProbQuery, source: str, data: str = "both"):
+    """``identify P(Y[X = 1] = 1 | X = 0)``: ID*/IDC* on the graph's ADMG (see :mod:`causaldsl.graphs.counterfactual_id`)."""
+    from .counterfactual_id import identify_counterfactual
+
+    gamma = _cf_events(q.events, cg, source, "outcomes")
+    delta = _cf_events(q.conditions, cg, source, "conditions")
+    try:
+        return identify_counterfactual(cg.admg, gamma, delta, data=data, query=q.text or None)
+    except QueryError as err:
+        if err.line is not None:
+            raise
+        raise type(err)(err.message, span=q.span, source=source, hint=err.hint) from None
 
 
 def _literal(e: S.Expr):

@@ -28,7 +28,7 @@ from __future__ import annotations
 
 import itertools
 from collections import Counter
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Callable, Iterable, Mapping, Optional, Sequence, Union
 
 import numpy as np
@@ -838,6 +838,14 @@ class Estimand:
                              hint="get the estimand from identify(), m.identify() or g.identify()")
         return self.deriver(self)
 
+    def per_draw_value(self, variables, domains, stacked, draws: int, values=None):
+        """The formula at each of a stack of joint tables (``stacked``: ``P(draw = d, v)``, the draws
+        along the leading axis), in one vectorised evaluation: every probability is conditioned on
+        a pseudo-variable that indexes the stack (Bayesian and bootstrap estimates)."""
+        b = replace(self, formula=_per_draw(self.formula), conditions=self.conditions + (_DRAW,))
+        return np.asarray(b.evaluate_table([_DRAW] + list(variables), {**domains, _DRAW: list(range(draws))},
+                                           stacked, values))
+
     @property
     def variables(self) -> tuple:
         """Every variable the formula reads (bound ones included) and the query's own, sorted:
@@ -936,3 +944,20 @@ class Estimand:
     def estimate(self, data, values: Optional[Mapping[str, Any]] = None, **options):
         """The formula estimated from data (see :mod:`causaldsl.graphs.estimation`)."""
         return estimate_from_data(self, data, values, **options)
+
+
+# The pseudo-variable that indexes a stack of joint tables (one per posterior or bootstrap draw).
+_DRAW = "__draw__"
+
+
+def _per_draw(e: Expr) -> Expr:
+    """Every probability conditioned on the draw: the formula of one joint per draw."""
+    if isinstance(e, Prob):
+        return Prob(e.vars, e.given + (_DRAW,)) if e.vars else e
+    if isinstance(e, Sum):
+        return Sum(e.over, _per_draw(e.body))
+    if isinstance(e, Product):
+        return Product(tuple(_per_draw(f) for f in e.factors))
+    if isinstance(e, Fraction):
+        return Fraction(_per_draw(e.num), _per_draw(e.den))
+    raise TypeError(e)

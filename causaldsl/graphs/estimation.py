@@ -120,20 +120,27 @@ class Estimate:
     method: str
     rows: int
     axes: tuple = ()  # ((name, values), ...): the free variables of a table estimate, in axis order
+    draws: Optional[np.ndarray] = None  # method="bayes": posterior draws (last axis), value = their mean
+    level: float = 0.95  # the interval's probability
 
     def __float__(self) -> float:
         return float(self.value)
 
+    @property
+    def _interval_name(self) -> str:
+        return f"{self.level:.0%} " + ("credible interval" if self.draws is not None else "interval")
+
     def __str__(self) -> str:
         if np.ndim(self.value) == 0:
-            ci = "" if self.interval is None else f"  95% interval [{self.interval[0]:.4g}, {self.interval[1]:.4g}]"
+            ci = "" if self.interval is None else \
+                f"  {self._interval_name} [{self.interval[0]:.4g}, {self.interval[1]:.4g}]"
             return f"{self.query} ≈ {self.value:.6g}{ci}  [{self.method}, {self.rows:,} rows]"
         return f"{self.query}  [{self.method}, {self.rows:,} rows]\n" + self._table()
 
     def _table(self) -> str:
         value = np.asarray(self.value)
         axes = list(self.axes) or [(f"axis {i}", tuple(range(n))) for i, n in enumerate(value.shape)]
-        head = [name for name, _ in axes] + ["estimate"] + ([] if self.interval is None else ["95% interval"])
+        head = [name for name, _ in axes] + ["estimate"] + ([] if self.interval is None else [self._interval_name])
         rows = [head]
         for idx in np.ndindex(*value.shape):
             row = [_fmt_level(axes[i][1][j]) for i, j in enumerate(idx)] + [f"{value[idx]:.6g}"]
@@ -155,23 +162,48 @@ def _is_continuous(col: np.ndarray) -> bool:
     return len(vals) > 20 or not np.all(vals == np.round(vals))
 
 
-def estimate_from_data(est, data, values: Optional[Mapping[str, Any]] = None, *,
-                       bootstrap: int = 200, seed: int = 0) -> Estimate:
-    """Estimate ``est`` from observed data (see the module docstring)."""
+METHODS = ("plug-in", "bayes")
+
+
+def estimate_from_data(est, data, values: Optional[Mapping[str, Any]] = None, *, method: str = "plug-in",
+                       bootstrap: int = 200, seed: int = 0, draws: int = 2000, prior: float = 1.0,
+                       level: float = 0.95) -> Estimate:
+    """Estimate ``est`` from observed data (see the module docstring).
+
+    ``method="plug-in"``: the formula on the empirical joint, with a ``bootstrap`` percentile
+    interval. ``method="bayes"``: the formula under a Dirichlet posterior over the observed
+    joint (discrete columns only): ``draws`` joints from ``Dirichlet(counts + prior)``, one
+    value of the formula per draw; the estimate is the posterior mean, the interval the
+    central ``level`` credible interval, and ``.draws`` holds the draws.
+    """
+    if method not in METHODS:
+        raise MethodError(f"unknown estimation method {method!r}", hint="method = \"plug-in\" or \"bayes\"")
     if not est.identifiable:
         raise QueryError(f"{est.query} is not identifiable, so no data set can estimate it", hint=est.reason)
+    if not 0 < level < 1:
+        raise QueryError(f"level = {level} is not a probability strictly between 0 and 1", hint="e.g. level = 0.9")
 
     cols = load_data(data)
-    needed = sorted(set(est.variables) | set(est.outcomes + est.treatments + est.conditions))
+    counterfactual = hasattr(est, "gamma")
+    needed = sorted(set(est.variables) | (set() if counterfactual else
+                                          set(est.outcomes + est.treatments + est.conditions)))
     for v in needed:
         if v not in cols:
             raise QueryError(f"the data have no column '{v}'", hint="columns are: " + ", ".join(cols))
     n = len(next(iter(cols.values())))
-    vals = {k: _numeric(v) for k, v in dict(est.values).items()}
+    vals = {} if counterfactual else {k: _numeric(v) for k, v in dict(est.values).items()}
     vals.update({k: _numeric(v) for k, v in (values or {}).items()})
     rng = np.random.default_rng(seed)
     if any(_is_continuous(cols[v]) for v in needed):
+        if method == "bayes" or counterfactual:
+            v = next(v for v in needed if _is_continuous(cols[v]))
+            raise MethodError(f"{'Bayesian' if method == 'bayes' else 'this'} estimation of {est.query} needs "
+                              f"discrete columns, and '{v}' looks continuous (more than 20 values, or fractions)",
+                              hint="discretise the column (e.g. numpy.digitize), or use method = \"plug-in\" "
+                                   "on a back-door query, which fits a linear adjustment")
         return _linear_backdoor(est, cols, vals, n, bootstrap, rng)
+    if method == "bayes" or counterfactual:
+        return _discrete(est, cols, needed, vals, n, rng, method, bootstrap, draws, prior, level)
     for v in needed:
         col = cols[v]
         if col.dtype != object and np.isnan(col).any():
@@ -235,3 +267,63 @@ def _linear_backdoor(est, cols, vals, n, bootstrap, rng) -> Estimate:
     adj = ", ".join(zs) if zs else "nothing"
     return Estimate(what, value, interval, f"linear back-door adjustment for {adj} (least squares), "
                     f"bootstrap {bootstrap}", n)
+
+
+# ------------------------------------------------------------------ Dirichlet posterior
+def _codes(cols, needed) -> tuple:
+    data_cols = [np.array([_numeric(x) for x in cols[v]], dtype=object) for v in needed]
+    for v, c in zip(needed, data_cols):
+        if any(isinstance(x, float) and np.isnan(x) for x in c):
+            raise QueryError(f"column '{v}' has missing values", hint="drop or impute the rows with missing values first")
+    domains = {v: sorted(set(c.tolist()), key=lambda x: (isinstance(x, str), x)) for v, c in zip(needed, data_cols)}
+    codes = np.stack([np.array([domains[v].index(x) for x in c]) for v, c in zip(needed, data_cols)], axis=1)
+    return domains, codes
+
+
+def _counts(codes: np.ndarray, shape: tuple) -> np.ndarray:
+    joint = np.zeros(shape)
+    np.add.at(joint, tuple(codes.T), 1.0)
+    return joint
+
+
+def _per_draw_value(est, needed, domains, joints: np.ndarray, vals):
+    """The formula at each joint of a stack (leading axis), in one vectorised evaluation: every
+    probability is conditioned on a pseudo-variable that indexes the stack."""
+    k = joints.shape[0]
+    stacked = joints / k  # P(draw = d, v) = P_d(v) / k, so P(v | draw = d) = P_d(v)
+    return est.per_draw_value(needed, domains, stacked, k, vals)
+
+
+def _discrete(est, cols, needed, vals, n, rng, method, bootstrap, draws, prior, level) -> Estimate:
+    if method == "bayes" and (draws < 10 or prior <= 0):
+        raise QueryError("method = \"bayes\" needs draws >= 10 and a positive prior",
+                         hint="e.g. draws = 2000, prior = 1 (a uniform Dirichlet)")
+    domains, codes = _codes(cols, needed)
+    shape = tuple(len(domains[v]) for v in needed)
+    counts = _counts(codes, shape)
+    tail = (1 - level) / 2
+    label = est.query + (" at " + ", ".join(f"{k} = {v:g}" if isinstance(v, float) else f"{k} = {v}"
+                                            for k, v in vals.items()) if vals else "")
+    free = [] if hasattr(est, "gamma") else [v for v in est.outcomes + est.treatments + est.conditions if v not in vals]
+    if method == "bayes":
+        alpha = counts.reshape(-1) + prior
+        joints = rng.dirichlet(alpha, size=draws).reshape((draws,) + shape)
+        samples = _per_draw_value(est, needed, domains, joints, vals)  # draw axis last
+        value = samples.mean(axis=-1)
+        lo, hi = np.quantile(samples, [tail, 1 - tail], axis=-1)
+        value = float(value) if np.ndim(value) == 0 else value
+        interval = (float(lo), float(hi)) if np.ndim(lo) == 0 else (lo, hi)
+        rule = est.rule
+        meth = f"Bayes ({rule}): posterior mean under Dirichlet(counts + {prior:g}), {draws} draws"
+        axes = tuple((v, tuple(domains[v])) for v in free) if np.ndim(value) == len(free) else ()
+        return Estimate(label, value, interval, meth, n, axes, draws=samples, level=level)
+    # plug-in with a bootstrap, for counterfactual estimands (vectorised like the posterior)
+    value = float(_per_draw_value(est, needed, domains, (counts / n)[None], vals).reshape(-1)[0])
+    boots = np.stack([_counts(codes[rng.integers(0, n, n)], shape) / n for _ in range(bootstrap)])
+    try:
+        samples = _per_draw_value(est, needed, domains, boots, vals)
+        lo, hi = np.quantile(samples, [tail, 1 - tail])
+        interval = (float(lo), float(hi))
+    except ZeroProbabilityError:
+        interval = None  # a resample missed a needed cell
+    return Estimate(label, value, interval, f"plug-in ({est.rule}), bootstrap {bootstrap}", n, level=level)

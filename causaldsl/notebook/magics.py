@@ -90,6 +90,9 @@ class CellOutput:
         rows = []
         for block, res in zip(self.blocks, self.results):
             table = (answers_html(res) + _posterior_pictures(res)) if res else ""
+            # counterfactual identification also shows its counterfactual graph
+            table += "".join(r.graph.svg(title=f"counterfactual graph of {r.query}") for r in res
+                             if hasattr(r, "rule") and hasattr(getattr(r, "graph", None), "svg"))
             rows.append('<div class="cdsl-block" style="display:flex;flex-wrap:wrap;gap:24px;'
                         f'align-items:flex-start">{"".join(self._svgs(block))}<div>{table}</div></div>')
         return '<div class="cdsl-output">' + "".join(rows) + "</div>"

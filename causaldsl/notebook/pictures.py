@@ -28,8 +28,10 @@ from typing import Optional, Union
 
 from ..engines.results import Result
 from ..graphs.causal_graph import CausalGraph
+from ..graphs.counterfactual_id import CounterfactualGraph
 from ..language.errors import CausalDSLError
 from ..language import syntax as S
+from .drawing import draw_graph
 from .theme import resolved
 from .views import graph_svg, model_svg
 
@@ -213,4 +215,5 @@ def result_picture(pic) -> str:
 
 # The core classes draw nothing themselves: this face draws them.
 CausalGraph.painter = graph_picture
+CounterfactualGraph.painter = draw_graph
 Result.painter = result_picture

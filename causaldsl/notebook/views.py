@@ -162,7 +162,8 @@ def _answer_cell(r, text: str) -> str:
     """An answer cell: an identified estimand's formula as ``$...$`` LaTeX (MathJax typesets it in
     JupyterLab and in exported HTML), anything else as escaped text."""
     if getattr(r, "identifiable", False) and getattr(r, "formula", None) is not None:
-        note = f" (for any value of {', '.join(r.arbitrary)})" if r.arbitrary else ""
+        free = getattr(r, "arbitrary", ())
+        note = f" (for any value of {', '.join(free)})" if free else ""
         return html.escape(f"${r.latex}$") + html.escape(note)
     return html.escape(text)
 
