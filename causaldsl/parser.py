@@ -1,5 +1,5 @@
 """Text to syntax tree: Lark's LALR(1) parser of ``grammar/causal.lark``, its tree turned into
-the syntax tree of :mod:`causaldsl.syntax` by a :class:`~lark.Transformer` (:class:`_Builders`).
+the syntax tree of :mod:`causaldsl.syntax` by a Lark transformer (:class:`_Builders`; the non-recursive one,
 
 >>> prog = parse("model m {\\n  x ~ Bernoulli(0.5)\\n}\\nP(x = 1)")
 >>> [type(item).__name__ for item in prog.items]
@@ -24,7 +24,8 @@ import sys
 from pathlib import Path
 from typing import Iterator, NamedTuple, Optional
 
-from lark import Lark, Token, Transformer, v_args
+from lark import Lark, Token, v_args
+from lark.visitors import Transformer_NonRecursive
 from lark.exceptions import UnexpectedCharacters, UnexpectedEOF, UnexpectedInput, UnexpectedToken, VisitError
 from lark.lark import PostLex
 
@@ -157,7 +158,7 @@ class _Row(NamedTuple):
 
 
 @v_args(meta=True)
-class _Builders(Transformer):
+class _Builders(Transformer_NonRecursive):
     """Lark's tree to the syntax tree: one method per grammar rule (by alias or name),
     ``(meta, children) -> syntax node``.
 
@@ -720,9 +721,14 @@ def parse(source: str, start: str = "start") -> S.Program:
     """
     # Lines break at '\n', '\r\n' or a lone '\r', as Python reads source; the error messages
     # quote lines split the same way (errors.source_lines), so positions match the text given.
-    source = one_newline(source)
+    return _parse_with(_lark(start), one_newline(source))
+
+
+def _parse_with(lark: Lark, source: str) -> S.Program:
+    """``source`` (its line breaks already ``\\n``) parsed by ``lark``, then built into the
+    syntax tree."""
     try:
-        tree = _lark(start).parse(source)
+        tree = lark.parse(source)
     except UnexpectedInput as err:
         raise _syntax_error(err, source) from None
     try:
