@@ -1,5 +1,6 @@
 """Text to syntax tree: Lark's LALR(1) parser of ``grammar/causal.lark``, its tree turned into
-the syntax tree of :mod:`causaldsl.syntax` by a Lark transformer (:class:`_Builders`; the non-recursive one,
+the syntax tree of :mod:`causaldsl.syntax` by a Lark transformer (:class:`_Builders`; Lark's
+non-recursive one, as expressions may nest up to :data:`MAX_NESTING` levels).
 
 >>> prog = parse("model m {\\n  x ~ Bernoulli(0.5)\\n}\\nP(x = 1)")
 >>> [type(item).__name__ for item in prog.items]
