@@ -43,10 +43,9 @@ def test_semicolons_separate_model_statements():
     assert m.query("P(z = 2)").value == pytest.approx(0.3 * 0.9, abs=1e-12)
 
 
-def test_semicolons_and_new_lines_mix_and_fast_parse_agrees_with_lark():
+def test_semicolons_and_new_lines_mix():
     text = "model m {\n x ~ Bernoulli(0.5); y := 1 - x\n z ~ Bernoulli(0.25);\n}\nP(y = 1)"
     fast = P.parse(text)
-    assert fast == P._parse_with_lark(text, "start")
     assert [s.name for s in fast.items[0].statements] == ["x", "y", "z"]
 
 
@@ -69,12 +68,10 @@ def _fresh_parser(monkeypatch, tmp: str, cache_home: str):
     monkeypatch.setattr(tempfile, "tempdir", tmp)
     monkeypatch.setenv("XDG_CACHE_HOME", cache_home)
     P._lark.cache_clear()
-    P._tables.cache_clear()
     try:
         return P._lark("start")
     finally:
         P._lark.cache_clear()
-        P._tables.cache_clear()
 
 
 def _plant_everywhere(folder: str) -> None:

@@ -1,14 +1,16 @@
-"""The fast front end says exactly what the slow one said.
+"""A table body read as one token says exactly what the same table read rule by rule says.
 
-The parser drives Lark's tables with its own loop (``causaldsl.language.parser._drive``) and
-hands rejected text to Lark; these tests hold the two to the same syntax trees, spans
-included, and to the same errors. The checker's own topological order is held to
-networkx's. No test here times anything: ``benchmarks/front_end.py`` does.
+The grammar reads a table of plain numbers as one token (``TABLE_BODY``, read by
+``causaldsl.language.parser._table_body``); these tests hold the parser to the one whose grammar
+has no such token (every table rule by rule): the same syntax trees, spans included, and
+the same errors. The checker's own topological order is held to networkx's. No test here
+times anything: ``benchmarks/front_end.py`` does.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import functools
 import gc
 import json
 import random
@@ -18,12 +20,14 @@ from pathlib import Path
 import networkx as nx
 import numpy as np
 import pytest
+from lark import Lark
 
 import causaldsl as cd
 from causaldsl.language import parser as P
 from causaldsl.language import syntax as S
 from causaldsl.model.checker import _engine_float, _topological_order, check_model
 from causaldsl.model.distributions import FAMILIES
+from causaldsl.language.errors import one_newline
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -57,8 +61,8 @@ SNIPPETS = [
     "model m {\n  P ~ Bernoulli(0.5)\n  do := P\n}",  # keywords the contextual lexer reads as names here
 ]
 
-# Tables that the parser reads whole (parser._TableScan) and tables it must leave to the token
-# loop: signs, level names and strings for keys, line breaks, comments, trailing commas,
+# Tables that the parser reads as one token (TABLE_BODY) and tables it must leave to the
+# grammar's rules: signs, level names and strings for keys, line breaks, comments, trailing commas,
 # expressions for values, keywords for names, tables where a statement may end.
 TABLES = [
     "model m {\n  a ~ Bernoulli(0.5)\n  b ~ Bernoulli(table(a) { 0: 0.2, 1: 0.7 })\n}",
@@ -82,9 +86,8 @@ TABLES = [
 ]
 SNIPPETS += TABLES
 
-# Statements the parser reads whole (parser._whole_statement), and look-alikes it must leave
-# to the token loop: keywords for the distribution, expressions, named arguments, comments
-# and line breaks inside the call, more after its ')'.
+# Statements with tables and numbers in every shape: keywords for the distribution,
+# expressions, named arguments, comments and line breaks inside the call, more after its ')'.
 STATEMENTS = [
     "model m {\n  a~Bernoulli(.5)\n  b ~ Bernoulli ( 5e-1 ) # c\n  c\t~\tBernoulli(\ttable(a, b) { (0, 0): 0.1,"
     " (0, 1): 0.2, (1, 0): 0.3, (1, 1): 0.4, } )\n  d ~ Bernoulli(table(a) {\n 0: 0.1,\n 1: 0.2 })\n"
@@ -101,7 +104,7 @@ STATEMENTS = [
 ]
 SNIPPETS += STATEMENTS
 
-# Mistakes: each must raise the same error through the fast path as through Lark.
+# Mistakes: each must raise the same error with and without the table-body token.
 MISTAKES = [
     "model m {\n  x ~ Bernoulli(0.5\n}",
     "model m {\n  x ~ Bernoulli(0.5))\n}",
@@ -141,9 +144,18 @@ def corpus() -> list[str]:
     return texts
 
 
+@functools.lru_cache(maxsize=None)
+def _rule_by_rule() -> Lark:
+    """The language's parser with every table read rule by rule (no ``TABLE_BODY`` token)."""
+    grammar = P.grammar_text()
+    assert "(TABLE_BODY | " in grammar
+    return Lark(grammar.replace("(TABLE_BODY | ", "("), parser="lalr", lexer="contextual",
+                propagate_positions=True, maybe_placeholders=True, postlex=P._BracketNewlines())
+
+
 def slow(text: str):
-    """The parse through Lark alone: its tree, then the same builders."""
-    return P._parse_with_lark(text, "start")
+    """The parse with no table read as one token: Lark's tree, then the same builders."""
+    return P._parse_with(_rule_by_rule(), one_newline(text))
 
 
 def table_places(node) -> list:
@@ -173,29 +185,13 @@ def outcome(fn, text):
         return f"{type(err).__name__} {err.line}:{err.column} width {err.width}\n{err}"
 
 
-def test_the_fast_path_is_on():
-    # Off only when Lark's internals differ from what _Tables expects (then parse() is Lark's).
-    assert P._tables("start") is not None
-
-
 @pytest.mark.parametrize("text", corpus())
-def test_fast_and_lark_parses_agree(text):
+def test_table_token_and_rules_agree(text):
     assert outcome(P.parse, text) == outcome(slow, text)
-
-
-def test_fast_path_accepts_what_lark_accepts():
-    for text in corpus():
-        try:
-            slow(text)
-        except cd.CausalDSLError:
-            continue
-        P._drive(P._tables("start"), text, P._Builders(text))  # no _Reject
 
 
 @pytest.mark.parametrize("text", MISTAKES)
 def test_mistakes_read_the_same(text):
-    with pytest.raises(P._Reject):
-        P._drive(P._tables("start"), text, P._Builders(text))
     fast, lark = outcome(P.parse, text), outcome(slow, text)
     assert fast == lark and fast.startswith("CausalSyntaxError")
 
@@ -237,40 +233,27 @@ def test_mutated_statements_agree():
 
 
 def spied(monkeypatch, owner, name: str) -> list:
-    """Replace ``owner.name`` by a wrapper that records, per call, whether it returned a value."""
+    """Replace ``owner.name`` by a wrapper that records its calls."""
     real, calls = getattr(owner, name), []
 
     def spy(*args):
-        made = real(*args)
-        calls.append(made is not None)
-        return made
+        calls.append(args)
+        return real(*args)
 
     monkeypatch.setattr(owner, name, spy)
     return calls
 
 
-def test_plain_tables_are_read_whole(monkeypatch):
-    # Plain tables take the one-pass reader; a comment or an expression sends a table back to
-    # the token loop. Both give the tree Lark gives (the tests above); this says which path ran.
-    calls = spied(monkeypatch, P, "_read_table")
-    lines = spied(monkeypatch, P._tables("start").tables, "line_table")
-    for text in (TABLES[2], TABLES[7], TABLES[8], binary_net_text()):
+def test_plain_tables_are_one_token(monkeypatch):
+    # Tables of plain numbers, on one line or several, are one token; a comment or an
+    # expression sends a table to the grammar's rules. Both give the same tree (the tests
+    # above); this says which way each was read.
+    calls = spied(monkeypatch, P, "_table_body")
+    for text, tokens in ((TABLES[2], 1), (TABLES[7], 0), (TABLES[8], 0),
+                         (binary_net_text(), binary_net_text().count("table("))):
+        calls.clear()
         P.parse(text)
-    assert calls[:3] == [True, False, False] and len(calls) > 10 and all(calls[3:])
-    # one regex match per row for tables on one line; token by token across lines
-    assert lines[:3] == [False, False, False] and all(lines[3:])
-
-
-def test_plain_statements_are_read_whole(monkeypatch):
-    # 'x ~ D(number)' and 'x ~ D(table ...)' skip the token loop; every other statement is
-    # read token by token. Which path ran is what this says; that both give Lark's tree is
-    # what test_fast_and_lark_parses_agree says of STATEMENTS.
-    calls = spied(monkeypatch, P, "_whole_statement")
-    P.parse(binary_net_text())
-    assert len(calls) == 12 and all(calls)
-    calls.clear()
-    P.parse(STATEMENTS[0])
-    assert calls == [True, True, True, True, False, False, False, False, False]
+        assert len(calls) == tokens, text
 
 
 def binary_net_text() -> str:
