@@ -1,7 +1,7 @@
 """A table body read as one token says exactly what the same table read rule by rule says.
 
 The grammar reads a table of plain numbers as one token (``TABLE_BODY``, read by
-``causaldsl.language.parser._table_body``); these tests hold the parser to the one whose grammar
+``causaldsl.language.parser._table_rows``); these tests hold the parser to the one whose grammar
 has no such token (every table rule by rule): the same syntax trees, spans included, and
 the same errors. The checker's own topological order is held to networkx's. No test here
 times anything: ``benchmarks/front_end.py`` does.
@@ -248,7 +248,7 @@ def test_plain_tables_are_one_token(monkeypatch):
     # Tables of plain numbers, on one line or several, are one token; a comment or an
     # expression sends a table to the grammar's rules. Both give the same tree (the tests
     # above); this says which way each was read.
-    calls = spied(monkeypatch, P, "_table_body")
+    calls = spied(monkeypatch, P, "_table_rows")
     for text, tokens in ((TABLES[2], 1), (TABLES[7], 0), (TABLES[8], 0),
                          (binary_net_text(), binary_net_text().count("table("))):
         calls.clear()

@@ -10,12 +10,13 @@ The builders need where each rule's text starts and ends (parentheses and keywor
 included), which Lark keeps in a tree node's ``meta`` (``propagate_positions``) but does
 not give a transformer run inside the parser; so Lark builds its tree and the transformer
 runs over it. A table of plain numbers, the bulk of a large discrete model, is one token of
-the grammar (``TABLE_BODY``) read by :func:`_table_body`; any other table is parsed rule by
+the grammar (``TABLE_BODY``) read by :func:`_table_rows`; any other table is parsed rule by
 rule. Errors are Lark's exceptions, said in the language's words (:func:`_syntax_error`).
 """
 
 from __future__ import annotations
 
+import bisect
 import difflib
 import functools
 import hashlib
@@ -174,6 +175,7 @@ class _Builders(Transformer_NonRecursive):
         super().__init__()
         self.source = source
         self.lines = source_lines(source)
+        self.keys_seen: dict = {}  # a table key's text -> its values (_table_rows)
 
     def _nest(self, node, kids):
         """``node``, one level above its sub-expressions ``kids``; past :data:`MAX_NESTING` levels
@@ -307,7 +309,8 @@ class _Builders(Transformer_NonRecursive):
         names = [c for c in ch if isinstance(c, Token) and c.type == "NAME"]
         body = ch[-1]
         if isinstance(body, Token):  # TABLE_BODY: a table of plain numbers, one token
-            keys, values, places = _table_body(body)
+            keys, values = _table_rows(body, self.keys_seen)
+            places = _BodyPlaces(body)
         else:
             rows = [c for c in ch if isinstance(c, _Row)]
             keys, values = tuple(tuple(a.value for a in r.key) for r in rows), tuple(r.value for r in rows)
@@ -495,65 +498,110 @@ def _point(e) -> Optional[tuple]:
 
 
 # ------------------------------------------------------------------ tables of plain numbers
+# A TABLE_BODY token's text has the grammar's shape (the lexer matched it): rows of a key (an
+# atom, or atoms in parentheses), ':' and a number, after '{' or ','. One match of _ROW per row.
 _NUMBER = r"(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?"  # the grammar's NUMBER
-# The pieces of a TABLE_BODY token, whose shape the grammar has checked: a row is a key (an
-# atom, or atoms in parentheses), ':' and a number. Spaces and punctuation other than '(' and
-# ':' say nothing the reader needs.
-_BODY_PIECE = re.compile(rf"(?P<nl>\n)|(?P<open>\()|(?P<colon>:)|(?P<sign>[+-])|(?P<num>{_NUMBER})"
-                         r"""|(?P<word>[A-Za-z_][A-Za-z0-9_]*|"[^"\n]*"|'[^'\n]*')""")
+_BLANK = r"[\t \n]*"
+_ATOM = rf"[+-]{_BLANK}{_NUMBER}|{_NUMBER}|[A-Za-z_][A-Za-z0-9_]*|\"[^\"\n]*\"|'[^'\n]*'"
+_ROW = re.compile(rf"[{{,]{_BLANK}(\({_BLANK}(?:{_ATOM})(?:{_BLANK},{_BLANK}(?:{_ATOM}))*{_BLANK}\)|{_ATOM})"
+                  rf"{_BLANK}:{_BLANK}({_NUMBER})")
+_KEY_ATOM = re.compile(rf"([+-]){_BLANK}({_NUMBER})|({_NUMBER})|([A-Za-z_][A-Za-z0-9_]*)|\"([^\"\n]*)\"|'([^'\n]*)'")
 
 
-def _table_body(tok: Token) -> tuple:
-    """The rows of a ``TABLE_BODY`` token: ``(keys, values, places)``, as :meth:`_Builders.table`
-    makes them from rows parsed rule by rule, spans included.
+def _key(text: str) -> tuple:
+    """The values of a row key's atoms, as :meth:`_Builders.key_atom` reads them.
+
+    >>> _key("(0, - 1.5, hi, 'a b')"), _key("2")
+    ((0.0, -1.5, 'hi', 'a b'), (2.0,))
+    """
+    out = []
+    for sign, signed, number, name, dq, sq in _KEY_ATOM.findall(text):
+        if signed:
+            out.append(-float(signed) if sign == "-" else float(signed))
+        elif number:
+            out.append(float(number))
+        else:
+            out.append(name or dq or sq)
+    return tuple(out)
+
+
+def _table_rows(tok: Token, keys_seen: dict) -> tuple:
+    """The rows of a ``TABLE_BODY`` token: ``(keys, values)``, as :meth:`_Builders.table` makes
+    them from rows parsed rule by rule; ``keys_seen`` maps a key's text to its values (keys
+    recur from table to table). Where the rows and their key atoms are is worked out when a
+    message asks (:class:`_BodyPlaces`).
 
     >>> body = Token("TABLE_BODY", "{ (0, -1): 0.5,\\n  (1, hi): 2 }", line=3, column=10)
-    >>> keys, values, places = _table_body(body)
-    >>> keys, [v.value for v in values], places.row(1), places.key(0, 1)
-    (((0.0, -1.0), (1.0, 'hi')), [0.5, 2.0], Span(line=4, column=3, end_column=13), Span(line=3, column=16, end_column=18))
+    >>> keys, values = _table_rows(body, {})
+    >>> keys, [(v.value, v.span) for v in values]
+    (((0.0, -1.0), (1.0, 'hi')), [(0.5, Span(line=3, column=21, end_column=24)), (2.0, Span(line=4, column=12, end_column=13))])
     """
-    keys, values, row_spans, key_spans = [], [], [], []
-    key: list = []
-    spans: list = []
-    line, base = tok.line, tok.column  # a piece at offset i of the text is at column i + base
-    row = None  # (line, column) where the row being read starts
-    sign = None  # (line, column, value) of a key atom's sign
-    value_next = False
-    for m in _BODY_PIECE.finditer(tok.value):
-        kind = m.lastgroup
-        if kind == "nl":
-            line, base = line + 1, 1 - m.end()
-            continue
-        start, end = m.start() + base, m.end() + base
-        if kind == "open":
-            row = (line, start)
-        elif kind == "colon":
-            value_next = True
-        elif kind == "sign":
-            sign = (line, start, m.group())
-            row = row or (line, start)
-        elif value_next:  # the row's value: a number
-            values.append(S.Num(_number(m.group()), Span(line, start, end)))
-            keys.append(tuple(key))
-            key_spans.append(tuple(spans))
-            row_spans.append(Span(row[0], row[1], end if row[0] == line else None))
-            key, spans, row, value_next = [], [], None, False
-        else:
-            row = row or (line, start)
-            text = m.group()
-            if kind == "word":
-                key.append(text[1:-1] if text[0] in "\"'" else text)
-            elif sign is None:
-                key.append(_number(text))
-            else:
-                value = _number(text)
-                key.append(-value if sign[2] == "-" else value)
-            if sign is not None:
-                spans.append(Span(sign[0], sign[1], end if sign[0] == line else None))
-                sign = None
-            else:
-                spans.append(Span(line, start, end))
-    return tuple(keys), tuple(values), S.RowSpans(tuple(row_spans), tuple(key_spans))
+    body = tok.value
+    keys, values = [], []
+    line, shift = tok.line, tok.column  # offset o of the body is at column o + shift
+    newlines = "\n" in body
+    last = 0
+    Num = S.Num
+    for m in _ROW.finditer(body):
+        text, number = m.group(1, 2)
+        key = keys_seen.get(text)
+        if key is None:
+            key = keys_seen[text] = _key(text)
+        a, b = m.span(2)
+        if newlines:
+            k = body.count("\n", last, a)
+            if k:
+                line, shift = line + k, -body.rfind("\n", last, a)
+            last = a
+        keys.append(key)
+        values.append(Num(float(number), Span(line, a + shift, b + shift)))
+    return tuple(keys), tuple(values)
+
+
+class _BodyPlaces:
+    """Where the rows of a ``TABLE_BODY`` token and their key atoms are (the ``row`` and ``key``
+    of :class:`~causaldsl.language.syntax.RowSpans`), read again from the token when a message
+    asks: a large model's tables are most of its text, and their spans are rarely wanted."""
+
+    __slots__ = ("tok", "spans")
+
+    def __init__(self, tok: Token):
+        self.tok, self.spans = tok, None
+
+    def row(self, i: int) -> Span:
+        return self._read().rows[i]
+
+    def key(self, i: int, j: int) -> Span:
+        return self._read().keys[i][j]
+
+    def _read(self) -> S.RowSpans:
+        if self.spans is None:
+            self.spans = _body_spans(self.tok)
+        return self.spans
+
+
+def _body_spans(tok: Token) -> S.RowSpans:
+    """Where each row of a ``TABLE_BODY`` token and each atom of its key are.
+
+    >>> _body_spans(Token("TABLE_BODY", "{ (0, -\\n 1): 0.5, 'a': 2 }", line=3, column=10))
+    RowSpans(rows=(Span(line=3, column=12, end_column=None), Span(line=4, column=11, end_column=17)), keys=((Span(line=3, column=13, end_column=14), Span(line=3, column=16, end_column=None)), (Span(line=4, column=11, end_column=14),)))
+    """
+    body = tok.value
+    starts = [0] + [m.end() for m in re.finditer("\n", body)]  # where each line of the body starts
+
+    def at(offset: int) -> tuple:
+        i = bisect.bisect_right(starts, offset) - 1
+        return tok.line + i, offset - starts[i] + (tok.column if i == 0 else 1)
+
+    def span(a: int, b: int) -> Span:
+        (line, column), (end_line, end_column) = at(a), at(b)
+        return Span(line, column, end_column if end_line == line else None)
+
+    rows, keys = [], []
+    for m in _ROW.finditer(body):
+        rows.append(span(m.start(1), m.end(2)))
+        keys.append(tuple(span(a.start() + m.start(1), a.end() + m.start(1)) for a in _KEY_ATOM.finditer(m.group(1))))
+    return S.RowSpans(tuple(rows), tuple(keys))
 
 
 # ------------------------------------------------------------------ errors
