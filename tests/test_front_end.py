@@ -150,11 +150,11 @@ def _rule_by_rule() -> Lark:
     grammar = P.grammar_text()
     assert "(TABLE_BODY | " in grammar
     return Lark(grammar.replace("(TABLE_BODY | ", "("), parser="lalr", lexer="contextual",
-                propagate_positions=True, maybe_placeholders=True, postlex=P._BracketNewlines())
+                transformer=P._Builders(), maybe_placeholders=True, postlex=P._BracketNewlines())
 
 
 def slow(text: str):
-    """The parse with no table read as one token: Lark's tree, then the same builders."""
+    """The parse with no table read as one token, by the same builders."""
     return P._parse_with(_rule_by_rule(), one_newline(text))
 
 

@@ -1,17 +1,21 @@
-"""Text to syntax tree: Lark's LALR(1) parser of ``grammar/causal.lark``, its tree turned into
-the syntax tree of :mod:`causaldsl.language.syntax` by a Lark transformer (:class:`_Builders`; Lark's
-non-recursive one, as expressions may nest up to :data:`MAX_NESTING` levels).
+"""Text to syntax tree: Lark's LALR(1) parser of ``grammar/causal.lark``, building the syntax
+tree of :mod:`causaldsl.language.syntax` as it parses (its ``transformer=``, :class:`_Builders`).
 
 >>> prog = parse("model m {\\n  x ~ Bernoulli(0.5)\\n}\\nP(x = 1)")
 >>> [type(item).__name__ for item in prog.items]
 ['ModelBlock', 'ProbQuery']
 
-The builders need where each rule's text starts and ends (parentheses and keywords
-included), which Lark keeps in a tree node's ``meta`` (``propagate_positions``) but does
-not give a transformer run inside the parser; so Lark builds its tree and the transformer
-runs over it. A table of plain numbers, the bulk of a large discrete model, is one token of
-the grammar (``TABLE_BODY``) read by :func:`_table_rows`; any other table is parsed rule by
-rule. Errors are Lark's exceptions, said in the language's words (:func:`_syntax_error`).
+How and why: the builders run inside the parser, one call per reduction, so no parse tree is
+made and none is walked (Lark's tree with positions costs about as much again as the parse);
+an LALR parser keeps its stack in a list, so an expression nested to :data:`MAX_NESTING`
+levels needs no recursion. A transformer run there gets no ``meta``, so a syntax node's
+extent comes from its first and last child: rules whose text starts or ends with a keyword or
+a bracket keep those tokens (``!rule`` in the grammar), and each builder marks the extent of
+what it makes (:func:`_mark`), as Lark's ``propagate_positions`` would. A table of plain
+numbers, the bulk of a large discrete model, is one token of the grammar (``TABLE_BODY``,
+written for Python's ``re``) read one regex match per row by :func:`_table_rows`, its rows'
+spans read again only when a message asks; any other table is parsed rule by rule. Errors
+are Lark's exceptions, said in the language's words (:func:`_syntax_error`).
 """
 
 from __future__ import annotations
@@ -23,12 +27,12 @@ import hashlib
 import os
 import re
 import sys
+from contextvars import ContextVar
 from pathlib import Path
 from typing import Iterator, NamedTuple, Optional
 
-from lark import Lark, Token, v_args
-from lark.visitors import Transformer_NonRecursive
-from lark.exceptions import UnexpectedCharacters, UnexpectedEOF, UnexpectedInput, UnexpectedToken, VisitError
+from lark import Lark, Token, Transformer
+from lark.exceptions import UnexpectedCharacters, UnexpectedEOF, UnexpectedInput, UnexpectedToken
 from lark.lark import PostLex
 
 from . import syntax as S
@@ -83,8 +87,8 @@ def _lark(start: str) -> Lark:
     # the cache lives in a directory only this user can write, or there is none.
     cache = _cache_file(grammar, start)
     return Lark(
-        grammar, parser="lalr", lexer="contextual", start=start,
-        propagate_positions=True, maybe_placeholders=True, postlex=_BracketNewlines(),
+        grammar, parser="lalr", lexer="contextual", start=start, transformer=_Builders(),
+        maybe_placeholders=True, postlex=_BracketNewlines(),
         cache=cache if cache is not None else False,
     )
 
@@ -122,9 +126,6 @@ def _cache_file(grammar: str, start: str) -> Optional[str]:
 
 
 # ------------------------------------------------------------------ positions
-_NO_TEXT = Span(0, 0, None)
-
-
 def _span(tok: Token) -> Span:
     """Where a token is.
 
@@ -134,21 +135,74 @@ def _span(tok: Token) -> Span:
     return Span(tok.line, tok.column, tok.end_column if tok.end_line == tok.line else None)
 
 
-def _extent(meta) -> Span:
-    """Where the text of a rule is (Lark's ``meta``; a rule that matched no text has none)."""
-    if meta.empty:
-        return _NO_TEXT
-    return Span(meta.line, meta.column, meta.end_column if meta.end_line == meta.line else None)
+def _bounds(x) -> tuple:
+    """``(line, column, end_line, end_column)`` of the text a builder's child came from: a token's
+    own, else the extent its builder marked (:func:`_mark`), else its span (a node of one token)."""
+    if isinstance(x, Token):
+        return x.line, x.column, x.end_line, x.end_column
+    ext = x.__dict__.get("_ext")
+    if ext is not None:
+        return ext
+    s = x.span
+    return s.line, s.column, s.line, s.end_column
 
 
-def _number(text: str) -> float:
-    return float(text)
+def _mark(node, first, last):
+    """``node``, marked as the text from the start of child ``first`` to the end of child
+    ``last`` (what Lark's ``propagate_positions`` works out for a tree, which a transformer run
+    inside the parser does not get). Not a field: only the builders of this parse read it."""
+    a, b = _bounds(first), _bounds(last)
+    object.__setattr__(node, "_ext", (a[0], a[1], b[2], b[3]))
+    return node
+
+
+def _extent(first, last=None) -> Span:
+    """Where the text from the start of child ``first`` to the end of child ``last`` is (its end
+    only where it ends on the line it starts)."""
+    a = _bounds(first)
+    b = a if last is None else _bounds(last)
+    return Span(a[0], a[1], b[3] if b[2] == a[0] else None)
+
+
+def _present(ch) -> list:
+    """The children of an ``[optional]`` that matched (Lark gives ``None`` for one that did not)."""
+    return [c for c in ch if c is not None]
 
 
 # ------------------------------------------------------------------ syntax tree builders
 # Levels of an expression's syntax tree (a sum of n terms is n levels), as Python bounds the
 # nesting of parentheses at 200: every stage after the parser walks trees recursively.
 MAX_NESTING = 200
+
+
+class _Parse:
+    """What the builders of one parse share: the text (for messages and a query's own text) and
+    the values of the table keys read so far (keys recur from table to table)."""
+
+    __slots__ = ("source", "_lines", "keys_seen")
+
+    def __init__(self, source: str):
+        self.source, self._lines, self.keys_seen = source, None, {}
+
+    def text(self, first, last) -> str:
+        """The text from child ``first`` to child ``last``, its lines joined by a space."""
+        line, column, _, _ = _bounds(first)
+        _, _, end_line, end_column = _bounds(last)
+        if self._lines is None:
+            self._lines = source_lines(self.source)
+        lines = self._lines[line - 1: end_line]
+        if not lines:
+            return ""
+        if len(lines) == 1:
+            return lines[0][column - 1: end_column - 1]
+        lines[0] = lines[0][column - 1:]
+        lines[-1] = lines[-1][: end_column - 1]
+        return " ".join(ln.strip() for ln in lines)
+
+
+# The parse under way in this thread or task (parse() sets it): Lark builds the parser with its
+# transformer once, so what belongs to one parse is not the transformer's.
+_PARSE: ContextVar[_Parse] = ContextVar("causaldsl_parse")
 
 
 class _Row(NamedTuple):
@@ -159,25 +213,29 @@ class _Row(NamedTuple):
     span: Span
 
 
-@v_args(meta=True)
-class _Builders(Transformer_NonRecursive):
-    """Lark's tree to the syntax tree: one method per grammar rule (by alias or name),
-    ``(meta, children) -> syntax node``.
+def _tokens(ch, kind: str) -> list:
+    return [c for c in ch if isinstance(c, Token) and c.type == kind]
 
-    ``meta`` is where the rule's text is, filtered tokens included (``meta.empty`` for a rule
-    that matched no text); ``children`` are what Lark's tree keeps: named tokens and rule values,
-    ``None`` for an absent ``[optional]``, with ``_inlined`` rules spliced in.
+
+def _nodes(ch) -> list:
+    """The children that are not tokens: what the builders below made."""
+    return [c for c in ch if c is not None and not isinstance(c, Token)]
+
+
+class _Builders(Transformer):
+    """Lark's reductions to the syntax tree: one method per grammar rule (by alias or name),
+    ``children -> syntax node``, run by Lark's LALR parser as it reduces (``transformer=``).
+
+    ``children`` are what Lark keeps: named tokens and rule values, ``None`` for an absent
+    ``[optional]``, ``_inlined`` rules spliced in, and every token of a ``!rule`` (kept where a
+    rule's text starts or ends with a keyword or a bracket: its extent is from its first child
+    to its last, see :func:`_mark`).
     """
 
     __visit_tokens__ = False  # tokens stay Lark's Token
 
-    def __init__(self, source: str):
-        super().__init__()
-        self.source = source
-        self.lines = source_lines(source)
-        self.keys_seen: dict = {}  # a table key's text -> its values (_table_rows)
-
-    def _nest(self, node, kids):
+    @staticmethod
+    def _nest(node, kids):
         """``node``, one level above its sub-expressions ``kids``; past :data:`MAX_NESTING` levels
         a :class:`~causaldsl.language.errors.CausalSyntaxError` at ``node``.
 
@@ -185,150 +243,152 @@ class _Builders(Transformer_NonRecursive):
         hash) walks expressions recursively, so the depth is bounded here, once, where the
         error can point at the text; parentheses alone add no depth.
         """
-        depth = 1 + max([getattr(k, "_depth", 1) for k in kids], default=1)  # a leaf is level 1
+        depth = 1 + max([k.__dict__.get("_depth", 1) for k in kids], default=1)  # a leaf is level 1
         if depth > MAX_NESTING:
             raise CausalSyntaxError(
                 f"expression nested too deeply (more than {MAX_NESTING} levels)", span=node.span,
-                source=self.source,
+                source=_PARSE.get().source,
                 hint="each operator, call or 'if' is a level, and a sum of n terms is n levels: "
                      "give parts of the expression names of their own (s := a + b + ..., then y := s + ...)")
         object.__setattr__(node, "_depth", depth)  # not a field: only the builders of this parse read it
         return node
 
-    def _text(self, meta) -> str:
-        """The rule's text, its lines joined by a space."""
-        if meta.empty:
-            return ""
-        line, column, end_line, end_column = meta.line, meta.column, meta.end_line, meta.end_column
-        lines = self.lines[line - 1: end_line]
-        if not lines:
-            return ""
-        if len(lines) == 1:
-            return lines[0][column - 1: end_column - 1]
-        lines[0] = lines[0][column - 1:]
-        lines[-1] = lines[-1][: end_column - 1]
-        return " ".join(ln.strip() for ln in lines)
-
     # program
-    def start(self, meta, items):
-        return S.Program(tuple(items), self.source)
+    def start(self, items):
+        return S.Program(tuple(items), _PARSE.get().source)
 
-    def model(self, meta, ch):
+    def model(self, ch):
         name, *stmts = ch
         params = tuple(s for s in stmts if isinstance(s, S.ParamStmt))
         return S.ModelBlock(name.value, tuple(s for s in stmts if not isinstance(s, S.ParamStmt)),
                             _span(name), params)
 
-    def param_stmt(self, meta, ch):
+    def param_stmt(self, ch):
         name, index, dist = ch
         names, spans = self._names(index) if index else ((), ())
         return S.ParamStmt(name.value, dist, names, _span(name), spans)
 
-    def fit_stmt(self, meta, ch):
-        name, path, *opts = ch
-        return S.FitStmt(name.value, path.value[1:-1], tuple(opts), _extent(meta), self._text(meta), _span(path))
+    def fit_stmt(self, ch):  # !fit_stmt: "fit" NAME "to" STRING ("," effect_option)*
+        fit, name, _, path, *rest = ch
+        opts = [c for c in rest if type(c) is tuple]
+        last = opts[-1][1] if opts else path
+        return S.FitStmt(name.value, path.value[1:-1], tuple(opts), _extent(fit, last),
+                         _PARSE.get().text(fit, last), _span(path))
 
-    def sample_stmt(self, meta, ch):
+    def sample_stmt(self, ch):
         latent, name, dist = ch
         return S.SampleStmt(name.value, dist, latent is not None, _span(name))
 
-    def assign_stmt(self, meta, ch):
+    def assign_stmt(self, ch):
         latent, name, expr = ch
         return S.AssignStmt(name.value, expr, latent is not None, _span(name))
 
-    def dist(self, meta, ch):
+    def dist(self, ch):
         name, *args = ch
         return S.DistCall(name.value, tuple(a for a in args if a is not None), _span(name))
 
-    def pos_arg(self, meta, ch):
-        return S.Arg("pos", None, ch[0], _extent(meta))
+    def pos_arg(self, ch):
+        return S.Arg("pos", None, ch[0], _extent(ch[0]))
 
-    def level_arg(self, meta, ch):
+    def level_arg(self, ch):
         return S.Arg("level", ch[0].value, ch[1], _span(ch[0]))
 
-    def kw_arg(self, meta, ch):
+    def kw_arg(self, ch):
         return S.Arg("kw", ch[0].value, ch[1], _span(ch[0]))
 
     # expressions
-    def number(self, meta, ch):
-        return S.Num(_number(ch[0].value), _span(ch[0]))
+    def number(self, ch):
+        return S.Num(float(ch[0].value), _span(ch[0]))
 
-    def string(self, meta, ch):
+    def string(self, ch):
         return S.Str(ch[0].value[1:-1], _span(ch[0]))
 
-    def call(self, meta, ch):
-        name, *args = ch
-        args = tuple(a for a in args if a is not None)
-        return self._nest(S.Call(name.value, args, _span(name)), args)
+    def atom(self, ch):  # !?atom: "(" expr ")": the expression, reaching to its parentheses
+        return _mark(ch[1], ch[0], ch[2])
 
-    def var_term(self, meta, ch):
-        name, world = ch
+    def call(self, ch):  # !?atom: NAME "(" [expr ("," expr)*] ")"
+        args = tuple(_nodes(ch))
+        return _mark(self._nest(S.Call(ch[0].value, args, _span(ch[0])), args), ch[0], ch[-1])
+
+    def var_term(self, ch):  # !var_term: NAME ["[" assignments "]"]
+        name, world = ch[0], next((c for c in ch if type(c) is tuple), None)
         node = S.Var(name.value, world, _span(name))
-        return node if world is None else self._nest(node, [a.value for a in world])
+        if world is None:
+            return node
+        return _mark(self._nest(node, [a.value for a in world]), name, ch[-1])
 
-    def index_term(self, meta, ch):
-        name, *indices = ch
-        return self._nest(S.Index(name.value, tuple(indices), _span(name)), indices)
+    def index_term(self, ch):  # !var_term: NAME "[" expr ("," expr)* "]"
+        indices = tuple(_nodes(ch))
+        return _mark(self._nest(S.Index(ch[0].value, indices, _span(ch[0])), indices), ch[0], ch[-1])
 
-    def assignments(self, meta, ch):
+    def assignments(self, ch):
         return tuple(ch)
 
-    def assignment(self, meta, ch):
+    def assignment(self, ch):
         return S.Assignment(ch[0].value, ch[1], _span(ch[0]))
 
-    def binop(self, meta, ch):
-        return self._nest(S.BinOp(ch[1].value, ch[0], ch[2], _span(ch[1])), (ch[0], ch[2]))
+    def binop(self, ch):
+        left, op, right = ch
+        return _mark(self._nest(S.BinOp(op.value, left, right, _span(op)), (left, right)), left, right)
 
-    def pow(self, meta, ch):
-        return self._nest(S.BinOp("**", ch[0], ch[1], _extent(meta)), ch)
+    def pow(self, ch):
+        return _mark(self._nest(S.BinOp("**", ch[0], ch[1], _extent(ch[0], ch[1])), ch), ch[0], ch[1])
 
-    def unary(self, meta, ch):
-        return self._nest(S.Unary(ch[0].value, ch[1], _span(ch[0])), (ch[1],))
+    def unary(self, ch):
+        op, operand = ch
+        return _mark(self._nest(S.Unary(op.value, operand, _span(op)), (operand,)), op, operand)
 
-    def compare(self, meta, ch):
-        return self._nest(S.Compare(ch[1].value, ch[0], ch[2], _span(ch[1])), (ch[0], ch[2]))
+    def compare(self, ch):
+        left, op, right = ch
+        return _mark(self._nest(S.Compare(op.value, left, right, _span(op)), (left, right)), left, right)
 
-    def equals(self, meta, ch):
+    def equals(self, ch):
         """``a = b`` in an event or a condition: ``==`` (see :meth:`event`), kept as ``=`` until
         the event is read whole, where ``Y = value`` alone is a point event."""
-        return self._nest(S.Compare("=", ch[0], ch[1], _extent(meta)), ch)
+        return _mark(self._nest(S.Compare("=", ch[0], ch[1], _extent(ch[0], ch[1])), ch), ch[0], ch[1])
 
-    def or_(self, meta, ch):
-        return self._nest(S.BoolOp("or", _equal(ch[0]), _equal(ch[1]), _extent(meta)), ch)
+    def or_(self, ch):
+        node = S.BoolOp("or", _equal(ch[0]), _equal(ch[1]), _extent(ch[0], ch[1]))
+        return _mark(self._nest(node, ch), ch[0], ch[1])
 
-    def and_(self, meta, ch):
-        return self._nest(S.BoolOp("and", _equal(ch[0]), _equal(ch[1]), _extent(meta)), ch)
+    def and_(self, ch):
+        node = S.BoolOp("and", _equal(ch[0]), _equal(ch[1]), _extent(ch[0], ch[1]))
+        return _mark(self._nest(node, ch), ch[0], ch[1])
 
-    def not_(self, meta, ch):
-        return self._nest(S.Not(_equal(ch[0]), _extent(meta)), ch)
+    def not_(self, ch):  # !?not_expr: "not" not_expr
+        return _mark(self._nest(S.Not(_equal(ch[1]), _extent(ch[0], ch[1])), ch[1:]), ch[0], ch[1])
 
-    def ifelse(self, meta, ch):
-        return self._nest(S.IfElse(ch[0], ch[1], ch[2], _extent(meta)), ch)
+    def ifelse(self, ch):  # !?expr: "if" expr "then" expr "else" expr
+        kids = ch[1::2]
+        return _mark(self._nest(S.IfElse(*kids, _extent(ch[0], ch[-1])), kids), ch[0], ch[-1])
 
-    def table(self, meta, ch):
-        names = [c for c in ch if isinstance(c, Token) and c.type == "NAME"]
+    def table(self, ch):  # !table: "table" "(" NAME ("," NAME)* ")" (TABLE_BODY | "{" rows "}")
+        names = _tokens(ch, "NAME")
         body = ch[-1]
-        if isinstance(body, Token):  # TABLE_BODY: a table of plain numbers, one token
-            keys, values = _table_rows(body, self.keys_seen)
+        if body.type == "TABLE_BODY":  # a table of plain numbers, one token
+            keys, values = _table_rows(body, _PARSE.get().keys_seen)
             places = _BodyPlaces(body)
         else:
             rows = [c for c in ch if isinstance(c, _Row)]
             keys, values = tuple(tuple(a.value for a in r.key) for r in rows), tuple(r.value for r in rows)
             places = S.RowSpans(tuple(r.span for r in rows), tuple(tuple(a.span for a in r.key) for r in rows))
-        return self._nest(S.Table(tuple(n.value for n in names), keys, values, _extent(meta),
-                                  tuple(_span(n) for n in names), places), values)
+        node = S.Table(tuple(n.value for n in names), keys, values, _extent(ch[0], body),
+                       tuple(_span(n) for n in names), places)
+        return _mark(self._nest(node, values), ch[0], body)
 
-    def table_row(self, meta, ch):
-        return _Row(ch[0], ch[1], _extent(meta))
+    def table_row(self, ch):
+        (key, first), value = ch
+        return _Row(key, value, _extent(first, value))
 
-    def table_key(self, meta, ch):
-        return tuple(ch)
+    def table_key(self, ch):  # !table_key: key_atom | "(" key_atom ("," key_atom)* ")"
+        """The key's atoms, and the child its text starts with (a '(' or the atom)."""
+        return tuple(c for c in ch if isinstance(c, S.KeyAtom)), ch[0]
 
-    def key_atom(self, meta, ch):
+    def key_atom(self, ch):
         """A table key: a number, or a level's name.
 
         >>> k = S.KeyAtom(1.0)
-        >>> _Builders("").key_atom(None, [k]) is k
+        >>> _Builders().key_atom([k]) is k
         True
         """
         item = ch[0]
@@ -338,61 +398,65 @@ class _Builders(Transformer_NonRecursive):
             return S.KeyAtom(item.value[1:-1], _span(item))
         return S.KeyAtom(item.value, _span(item))
 
-    def signed_number(self, meta, ch):
+    def signed_number(self, ch):
         sign, num = ch
-        value = _number(num.value)
-        if sign is not None and sign.value == "-":
-            value = -value
-        return S.KeyAtom(value, _extent(meta))
+        value = float(num.value)
+        if sign is None:
+            return S.KeyAtom(value, _span(num))
+        return _mark(S.KeyAtom(-value if sign.value == "-" else value, _extent(sign, num)), sign, num)
 
     # queries
-    def prob_query(self, meta, ch):
-        *events, conds = ch
-        return S.ProbQuery(tuple(events), conds or (), _extent(meta), self._text(meta))
+    def prob_query(self, ch):  # !prob_query: "P" "(" event ("," event)* ["|" conditions] ")"
+        events = tuple(c for c in ch if isinstance(c, (S.EqEvent, S.ExprEvent)))
+        conds = next((c for c in ch if type(c) is tuple), ())
+        return S.ProbQuery(events, conds, _extent(ch[0], ch[-1]), _PARSE.get().text(ch[0], ch[-1]))
 
-    def expect_query(self, meta, ch):
-        expr, conds = ch
-        return S.ExpectQuery(expr, conds or (), _extent(meta), self._text(meta))
+    def expect_query(self, ch):  # !expect_query: "E" "[" expr ["|" conditions] "]"
+        conds = ch[4] if len(ch) > 4 and type(ch[4]) is tuple else ()
+        return S.ExpectQuery(ch[2], conds, _extent(ch[0], ch[-1]), _PARSE.get().text(ch[0], ch[-1]))
 
-    def effect_query(self, meta, ch):
-        effect, treat, outcome, mediator, *opts = ch
+    def effect_query(self, ch):  # !effect_query: effect "(" NAME "->" NAME ["via" NAME] options ")"
+        effect = ch[0]
+        treat, outcome, *mediator = _tokens(ch, "NAME")
+        mediator = mediator[0] if mediator else None
+        opts = tuple(c for c in ch if type(c) is tuple)
         spans = (_span(treat), _span(outcome)) + ((_span(mediator),) if mediator else ())
         return S.EffectQuery(effect.value, treat.value, outcome.value,
                              None if mediator is None else mediator.value,
-                             tuple(opts), _span(effect), self._text(meta), spans)
+                             opts, _span(effect), _PARSE.get().text(effect, ch[-1]), spans)
 
-    def effect_option(self, meta, ch):
+    def effect_option(self, ch):
         return (ch[0].value, ch[1], _span(ch[0]))
 
-    def event(self, meta, ch):
+    def event(self, ch):
         """``Y = value`` (a point event), else a logical expression (``P(Y)``: a whole distribution)."""
         point = _point(ch[0])
         if point is not None:
-            return S.EqEvent(*point, _extent(meta))
-        return S.ExprEvent(_equal(ch[0]), _extent(meta))
+            return S.EqEvent(*point, _extent(ch[0]))
+        return S.ExprEvent(_equal(ch[0]), _extent(ch[0]))
 
-    def conditions(self, meta, ch):
+    def conditions(self, ch):
         return tuple(ch)
 
-    def do_clause(self, meta, ch):
-        return S.Do(tuple(ch), _extent(meta))
+    def do_clause(self, ch):  # !do_clause: "do" "(" _do_item ("," _do_item)* ")"
+        return S.Do(tuple(c for c in ch if isinstance(c, S.Assignment)), _extent(ch[0], ch[-1]))
 
-    def given(self, meta, ch):
+    def given(self, ch):
         """``Y = value`` (an observation), a bare ``Z`` (an observation without a value, for
         identify), else an event to condition on."""
         e = ch[0]
         point = _point(e)
         if point is not None:
-            return S.Observation(*point, _extent(meta))
+            return S.Observation(*point, _extent(e))
         if type(e) is S.Var:
-            return S.Observation(e, None, _extent(meta))
-        return S.Given(_equal(e), _extent(meta), self._text(meta))
+            return S.Observation(e, None, _extent(e))
+        return S.Given(_equal(e), _extent(e), _PARSE.get().text(e, e))
 
-    def do_name(self, meta, ch):
+    def do_name(self, ch):
         return S.Assignment(ch[0].value, None, _span(ch[0]))
 
     # graphs
-    def graph_block(self, meta, ch):
+    def graph_block(self, ch):
         name, *stmts = ch
         edges, latents, nodes = [], [], {}
         for kind, items in stmts:
@@ -411,57 +475,59 @@ class _Builders(Transformer_NonRecursive):
                     nodes.setdefault(t.value, _span(t))
         return S.GraphBlock(name.value, tuple(edges), tuple(latents), tuple(nodes.items()), _span(name))
 
-    def edge_chain(self, meta, ch):
+    def edge_chain(self, ch):
         toks = [c for c in ch if isinstance(c, Token) and c.type == "NAME"]
         ops = [c for c in ch if not (isinstance(c, Token) and c.type == "NAME")]
         return ("edges", (toks, ops))
 
-    def edge_op(self, meta, ch):
+    def edge_op(self, ch):
         return ch[0]
 
-    def latent_decl(self, meta, ch):
+    def latent_decl(self, ch):
         return ("latent", [c for c in ch if c.type == "NAME"])
 
-    def identify_query(self, meta, ch):
-        return S.IdentifyQuery(ch[0], _extent(meta), self._text(meta))
+    def identify_query(self, ch):  # !identify_query: "identify" prob_query
+        return S.IdentifyQuery(ch[1], _extent(ch[0], ch[1]), _PARSE.get().text(ch[0], ch[1]))
 
-    def name_list(self, meta, ch):
+    def name_list(self, ch):
         return tuple(ch)
 
-    def _names(self, toks):
+    @staticmethod
+    def _names(toks):
         return tuple(t.value for t in toks), tuple(_span(t) for t in toks)
 
-    def dsep_query(self, meta, ch):
+    @staticmethod
+    def _graph_question(kind: str, lists, first, last) -> S.GraphQuery:
+        names = [_Builders._names(x) for x in lists]
+        return S.GraphQuery(kind, tuple(n for n, _ in names), tuple(sp for _, sp in names),
+                            _extent(first, last), _PARSE.get().text(first, last))
+
+    def dsep_query(self, ch):
         xs, ys, zs = ch
-        zs = zs or ()
-        names = [self._names(x) for x in (xs, ys, zs)]
-        return S.GraphQuery("dsep", tuple(n for n, _ in names), tuple(sp for _, sp in names),
-                            _extent(meta), self._text(meta))
+        return self._graph_question("dsep", (xs, ys, zs or ()), xs[0], (zs or ys)[-1])
 
-    def adjustment_query(self, meta, ch):
-        names = [self._names(x) for x in ch]
-        return S.GraphQuery("adjustment", tuple(n for n, _ in names), tuple(sp for _, sp in names),
-                            _extent(meta), self._text(meta))
+    def adjustment_query(self, ch):  # !adjustment_query: "adjustment" "(" name_list "->" name_list ")"
+        return self._graph_question("adjustment", [c for c in ch if type(c) is tuple], ch[0], ch[-1])
 
-    def instruments_query(self, meta, ch):
-        return S.GraphQuery("instruments", (ch[0].value, ch[1].value), (_span(ch[0]), _span(ch[1])),
-                            _extent(meta), self._text(meta))
+    def instruments_query(self, ch):  # !instruments_query: "instruments" "(" NAME "->" NAME ")"
+        x, y = _tokens(ch, "NAME")
+        return S.GraphQuery("instruments", (x.value, y.value), (_span(x), _span(y)),
+                            _extent(ch[0], ch[-1]), _PARSE.get().text(ch[0], ch[-1]))
 
-    def independences_query(self, meta, ch):
-        return S.GraphQuery("independences", (), (), _extent(meta), self._text(meta))
+    def independences_query(self, ch):  # !independences_query: "independences"
+        return S.GraphQuery("independences", (), (), _extent(ch[0]), _PARSE.get().text(ch[0], ch[0]))
 
-    def admg_query(self, meta, ch):
-        return S.GraphQuery("admg", (), (), _extent(meta), self._text(meta))
+    def admg_query(self, ch):  # !admg_query: "admg"
+        return S.GraphQuery("admg", (), (), _extent(ch[0]), _PARSE.get().text(ch[0], ch[0]))
 
-    def relatives_query(self, meta, ch):
-        kind, names = ch
-        n, sp = self._names(names)
-        return S.GraphQuery(kind.value, n, sp, _extent(meta), self._text(meta))
+    def relatives_query(self, ch):  # !relatives_query: _relation "(" name_list ")"
+        n, sp = self._names(ch[2])
+        return S.GraphQuery(ch[0].value, n, sp, _extent(ch[0], ch[-1]), _PARSE.get().text(ch[0], ch[-1]))
 
-    def value(self, meta, ch):
+    def value(self, ch):
         item = ch[0]
         if isinstance(item, S.KeyAtom):
-            return S.Value(item.value, item.span)
+            return _mark(S.Value(item.value, item.span), item, item)
         if item.type == "STRING":
             return S.Value(item.value[1:-1], _span(item))
         return S.Value(item.value, _span(item))
@@ -774,18 +840,15 @@ def parse(source: str, start: str = "start") -> S.Program:
 
 
 def _parse_with(lark: Lark, source: str) -> S.Program:
-    """``source`` (its line breaks already ``\\n``) parsed by ``lark``, then built into the
-    syntax tree."""
+    """``source`` (its line breaks already ``\\n``) parsed by ``lark``, whose transformer builds
+    the syntax tree as it parses."""
+    now = _PARSE.set(_Parse(source))
     try:
-        tree = lark.parse(source)
+        return lark.parse(source)
     except UnexpectedInput as err:
         raise _syntax_error(err, source) from None
-    try:
-        return _Builders(source).transform(tree)
-    except VisitError as err:  # the nesting bound (_Builders._nest); anything else is a bug
-        if isinstance(err.orig_exc, CausalDSLError):
-            raise err.orig_exc from None
-        raise
+    finally:
+        _PARSE.reset(now)
 
 
 def parse_query(text: str) -> S.Query:
