@@ -164,11 +164,6 @@ def _extent(first, last=None) -> Span:
     return Span(a[0], a[1], b[3] if b[2] == a[0] else None)
 
 
-def _present(ch) -> list:
-    """The children of an ``[optional]`` that matched (Lark gives ``None`` for one that did not)."""
-    return [c for c in ch if c is not None]
-
-
 # ------------------------------------------------------------------ syntax tree builders
 # Levels of an expression's syntax tree (a sum of n terms is n levels), as Python bounds the
 # nesting of parentheses at 200: every stage after the parser walks trees recursively.
@@ -231,8 +226,6 @@ class _Builders(Transformer):
     rule's text starts or ends with a keyword or a bracket: its extent is from its first child
     to its last, see :func:`_mark`).
     """
-
-    __visit_tokens__ = False  # tokens stay Lark's Token
 
     @staticmethod
     def _nest(node, kids):
