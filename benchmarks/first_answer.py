@@ -9,7 +9,8 @@ load, the first parse, the checks and the answer timed):
 
 * ``first``: text to the first answer, as ``causaldsl run`` gets it (``cd.program`` then the
   first model's first answer);
-* ``load+query``: ``cd.load(path)`` then ``query`` of its first query (files of one model);
+* ``load+query``: ``cd.load(path)`` then ``query`` of its first query (files of one model; a
+  file of several is "n/a": ``cd.load`` asks which);
 * ``run``: the whole ``causaldsl run FILE`` process, import included.
 
 Checkouts alternate within each repeat, so a loaded machine slows each alike; each cell is
@@ -91,8 +92,9 @@ def main() -> None:
                 for c in checkouts:
                     wall, cpu = _fresh(kind, path, c)
                     best[c] = (min(best[c][0], wall), min(best[c][1], cpu))
-            cells = [f"{best[c][0] * 1e3:8.1f} ({best[c][1] * 1e3:7.1f})" if kind != "run"
-                     else f"{best[c][0] * 1e3:8.1f}          " for c in checkouts]
+            cells = ["n/a (fails)" if best[c][0] == float("inf") else
+                     f"{best[c][0] * 1e3:8.1f} ({best[c][1] * 1e3:7.1f})" if kind != "run" else
+                     f"{best[c][0] * 1e3:8.1f}          " for c in checkouts]
             print(f"{Path(path).name:>22} {kind:>10} " + " ".join(f"{x:>19}" for x in cells), flush=True)
 
 
