@@ -36,7 +36,7 @@ from lark.exceptions import UnexpectedCharacters, UnexpectedEOF, UnexpectedInput
 from lark.lark import PostLex
 
 from . import syntax as S
-from .errors import CausalDSLError, CausalSyntaxError, Span, one_newline, source_lines
+from .errors import CausalSyntaxError, Span, one_newline, source_lines
 from .grammars import grammar_text as _grammar_text
 
 _TOKEN_NAMES = {
