@@ -361,13 +361,15 @@ class _Builders(Transformer):
         if body.type == "TABLE_BODY":  # a table of plain numbers, one token
             keys, values = _table_rows(body, _PARSE.get().keys_seen)
             places = _BodyPlaces(body)
+            leaves = ()  # its values are numbers: the table is level 2
         else:
             rows = [c for c in ch if isinstance(c, _Row)]
             keys, values = tuple(tuple(a.value for a in r.key) for r in rows), tuple(r.value for r in rows)
             places = S.RowSpans(tuple(r.span for r in rows), tuple(tuple(a.span for a in r.key) for r in rows))
+            leaves = values
         node = S.Table(tuple(n.value for n in names), keys, values, _extent(ch[0], body),
                        tuple(_span(n) for n in names), places)
-        return _mark(self._nest(node, values), ch[0], body)
+        return _mark(self._nest(node, leaves), ch[0], body)
 
     def table_row(self, ch):
         (key, first), value = ch
@@ -600,7 +602,7 @@ def _table_rows(tok: Token, keys_seen: dict) -> tuple:
     line, shift = tok.line, tok.column  # offset o of the body is at column o + shift
     newlines = "\n" in body
     last = 0
-    Num = S.Num
+    Num, new = S.Num, tuple.__new__  # a Span made as the tuple it is: most of a large model's spans are here
     for m in _ROW.finditer(body):
         text, number = m.group(1, 2)
         key = keys_seen.get(text)
@@ -613,7 +615,7 @@ def _table_rows(tok: Token, keys_seen: dict) -> tuple:
                 line, shift = line + k, -body.rfind("\n", last, a)
             last = a
         keys.append(key)
-        values.append(Num(float(number), Span(line, a + shift, b + shift)))
+        values.append(Num(float(number), new(Span, (line, a + shift, b + shift))))
     return tuple(keys), tuple(values)
 
 
