@@ -1,41 +1,42 @@
-"""Text to syntax tree: the LALR(1) parser of ``grammar/causal.lark``.
+"""Text to syntax tree: Lark's LALR(1) parser of ``grammar/causal.lark``, building the syntax
+tree of :mod:`causaldsl.language.syntax` as it parses (its ``transformer=``, :class:`_Builders`).
 
 >>> prog = parse("model m {\\n  x ~ Bernoulli(0.5)\\n}\\nP(x = 1)")
 >>> [type(item).__name__ for item in prog.items]
 ['ModelBlock', 'ProbQuery']
 
-Lark compiles the grammar into its parse table and per-state lexers. Running
-Lark's own parser over them costs about 50 µs per token (a parse tree with
-propagated positions, then a second pass to turn it into the AST), which made
-the parse most of the time to a first answer. So :func:`parse` drives the same
-tables with a lean loop of its own (:func:`_drive`) that builds the AST while it
-parses: the language is exactly Lark's (the grammar file stays the one authority),
-about five times faster. Any text that loop does not
-accept goes to Lark itself, whose exception becomes the
-:class:`~causaldsl.language.errors.CausalSyntaxError` (so every message and position is
-Lark's); if Lark were to accept such a text, its tree is turned into the AST by
-the same builders (:class:`_FromTree`).
+How and why: the builders run inside the parser, one call per reduction, so no parse tree is
+made and none is walked (Lark's tree with positions costs about as much again as the parse);
+an LALR parser keeps its stack in a list, so an expression nested to :data:`MAX_NESTING`
+levels needs no recursion. A transformer run there gets no ``meta``, so a syntax node's
+extent comes from its first and last child: rules whose text starts or ends with a keyword or
+a bracket keep those tokens (``!rule`` in the grammar), and each builder marks the extent of
+what it makes (:func:`_mark`), as Lark's ``propagate_positions`` would. A table of plain
+numbers, the bulk of a large discrete model, is one token of the grammar (``TABLE_BODY``,
+written for Python's ``re``) read one regex match per row by :func:`_table_rows`, its rows'
+spans read again only when a message asks; any other table is parsed rule by rule. Errors
+are Lark's exceptions, said in the language's words (:func:`_syntax_error`).
 """
 
 from __future__ import annotations
 
-import contextlib
+import bisect
 import difflib
 import functools
-import gc
 import hashlib
-import operator
 import os
 import re
 import sys
+from contextvars import ContextVar
 from pathlib import Path
 from typing import Iterator, NamedTuple, Optional
 
-from lark import Lark, Token, Transformer, Tree
-from lark.exceptions import UnexpectedCharacters, UnexpectedEOF, UnexpectedInput, UnexpectedToken, VisitError
+from lark import Lark, Token, Transformer
+from lark.exceptions import UnexpectedCharacters, UnexpectedEOF, UnexpectedInput, UnexpectedToken
+from lark.lark import PostLex
 
 from . import syntax as S
-from .errors import CausalDSLError, CausalSyntaxError, Span, one_newline, source_lines
+from .errors import CausalSyntaxError, Span, one_newline, source_lines
 from .grammars import grammar_text as _grammar_text
 
 _TOKEN_NAMES = {
@@ -52,12 +53,7 @@ def grammar_text() -> str:
     return _grammar_text("causal.lark")
 
 
-# Token types the bracket rule of the post-lexer looks at (see _BracketNewlines; _drive inlines it).
-_OPENS = ("LPAR", "LSQB")
-_CLOSES = ("RPAR", "RSQB", "RBRACE")
-
-
-class _BracketNewlines:
+class _BracketNewlines(PostLex):
     """Post-lexer: drop newlines inside ( ), [ ] and table braces.
 
     A ``{`` that follows ``)`` opens a table (``table(X) {``); any other ``{``
@@ -67,17 +63,17 @@ class _BracketNewlines:
     always_accept = ("_NL",)
 
     def process(self, stream: Iterator[Token]) -> Iterator[Token]:
-        stack: list[str] = []
+        stack: list[bool] = []  # per open bracket: whether newlines inside it are dropped
         prev = None
         for tok in stream:
             t = tok.type
-            if t in _OPENS:
-                stack.append("drop")
+            if t == "LPAR" or t == "LSQB":
+                stack.append(True)
             elif t == "LBRACE":
-                stack.append("drop" if prev == "RPAR" else "keep")
-            elif t in _CLOSES and stack:
+                stack.append(prev == "RPAR")
+            elif (t == "RPAR" or t == "RSQB" or t == "RBRACE") and stack:
                 stack.pop()
-            if t == "_NL" and stack and stack[-1] == "drop":
+            if t == "_NL" and stack and stack[-1]:
                 continue
             prev = t
             yield tok
@@ -91,8 +87,8 @@ def _lark(start: str) -> Lark:
     # the cache lives in a directory only this user can write, or there is none.
     cache = _cache_file(grammar, start)
     return Lark(
-        grammar, parser="lalr", lexer="contextual", start=start,
-        propagate_positions=True, maybe_placeholders=True, postlex=_BracketNewlines(),
+        grammar, parser="lalr", lexer="contextual", start=start, transformer=_Builders(),
+        maybe_placeholders=True, postlex=_BracketNewlines(),
         cache=cache if cache is not None else False,
     )
 
@@ -129,58 +125,79 @@ def _cache_file(grammar: str, start: str) -> Optional[str]:
     return str(folder / f"parser-{digest[:24]}.lark")
 
 
-# ------------------------------------------------------------------ tokens and positions
-class Tok(tuple):
-    """A token: ``(type, value, line, column, end_line, end_column)``, 1-based as in Lark.
+# ------------------------------------------------------------------ positions
+def _span(tok: Token) -> Span:
+    """Where a token is.
 
-    A tuple, because the parser makes one per token and Lark's ``Token`` (a
-    ``str`` with eight attributes) costs several times more. The ends of a
-    node from Lark's tree (:func:`_as_ends`) are tokens with no type or value.
-
-    >>> t = Tok(("NAME", "x", 1, 5, 1, 6))
-    >>> t.value, _span(t)
-    ('x', Span(line=1, column=5, end_column=6))
+    >>> _span(Token("NAME", "x", line=1, column=5, end_line=1, end_column=6))
+    Span(line=1, column=5, end_column=6)
     """
-
-    __slots__ = ()
-
-    # C-level getters: builders read these thousands of times per model
-    type = property(operator.itemgetter(0), doc="the terminal's name, e.g. NAME")
-    value = property(operator.itemgetter(1), doc="the text matched")
-    line = property(operator.itemgetter(2))
-    column = property(operator.itemgetter(3))
-    end_line = property(operator.itemgetter(4))
-    end_column = property(operator.itemgetter(5))
+    return Span(tok.line, tok.column, tok.end_column if tok.end_line == tok.line else None)
 
 
-# Spans and tokens are made with tuple.__new__: a named tuple's own constructor is a Python
-# function, and the parser makes one or two per token.
-_new = tuple.__new__
-_NO_TEXT = Span(0, 0, None)
+def _bounds(x) -> tuple:
+    """``(line, column, end_line, end_column)`` of the text a builder's child came from: a token's
+    own, else the extent its builder marked (:func:`_mark`), else its span (a node of one token)."""
+    if isinstance(x, Token):
+        return x.line, x.column, x.end_line, x.end_column
+    ext = x.__dict__.get("_ext")
+    if ext is not None:
+        return ext
+    s = x.span
+    return s.line, s.column, s.line, s.end_column
 
 
-def _span(tok: Tok) -> Span:
-    """Where a token is."""
-    line = tok[2]
-    return _new(Span, (line, tok[3], tok[5] if tok[4] == line else None))
+def _mark(node, first, last):
+    """``node``, marked as the text from the start of child ``first`` to the end of child
+    ``last`` (what Lark's ``propagate_positions`` works out for a tree, which a transformer run
+    inside the parser does not get). Not a field: only the builders of this parse read it."""
+    a, b = _bounds(first), _bounds(last)
+    object.__setattr__(node, "_ext", (a[0], a[1], b[2], b[3]))
+    return node
 
 
-def _extent(first: Optional[Tok], last: Optional[Tok]) -> Span:
-    """Where the text from token ``first`` to token ``last`` is (``None``: a node of no text)."""
-    if first is None:
-        return _NO_TEXT
-    line = first[2]
-    return _new(Span, (line, first[3], last[5] if last[4] == line else None))
+def _extent(first, last=None) -> Span:
+    """Where the text from the start of child ``first`` to the end of child ``last`` is (its end
+    only where it ends on the line it starts)."""
+    a = _bounds(first)
+    b = a if last is None else _bounds(last)
+    return Span(a[0], a[1], b[3] if b[2] == a[0] else None)
 
 
-def _number(text: str) -> float:
-    return float(text)
-
-
-# ------------------------------------------------------------------ AST builders
+# ------------------------------------------------------------------ syntax tree builders
 # Levels of an expression's syntax tree (a sum of n terms is n levels), as Python bounds the
 # nesting of parentheses at 200: every stage after the parser walks trees recursively.
 MAX_NESTING = 200
+
+
+class _Parse:
+    """What the builders of one parse share: the text (for messages and a query's own text) and
+    the values of the table keys read so far (keys recur from table to table)."""
+
+    __slots__ = ("source", "_lines", "keys_seen")
+
+    def __init__(self, source: str):
+        self.source, self._lines, self.keys_seen = source, None, {}
+
+    def text(self, first, last) -> str:
+        """The text from child ``first`` to child ``last``, its lines joined by a space."""
+        line, column, _, _ = _bounds(first)
+        _, _, end_line, end_column = _bounds(last)
+        if self._lines is None:
+            self._lines = source_lines(self.source)
+        lines = self._lines[line - 1: end_line]
+        if not lines:
+            return ""
+        if len(lines) == 1:
+            return lines[0][column - 1: end_column - 1]
+        lines[0] = lines[0][column - 1:]
+        lines[-1] = lines[-1][: end_column - 1]
+        return " ".join(ln.strip() for ln in lines)
+
+
+# The parse under way in this thread or task (parse() sets it): Lark builds the parser with its
+# transformer once, so what belongs to one parse is not the transformer's.
+_PARSE: ContextVar[_Parse] = ContextVar("causaldsl_parse")
 
 
 class _Row(NamedTuple):
@@ -191,24 +208,27 @@ class _Row(NamedTuple):
     span: Span
 
 
-class _Builders:
-    """One method per grammar rule (by alias or name): ``(first, last, children) -> syntax node``.
+def _tokens(ch, kind: str) -> list:
+    return [c for c in ch if isinstance(c, Token) and c.type == kind]
 
-    ``first`` and ``last`` are the first and last token of the rule's text,
-    filtered tokens included (what Lark calls the rule's meta; ``None`` for a
-    rule that matched no text); ``children`` are what Lark's tree builder keeps:
-    named tokens and rule values, ``None`` for an absent ``[optional]``, with
-    ``_inlined`` rules spliced in.
+
+def _nodes(ch) -> list:
+    """The children that are not tokens: what the builders below made."""
+    return [c for c in ch if c is not None and not isinstance(c, Token)]
+
+
+class _Builders(Transformer):
+    """Lark's reductions to the syntax tree: one method per grammar rule (by alias or name),
+    ``children -> syntax node``, run by Lark's LALR parser as it reduces (``transformer=``).
+
+    ``children`` are what Lark keeps: named tokens and rule values, ``None`` for an absent
+    ``[optional]``, ``_inlined`` rules spliced in, and every token of a ``!rule`` (kept where a
+    rule's text starts or ends with a keyword or a bracket: its extent is from its first child
+    to its last, see :func:`_mark`).
     """
 
-    # (rule, expansion) whose builder returns its one child as it is: the parser skips the call.
-    PASSES = {("key_atom", ("signed_number",))}
-
-    def __init__(self, source: str):
-        self.source = source
-        self.lines = source_lines(source)
-
-    def _nest(self, node, kids):
+    @staticmethod
+    def _nest(node, kids):
         """``node``, one level above its sub-expressions ``kids``; past :data:`MAX_NESTING` levels
         a :class:`~causaldsl.language.errors.CausalSyntaxError` at ``node``.
 
@@ -216,144 +236,154 @@ class _Builders:
         hash) walks expressions recursively, so the depth is bounded here, once, where the
         error can point at the text; parentheses alone add no depth.
         """
-        depth = 1 + max([getattr(k, "_depth", 1) for k in kids], default=1)  # a leaf is level 1
+        depth = 1 + max([k.__dict__.get("_depth", 1) for k in kids], default=1)  # a leaf is level 1
         if depth > MAX_NESTING:
             raise CausalSyntaxError(
                 f"expression nested too deeply (more than {MAX_NESTING} levels)", span=node.span,
-                source=self.source,
+                source=_PARSE.get().source,
                 hint="each operator, call or 'if' is a level, and a sum of n terms is n levels: "
                      "give parts of the expression names of their own (s := a + b + ..., then y := s + ...)")
         object.__setattr__(node, "_depth", depth)  # not a field: only the builders of this parse read it
         return node
 
-    def _text(self, first, last) -> str:
-        if first is None:
-            return ""
-        line, column, end_line, end_column = first[2], first[3], last[4], last[5]
-        lines = self.lines[line - 1: end_line]
-        if not lines:
-            return ""
-        if len(lines) == 1:
-            return lines[0][column - 1: end_column - 1]
-        lines[0] = lines[0][column - 1:]
-        lines[-1] = lines[-1][: end_column - 1]
-        return " ".join(ln.strip() for ln in lines)
-
     # program
-    def start(self, first, last, items):
-        return S.Program(tuple(items), self.source)
+    def start(self, items):
+        return S.Program(tuple(items), _PARSE.get().source)
 
-    def model(self, first, last, ch):
+    def model(self, ch):
         name, *stmts = ch
         params = tuple(s for s in stmts if isinstance(s, S.ParamStmt))
         return S.ModelBlock(name.value, tuple(s for s in stmts if not isinstance(s, S.ParamStmt)),
                             _span(name), params)
 
-    def param_stmt(self, first, last, ch):
+    def param_stmt(self, ch):
         name, index, dist = ch
         names, spans = self._names(index) if index else ((), ())
         return S.ParamStmt(name.value, dist, names, _span(name), spans)
 
-    def fit_stmt(self, first, last, ch):
-        name, path, *opts = ch
-        return S.FitStmt(name.value, path.value[1:-1], tuple(opts), _extent(first, last), self._text(first, last), _span(path))
+    def fit_stmt(self, ch):  # !fit_stmt: "fit" NAME "to" STRING ("," effect_option)*
+        fit, name, _, path, *rest = ch
+        opts = [c for c in rest if type(c) is tuple]
+        last = opts[-1][1] if opts else path
+        return S.FitStmt(name.value, path.value[1:-1], tuple(opts), _extent(fit, last),
+                         _PARSE.get().text(fit, last), _span(path))
 
-    def sample_stmt(self, first, last, ch):
+    def sample_stmt(self, ch):
         latent, name, dist = ch
         return S.SampleStmt(name.value, dist, latent is not None, _span(name))
 
-    def assign_stmt(self, first, last, ch):
+    def assign_stmt(self, ch):
         latent, name, expr = ch
         return S.AssignStmt(name.value, expr, latent is not None, _span(name))
 
-    def dist(self, first, last, ch):
+    def dist(self, ch):
         name, *args = ch
         return S.DistCall(name.value, tuple(a for a in args if a is not None), _span(name))
 
-    def pos_arg(self, first, last, ch):
-        return S.Arg("pos", None, ch[0], _extent(first, last))
+    def pos_arg(self, ch):
+        return S.Arg("pos", None, ch[0], _extent(ch[0]))
 
-    def level_arg(self, first, last, ch):
+    def level_arg(self, ch):
         return S.Arg("level", ch[0].value, ch[1], _span(ch[0]))
 
-    def kw_arg(self, first, last, ch):
+    def kw_arg(self, ch):
         return S.Arg("kw", ch[0].value, ch[1], _span(ch[0]))
 
     # expressions
-    def number(self, first, last, ch):
-        return S.Num(_number(ch[0].value), _span(ch[0]))
+    def number(self, ch):
+        return S.Num(float(ch[0].value), _span(ch[0]))
 
-    def string(self, first, last, ch):
+    def string(self, ch):
         return S.Str(ch[0].value[1:-1], _span(ch[0]))
 
-    def call(self, first, last, ch):
-        name, *args = ch
-        args = tuple(a for a in args if a is not None)
-        return self._nest(S.Call(name.value, args, _span(name)), args)
+    def atom(self, ch):  # !?atom: "(" expr ")": the expression, reaching to its parentheses
+        return _mark(ch[1], ch[0], ch[2])
 
-    def var_term(self, first, last, ch):
-        name, world = ch
+    def call(self, ch):  # !?atom: NAME "(" [expr ("," expr)*] ")"
+        args = tuple(_nodes(ch))
+        return _mark(self._nest(S.Call(ch[0].value, args, _span(ch[0])), args), ch[0], ch[-1])
+
+    def var_term(self, ch):  # !var_term: NAME ["[" assignments "]"]
+        name, world = ch[0], next((c for c in ch if type(c) is tuple), None)
         node = S.Var(name.value, world, _span(name))
-        return node if world is None else self._nest(node, [a.value for a in world])
+        if world is None:
+            return node
+        return _mark(self._nest(node, [a.value for a in world]), name, ch[-1])
 
-    def index_term(self, first, last, ch):
-        name, *indices = ch
-        return self._nest(S.Index(name.value, tuple(indices), _span(name)), indices)
+    def index_term(self, ch):  # !var_term: NAME "[" expr ("," expr)* "]"
+        indices = tuple(_nodes(ch))
+        return _mark(self._nest(S.Index(ch[0].value, indices, _span(ch[0])), indices), ch[0], ch[-1])
 
-    def assignments(self, first, last, ch):
+    def assignments(self, ch):
         return tuple(ch)
 
-    def assignment(self, first, last, ch):
+    def assignment(self, ch):
         return S.Assignment(ch[0].value, ch[1], _span(ch[0]))
 
-    def binop(self, first, last, ch):
-        return self._nest(S.BinOp(ch[1].value, ch[0], ch[2], _span(ch[1])), (ch[0], ch[2]))
+    def binop(self, ch):
+        left, op, right = ch
+        return _mark(self._nest(S.BinOp(op.value, left, right, _span(op)), (left, right)), left, right)
 
-    def pow(self, first, last, ch):
-        return self._nest(S.BinOp("**", ch[0], ch[1], _extent(first, last)), ch)
+    def pow(self, ch):
+        return _mark(self._nest(S.BinOp("**", ch[0], ch[1], _extent(ch[0], ch[1])), ch), ch[0], ch[1])
 
-    def unary(self, first, last, ch):
-        return self._nest(S.Unary(ch[0].value, ch[1], _span(ch[0])), (ch[1],))
+    def unary(self, ch):
+        op, operand = ch
+        return _mark(self._nest(S.Unary(op.value, operand, _span(op)), (operand,)), op, operand)
 
-    def compare(self, first, last, ch):
-        return self._nest(S.Compare(ch[1].value, ch[0], ch[2], _span(ch[1])), (ch[0], ch[2]))
+    def compare(self, ch):
+        left, op, right = ch
+        return _mark(self._nest(S.Compare(op.value, left, right, _span(op)), (left, right)), left, right)
 
-    def equals(self, first, last, ch):
+    def equals(self, ch):
         """``a = b`` in an event or a condition: ``==`` (see :meth:`event`), kept as ``=`` until
         the event is read whole, where ``Y = value`` alone is a point event."""
-        return self._nest(S.Compare("=", ch[0], ch[1], _extent(first, last)), ch)
+        return _mark(self._nest(S.Compare("=", ch[0], ch[1], _extent(ch[0], ch[1])), ch), ch[0], ch[1])
 
-    def or_(self, first, last, ch):
-        return self._nest(S.BoolOp("or", _equal(ch[0]), _equal(ch[1]), _extent(first, last)), ch)
+    def or_(self, ch):
+        node = S.BoolOp("or", _equal(ch[0]), _equal(ch[1]), _extent(ch[0], ch[1]))
+        return _mark(self._nest(node, ch), ch[0], ch[1])
 
-    def and_(self, first, last, ch):
-        return self._nest(S.BoolOp("and", _equal(ch[0]), _equal(ch[1]), _extent(first, last)), ch)
+    def and_(self, ch):
+        node = S.BoolOp("and", _equal(ch[0]), _equal(ch[1]), _extent(ch[0], ch[1]))
+        return _mark(self._nest(node, ch), ch[0], ch[1])
 
-    def not_(self, first, last, ch):
-        return self._nest(S.Not(_equal(ch[0]), _extent(first, last)), ch)
+    def not_(self, ch):  # !?not_expr: "not" not_expr
+        return _mark(self._nest(S.Not(_equal(ch[1]), _extent(ch[0], ch[1])), ch[1:]), ch[0], ch[1])
 
-    def ifelse(self, first, last, ch):
-        return self._nest(S.IfElse(ch[0], ch[1], ch[2], _extent(first, last)), ch)
+    def ifelse(self, ch):  # !?expr: "if" expr "then" expr "else" expr
+        kids = ch[1::2]
+        return _mark(self._nest(S.IfElse(*kids, _extent(ch[0], ch[-1])), kids), ch[0], ch[-1])
 
-    def table(self, first, last, ch):
-        names = [c for c in ch if isinstance(c, Tok)]
-        rows = [c for c in ch if isinstance(c, _Row)]
-        places = S.RowSpans(tuple(r.span for r in rows), tuple(tuple(a.span for a in r.key) for r in rows))
-        return self._nest(S.Table(tuple(n.value for n in names), tuple(tuple(a.value for a in r.key) for r in rows),
-                       tuple(r.value for r in rows), _extent(first, last), tuple(_span(n) for n in names),
-                       places), [r.value for r in rows])
+    def table(self, ch):  # !table: "table" "(" NAME ("," NAME)* ")" (TABLE_BODY | "{" rows "}")
+        names = _tokens(ch, "NAME")
+        body = ch[-1]
+        if body.type == "TABLE_BODY":  # a table of plain numbers, one token
+            keys, values = _table_rows(body, _PARSE.get().keys_seen)
+            places = _BodyPlaces(body)
+            leaves = ()  # its values are numbers: the table is level 2
+        else:
+            rows = [c for c in ch if isinstance(c, _Row)]
+            keys, values = tuple(tuple(a.value for a in r.key) for r in rows), tuple(r.value for r in rows)
+            places = S.RowSpans(tuple(r.span for r in rows), tuple(tuple(a.span for a in r.key) for r in rows))
+            leaves = values
+        node = S.Table(tuple(n.value for n in names), keys, values, _extent(ch[0], body),
+                       tuple(_span(n) for n in names), places)
+        return _mark(self._nest(node, leaves), ch[0], body)
 
-    def table_row(self, first, last, ch):
-        return _Row(ch[0], ch[1], _extent(first, last))
+    def table_row(self, ch):
+        (key, first), value = ch
+        return _Row(key, value, _extent(first, value))
 
-    def table_key(self, first, last, ch):
-        return tuple(ch)
+    def table_key(self, ch):  # !table_key: key_atom | "(" key_atom ("," key_atom)* ")"
+        """The key's atoms, and the child its text starts with (a '(' or the atom)."""
+        return tuple(c for c in ch if isinstance(c, S.KeyAtom)), ch[0]
 
-    def key_atom(self, first, last, ch):
+    def key_atom(self, ch):
         """A table key: a number, or a level's name.
 
         >>> k = S.KeyAtom(1.0)
-        >>> _Builders("").key_atom(None, None, [k]) is k  # so key_atom: signed_number is in PASSES
+        >>> _Builders().key_atom([k]) is k
         True
         """
         item = ch[0]
@@ -363,72 +393,80 @@ class _Builders:
             return S.KeyAtom(item.value[1:-1], _span(item))
         return S.KeyAtom(item.value, _span(item))
 
-    def signed_number(self, first, last, ch):
+    def signed_number(self, ch):
         sign, num = ch
-        value = _number(num.value)
-        if sign is not None and sign.value == "-":
-            value = -value
-        return S.KeyAtom(value, _extent(first, last))
+        value = float(num.value)
+        if sign is None:
+            return S.KeyAtom(value, _span(num))
+        return _mark(S.KeyAtom(-value if sign.value == "-" else value, _extent(sign, num)), sign, num)
 
     # queries
-    def prob_query(self, first, last, ch):
-        *events, conds = ch
-        return S.ProbQuery(tuple(events), conds or (), _extent(first, last), self._text(first, last))
+    def prob_query(self, ch):  # !prob_query: "P" "(" event ("," event)* ["|" conditions] ")"
+        events = tuple(c for c in ch if isinstance(c, (S.EqEvent, S.ExprEvent)))
+        conds = next((c for c in ch if type(c) is tuple), ())
+        return S.ProbQuery(events, conds, _extent(ch[0], ch[-1]), _PARSE.get().text(ch[0], ch[-1]))
 
-    def expect_query(self, first, last, ch):
-        expr, conds = ch
-        return S.ExpectQuery(expr, conds or (), _extent(first, last), self._text(first, last))
+    def expect_query(self, ch):  # !expect_query: "E" "[" expr ["|" conditions] "]"
+        conds = ch[4] if len(ch) > 4 and type(ch[4]) is tuple else ()
+        return S.ExpectQuery(ch[2], conds, _extent(ch[0], ch[-1]), _PARSE.get().text(ch[0], ch[-1]))
 
-    def effect_query(self, first, last, ch):
-        effect, treat, outcome, mediator, *opts = ch
+    def effect_query(self, ch):  # !effect_query: effect "(" NAME "->" NAME ["via" NAME] options ")"
+        effect = ch[0]
+        treat, outcome, *mediator = _tokens(ch, "NAME")
+        mediator = mediator[0] if mediator else None
+        opts = tuple(c for c in ch if type(c) is tuple)
         spans = (_span(treat), _span(outcome)) + ((_span(mediator),) if mediator else ())
-        return S.EffectQuery(effect.value, treat.value, outcome.value,
-                             None if mediator is None else mediator.value,
-                             tuple(opts), _span(effect), self._text(first, last), spans)
+        # its span is the effect's name (where messages point); its extent, for an enclosing rule, all of it
+        return _mark(S.EffectQuery(effect.value, treat.value, outcome.value,
+                                   None if mediator is None else mediator.value,
+                                   opts, _span(effect), _PARSE.get().text(effect, ch[-1]), spans), effect, ch[-1])
 
-    def cause_query(self, first, last, ch):
+    def cause_query(self, ch):  # !cause_query: _cause_name "(" assignment ("," assignment)* "->" event_expr ["|" conditions] ")"
         """``cause(...)`` / ``responsibility(...)``: ``definition = NAME`` among the conditions is
         the option (the conditions' grammar reads it as an observation; a second list after them
         would make the parser guess at each ',')."""
-        kind, *cause, effect, conds = ch
-        conds = conds or ()
+        kind = ch[0]
+        cause = tuple(c for c in ch if isinstance(c, S.Assignment))
+        arrow = next(i for i, c in enumerate(ch) if isinstance(c, Token) and c.value == "->")
+        effect = ch[arrow + 1]
+        conds = next((c for c in ch[arrow + 2:] if type(c) is tuple), ())
         opts = tuple((c.term.name, c.value, c.term.span) for c in conds if _is_cause_option(c))
         conds = tuple(c for c in conds if not _is_cause_option(c))
-        return S.CauseQuery(kind.value, tuple(cause), _equal(effect), conds, opts, _span(kind),
-                            self._text(first, last))
+        return S.CauseQuery(kind.value, cause, _equal(effect), conds, opts, _span(kind),
+                            _PARSE.get().text(ch[0], ch[-1]))
 
-    def effect_option(self, first, last, ch):
+    def effect_option(self, ch):
         return (ch[0].value, ch[1], _span(ch[0]))
 
-    def event(self, first, last, ch):
+    def event(self, ch):
         """``Y = value`` (a point event), else a logical expression (``P(Y)``: a whole distribution)."""
         point = _point(ch[0])
         if point is not None:
-            return S.EqEvent(*point, _extent(first, last))
-        return S.ExprEvent(_equal(ch[0]), _extent(first, last))
+            return S.EqEvent(*point, _extent(ch[0]))
+        return S.ExprEvent(_equal(ch[0]), _extent(ch[0]))
 
-    def conditions(self, first, last, ch):
+    def conditions(self, ch):
         return tuple(ch)
 
-    def do_clause(self, first, last, ch):
-        return S.Do(tuple(ch), _extent(first, last))
+    def do_clause(self, ch):  # !do_clause: "do" "(" _do_item ("," _do_item)* ")"
+        return S.Do(tuple(c for c in ch if isinstance(c, S.Assignment)), _extent(ch[0], ch[-1]))
 
-    def given(self, first, last, ch):
+    def given(self, ch):
         """``Y = value`` (an observation), a bare ``Z`` (an observation without a value, for
         identify), else an event to condition on."""
         e = ch[0]
         point = _point(e)
         if point is not None:
-            return S.Observation(*point, _extent(first, last))
+            return S.Observation(*point, _extent(e))
         if type(e) is S.Var:
-            return S.Observation(e, None, _extent(first, last))
-        return S.Given(_equal(e), _extent(first, last), self._text(first, last))
+            return S.Observation(e, None, _extent(e))
+        return S.Given(_equal(e), _extent(e), _PARSE.get().text(e, e))
 
-    def do_name(self, first, last, ch):
+    def do_name(self, ch):
         return S.Assignment(ch[0].value, None, _span(ch[0]))
 
     # graphs
-    def graph_block(self, first, last, ch):
+    def graph_block(self, ch):
         name, *stmts = ch
         edges, latents, nodes = [], [], {}
         for kind, items in stmts:
@@ -447,60 +485,64 @@ class _Builders:
                     nodes.setdefault(t.value, _span(t))
         return S.GraphBlock(name.value, tuple(edges), tuple(latents), tuple(nodes.items()), _span(name))
 
-    def edge_chain(self, first, last, ch):
-        toks = [c for c in ch if isinstance(c, Tok) and c.type == "NAME"]
-        ops = [c for c in ch if not (isinstance(c, Tok) and c.type == "NAME")]
+    def edge_chain(self, ch):
+        toks = [c for c in ch if isinstance(c, Token) and c.type == "NAME"]
+        ops = [c for c in ch if not (isinstance(c, Token) and c.type == "NAME")]
         return ("edges", (toks, ops))
 
-    def edge_op(self, first, last, ch):
+    def edge_op(self, ch):
         return ch[0]
 
-    def latent_decl(self, first, last, ch):
+    def latent_decl(self, ch):
         return ("latent", [c for c in ch if c.type == "NAME"])
 
-    def identify_query(self, first, last, ch):
-        return S.IdentifyQuery(ch[0], _extent(first, last), self._text(first, last))
+    def identify_query(self, ch):  # !identify_query: "identify" prob_query
+        return S.IdentifyQuery(ch[1], _extent(ch[0], ch[1]), _PARSE.get().text(ch[0], ch[1]))
 
-    def bounds_query(self, first, last, ch):
-        return S.BoundsQuery(ch[0], tuple(ch[1:]), _extent(first, last), self._text(first, last))
+    def bounds_query(self, ch):  # !bounds_query: "bounds" (prob_query | effect_query) ("," effect_option)*
+        opts = tuple(c for c in ch[2:] if type(c) is tuple)
+        last = opts[-1][1] if opts else ch[1]
+        return S.BoundsQuery(ch[1], opts, _extent(ch[0], last), _PARSE.get().text(ch[0], last))
 
-    def name_list(self, first, last, ch):
+    def name_list(self, ch):
         return tuple(ch)
 
-    def _names(self, toks):
+    @staticmethod
+    def _names(toks):
         return tuple(t.value for t in toks), tuple(_span(t) for t in toks)
 
-    def dsep_query(self, first, last, ch):
+    @staticmethod
+    def _graph_question(kind: str, lists, first, last) -> S.GraphQuery:
+        names = [_Builders._names(x) for x in lists]
+        return S.GraphQuery(kind, tuple(n for n, _ in names), tuple(sp for _, sp in names),
+                            _extent(first, last), _PARSE.get().text(first, last))
+
+    def dsep_query(self, ch):
         xs, ys, zs = ch
-        zs = zs or ()
-        names = [self._names(x) for x in (xs, ys, zs)]
-        return S.GraphQuery("dsep", tuple(n for n, _ in names), tuple(sp for _, sp in names),
-                            _extent(first, last), self._text(first, last))
+        return self._graph_question("dsep", (xs, ys, zs or ()), xs[0], (zs or ys)[-1])
 
-    def adjustment_query(self, first, last, ch):
-        names = [self._names(x) for x in ch]
-        return S.GraphQuery("adjustment", tuple(n for n, _ in names), tuple(sp for _, sp in names),
-                            _extent(first, last), self._text(first, last))
+    def adjustment_query(self, ch):  # !adjustment_query: "adjustment" "(" name_list "->" name_list ")"
+        return self._graph_question("adjustment", [c for c in ch if type(c) is tuple], ch[0], ch[-1])
 
-    def instruments_query(self, first, last, ch):
-        return S.GraphQuery("instruments", (ch[0].value, ch[1].value), (_span(ch[0]), _span(ch[1])),
-                            _extent(first, last), self._text(first, last))
+    def instruments_query(self, ch):  # !instruments_query: "instruments" "(" NAME "->" NAME ")"
+        x, y = _tokens(ch, "NAME")
+        return S.GraphQuery("instruments", (x.value, y.value), (_span(x), _span(y)),
+                            _extent(ch[0], ch[-1]), _PARSE.get().text(ch[0], ch[-1]))
 
-    def independences_query(self, first, last, ch):
-        return S.GraphQuery("independences", (), (), _extent(first, last), self._text(first, last))
+    def independences_query(self, ch):  # !independences_query: "independences"
+        return S.GraphQuery("independences", (), (), _extent(ch[0]), _PARSE.get().text(ch[0], ch[0]))
 
-    def admg_query(self, first, last, ch):
-        return S.GraphQuery("admg", (), (), _extent(first, last), self._text(first, last))
+    def admg_query(self, ch):  # !admg_query: "admg"
+        return S.GraphQuery("admg", (), (), _extent(ch[0]), _PARSE.get().text(ch[0], ch[0]))
 
-    def relatives_query(self, first, last, ch):
-        kind, names = ch
-        n, sp = self._names(names)
-        return S.GraphQuery(kind.value, n, sp, _extent(first, last), self._text(first, last))
+    def relatives_query(self, ch):  # !relatives_query: _relation "(" name_list ")"
+        n, sp = self._names(ch[2])
+        return S.GraphQuery(ch[0].value, n, sp, _extent(ch[0], ch[-1]), _PARSE.get().text(ch[0], ch[-1]))
 
-    def value(self, first, last, ch):
+    def value(self, ch):
         item = ch[0]
         if isinstance(item, S.KeyAtom):
-            return S.Value(item.value, item.span)
+            return _mark(S.Value(item.value, item.span), item, item)
         if item.type == "STRING":
             return S.Value(item.value[1:-1], _span(item))
         return S.Value(item.value, _span(item))
@@ -542,828 +584,114 @@ def _point(e) -> Optional[tuple]:
     return None
 
 
-# ------------------------------------------------------------------ the tables, from Lark
-class _Unsupported(Exception):
-    """Lark's tables hold something :func:`_drive` does not reproduce: parse with Lark instead."""
-
-
-class _Reject(Exception):
-    """:func:`_drive` met text outside the language: Lark parses it again to say why."""
-
-
-# How a rule's reduction builds its value (see _rule_plan).
-_UNIT, _PASS, _INLINE, _BUILD = range(4)
-
-# What the lexer of _drive does with a token type beyond making a token (see _lexer_plan).
-_SKIP, _SKIP_LINES, _LINES, _WORDS, _OPEN, _BRACE, _CLOSE = range(7)
-
-
-class _Tables:
-    """Lark's parse table and contextual lexers, flattened for :func:`_drive`.
-
-    * ``actions[state][symbol]``: ``>= 0`` shift (or goto) to that state, ``< 0`` reduce rule ``~a``;
-    * ``lexers[state]``: ``(regex, special, keywords)``, see :func:`_lexer_plan`;
-    * ``rules[i]``: see :func:`_rule_plan`.
-    """
-
-    def __init__(self, lark: Lark, start: str):
-        from lark.parsers.lalr_analysis import Reduce, Shift
-
-        table = lark.parser.parser._parse_table
-        rules: list = []
-        index: dict = {}
-        actions: dict[int, dict[str, int]] = {}
-        for state, row in table.states.items():
-            out = {}
-            for sym, (action, arg) in row.items():
-                if action is Shift:
-                    out[sym] = arg
-                elif action is Reduce:
-                    if arg not in index:
-                        index[arg] = len(rules)
-                        rules.append(_rule_plan(arg))
-                    out[sym] = ~index[arg]
-                else:  # pragma: no cover - a Lark we do not know
-                    raise _Unsupported(f"action {action}")
-            actions[state] = out
-        n = max(actions) + 1
-        if sorted(actions) != list(range(n)):  # pragma: no cover
-            raise _Unsupported("parser states are not 0..n-1")
-        nullable = {r.origin.name for r in index if not r.expansion}
-        if any(sym.name in nullable for r in index for sym in r.expansion):  # pragma: no cover
-            raise _Unsupported("a rule can match no text inside another")  # _drive assumes every child has text
-        if any(r[1] == start and r[2] in (_UNIT, _PASS) for r in rules):  # pragma: no cover
-            raise _Unsupported("?start")  # _drive looks for the end only after building a node
-        self.actions = [actions[s] for s in range(n)]
-        self.rules = rules
-        self.start = table.start_states[start]
-        self.end = table.end_states[start]
-        self.chains: dict = {}  # (state below, state, lookahead) -> state after the unit reductions
-        contextual = lark.parser.lexer.lexer  # PostLexConnector -> ContextualLexer
-        made: dict[int, tuple] = {}
-        self.lexers = [None] * n
-        for state, basic in contextual.lexers.items():
-            key = id(basic)
-            if key not in made:
-                made[key] = _lexer_plan(basic)
-            self.lexers[state] = made[key]
-        if any(lx is None for lx in self.lexers):  # pragma: no cover
-            raise _Unsupported("a state without a lexer")
-        self.tables = _TableScan(lark)
-        self.after_table: dict = {}  # (state, table shape) -> (goto on 'table', state after its '}')
-        self.after_statement: dict = {}  # (state, table shape or None) -> (goto, state after ')')
-        # per state: whether a NAME shifted there may begin a sample statement
-        self.statement_starts = [a.get("sample_stmt") is not None for a in self.actions]
-
-
-def _rule_plan(rule) -> tuple:
-    """What reducing ``rule`` does, as Lark's tree builder would with ``maybe_placeholders``:
-    ``(size, origin, kind, builder, pick)``.
-
-    Lark keeps, of a rule's children, its named tokens and rule values
-    (anonymous tokens only in ``!``-marked rules), puts ``None`` where an
-    ``[optional]`` item is absent, and splices in the children of ``_inlined``
-    rules; a ``?rule`` left with one child is that child. ``kind`` is
-    ``_UNIT`` (``x: y``, passed on unchanged), ``_PASS`` (``?x: "(" y ")"``:
-    child ``pick``), ``_INLINE`` (the kept children, as a list) or ``_BUILD``
-    (a :class:`_Builders` method of the kept children). ``pick`` is ``None``
-    when every child is kept as it is; when some are
-    dropped: one index, else a function of the children (see :func:`_picker`).
-    """
-    opts = rule.options
-    expansion = rule.expansion
-    empty = getattr(opts, "empty_indices", ()) or ()
-    if empty:
-        bits = "".join(str(int(b)) for b in empty)
-        nones = [len(ones) for ones in bits.split("0")]
-    else:
-        nones = [0] * (len(expansion) + 1)
-    include, pending = [], 0
-    for i, sym in enumerate(expansion):
-        pending += nones[i]
-        if opts.keep_all_tokens or not (sym.is_term and sym.filter_out):
-            include.append((i, not sym.is_term and sym.name.startswith("_"), pending))
-            pending = 0
-    trailing = pending + nones[len(expansion)]
-    name = rule.alias or opts.template_source or rule.origin.name
-    inline = rule.origin.name.startswith("_")
-    expand1 = bool(opts.expand1) and not rule.alias
-    plain = trailing == 0 and not any(splice or k for _, splice, k in include)
-    if inline and (rule.alias or expand1):  # pragma: no cover - not in our grammar
-        raise _Unsupported(f"inlined rule {rule}")
-    if expand1 and not (plain and len(include) == 1):  # pragma: no cover - not in our grammar
-        raise _Unsupported(f"?rule {rule} may keep several children")
-    if expand1:
-        if expansion[include[0][0]].is_term:  # pragma: no cover - a token would keep its own position
-            raise _Unsupported(f"rule {rule} passes a token through")
-        return (len(expansion), rule.origin.name, _UNIT if len(expansion) == 1 else _PASS, None, include[0][0])
-    if plain and len(include) == len(expansion):
-        pick = None
-    elif plain and len(include) == 1:
-        pick = include[0][0]
-    elif plain and include and not inline:  # builders take any sequence; inlined lists must stay lists
-        pick = operator.itemgetter(*(i for i, _, _ in include))
-    else:
-        pick = _picker(tuple(include), trailing)
-    if inline:
-        return (len(expansion), rule.origin.name, _INLINE, None, pick)
-    if (name, tuple(sym.name for sym in expansion)) in _Builders.PASSES and len(expansion) == 1 and pick is None:
-        return (1, rule.origin.name, _UNIT, None, 0)
-    builder = getattr(_Builders, name, None)
-    if builder is None:  # pragma: no cover - Lark would leave a Tree in the AST
-        raise _Unsupported(f"no builder for rule {rule}")
-    return (len(expansion), rule.origin.name, _BUILD, builder, pick)
-
-
-def _picker(include: tuple, trailing: int):
-    """The function from a rule's children to the children Lark keeps.
-
-    ``include`` holds ``(index, splice, Nones before)`` per kept child;
-    ``trailing`` counts the ``None`` after the last. The common shapes get
-    a function of their own: ``_list: _list "," item`` appends to the list
-    its left child already is (copying it would make long lists quadratic).
-
-    >>> _picker(((0, True, 0), (2, False, 0)), 0)([["a"], ",", "b"])
-    ['a', 'b']
-    >>> _picker(((0, False, 1),), 0)(["n"])
-    [None, 'n']
-    """
-    first, rest = include[0] if include else None, include[1:]
-    if first and first[1] and not first[2] and not trailing and not any(sp or k for _, sp, k in rest):
-        head, tail = first[0], tuple(i for i, _, _ in rest)
-        if not tail:
-            return lambda kids: kids[head]
-        if len(tail) == 1:
-            (only,) = tail
-
-            def append(kids):
-                kept = kids[head]
-                kept.append(kids[only])
-                return kept
-
-            return append
-
-        def extend(kids):
-            kept = kids[head]
-            kept.extend([kids[i] for i in tail])
-            return kept
-
-        return extend
-    if len(include) == 1 and include[0][2] == 1 and not include[0][1] and not trailing:
-        only = include[0][0]  # [A] B without A: the most common placeholder
-        return lambda kids: [None, kids[only]]
-    if not any(sp for _, sp, _ in include):  # placeholders, no splices: a template
-        template: list = []
-        for i, _, k in include:
-            template += [None] * k + [i]
-        template += [None] * trailing
-        return lambda kids: [None if i is None else kids[i] for i in template]
-
-    def general(kids):
-        kept: list = []
-        for i, splice, nones in include:
-            if nones:
-                kept.extend([None] * nones)
-            if not splice:
-                kept.append(kids[i])
-            elif kept:
-                kept.extend(kids[i])
-            else:  # a left-recursive list grows in place
-                kept = kids[i]
-        if trailing:
-            kept.extend([None] * trailing)
-        return kept
-
-    return general
-
-
-def _lexer_plan(basic) -> tuple:
-    """One state's lexer (a Lark ``BasicLexer``) as ``(regex, special, keywords)``.
-
-    ``regex`` is Lark's alternation of the state's terminals (in Lark's order
-    of preference); ``special`` maps the token types that need more than a
-    token to what: skipped (whitespace, comments), line breaks to count, a
-    ``NAME`` that may be a keyword here (``keywords["NAME"]``: ``{"model":
-    "MODEL", ...}``), or a bracket for the post-lexer.
-    """
-    from lark.lexer import PatternStr, UnlessCallback
-
-    scanner = basic.scanner
-    if len(scanner._mres) != 1 or basic.g_regex_flags:  # pragma: no cover - over 100 terminals
-        raise _Unsupported("lexer regexes")
-    special: dict[str, int] = {}
-    for typ in scanner.allowed_types:
-        skip, lines = typ in basic.ignore_types, typ in basic.newline_types
-        if skip or lines:
-            special[typ] = (_SKIP_LINES if lines else _SKIP) if skip else _LINES
-    keywords: dict[str, dict[str, str]] = {}
-    for typ, cb in basic.callback.items():
-        if not isinstance(cb, UnlessCallback) or typ in special:  # pragma: no cover
-            raise _Unsupported(f"lexer callback {cb!r}")
-        words = {}
-        for t in cb.scanner.terminals:
-            if not isinstance(t.pattern, PatternStr) or t.pattern.flags:  # pragma: no cover
-                raise _Unsupported(f"keyword {t}")
-            words.setdefault(t.pattern.value, t.name)
-        keywords[typ] = words
-        special[typ] = _WORDS
-    for typ, what in [(t, _OPEN) for t in _OPENS] + [("LBRACE", _BRACE)] + [(t, _CLOSE) for t in _CLOSES]:
-        if typ in special:  # pragma: no cover
-            raise _Unsupported(f"bracket {typ}")
-        special[typ] = what
-    return (scanner._mres[0], special, keywords)
-
-
-@functools.lru_cache(maxsize=None)
-def _tables(start: str) -> Optional[_Tables]:
-    """The flattened tables, or ``None`` where this Lark's internals differ from what we expect."""
-    try:
-        return _Tables(_lark(start), start)
-    except (_Unsupported, AttributeError, KeyError, TypeError, ImportError):  # pragma: no cover
-        return None
-
-
 # ------------------------------------------------------------------ tables of plain numbers
-_PUNCT = {"(": "LPAR", ")": "RPAR", ",": "COMMA", ":": "COLON", "{": "LBRACE", "}": "RBRACE",
-          "+": "ADD_OP", "-": "ADD_OP"}
+# A TABLE_BODY token's text has the grammar's shape (the lexer matched it): rows of a key (an
+# atom, or atoms in parentheses), ':' and a number, after '{' or ','. One match of _ROW per row.
+_NUMBER = r"(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?"  # the grammar's NUMBER
+_BLANK = r"[\t \n]*"
+_ATOM = rf"[+-]{_BLANK}{_NUMBER}|{_NUMBER}|[A-Za-z_][A-Za-z0-9_]*|\"[^\"\n]*\"|'[^'\n]*'"
+_ROW = re.compile(rf"[{{,]{_BLANK}(\({_BLANK}(?:{_ATOM})(?:{_BLANK},{_BLANK}(?:{_ATOM}))*{_BLANK}\)|{_ATOM})"
+                  rf"{_BLANK}:{_BLANK}({_NUMBER})")
+_KEY_ATOM = re.compile(rf"([+-]){_BLANK}({_NUMBER})|({_NUMBER})|([A-Za-z_][A-Za-z0-9_]*)|\"([^\"\n]*)\"|'([^'\n]*)'")
 
 
-class _TableScan:
-    """The lexer and grammar of ``table(A, B) { (a, b): 0.3, ... }`` with plain numbers, in one pass.
+def _key(text: str) -> tuple:
+    """The values of a row key's atoms, as :meth:`_Builders.key_atom` reads them.
 
-    Nearly all the tokens of a large discrete model are in its tables, and almost every table
-    row is keys and one number. :func:`_drive` hands a table here when it meets the keyword; a
-    table of that shape comes back as the :class:`~causaldsl.language.syntax.Table` the builders would
-    have made, spans and all, in about a fifth of the time. Anything else (a comment, an
-    expression for a value, a keyword for a name, a line break where a statement could end)
-    comes back as ``None`` and the table is parsed token by token, so the language stays the
-    grammar's. The token patterns are Lark's own terminals.
+    >>> _key("(0, - 1.5, hi, 'a b')"), _key("2")
+    ((0.0, -1.5, 'hi', 'a b'), (2.0,))
     """
-
-    def __init__(self, lark: Lark):
-        def pat(name: str) -> str:
-            return lark.get_terminal(name).pattern.to_regexp()
-
-        self.regex = re.compile(
-            rf"(?P<_>[\t ]+)|(?P<_NL>\r?\n)|(?P<NUMBER>{pat('NUMBER')})|(?P<NAME>{pat('NAME')})"
-            rf"|(?P<STRING>{pat('STRING')})|(?P<PUNCT>[(),:{{}}+-])")
-        # Words that are a keyword somewhere: where the scan cannot tell, it says no.
-        name = re.compile(pat("NAME"))
-        self.keywords = frozenset(t.pattern.value for t in lark.terminals
-                                  if t.pattern.type == "str" and name.fullmatch(t.pattern.value))
-        # One line, one regex match per row (see line_table). Lark's patterns lose their groups.
-        plain = {t: re.sub(r"(?<!\\)\((?!\?)", "(?:", pat(t)) for t in ("NUMBER", "NAME", "STRING")}
-        self.atom = rf"([+-][ \t]*{plain['NUMBER']}|{plain['NUMBER']}|{plain['NAME']}|{plain['STRING']})"
-        self.number = rf"({plain['NUMBER']})"
-        self.head = re.compile(rf"[ \t]*\([ \t]*({plain['NAME']}(?:[ \t]*,[ \t]*{plain['NAME']})*)[ \t]*\)[ \t]*\{{")
-        self.name = re.compile(plain["NAME"])
-        self.close_paren = re.compile(r"[ \t]*\)")
-        # After a statement's name: '~', the distribution's name, '(' and 'table' or a number and ')'.
-        self.statement = re.compile(rf"[ \t]*~[ \t]*({plain['NAME']})[ \t]*\([ \t]*"
-                                    rf"(?:(table)(?![A-Za-z0-9_])|({plain['NUMBER']})[ \t]*\))")
-        self.rows: dict[int, re.Pattern] = {}
-        # A row key's atoms' texts -> its values: the few keys of binary parents, (0, 1) and
-        # the like, recur in every table, and reading them was a quarter of a table's time.
-        self.key_values: dict[tuple, tuple] = {}
-        for k in range(1, 5):  # compiled with the tables, not in the middle of someone's first parse
-            self._row(k)
-
-    def _row(self, k: int) -> re.Pattern:
-        """One row of a table over ``k`` parents, on one line: groups ``(`` (k > 1), k atoms,
-        the value, and the ``,``, ``}`` or trailing ``, }`` after it."""
-        if k not in self.rows:
-            ws = r"[ \t]*"
-            key = self.atom if k == 1 else r"()\(" + ws + (ws + "," + ws).join([self.atom] * k) + ws + r"\)"
-            self.rows[k] = re.compile(ws + key + ws + ":" + ws + self.number + ws + r"(\}|,[ \t]*\}|,)")
-        return self.rows[k]
-
-    def line_table(self, text: str, pos: int, line: int, line_start: int, head: Tok):
-        """A table on one line after the keyword ``head``, one regex match per row:
-        ``(node, shape, its last token, pos)``, or ``None`` (then :meth:`scan` reads it)."""
-        close = text.find("}", pos)
-        if close < 0 or text.find("\n", pos, close) >= 0 or text.find("#", pos, close) >= 0:
-            return None
-        m = self.head.match(text, pos)
-        if m is None:
-            return None
-        keywords = self.keywords
-        names, spans = [], []
-        for nm in self.name.finditer(text, m.start(1), m.end(1)):
-            if nm.group() in keywords:
-                return None
-            names.append(nm.group())
-            spans.append(_new(Span, (line, nm.start() - line_start + 1, nm.end() - line_start + 1)))
-        k = len(names)
-        row = self._row(k)
-        at, values, trailing = m.end(), [], False
-        first_group = 1 if k == 1 else 2  # group 1 of a tuple key is the '(' it starts at
-        v = first_group + k  # the value's group
-        shift = line_start - 1  # offset -> 1-based column
-        # Per row: its key's values, its value's Num, and the match's spans (kept for the row's and
-        # its atoms' places, worked out only for a message): this loop is most of the time of a
-        # model of tables.
-        new, key_values, Num = tuple.__new__, self.key_values, S.Num
-        atoms = slice(first_group - 1, v - 1)  # the key atoms' texts among a match's groups
-        keys, starts = [], []
-        while True:
-            r = row.match(text, at)
-            if r is None:
-                return None
-            texts = r.groups()
-            key = key_values.get(texts[atoms])
-            if key is None:
-                key = self._key(texts[atoms])
-                if _NOT_KEY in key:
-                    return None
-            a, end = r.span(v)
-            keys.append(key)
-            values.append(Num(float(texts[v - 1]), new(Span, (line, a - shift, end - shift))))  # _number
-            starts.append(at)
-            at = r.end()
-            after = texts[v]  # ',' (more rows), '}' or a trailing ', }' (the last)
-            if after != ",":
-                trailing = after != "}"
-                break
-        col = at - line_start
-        last = tuple.__new__(Tok, ("RBRACE", "}", line, col, line, col + 1))
-        node = S.Table(tuple(names), tuple(keys), tuple(values), _new(Span, (line, head[3], col + 1)), tuple(spans),
-                       _LineRows(text, row, starts, line, shift, first_group))
-        return node, (k > 1, len(values) > 1, trailing), last, at
-
-    def _key(self, texts: tuple) -> tuple:
-        """The values of a row key's atoms ``texts`` (:meth:`_key_value`), kept for the next row."""
-        if len(self.key_values) >= 4096:  # keys of level names can be many: keep the cache small
-            self.key_values.clear()
-        key = tuple(map(self._key_value, texts))
-        if _NOT_KEY not in key:  # a keyword among the atoms sends the table to the token loop
-            self.key_values[texts] = key
-        return key
-
-    def _key_value(self, text: str):
-        """The value of the key atom ``text`` (a plain or signed number, a string, a name), as
-        :meth:`_Builders.key_atom` reads it; ``_NOT_KEY`` for a keyword, which the grammar decides."""
-        c = text[0]
-        if c.isdigit() or c == ".":
-            return _number(text)
-        if c in "+-":
-            value = _number(text[1:].lstrip(" \t"))
-            return -value if c == "-" else value
-        if c in "\"'":
-            return text[1:-1]
-        return _NOT_KEY if text in self.keywords else text
-
-    def scan(self, text: str, pos: int, line: int, line_start: int):
-        """Tokens of the table that starts at ``pos`` (after the keyword), through its ``}``:
-        ``(tokens, breaks, pos, line, line_start)``, ``breaks`` the indices of tokens after a
-        line break; ``None`` where a character is not one of the table's."""
-        match = self.regex.scanner(text, pos).match
-        new_tok = tuple.__new__
-        toks: list = []
-        breaks: list = []
-        while True:
-            m = match()
-            if m is None:
-                return None
-            typ = m.lastgroup
-            if typ == "_":
-                continue
-            start, end = m.span()
-            if typ == "_NL":
-                line += 1
-                line_start = end
-                breaks.append(len(toks))
-                continue
-            val = m.group()
-            if typ == "PUNCT":
-                typ = _PUNCT[val]
-            toks.append(new_tok(Tok, (typ, val, line, start - line_start + 1, line, end - line_start + 1)))
-            if typ == "RBRACE":
-                return toks, breaks, end, line, line_start
-
-    def table(self, toks: list, breaks: list, head: Tok):
-        """The table's syntax node and shape from its tokens (the keyword ``head`` before them),
-        or ``None`` where they are not a table of plain rows."""
-        if not toks or toks[0][0] != "LPAR" or 0 in breaks:  # a line break after 'table' may end a statement
-            return None
-        keywords = self.keywords
-        names, i = [], 1
-        while True:
-            t = toks[i]
-            if t[0] != "NAME" or t[1] in keywords:
-                return None
-            names.append(t)
-            i += 1
-            if toks[i][0] == "RPAR":
-                break
-            if toks[i][0] != "COMMA":
-                return None
-            i += 1
-        i += 1
-        if toks[i][0] != "LBRACE" or i in breaks:
-            return None
-        i += 1
-        keys: list = []
-        values: list = []
-        row_spans: list = []
-        key_spans: list = []
-        trailing = False
-        while True:
-            first = toks[i]
-            if first[0] == "LPAR":
-                key, spans, i = [], [], i + 1
-                while True:
-                    value, span, i = self._atom(toks, i)
-                    if value is _NOT_KEY:
-                        return None
-                    key.append(value)
-                    spans.append(span)
-                    sep = toks[i][0]
-                    i += 1
-                    if sep == "RPAR":
-                        break
-                    if sep != "COMMA":
-                        return None
-            else:
-                value, span, i = self._atom(toks, i)
-                if value is _NOT_KEY:
-                    return None
-                key, spans = [value], [span]
-            if toks[i][0] != "COLON" or toks[i + 1][0] != "NUMBER":
-                return None
-            value = toks[i + 1]
-            keys.append(tuple(key))
-            key_spans.append(tuple(spans))
-            values.append(S.Num(_number(value[1]), _span(value)))
-            row_spans.append(_extent(first, value))
-            sep = toks[i + 2][0]
-            i += 3
-            if sep == "RBRACE":
-                break
-            if sep != "COMMA":
-                return None
-            if toks[i][0] == "RBRACE":
-                trailing = True
-                break
-        node = S.Table(tuple(n[1] for n in names), tuple(keys), tuple(values), _extent(head, toks[-1]),
-                       tuple(_span(n) for n in names), S.RowSpans(tuple(row_spans), tuple(key_spans)))
-        return node, (len(names) > 1, len(values) > 1, trailing)
-
-    def _atom(self, toks: list, i: int):
-        """The key atom at ``toks[i]``: its value (:meth:`_key_value`), its span, and the index
-        after it."""
-        t = toks[i]
-        if t[0] == "ADD_OP":
-            num = toks[i + 1]
-            if num[0] != "NUMBER":
-                return _NOT_KEY, None, i
-            return self._key_value(t[1] + num[1]), _extent(t, num), i + 2
-        if t[0] in ("NUMBER", "NAME", "STRING"):
-            return self._key_value(t[1]), _span(t), i + 1
-        return _NOT_KEY, None, i
+    out = []
+    for sign, signed, number, name, dq, sq in _KEY_ATOM.findall(text):
+        if signed:
+            out.append(-float(signed) if sign == "-" else float(signed))
+        elif number:
+            out.append(float(number))
+        else:
+            out.append(name or dq or sq)
+    return tuple(out)
 
 
-_NOT_KEY = object()  # what _TableScan._key_value makes of a keyword
+def _table_rows(tok: Token, keys_seen: dict) -> tuple:
+    """The rows of a ``TABLE_BODY`` token: ``(keys, values)``, as :meth:`_Builders.table` makes
+    them from rows parsed rule by rule; ``keys_seen`` maps a key's text to its values (keys
+    recur from table to table). Where the rows and their key atoms are is worked out when a
+    message asks (:class:`_BodyPlaces`).
+
+    >>> body = Token("TABLE_BODY", "{ (0, -1): 0.5,\\n  (1, hi): 2 }", line=3, column=10)
+    >>> keys, values = _table_rows(body, {})
+    >>> keys, [(v.value, v.span) for v in values]
+    (((0.0, -1.0), (1.0, 'hi')), [(0.5, Span(line=3, column=21, end_column=24)), (2.0, Span(line=4, column=12, end_column=13))])
+    """
+    body = tok.value
+    keys, values = [], []
+    line, shift = tok.line, tok.column  # offset o of the body is at column o + shift
+    newlines = "\n" in body
+    last = 0
+    Num, new = S.Num, tuple.__new__  # a Span made as the tuple it is: most of a large model's spans are here
+    for m in _ROW.finditer(body):
+        text, number = m.group(1, 2)
+        key = keys_seen.get(text)
+        if key is None:
+            key = keys_seen[text] = _key(text)
+        a, b = m.span(2)
+        if newlines:
+            k = body.count("\n", last, a)
+            if k:
+                line, shift = line + k, -body.rfind("\n", last, a)
+            last = a
+        keys.append(key)
+        values.append(Num(float(number), new(Span, (line, a + shift, b + shift))))
+    return tuple(keys), tuple(values)
 
 
-class _LineRows:
-    """Where the rows of a table read on one line (:meth:`_TableScan.line_table`) and their key
-    atoms are: :class:`~causaldsl.language.syntax.RowSpans`' ``row`` and ``key``, worked out when a
-    message asks by matching the row's regex again where the row starts. (Keeping each match's
-    spans instead was eight tuples a row for the garbage collector to walk, in every parse.)"""
+class _BodyPlaces:
+    """Where the rows of a ``TABLE_BODY`` token and their key atoms are (the ``row`` and ``key``
+    of :class:`~causaldsl.language.syntax.RowSpans`), read again from the token when a message
+    asks: a large model's tables are most of its text, and their spans are rarely wanted."""
 
-    __slots__ = ("text", "pattern", "starts", "line", "shift", "first")
+    __slots__ = ("tok", "spans")
 
-    def __init__(self, text: str, pattern: re.Pattern, starts: list, line: int, shift: int, first: int):
-        self.text, self.pattern, self.starts = text, pattern, starts
-        self.line, self.shift, self.first = line, shift, first
-
-    def _regs(self, i: int) -> tuple:
-        return self.pattern.match(self.text, self.starts[i]).regs
+    def __init__(self, tok: Token):
+        self.tok, self.spans = tok, None
 
     def row(self, i: int) -> Span:
-        regs = self._regs(i)
-        # from the '(' of a tuple key (group 1) to the end of the value (the group before the last)
-        return Span(self.line, regs[1][0] - self.shift, regs[-2][1] - self.shift)
+        return self._read().rows[i]
 
     def key(self, i: int, j: int) -> Span:
-        a, b = self._regs(i)[self.first + j]
-        return Span(self.line, a - self.shift, b - self.shift)
+        return self._read().keys[i][j]
+
+    def _read(self) -> S.RowSpans:
+        if self.spans is None:
+            self.spans = _body_spans(self.tok)
+        return self.spans
 
 
-# ------------------------------------------------------------------ the parse loop
-def _states_after(tab: _Tables, state: int, types: tuple) -> Optional[int]:
-    """The state the LALR automaton is in after shifting the token ``types`` from ``state``
-    (reducing as it goes, never below ``state``); ``None`` where it would not get there."""
-    actions, rules = tab.actions, tab.rules
-    stack = [state]
-    for typ in types:
-        while True:
-            a = actions[stack[-1]].get(typ)
-            if a is None:
-                return None
-            if a >= 0:
-                stack.append(a)
-                break
-            size, origin = rules[~a][0], rules[~a][1]
-            if size >= len(stack):  # pragma: no cover - a reduction reaching below the table
-                return None
-            del stack[len(stack) - size:]
-            stack.append(actions[stack[-1]][origin])
-    return stack[-1]
+def _body_spans(tok: Token) -> S.RowSpans:
+    """Where each row of a ``TABLE_BODY`` token and each atom of its key are.
 
-
-def _table_types(shape: tuple) -> tuple:
-    """Token types of a table of ``shape`` (several parents, several rows, a trailing comma)."""
-    many_names, many_rows, trailing = shape
-    row = ("NUMBER", "COLON", "NUMBER")
-    return (("TABLE", "LPAR", "NAME") + ("COMMA", "NAME") * many_names + ("RPAR", "LBRACE")
-            + row + ("COMMA",) * many_rows + row * many_rows + ("COMMA",) * trailing + ("RBRACE",))
-
-
-def _table_states(tab: _Tables, state: int, shape: tuple) -> Optional[tuple]:
-    """For a table of ``shape`` (several parents, several rows, a trailing comma) met in ``state``:
-    ``(goto, after)``, the state once the table is reduced and the state right after its ``}``
-    (whose lexer reads the next token, and whose actions say whether that token may follow).
-    Lark expands ``*`` and ``?`` into one rule per shape, so the state after ``}`` depends on it."""
-    key = (state, shape)
-    if key not in tab.after_table:
-        goto = tab.actions[state].get("table")
-        after = _states_after(tab, state, _table_types(shape))
-        ok = goto is not None and after is not None and tab.actions[state].get("TABLE", -1) >= 0
-        tab.after_table[key] = (goto, after) if ok else None
-    return tab.after_table[key]
-
-
-def _unit_chain(tab: _Tables, below: int, state: int, lookahead: str) -> int:
-    """The state after every unit reduction (``x: y``) that ``lookahead`` sets off in ``state``."""
-    actions, rules = tab.actions, tab.rules
-    while True:
-        a = actions[state].get(lookahead)
-        if a is None or a >= 0 or rules[~a][2] != _UNIT:
-            return state
-        state = actions[below][rules[~a][1]]
-
-
-def _read_table(scan: _TableScan, text: str, pos: int, line: int, line_start: int, head: Tok):
-    """A table of plain rows after the keyword ``head``: ``(node, shape, its last token, pos,
-    line, line_start)`` after its ``}``, or ``None`` (then the token loop reads it)."""
-    one_line = scan.line_table(text, pos, line, line_start, head)
-    if one_line is not None:
-        node, shape, last, pos = one_line
-        return node, shape, last, pos, line, line_start
-    scanned = scan.scan(text, pos, line, line_start)
-    if scanned is None:
-        return None
-    toks, breaks, pos, line, line_start = scanned
-    try:
-        made = scan.table(toks, breaks, head)
-    except IndexError:  # the tokens ran out: not a whole table
-        return None
-    if made is None:
-        return None
-    node, shape = made
-    return node, shape, toks[-1], pos, line, line_start
-
-
-def _whole_table(tab: _Tables, state: int, text: str, pos: int, line: int, line_start: int,
-                 head: Tok) -> Optional[tuple]:
-    """A table of plain rows after the keyword ``head``, read in one go (:class:`_TableScan`):
-    ``(node, its last token, goto state, state after '}', pos, line, line_start)``, or ``None``."""
-    read = _read_table(tab.tables, text, pos, line, line_start, head)
-    if read is None:
-        return None
-    node, shape, last, pos, line, line_start = read
-    states = _table_states(tab, state, shape)
-    return None if states is None else (node, last, *states, pos, line, line_start)
-
-
-def _statement_states(tab: _Tables, state: int, shape: Optional[tuple]) -> Optional[tuple]:
-    """For ``NAME ~ NAME(arg)`` met in ``state``, ``arg`` a number (``shape`` ``None``) or a table
-    of ``shape`` (:func:`_table_states`): ``(goto, after)``, the state once ``sample_stmt`` is
-    reduced and the state right after its ``)``, or ``None`` where the grammar says otherwise."""
-    key = (state, shape)
-    if key not in tab.after_statement:
-        arg = ("NUMBER",) if shape is None else _table_types(shape)
-        after = _states_after(tab, state, ("NAME", "TILDE", "NAME", "LPAR") + arg + ("RPAR",))
-        goto = tab.actions[state].get("sample_stmt")
-        tab.after_statement[key] = None if goto is None or after is None else (goto, after)
-    return tab.after_statement[key]
-
-
-def _whole_statement(tab: _Tables, state: int, text: str, name: Tok, pos: int, line: int,
-                     line_start: int) -> Optional[tuple]:
-    """The rest of ``name ~ Dist(0.3)`` or ``name ~ Dist(table(..) {..})`` after the token
-    ``name`` (shifted in ``state``), read in one go: ``(node, last token, goto state, state
-    after ')', pos, line, line_start)``, or ``None`` (then the token loop reads it).
-
-    Most statements of a large discrete model have one of these two shapes; reading one whole
-    skips five tokens and five reductions of the loop, with the node the builders would make.
+    >>> _body_spans(Token("TABLE_BODY", "{ (0, -\\n 1): 0.5, 'a': 2 }", line=3, column=10))
+    RowSpans(rows=(Span(line=3, column=12, end_column=None), Span(line=4, column=11, end_column=17)), keys=((Span(line=3, column=13, end_column=14), Span(line=3, column=16, end_column=None)), (Span(line=4, column=11, end_column=14),)))
     """
-    scan = tab.tables
-    m = scan.statement.match(text, pos)
-    if m is None or m.group(1) in scan.keywords:
-        return None
-    shift = line_start - 1
-    a, b = m.span(1)
-    dist_span = _new(Span, (line, a - shift, b - shift))
-    if m.group(2) is None:  # a number, then ')'
-        a, b = m.span(3)
-        span = _new(Span, (line, a - shift, b - shift))
-        arg = S.Arg("pos", None, S.Num(_number(m.group(3)), span), span)
-        shape, end = None, m.end()
-    else:
-        a = m.start(2) - shift
-        head = tuple.__new__(Tok, ("TABLE", "table", line, a, line, a + 5))
-        read = _read_table(scan, text, m.end(), line, line_start, head)
-        if read is None:
-            return None
-        node, shape, last, at, line, line_start = read
-        close = scan.close_paren.match(text, at)
-        if close is None:
-            return None
-        arg = S.Arg("pos", None, node, _extent(head, last))
-        end = close.end()
-    states = _statement_states(tab, state, shape)
-    if states is None:
-        return None
-    col = end - line_start
-    last = tuple.__new__(Tok, ("RPAR", ")", line, col, line, col + 1))
-    node = S.SampleStmt(name[1], S.DistCall(m.group(1), (arg,), dist_span), False, _span(name))
-    return (node, last, *states, end, line, line_start)
+    body = tok.value
+    starts = [0] + [m.end() for m in re.finditer("\n", body)]  # where each line of the body starts
+
+    def at(offset: int) -> tuple:
+        i = bisect.bisect_right(starts, offset) - 1
+        return tok.line + i, offset - starts[i] + (tok.column if i == 0 else 1)
+
+    def span(a: int, b: int) -> Span:
+        (line, column), (end_line, end_column) = at(a), at(b)
+        return Span(line, column, end_column if end_line == line else None)
+
+    rows, keys = [], []
+    for m in _ROW.finditer(body):
+        rows.append(span(m.start(1), m.end(2)))
+        keys.append(tuple(span(a.start() + m.start(1), a.end() + m.start(1)) for a in _KEY_ATOM.finditer(m.group(1))))
+    return S.RowSpans(tuple(rows), tuple(keys))
 
 
-def _push_whole(states: list, values: list, firsts: list, lasts: list, whole: tuple, first: Tok) -> tuple:
-    """Onto :func:`_drive`'s stacks, a node read whole (:func:`_whole_table`,
-    :func:`_whole_statement`) that starts at token ``first``: its goto state, the node, its
-    first and last tokens. Returns ``(pending, pos, line, line_start)``, where the loop goes on."""
-    node, last, goto, pending, pos, line, line_start = whole
-    states.append(goto)
-    values.append(node)
-    firsts.append(first)
-    lasts.append(last)
-    return pending, pos, line, line_start
-
-
-def _drive(tab: _Tables, text: str, build: _Builders):
-    """Lex and parse ``text`` with Lark's tables, building the AST on each reduction.
-
-    Mirrors Lark's contextual lexer (each token matched by the lexer of the
-    parser state after the last shift), its line counting, the post-lexer
-    :class:`_BracketNewlines`, its LALR loop, and its tree builder's
-    positions (a node spans from its first child's start to its last
-    child's end, parentheses included for ``(x)``). Raises :class:`_Reject`
-    where Lark would raise.
-    """
-    actions, lexers, rules, chains, end_state = tab.actions, tab.lexers, tab.rules, tab.chains, tab.end
-    starts = tab.statement_starts
-    states = [tab.start]
-    values: list = []
-    # The first and last token of each stack entry (None for a node of no text), parallel to values:
-    # a reduced node spans from its first child's first token to its last child's last token.
-    firsts: list = []
-    lasts: list = []
-    pos, n, line, line_start = 0, len(text), 1, 0
-    brackets: list[bool] = []  # per open bracket: True where newlines are dropped
-    new_tok = tuple.__new__
-    at_end = False
-    pending = None  # after a table read whole: the state after its '}', which lexes and vets the next token
-    while True:
-        if pos < n:
-            regex, special, keywords = lexers[states[-1] if pending is None else pending]
-            m = regex.match(text, pos)
-            if m is None:
-                raise _Reject
-            typ = m.lastgroup
-            end = m.end()
-            what = special.get(typ)
-            if what is None:  # most tokens: names, numbers, punctuation
-                tok = new_tok(Tok, (typ, m.group(), line, pos - line_start + 1, line, end - line_start + 1))
-            elif what == _SKIP:  # spaces
-                pos = end
-                continue
-            else:
-                val = m.group()
-                tline, tcol = line, pos - line_start + 1
-                if what <= _LINES:
-                    k = val.count("\n")
-                    if k:
-                        line += k
-                        line_start = pos + val.rindex("\n") + 1
-                    if what != _LINES or (typ == "_NL" and brackets and brackets[-1]):
-                        pos = end  # skipped, or a newline the post-lexer drops
-                        continue
-                elif what == _WORDS:
-                    typ = keywords[typ].get(val, typ)
-                    if typ == "TABLE":
-                        head = new_tok(Tok, (typ, val, tline, tcol, line, end - line_start + 1))
-                        whole = _whole_table(tab, states[-1], text, end, line, line_start, head)
-                        if whole is not None:
-                            pending, pos, line, line_start = _push_whole(states, values, firsts, lasts, whole, head)
-                            continue
-                elif what == _OPEN:
-                    brackets.append(True)
-                elif what == _BRACE:
-                    # '{' right after ')' opens a table. The token before is the stack's top:
-                    # nothing has been reduced since it was shifted.
-                    before = values[-1] if values else None
-                    brackets.append(type(before) is Tok and before[0] == "RPAR")
-                elif brackets:
-                    brackets.pop()
-                tok = new_tok(Tok, (typ, val, tline, tcol, line, end - line_start + 1))
-            pos = end
-        else:
-            at_end = True
-            typ, tok = "$END", None
-        if pending is not None:
-            if typ not in actions[pending]:
-                raise _Reject
-            pending = None
-        while True:
-            a = actions[states[-1]].get(typ)
-            if a is None:
-                raise _Reject
-            if a >= 0:
-                if at_end:  # pragma: no cover - Lark asserts this cannot happen
-                    raise _Reject
-                if typ == "NAME" and starts[states[-1]]:
-                    whole = _whole_statement(tab, states[-1], text, tok, pos, line, line_start)
-                    if whole is not None:
-                        pending, pos, line, line_start = _push_whole(states, values, firsts, lasts, whole, tok)
-                        break
-                states.append(a)
-                values.append(tok)
-                firsts.append(tok)
-                lasts.append(tok)
-                break
-            size, origin, kind, builder, pick = rules[~a]
-            if kind == _UNIT:  # x: y passes y on, position and all; follow the whole chain at once
-                key = (states[-2], states[-1], typ)
-                top = chains.get(key)
-                if top is None:
-                    top = chains[key] = _unit_chain(tab, states[-2], states[-1], typ)
-                states[-1] = top
-                continue
-            # The node takes its first child's place on the stacks: it starts where that child
-            # starts (firsts stays) and ends where the last child ends.
-            if size:
-                kids = values[-size:]
-                if size > 1:
-                    del values[1 - size:], states[1 - size:], firsts[1 - size:], lasts[-size:-1]
-            else:  # a rule that matched nothing (the empty program)
-                kids = []
-                values.append(None)
-                states.append(states[-1])
-                firsts.append(None)
-                lasts.append(None)
-            if kind == _PASS:  # ?x: "(" y ")" is y, spanning the parentheses
-                value = kids[pick]
-            else:
-                if pick is None:
-                    kept = kids
-                elif type(pick) is int:
-                    kept = [kids[pick]]
-                else:
-                    kept = pick(kids)
-                if kind == _INLINE:
-                    value = kept
-                else:
-                    value = builder(build, firsts[-1], lasts[-1], kept)
-            values[-1] = value
-            goto = states[-1] = actions[states[-2]][origin]
-            if at_end and goto == end_state:
-                return value
-
-
-# ------------------------------------------------------------------ Lark's own parse, for errors
-def _as_tok(t: Token) -> Tok:
-    return Tok((t.type, str(t), t.line, t.column, t.end_line, t.end_column))
-
-
-def _as_ends(meta) -> tuple[Optional[Tok], Optional[Tok]]:
-    """Lark's meta as the (first, last) tokens of :class:`_Builders`."""
-    if getattr(meta, "empty", True):
-        return None, None
-    return (Tok((None, None, meta.line, meta.column, meta.line, meta.column)),
-            Tok((None, None, meta.end_line, meta.end_column, meta.end_line, meta.end_column)))
-
-
-class _FromTree(Transformer):
-    """Lark's parse tree to the AST, through the same builders as :func:`_drive`."""
-
-    def __init__(self, build: _Builders):
-        super().__init__()
-        self.build = build
-
-    def __default__(self, data, children, meta):
-        fn = getattr(self.build, data, None)
-        if fn is None:  # pragma: no cover - a rule without a builder stays a Tree, as before
-            return Tree(data, children, meta)
-        return fn(*_as_ends(meta), children)
-
-    def __default_token__(self, token):
-        return _as_tok(token)
-
-
+# ------------------------------------------------------------------ errors
 def _expected(tokens) -> str:
     """Readable names for the terminals the parser would have accepted."""
     names = []
@@ -1415,7 +743,8 @@ def _syntax_error(err: UnexpectedInput, source: str) -> CausalSyntaxError:
                                  hint=(expected + "; is a bracket or brace left open?") if expected else
                                  "is a bracket or brace left open?")
     tok = err.token
-    text = str(tok).replace("\n", "\\n")
+    # a table's body read as one token where no table may be: what is unexpected is its '{'
+    text = "{" if tok.type == "TABLE_BODY" else str(tok).replace("\n", "\\n")
     what = "a new line" if tok.type == "_NL" else repr(text)
     hint = _expected(err.expected)
     if tok.type == "_NL":
@@ -1520,19 +849,6 @@ def _hint_for_char(ch: str) -> str:
     return "remove it, or check the spelling"
 
 
-def _parse_with_lark(source: str, start: str) -> S.Program:
-    source = one_newline(source)  # as parse() reads it
-    try:
-        tree = _lark(start).parse(source)
-        return _FromTree(_Builders(source)).transform(tree)
-    except UnexpectedInput as err:
-        raise _syntax_error(err, source) from None
-    except VisitError as err:  # pragma: no cover - a builder bug, not user input
-        if isinstance(err.orig_exc, CausalDSLError):
-            raise err.orig_exc from None
-        raise
-
-
 def parse(source: str, start: str = "start") -> S.Program:
     """Parse a whole program (models and queries) into a :class:`~causaldsl.language.syntax.Program`.
 
@@ -1543,34 +859,19 @@ def parse(source: str, start: str = "start") -> S.Program:
     """
     # Lines break at '\n', '\r\n' or a lone '\r', as Python reads source; the error messages
     # quote lines split the same way (errors.source_lines), so positions match the text given.
-    source = one_newline(source)
-    tab = _tables(start)
-    if tab is not None:
-        try:
-            with _collector_paused():
-                return _drive(tab, source, _Builders(source))
-        except _Reject:
-            pass
-    return _parse_with_lark(source, start)
+    return _parse_with(_lark(start), one_newline(source))
 
 
-@contextlib.contextmanager
-def _collector_paused():
-    """Python's cyclic garbage collector off while a syntax tree is built.
-
-    A tree is tens of thousands of new objects, none in a reference cycle, so
-    the collections their allocation sets off (a full one, now and then,
-    over every object of the process, JAX's included) free nothing and cost
-    about a tenth of the parse. The collector is turned back on only if it
-    was on.
-    """
-    was_on = gc.isenabled()
-    gc.disable()
+def _parse_with(lark: Lark, source: str) -> S.Program:
+    """``source`` (its line breaks already ``\\n``) parsed by ``lark``, whose transformer builds
+    the syntax tree as it parses."""
+    now = _PARSE.set(_Parse(source))
     try:
-        yield
+        return lark.parse(source)
+    except UnexpectedInput as err:
+        raise _syntax_error(err, source) from None
     finally:
-        if was_on:
-            gc.enable()
+        _PARSE.reset(now)
 
 
 def parse_query(text: str) -> S.Query:

@@ -439,7 +439,7 @@ def _check_table(table: S.Table, nodes: dict[str, Node], ctx: _Ctx) -> S.Table:
             seen[key] = i  # the common row: numbers of the domains, which are their own codes
             keys.append(key)
             continue
-        codes = tuple([v if type(v) is float and v in vals else _key_code(v, table.key_span(i, j), node, ctx)
+        codes = tuple([v if type(v) is float and v in vals else _key_code(v, table, i, j, node, ctx)
                        for j, (v, node, vals) in enumerate(zip(key, domains, values))])
         if codes in seen:
             raise ctx.err(TableError, f"duplicate row {_fmt_key(codes)} (also on line "
@@ -463,8 +463,13 @@ def _label(value: float, node: Node):
     return value
 
 
-def _key_code(v, span, node: Node, ctx: _Ctx) -> float:
-    """The code of the key atom ``v`` (a number or a level name, at ``span``) of ``node``."""
+def _key_code(v, table: S.Table, i: int, j: int, node: Node, ctx: _Ctx) -> float:
+    """The code of the key atom ``v`` (a number or a level name) of ``node``, atom ``j`` of row
+    ``i`` of ``table``: where it is is asked only for a message (a large table's spans are read
+    again from its text when asked)."""
+    if isinstance(v, str) and node.levels and v in node.levels:
+        return float(node.levels.index(v))
+    span = table.key_span(i, j)
     if isinstance(v, str):
         if not node.levels:
             raise ctx.err(TableError, f"'{v}' is not a value of '{node.name}'", span,
