@@ -195,7 +195,8 @@ def _node(c: Cpt, by_name: dict, probs: np.ndarray) -> Node:
     if c.parents:
         keys = _grid(tuple(len(by_name[p].levels) for p in c.parents))
         cols = probs.reshape(-1, k).T.tolist()
-        args = tuple(S.Table(c.parents, keys, tuple([Num(v) for v in col])) for col in cols)
+        spans = (S.NOSPAN,) * len(c.parents)
+        args = tuple(S.Table(c.parents, keys, tuple([Num(v) for v in col]), parent_spans=spans) for col in cols)
     else:
         args = tuple(Num(v) for v in probs.reshape(k).tolist())
     text = f"{c.name} ~ Categorical({', '.join(c.levels)})" + (f" given {', '.join(c.parents)}" if c.parents else "")
