@@ -408,3 +408,10 @@ def test_counterfactual_on_asia_matches_an_enumeration_of_the_noise():
     got = m.query('P(dysp[smoke = "no"] = "yes" | smoke = "yes", dysp = "yes")')
     assert got.method == "exact"
     assert got.value == pytest.approx(_asia_counterfactual_by_enumeration(), abs=1e-12)
+
+
+def test_numeric_level_names_are_quoted_in_queries():
+    """A bare number is a level's position; a quoted one its name (link's levels are '1', '2', ...)."""
+    m = cd.from_bif("variable y { type discrete [ 2 ] { 1, 2 }; }\nprobability ( y ) { table 0.25, 0.75; }")
+    assert m.query('P(y = "1")').value == 0.25
+    assert m.query("P(y = 1)").value == 0.75
