@@ -125,8 +125,9 @@ def build_model(name: str, cpts: Sequence[Cpt], source: str = "", *, tolerance: 
     for c in cpts:
         _check_shape(c, by_name, source)
     order = _order(cpts, by_name, source)
+    nums: dict[float, S.Num] = {}  # one Num per distinct number: they are immutable, and tables repeat them
     nodes = tuple(_node(by_name[v], by_name, checked_probs(
-        by_name[v], source, tolerance, [by_name[p].levels for p in by_name[v].parents])) for v in order)
+        by_name[v], source, tolerance, [by_name[p].levels for p in by_name[v].parents]), nums) for v in order)
     return Model(name, nodes, source)
 
 
@@ -189,16 +190,24 @@ def _grid(cards: tuple[int, ...]) -> tuple:
     return keys
 
 
-def _node(c: Cpt, by_name: dict, probs: np.ndarray) -> Node:
+def _num(v: float, nums: dict) -> S.Num:
+    n = nums.get(v)
+    if n is None:
+        n = nums[v] = S.Num(v)
+    return n
+
+
+def _node(c: Cpt, by_name: dict, probs: np.ndarray, nums: dict) -> Node:
     k = len(c.levels)
-    Num = S.Num
+    get = nums.get
     if c.parents:
         keys = _grid(tuple(len(by_name[p].levels) for p in c.parents))
         cols = probs.reshape(-1, k).T.tolist()
         spans = (S.NOSPAN,) * len(c.parents)
-        args = tuple(S.Table(c.parents, keys, tuple([Num(v) for v in col]), parent_spans=spans) for col in cols)
+        args = tuple(S.Table(c.parents, keys, tuple([get(v) or _num(v, nums) for v in col]), parent_spans=spans)
+                     for col in cols)
     else:
-        args = tuple(Num(v) for v in probs.reshape(k).tolist())
+        args = tuple(_num(v, nums) for v in probs.reshape(k).tolist())
     text = f"{c.name} ~ Categorical({', '.join(c.levels)})" + (f" given {', '.join(c.parents)}" if c.parents else "")
     return Node(c.name, "sample", c.parents, "Categorical", args, domain=tuple(float(i) for i in range(k)),
                 levels=tuple(c.levels), noise=c.name, origin=c.name, span=c.span, text=text)
