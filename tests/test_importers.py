@@ -415,3 +415,33 @@ def test_numeric_level_names_are_quoted_in_queries():
     m = cd.from_bif("variable y { type discrete [ 2 ] { 1, 2 }; }\nprobability ( y ) { table 0.25, 0.75; }")
     assert m.query('P(y = "1")').value == 0.25
     assert m.query("P(y = 1)").value == 0.75
+
+
+def test_conversions_refuse_what_is_not_a_network():
+    with pytest.raises(cd.CausalDSLError, match="DiscreteBayesianNetwork") as info:
+        cd.from_pgmpy({"a": 1})
+    assert info.value.hint
+    with pytest.raises(cd.CausalDSLError, match="BayesNet") as info:
+        cd.from_pyagrum("asia")
+    assert info.value.hint
+
+
+def test_pgmpy_integer_states_become_level_names():
+    from pgmpy.factors.discrete import TabularCPD
+    from pgmpy.models import DiscreteBayesianNetwork
+
+    bn = DiscreteBayesianNetwork([("x", "y")])
+    bn.add_cpds(TabularCPD("x", 2, [[0.3], [0.7]]),
+                TabularCPD("y", 2, [[0.9, 0.2], [0.1, 0.8]], evidence=["x"], evidence_card=[2]))
+    m = cd.from_pgmpy(bn)
+    assert m.ir["y"].levels == ("0", "1")
+    assert m.query('P(y = "1" | do(x = "1"))').value == pytest.approx(0.8)
+    assert m.query('P(x = "1" | y = "1")').value == pytest.approx(0.7 * 0.8 / (0.7 * 0.8 + 0.3 * 0.1))
+
+
+@pytest.mark.skipif(gum is None, reason="pyAgrum is not installed")
+def test_odd_names_survive_pyagrum():
+    m = cd.from_bif(ODD)
+    bn = m.to_pyagrum()
+    assert bn.variable("E").labels() == ("<5", "12+", "5-12")
+    assert cd.from_pyagrum(bn).ir.by_name == m.ir.by_name
