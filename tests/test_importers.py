@@ -445,3 +445,11 @@ def test_odd_names_survive_pyagrum():
     bn = m.to_pyagrum()
     assert bn.variable("E").labels() == ("<5", "12+", "5-12")
     assert cd.from_pyagrum(bn).ir.by_name == m.ir.by_name
+
+
+def test_bif_grammar_is_shipped_with_the_package():
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parent.parent
+    assert '"grammar/bif.lark" = "causaldsl/grammar/bif.lark"' in (root / "pyproject.toml").read_text()
+    assert (root / "grammar" / "bif.lark").is_file()
