@@ -182,7 +182,7 @@ def test_gzip_file_plain_file_and_text_read_the_same(tmp_path):
     text = gzip.open(_path("asia"), "rt").read()
     plain = tmp_path / "asia.bif"
     plain.write_text(text)
-    assert cd.from_bif(_path("asia")).ir == cd.from_bif(str(plain)).ir == cd.from_bif(text).ir
+    assert cd.from_bif(_path("asia")).ir == cd.from_bif(str(plain)).ir == cd.from_bif(plain).ir == cd.from_bif(text).ir
 
 
 def test_ir_built_from_tables_is_what_the_checker_builds():

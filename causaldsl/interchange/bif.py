@@ -28,6 +28,7 @@ from __future__ import annotations
 import functools
 import gzip
 import itertools
+import os
 import re
 from pathlib import Path
 from typing import NamedTuple, Optional, Union
@@ -190,7 +191,7 @@ def bif_text(source: Union[str, Path]) -> str:
     >>> bif_text("network x { }")
     'network x { }'
     """
-    if isinstance(source, Path) or ("{" not in source and "\n" not in source):
+    if isinstance(source, os.PathLike) or ("{" not in source and "\n" not in source):
         path = Path(source)
         if not path.is_file():
             raise CausalDSLError(f"no BIF file at '{path}'", hint="pass a path to a .bif or .bif.gz file, or BIF text")
