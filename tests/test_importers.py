@@ -453,3 +453,16 @@ def test_bif_grammar_is_shipped_with_the_package():
     root = Path(__file__).resolve().parent.parent
     assert '"grammar/bif.lark" = "causaldsl/grammar/bif.lark"' in (root / "pyproject.toml").read_text()
     assert (root / "grammar" / "bif.lark").is_file()
+
+
+def test_bif_keywords_as_names():
+    text = """network network { }
+variable probability { type discrete [ 3 ] { table, default, property }; }
+variable variable { type discrete [ 2 ] { type, discrete }; }
+probability ( probability ) { table 0.5, 0.25, 0.25; }
+probability ( variable | probability ) { (table) 1, 0; (default) 0, 1; (property) 0.5, 0.5; }
+"""
+    m = cd.from_bif(text)
+    assert m.name == "network" and m.ir["probability"].levels == ("table", "default", "property")
+    assert m.query('P(variable = "discrete")').value == pytest.approx(0.25 + 0.125)
+    assert cd.from_bif(m.to_bif()).ir == m.ir
