@@ -466,3 +466,8 @@ probability ( variable | probability ) { (table) 1, 0; (default) 0, 1; (property
     assert m.name == "network" and m.ir["probability"].levels == ("table", "default", "property")
     assert m.query('P(variable = "discrete")').value == pytest.approx(0.25 + 0.125)
     assert cd.from_bif(m.to_bif()).ir == m.ir
+
+
+def test_a_network_without_variables_is_refused():
+    err = _error("network empty { }\n", cd.CausalSyntaxError)
+    assert "no variables" in err.message

@@ -221,6 +221,9 @@ def read_bif(source: Union[str, Path], *, tolerance: float = TOLERANCE, name: Op
         raise err.orig_exc from None
     network = next((it.name.text for it in items if isinstance(it, _Network)), None)
     cpts = _tables(items, text)
+    if not cpts:
+        raise CausalSyntaxError("the BIF text declares no variables", line=1, column=1, source=text,
+                                hint="declare one: variable a { type discrete [ 2 ] { yes, no }; }")
     return build_model(name or network or "unknown", cpts, text, tolerance=tolerance)
 
 
