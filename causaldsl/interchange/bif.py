@@ -166,7 +166,7 @@ def _syntax_error(err: UnexpectedInput, text: str) -> CausalSyntaxError:
     """Lark's exception as a :class:`CausalSyntaxError` at its position."""
     expected = sorted({_EXPECTED.get(e, e) for e in (getattr(err, "expected", None) or ())
                        if not e.startswith("__") and e != "PROPERTY"} - {None})
-    want = ("expected " + ", ".join(expected)) if expected else "check the BIF syntax here"
+    want = ("expected " + " or ".join(expected)) if expected else "check the BIF syntax here"
     if isinstance(err, UnexpectedCharacters):
         what = f"unexpected character {text[err.pos_in_stream]!r}"
         line, column = err.line, err.column

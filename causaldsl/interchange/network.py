@@ -87,7 +87,7 @@ def checked_probs(cpt: Cpt, source: str = "", tolerance: float = TOLERANCE, pare
         row = int(np.argmax(off > tolerance))
         raise _err(ProbabilityError, f"the probabilities of {cpt.name}{_given(cpt, row, ' given ', parent_levels)} sum to "
                    f"{sums[row]:.6g}, not 1", cpt.where(row), source,
-                   f"each row must sum to 1 (within {tolerance:g}, which is then normalised away)")
+                   f"each row must sum to 1 (rows within {tolerance:g} of 1 are normalised)")
     if (off > EXACT).any():
         fix = off > EXACT
         flat = flat.copy()
