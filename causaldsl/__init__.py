@@ -13,6 +13,7 @@
 # Importing the package changes no setting of JAX's: the engines run in float64 under
 # causaldsl.engines.config.float64, scoped to each call (see causaldsl.engines.config).
 from .api import CausalModel, FittedModel, graph, load, model, program, report, run  # noqa: E402
+from .api import from_bif, from_pgmpy, from_pyagrum  # noqa: E402
 from .graphs.causal_graph import CausalGraph, from_dagitty  # noqa: E402
 from .engines.config import settings  # noqa: E402
 from .language.errors import (  # noqa: E402
@@ -50,7 +51,7 @@ __version__ = "0.1.0"
 
 __all__ = [
     "CausalModel", "FittedModel", "CausalGraph", "Result", "model", "load", "program", "run", "report",
-    "graph", "from_dagitty", "explore", "settings",
+    "graph", "from_dagitty", "from_bif", "from_pgmpy", "from_pyagrum", "explore", "settings",
     "CausalDSLError", "CausalSyntaxError", "CycleError", "DistributionError", "DomainError",
     "DuplicateDefinitionError", "EffectError", "MethodError", "ProbabilityError", "QueryError",
     "DataError", "FitError", "FitWarning",

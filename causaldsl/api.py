@@ -425,6 +425,57 @@ class CausalModel:
 
         return numpyro_model(self.ir)
 
+    # ------------------------------------------------------------------ other formats (causaldsl.interchange)
+    def to_bif(self) -> str:
+        """The model as BIF text (discrete tables only; see :func:`from_bif`).
+
+        >>> print(model("model m {\\n x ~ Bernoulli(0.25)\\n}").to_bif().splitlines()[-2])
+          table 0.75, 0.25;
+        """
+        from .interchange.bif import write_bif
+
+        return write_bif(self.ir)
+
+    def to_pgmpy(self):
+        """The model as a pgmpy ``DiscreteBayesianNetwork`` with one ``TabularCPD`` per variable."""
+        from .interchange.pgmpy import to_pgmpy
+
+        return to_pgmpy(self.ir)
+
+    def to_pyagrum(self):
+        """The model as a pyAgrum ``BayesNet``."""
+        from .interchange.pyagrum import to_pyagrum
+
+        return to_pyagrum(self.ir)
+
+
+def from_bif(source: Union[str, Path], *, tolerance: float = 1e-3) -> CausalModel:
+    """The discrete Bayesian network in a BIF file (``.bif`` or ``.bif.gz``) or BIF text, built
+    straight into a model: names, levels and tables as the file has them. Rows summing to 1 within
+    ``tolerance`` (but not within 1e-6) are normalised; see :mod:`causaldsl.interchange.bif`.
+
+    >>> m = from_bif("variable E { type discrete [ 2 ] { <5, 12+ }; } probability ( E ) { table 0.25, 0.75; }")
+    >>> m.query('P(E = "12+")').value
+    0.75
+    """
+    from .interchange.bif import read_bif
+
+    return CausalModel(read_bif(source, tolerance=tolerance))
+
+
+def from_pgmpy(bn) -> CausalModel:
+    """The model of a pgmpy ``DiscreteBayesianNetwork`` (see :mod:`causaldsl.interchange.pgmpy`)."""
+    from .interchange.pgmpy import from_pgmpy as convert
+
+    return CausalModel(convert(bn))
+
+
+def from_pyagrum(bn) -> CausalModel:
+    """The model of a pyAgrum ``BayesNet`` (see :mod:`causaldsl.interchange.pyagrum`)."""
+    from .interchange.pyagrum import from_pyagrum as convert
+
+    return CausalModel(convert(bn))
+
 
     def explain(self, query: str):
         """What ``query`` does and how it is answered: the model, the surgery and mutilated graph,
