@@ -377,3 +377,23 @@ def test_random_multi_world_queries_match_the_model():
             assert dataclasses.replace(est, expr=None).evaluate(m) == pytest.approx(truth, abs=1e-8)
             checked += 1
     assert checked >= 15
+
+
+def test_identify_statements_take_the_data_option():
+    """``identify ..., data = observations`` in a file: the same verdict as the Python keyword; a
+    graph where the formula needs an experiment under "both" is not identified from observations."""
+    import causaldsl as cd
+
+    src = "graph bow {{\n X -> Y\n X <-> Y\n}}\nidentify P(Y[X = 1] = 1){opt}\n"
+    both = cd.run(src.format(opt=""))[0][1]
+    obs = cd.run(src.format(opt=", data = observations"))[0][1]
+    g = cd.graph("graph bow {\n X -> Y\n X <-> Y\n}")
+    assert obs.identifiable == g.identify("P(Y[X = 1] = 1)", data="observations").identifiable
+    assert both.identifiable == g.identify("P(Y[X = 1] = 1)").identifiable
+    assert (both.identifiable, obs.identifiable) == (True, False)  # the experiment P(Y | do(X)) is needed
+    with pytest.raises(cd.QueryError) as e:
+        cd.run(src.format(opt=", data = everything"))
+    assert (e.value.line, "observations" in e.value.message) == (5, True)
+    with pytest.raises(cd.QueryError) as e:
+        cd.run(src.format(opt=", method = lp"))
+    assert "no option 'method'" in e.value.message

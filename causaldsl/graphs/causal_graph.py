@@ -400,6 +400,7 @@ def identify_query(cg, text: Union[str, S.ProbQuery, S.IdentifyQuery], source: O
     else:
         q = text
     if isinstance(q, S.IdentifyQuery):
+        data = _data_option(q, source, data)
         q = q.query
     if not isinstance(q, S.ProbQuery):
         raise QueryError("identify takes a query of the form P(Y | do(X), Z)", span=q.span, source=source,
@@ -486,6 +487,24 @@ def _cf_events(items, cg, source: str, what: str) -> list:
         cg._check(names, spans, source)
         out.append((CfVar(term.name, tuple(sub)), _value(value)))
     return out
+
+
+DATA_MODES = ("observations", "interventions", "both")
+
+
+def _data_option(q: S.IdentifyQuery, source: str, default: str) -> str:
+    """The ``data = ...`` option of an identify statement (cfid's ``data``: which distributions a
+    counterfactual's formula may use), checked; ``default`` where it is not given."""
+    data = default
+    for name, value, span in q.options:
+        if name != "data":
+            raise QueryError(f"identify has no option '{name}'", span=span, source=source,
+                             hint="its one option is data = observations | interventions | both")
+        if value.value not in DATA_MODES:
+            raise QueryError(f"data = {value.value} is not one of {', '.join(DATA_MODES)}", span=value.span,
+                             source=source, hint="data = observations: the formula uses P(V) alone")
+        data = value.value
+    return data
 
 
 def identify_counterfactual_query(cg, q: S.ProbQuery, source: str, data: str = "both"):

@@ -496,8 +496,10 @@ class _Builders(Transformer):
     def latent_decl(self, ch):
         return ("latent", [c for c in ch if c.type == "NAME"])
 
-    def identify_query(self, ch):  # !identify_query: "identify" prob_query
-        return S.IdentifyQuery(ch[1], _extent(ch[0], ch[1]), _PARSE.get().text(ch[0], ch[1]))
+    def identify_query(self, ch):  # !identify_query: "identify" prob_query ("," effect_option)*
+        opts = tuple(c for c in ch[2:] if type(c) is tuple)
+        last = opts[-1][1] if opts else ch[1]
+        return S.IdentifyQuery(ch[1], _extent(ch[0], last), _PARSE.get().text(ch[0], last), opts)
 
     def bounds_query(self, ch):  # !bounds_query: "bounds" (prob_query | effect_query) ("," effect_option)*
         opts = tuple(c for c in ch[2:] if type(c) is tuple)

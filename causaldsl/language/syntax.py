@@ -384,11 +384,13 @@ class GraphBlock:
 
 @dataclass(frozen=True)
 class IdentifyQuery:
-    """``identify P(Y | do(X), Z)``: an estimand in terms of observed variables."""
+    """``identify P(Y | do(X), Z)``: an estimand in terms of observed variables; ``options`` are
+    ``(name, value, span)``, e.g. ``data = observations`` for a counterfactual query."""
 
     query: ProbQuery
     span: Span = field(default=NOSPAN, compare=False)
     text: str = field(default="", compare=False)
+    options: tuple = ()
 
 
 @dataclass(frozen=True)
