@@ -425,6 +425,40 @@ class CausalModel:
 
         return numpyro_model(self.ir)
 
+    def explain(self, query: str):
+        """What ``query`` does and how it is answered: the model, the surgery and mutilated graph,
+        the twin network of a counterfactual, the engine and why, and for an exact answer the
+        sum it computed (:class:`causaldsl.explain.Explanation`; text in a terminal, HTML and
+        SVG in a notebook).
+
+        >>> ex = model("model m {\\n x ~ Bernoulli(0.5)\\n y := x\\n}").explain("P(y = 1 | do(x = 1))")
+        >>> ex.rung, ex.engine, ex.formula.evaluate()
+        ('doing', 'exact', 1.0)
+        """
+        from .explain import explain
+
+        return explain(self, query)
+
+    def numpyro_source(self, query: Optional[str] = None, *, samples: int = 100_000, seed: int = 0):
+        """Readable NumPyro source of the model, or of the program that answers ``query`` (its
+        network, and a Monte Carlo estimate left in ``estimate``), runnable on its own
+        (see :mod:`causaldsl.engines.numpyro_source`).
+
+        >>> src = model("model m {\\n x ~ Bernoulli(0.3)\\n y := 1 - x\\n}").numpyro_source("P(y = 1 | do(x = 0))")
+        >>> ns = {}; exec(src, ns); ns["estimate"]
+        1.0
+        """
+        from .engines.numpyro_source import numpyro_source
+
+        if query is None:
+            return numpyro_source(self.ir)
+        q = parse_query(query)
+        if not isinstance(q, (S.ProbQuery, S.ExpectQuery, S.EffectQuery)):
+            raise QueryError("numpyro_source() writes the program of a probability, expectation or effect query",
+                             hint="graph questions and identify are not answered by a program")
+        return numpyro_source(self.ir, plan_query(self.ir, q, query), label=q.text or query,
+                              samples=samples, seed=seed)
+
     # ------------------------------------------------------------------ other formats (causaldsl.interchange)
     def to_bif(self) -> str:
         """The model as BIF text (discrete tables only; see :func:`from_bif`).
@@ -475,41 +509,6 @@ def from_pyagrum(bn) -> CausalModel:
     from .interchange.pyagrum import from_pyagrum as convert
 
     return CausalModel(convert(bn))
-
-
-    def explain(self, query: str):
-        """What ``query`` does and how it is answered: the model, the surgery and mutilated graph,
-        the twin network of a counterfactual, the engine and why, and for an exact answer the
-        sum it computed (:class:`causaldsl.explain.Explanation`; text in a terminal, HTML and
-        SVG in a notebook).
-
-        >>> ex = model("model m {\\n x ~ Bernoulli(0.5)\\n y := x\\n}").explain("P(y = 1 | do(x = 1))")
-        >>> ex.rung, ex.engine, ex.formula.evaluate()
-        ('doing', 'exact', 1.0)
-        """
-        from .explain import explain
-
-        return explain(self, query)
-
-    def numpyro_source(self, query: Optional[str] = None, *, samples: int = 100_000, seed: int = 0):
-        """Readable NumPyro source of the model, or of the program that answers ``query`` (its
-        network, and a Monte Carlo estimate left in ``estimate``), runnable on its own
-        (see :mod:`causaldsl.engines.numpyro_source`).
-
-        >>> src = model("model m {\\n x ~ Bernoulli(0.3)\\n y := 1 - x\\n}").numpyro_source("P(y = 1 | do(x = 0))")
-        >>> ns = {}; exec(src, ns); ns["estimate"]
-        1.0
-        """
-        from .engines.numpyro_source import numpyro_source
-
-        if query is None:
-            return numpyro_source(self.ir)
-        q = parse_query(query)
-        if not isinstance(q, (S.ProbQuery, S.ExpectQuery, S.EffectQuery)):
-            raise QueryError("numpyro_source() writes the program of a probability, expectation or effect query",
-                             hint="graph questions and identify are not answered by a program")
-        return numpyro_source(self.ir, plan_query(self.ir, q, query), label=q.text or query,
-                              samples=samples, seed=seed)
 
 
 def _whole(node) -> bool:
