@@ -658,7 +658,8 @@ POSTERIOR_CELLS = [
     'ex = kidney.explore(outcome="recovery")\nex.click("treatment")\nex',
 ]
 
-# The posterior picture of the fit cell, and the explorer's charts: what the page shows.
+# The posterior picture of the fit cell, and the live explorer's charts (not its static copy, hidden
+# beside it): what the page shows.
 POSTERIOR_SHOWN = """() => {
   const nb = window.jupyterapp.shell.currentWidget.content;
   const cells = nb.widgets.slice(-2);
@@ -666,12 +667,12 @@ POSTERIOR_SHOWN = """() => {
   const chart = fitCell.querySelector('svg.cdsl-answer-chart');
   const iv = chart && chart.querySelector('.cdsl-interval');
   const title = chart && chart.querySelector('text');
-  const exIvs = [...exCell.querySelectorAll('.cdsl-explorer-charts .cdsl-interval')];
+  const exIvs = [...exCell.querySelectorAll('.widget-html-content > .cdsl-explorer-charts .cdsl-interval')];
   const stderr = fitCell.querySelectorAll('[data-mime-type="application/vnd.jupyter.stderr"]').length;
   const status = fitCell.querySelector('.cdsl-fit-status');
   return {chart: !!chart, lo: iv ? parseFloat(iv.dataset.lo) : null, hi: iv ? parseFloat(iv.dataset.hi) : null,
           titleFill: title ? getComputedStyle(title).fill : null, stderr, status: status ? status.innerText : null,
-          explorerIntervals: exIvs.length, explorerHist: exCell.querySelectorAll('.cdsl-explorer-charts .cdsl-hist').length,
+          explorerIntervals: exIvs.length, explorerHist: exCell.querySelectorAll('.widget-html-content > .cdsl-explorer-charts .cdsl-hist').length,
           background: getComputedStyle(document.body).backgroundColor};
 }"""
 
@@ -708,7 +709,7 @@ def _fitted_posteriors(page, shots: Path) -> None:
     fit_cell, ex_cell = cells.nth(cells.count() - 2), cells.last
     fit_cell.scroll_into_view_if_needed()
     fit_cell.locator(".jp-OutputArea").screenshot(path=str(shots / "posterior_cell_light.png"))
-    ex_cell.locator(".cdsl-explorer-charts").screenshot(path=str(shots / "posterior_explorer_light.png"))
+    ex_cell.locator(".widget-html-content > .cdsl-explorer-charts").screenshot(path=str(shots / "posterior_explorer_light.png"))
 
     page.evaluate("window.jupyterapp.commands.execute('apputils:change-theme', {theme: 'JupyterLab Dark'})")
     page.wait_for_function("() => document.body.dataset.jpThemeLight === 'false'", timeout=60_000)
@@ -717,7 +718,7 @@ def _fitted_posteriors(page, shots: Path) -> None:
     assert _brightness(dark["titleFill"]) > 150, dark  # the chart's text follows the theme: light on dark
     assert _brightness(light["titleFill"]) < 100, light
     fit_cell.locator(".jp-OutputArea").screenshot(path=str(shots / "posterior_cell_dark.png"))
-    ex_cell.locator(".cdsl-explorer-charts").screenshot(path=str(shots / "posterior_explorer_dark.png"))
+    ex_cell.locator(".widget-html-content > .cdsl-explorer-charts").screenshot(path=str(shots / "posterior_explorer_dark.png"))
     page.evaluate("window.jupyterapp.commands.execute('apputils:change-theme', {theme: 'JupyterLab Light'})")
 
 
