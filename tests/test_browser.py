@@ -160,8 +160,22 @@ def _browse(lab: str, fn, *args):
             browser.close()
 
 
+def _end_sessions(lab: str) -> None:
+    """Shut down every session an earlier test left running (its kernel too): each test starts
+    with the server's CPU and memory to itself, as a student's first notebook does."""
+    auth = {"Authorization": f"token {TOKEN}"}
+    with urllib.request.urlopen(urllib.request.Request(f"{lab}/api/sessions", headers=auth), timeout=30) as r:
+        sessions = json.loads(r.read())
+    for session in sessions:
+        req = urllib.request.Request(f"{lab}/api/sessions/{session['id']}", method="DELETE", headers=auth)
+        urllib.request.urlopen(req, timeout=60).read()
+
+
 def _open(page, lab: str, name: str) -> None:
-    page.goto(f"{lab}/lab/tree/{name}?token={TOKEN}")
+    # A fresh workspace (reset): notebooks an earlier test left open would be restored, and one of
+    # them, not ``name``, could be the current widget.
+    _end_sessions(lab)
+    page.goto(f"{lab}/lab/tree/{name}?token={TOKEN}&reset")
     page.wait_for_selector(".jp-NotebookPanel .jp-Cell", timeout=120_000)
     page.wait_for_function("() => window.jupyterapp && window.jupyterapp.shell.currentWidget && "
                            "window.jupyterapp.shell.currentWidget.sessionContext.session && "
@@ -408,6 +422,7 @@ def _browse_new(lab: str, fn, *args):
         browser = p.chromium.launch(executable_path=CHROMIUM, args=FLAGS, headless=True)
         try:
             page = browser.new_page(viewport={"width": 1500, "height": 1000})
+            _end_sessions(lab)
             for name, sources in PICS_NOTEBOOKS.items():
                 _put_notebook(lab, name, sources)
             # A fresh workspace (reset): notebooks an earlier test left open would be restored as hidden tabs.
@@ -684,6 +699,9 @@ def _brightness(css: str) -> float:
 
 
 def _fitted_posteriors(page, shots: Path) -> None:
+    # The theme is a user setting the server keeps: an earlier test may have left it dark.
+    page.evaluate("window.jupyterapp.commands.execute('apputils:change-theme', {theme: 'JupyterLab Light'})")
+    page.wait_for_function("() => document.body.dataset.jpThemeLight === 'true'", timeout=60_000)
     page.evaluate("""async (cells) => {
         const app = window.jupyterapp, nb = app.shell.currentWidget.content;
         for (const src of cells) {
