@@ -71,6 +71,16 @@ def _positions(node: Node, col: np.ndarray) -> np.ndarray:
     return np.abs(col[:, None] - dom[None, :]).argmin(axis=1)
 
 
+def _observed_positions(ir: Model, ds: Dataset) -> tuple:
+    """The variables in order, which cells each row observes, and each observed value's position
+    in its variable's domain (a ``rows x variables`` array each)."""
+    names = [n.name for n in ir.nodes]
+    obs = np.stack([ds.observed(n) for n in names], axis=1)
+    pos = np.stack([_positions(ir[n], np.nan_to_num(ds.columns.get(n, np.zeros(ds.rows))))
+                    for n in names], axis=1)
+    return names, obs, pos
+
+
 def _cpt(node: Node, ir: Model, compiled, theta) -> jnp.ndarray:
     """``P(node | parents; θ)`` on the grid of its parents' values (last axis: the node's value)."""
     parents = node.parents
@@ -97,10 +107,7 @@ def _counts_program(ir: Model, ds: Dataset) -> FitProgram:
     from ..language.parser import parse_query
     from ..model.queries import plan_query
 
-    names = [n.name for n in ir.nodes]
-    obs = np.stack([ds.observed(n) for n in names], axis=1)
-    pos = np.stack([_positions(ir[n], np.nan_to_num(ds.columns.get(n, np.zeros(ds.rows))))
-                    for n in names], axis=1)
+    names, obs, pos = _observed_positions(ir, ds)
     compiled = {n.name: [compile_expr(a) for a in n.args] if n.kind == "sample" else [compile_expr(n.expr)]
                 for n in ir.nodes}
     terms = []  # (kind, payload)
@@ -261,10 +268,7 @@ def row_loglik(ir: Model, ds: Dataset) -> Callable:
     from ..language.parser import parse_query
     from ..model.queries import plan_query
 
-    names = [n.name for n in ir.nodes]
-    obs = np.stack([ds.observed(n) for n in names], axis=1)
-    pos = np.stack([_positions(ir[n], np.nan_to_num(ds.columns.get(n, np.zeros(ds.rows))))
-                    for n in names], axis=1)
+    names, obs, pos = _observed_positions(ir, ds)
     compiled = {n.name: [compile_expr(a) for a in n.args] if n.kind == "sample" else [compile_expr(n.expr)]
                 for n in ir.nodes}
     full = np.flatnonzero(obs.all(axis=1))
