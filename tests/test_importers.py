@@ -303,6 +303,14 @@ def test_rows_must_sum_to_one_within_the_tolerance():
     assert err.line == 2
 
 
+def test_a_directed_cycle_is_refused_at_a_table_on_it():
+    text = (HEAD + "variable b { type discrete [ 2 ] { yes, no }; }\n"
+            "probability ( a | b ) { (yes) 0.5, 0.5; (no) 0.5, 0.5; }\n"
+            "probability ( b | a ) { (yes) 0.5, 0.5; (no) 0.5, 0.5; }\n")
+    err = _error(text, cd.CycleError)
+    assert "directed cycle" in err.message and err.line in (1, 2) and "acyclic" in err.hint  # at a declaration on it
+
+
 def test_unknown_variable_in_a_probability_block():
     err = _error(HEAD + "probability ( a | bb ) { (yes) 0.2, 0.8; (no) 0.5, 0.5; }", cd.UnknownNameError)
     assert (err.line, err.column) == (2, 19)

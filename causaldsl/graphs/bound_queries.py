@@ -120,18 +120,6 @@ def data_codes(cols: dict, side: ObservedSide, fixed_domains: bool, where: str =
 
 
 # ------------------------------------------------------------------ queries as linear forms
-def _literal(expr) -> Union[float, str, None]:
-    if isinstance(expr, S.Num):
-        return expr.value
-    if isinstance(expr, S.Unary) and isinstance(expr.operand, S.Num):
-        return -expr.operand.value if expr.op == "-" else expr.operand.value
-    if isinstance(expr, S.Str):
-        return expr.value
-    if isinstance(expr, S.Var) and expr.world is None:
-        return expr.name
-    return None
-
-
 class _Linear:
     """Turns a parsed query into a :class:`LinearQuery` over value indices."""
 
@@ -166,7 +154,7 @@ class _Linear:
                 inner = self.var(a.value.name, a.value.span)
                 items[var] = (inner, self.world(a.value.world, a.value.span))
                 continue
-            lit = _literal(a.value)
+            lit = S.literal(a.value)
             if lit is None:
                 raise self.ctx.err("an intervention here sets a value or another variable's counterfactual",
                                    getattr(a.value, "span", a.span), hint=f"write {var} = 1 or {var} = M[X = 0]")

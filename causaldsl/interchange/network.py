@@ -21,11 +21,11 @@ name is ever parsed as DSL. :func:`network_tables` reads the tables back out of 
 
 from __future__ import annotations
 
-import heapq
 import itertools
 from dataclasses import dataclass, field
 from typing import Optional, Sequence
 
+import networkx as nx
 import numpy as np
 
 from ..language import syntax as S
@@ -153,28 +153,18 @@ def _check_shape(c: Cpt, by_name: dict, source: str) -> None:
 
 
 def _order(cpts: Sequence[Cpt], by_name: dict, source: str) -> list[str]:
-    """Parents first; among the variables ready, the one given first (Kahn's algorithm)."""
+    """Parents first; among the variables ready, the one given first (networkx's lexicographical
+    topological sort, keyed by position in the file)."""
+    g = nx.DiGraph()
+    g.add_nodes_from(c.name for c in cpts)
+    g.add_edges_from((p, c.name) for c in cpts for p in c.parents)
     rank = {c.name: i for i, c in enumerate(cpts)}
-    waiting = {c.name: len(c.parents) for c in cpts}
-    children: dict[str, list[str]] = {c.name: [] for c in cpts}
-    for c in cpts:
-        for p in c.parents:
-            children[p].append(c.name)
-    ready = [(rank[v], v) for v, k in waiting.items() if k == 0]
-    heapq.heapify(ready)
-    order = []
-    while ready:
-        _, v = heapq.heappop(ready)
-        order.append(v)
-        for ch in children[v]:
-            waiting[ch] -= 1
-            if waiting[ch] == 0:
-                heapq.heappush(ready, (rank[ch], ch))
-    if len(order) != len(cpts):
-        stuck = next(c for c in cpts if waiting[c.name] > 0)
+    try:
+        return list(nx.lexicographical_topological_sort(g, key=rank.__getitem__))
+    except nx.NetworkXUnfeasible:
+        stuck = by_name[nx.find_cycle(g)[0][0]]
         raise _err(CycleError, f"the network has a directed cycle through '{stuck.name}'", stuck.span, source,
-                   "a Bayesian network must be acyclic")
-    return order
+                   "a Bayesian network must be acyclic") from None
 
 
 _GRIDS: dict = {}

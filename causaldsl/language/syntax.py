@@ -426,3 +426,21 @@ class Program:
 
     items: tuple  # ModelBlock | GraphBlock | Query | IdentifyQuery | GraphQuery
     source: str = field(default="", compare=False)
+
+
+def literal(expr: Expr) -> Union[float, str, None]:
+    """The number or bare name an expression in value position writes (``1``, ``-2``, ``"a"``,
+    ``sunny``), or None where it is not a literal.
+
+    >>> literal(Unary("-", Num(2.0))), literal(Var("sunny")), literal(BinOp("+", Num(1.0), Num(2.0))) is None
+    (-2.0, 'sunny', True)
+    """
+    if isinstance(expr, Num):
+        return expr.value
+    if isinstance(expr, Unary) and isinstance(expr.operand, Num):
+        return -expr.operand.value if expr.op == "-" else expr.operand.value
+    if isinstance(expr, Str):
+        return expr.value
+    if isinstance(expr, Var) and expr.world is None:
+        return expr.name
+    return None

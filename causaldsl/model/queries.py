@@ -146,16 +146,11 @@ class _Builder:
         return Slot(idx)
 
     def literal(self, expr: S.Expr) -> Optional[Union[float, str]]:
-        """A number or a bare name in value position (``X = 1``, ``X = -2``, ``W = sunny``)."""
-        if isinstance(expr, S.Num):
-            return expr.value
-        if isinstance(expr, S.Unary) and isinstance(expr.operand, S.Num):
-            return -expr.operand.value if expr.op == "-" else expr.operand.value
-        if isinstance(expr, S.Str):
-            return expr.value
-        if isinstance(expr, S.Var) and expr.world is None and expr.name not in self.model:
-            return expr.name
-        return None
+        """A number or a bare name in value position (``X = 1``, ``X = -2``, ``W = sunny``); a
+        model variable's name is not a literal here."""
+        if isinstance(expr, S.Var) and expr.name in self.model:
+            return None
+        return S.literal(expr)
 
     # ---------------------------------------------------------------- worlds
     def world(self, assignments, span) -> tuple:
