@@ -159,3 +159,14 @@ def test_numpyro_source_writes_the_gumbel_race():
     p = 0.6 * 0.4 * 0.5 / 0.3  # P(c under x=1) * P(x=1): the draws kept, for the standard error
     se = np.sqrt(0.25 / (200_000 * p))
     assert abs(ns["estimate"] - m.query(QUERY).value) < 5 * se
+
+
+def test_cause_queries_refuse_a_gumbel_variable_clearly():
+    m = _dice("abc", "gumbel")
+    with pytest.raises(cd.MethodError, match="coupling = gumbel") as info:
+        m.query("cause(x = 1 -> y = c | x = 1, y = c)")
+    assert info.value.line == 3 and "with_coupling('quantile', 'y')" in info.value.hint
+    # under the quantile coupling it is answered: y = c at x = 1 is U >= 0.4; x = 0 keeps y = c
+    # only for U >= 0.8, so x = 1 is a (but-for) cause on U in [0.4, 0.8): 0.4 / 0.6
+    r = m.with_coupling("quantile").query("cause(x = 1 -> y = c | x = 1, y = c)")
+    assert r.value == pytest.approx(2 / 3, abs=1e-12)
