@@ -17,12 +17,12 @@ from .model.distributions import FAMILIES
 from .language.errors import CausalDSLError, DomainError, DuplicateDefinitionError, QueryError, UnknownNameError, did_you_mean
 from .engines.dispatch import run_plan
 from .engines.engine import Engine
-from .model.ir import Model
+from .model.ir import COUPLINGS, Model
 from .language.parser import parse, parse_query
 from .model.queries import plan_query
 from .engines.results import Result, table
 from .model.validity import check_plan
-from .model.worlds import do as surgery
+from .model.worlds import couple, do as surgery
 from .notebook import pictures  # noqa: F401  (it installs the drawing of CausalGraph)
 
 
@@ -356,6 +356,26 @@ class CausalModel:
                                        hint=did_you_mean(name, self.variables) or "variables are: " + ", ".join(self.variables))
             fixed[name] = _coded(self.ir[name], value)
         return self._derive(surgery(self.ir, fixed))
+
+    def with_coupling(self, coupling: str, *variables: str) -> "CausalModel":
+        """The model with the named variables' worlds coupled by ``coupling`` (default: every
+        ``~`` variable with finitely many values): ``"gumbel"`` (Gumbel-max, which does not
+        depend on the order of a Categorical's levels) or ``"quantile"`` (the default coupling).
+        The same as ``coupling = gumbel`` in the model's text; see docs/language.md, *Semantics*.
+
+        >>> m = model("model m {\\n x ~ Bernoulli(0.5)\\n y ~ Categorical(a: table(x) { 0: 0.5, 1: 0.1 }, "
+        ...           "b: 0.3, c: table(x) { 0: 0.2, 1: 0.6 })\\n}")
+        >>> round(m.with_coupling("gumbel").query("P(y[x = 0] = a | x = 1, y = c)").value, 4)
+        0.5238
+        """
+        if coupling not in COUPLINGS:
+            raise CausalDSLError(f"unknown coupling '{coupling}'",
+                                 hint=did_you_mean(coupling, COUPLINGS) or "use 'gumbel' or 'quantile'")
+        for name in variables:
+            if name not in self.ir:
+                raise UnknownNameError(f"unknown variable '{name}'",
+                                       hint=did_you_mean(name, self.variables) or "variables are: " + ", ".join(self.variables))
+        return self._derive(couple(self.ir, coupling, variables or None))
 
     @float64
     def sample(self, n: int = 10_000, *, seed: int = 0, progress: Optional[bool] = None) -> dict[str, np.ndarray]:

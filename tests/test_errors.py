@@ -375,6 +375,19 @@ MISTAKES = [
     M("program-model-text-with-a-bad-query-after-it", cd.model,
       "model m {\n    smoking ~ Bernoulli(0.5)\n}\n\nP(smokng = 1)\n", cd.UnknownNameError, 5, 3, "smokng",
       hint="did you mean 'smoking'?"),
+    # ------------------------------------------------------------------ couplings
+    M("coupling-unknown-name", cd.model, "model m {\n    y ~ Categorical(0.2, 0.8, coupling = maxed)\n}",
+      cd.DistributionError, 2, 42, "maxed", message="'quantile' or 'gumbel'", hint="coupling = gumbel"),
+    M("coupling-gumbel-on-continuous", cd.model, "model m {\n    y ~ Normal(0, 1, coupling = gumbel)\n}",
+      cd.DistributionError, 2, 22, "coupling", message="finitely many values", hint="Categorical"),
+    M("coupling-unknown-model-option", cd.model, "model m (copling = gumbel) {\n    y ~ Bernoulli(0.5)\n}",
+      cd.CausalSyntaxError, 1, 10, "copling", message="'copling'", hint="coupling"),
+    M("coupling-gumbel-three-worlds-exact", query(
+        "model m {\n    x ~ Categorical(0.3, 0.3, 0.4)\n"
+        "    y ~ Categorical(table(x) { 0: 0.5, 1: 0.1, 2: 0.3 }, 0.3, table(x) { 0: 0.2, 1: 0.6, 2: 0.4 }, "
+        "coupling = gumbel)\n}", method="exact"),
+      "P(y[x = 0] = 0 and y[x = 1] = 2 | y = 1, x = 2)", cd.MethodError, 1, 1, "P(",
+      message="two worlds at most", hint="monte-carlo"),
 ]
 
 

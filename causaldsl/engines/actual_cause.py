@@ -59,7 +59,7 @@ import numpy as np
 from ..language import syntax as S
 from .config import float64
 from ..model.distributions import FAMILIES
-from ..language.errors import DomainError, ProbabilityError, QueryError, ZeroProbabilityError, did_you_mean
+from ..language.errors import DomainError, MethodError, ProbabilityError, QueryError, ZeroProbabilityError, did_you_mean
 from ..model.expressions import compile_expr, free_vars, is_boolean, rename, walk
 from ..model.ir import Model, Node
 from .results import Result
@@ -324,6 +324,12 @@ def _cells(node: Node, pdomains: list, domain: tuple, source: str) -> list[tuple
         val = np.broadcast_to(np.asarray(compile_expr(node.expr, np)(env), dtype=float), shape).reshape(-1)
         idx = np.abs(val[:, None] - dom[None, :]).argmin(axis=1)
         return [(1.0, tuple(int(i) for i in idx))]
+    if node.coupling == "gumbel" and len(domain) > 2:
+        # the cells below are intervals of one uniform; the Gumbel race has no such intervals
+        raise MethodError(f"cause queries read each variable's response to its noise as cells of one "
+                          f"uniform (the quantile coupling), and '{node.name}' has coupling = gumbel",
+                          span=node.span, source=source,
+                          hint=f"ask it of m.with_coupling('quantile', '{node.name}')")
     fam = FAMILIES[node.family]
     params = tuple(np.broadcast_to(np.asarray(compile_expr(a, np)(env), dtype=float), shape).reshape(-1)
                    for a in node.args)

@@ -24,6 +24,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from . import gaussian, nuts
+from .coupling import exact_limit, order_note
 from .exact import Cost, ExactProgram, compile_exact, structure_cost
 from .montecarlo import MonteCarloProgram, compile_montecarlo
 from .noise import seed_of
@@ -54,10 +55,13 @@ def choose_method(plan: Plan, method: Optional[str], source: str = "", span=None
     ('exact', 'monte-carlo')
     """
     if method is None:
-        return "exact" if plan.finite else "monte-carlo"
+        return "exact" if plan.finite and _coupling_limit(plan) is None else "monte-carlo"
     if method not in METHODS:
         raise MethodError(f"unknown method '{method}'", span=span, source=source,
                           hint="use method='exact' or method='monte-carlo'")
+    if method == "exact" and plan.finite and _coupling_limit(plan) is not None:
+        raise MethodError(_coupling_limit(plan), span=span, source=source,
+                          hint="use method='monte-carlo' (the default for this query)")
     if method == "exact" and not plan.finite:
         cont = list(dict.fromkeys(n.origin for n in plan.network.nodes if n.kind != "fixed" and not n.finite))
         verb = "is" if len(cont) == 1 else "are"
@@ -66,6 +70,15 @@ def choose_method(plan: Plan, method: Optional[str], source: str = "", span=None
                           span=span, source=source,
                           hint="use method='monte-carlo' (the default for such models)")
     return method
+
+
+def _coupling_limit(plan: Plan) -> Optional[str]:
+    """Why the exact engine cannot couple this plan's worlds (:func:`~causaldsl.engines.coupling.exact_limit`)."""
+    for p in (plan, *(part for _, part in (plan.parts or ()))):
+        reason = exact_limit(p.network)
+        if reason is not None:
+            return reason
+    return None
 
 
 def too_large(cost: Cost, limits: Settings = settings) -> Optional[tuple[str, str]]:
@@ -158,6 +171,8 @@ def run_plan(plan: Plan, engine: Engine, *, text: str, method: Optional[str] = N
         return _run_posterior(plan, engine, posterior, values, text=text, method=method, seed=seed,
                               samples=samples, source=source, span=span, asked=asked)
     label, need = "monte-carlo", None
+    if asked is None and plan.finite and method == "monte-carlo":
+        label = f"monte-carlo ({_coupling_limit(plan)})"
     if method == "exact":
         # An expectation over several worlds is the signed sum of one contraction per world (an
         # ATE is two do-queries), each over a network no larger than the one it needs.
@@ -276,8 +291,14 @@ def _result(plan, text, value, se, method, **kw) -> Result:
             table[k] = float(value[idx])
             if se is not None:
                 errs[k] = float(se[idx])
-        return Result(text, table, None, method, stderrs=errs or None, note=plan.note, **kw)
-    return Result(text, float(value), None if se is None else float(se), method, note=plan.note, **kw)
+        return Result(text, table, None, method, stderrs=errs or None, note=_note(plan), **kw)
+    return Result(text, float(value), None if se is None else float(se), method, note=_note(plan), **kw)
+
+
+def _note(plan: Plan) -> Optional[str]:
+    """What the answer leaves out (a count's far tail) or depends on (the order of levels)."""
+    notes = [n for n in (plan.note, order_note(plan.network)) if n]
+    return "; ".join(notes) or None
 
 
 def _undefined(text: str, span, source: str) -> QueryError:
@@ -384,7 +405,7 @@ def _posterior_result(plan: Plan, text: str, per_draw, se, method: str, post: Dr
     d = per_draw.shape[0]
     # With common random numbers the simulation error is shared by all draws: it does not average out.
     mc = None if se is None else np.mean(se, axis=0)
-    info = dict(interval_level=LEVEL, posterior=f"{post.source}, {d:,} draws", note=plan.note, **kw)
+    info = dict(interval_level=LEVEL, posterior=f"{post.source}, {d:,} draws", note=_note(plan), **kw)
     if plan.kind == "dist":
         nodes = [plan.network[n] for n in plan.dist_vars]
         table, errs, intervals, draws = {}, {}, {}, {}

@@ -7,7 +7,8 @@ single copy its conditional probability table; for copies ``c_1..c_k`` of a
 
     P(c_1 = j_1, ..., c_k = j_k | parents) = max(0, min_i F_i(j_i) - max_i F_i(j_i - 1))
 
-the length of the intersection of the copies' CDF intervals. A deterministic
+the length of the intersection of the copies' CDF intervals (or, for a variable with
+``coupling = gumbel``, the Gumbel-max joint of two copies: :mod:`~causaldsl.engines.coupling`). A deterministic
 ``:=`` copy is the same formula with point masses. The answer is
 ``Σ factors · evidence · target / Σ factors · evidence``, computed in a single
 contraction (with a stacked ``[1, target]`` operand) along one path found once
@@ -59,6 +60,7 @@ from ..model.ir import Model, Slot
 from ..model.queries import Plan
 from .config import float64, settings
 from .contraction import plan as contraction_plan
+from .coupling import gumbel_max_joint, quantile_joint
 
 
 def _close(a, b, xp=jnp):
@@ -284,8 +286,8 @@ class _Structure:
             pmfs.append(pmf)
             flags.append(xp.any(bad, axis=others) if self.lifted_in[g] else xp.any(bad))
         if self.lifted_in[g]:
-            return self._finite(self._coupled(pmfs, pshape, xp), xp), flags
-        return self._coupled(pmfs, pshape, xp), flags
+            return self._finite(self._coupled(copies, pmfs, pshape, xp), xp), flags
+        return self._coupled(copies, pmfs, pshape, xp), flags
 
     @staticmethod
     def _finite(f, xp):
@@ -295,18 +297,13 @@ class _Structure:
         return xp.where(xp.isfinite(f), f, 0.0)
 
     @staticmethod
-    def _coupled(pmfs: list, pshape: tuple, xp):
-        """One copy's table, or the joint table of copies that share their noise."""
-        if len(pmfs) == 1:
-            return pmfs[0]
-        k = len(pmfs)
-        up = lo = None
-        for i, pmf in enumerate(pmfs):
-            cdf = xp.cumsum(pmf, axis=-1)
-            shape = pshape + tuple(-1 if j == i else 1 for j in range(k))
-            u, low = cdf.reshape(shape), (cdf - pmf).reshape(shape)
-            up, lo = (u, low) if up is None else (xp.minimum(up, u), xp.maximum(lo, low))
-        return xp.maximum(up - lo, 0.0)
+    def _coupled(copies: list, pmfs: list, pshape: tuple, xp):
+        """One copy's table, or the joint table of copies that share their noise, by the
+        variable's coupling (:mod:`~causaldsl.engines.coupling`; a Gumbel-max group reaches
+        here with two copies at most, see :func:`~causaldsl.engines.coupling.exact_limit`)."""
+        if len(pmfs) == 2 and copies[0].coupling == "gumbel":
+            return gumbel_max_joint(pmfs[0], pmfs[1], xp)
+        return quantile_joint(pmfs, pshape, xp)
 
     def contract(self, factors: list, hots: list, values, slots, xp):
         """``(numerator, denominator, undefined mass)`` from the group factors and the lifted

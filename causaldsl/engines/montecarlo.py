@@ -39,6 +39,7 @@ from ..language.errors import MethodError, QueryError
 from ..model.expressions import compile_expr, free_vars
 from ..model.ir import Model, Node, Slot
 from ..model.queries import Plan
+from . import coupling
 from . import noise as rng
 from . import scalar
 
@@ -165,6 +166,7 @@ class Step:
     share: bool = False
     stream: int = 0
     child: Optional[str] = None
+    gumbel: bool = False  # the noise is one Gumbel per value (coupling = gumbel, several copies)
 
 
 class Schedule:
@@ -216,22 +218,25 @@ class Schedule:
                 fam = FAMILIES[node.family]
                 many = shared[node.noise] > 1
                 z = fam.from_z is not None  # noise kept as a standard normal, else as a uniform
+                # Gumbel-max: one uniform per value, each in its own stream (2 * i past the others)
+                gumbel = many and node.coupling == "gumbel" and node.finite and len(node.domain) > 2
+                rows = [2 * len(order) * (1 + k) + s1 for k in range(len(node.domain))] if gumbel else [s1]
                 if obs is not None and node.noise not in have_u:
                     noise = None
                     if many:
                         have_u.add(node.noise)
                         if fam.discrete:  # U uniform on the observed value's CDF interval
                             noise = ("u", len(self.u_streams))
-                            self.u_streams.append(s1)
-                    steps.append(Step(node, "observe", obs, noise, share=many))
+                            self.u_streams.extend(rows)
+                    steps.append(Step(node, "observe", obs, noise, share=many, gumbel=gumbel))
                 elif node.noise in have_u or many or z or fam.name in _CHEAP_QUANTILE or fam.support == "finite":
                     noise = None
                     if node.noise not in have_u:
                         have_u.add(node.noise)
                         block = self.z_streams if z else self.u_streams
                         noise = ("z" if z else "u", len(block))
-                        block.append(s1)
-                    steps.append(Step(node, "draw", obs, noise))
+                        block.extend(rows)
+                    steps.append(Step(node, "draw", obs, noise, gumbel=gumbel))
                 else:
                     steps.append(Step(node, "numpyro", obs, stream=s1 + 1))
         self.steps = steps
@@ -249,6 +254,11 @@ def _common(params, *xs):
     """``params`` and ``xs`` broadcast to their common shape (``()`` when all are scalars)."""
     shape = jnp.broadcast_shapes(*(jnp.shape(a) for a in params), *(jnp.shape(x) for x in xs))
     return tuple(jnp.broadcast_to(a, shape) for a in params), tuple(jnp.broadcast_to(x, shape) for x in xs)
+
+
+def _gumbel_uniforms(rows, first: int, k: int, dtype):
+    """The ``k`` uniform rows of a Gumbel-max noise, values on the last axis: ``(n, k)``."""
+    return jnp.stack([rows[first + j].astype(dtype) for j in range(k)], -1)
 
 
 def noise_rows(s: Schedule, key, n: int, shard_draws: bool = True) -> tuple:
@@ -349,7 +359,12 @@ def run_schedule(s: Schedule, key, values, theta, n: int, shard_draws: bool = Tr
                 params, _ = _common(raw, obs)
                 lo, hi = fam.cdf(params, obs - 1), fam.cdf(params, obs)
                 logw = logw + jnp.log(jnp.maximum(hi - lo, 0.0))
-                if st.share:
+                if st.gumbel:  # the Gumbels given the observed value's index (top-down)
+                    dom = jnp.asarray(node.domain, dtype)
+                    g_u = _gumbel_uniforms(blocks["u"], st.noise[1], len(node.domain), dtype)
+                    u[node.noise] = coupling.gumbel_posterior(fam.pmf(raw, dom), jnp.argmin(jnp.abs(dom - obs)),
+                                                              g_u, jnp)
+                elif st.share:
                     u[node.noise] = lo + blocks["u"][st.noise[1]].astype(dtype) * (hi - lo)
             else:
                 params, _ = _common(raw, obs)
@@ -359,6 +374,16 @@ def run_schedule(s: Schedule, key, values, theta, n: int, shard_draws: bool = Tr
             env[node.name] = obs
             continue
         if st.mode == "draw":
+            if st.gumbel:
+                if st.noise is not None:
+                    g_u = _gumbel_uniforms(blocks["u"], st.noise[1], len(node.domain), dtype)
+                    u[node.noise] = coupling.gumbels(g_u, jnp)
+                dom = jnp.asarray(node.domain, dtype)
+                val = dom[coupling.gumbel_argmax(fam.pmf(raw, dom), u[node.noise], jnp)]
+                if obs is not None:
+                    logw = logw + jnp.log(jnp.abs(val - obs) <= 1e-9)
+                env[node.name] = val
+                continue
             if st.noise is not None:
                 kind, row = st.noise
                 u[node.noise] = blocks[kind][row].astype(dtype)

@@ -220,7 +220,15 @@ def _model_function(ir: Model, fname: str, names: _Names, w: _Writer, doc: str) 
             shared.setdefault(n.noise or n.name, []).append(n.name)
     shared = {k: v for k, v in shared.items() if len(v) > 1}
     noise_vars = {}
-    for noise in shared:
+    gumbel = set()  # noises shared by Gumbel-max copies: one standard Gumbel per level
+    for noise, copies in shared.items():
+        first = ir[copies[0]]
+        if first.coupling == "gumbel" and first.family == "Categorical" and len(first.domain) > 2:
+            g = names[f"G_{noise}"]
+            noise_vars[noise] = g
+            gumbel.add(noise)
+            lines.append(f'    {g} = numpyro.sample("G_{noise}", dist.Gumbel(0.0, 1.0).expand([{len(first.domain)}]).to_event(1))')
+            continue
         u = names[f"U_{noise}"]
         noise_vars[noise] = u
         lines.append(f'    {u} = numpyro.sample("U_{noise}", dist.Uniform(0.0, 1.0))')
@@ -233,6 +241,10 @@ def _model_function(ir: Model, fname: str, names: _Names, w: _Writer, doc: str) 
                          f"  # do({n.origin or n.name} = {_num(v)}): its mechanism is cut")
         elif n.kind == "assign":
             lines.append(f'    {me} = numpyro.deterministic("{w.site(n.name)}", jnp.asarray({w.top(n.expr, env)}, dtype=float))')
+        elif (n.noise or n.name) in gumbel:  # Gumbel-max: the level whose log p + G is largest
+            probs = "jnp.stack([" + ", ".join(f"jnp.asarray({a}, dtype=float)" for a in w.args(n, env)) + "], -1)"
+            q = f"jnp.argmax(jnp.log({probs}) + {noise_vars[n.noise or n.name]}, -1).astype(float)"
+            lines.append(f'    {me} = numpyro.deterministic("{w.site(n.name)}", {q})')
         elif (n.noise or n.name) in noise_vars:
             q = _quantile_text(n, w.args(n, env), noise_vars[n.noise or n.name])
             lines.append(f'    {me} = numpyro.deterministic("{w.site(n.name)}", {q})')
@@ -244,7 +256,7 @@ def _model_function(ir: Model, fname: str, names: _Names, w: _Writer, doc: str) 
 
 
 def _all_names(ir: Model) -> list:
-    noises = [f"U_{n.noise or n.name}" for n in ir.nodes if n.kind == "sample"]
+    noises = [f"{'G' if n.coupling == 'gumbel' else 'U'}_{n.noise or n.name}" for n in ir.nodes if n.kind == "sample"]
     return list(dict.fromkeys([p.name for p in ir.params] + ir.names + noises))
 
 

@@ -56,26 +56,32 @@ def grammar_text() -> str:
 class _BracketNewlines(PostLex):
     """Post-lexer: drop newlines inside ( ), [ ] and table braces.
 
-    A ``{`` that follows ``)`` opens a table (``table(X) {``); any other ``{``
-    opens a block, where newlines separate statements.
+    A ``{`` that follows ``)`` opens a table (``table(X) {``), unless the parentheses held a
+    model's options (``model m (coupling = gumbel) {``); any other ``{`` opens a block, where
+    newlines separate statements.
     """
 
     always_accept = ("_NL",)
 
     def process(self, stream: Iterator[Token]) -> Iterator[Token]:
         stack: list[bool] = []  # per open bracket: whether newlines inside it are dropped
-        prev = None
+        options: list[bool] = []  # per open parenthesis: whether it holds a model's options
+        prev = before = None
         for tok in stream:
             t = tok.type
             if t == "LPAR" or t == "LSQB":
                 stack.append(True)
+                if t == "LPAR":
+                    options.append(before == "MODEL" and prev == "NAME")
             elif t == "LBRACE":
                 stack.append(prev == "RPAR")
             elif (t == "RPAR" or t == "RSQB" or t == "RBRACE") and stack:
                 stack.pop()
+                if t == "RPAR" and options and options.pop():
+                    t = "OPTIONS_END"  # what the next ``{`` sees: a block follows
             if t == "_NL" and stack and stack[-1]:
                 continue
-            prev = t
+            prev, before = t, prev
             yield tok
 
 
@@ -251,10 +257,13 @@ class _Builders(Transformer):
         return S.Program(tuple(items), _PARSE.get().source)
 
     def model(self, ch):
-        name, *stmts = ch
+        name, options, *stmts = ch
         params = tuple(s for s in stmts if isinstance(s, S.ParamStmt))
         return S.ModelBlock(name.value, tuple(s for s in stmts if not isinstance(s, S.ParamStmt)),
-                            _span(name), params)
+                            _span(name), params, options or ())
+
+    def model_options(self, ch):
+        return tuple(ch)
 
     def param_stmt(self, ch):
         name, index, dist = ch

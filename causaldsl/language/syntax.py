@@ -250,6 +250,7 @@ class ModelBlock:
     statements: tuple[Statement, ...]
     span: Span = field(default=NOSPAN, compare=False)
     params: tuple[ParamStmt, ...] = ()
+    options: tuple[tuple, ...] = ()  # (name, Value, span) of ``model NAME (name = value, ...)``
 
 
 @dataclass(frozen=True)

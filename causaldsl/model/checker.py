@@ -28,7 +28,7 @@ from ..language.errors import (CausalSyntaxError, CycleError, DistributionError,
                      source_lines)
 from .expressions import (FUNCTIONS, arity_hint, arity_ok, arity_message, children, compile_expr, free_vars,
                           is_logical, map_children, renew, same_or_new, walk)
-from .ir import Model, Node, Param
+from .ir import COUPLINGS, Model, Node, Param
 
 MAX_DOMAIN = 4096  # larger images of := over finite parents are treated as continuous
 MAX_TRIALS = 100_000
@@ -56,8 +56,14 @@ class _Ctx:
 def check_model(block: S.ModelBlock, source: str = "") -> Model:
     """Check a parsed ``model`` block and build its IR."""
     ctx = _Ctx(source)
+    default_coupling = _model_coupling(block, ctx)
+    couplings: dict[str, tuple] = {}  # name -> (coupling, span) written in its statement
     stmts: dict[str, S.Statement] = {}
     for st in block.statements:
+        if isinstance(st, S.SampleStmt):
+            st, written = _take_coupling(st, ctx)
+            if written is not None:
+                couplings[st.name] = written
         if st.name in RESERVED:
             raise ctx.err(CausalSyntaxError, f"'{st.name}' is a reserved word and cannot name a variable",
                           st.span, hint=f"rename it, e.g. '{st.name}_'")
@@ -90,11 +96,67 @@ def check_model(block: S.ModelBlock, source: str = "") -> Model:
     for name in order:
         st = stmts[name]
         resolved = _resolve_levels(st, nodes, stmts, ctx)
-        nodes[name] = _build_node(resolved, parents[name], nodes, ctx)
+        nodes[name] = _couple(_build_node(resolved, parents[name], nodes, ctx), couplings.get(name),
+                              default_coupling, ctx)
     ir_params = tuple(_build_param(p, nodes, ctx) for p in params.values())
     if ir_params:
         nodes = _fill_index_axes(nodes, {p.name: p for p in ir_params}, ctx)
     return Model(block.name, tuple(nodes[n] for n in order), source, ir_params)
+
+
+def _coupling_name(value, span, ctx: _Ctx) -> str:
+    if isinstance(value, S.Var):
+        name = value.name if value.world is None else None
+    else:
+        name = value.value if isinstance(value, (S.Str, S.Value)) else None
+    if name not in COUPLINGS:
+        raise ctx.err(DistributionError, "coupling must be 'quantile' or 'gumbel'", span,
+                      hint="write coupling = gumbel (Gumbel-max, independent of the order of the levels) "
+                           "or coupling = quantile (the default)")
+    return name
+
+
+def _model_coupling(block: S.ModelBlock, ctx: _Ctx) -> Optional[str]:
+    """The coupling named by ``model NAME (coupling = ...)``, the only model option."""
+    out = None
+    for name, value, span in block.options:
+        if name != "coupling":
+            raise ctx.err(CausalSyntaxError, f"unknown model option '{name}'", span,
+                          hint=did_you_mean(name, ["coupling"]) or "the model option is coupling = gumbel")
+        out = _coupling_name(value, value.span, ctx)
+    return out
+
+
+def _take_coupling(st: S.SampleStmt, ctx: _Ctx) -> tuple:
+    """``st`` without its ``coupling = ...`` argument, and ``(coupling, span)`` or None.
+
+    The argument names how the variable's copies share its noise across worlds, not a
+    parameter: it is taken out before parents are read (``gumbel`` is not a variable)."""
+    found = [a for a in st.dist.args if a.kind == "kw" and a.name == "coupling"]
+    if not found:
+        return st, None
+    if len(found) > 1:
+        raise ctx.err(DistributionError, "coupling given twice", found[1].span, hint="give it once")
+    a = found[0]
+    name = _coupling_name(a.value, _expr_span(a.value, a.span), ctx)
+    dist = replace(st.dist, args=tuple(x for x in st.dist.args if x is not a))
+    return replace(st, dist=dist), (name, a.span)
+
+
+def _couple(node: Node, written: Optional[tuple], default: Optional[str], ctx: _Ctx) -> Node:
+    """``node`` with its coupling: as written in its statement, else the model's (for the
+    variables with finitely many values: the Gumbel-max coupling needs a table of them)."""
+    if written is not None:
+        name, span = written
+        if name == "gumbel" and not node.finite:
+            raise ctx.err(DistributionError, f"coupling = gumbel needs finitely many values, and "
+                          f"'{node.name}' ~ {node.family} has infinitely many", span,
+                          hint="use it on Bernoulli, Categorical or Binomial variables; "
+                               "continuous and count variables keep the quantile coupling")
+        return replace(node, coupling=name) if name != node.coupling else node
+    if default is not None and node.kind == "sample" and node.finite:
+        return replace(node, coupling=default)
+    return node
 
 
 def _topological_order(stmts: dict[str, S.Statement], parents: dict[str, list[str]]) -> Optional[list[str]]:

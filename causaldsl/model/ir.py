@@ -25,6 +25,9 @@ from ..language import syntax as S
 from ..language.errors import Span
 
 
+COUPLINGS = ("quantile", "gumbel")  # how the copies of a variable in several worlds share its noise
+
+
 @dataclass(frozen=True)
 class Slot:
     """A query value passed at run time (so that new values reuse compiled code)."""
@@ -46,6 +49,7 @@ class Node:
     latent: bool = False
     value: Union[float, Slot, None] = None  # for fixed nodes
     noise: str = ""  # noise group: nodes with the same noise share U
+    coupling: str = "quantile"  # how copies sharing the noise are coupled (engines/coupling.py)
     origin: str = ""  # the variable of the source model this node is a copy of
     span: Span = field(default=Span(0, 0), compare=False)
     text: str = field(default="", compare=False)  # the statement, for messages

@@ -57,6 +57,29 @@ def do(model: Model, values: dict) -> Model:
     return Model(model.name, nodes, model.source, model.params)
 
 
+def couple(model: Model, coupling: str, names=None) -> Model:
+    """``model`` with the copies of the named variables (default: every ``~`` variable with
+    finitely many values) coupled across worlds by ``coupling``: ``"quantile"`` (one shared
+    uniform, the default) or ``"gumbel"`` (Gumbel-max; Oberst & Sontag 2019). Seeing and doing
+    are unchanged; counterfactuals of variables with three or more values change.
+
+    >>> from causaldsl.language.parser import parse
+    >>> from causaldsl.model.checker import check_model
+    >>> m = check_model(parse("model m {\\n x ~ Bernoulli(0.5)\\n y ~ Normal(x, 1)\\n}").items[0])
+    >>> [n.coupling for n in couple(m, "gumbel").nodes]
+    ['gumbel', 'quantile']
+    """
+    picked = [model[n] for n in names] if names is not None else [
+        n for n in model.nodes if n.kind == "sample" and n.finite]
+    for node in picked:
+        if coupling == "gumbel" and not (node.kind == "sample" and node.finite):
+            raise CausalDSLError(f"coupling = gumbel needs a '~' variable with finitely many values, and "
+                                 f"'{node.name}' is not one", hint="name Bernoulli, Categorical or Binomial variables")
+    keep = {n.name for n in picked}
+    return Model(model.name, tuple(replace(n, coupling=coupling) if n.name in keep else n for n in model.nodes),
+                 model.source, model.params)
+
+
 def _label(world: World) -> str:
     def val(v):
         if isinstance(v, Ref):

@@ -140,10 +140,12 @@ def twin_network(model, query: Union[str, object]) -> TwinNetwork:
             intervened[name] = value_text(ir[origin[name]] if origin[name] in ir else n, v)
     edges = [(shown[p], shown[n.name]) for n in net.nodes for p in n.parents]
     groups: dict = {}
+    letter = {}  # U: one shared uniform; G: one shared Gumbel per value (coupling = gumbel)
     for n in net.nodes:
         if n.kind == "sample":  # a := copy has no noise of its own; a fixed copy ignores its U
             groups.setdefault(n.noise, []).append(shown[n.name])
-    noise = {f"U_{k}": v for k, v in groups.items() if len(v) > 1}
+            letter[n.noise] = "G" if n.coupling == "gumbel" and len(n.domain or ()) > 2 else "U"
+    noise = {f"{letter[k]}_{k}": v for k, v in groups.items() if len(v) > 1}
     for u, copies in noise.items():
         edges += [(u, c) for c in copies]
     layers = _generations(ir)
