@@ -152,8 +152,8 @@ def _in_order(nodes: list[Node]) -> list[Node]:
 
 def _label(world: World) -> str:
     def val(v):
-        if isinstance(v, Regime):
-            return v.text[1:].strip() if v.text.startswith("=") else v.text
+        if isinstance(v, Regime):  # x=x + 1, x~Bernoulli(0.3)
+            return v.text[1:].strip()
         if isinstance(v, Ref):
             return f"{v.var}[{_label(v.world)}]" if v.world else v.var
         if isinstance(v, Slot):
