@@ -130,6 +130,17 @@ def test_stochastic_counterfactual_against_a_sum_over_the_noise(confounded):
     assert r.value == pytest.approx(num / den, abs=1e-4)
 
 
+def test_worlds_applying_the_same_draw_share_it(confounded):
+    # One coin per unit and intervention: the two worlds see the same X (0.3, not 0.3 * 0.3) ...
+    same = confounded.query("P(X[X ~ Bernoulli(0.3)] = 1, X[X ~ Bernoulli(0.3), Z = 1] = 1)").value
+    assert same == pytest.approx(0.3, abs=1e-12)
+    # ... and a draw is independent of the unit's own U_X: P(X[X ~ Bernoulli(0.3)] = 1 | X = 1) = 0.3
+    assert confounded.query("P(X[X ~ Bernoulli(0.3)] = 1 | X = 1)").value == pytest.approx(0.3, abs=1e-12)
+    # with Y's noise shared and p(Y | Z = 1) >= p(Y | Z), both worlds recover with probability E[p] = 0.37
+    both = confounded.query("P(Y[X ~ Bernoulli(0.3)] = 1, Y[X ~ Bernoulli(0.3), Z = 1] = 1)").value
+    assert both == pytest.approx(0.37, abs=1e-12)
+
+
 # ------------------------------------------------------------------ the checks, linear Gaussian
 def test_shift_in_a_linear_gaussian_model(linear):
     # Y = 2 X + Z + U, X shifted by one: E[Y] = 2 E[X + 1] + E[Z] = 2
@@ -320,6 +331,7 @@ def test_drawings_show_the_new_mechanism(confounded, linear):
     assert "do = X + 1" in tw.svg and "U_Y" in tw.noise
     tw = confounded.twin("P(Y[X ~ Bernoulli(0.3)] = 1 | X = 1, Y = 1)")
     x_new = next(v for v in tw.worlds if v.startswith("X["))
+    assert tw.worlds[x_new] == "X~Bernoulli(0.3)"
     assert not [e for e in tw.edges if e[1] == x_new]  # a fresh draw: no parents, no shared noise
     assert "do ~ Bernoulli(0.3)" in tw.svg
 

@@ -160,7 +160,7 @@ def _label(world: World) -> str:
             return f"${v.index}"
         return f"{v:g}"
 
-    return ",".join(f"{k}{'' if isinstance(v, Regime) and v.kind == 'sample' else '='}{val(v)}" for k, v in world)
+    return ",".join(f"{k}{'~' if isinstance(v, Regime) and v.kind == 'sample' else '='}{val(v)}" for k, v in world)
 
 
 def twin(model: Model, terms: list[tuple[str, World]]) -> tuple[Model, dict[tuple[str, World], str]]:
