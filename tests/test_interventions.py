@@ -253,8 +253,9 @@ def test_do_without_a_value_names_every_form(confounded):
 
 
 def test_python_mistakes(confounded, linear):
-    with pytest.raises(cd.CycleError):
+    with pytest.raises(cd.CycleError) as err:
         confounded.do(X="Y")
+    assert err.value.source == "do(X = Y)" and err.value.column == 8 and "Y -> X" in err.value.message
     with pytest.raises(cd.QueryError):  # clipping needs a variable with values to clip to
         linear.do(X=cd.shift(1, clip=True))
     with pytest.raises(cd.UnknownNameError) as err:

@@ -110,10 +110,25 @@ def python_regime(model: Model, var: str, value: Union[str, Intervention]) -> Re
 
 
 def check_cycles(model: Model, values: dict) -> None:
-    """Refuse soft interventions from Python that read what their own variable causes."""
+    """Refuse soft interventions from Python that read what their own variable causes, pointing
+    at the expression in the ``do(...)`` text it stands for.
+
+    >>> from causaldsl.model.checker import check_model
+    >>> m = check_model(parse("model m {\\n x ~ Bernoulli(0.5)\\n y := 1 - x\\n}").items[0])
+    >>> try:
+    ...     check_cycles(m, {"x": python_regime(m, "x", "y")})
+    ... except CycleError as err:
+    ...     print(err)
+    line 1, column 8: the intervention makes a cycle: x -> y -> x
+    do(x = y)
+           ^
+    hint: the new mechanism of 'x' may read only variables that 'x' does not cause
+    """
     cycle = regime_cycle(model, values)
     if cycle:
         at = next(v for v in cycle if isinstance(values.get(v), Regime))
-        raise CycleError("the intervention makes a cycle: " + " -> ".join(cycle),
+        source = f"do({at} {values[at].text})"
+        raise CycleError("the intervention makes a cycle: " + " -> ".join(cycle), line=1,
+                         column=len(at) + 7, source=source,
                          hint=f"the new mechanism of '{at}' may read only variables that '{at}' does not cause")
 
