@@ -352,3 +352,14 @@ def test_explorer_with_a_shift_and_a_draw(linear, confounded):
     assert ex2.answers["doing"]["dist"]["1"] == pytest.approx(0.37, abs=1e-9)
     ex2.click("X")  # a click moves on to conditioning, as for a value
     assert ex2.state.modes["X"] == "observe" and "X" not in ex2.state.regimes
+
+
+def test_categorical_draw_names_the_levels_in_any_order():
+    m = cd.model("model w {\n W ~ Categorical(sunny: 0.7, rainy: 0.2, snowy: 0.1)\n"
+                 " Y ~ Bernoulli(if W == sunny then 0.9 else 0.3)\n}")
+    r = m.query("P(Y = 1 | do(W ~ Categorical(rainy: 0.5, snowy: 0.25, sunny: 0.25)))")
+    assert r.value == pytest.approx(0.25 * 0.9 + 0.75 * 0.3, abs=1e-12)
+    assert m.query("P(W | do(W = min(W + 1, 2)))").value == pytest.approx({"sunny": 0.0, "rainy": 0.7, "snowy": 0.3})
+    with pytest.raises(cd.DomainError) as err:
+        m.query("P(Y = 1 | do(W ~ Categorical(rainy: 0.5, sunny: 0.5)))")
+    assert "sunny: ..., rainy: ..., snowy: ..." in err.value.hint
