@@ -363,3 +363,13 @@ def test_categorical_draw_names_the_levels_in_any_order():
     with pytest.raises(cd.DomainError) as err:
         m.query("P(Y = 1 | do(W ~ Categorical(rainy: 0.5, sunny: 0.5)))")
     assert "sunny: ..., rainy: ..., snowy: ..." in err.value.hint
+
+
+def test_explorer_of_an_intervened_model(linear):
+    ex = cd.explore(linear.do(X=cd.shift(1)), "Y", samples=20_000)
+    assert ex.outcome_box.options == ("Z", "Y")  # X is held by the shift, X' is its natural value
+    assert ex.answers["doing"]["mean"] == pytest.approx(2.0, abs=0.1)
+    assert 'data-node="X"' in ex.graph_view.svg and "do = X + 1" in ex.graph_view.svg
+    with pytest.raises(cd.UnknownNameError) as err:
+        ex.click("X")
+    assert "held by the model's intervention (do(X = X + 1))" in err.value.hint

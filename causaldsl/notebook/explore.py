@@ -433,9 +433,9 @@ class Explorer:
         self.seed = int(seed)
         self._cache: dict = {}
         self.last_update_ms: Optional[float] = None
-        # A model intervened on from Python (m.do(x="x + 1")) holds a natural value x' its regime
-        # reads: drawn, but not a variable one can ask about.
-        names = [n.name for n in self.ir.nodes if n.kind != "fixed" and not n.name.endswith("'")]
+        # A model intervened on from Python (m.do(x="x + 1")) holds x under its new mechanism, and
+        # the natural value x' that mechanism reads: drawn, but, like a held value, not clickable.
+        names = [n.name for n in self.ir.nodes if _free(n)]
         if not names:
             raise QueryError("the model has no variable left to explore", hint="every variable is held by do()")
         if outcome is None:
@@ -495,8 +495,8 @@ class Explorer:
 
     def click(self, name: str) -> None:
         """Cycle ``name`` between observed, do(·) and conditioned, as a click on its node does."""
-        if name not in self.ir or self.ir[name].kind == "fixed":
-            raise UnknownNameError(f"no variable '{name}' to click", hint=did_you_mean(name, self.ir.names))
+        if name not in self.ir or not _free(self.ir[name]):
+            raise UnknownNameError(f"no variable '{name}' to click", hint=_held_hint(self.ir, name))
         self.state = cycle(self.state, name, self._default(name))
         self._refresh(controls=True)
 
@@ -522,8 +522,8 @@ class Explorer:
         """
         from ..model.interventions import python_regime
 
-        if name not in self.ir or self.ir[name].kind == "fixed" or name.endswith("'"):
-            raise UnknownNameError(f"no variable '{name}' to intervene on", hint=did_you_mean(name, self.ir.names))
+        if name not in self.ir or not _free(self.ir[name]):
+            raise UnknownNameError(f"no variable '{name}' to intervene on", hint=_held_hint(self.ir, name))
         regime = python_regime(self.ir, name, how)  # checked here: a mistake is refused before any query
         self.state = with_regime(self.state, name, regime.text, self._default(name))
         subs = {v: _widest_sublabel(self.ir[v]) for v in self.ir.graph.nodes}
@@ -682,7 +682,7 @@ class Explorer:
     def _on_msg(self, _widget, content, _buffers) -> None:
         if isinstance(content, dict) and content.get("event") == "click":
             name = content.get("node")
-            if name in self.ir and self.ir[name].kind != "fixed":
+            if name in self.ir and _free(self.ir[name]):
                 self.click(name)
 
     # ------------------------------------------------------------------ drawing
@@ -905,6 +905,22 @@ class Explorer:
 
 
 NOT_OBSERVED = "not observed"
+
+
+def _free(node) -> bool:
+    """Whether a node of the explored model is left to its own mechanism (clickable): not held by
+    ``do`` at a value or under a new mechanism, and not the natural value ``x'`` one reads."""
+    return node.kind != "fixed" and getattr(node, "regime", None) is None and not node.name.endswith("'")
+
+
+def _held_hint(ir, name: str) -> str:
+    """The hint for a click on what cannot be clicked: a name not in the model, or one its own
+    intervention holds (explore the model before ``m.do(...)`` to intervene on it here)."""
+    if name in ir:
+        node = ir[name]
+        how = node.describe() if node.kind == "fixed" or node.regime is not None else f"{name}'s natural value"
+        return f"'{name}' is held by the model's intervention ({how}): explore the model before m.do(...) to click it"
+    return did_you_mean(name, ir.names) or "variables are: " + ", ".join(ir.names)
 
 
 def _widest_sublabel(node) -> str:
