@@ -22,6 +22,7 @@ from .language.errors import (  # noqa: E402
     TableError, UnknownNameError, ZeroProbabilityError,
 )
 from .engines.results import Result  # noqa: E402
+from .model.interventions import draw, set_to, shift  # noqa: E402
 
 
 def explore(model, outcome=None, *, samples: int = 20_000, seed: int = 0):
@@ -55,5 +56,5 @@ __all__ = [
     "CausalDSLError", "CausalSyntaxError", "CycleError", "DistributionError", "DomainError",
     "DuplicateDefinitionError", "EffectError", "MethodError", "ProbabilityError", "QueryError",
     "DataError", "FitError", "FitWarning",
-    "TableError", "UnknownNameError", "ZeroProbabilityError",
+    "TableError", "UnknownNameError", "ZeroProbabilityError", "shift", "draw", "set_to",
 ]

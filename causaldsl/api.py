@@ -343,18 +343,28 @@ class CausalModel:
 
     # ------------------------------------------------------------------ transformations
     def do(self, **values) -> "CausalModel":
-        """The intervened model: each named variable held at its value (graph surgery).
+        """The intervened model: each named variable held at its value (graph surgery), or given
+        a new mechanism: an expression (``"x + 1"``, a shift; ``"1 - z"``, a dynamic regime), a
+        draw (``"~ Bernoulli(0.3)"``), or :func:`causaldsl.shift` / :func:`causaldsl.draw` /
+        :func:`causaldsl.set_to` (see docs/language.md, "Interventions that replace a mechanism").
 
         >>> m = model("model m {\\n x ~ Bernoulli(0.5)\\n y := x\\n}")
         >>> m.do(x=1).query("P(y = 1)").value
         1.0
+        >>> m.do(x="~ Bernoulli(0.3)").query("P(y = 1)").value
+        0.3
         """
+        from .model.interventions import Intervention, check_cycles, python_regime
+
         fixed = {}
         for name, value in values.items():
             if name not in self.ir:
                 raise UnknownNameError(f"unknown variable '{name}'",
                                        hint=did_you_mean(name, self.variables) or "variables are: " + ", ".join(self.variables))
-            fixed[name] = _coded(self.ir[name], value)
+            node = self.ir[name]
+            soft = isinstance(value, Intervention) or (isinstance(value, str) and value not in (node.levels or ()))
+            fixed[name] = python_regime(self.ir, name, value) if soft else _coded(node, value)
+        check_cycles(self.ir, fixed)
         return self._derive(surgery(self.ir, fixed))
 
     def with_coupling(self, coupling: str, *variables: str) -> "CausalModel":

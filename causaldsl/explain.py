@@ -348,17 +348,27 @@ def explain(model, text: str) -> Explanation:
         cut = ", ".join(f"{p} -> {name}" for p in node.parents) or "none"
         surgery.append(f"do({name} = {value_text(node, v)}) replaces '{node.text or name}' by "
                        f"{name} := {value_text(node, v)} and cuts the arrows into it ({cut})")
+    regimes = [n for n in net.nodes if n.regime is not None and "[" not in n.name and n.origin not in ir.params]
+    for n in regimes:  # a new mechanism (do(X = X + 1), do(X ~ Bernoulli(0.3))): arrows from what it reads
+        name = n.origin or n.name
+        node = ir[name]
+        reads = ", ".join(f"{p} -> {name}" for p in n.parents) or "none"
+        surgery.append(f"do({name} {n.regime}) replaces '{node.text or name}' by {name} {n.regime.replace('=', ':=', 1)}"
+                       f"; its arrows in are now {reads}" + (f" ({name}' is {name}'s natural value, its old mechanism)"
+                                                             if f"{name}'" in n.parents else ""))
     twin = None
     if twin_like:
         twin = model.twin(text)
         for copy, v in twin.intervened.items():
-            surgery.append(f"in the world {twin.worlds.get(copy, '?')}, {copy} is held at {v} (its arrows in are cut)")
+            surgery.append(f"in the world {twin.worlds.get(copy, '?')}, {copy} gets the new mechanism {copy} {v}"
+                           if v[:1] in "=~" else
+                           f"in the world {twin.worlds.get(copy, '?')}, {copy} is held at {v} (its arrows in are cut)")
     if isinstance(q, S.EffectQuery):  # an ATE compares interventions; the others need the worlds' shared noise
         rung = "doing" if q.effect == "ATE" else "imagining"
     elif twin is not None:
         rung = "imagining"
     else:
-        rung = "doing" if fixed else "seeing"
+        rung = "doing" if fixed or regimes else "seeing"
     formula = None
     if result.method == "exact" and not ir.params:
         formula = exact_formula(plan, q.text or text)

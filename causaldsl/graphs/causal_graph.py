@@ -424,12 +424,10 @@ def identify_query(cg, text: Union[str, S.ProbQuery, S.IdentifyQuery], source: O
             for a in cond.assignments:
                 treatments.append(a.name)
                 spans.append(a.span)
+                if a.dist is not None or (a.value is not None and _literal(a.value) is None):
+                    raise regime_refusal(a, q, source)
                 if a.value is not None:
-                    lit = _literal(a.value)
-                    if lit is None:
-                        raise QueryError("do() sets a variable to a value", span=a.span, source=source,
-                                         hint=f"write do({a.name}) or do({a.name} = 1)")
-                    values[a.name] = lit
+                    values[a.name] = _literal(a.value)
         elif isinstance(cond, S.Given):
             raise QueryError("identify takes variables (optionally with values) as conditions", span=cond.span,
                              source=source, hint="write identify P(Y | do(X), Z) or identify P(Y | do(X), Z = 1)")
@@ -447,6 +445,71 @@ def identify_query(cg, text: Union[str, S.ProbQuery, S.IdentifyQuery], source: O
     except QueryError as err:
         raise err.with_source(source) if err.line is None and q.span.line else err
     return replace(est, values=tuple(values.items()))
+
+
+def regime_refusal(a: S.Assignment, q: Optional[S.ProbQuery], source: str) -> QueryError:
+    """Why ``identify`` does not take a new mechanism (``do(X = 1 - Z)``, ``do(X ~ Bernoulli(0.3))``,
+    ``do(X = X + 1)``), and the identification it reduces to, which ``identify`` does answer.
+
+    A dynamic regime ``X = g(Z)`` or a stochastic policy ``X ~ P*(x | Z)``, with ``Z`` not caused
+    by ``X``, is identified wherever ``P(Y | do(X), Z)`` is (Pearl, *Causality* 2009, §4.2
+    "conditional actions and stochastic policies"): ``Σ_z P(Y | do(X = g(z)), z) P(z)``, or
+    ``Σ_{x,z} P(Y | do(X = x), z) P*(x | z) P(z)``. A shift reads the unit's own ``X``, so it is an
+    effect on the treated, ``Σ_x P(Y[X = x + d] | X = x) P(x)`` (Haneuse & Rotnitzky 2013,
+    "modified treatment policies"): identified where each ``P(Y[X = x'] | X = x)`` is (IDC*).
+
+    >>> from causaldsl.language.parser import parse_query
+    >>> q = parse_query("P(Y | do(X = 1 - Z))")
+    >>> print(regime_refusal(q.conditions[0].assignments[0], q, "P(Y | do(X = 1 - Z))").hint)
+    do(X = 1 - Z) is identified where P(Y | do(X), Z) is: ask identify P(Y | do(X), Z); then P(Y | do(X = 1 - Z)) = Σ_{Z} P(Y | do(X = 1 - Z), Z) P(Z) (Pearl 2009, §4.2); m.query(...) answers it from the model
+    """
+    import re
+
+    x = a.name
+    item = a.text or x
+    exprs = (a.value,) if a.value is not None else tuple(g.value for g in a.dist.args)
+    reads = sorted({v for e in exprs for v in _var_names(e)})
+    zs = ", ".join(v for v in reads if v != x)
+    ys = [t.name for t in (getattr(ev, "term", getattr(ev, "expr", None)) for ev in (q.events if q else ()))
+          if isinstance(t, S.Var)]
+    ys = ", ".join(dict.fromkeys(ys)) or "Y"
+    cond = f"P({ys} | do({x}){', ' + zs if zs else ''})"
+    expr = item.split("=", 1)[1].strip() if a.value is not None and "=" in item else ""
+    if x in reads:
+        v = "v" if x != "v" else "w"
+        shifted = re.sub(rf"\b{re.escape(x)}\b", v, expr) if expr else "..."
+        hint = (f"do({item}) reads each unit's own {x}: it is an effect on the treated, "
+                f"Σ_{v} P({ys}[{x} = {shifted}] | {x} = {v}) P({x} = {v}) (Haneuse & Rotnitzky 2013); "
+                f"identify each P({ys}[{x} = 1] | {x} = 0) by counterfactual identification (IDC*); "
+                "m.query(...) answers the shift itself from the model")
+    elif a.dist is not None:
+        v = x.lower() if x.lower() != x else x + "0"
+        hint = (f"do({item}) is identified where {cond} is: ask identify {cond}; then P({ys} | do({item})) = "
+                f"Σ_{{{v}{', ' + zs if zs else ''}}} P({ys} | do({x} = {v}){', ' + zs if zs else ''}) "
+                f"P*({v}{' | ' + zs if zs else ''}){' P(' + zs + ')' if zs else ''} (Pearl 2009, §4.2); "
+                "m.query(...) answers it from the model")
+    else:
+        hint = (f"do({item}) is identified where {cond} is: ask identify {cond}; then P({ys} | do({item})) = "
+                f"Σ_{{{zs}}} P({ys} | do({x} = {expr}){', ' + zs if zs else ''}){' P(' + zs + ')' if zs else ''} "
+                "(Pearl 2009, §4.2); m.query(...) answers it from the model")
+    return QueryError("identify takes do(X) or do(X = value); a new mechanism for "
+                      f"'{x}' is identified through the effect it reduces to", span=a.span, source=source, hint=hint)
+
+
+def _var_names(e) -> set:
+    """The variable names in a syntax tree (the graph stage reads syntax, not the model's expressions)."""
+    import dataclasses
+
+    if isinstance(e, S.Var):
+        return {e.name}
+    out: set = set()
+    if dataclasses.is_dataclass(e):
+        for f in dataclasses.fields(e):
+            v = getattr(e, f.name)
+            for c in (v if isinstance(v, tuple) else (v,)):
+                if dataclasses.is_dataclass(c) and not isinstance(c, type):
+                    out |= _var_names(c)
+    return out
 
 
 def _is_counterfactual(q: S.ProbQuery) -> bool:
@@ -478,6 +541,8 @@ def _cf_events(items, cg, source: str, what: str) -> list:
         names, spans = [term.name], [term.span]
         for a in term.world or ():
             lit = _literal(a.value) if a.value is not None else None
+            if a.dist is not None or (a.value is not None and lit is None and not isinstance(a.value, S.Var)):
+                raise regime_refusal(a, None, source)
             if lit is None:
                 raise QueryError("a counterfactual world sets each variable to a value", span=a.span, source=source,
                                  hint=f"write [{a.name} = 1]")

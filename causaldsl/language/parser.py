@@ -317,7 +317,7 @@ class _Builders(Transformer):
         node = S.Var(name.value, world, _span(name))
         if world is None:
             return node
-        return _mark(self._nest(node, [a.value for a in world]), name, ch[-1])
+        return _mark(self._nest(node, [a.value for a in world if a.value is not None]), name, ch[-1])
 
     def index_term(self, ch):  # !var_term: NAME "[" expr ("," expr)* "]"
         indices = tuple(_nodes(ch))
@@ -327,7 +327,13 @@ class _Builders(Transformer):
         return tuple(ch)
 
     def assignment(self, ch):
-        return S.Assignment(ch[0].value, ch[1], _span(ch[0]))
+        return S.Assignment(ch[0].value, ch[1], _span(ch[0]), text=_PARSE.get().text(ch[0], ch[1]))
+
+    def draw_assignment(self, ch):  # !draw_assignment: NAME "~" NAME "(" [dist_arg ("," dist_arg)*] ")"
+        name, family = ch[0], ch[2]
+        dist = S.DistCall(family.value, tuple(c for c in ch if isinstance(c, S.Arg)), _span(family))
+        node = S.Assignment(name.value, None, _span(name), dist=dist, text=_PARSE.get().text(name, ch[-1]))
+        return _mark(node, name, ch[-1])
 
     def binop(self, ch):
         left, op, right = ch

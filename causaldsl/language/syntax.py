@@ -31,11 +31,14 @@ class Str:
 
 @dataclass(frozen=True)
 class Assignment:
-    """``NAME = expr`` inside ``do(...)`` or a counterfactual subscript (value None: ``do(X)``)."""
+    """``NAME = expr`` inside ``do(...)`` or a counterfactual subscript (value None: ``do(X)``),
+    or ``NAME ~ Dist(args)`` (value None, ``dist`` set: a stochastic intervention)."""
 
     name: str
     value: Optional["Expr"]
     span: Span = field(default=NOSPAN, compare=False)
+    dist: Optional["DistCall"] = None
+    text: str = field(default="", compare=False)  # the item as written: "X ~ Bernoulli(0.3)"
 
 
 @dataclass(frozen=True)

@@ -28,7 +28,7 @@ from ..language.errors import (CausalSyntaxError, CycleError, DistributionError,
                      source_lines)
 from .expressions import (FUNCTIONS, arity_hint, arity_ok, arity_message, children, compile_expr, free_vars,
                           is_logical, map_children, renew, same_or_new, walk)
-from .ir import COUPLINGS, Model, Node, Param
+from .ir import COUPLINGS, Model, Node, Param, Regime
 
 MAX_DOMAIN = 4096  # larger images of := over finite parents are treated as continuous
 MAX_TRIALS = 100_000
@@ -736,3 +736,87 @@ def _assign_domain(expr: S.Expr, parents, nodes) -> Optional[tuple[float, ...]]:
     if is_logical(expr):
         return (0.0, 1.0)
     return _expr_image(expr, nodes)
+
+
+# ------------------------------------------------------------------ interventions that replace a mechanism
+def check_regime(model: Model, item: S.Assignment, source: str = "") -> Regime:
+    """The :class:`~causaldsl.model.ir.Regime` of a soft intervention on ``model``, checked as a
+    statement of the model is: ``X = expr`` (a shift ``X + 1``, a dynamic regime ``1 - Z``; the
+    variable's own name reads its natural value) or ``X ~ Dist(args)`` (``item.dist``).
+
+    Names, functions, level names and parameters are checked as in a model; the new mechanism
+    must keep a discrete variable inside its values (``do(X = X + 1)`` on ``0..3`` reaches 4:
+    a :class:`~causaldsl.language.errors.DomainError`, whose hint shows how to clip with
+    ``min``/``max``), and a categorical draw names the variable's levels. Cycles are checked
+    where all interventions of a world are known (:func:`causaldsl.model.worlds.regime_cycle`).
+
+    >>> from causaldsl.language.parser import parse, parse_query
+    >>> m = check_model(parse("model m {\\n z ~ Bernoulli(0.4)\\n x ~ Binomial(3, 0.5)\\n}").items[0])
+    >>> item = parse_query("P(x = 1 | do(x = min(x + 1, 3)))").conditions[0].assignments[0]
+    >>> r = check_regime(m, item)
+    >>> r.kind, r.domain, r.text, r.inputs()
+    ('assign', (0.0, 1.0, 2.0, 3.0), '= min(x + 1, 3)', ['x'])
+    """
+    ctx = _Ctx(source)
+    names = {n: None for n in model.names}
+    var = item.name
+    if var not in model:
+        raise ctx.err(UnknownNameError, f"unknown variable '{var}'", item.span,
+                      hint=did_you_mean(var, names) or "variables are: " + ", ".join(names))
+    node = model[var]
+    st: S.Statement = (S.SampleStmt(var, item.dist, span=item.span) if item.dist is not None
+                       else S.AssignStmt(var, item.value, span=item.span))
+    ctx.params = {p.name: p for p in model.params}
+    for e in _statement_exprs(st, ctx):
+        _check_expr(e, names, ctx, _level_candidates(e, names), ctx.params)
+    resolved = _resolve_levels(st, model.by_name, names, ctx)
+    inputs = list(dict.fromkeys(v for e in _statement_exprs(resolved, ctx) for v in free_vars(e) if v in names))
+    built = _build_node(resolved, inputs, model.by_name, ctx)
+    where = _expr_span(item.value, item.span) if item.dist is None else item.dist.span
+    text = (item.text[len(var):].strip() if item.text.startswith(var) else
+            (f"~ {item.dist.name}(...)" if item.dist is not None else "= ..."))
+    args = built.args
+    if node.levels and built.family == "Categorical":
+        args = _same_levels(node, built, item.dist, ctx)
+    domain = _regime_domain(node, built, where, text, ctx)
+    if built.kind == "assign":
+        return Regime("assign", expr=built.expr, domain=domain, text=text)
+    return Regime("sample", family=built.family, args=tuple(args), domain=domain, text=text)
+
+
+def _same_levels(node: Node, built: Node, dist: S.DistCall, ctx: _Ctx) -> tuple:
+    """A categorical draw's probabilities in the order of ``node``'s levels, which it must name."""
+    if built.levels is None or set(built.levels) != set(node.levels):
+        raise ctx.err(DomainError, f"the draw for '{node.name}' must name its levels", dist.span,
+                      hint=f"write {node.name} ~ Categorical(" + ", ".join(f"{lv}: ..." for lv in node.levels) + ")")
+    return tuple(built.args[built.levels.index(lv)] for lv in node.levels)
+
+
+def _regime_domain(node: Node, built: Node, where, text: str, ctx: _Ctx) -> Optional[tuple[float, ...]]:
+    """The values of ``node`` under its new mechanism ``built``: a discrete variable keeps its own
+    values (its children's tables and levels are keyed on them), and the new mechanism must stay
+    inside them; a continuous one takes what the new mechanism gives."""
+    if node.domain is None:
+        return built.domain
+    values = built.domain
+    shown = _show_values(node)
+    if values is None:
+        raise ctx.err(DomainError, f"do({node.name} {text}) gives '{node.name}' values it cannot take",
+                      where, hint=f"'{node.name}' takes the values {shown}: draw it from a discrete "
+                                  "distribution over them, or set it with an expression that stays inside")
+    outside = [v for v in values if not any(abs(v - d) <= 1e-9 for d in node.domain)]
+    if outside:
+        lo, hi = min(node.domain), max(node.domain)
+        expr = text[1:].strip() if text.startswith("=") else None
+        clip = (f"; to hold it at the edge, write do({node.name} = min(max({expr}, {lo:g}), {hi:g}))"
+                if expr is not None else "")
+        raise ctx.err(DomainError, f"do({node.name} {text}) can give '{node.name}' the value {outside[0]:g}, "
+                      f"outside its values", where, hint=f"'{node.name}' takes the values {shown}{clip}")
+    return node.domain
+
+
+def _show_values(node: Node) -> str:
+    if node.levels:
+        return ", ".join(node.levels)
+    shown = ", ".join(f"{d:g}" for d in node.domain[:12])
+    return shown + (", ..." if len(node.domain) > 12 else "")

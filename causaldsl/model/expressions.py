@@ -231,7 +231,10 @@ def children(expr: S.Expr) -> Iterator[S.Expr]:
         yield from expr.values
     elif isinstance(expr, S.Var) and expr.world:
         for a in expr.world:
-            yield a.value
+            if a.value is not None:
+                yield a.value
+            elif a.dist is not None:  # Y[X ~ Normal(Z, 1)]: the draw's arguments
+                yield from (arg.value for arg in a.dist.args)
     elif isinstance(expr, S.Index):
         yield from expr.indices
 
@@ -262,9 +265,19 @@ def map_children(expr: S.Expr, fn: Callable[[S.Expr], S.Expr]) -> S.Expr:
     if isinstance(expr, S.Index):
         return renew(expr, indices=same_or_new(expr.indices, tuple(fn(i) for i in expr.indices)))
     if isinstance(expr, S.Var) and expr.world:
-        world = tuple(a if a.value is None else renew(a, value=fn(a.value)) for a in expr.world)
+        world = tuple(_map_item(a, fn) for a in expr.world)
         return renew(expr, world=same_or_new(expr.world, world))
     return expr
+
+
+def _map_item(a: S.Assignment, fn: Callable[[S.Expr], S.Expr]) -> S.Assignment:
+    """A world's item with ``fn`` applied to its value, or to its draw's arguments."""
+    if a.value is not None:
+        return renew(a, value=fn(a.value))
+    if a.dist is not None:
+        args = same_or_new(a.dist.args, tuple(renew(g, value=fn(g.value)) for g in a.dist.args))
+        return renew(a, dist=renew(a.dist, args=args))
+    return a
 
 
 def renew(node, **fields):

@@ -7,6 +7,11 @@ Each node has one mechanism:
 * ``assign``: ``X := expr``, deterministic given its parents;
 * ``fixed``:  ``X`` held at a value by an intervention (no parents).
 
+A soft intervention (:class:`Regime`: a shift ``do(X = X + 1)``, a dynamic regime
+``do(X = 1 - Z)``, a stochastic one ``do(X ~ Bernoulli(0.3))``) gives ``X`` a new ``assign``
+or ``sample`` mechanism instead (its ``regime`` field says so); ``X``'s natural value, where the
+new mechanism reads it, is a node of its own, ``X'`` (:func:`natural_name`).
+
 Nodes that share ``noise`` share their exogenous ``U``: that is how twin
 networks (:mod:`causaldsl.model.worlds`) couple worlds. Mechanism expressions refer
 to parents by the names in ``bind`` (expression name -> node name), so that a
@@ -23,6 +28,7 @@ import networkx as nx
 
 from ..language import syntax as S
 from ..language.errors import Span
+from .expressions import free_vars
 
 
 COUPLINGS = ("quantile", "gumbel")  # how the copies of a variable in several worlds share its noise
@@ -51,6 +57,7 @@ class Node:
     noise: str = ""  # noise group: nodes with the same noise share U
     coupling: str = "quantile"  # how copies sharing the noise are coupled (engines/coupling.py)
     origin: str = ""  # the variable of the source model this node is a copy of
+    regime: Optional[str] = None  # a soft intervention's text ("X + 1", "~ Bernoulli(0.3)"): the mechanism it replaced
     span: Span = field(default=Span(0, 0), compare=False)
     text: str = field(default="", compare=False)  # the statement, for messages
 
@@ -66,7 +73,61 @@ class Node:
     def describe(self) -> str:
         if self.kind == "fixed":
             return f"do({self.origin} = {self.value})"
+        if self.regime is not None:
+            return f"do({self.origin} {self.regime})"
         return self.text or self.name
+
+
+@dataclass(frozen=True)
+class Regime:
+    """A soft intervention on one variable: its mechanism replaced rather than its value fixed.
+
+    ``kind`` is ``"assign"`` (``X := expr``: a shift ``X + 1``, a dynamic regime ``1 - Z`` or
+    ``if Z then 1 else 0``) or ``"sample"`` (``X ~ family(args)``: a stochastic intervention).
+    Inside ``expr`` and ``args``, the intervened variable's own name stands for its *natural*
+    value: what its own mechanism gives in that world, from its parents and its noise (so
+    ``X + 1`` is a shift); every other name is that variable in the same world. A ``sample``
+    regime draws from noise of its own, independent of the variable's own noise (see
+    docs/language.md, "Interventions that replace a mechanism").
+
+    ``domain`` is the finite set of values the new mechanism takes (None: continuous), worked
+    out by :func:`causaldsl.model.checker.check_regime`, which builds every regime; ``levels``
+    are the variable's level names, unchanged. ``text`` is the regime as the user wrote it,
+    after the variable: ``"= X + 1"``, ``"~ Bernoulli(0.3)"``.
+
+    >>> r = Regime("assign", expr=S.BinOp("+", S.Var("x"), S.Num(1.0)), text="= x + 1")
+    >>> r.reads("x"), sorted(r.inputs())
+    (True, ['x'])
+    """
+
+    kind: str  # "assign" | "sample"
+    expr: Optional[S.Expr] = None
+    family: Optional[str] = None
+    args: tuple[S.Expr, ...] = ()
+    domain: Optional[tuple[float, ...]] = None
+    text: str = field(default="", compare=False)
+
+    def exprs(self) -> tuple[S.Expr, ...]:
+        """The expressions the new mechanism computes from."""
+        return (self.expr,) if self.kind == "assign" else self.args
+
+    def inputs(self) -> list[str]:
+        """The variables the new mechanism reads (its own name: its natural value), in order."""
+        return list(dict.fromkeys(v for e in self.exprs() for v in free_vars(e)))
+
+    def reads(self, var: str) -> bool:
+        """Whether the new mechanism reads ``var``'s natural value (a shift)."""
+        return var in self.inputs()
+
+
+def natural_name(var: str) -> str:
+    """The node that holds ``var``'s natural value where a regime on ``var`` reads it: ``X'``
+    (no variable's name has a quote).
+
+    >>> natural_name("x")
+    "x'"
+    """
+    return f"{var}'"
 
 
 @dataclass(frozen=True)
@@ -124,7 +185,7 @@ class Model:
         """The causal graph; node attributes say latent, kind, intervened."""
         g = nx.DiGraph(name=self.name)
         for n in self.nodes:
-            g.add_node(n.name, latent=n.latent, kind=n.kind, intervened=n.kind == "fixed",
+            g.add_node(n.name, latent=n.latent, kind=n.kind, intervened=n.kind == "fixed" or n.regime is not None,
                        domain=n.domain, levels=n.levels)
         for n in self.nodes:
             for p in n.parents:

@@ -28,11 +28,13 @@ import numpy as np
 
 from ..language import syntax as S
 from .distributions import FAMILIES
-from ..language.errors import CausalSyntaxError, DomainError, EffectError, QueryError, UnknownNameError, did_you_mean
+from ..language.errors import (CausalSyntaxError, CycleError, DomainError, EffectError, QueryError, UnknownNameError,
+                               did_you_mean)
 from .expressions import FUNCTIONS, arity_hint, arity_message, arity_ok, free_vars, is_boolean, map_children, walk
 from .expressions import rename as rename_expr
-from .ir import Model, Node, Slot
-from .worlds import Ref, do, twin
+from .checker import check_regime
+from .ir import Model, Node, Regime, Slot
+from .worlds import Ref, do, regime_cycle, twin
 
 class PlanKey(tuple):
     """A tuple that computes its hash once: engines look their compiled programs up by it on
@@ -155,22 +157,38 @@ class _Builder:
     # ---------------------------------------------------------------- worlds
     def world(self, assignments, span) -> tuple:
         items = {}
+        spans = {}
         for a in assignments:
             var = self.var(a.name, a.span)
             if var in items:
                 raise self.err(QueryError, f"'{var}' is set twice in one world", a.span,
                                hint=f"set '{var}' once")
-            lit = self.literal(a.value)
+            lit = None if a.value is None else self.literal(a.value)
             if lit is not None:
                 items[var] = self.slot(var, lit, getattr(a.value, "span", a.span))
-            elif isinstance(a.value, S.Var):
+            elif isinstance(a.value, S.Var) and a.value.world:
                 ref = self.term(a.value)
                 items[var] = Ref(*ref)
-            else:
-                raise self.err(QueryError, "a world sets a variable to a value or to a variable's "
-                               "value in another world", getattr(a.value, "span", a.span),
-                               hint=f"write {a.name} = 1 or {a.name} = {a.name}[X = 0]")
+            else:  # a new mechanism in this world: Y[X = X + 1], Y[X = 1 - Z], Y[X ~ Bernoulli(0.3)]
+                items[var] = self.regime(a)
+                spans[var] = a
+        self.check_cycle(items, spans)
         return tuple(sorted(items.items()))
+
+    def regime(self, a: S.Assignment) -> Regime:
+        """The new mechanism of ``a`` (``X = X + 1``, ``X ~ Bernoulli(0.3)``), checked."""
+        return check_regime(self.model, a, self.source)
+
+    def check_cycle(self, values: dict, spans: dict) -> None:
+        """Refuse regimes that read what their own variable causes, at the first one on the cycle."""
+        cycle = regime_cycle(self.model, values)
+        if cycle:
+            at = next(v for v in cycle if v in spans)
+            a = spans[at]
+            raise self.err(CycleError, "the intervention makes a cycle: " + " -> ".join(cycle),
+                           getattr(a.value, "span", None) or (a.dist.span if a.dist else a.span),
+                           hint=f"the new mechanism of '{at}' may read only variables that '{at}' does not "
+                                f"cause; here {' -> '.join(cycle[:-1])} leads back to '{at}'")
 
     def term(self, v: S.Var) -> tuple[str, tuple]:
         if isinstance(v, S.Index):
@@ -342,7 +360,8 @@ def _plan(model: Model, query: S.Query, source: str, part: bool = False) -> Plan
     b = _Builder(model, source)
     terms: list = []
     evidence: list[tuple[str, str]] = []
-    do_values: dict[str, Slot] = {}
+    do_values: dict = {}  # variable -> Slot (a value) or Regime (a new mechanism)
+    do_items: dict[str, S.Assignment] = {}
     for cond in query.conditions:
         if isinstance(cond, S.Do):
             for a in cond.assignments:
@@ -350,13 +369,18 @@ def _plan(model: Model, query: S.Query, source: str, part: bool = False) -> Plan
                 if var in do_values:
                     raise b.err(QueryError, f"do() sets '{var}' twice", a.span,
                                 hint=f"intervene on '{var}' once; ask two queries to compare values")
+                if a.value is None and a.dist is None:
+                    raise b.err(QueryError, "do() sets a variable to a value, an expression or a draw",
+                                a.span, hint=f"write do({a.name} = 1), do({a.name} = {a.name} + 1) or "
+                                             f"do({a.name} ~ Bernoulli(0.5)); do({a.name}) without a value "
+                                             "belongs in 'identify P(... | do(...))'")
                 lit = None if a.value is None else b.literal(a.value)
                 if lit is None:
-                    raise b.err(QueryError, "do() sets a variable to a number or a level",
-                                getattr(a.value, "span", a.span),
-                                hint=f"write do({a.name} = 1); do({a.name}) without a value belongs in "
-                                     "'identify P(... | do(...))'")
-                do_values[var] = b.slot(var, lit, getattr(a.value, "span", a.span))
+                    do_values[var] = b.regime(a)
+                    do_items[var] = a
+                else:
+                    do_values[var] = b.slot(var, lit, getattr(a.value, "span", a.span))
+    b.check_cycle(do_values, do_items)
     events: list[tuple[S.Expr, S.Given]] = []  # conditions that are logical expressions
     for cond in query.conditions:
         if isinstance(cond, S.Observation) and cond.value is None:

@@ -27,8 +27,10 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from typing import Union
 
-from ..language.errors import CausalDSLError
-from .ir import Model, Node, Slot, fixed_node
+import networkx as nx
+
+from ..language.errors import CausalDSLError, CycleError
+from .ir import Model, Node, Regime, Slot, fixed_node, natural_name
 
 
 @dataclass(frozen=True)
@@ -39,12 +41,19 @@ class Ref:
     world: tuple
 
 
-IValue = Union[float, Slot, Ref]
+IValue = Union[float, Slot, Ref, Regime]
 World = tuple  # sorted tuple of (variable, IValue)
 
 
 def do(model: Model, values: dict) -> Model:
-    """Graph surgery: each named node held at its value (a number or a :class:`Slot`).
+    """Graph surgery: each named node held at its value (a number or a :class:`Slot`), or given
+    a new mechanism (a :class:`~causaldsl.model.ir.Regime`, Pearl, *Causality* 2009, §4.2
+    "conditional actions and stochastic policies").
+
+    A regime's inputs become the node's parents; where it reads the node's own natural value
+    (a shift, ``X + 1``) that value is a latent node ``X'`` with the node's old mechanism and
+    noise. Nodes are put back in a topological order (a regime may read a variable written
+    after it); a regime that reads a descendant of its node is a :class:`CycleError`.
 
     >>> from causaldsl.language.parser import parse
     >>> from causaldsl.model.checker import check_model
@@ -53,8 +62,92 @@ def do(model: Model, values: dict) -> Model:
     >>> d["x"].kind, d["x"].parents, list(d.graph.edges)
     ('fixed', (), [('x', 'y')])
     """
-    nodes = tuple(fixed_node(n, values[n.name]) if n.name in values else n for n in model.nodes)
-    return Model(model.name, nodes, model.source, model.params)
+    cycle = regime_cycle(model, values)
+    if cycle:
+        raise CycleError("the interventions make a cycle: " + " -> ".join(cycle),
+                         hint="a new mechanism may read only variables its own variable does not cause")
+    nodes: list[Node] = []
+    for n in model.nodes:
+        v = values.get(n.name) if n.name in values else None
+        if n.name not in values:
+            nodes.append(n)
+        elif isinstance(v, Regime):
+            rename = {}
+            if v.reads(n.name):
+                natural = natural_name(n.name)
+                while natural in model:  # a regime on a regime: the natural value of the first
+                    natural = natural_name(natural)
+                nodes.append(replace(n, name=natural, latent=True))
+                rename[n.name] = natural
+            nodes.append(regime_node(n, v, rename))
+        else:
+            nodes.append(fixed_node(n, v))
+    if any(isinstance(v, Regime) for v in values.values()):
+        nodes = _in_order(nodes)
+    return Model(model.name, tuple(nodes), model.source, model.params)
+
+
+def regime_node(node: Node, regime: Regime, rename: dict) -> Node:
+    """``node`` with its mechanism replaced by ``regime``; ``rename`` maps each variable the regime
+    reads to the node holding it (missing: the variable's own name), its own name to its natural
+    value's node.
+
+    >>> from causaldsl.language import syntax as S
+    >>> x = Node("x", "sample", family="Bernoulli", args=(S.Num(0.5),), domain=(0.0, 1.0), noise="x", origin="x")
+    >>> r = Regime("assign", expr=S.BinOp("-", S.Num(1.0), S.Var("z")), domain=(0.0, 1.0), text="= 1 - z")
+    >>> n = regime_node(x, r, {})
+    >>> n.kind, n.parents, n.describe(), n.noise == x.noise
+    ('assign', ('z',), 'do(x = 1 - z)', False)
+    """
+    inputs = regime.inputs()
+    bind = tuple((v, rename.get(v, v)) for v in inputs)
+    common = dict(parents=tuple(dict.fromkeys(p for _, p in bind)), bind=bind, domain=regime.domain,
+                  value=None, regime=regime.text, text=f"do({node.origin or node.name} {regime.text})",
+                  # A new mechanism of its own: a draw's noise is its own (shared only by the copies
+                  # of this regime in other worlds), never the variable's U (docs/language.md).
+                  noise=f"{node.noise} {regime.text}")
+    if regime.kind == "assign":
+        return replace(node, kind="assign", family=None, args=(), expr=regime.expr, **common)
+    return replace(node, kind="sample", family=regime.family, args=regime.args, expr=None, **common)
+
+
+def regime_cycle(model: Model, values: dict) -> list[str]:
+    """A cycle the regimes in ``values`` make in ``model`` (``[x, z, x]``), or ``[]``.
+
+    A regime on ``x`` reading ``z`` draws ``z -> x``; reading ``x`` itself reads its natural value,
+    which is no edge.
+
+    >>> from causaldsl.language import syntax as S
+    >>> from causaldsl.language.parser import parse
+    >>> from causaldsl.model.checker import check_model
+    >>> m = check_model(parse("model m {\\n x ~ Bernoulli(0.5)\\n z := 1 - x\\n}").items[0])
+    >>> regime_cycle(m, {"x": Regime("assign", expr=S.Var("z"), domain=(0.0, 1.0))})
+    ['x', 'z', 'x']
+    """
+    if not any(isinstance(v, Regime) for v in values.values()):
+        return []
+    g = nx.DiGraph()
+    for n in model.nodes:
+        g.add_node(n.name)
+        v = values.get(n.name) if n.name in values else n
+        reads = (v.inputs() if isinstance(v, Regime) else n.parents if v is n else ())
+        g.add_edges_from((p, n.name) for p in reads if p != n.name or not isinstance(v, Regime))
+    try:
+        cycle = nx.find_cycle(g)
+    except nx.NetworkXNoCycle:
+        return []
+    return [u for u, _ in cycle] + [cycle[0][0]]
+
+
+def _in_order(nodes: list[Node]) -> list[Node]:
+    """``nodes`` in a topological order, as close to the given one as networkx's lexicographical
+    sort makes it."""
+    g = nx.DiGraph()
+    index = {n.name: i for i, n in enumerate(nodes)}
+    g.add_nodes_from(index)
+    g.add_edges_from((p, n.name) for n in nodes for p in n.parents if p in index)
+    by = {n.name: n for n in nodes}
+    return [by[v] for v in nx.lexicographical_topological_sort(g, key=index.__getitem__)]
 
 
 def couple(model: Model, coupling: str, names=None) -> Model:
@@ -82,13 +175,15 @@ def couple(model: Model, coupling: str, names=None) -> Model:
 
 def _label(world: World) -> str:
     def val(v):
+        if isinstance(v, Regime):  # x=x + 1, x~Bernoulli(0.3)
+            return v.text[1:].strip()
         if isinstance(v, Ref):
             return f"{v.var}[{_label(v.world)}]" if v.world else v.var
         if isinstance(v, Slot):
             return f"${v.index}"
         return f"{v:g}"
 
-    return ",".join(f"{k}={val(v)}" for k, v in world)
+    return ",".join(f"{k}{'~' if isinstance(v, Regime) and v.kind == 'sample' else '='}{val(v)}" for k, v in world)
 
 
 def twin(model: Model, terms: list[tuple[str, World]]) -> tuple[Model, dict[tuple[str, World], str]]:
@@ -116,44 +211,63 @@ def twin(model: Model, terms: list[tuple[str, World]]) -> tuple[Model, dict[tupl
                                  hint="a world may set a variable to its value in another world, "
                                       "but not to a value that depends on itself")
         active.add((var, world))
-        node = model[var]
         wmap = dict(world)
-        if var in wmap:
-            iv = wmap[var]
-            if isinstance(iv, Ref):
-                k = key_of(iv.var, iv.world)
-                memo[(var, world)] = k
-                active.discard((var, world))
-                return k
+        iv = wmap.get(var)
+        if var in wmap and isinstance(iv, Ref):
+            k = key_of(iv.var, iv.world)
+        elif var in wmap and isinstance(iv, Regime):
+            # The regime reads its inputs in this world, and its own variable's natural value:
+            # the variable's mechanism with its parents in this world (the factual copy, merged,
+            # where nothing upstream differs), sharing its noise: the unit's own X, shifted.
+            rename = {v: keys[mech_key(v, world, natural=True) if v == var else key_of(v, world)]
+                      for v in iv.inputs()}
+            k = ("regime", var, iv, tuple(sorted(rename.items())))
+            intern(k, var, world, lambda name: replace(regime_node(model[var], iv, rename), name=name))
+        elif var in wmap:
             k = ("fix", var, iv)
-            parent_keys: tuple = ()
+            intern(k, var, world, lambda name: replace(fixed_node(model[var], iv), name=name))
         else:
-            # A key names its parents' copies, not their keys: nested keys would hash every
-            # path to the roots again (exponential in a banded network of 80 nodes).
-            parent_keys = tuple(keys[key_of(p, world)] for p in node.parents)
-            k = ("mech", var, parent_keys)
-        if k not in keys:
-            base = var if world == () or k == key_of_factual(var) else f"{var}[{_label(world)}]"
-            name = base
-            i = 2
-            while name in names_used:
-                name = f"{base}#{i}"
-                i += 1
-            names_used.add(name)
-            keys[k] = name
-            if k[0] == "fix":
-                made.append(replace(fixed_node(node, iv), name=name))
-            else:
-                pnames = parent_keys
-                if name == node.name and pnames == node.parents:
-                    made.append(node)  # a factual copy whose parents are all factual: the node itself
-                else:
-                    rename = dict(zip(node.parents, pnames))
-                    bind = tuple((e, rename[p]) for e, p in node.env_names.items())
-                    made.append(replace(node, name=name, parents=tuple(dict.fromkeys(pnames)), bind=bind))
+            k = mech_key(var, world)
         memo[(var, world)] = k
         active.discard((var, world))
         return k
+
+    def mech_key(var: str, world: World, natural: bool = False) -> tuple:
+        """The copy of ``var`` under its own mechanism, its parents in ``world``."""
+        node = model[var]
+        # A key names its parents' copies, not their keys: nested keys would hash every
+        # path to the roots again (exponential in a banded network of 80 nodes).
+        parent_keys = tuple(keys[key_of(p, world)] for p in node.parents)
+        k = ("mech", var, parent_keys)
+
+        def make(name):
+            if name == node.name and parent_keys == node.parents:
+                return node  # a factual copy whose parents are all factual: the node itself
+            rename = dict(zip(node.parents, parent_keys))
+            bind = tuple((e, rename[p]) for e, p in node.env_names.items())
+            return replace(node, name=name, parents=tuple(dict.fromkeys(parent_keys)), bind=bind)
+
+        intern(k, var, world, make, natural_name(var) if natural else var)
+        return k
+
+    def intern(k: tuple, var: str, world: World, make, shown: str = "") -> None:
+        """Name the copy of ``var`` with structural key ``k`` (``shown``: the name it is shown
+        under, ``x'`` for a natural value) and make it, once."""
+        if k in keys:
+            return
+        factual = world == () or (k[0] == "mech" and k == key_of_factual(var))
+        if k in keys:  # working out the factual key made this very copy
+            return
+        shown = shown or var
+        base = var if factual else f"{shown}[{_label(world)}]"
+        name = base
+        i = 2
+        while name in names_used:
+            name = f"{base}#{i}"
+            i += 1
+        names_used.add(name)
+        keys[k] = name
+        made.append(make(name))
 
     factual: dict[str, tuple] = {}
 
@@ -167,5 +281,5 @@ def twin(model: Model, terms: list[tuple[str, World]]) -> tuple[Model, dict[tupl
         out[(var, world)] = keys[key_of(var, world)]
     # The two closures call each other, a reference cycle through the model: emptied here, the
     # model is freed when its last user lets go, not at the garbage collector's next full pass.
-    del key_of, key_of_factual
+    del key_of, key_of_factual, mech_key, intern
     return Model(model.name, tuple(made), model.source, model.params), out

@@ -73,7 +73,7 @@ def legend_items(latent, intervened, observed, noise=(), bidirected=()) -> list[
     if latent:
         out.append(("latent", "latent (dashed)"))
     if intervened:
-        out.append(("do", "do(·): arrows in removed"))
+        out.append(("do", "do(·): mechanism replaced"))
     if observed:
         out.append(("observe", "observed (conditioned)"))
     if noise:

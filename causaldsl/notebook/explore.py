@@ -79,6 +79,8 @@ class State:
     modes: Mapping[str, str] = field(default_factory=dict)  # name -> "do" | "observe"  (absent: none)
     values: Mapping[str, float] = field(default_factory=dict)  # name -> coded value, for do/observe nodes
     facts: Mapping[str, Optional[float]] = field(default_factory=dict)  # do node -> factual value, or None
+    # do node -> a new mechanism instead of a value, as written after its name: "= x + 1", "~ Bernoulli(0.3)"
+    regimes: Mapping[str, str] = field(default_factory=dict)
 
 
 def cycle(state: State, name: str, default: float) -> State:
@@ -92,22 +94,35 @@ def cycle(state: State, name: str, default: float) -> State:
     >>> cycle(s, "x", 1.0).modes
     {}
     """
-    modes, values, facts = dict(state.modes), dict(state.values), dict(state.facts)
+    modes, values, facts, regimes = dict(state.modes), dict(state.values), dict(state.facts), dict(state.regimes)
     now = modes.get(name, "none")
     nxt = MODES[(MODES.index(now) + 1) % len(MODES)]
     facts.pop(name, None)
+    regimes.pop(name, None)
     if nxt == "none":
         modes.pop(name, None)
         values.pop(name, None)
     else:
         modes[name] = nxt
         values.setdefault(name, default)
-    return replace(state, modes=modes, values=values, facts=facts)
+    return replace(state, modes=modes, values=values, facts=facts, regimes=regimes)
+
+
+def with_regime(state: State, name: str, regime: str, default: float) -> State:
+    """The state with ``name`` intervened on by a new mechanism, ``regime`` as written after its
+    name (``"= x + 1"``, ``"~ Bernoulli(0.3)"``).
+
+    >>> with_regime(State("y"), "x", "= x + 1", 0.0).regimes
+    {'x': '= x + 1'}
+    """
+    return replace(state, modes={**state.modes, name: "do"}, values={**state.values, name: float(default)},
+                   regimes={**state.regimes, name: regime})
 
 
 def with_value(state: State, name: str, value: float) -> State:
-    """The state with ``name``'s do/observed value set to ``value``."""
-    return replace(state, values={**state.values, name: float(value)})
+    """The state with ``name``'s do/observed value set to ``value`` (a new mechanism gives way to it)."""
+    regimes = {k: v for k, v in state.regimes.items() if k != name}
+    return replace(state, values={**state.values, name: float(value)}, regimes=regimes)
 
 
 def with_fact(state: State, name: str, value: Optional[float]) -> State:
@@ -131,6 +146,8 @@ def questions(ir, state: State) -> dict[str, str]:
     'P(y[x = 0] | x = 1, y = 1)'
     >>> questions(m.ir, s)["doing"]
     'P(y | do(x = 0), y = 1)'
+    >>> questions(m.ir, with_regime(State("y"), "x", "~ Bernoulli(0.3)", 0.0))["imagining"]
+    'P(y[x ~ Bernoulli(0.3)])'
     """
     y = state.outcome
     head = "P" if ir[y].finite else "E"
@@ -143,11 +160,14 @@ def questions(ir, state: State) -> dict[str, str]:
     dos = [(n, state.values[n]) for n, m in state.modes.items() if m == "do"]
     obs = [(n, state.values[n]) for n, m in state.modes.items() if m == "observe"]
     eq = [f"{n} = {_text(ir[n], v)}" for n, v in obs]
-    seeing = ask(y, [f"{n} = {_text(ir[n], v)}" for n, v in dos] + eq)
+    # A new mechanism has no value to be seen: seeing leaves that variable to its own mechanism.
+    seeing = ask(y, [f"{n} = {_text(ir[n], v)}" for n, v in dos if n not in state.regimes] + eq)
     if not dos:
         return {"seeing": seeing, "doing": seeing, "imagining": seeing}
-    do = "do(" + ", ".join(f"{n} = {_text(ir[n], v)}" for n, v in dos) + ")"
-    world = "[" + ", ".join(f"{n} = {_text(ir[n], v)}" for n, v in dos) + "]"
+    items = ", ".join(f"{n} {state.regimes[n]}" if n in state.regimes else f"{n} = {_text(ir[n], v)}"
+                      for n, v in dos)
+    do = f"do({items})"
+    world = f"[{items}]"
     facts = [f"{n} = {_text(ir[n], state.facts[n])}" for n, _ in dos if state.facts.get(n) is not None]
     return {"seeing": seeing, "doing": ask(y, [do] + eq), "imagining": ask(y + world, facts + eq)}
 
@@ -413,7 +433,9 @@ class Explorer:
         self.seed = int(seed)
         self._cache: dict = {}
         self.last_update_ms: Optional[float] = None
-        names = [n.name for n in self.ir.nodes if n.kind != "fixed"]
+        # A model intervened on from Python (m.do(x="x + 1")) holds x under its new mechanism, and
+        # the natural value x' that mechanism reads: drawn, but, like a held value, not clickable.
+        names = [n.name for n in self.ir.nodes if _free(n)]
         if not names:
             raise QueryError("the model has no variable left to explore", hint="every variable is held by do()")
         if outcome is None:
@@ -473,8 +495,8 @@ class Explorer:
 
     def click(self, name: str) -> None:
         """Cycle ``name`` between observed, do(·) and conditioned, as a click on its node does."""
-        if name not in self.ir or self.ir[name].kind == "fixed":
-            raise UnknownNameError(f"no variable '{name}' to click", hint=did_you_mean(name, self.ir.names))
+        if name not in self.ir or not _free(self.ir[name]):
+            raise UnknownNameError(f"no variable '{name}' to click", hint=_held_hint(self.ir, name))
         self.state = cycle(self.state, name, self._default(name))
         self._refresh(controls=True)
 
@@ -486,6 +508,28 @@ class Explorer:
         self.state = with_value(self.state, name, self._code(name, value))
         self._sync_control(name)
         self._refresh()
+
+    def soft(self, name: str, how) -> None:
+        """Intervene on ``name`` with a new mechanism instead of a value: ``how`` is what
+        ``m.do(name=how)`` takes, ``cd.shift(1)``, ``cd.draw("Bernoulli(0.3)")``, ``"1 - z"``. The
+        doing column then asks ``P(y | do(x = x + 1))``, imagining ``P(y[x = x + 1] | ...)``.
+
+        >>> import causaldsl as cd
+        >>> m = cd.model("model m {\\n x ~ Bernoulli(0.5)\\n y := x\\n}")
+        >>> ex = explore(m, "y"); ex.soft("x", cd.draw("Bernoulli(0.2)"))
+        >>> ex.questions()["doing"], round(ex.answers["doing"]["dist"]["1"], 6)
+        ('P(y | do(x ~ Bernoulli(0.2)))', 0.2)
+        """
+        from ..model.interventions import python_regime
+
+        if name not in self.ir or not _free(self.ir[name]):
+            raise UnknownNameError(f"no variable '{name}' to intervene on", hint=_held_hint(self.ir, name))
+        regime = python_regime(self.ir, name, how)  # checked here: a mistake is refused before any query
+        self.state = with_regime(self.state, name, regime.text, self._default(name))
+        subs = {v: _widest_sublabel(self.ir[v]) for v in self.ir.graph.nodes}
+        subs[name] = max(subs[name], f"do {regime.text}, was 8", key=len)
+        self._layout = layered_layout(self.ir.graph, sublabels=subs)
+        self._refresh(controls=True)
 
     def set_fact(self, name: str, value) -> None:
         """Set what ``name`` (a do node) was in fact, for the imagining column (``None``: not observed)."""
@@ -560,7 +604,10 @@ class Explorer:
         label = f"do({name})" if mode == "do" else f"{name} ="
         value = self.state.values[name]
         style, width = _label_style(label, [value_text(self.ir[name], d) for d in spec] if kind == "finite" else [])
-        if kind == "finite":
+        regime = self.state.regimes.get(name) if mode == "do" else None
+        if regime is not None:  # a new mechanism: nothing to slide, it is shown as written
+            w = W.HTML(f"<code>do({html.escape(name)} {html.escape(regime)})</code>")
+        elif kind == "finite":
             opts = [(value_text(self.ir[name], d), float(d)) for d in spec]
             w = W.Dropdown(options=opts, value=float(value), description=label, style=style,
                            layout=W.Layout(width=width))
@@ -573,7 +620,8 @@ class Explorer:
             w = W.FloatSlider(min=lo, max=hi, step=step, value=value, description=label, style=style,
                               readout_format=_readout(step), continuous_update=True)
         w.add_class(f"cdsl-control-{name}")
-        w.observe(lambda change, name=name: self._on_control(name, change["new"]), names="value")
+        if regime is None:
+            w.observe(lambda change, name=name: self._on_control(name, change["new"]), names="value")
         rows = [w]
         if mode == "do":  # what the variable was in the factual world, for the imagining column
             fact = self.state.facts.get(name)
@@ -603,7 +651,7 @@ class Explorer:
 
     def _sync_control(self, name: str) -> None:
         box = self._control_widgets.get(name)
-        if box is not None:
+        if box is not None and name not in self.state.regimes:
             w = box.children[0]
             v = self.state.values[name]
             if w.value != v:
@@ -634,7 +682,7 @@ class Explorer:
     def _on_msg(self, _widget, content, _buffers) -> None:
         if isinstance(content, dict) and content.get("event") == "click":
             name = content.get("node")
-            if name in self.ir and self.ir[name].kind != "fixed":
+            if name in self.ir and _free(self.ir[name]):
                 self.click(name)
 
     # ------------------------------------------------------------------ drawing
@@ -643,15 +691,31 @@ class Explorer:
         dos = {n for n, m in st.modes.items() if m == "do"}
         obs = [n for n, m in st.modes.items() if m == "observe"]
         fixed = {n.name for n in ir.nodes if n.kind == "fixed"}
-        sub = {n: (f"do {value_text(ir[n], st.values[n])}, was {value_text(ir[n], st.facts[n])}"
-                   if st.facts.get(n) is not None else "do = " + value_text(ir[n], st.values[n])) for n in dos}
+        held = {n.name for n in ir.nodes if n.regime is not None}  # given a new mechanism by m.do(...)
+        shown = {n: (f"{st.regimes[n]}" if n in st.regimes else f"= {value_text(ir[n], st.values[n])}")
+                 for n in dos}
+        sub = {n: (f"do {shown[n] if n in st.regimes else shown[n][2:]}, was {value_text(ir[n], st.facts[n])}"
+                   if st.facts.get(n) is not None else f"do {shown[n]}") for n in dos}
         sub.update({n: "= " + value_text(ir[n], st.values[n]) for n in obs})
         sub.update({n: "do = " + value_text(ir[n], ir[n].value) for n in fixed})
+        sub.update({n: f"do {ir[n].regime}" for n in held if n not in dos})
         edges = [(p, n.name) for n in ir.nodes for p in n.parents if n.name not in dos]
+        edges += [(p, n) for n in st.regimes for p in self._regime_parents(n)]
         return draw_graph(ir.names, edges, latent=[n.name for n in ir.nodes if n.latent],
-                          intervened=dos | fixed, observed=obs, sublabels=sub, layout=self._layout,
+                          intervened=dos | fixed | held, observed=obs, sublabels=sub, layout=self._layout,
                           title=f"{ir.name}: outcome {st.outcome}", css_class="cdsl-graph cdsl-explorer-svg",
                           min_width=self._min_width)
+
+    def _regime_parents(self, name: str) -> list[str]:
+        """The arrows into ``name`` under its new mechanism: from what it reads, and, where it reads
+        its own natural value (a shift), from its own parents."""
+        from ..model.interventions import python_regime
+
+        regime = python_regime(self.ir, name, self.state.regimes[name].lstrip("= ")
+                               if self.state.regimes[name].startswith("=") else self.state.regimes[name])
+        reads = [v for v in regime.inputs() if v != name]
+        own = list(self.ir[name].parents) if regime.reads(name) else []
+        return list(dict.fromkeys(own + reads))
 
     def _edges_for(self, outcome: str):
         node = self.ir[outcome]
@@ -841,6 +905,22 @@ class Explorer:
 
 
 NOT_OBSERVED = "not observed"
+
+
+def _free(node) -> bool:
+    """Whether a node of the explored model is left to its own mechanism (clickable): not held by
+    ``do`` at a value or under a new mechanism, and not the natural value ``x'`` one reads."""
+    return node.kind != "fixed" and getattr(node, "regime", None) is None and not node.name.endswith("'")
+
+
+def _held_hint(ir, name: str) -> str:
+    """The hint for a click on what cannot be clicked: a name not in the model, or one its own
+    intervention holds (explore the model before ``m.do(...)`` to intervene on it here)."""
+    if name in ir:
+        node = ir[name]
+        how = node.describe() if node.kind == "fixed" or node.regime is not None else f"{name}'s natural value"
+        return f"'{name}' is held by the model's intervention ({how}): explore the model before m.do(...) to click it"
+    return did_you_mean(name, ir.names) or "variables are: " + ", ".join(ir.names)
 
 
 def _widest_sublabel(node) -> str:

@@ -31,6 +31,9 @@ from ..graphs.causal_graph import CausalGraph
 from ..graphs.counterfactual_id import CounterfactualGraph
 from ..language.errors import CausalDSLError
 from ..language import syntax as S
+from ..model.checker import check_regime
+from ..model.ir import Regime
+from ..model.worlds import do as surgery
 from .drawing import draw_graph
 from .theme import resolved
 from .views import graph_svg, model_svg
@@ -107,12 +110,13 @@ def model_picture(model) -> Picture:
     True
     """
     ir = model.ir
-    held = [n for n in ir.nodes if n.kind == "fixed"]
+    held = [n for n in ir.nodes if n.kind == "fixed" or n.regime is not None]
     title = None
     if held:  # the title says which surgery the picture shows
         from .views import value_text
 
         title = f"{ir.name}: do(" + ", ".join(
+            f"{n.name} {n.regime}" if n.regime is not None else
             f"{n.name} = {value_text(n, n.value) if not hasattr(n.value, 'index') else '·'}" for n in held) + ")"
     return Picture(model_svg(model, title=title), repr(model))
 
@@ -134,8 +138,14 @@ def _value(node, expr) -> object:
     return "·"
 
 
+def _literal(ir, expr) -> bool:
+    """Whether a do() value is a number or a level, not an expression (a new mechanism)."""
+    return not (isinstance(expr, S.Var) and expr.name in ir) and S.literal(expr) is not None
+
+
 def interventions(ir, query) -> Optional[dict]:
-    """The variables a query intervenes on (name -> value or ``"·"``), or ``None`` when it intervenes on none.
+    """The variables a query intervenes on (name -> value, ``"·"``, or the
+    :class:`~causaldsl.model.ir.Regime` of a new mechanism), or ``None`` when it intervenes on none.
 
     ``do(...)`` conditions count, and the treatment of a named effect
     (``ATE(x -> y)`` compares ``do(x = 1)`` with ``do(x = 0)``). Counterfactual
@@ -157,6 +167,11 @@ def interventions(ir, query) -> Optional[dict]:
             for a in cond.assignments:
                 if a.name in ir:
                     out[a.name] = _value(ir[a.name], a.value) if a.value is not None else "·"
+                    if a.dist is not None or (out[a.name] == "·" and a.value is not None and not _literal(ir, a.value)):
+                        try:
+                            out[a.name] = check_regime(ir, a)
+                        except CausalDSLError:  # the query itself reports it, where it is asked
+                            pass
     return out or None
 
 
@@ -184,15 +199,20 @@ def query_pictures(model, queries, most: int = 4) -> list[str]:
         if ivs is None:
             plain = True
             continue
-        key = tuple(sorted(ivs))
+        # One picture per set of names (the graph is the same for any values), and per new mechanism
+        key = tuple(sorted((n, v.text if isinstance(v, Regime) else "") for n, v in ivs.items()))
         old = seen.setdefault(key, dict(ivs))
-        for n, v in ivs.items():  # one picture per set of names: the graph is the same for any values
+        for n, v in ivs.items():
             if old[n] != v:
                 old[n] = "·"
     out = [model_svg(model)] if plain or not seen else []
     for ivs in list(seen.values())[:most]:
-        shown = ", ".join(n if v == "·" else f"{n} = {_shown(ir[n], v)}" for n, v in ivs.items())
-        out.append(model_svg(model, intervened=ivs, title=f"{ir.name}: do({shown})"))
+        shown = ", ".join(f"{n} {v.text}" if isinstance(v, Regime) else n if v == "·" else f"{n} = {_shown(ir[n], v)}"
+                          for n, v in ivs.items())
+        regimes = {n: v for n, v in ivs.items() if isinstance(v, Regime)}
+        values = {n: v for n, v in ivs.items() if not isinstance(v, Regime)}
+        drawn = surgery(ir, regimes) if regimes else ir  # a new mechanism: its new parents are drawn
+        out.append(model_svg(drawn, intervened=values, title=f"{ir.name}: do({shown})"))
     return out
 
 

@@ -52,6 +52,7 @@ class TwinNetwork:
         self.observed = observed  # copies the query conditions on
         self.model_name = model_name
         self._rank = rank
+        self.labels: dict = {}  # copy -> its label where it is not its variable's name (x' for a natural value)
         self._svg = None
 
     @property
@@ -66,8 +67,9 @@ class TwinNetwork:
             groups = {v: col[self.worlds[v]] for v in self.worlds}
             clusters = [(("factual world (and copies shared by all worlds)" if w == FACTUAL
                           else f"world {w}"), [v for v in self.worlds if self.worlds[v] == w]) for w in order]
-            labels = {v: self.origin.get(v, v) for v in self.nodes}
-            sub = {v: f"do = {val}" for v, val in self.intervened.items()}
+            labels = {v: self.labels.get(v, self.origin.get(v, v)) for v in self.nodes}
+            # a value is shown "do = 1"; a new mechanism as written, "do = x + 1", "do ~ Bernoulli(0.3)"
+            sub = {v: f"do {val}" if val[:1] in "=~" else f"do = {val}" for v, val in self.intervened.items()}
             sub.update({v: "observed" for v in self.observed if v not in sub})
             self._svg = draw_graph(self.nodes, self.edges, latent=self.latent, intervened=self.intervened,
                                    observed=self.observed, noise=list(self.noise), labels=labels,
@@ -126,18 +128,23 @@ def twin_network(model, query: Union[str, object]) -> TwinNetwork:
                       if m_.group(1) in ir else m_.group(0), label)
 
     shown = {n.name: fill(n.name) for n in net.nodes}
-    worlds, origin, intervened = {}, {}, {}
+    worlds, origin, intervened, labels = {}, {}, {}, {}
     for n in net.nodes:
         name = shown[n.name]
         origin[name] = n.origin or n.name
         base = origin[name]
-        if name == base or not name.startswith(base + "["):
+        stem = name.split("[", 1)[0]  # x, or x' (x's natural value, read by a shift)
+        if "[" not in name or stem.rstrip("'") != base:
             worlds[name] = FACTUAL
         else:
-            worlds[name] = name[len(base) + 1:name.rindex("]")]
+            worlds[name] = name[len(stem) + 1:name.rindex("]")]
+        if stem.endswith("'") or n.name.endswith("'"):
+            labels[name] = base + "'"
         if n.kind == "fixed":
             v = values[n.value.index] if hasattr(n.value, "index") else n.value
             intervened[name] = value_text(ir[origin[name]] if origin[name] in ir else n, v)
+        elif n.regime is not None:  # a new mechanism: its parents stay, drawn as written
+            intervened[name] = n.regime
     edges = [(shown[p], shown[n.name]) for n in net.nodes for p in n.parents]
     groups: dict = {}
     letter = {}  # U: one shared uniform; G: one shared Gumbel per value (coupling = gumbel)
@@ -154,7 +161,9 @@ def twin_network(model, query: Union[str, object]) -> TwinNetwork:
     observed = {shown[c] for c, _ in plan.evidence}
     latent = {shown[n.name] for n in net.nodes if n.latent}
     nodes = list(noise) + [shown[n.name] for n in net.nodes]
-    return TwinNetwork(text, nodes, edges, worlds, intervened, origin, noise, latent, observed, ir.name, rank)
+    tw = TwinNetwork(text, nodes, edges, worlds, intervened, origin, noise, latent, observed, ir.name, rank)
+    tw.labels = labels
+    return tw
 
 
 def _generations(ir) -> dict:

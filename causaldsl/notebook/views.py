@@ -77,6 +77,10 @@ def model_svg(model, observed: Mapping[str, object] = None, intervened: Mapping[
     sub = {}
     for name, value in fixed.items():
         sub[name] = "do = " + (value_text(ir[name], value) if not hasattr(value, "index") else "·")
+    for n in ir.nodes:  # a new mechanism (m.do(x="x + 1")): boxed, its new parents drawn, labelled as written
+        if n.regime is not None and n.name not in extra:
+            fixed[n.name] = n.regime
+            sub[n.name] = f"do {n.regime}"
     for name, value in observed.items():
         if name not in fixed:
             sub[name] = "= " + value_text(ir[name], value)
