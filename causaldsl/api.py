@@ -185,13 +185,13 @@ class CausalModel:
             return self.causal_graph.ask(text, self.source)
         elif isinstance(text, S.IdentifyQuery):
             return self.identify(text.query, self.source)
-        elif isinstance(text, (S.ProbQuery, S.ExpectQuery, S.EffectQuery) + COMBINED):
+        elif isinstance(text, (S.ProbQuery, S.ExpectQuery, S.EffectQuery, S.QueryNumber) + COMBINED):
             q, source = text, self.source
         else:
             raise QueryError(f"a query is text such as \"P(y = 1 | do(x = 0))\", not {type(text).__name__}",
                              hint="pass the query as a string")
-        label = q.text or (text.strip() if isinstance(text, str) else repr(q))
-        if is_combination(q):  # arithmetic between queries, Var, Q, RR, OR
+        label = getattr(q, "text", "") or (text.strip() if isinstance(text, str) else repr(q))
+        if is_combination(q) or isinstance(q, S.QueryNumber):  # arithmetic between queries, Var, Q, RR, OR
             return self._combination(q, label, source, method=method, seed=seed, samples=samples)
         plan = plan_query(self.ir, q, source)
         if isinstance(text, str):
@@ -806,7 +806,7 @@ def program(source: str, base_dir: Union[str, Path, None] = None, *, check_queri
                 from .graphs.bound_queries import validate_bounds
 
                 validate_bounds(m, q, source)
-            elif is_combination(q):
+            elif is_combination(q) or isinstance(q, S.QueryNumber):
                 plan_combination(ir, q, source)
             else:
                 plan_query(ir, q, source)
@@ -850,7 +850,7 @@ def check(source: str, base_dir: Union[str, Path, None] = None,
                     from .graphs.bound_queries import validate_bounds
 
                     validate_bounds(m, q, source, check_files=True)
-                elif is_combination(q):
+                elif is_combination(q) or isinstance(q, S.QueryNumber):
                     for leaf in plan_combination(m.ir, q, source).leaves:
                         check_plan(leaf.plan, source)
                 else:

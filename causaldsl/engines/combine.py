@@ -35,7 +35,8 @@ import jax
 import numpy as np
 
 from ..language.errors import MethodError, QueryError
-from ..model.combinations import Combination, DivisionByZero, Leaf, evaluate
+from ..model.combinations import Combination, DivisionByZero, Leaf, distribution_plan, evaluate
+from ..model.expressions import compile_expr
 from ..model.queries import Plan
 from . import dispatch
 from . import noise as rng
@@ -69,20 +70,36 @@ class Part:
                       warning=self.warning)
 
 
-def exact_quantile(table: dict, level: float) -> float:
-    """The ``level`` quantile of a discrete distribution ``{value: probability}``: the smallest
-    value whose cumulative probability reaches ``level`` (to within rounding).
+def exact_quantile(values: np.ndarray, probs: np.ndarray, level: float) -> float:
+    """The ``level`` quantile of a discrete distribution (``values`` with probabilities ``probs``):
+    the smallest value whose cumulative probability reaches ``level`` (to within rounding).
 
-    >>> exact_quantile({0.0: 0.3, 1.0: 0.5, 2.0: 0.2}, 0.5), exact_quantile({0.0: 0.3, 1.0: 0.5, 2.0: 0.2}, 0.3)
-    (1.0, 0.0)
+    >>> exact_quantile(np.array([2.0, 0.0, 1.0]), np.array([0.2, 0.3, 0.5]), 0.5)
+    1.0
+    >>> exact_quantile(np.array([2.0, 0.0, 1.0]), np.array([0.2, 0.3, 0.5]), 0.3)
+    0.0
     """
-    total = 0.0
-    items = sorted(table.items())
-    for value, p in items:
-        total += p
-        if total >= level - 1e-12:
-            return float(value)
-    return float(items[-1][0])
+    values, probs = np.ravel(values), np.ravel(probs)
+    order = np.argsort(values, kind="stable")
+    cum = np.cumsum(probs[order])
+    i = int(np.searchsorted(cum, level * cum[-1] - 1e-12, side="left"))
+    return float(values[order][min(i, len(values) - 1)])
+
+
+def _exact_quantile_part(leaf: Leaf, engine: Engine, method, source: str) -> Optional[Part]:
+    """``leaf``'s quantile from the exact distribution of its expression (None where that would
+    be past the exact engine's limits and no method was asked for)."""
+    dp = distribution_plan(leaf.plan)
+    if not dp.dist_vars:  # a constant: its own quantile
+        return Part(leaf.text, float(compile_expr(leaf.plan.target, xp=np)({})), "exact")
+    program = dispatch._exact_program(dp, engine)
+    if dispatch._exact_or_fallback(program.structure.cost, method, source, leaf.span, engine.settings) is not None:
+        return None
+    table = np.asarray(dispatch._exact_value(dp, program, leaf.text, source, leaf.span))
+    grids = np.meshgrid(*[np.asarray(dp.network[d].domain, dtype=float) for d in dp.dist_vars], indexing="ij")
+    env = {**dict(zip(dp.dist_vars, grids)), **{f"${i}": v for i, v in enumerate(dp.value_array)}}
+    values = np.broadcast_to(np.asarray(compile_expr(leaf.plan.target, xp=np)(env), dtype=float), table.shape)
+    return Part(leaf.text, exact_quantile(values, table, leaf.level), "exact")
 
 
 def weighted_quantile(t: np.ndarray, w: np.ndarray, level: float) -> float:
@@ -104,8 +121,9 @@ def quantile_influence(t: np.ndarray, w: np.ndarray, level: float) -> tuple[floa
 
     >>> t = np.random.default_rng(0).normal(size=100_000)
     >>> q, psi = quantile_influence(t, np.ones_like(t), 0.5)
-    >>> round(q, 2), round(float(np.sqrt(np.sum(psi ** 2)) / t.size / (np.sqrt(0.25 / t.size) * 2.5066)), 1)
-    (0.0, 1.0)
+    >>> se = float(np.sqrt(np.sum(psi ** 2)) / t.size)  # the median of N(0, 1): sqrt(p(1-p)/n) / φ(0)
+    >>> abs(q) < 0.01, round(se / (np.sqrt(0.25 / t.size) * np.sqrt(2 * np.pi)), 1)
+    (True, 1.0)
     """
     n = t.shape[0]
     sw = float(np.sum(w))
@@ -190,21 +208,19 @@ def _paired_part(leaf: Leaf, engine: Engine, streams: dict, n: int, seed: int, s
 
 def _answer(leaf: Leaf, engine: Engine, *, method, streams, n, seed, samples, source) -> Part:
     """One leaf's answer: exact where it can be, else from the shared draws."""
-    plan = leaf.dist if leaf.level is not None and leaf.dist is not None else leaf.plan
-    if leaf.level is not None and leaf.dist is None and method == "exact":
-        raise MethodError("the exact quantile is of a variable's distribution: this is an expression",
-                          span=leaf.span, source=source,
-                          hint="give the expression a name in the model (s := ...) and ask Q[s, ...], "
-                               "or use method='monte-carlo'")
+    plan = leaf.plan
     chosen = dispatch.choose_method(plan, method, source, leaf.span)
-    if chosen == "exact":
+    if chosen == "exact" and leaf.level is not None:
+        part = _exact_quantile_part(leaf, engine, method, source)
+        if part is not None:
+            return part
+    elif chosen == "exact":
         r = dispatch.run_plan(plan, engine, text=leaf.text, method=method, seed=seed, samples=samples,
                               source=source, span=leaf.span)
         if r.stderr is None:
-            value = exact_quantile(r.value, leaf.level) if leaf.level is not None else float(r.value)
-            return Part(leaf.text, value, r.method)
-        if leaf.level is None:  # exact would be too large: Monte Carlo on its own draws
-            return Part(leaf.text, float(r.value), r.method, stderr=float(r.stderr), warning=r.warning)
+            return Part(leaf.text, float(r.value), r.method)
+        # exact would be too large: Monte Carlo on its own draws
+        return Part(leaf.text, float(r.value), r.method, stderr=float(r.stderr), warning=r.warning)
     elif leaf.level is None and method is None and plan.evidence:
         exact = dispatch._run_gaussian(plan, engine, plan.value_array, leaf.text, source, leaf.span, n)
         if exact is not None:
@@ -239,8 +255,8 @@ def run_combination(comb: Combination, engine: Engine, *, text: str, method: Opt
         value, grad = evaluate(comb.term, [p.value for p in parts])
     except DivisionByZero as e:
         raise QueryError(f"division by zero: {e.term.text} is 0", span=e.term.span, source=source,
-                         hint="a ratio with a zero denominator is undefined; compare by a difference instead, "
-                              "or check the conditions of the query below the line") from None
+                         hint="a ratio with a zero denominator is undefined (not infinite): compare by a difference "
+                              "instead, or divide by a quantity that cannot be zero") from None
     if not math.isfinite(value):
         raise dispatch._undefined(text, span, source)
     exact = all(p.influence is None and p.stderr is None for p in parts)
@@ -261,7 +277,10 @@ def run_combination(comb: Combination, engine: Engine, *, text: str, method: Opt
         how += ", parts drawn on their own taken as independent"
     label = ", ".join(sorted({"monte-carlo" if p.influence is not None else p.method
                               for p in parts if p.influence is not None or p.stderr is not None}))
-    return Result(text, value, math.sqrt(variance), label, samples=n, note=how, warning=warnings,
+    se = math.sqrt(variance)
+    if se <= 1e-12 * max(1.0, abs(value)):  # the parts' errors cancel draw by draw: rounding is left
+        se = 0.0
+    return Result(text, value, se, label, samples=n, note=how, warning=warnings,
                   parts=leaf_results)
 
 

@@ -438,14 +438,15 @@ class _Builders(Transformer):
     # questions that combine
     def query_binop(self, ch):  # ?query_sum / ?query_product: left ADD_OP|MUL_OP right
         left, op, right = ch
-        node = S.QueryArith(op.value, left, right, _span(op), _PARSE.get().text(left, right))
+        node = S.QueryArith(op.value, left, right, _extent(left, right), _PARSE.get().text(left, right))
         return _mark(node, left, right)
 
     def query_unary(self, ch):  # ?query_signed: ADD_OP query_signed
         op, operand = ch
         if op.value == "+":
             return _mark(operand, op, operand)
-        return _mark(S.QueryArith("neg", operand, None, _span(op), _PARSE.get().text(op, operand)), op, operand)
+        node = S.QueryArith("neg", operand, None, _extent(op, operand), _PARSE.get().text(op, operand))
+        return _mark(node, op, operand)
 
     def query_number(self, ch):
         return S.QueryNumber(float(ch[0].value), _span(ch[0]))
@@ -453,7 +454,8 @@ class _Builders(Transformer):
     def query_atom(self, ch):  # !?query_atom: "(" query_sum ")": the inner one, reaching to its parentheses
         inner = ch[1]
         if isinstance(inner, S.QueryArith):
-            inner = S.QueryArith(inner.op, inner.left, inner.right, inner.span, _PARSE.get().text(ch[0], ch[-1]))
+            inner = S.QueryArith(inner.op, inner.left, inner.right, _extent(ch[0], ch[-1]),
+                                 _PARSE.get().text(ch[0], ch[-1]))
         return _mark(inner, ch[0], ch[-1])
 
     def var_query(self, ch):  # !var_query: "Var" "[" expr ["|" conditions] "]"

@@ -20,28 +20,29 @@ odds ratios as measures of effect; Hernán & Robins, *Causal Inference: What If*
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Optional, Union
 
 from ..language import syntax as S
 from ..language.errors import EffectError, QueryError, Span, UnknownNameError, did_you_mean
 from .ir import Model
-from .queries import Plan, plan_query
+from .expressions import walk
+from .queries import Plan, PlanKey, plan_query
 
 NOSPAN = S.NOSPAN
 
 
 @dataclass(frozen=True)
 class Leaf:
-    """One query of a combination: ``plan`` answers its probability or expectation (for a
-    quantile, the expectation plan gives the draws of ``expr``); ``dist`` (quantiles of a
-    variable) is ``P(Y | ...)``, whose CDF gives the exact quantile where the model is discrete."""
+    """One query of a combination: ``plan`` answers its probability or expectation; for a
+    quantile (``level`` set), ``plan`` is the expectation of its expression, whose network and
+    resolved target give the expression's draws, or its exact distribution
+    (:func:`distribution_plan`)."""
 
     text: str
     plan: Plan
     span: Span = NOSPAN
     level: Optional[float] = None  # a quantile's level; None: a mean (probability or expectation)
-    dist: Optional[Plan] = None
 
 
 @dataclass(frozen=True)
@@ -90,9 +91,9 @@ class _Builder:
     def err(self, cls, msg, span, hint=None):
         return cls(msg, span=span, source=self.source, hint=hint)
 
-    def leaf(self, query, text: str, span, level=None, dist=None) -> Term:
+    def leaf(self, query, text: str, span) -> Term:
         plan = plan_query(self.model, query, self.source)
-        self.leaves.append(Leaf(text, plan, span, level, dist))
+        self.leaves.append(Leaf(text, plan, span))
         return Term("leaf", index=len(self.leaves) - 1, text=text, span=span)
 
     def term(self, q) -> Term:
@@ -139,16 +140,7 @@ class _Builder:
             raise self.err(QueryError, f"'{q.expr.name}' has named levels, which have no order, so no quantile",
                            q.expr.span, hint=f"ask P({q.expr.name}) for its distribution")
         mean = S.ExpectQuery(q.expr, q.conditions, q.span, q.text)
-        dist = None
-        if isinstance(q.expr, S.Var):
-            event = S.ExprEvent(q.expr, q.expr.span)
-            dist_query = S.ProbQuery((event,), q.conditions, q.span, q.text)
-            try:
-                dist = plan_query(self.model, dist_query, self.source)
-            except QueryError:  # not listable (continuous): the draws answer it
-                dist = None
-        plan = plan_query(self.model, mean, self.source)
-        self.leaves.append(Leaf(q.text, plan, q.span, q.level, dist))
+        self.leaves.append(Leaf(q.text, plan_query(self.model, mean, self.source), q.span, q.level))
         return Term("leaf", index=len(self.leaves) - 1, text=q.text, span=q.span)
 
     # ---------------------------------------------------------------- RR, OR
@@ -236,6 +228,23 @@ def plan_combination(model: Model, query, source: str = "") -> Combination:
         raise b.err(QueryError, "a question combines at least one query; this is a constant",
                     getattr(query, "span", NOSPAN), hint="e.g. E[y | x = 1] - E[y | x = 0]")
     return Combination(getattr(query, "text", "") or term.text, term, tuple(b.leaves), getattr(query, "span", NOSPAN))
+
+
+def distribution_plan(plan: Plan) -> Plan:
+    """The joint distribution of the variables (copies) that ``plan``'s target reads, over the
+    same network, evidence and values: with the target evaluated at each of their values, it is
+    the exact distribution of the target (what an exact quantile reads).
+
+    >>> from causaldsl import model
+    >>> from causaldsl.language.parser import parse_query
+    >>> m = model("model m {\\n x ~ Bernoulli(0.5)\\n y ~ Bernoulli(0.5)\\n}")
+    >>> p = distribution_plan(plan_query(m.ir, parse_query("E[x + y | x = 1]")))
+    >>> p.kind, p.dist_vars, p.evidence
+    ('dist', ('x', 'y'), (('x', '$0'),))
+    """
+    names = tuple(sorted({v.name for v in walk(plan.target) if isinstance(v, S.Var) and not v.name.startswith("$")}))
+    return replace(plan, kind="dist", target=None, dist_vars=names, parts=(),
+                   key=PlanKey(("dist", None, names, plan.evidence, plan.network.nodes)))
 
 
 class DivisionByZero(Exception):
