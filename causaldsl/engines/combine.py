@@ -122,7 +122,7 @@ def quantile_influence(t: np.ndarray, w: np.ndarray, level: float) -> tuple[floa
     >>> t = np.random.default_rng(0).normal(size=100_000)
     >>> q, psi = quantile_influence(t, np.ones_like(t), 0.5)
     >>> se = float(np.sqrt(np.sum(psi ** 2)) / t.size)  # the median of N(0, 1): sqrt(p(1-p)/n) / φ(0)
-    >>> abs(q) < 0.01, round(se / (np.sqrt(0.25 / t.size) * np.sqrt(2 * np.pi)), 1)
+    >>> abs(q) < 0.01, round(se / (math.sqrt(0.25 / t.size) * math.sqrt(2 * math.pi)), 1)
     (True, 1.0)
     """
     n = t.shape[0]
