@@ -563,7 +563,8 @@ def expand_effect(model: Model, q: S.EffectQuery, source: str = ""):
     if ("treat" not in opts or "control" not in opts) and xnode.domain != (0.0, 1.0):
         what = "continuous" if xnode.domain is None else "not binary"
         raise err(EffectError, f"treatment '{x}' is {what}", q.spans[0],
-                  hint=f"say which values to compare: {q.effect}({x} -> {y}, treat=..., control=...)")
+                  hint=f"say which values to compare: {q.effect}({x} -> {y}{f' via {m}' if m else ''}, "
+                       "treat=..., control=...)")
     t, c = opt("treat", 1.0), opt("control", 0.0)
     if q.effect in ("PN", "PS", "PNS") and model[y].domain not in ((0.0, 1.0), (0.0,), (1.0,)):
         raise err(EffectError, f"{q.effect} needs a binary outcome, and '{y}' is not binary", q.spans[1],
