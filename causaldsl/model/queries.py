@@ -533,7 +533,7 @@ def expand_effect(model: Model, q: S.EffectQuery, source: str = ""):
                       hint=did_you_mean(name, model.names) or "variables are: " + ", ".join(model.names))
     if q.effect in ("RR", "OR"):
         raise err(QueryError, f"{q.effect} is a ratio of two probabilities, not one query", q.span,
-                  hint=f"ask it with m.query(\"{q.text or q.effect}\"); explain, identify and bounds take "
+                  hint=f"ask it with m.query(\"{q.text or q.effect}\"); explain, twin, identify and bounds take "
                        "one probability or expectation")
     opts: dict[str, S.Value] = {}
     held = _held_mediator(model, q, err) if q.effect == "CDE" else None
