@@ -202,14 +202,13 @@ class CausalModel:
     def _combination(self, q, label: str, source: str, **kw) -> Result:
         """A question that combines (:mod:`causaldsl.model.combinations`), answered by
         :func:`causaldsl.engines.combine.run_combination`."""
-        from .engines.combine import run_combination
+        from .engines.combine import run_combination, run_combination_posterior
 
-        if self._posterior() is not None:
-            raise QueryError("questions that combine are answered on models without parameter draws",
-                             span=q.span, source=source,
-                             hint="ask each part on its own line: each is answered over the posterior")
-        return run_combination(plan_combination(self.ir, q, source), self.engine, text=label, source=source,
-                               span=q.span, **kw)
+        comb = plan_combination(self.ir, q, source)
+        post = self._posterior()
+        if post is not None:
+            return run_combination_posterior(comb, self.engine, post, text=label, source=source, span=q.span, **kw)
+        return run_combination(comb, self.engine, text=label, source=source, span=q.span, **kw)
 
     def cause(self, text: str, definition: str = "modified") -> Result:
         """Whether ``X = x`` was an actual cause of an event: ``m.cause("ST = 1 -> BS = 1 | ST = 1, BT = 1")``

@@ -306,3 +306,19 @@ def test_parsed_queries_are_accepted_by_query(zxy):
 
     q = parse_query("E[Y | X = 1] - E[Y | X = 0]")
     assert zxy.query(q).value == pytest.approx(0.65, abs=1e-12)
+
+
+def test_over_parameter_draws_each_draw_is_combined():
+    m = cd.model("""model b {
+        param p ~ Beta(2, 2)
+        x ~ Bernoulli(0.5)
+        y ~ Bernoulli(0.1 + 0.8 * p * x)
+    }""")
+    r = m.query("RR(x -> y)")
+    p = np.asarray(m._posterior().theta["p"])
+    per_draw = (0.1 + 0.8 * p) / 0.1  # P(y = 1 | do(x = 1)) / P(y = 1 | do(x = 0)) at each draw
+    assert np.allclose(r.draws, per_draw, atol=1e-9)
+    assert r.value == pytest.approx(per_draw.mean(), abs=1e-9)
+    assert r.interval == pytest.approx((np.quantile(per_draw, 0.025), np.quantile(per_draw, 0.975)), abs=1e-9)
+    with pytest.raises(cd.QueryError, match="quantile"):
+        m.query("Q[y, 0.5]")

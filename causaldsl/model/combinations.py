@@ -23,6 +23,8 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from typing import Optional, Union
 
+import numpy as np
+
 from ..language import syntax as S
 from ..language.errors import EffectError, QueryError, Span, UnknownNameError, did_you_mean
 from .ir import Model
@@ -258,19 +260,21 @@ class DivisionByZero(Exception):
 def evaluate(term: Term, values) -> tuple[float, list[float]]:
     """``(g, ∂g/∂leaf)`` of ``term`` at the leaves' ``values`` (forward-mode differentiation:
     each node carries its value and its gradient). A divisor that is exactly zero raises
-    :class:`DivisionByZero` (never an infinity or a NaN).
+    :class:`DivisionByZero` (never an infinity or a NaN). ``values`` may be arrays (one answer
+    per parameter draw): then ``g`` and the gradient are arrays too.
 
     >>> t = Term("/", (Term("leaf", index=0), Term("leaf", index=1)))
     >>> evaluate(t, [0.6, 0.3])
     (2.0, [3.3333333333333335, -6.666666666666667])
     """
     k = len(values)
+    scalar = all(np.ndim(v) == 0 for v in values)
 
     def go(t: Term) -> tuple[float, list[float]]:
         if t.op == "leaf":
             grad = [0.0] * k
             grad[t.index] = 1.0
-            return float(values[t.index]), grad
+            return float(values[t.index]) if scalar else np.asarray(values[t.index], dtype=float), grad
         if t.op == "num":
             return float(t.value), [0.0] * k
         if t.op == "neg":
@@ -283,7 +287,7 @@ def evaluate(term: Term, values) -> tuple[float, list[float]]:
             return a - b, [x - y for x, y in zip(ga, gb)]
         if t.op == "*":
             return a * b, [x * b + a * y for x, y in zip(ga, gb)]
-        if b == 0.0:
+        if np.any(np.asarray(b) == 0.0):  # one value, or one per parameter draw
             raise DivisionByZero(t.args[1])
         return a / b, [(x * b - a * y) / (b * b) for x, y in zip(ga, gb)]
 
