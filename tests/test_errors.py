@@ -375,6 +375,8 @@ MISTAKES = [
       message="constant", hint="E[y | x = 1] - E[y | x = 0]"),
     M("combine-cause-in-arithmetic", query(XY), "P(y = 1) - cause(x = 1 -> y = 1 | x = 1, y = 1)", cd.QueryError,
       1, 12, "cause", message="cause(...)"),
+    M("combine-a-whole-distribution", query(XY), "P(y) - P(x = 1)", cd.QueryError, 1, 1, "P(y)",
+      message="whole distribution", hint="P(y = 1)"),
     M("combine-unknown-variable-in-a-part", query(XY), "E[y] - E[z | x = 1]", cd.UnknownNameError, 1, 10, "z |"),
 
     # ------------------------------------------------------------------ run-time probabilities: the error

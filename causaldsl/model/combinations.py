@@ -95,6 +95,9 @@ class _Builder:
 
     def leaf(self, query, text: str, span) -> Term:
         plan = plan_query(self.model, query, self.source)
+        if plan.kind == "dist":
+            raise self.err(QueryError, f"{text} is a whole distribution, not a number to combine", span,
+                           hint="combine probabilities of events, such as P(y = 1), or expectations E[y]")
         self.leaves.append(Leaf(text, plan, span))
         return Term("leaf", index=len(self.leaves) - 1, text=text, span=span)
 
