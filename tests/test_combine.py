@@ -250,6 +250,12 @@ def test_the_delta_method_error_of_a_ratio_is_the_spread_over_seeds():
     assert abs(values.mean() - p(1) / p(0)) < 4 * values.std(ddof=1) / math.sqrt(len(values))
 
 
+def test_the_error_of_a_difference_of_weighted_parts_is_the_spread_over_seeds(gauss):
+    # both parts condition on an event (likelihood weighting), on the same draws
+    values, ses = _spread(gauss, "E[Y | X > 1] - E[Y | X < 0]", range(40), 4_000)
+    assert ses.mean() == pytest.approx(values.std(ddof=1), rel=0.3)
+
+
 def test_the_error_of_a_quantile_is_the_spread_over_seeds(gauss):
     n = 4_000
     values, ses = _spread(gauss, "Q[Y, 0.9 | do(X = 1)]", range(40), n)

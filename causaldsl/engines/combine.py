@@ -271,8 +271,12 @@ def run_combination(comb: Combination, engine: Engine, *, text: str, method: Opt
         variance += float(np.sum(psi ** 2)) / n ** 2
     variance += sum(g ** 2 * p.stderr ** 2 for g, p in zip(grad, parts) if p.stderr is not None)
     shared = sum(1 for p in parts if p.influence is not None)
-    how = ("standard error by the delta method over the parts' shared draws (common random numbers)"
-           if shared > 1 else "standard error by the delta method")
+    if shared > 1:
+        how = "standard error by the delta method over the parts' shared draws (common random numbers)"
+    elif any(p.influence is not None and leaf.level is not None for p, leaf in zip(parts, comb.leaves)):
+        how = "the quantile's standard error from its order-statistic interval"
+    else:
+        how = "standard error by the delta method"
     if any(p.stderr is not None for p in parts):
         how += ", parts drawn on their own taken as independent"
     label = ", ".join(sorted({"monte-carlo" if p.influence is not None else p.method
