@@ -20,6 +20,7 @@ from .engines.engine import Engine
 from .model.ir import COUPLINGS, Model
 from .language.parser import parse, parse_query
 from .model.queries import plan_query
+from .model.combinations import COMBINED, is_combination, plan_combination
 from .engines.results import Result, table
 from .model.validity import check_plan
 from .model.worlds import couple, do as surgery
@@ -184,17 +185,30 @@ class CausalModel:
             return self.causal_graph.ask(text, self.source)
         elif isinstance(text, S.IdentifyQuery):
             return self.identify(text.query, self.source)
-        elif isinstance(text, (S.ProbQuery, S.ExpectQuery, S.EffectQuery)):
+        elif isinstance(text, (S.ProbQuery, S.ExpectQuery, S.EffectQuery, S.QueryNumber) + COMBINED):
             q, source = text, self.source
         else:
             raise QueryError(f"a query is text such as \"P(y = 1 | do(x = 0))\", not {type(text).__name__}",
                              hint="pass the query as a string")
-        label = q.text or (text.strip() if isinstance(text, str) else repr(q))
+        label = getattr(q, "text", "") or (text.strip() if isinstance(text, str) else repr(q))
+        if is_combination(q) or isinstance(q, S.QueryNumber):  # arithmetic between queries, Var, Q, RR, OR
+            return self._combination(q, label, source, method=method, seed=seed, samples=samples)
         plan = plan_query(self.ir, q, source)
         if isinstance(text, str):
             self._plans[text] = (plan, label, q.span)
         return self._run_plan(plan, text=label, method=method, seed=seed, samples=samples,
                               source=source, span=q.span, posterior=self._posterior())
+
+    def _combination(self, q, label: str, source: str, **kw) -> Result:
+        """A question that combines (:mod:`causaldsl.model.combinations`), answered by
+        :func:`causaldsl.engines.combine.run_combination`."""
+        from .engines.combine import run_combination, run_combination_posterior
+
+        comb = plan_combination(self.ir, q, source)
+        post = self._posterior()
+        if post is not None:
+            return run_combination_posterior(comb, self.engine, post, text=label, source=source, span=q.span, **kw)
+        return run_combination(comb, self.engine, text=label, source=source, span=q.span, **kw)
 
     def cause(self, text: str, definition: str = "modified") -> Result:
         """Whether ``X = x`` was an actual cause of an event: ``m.cause("ST = 1 -> BS = 1 | ST = 1, BT = 1")``
@@ -821,6 +835,8 @@ def program(source: str, base_dir: Union[str, Path, None] = None, *, check_queri
                 from .graphs.bound_queries import validate_bounds
 
                 validate_bounds(m, q, source)
+            elif is_combination(q) or isinstance(q, S.QueryNumber):
+                plan_combination(ir, q, source)
             else:
                 plan_query(ir, q, source)
         out.append(m)
@@ -863,6 +879,9 @@ def check(source: str, base_dir: Union[str, Path, None] = None,
                     from .graphs.bound_queries import validate_bounds
 
                     validate_bounds(m, q, source, check_files=True)
+                elif is_combination(q) or isinstance(q, S.QueryNumber):
+                    for leaf in plan_combination(m.ir, q, source).leaves:
+                        check_plan(leaf.plan, source)
                 else:
                     check_plan(plan_query(m.ir, q, source), source)
             except CausalDSLError as err:

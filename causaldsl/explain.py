@@ -364,7 +364,7 @@ def explain(model, text: str) -> Explanation:
                            if v[:1] in "=~" else
                            f"in the world {twin.worlds.get(copy, '?')}, {copy} is held at {v} (its arrows in are cut)")
     if isinstance(q, S.EffectQuery):  # an ATE compares interventions; the others need the worlds' shared noise
-        rung = "doing" if q.effect == "ATE" else "imagining"
+        rung = "doing" if q.effect in ("ATE", "CDE") else "imagining"
     elif twin is not None:
         rung = "imagining"
     else:

@@ -122,6 +122,8 @@ THREE_VALUED_CAUSE = "model c {\n    x ~ Binomial(2, 0.5)\n    y ~ Bernoulli(if 
 CONTINUOUS_CAUSE = "model c {\n    x ~ Normal(0, 1)\n    y ~ Bernoulli(sigmoid(x))\n}"
 THREE_VALUED_OUTCOME = "model m {\n    x ~ Bernoulli(0.5)\n    y ~ Binomial(2, if x then 0.9 else 0.1)\n}"
 LEVELS = "model m {\n    w ~ Categorical(sunny: 0.5, rainy: 0.5)\n}"
+MEDIATOR = ("model m {\n    w ~ Bernoulli(0.5)\n    x ~ Bernoulli(0.5)\n    m ~ Bernoulli(0.2 + 0.5 * x)\n"
+            "    y ~ Bernoulli(0.1 + 0.2 * x + 0.3 * m + 0.2 * w)\n}")
 LEVEL_CAUSE = ("model m {\n    w ~ Categorical(a: 0.5, b: 0.5)\n"
                "    y ~ Bernoulli(table(w) { a: 0.1, b: 0.7 })\n}")
 
@@ -337,6 +339,45 @@ MISTAKES = [
       "treated", message="'treated'", hint="treat="),
     M("effect-option-given-twice", query(XY), "ATE(x -> y, treat=1, treat=0)", cd.EffectError, 1, 22, "treat=0",
       message="treat"),
+
+    # ------------------------------------------------------------------ questions that combine
+    M("combine-division-by-zero-probability", query(COPY), "P(x = 1) / P(y = 0 | x = 1)", cd.QueryError, 1, 12,
+      "P(y = 0", message=("division by zero", "P(y = 0 | x = 1)"), hint="difference"),
+    M("combine-division-by-zero-monte-carlo", query(GAUSSIAN, samples=1000), "E[y] / (E[x] - E[x])",
+      cd.QueryError, 1, 8, "(E[x]", message="division by zero"),
+    M("combine-odds-ratio-of-a-certain-outcome", query(COPY), "OR(x -> y, kind = observational)", cd.QueryError,
+      1, 1, "OR", message=("division by zero", "1 - P(y = 1 | x = 1)"), hint="difference"),
+    M("combine-quantile-level-above-one", query(GAUSSIAN), "Q[y, 1.5]", cd.QueryError, 1, 6, "1.5",
+      message=("strictly between 0 and 1", "1.5"), hint="median"),
+    M("combine-quantile-level-zero", query(GAUSSIAN), "Q[y, 0 | x = 1]", cd.QueryError, 1, 6, "0 |",
+      message="strictly between 0 and 1"),
+    M("combine-quantile-level-negative", query(GAUSSIAN), "Q[y, -0.1]", cd.QueryError, 1, 6, "-0.1",
+      message="-0.1"),
+    M("combine-quantile-of-named-levels", query(LEVELS), "Q[w, 0.5]", cd.QueryError, 1, 3, "w,",
+      message="no order", hint="P(w)"),
+    M("combine-cde-on-a-non-mediator", query(MEDIATOR), "CDE(x -> y via w, w = 1)", cd.EffectError, 1, 16, "w,",
+      message=("'w' is not a mediator", "not caused by 'x'"), hint="ATE(x -> y)"),
+    M("combine-cde-on-a-descendant-of-the-outcome", query(MEDIATOR), "CDE(x -> m via y, y = 1)", cd.EffectError,
+      1, 16, "y,", message="is not a mediator"),
+    M("combine-cde-without-the-held-value", query(MEDIATOR), "CDE(x -> y via m)", cd.EffectError, 1, 16, "m)",
+      message="'m' at a value", hint="CDE(x -> y via m, m = 0)"),
+    M("combine-cde-without-a-mediator", query(MEDIATOR), "CDE(x -> y)", cd.EffectError, 1, 1, "CDE",
+      message="mediator", hint="via"),
+    M("combine-cde-held-value-outside-domain", query(MEDIATOR), "CDE(x -> y via m, m = 2)", cd.DomainError,
+      1, 23, "2)", message="2"),
+    M("combine-ratio-needs-a-binary-outcome", query(THREE_VALUED_OUTCOME), "RR(x -> y)", cd.EffectError, 1, 9,
+      "y)", message="binary", hint="P(y > 0"),
+    M("combine-ratio-unknown-kind", query(XY), "RR(x -> y, kind = seen)", cd.EffectError, 1, 19, "seen",
+      hint="observational"),
+    M("combine-ratio-unknown-option", query(XY), "OR(x -> y, knd = causal)", cd.EffectError, 1, 12, "knd",
+      hint="kind="),
+    M("combine-a-constant-is-no-question", query(XY), "2 * (1 + 3)", cd.QueryError, 1, 1, "2 *",
+      message="constant", hint="E[y | x = 1] - E[y | x = 0]"),
+    M("combine-cause-in-arithmetic", query(XY), "P(y = 1) - cause(x = 1 -> y = 1 | x = 1, y = 1)", cd.QueryError,
+      1, 12, "cause", message="cause(...)"),
+    M("combine-a-whole-distribution", query(XY), "P(y) - P(x = 1)", cd.QueryError, 1, 1, "P(y)",
+      message="whole distribution", hint="P(y = 1)"),
+    M("combine-unknown-variable-in-a-part", query(XY), "E[y] - E[z | x = 1]", cd.UnknownNameError, 1, 10, "z |"),
 
     # ------------------------------------------------------------------ run-time probabilities: the error
     # names the statement of the variable, its line in the model's source quoted

@@ -429,7 +429,7 @@ def test_a_mistake_on_the_line_of_an_open_bracket_is_reported_where_it_is():
 
 # ---------------------------------------------------------------------- 10: unknown words
 @pytest.mark.parametrize("src, line, column, word, guess", [
-    ("model m {\n  X ~ Bernoulli(0.5)\n  Y ~ Bernoulli(0.5)\n}\nCDE(X -> Y)\n", 5, 1, "CDE", "NDE"),
+    ("model m {\n  X ~ Bernoulli(0.5)\n  Y ~ Bernoulli(0.5)\n}\nNDF(X -> Y)\n", 5, 1, "NDF", "NDE"),
     ("model m {\n  lattent u ~ Bernoulli(0.5)\n}\n", 2, 3, "lattent", "latent"),
     ("model m {\n  y ~ Bernoulli(0.5)\n}\np(y = 1)\n", 4, 1, "p", "P"),
     ("modle m {\n  y ~ Bernoulli(0.5)\n}\n", 1, 1, "modle", "model"),
@@ -444,9 +444,9 @@ def test_unknown_words_name_the_nearest_keyword(src, line, column, word, guess):
     assert "expected" not in str(err)
 
 
-def test_cde_lists_the_named_effects_and_unknown_forms_list_the_queries():
-    err = raises(cd.run, "model m {\n  X ~ Bernoulli(0.5)\n  Y ~ Bernoulli(0.5)\n}\nCDE(X -> Y)\n")
-    assert "ATE, ETT, NDE, NIE, PN, PS, PNS" in err.hint
+def test_a_misspelt_effect_lists_the_named_effects_and_unknown_forms_list_the_queries():
+    err = raises(cd.run, "model m {\n  X ~ Bernoulli(0.5)\n  Y ~ Bernoulli(0.5)\n}\nNDF(X -> Y)\n")
+    assert "ATE, ETT, NDE, NIE, PN, PS, PNS, CDE, RR, OR" in err.hint
     err = raises(cd.run, "model m {\n  X ~ Bernoulli(0.5)\n}\nfoo(X)\n")
     at(err, cd.CausalSyntaxError, 4, 1)
     assert err.message == "unknown word 'foo'" and "P(...), E[...]" in err.hint

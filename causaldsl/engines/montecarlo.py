@@ -179,9 +179,13 @@ class Schedule:
 
     ``deterministic``: no noise is left to draw (every noise term is solved from the evidence,
     or there is none): every draw would be the same, so one suffices.
+
+    ``streams`` (noise group -> number) numbers the streams by noise group instead of by
+    position: several queries planned with the same numbering and run with the same seed draw
+    the same ``U`` for the same variable (common random numbers, for questions that combine).
     """
 
-    def __init__(self, net: Model, evidence: dict, source: str = ""):
+    def __init__(self, net: Model, evidence: dict, source: str = "", streams: Optional[dict] = None):
         self.net = net
         self.evidence = dict(evidence)
         shared = Counter(node.noise for node in net.nodes if node.kind != "fixed")
@@ -204,7 +208,8 @@ class Schedule:
         solved_children = set(inverted.values())
         steps = []
         for i, node in enumerate(order):
-            s1 = 2 * i  # noise stream of this node; 2 * i + 1 for a family sampled by NumPyro
+            # noise stream of this node; one more for a family sampled by NumPyro
+            s1 = 2 * (i if streams is None else streams.get(node.noise, 0))
             obs = self.evidence.get(node.name)
             if node.kind == "fixed":
                 steps.append(Step(node, "fixed", obs))

@@ -47,6 +47,8 @@ class Result:
     posterior: Optional[str] = None  # where the parameter draws came from
     warning: Optional[str] = None  # why the answer (its standard error) may not be trusted
     note: Optional[str] = None  # what the answer leaves out, e.g. a count variable's far tail
+    # A question that combines (E[y | x = 1] - E[y | x = 0], RR, Var, Q): the answers of its parts
+    parts: tuple = field(default=(), repr=False)
     # Draws a Picture as SVG; set by the face that draws (causaldsl.notebook.pictures), so that
     # the engines never import it.
     painter: ClassVar[Optional[Callable[["Picture"], str]]] = None
@@ -95,6 +97,11 @@ class Result:
     def _repr_html_(self) -> str:
         text = (f"<code>{html.escape(self.query)}</code> = <b>{html.escape(self.answer)}</b> "
                 f"<small>[{html.escape(self.details)}]</small>")
+        if self.parts:  # a question that combines: its parts, each with its answer
+            rows = "".join(f"<li><code>{html.escape(p.query)}</code> = {html.escape(p.answer)}</li>"
+                           for p in self.parts)
+            text += f'<ul class="cdsl-parts" style="font-size: smaller; margin: 0.2em 0">{rows}</ul>'
+
         return f'<div class="cdsl-result">{text}<div>{self.svg()}</div></div>'
 
     def _repr_mimebundle_(self, include=None, exclude=None) -> dict:
@@ -179,7 +186,7 @@ def picture(r: Result) -> Picture:
         return Picture("density", f"{r.query}: Monte Carlo estimate", tuple(dens), edges=tuple(edges), mark=value,
                        interval=(value - 1.96 * se, value + 1.96 * se),
                        xlabel="its simulation error: normal, shaded ± 1.96 s.e.", mark_label="estimate")
-    if _is_probability(r.query) and 0.0 <= value <= 1.0:
+    if _is_probability(r.query) and 0.0 <= value <= 1.0 and not r.parts:
         event = _event(r.query)
         return Picture("bars", r.query, (value, 1.0 - value), labels=(event, "not " + event))
     pad = max(abs(value) * 0.5, 1.0)

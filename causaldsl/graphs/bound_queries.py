@@ -190,6 +190,9 @@ class _Linear:
         return LinearQuery(((1.0, tuple(event)),), tuple((v, i) for v, i, _ in observations))
 
     def effect(self, q: S.EffectQuery) -> LinearQuery:
+        if q.effect in ("CDE", "RR", "OR"):  # not a linear form of the counterfactual distribution here
+            raise self.ctx.err(f"bounds are for ATE, ETT, NDE, NIE, PN, PS and PNS, not {q.effect}", q.span,
+                               hint="bound the probabilities it is made of, e.g. bounds P(Y = 1 | do(X = 1))")
         x = self.var(q.treatment, q.spans[0])
         y = self.var(q.outcome, q.spans[1])
         opts = {k: (v, sp) for k, v, sp in q.options}

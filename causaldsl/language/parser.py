@@ -450,6 +450,42 @@ class _Builders(Transformer):
         return S.CauseQuery(kind.value, cause, _equal(effect), conds, opts, _span(kind),
                             _PARSE.get().text(ch[0], ch[-1]))
 
+    # questions that combine
+    def query_binop(self, ch):  # ?query_sum / ?query_product: left ADD_OP|MUL_OP right
+        left, op, right = ch
+        node = S.QueryArith(op.value, left, right, _extent(left, right), _PARSE.get().text(left, right))
+        return _mark(node, left, right)
+
+    def query_unary(self, ch):  # ?query_signed: ADD_OP query_signed
+        op, operand = ch
+        if op.value == "+":
+            return _mark(operand, op, operand)
+        node = S.QueryArith("neg", operand, None, _extent(op, operand), _PARSE.get().text(op, operand))
+        return _mark(node, op, operand)
+
+    def query_number(self, ch):
+        return S.QueryNumber(float(ch[0].value), _span(ch[0]))
+
+    def query_atom(self, ch):  # !?query_atom: "(" query_sum ")": the inner one, reaching to its parentheses
+        inner = ch[1]
+        if isinstance(inner, S.QueryArith):
+            inner = S.QueryArith(inner.op, inner.left, inner.right, _extent(ch[0], ch[-1]),
+                                 _PARSE.get().text(ch[0], ch[-1]))
+        return _mark(inner, ch[0], ch[-1])
+
+    def var_query(self, ch):  # !var_query: "Var" "[" expr ["|" conditions] "]"
+        conds = ch[4] if len(ch) > 4 and type(ch[4]) is tuple else ()
+        return S.VarQuery(ch[2], conds, _extent(ch[0], ch[-1]), _PARSE.get().text(ch[0], ch[-1]))
+
+    def quantile_query(self, ch):  # !quantile_query: "Q" "[" expr "," signed_number ["|" conditions] "]"
+        level = ch[4]
+        conds = ch[6] if len(ch) > 6 and type(ch[6]) is tuple else ()
+        return S.QuantileQuery(ch[2], float(level.value), conds, _extent(ch[0], ch[-1]),
+                               _PARSE.get().text(ch[0], ch[-1]), level.span)
+
+    def combined_effect_query(self, ch):  # CDE, RR, OR: read as the other named effects
+        return self.effect_query(ch)
+
     def effect_option(self, ch):
         return (ch[0].value, ch[1], _span(ch[0]))
 
@@ -805,9 +841,9 @@ def _never_closed(source: str) -> Optional[tuple[str, int, int]]:
     return stack[-1] if stack else None
 
 
-_EFFECTS = ("ATE", "ETT", "NDE", "NIE", "PN", "PS", "PNS")
+_EFFECTS = ("ATE", "ETT", "NDE", "NIE", "PN", "PS", "PNS", "CDE", "RR", "OR")
 # The words that begin a statement, query or block: what a mistyped first word of a line meant.
-_LEADING_WORDS = ("model", "graph", "fit", "identify", "bounds", "latent", "param", "P", "E",
+_LEADING_WORDS = ("model", "graph", "fit", "identify", "bounds", "latent", "param", "P", "E", "Var", "Q",
                   "cause", "responsibility") + _EFFECTS + (
     "adjustment", "instruments", "independences", "ancestors", "descendants", "parents", "children",
     "markov_blanket", "admg")
@@ -836,7 +872,7 @@ def _unknown_word(err: UnexpectedToken, source: str) -> Optional[CausalSyntaxErr
         return None
     same_case = {w.lower(): w for w in _LEADING_WORDS}
     guess = same_case.get(word.lower()) or (difflib.get_close_matches(word, _LEADING_WORDS, n=1, cutoff=0.6) or [None])[0]
-    forms = ("a query is P(...), E[...], a named effect (" + ", ".join(_EFFECTS) + "), cause(...), "
+    forms = ("a query is P(...), E[...], Var[...], Q[..., level], a named effect (" + ", ".join(_EFFECTS) + "), cause(...), "
              "responsibility(...) or a graph question")
     if guess is None:
         if tok.type != "LPAR":

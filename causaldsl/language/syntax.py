@@ -364,7 +364,51 @@ class CauseQuery:
     text: str = field(default="", compare=False)
 
 
-Query = Union[ProbQuery, ExpectQuery, EffectQuery, CauseQuery]
+# ------------------------------------------------------------------ questions that combine
+@dataclass(frozen=True)
+class VarQuery:
+    """``Var[expr | conditions]``: the variance of ``expr`` given the conditions."""
+
+    expr: Expr
+    conditions: tuple[Condition, ...]
+    span: Span = field(default=NOSPAN, compare=False)
+    text: str = field(default="", compare=False)
+
+
+@dataclass(frozen=True)
+class QuantileQuery:
+    """``Q[expr, level | conditions]``: the ``level`` quantile of ``expr`` given the conditions."""
+
+    expr: Expr
+    level: float
+    conditions: tuple[Condition, ...]
+    span: Span = field(default=NOSPAN, compare=False)
+    text: str = field(default="", compare=False)
+    level_span: Span = field(default=NOSPAN, compare=False)
+
+
+@dataclass(frozen=True)
+class QueryNumber:
+    """A constant in arithmetic between queries (``2 * ATE(x -> y)``)."""
+
+    value: float
+    span: Span = field(default=NOSPAN, compare=False)
+
+
+@dataclass(frozen=True)
+class QueryArith:
+    """Arithmetic between queries: ``op`` is ``+ - * /`` with two operands, or ``neg`` with
+    ``right`` None (``-E[y]``); each operand a query, a :class:`QueryNumber` or another
+    ``QueryArith``."""
+
+    op: str
+    left: object
+    right: object
+    span: Span = field(default=NOSPAN, compare=False)
+    text: str = field(default="", compare=False)
+
+
+Query = Union[ProbQuery, ExpectQuery, EffectQuery, CauseQuery, VarQuery, QuantileQuery, QueryArith]
 
 
 @dataclass(frozen=True)

@@ -33,7 +33,8 @@ from .ir import COUPLINGS, Model, Node, Param, Regime
 MAX_DOMAIN = 4096  # larger images of := over finite parents are treated as continuous
 MAX_TRIALS = 100_000
 RESERVED = {"if", "then", "else", "and", "or", "not", "do", "table", "latent", "model", "via",
-            "param", "fit", "P", "E", "ATE", "ETT", "NDE", "NIE", "PN", "PS", "PNS"}
+            "param", "fit", "P", "E", "ATE", "ETT", "NDE", "NIE", "PN", "PS", "PNS",
+            "Var", "Q", "CDE", "RR", "OR"}  # the heads of questions that combine
 MAX_PARAM_SIZE = 1_000_000
 
 

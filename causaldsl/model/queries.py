@@ -16,6 +16,11 @@ indirect effects"), for treatment ``X`` (treat ``t``, control ``c``) and outcome
 * ``PN  = P(Y[X=c] = 0 | X = t, Y = 1)``
 * ``PS  = P(Y[X=t] = 1 | X = c, Y = 0)``
 * ``PNS = P(Y[X=t] = 1, Y[X=c] = 0)``
+* ``CDE = E[Y[X=t, M=m] - Y[X=c, M=m]]``, the controlled direct effect at ``M = m``
+  (Pearl 2001, section 2; *Causality* 2009, section 4.5.3)
+
+``RR`` and ``OR`` are ratios of probabilities, not expectations: they are questions that
+combine (:mod:`causaldsl.model.combinations`).
 """
 
 from __future__ import annotations
@@ -550,8 +555,15 @@ def expand_effect(model: Model, q: S.EffectQuery, source: str = ""):
         if name not in model:
             raise err(UnknownNameError, f"unknown variable '{name}'", span,
                       hint=did_you_mean(name, model.names) or "variables are: " + ", ".join(model.names))
+    if q.effect in ("RR", "OR"):
+        raise err(QueryError, f"{q.effect} is a ratio of two probabilities, not one query", q.span,
+                  hint=f"ask it with m.query(\"{q.text or q.effect}\"); explain, twin, identify and bounds take "
+                       "one probability or expectation")
     opts: dict[str, S.Value] = {}
+    held = _held_mediator(model, q, err) if q.effect == "CDE" else None
     for k, v, kspan in q.options:
+        if held is not None and k == q.mediator:
+            continue
         if k not in ("treat", "control"):
             raise err(EffectError, f"unknown option '{k}'", kspan,
                       hint="; ".join(filter(None, [did_you_mean(k, ["treat", "control"]),
@@ -563,7 +575,7 @@ def expand_effect(model: Model, q: S.EffectQuery, source: str = ""):
     xnode = model[x]
     if q.effect in ("NDE", "NIE") and m is None:
         raise err(EffectError, f"{q.effect} needs a mediator", q.span, hint=f"write {q.effect}({x} -> {y} via M)")
-    if q.effect not in ("NDE", "NIE") and m is not None:
+    if q.effect not in ("NDE", "NIE", "CDE") and m is not None:
         raise err(EffectError, f"{q.effect} takes no mediator", q.spans[2], hint=f"write {q.effect}({x} -> {y})")
 
     def opt(name, default):
@@ -575,7 +587,8 @@ def expand_effect(model: Model, q: S.EffectQuery, source: str = ""):
     if ("treat" not in opts or "control" not in opts) and xnode.domain != (0.0, 1.0):
         what = "continuous" if xnode.domain is None else "not binary"
         raise err(EffectError, f"treatment '{x}' is {what}", q.spans[0],
-                  hint=f"say which values to compare: {q.effect}({x} -> {y}, treat=..., control=...)")
+                  hint=f"say which values to compare: {q.effect}({x} -> {y}{f' via {m}' if m else ''}, "
+                       "treat=..., control=...)")
     t, c = opt("treat", 1.0), opt("control", 0.0)
     if q.effect in ("PN", "PS", "PNS") and model[y].domain not in ((0.0, 1.0), (0.0,), (1.0,)):
         raise err(EffectError, f"{q.effect} needs a binary outcome, and '{y}' is not binary", q.spans[1],
@@ -601,6 +614,9 @@ def expand_effect(model: Model, q: S.EffectQuery, source: str = ""):
         return S.ExpectQuery(diff(V(y, **{x: t}), V(y, **{x: c})), (), span, text)
     if q.effect == "ETT":
         return S.ExpectQuery(diff(V(y, **{x: t}), V(y, **{x: c})), (obs(x, tv, t.span),), span, text)
+    if q.effect == "CDE":
+        mv = S.Var(held.value, None, held.span) if isinstance(held.value, str) else S.Num(held.value, held.span)
+        return S.ExpectQuery(diff(V(y, **{x: t, m: mv}), V(y, **{x: c, m: mv})), (), span, text)
     if q.effect == "NDE":
         return S.ExpectQuery(diff(V(y, **{x: t, m: V(m, **{x: c})}), V(y, **{x: c})), (), span, text)
     if q.effect == "NIE":
@@ -612,3 +628,26 @@ def expand_effect(model: Model, q: S.EffectQuery, source: str = ""):
     if q.effect == "PNS":
         return S.ProbQuery((ev(V(y, **{x: t}), 1.0), ev(V(y, **{x: c}), 0.0)), (), span, text)
     raise err(EffectError, f"unknown effect {q.effect}", q.span)  # pragma: no cover
+
+
+def _held_mediator(model: Model, q: S.EffectQuery, err) -> S.Value:
+    """The value ``m`` at which ``CDE(X -> Y via M, M = m)`` holds its mediator, checked: ``M`` is
+    named, given a value, and lies on a directed path from ``X`` to ``Y`` (else the CDE is the
+    ATE under another name, and the question was likely meant for another variable)."""
+    x, y, m = q.treatment, q.outcome, q.mediator
+    if m is None:
+        raise err(EffectError, "CDE needs a mediator and the value it is held at", q.span,
+                  hint=f"write CDE({x} -> {y} via M, M = 0)")
+    given = [(v, kspan) for k, v, kspan in q.options if k == m]
+    if not given:
+        raise err(EffectError, f"CDE holds '{m}' at a value: say which", q.spans[2],
+                  hint=f"write CDE({x} -> {y} via {m}, {m} = 0)")
+    if len(given) > 1:
+        raise err(EffectError, f"'{m}' is held at a value twice", given[1][1], hint=f"give {m} = ... once")
+    if m in (x, y) or x not in model.ancestors([m]) or m not in model.ancestors([y]):
+        why = ("is the treatment or the outcome" if m in (x, y) else
+               f"is not caused by '{x}'" if x not in model.ancestors([m]) else f"does not cause '{y}'")
+        raise err(EffectError, f"'{m}' is not a mediator of {x} -> {y}: it {why}", q.spans[2],
+                  hint=f"a mediator lies on a directed path {x} -> ... -> {m} -> ... -> {y}; "
+                       f"for the total effect ask ATE({x} -> {y})")
+    return given[0][0]

@@ -160,7 +160,12 @@ def interventions(ir, query) -> Optional[dict]:
     True
     """
     if isinstance(query, S.EffectQuery):
-        return {query.treatment: "·"} if query.treatment in ir else None
+        out = {query.treatment: "·"} if query.treatment in ir else None
+        if out and query.effect == "CDE" and query.mediator in ir:  # the mediator is held too
+            held = next((v.value for k, v, _ in query.options if k == query.mediator), None)
+            expr = S.Var(held) if isinstance(held, str) else S.Num(held) if held is not None else None
+            out[query.mediator] = "·" if expr is None else _value(ir[query.mediator], expr)
+        return out
     out = {}
     for cond in getattr(query, "conditions", ()):
         if isinstance(cond, S.Do):
@@ -173,6 +178,17 @@ def interventions(ir, query) -> Optional[dict]:
                         except CausalDSLError:  # the query itself reports it, where it is asked
                             pass
     return out or None
+
+
+def _parts(query):
+    """The queries a question that combines is made of (``E[y | do(x = 1)] - E[y]``: both); any
+    other query is its own part."""
+    if isinstance(query, S.QueryArith):
+        yield from _parts(query.left)
+        if query.right is not None:
+            yield from _parts(query.right)
+    elif not isinstance(query, S.QueryNumber):
+        yield query
 
 
 def query_pictures(model, queries, most: int = 4) -> list[str]:
@@ -192,8 +208,8 @@ def query_pictures(model, queries, most: int = 4) -> list[str]:
     ir = model.ir
     seen: dict = {}  # the intervened names -> their values (``"·"`` where the queries set different ones)
     plain = not queries
-    for q in queries:
-        if not isinstance(q, (S.ProbQuery, S.ExpectQuery, S.EffectQuery)):
+    for q in (part for question in queries for part in _parts(question)):
+        if not isinstance(q, (S.ProbQuery, S.ExpectQuery, S.EffectQuery, S.VarQuery, S.QuantileQuery)):
             continue
         ivs = interventions(ir, q)
         if ivs is None:

@@ -113,6 +113,10 @@ def twin_network(model, query: Union[str, object]) -> TwinNetwork:
         q = parse_query(text)
     else:
         q, text = query, getattr(query, "text", "") or repr(query)
+    if isinstance(q, (S.QueryArith, S.QueryNumber, S.VarQuery, S.QuantileQuery)):
+        raise QueryError("a twin network belongs to one query, and this question combines several",
+                         span=getattr(q, "span", None), source=text if isinstance(query, str) else None,
+                         hint="draw the twin network of one of its parts, e.g. m.twin(\"E[y[x = 1] - y[x = 0]]\")")
     if isinstance(q, (S.GraphQuery, S.IdentifyQuery)):
         raise QueryError("a twin network belongs to a numeric query such as P(y[x = 0] = 1 | x = 1)",
                          line=1, column=1, source=text if isinstance(query, str) else None,

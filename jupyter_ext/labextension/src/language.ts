@@ -19,7 +19,7 @@ export const WORDS = {
   keyword:
     'model graph latent param fit to if then else and or not table do identify bounds via',
   query:
-    'P E ATE ETT NDE NIE PN PS PNS cause responsibility adjustment instruments independences ' +
+    'P E ATE ETT NDE NIE PN PS PNS CDE RR OR Var Q cause responsibility adjustment instruments independences ' +
     'ancestors descendants parents children markov_blanket admg',
   distribution:
     'Bernoulli Categorical Binomial Poisson Normal LogNormal StudentT Uniform ' +
