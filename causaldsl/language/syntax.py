@@ -8,6 +8,7 @@ Nothing here evaluates anything.
 from __future__ import annotations
 
 import itertools
+import re
 from dataclasses import dataclass, field
 from typing import NamedTuple, Optional, Union
 
@@ -106,6 +107,43 @@ class KeyAtom:
 
     value: Union[float, str]
     span: Span = field(default=NOSPAN, compare=False)
+
+
+@dataclass(frozen=True)
+class Vector:
+    """``[a, b, ...]``: the levels of ``Categorical(levels = [...])``, its probabilities
+    (``probs = [...]``), or one row of a compact table (``table(A) { a: [0.2, 0.8] }``). The
+    checker turns a compact ``Categorical`` into one table per level (see
+    :func:`causaldsl.model.checker.expand_compact`); nothing else holds a vector."""
+
+    items: tuple["Expr", ...]
+    span: Span = field(default=NOSPAN, compare=False)
+
+
+def unquote(text: str) -> str:
+    """The value of a string as written, its quotes dropped and each backslash escape read as the
+    character it escapes.
+
+    >>> unquote('"say \\"hi\\""'), unquote("'<5'"), unquote('"a\\\\b"')
+    ('say "hi"', '<5', 'a\\b')
+    """
+    body = text[1:-1]
+    if "\\" not in body:
+        return body
+    return _ESCAPE.sub(r"\1", body)
+
+
+_ESCAPE = re.compile(r"\\(.)")
+
+
+def quote(value: str) -> str:
+    """``value`` as a string of the language, in double quotes, ``\\`` and ``"`` escaped: what
+    :func:`unquote` reads back.
+
+    >>> quote('say "hi"'), unquote(quote('a\\b"c')) == 'a\\b"c'
+    ('"say \\"hi\\""', True)
+    """
+    return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
 
 
 class RowSpans(NamedTuple):
