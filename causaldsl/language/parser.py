@@ -176,10 +176,10 @@ class _Parse:
     """What the builders of one parse share: the text (for messages and a query's own text) and
     the values of the table keys read so far (keys recur from table to table)."""
 
-    __slots__ = ("source", "_lines", "keys_seen")
+    __slots__ = ("source", "_lines", "keys_seen", "numbers")
 
     def __init__(self, source: str):
-        self.source, self._lines, self.keys_seen = source, None, {}
+        self.source, self._lines, self.keys_seen, self.numbers = source, None, {}, {}
 
     def text(self, first, last) -> str:
         """The text from child ``first`` to child ``last``, its lines joined by a space."""
@@ -369,7 +369,7 @@ class _Builders(Transformer):
             places = _BodyPlaces(body)
             leaves = ()  # its values are numbers: the table is level 2
         elif body.type == "ROWS_BODY":  # a compact table of plain numbers, one token
-            keys, values = _vector_rows(body, _PARSE.get().keys_seen)
+            keys, values = _vector_rows(body, _PARSE.get())
             places = _BodyPlaces(body, _VROW)
             leaves = ()
         else:
@@ -660,24 +660,26 @@ def _table_rows(tok: Token, keys_seen: dict) -> tuple:
     return tuple(keys), tuple(values)
 
 
-def _vector_rows(tok: Token, keys_seen: dict) -> tuple:
+def _vector_rows(tok: Token, parse: "_Parse") -> tuple:
     """The rows of a ``ROWS_BODY`` token (a compact table): ``(keys, values)``, each value a
     :class:`~causaldsl.language.syntax.Vector` of numbers, as the rule-by-rule parse makes them.
-    A row's numbers share the span of its brackets (a large model's tables are most of its
-    text; a message about one number points at its row).
+    A row's vector has the span of its brackets; its numbers have none, and one number's text is
+    one :class:`~causaldsl.language.syntax.Num` in the whole parse (``parse.numbers``): a large
+    model's tables are most of its text, and most of their numbers recur.
 
-    >>> keys, rows = _vector_rows(Token("ROWS_BODY", "{ a: [0.5, 0.5],\\n (b): [1, 0] }", line=2, column=5), {})
+    >>> keys, rows = _vector_rows(Token("ROWS_BODY", "{ a: [0.5, 0.5],\\n (b): [1, 0] }", line=2, column=5), _Parse(""))
     >>> keys, [[n.value for n in r.items] for r in rows], rows[1].span
     ((('a',), ('b',)), [[0.5, 0.5], [1.0, 0.0]], Span(line=3, column=7, end_column=13))
     """
     body = tok.value
+    keys_seen, numbers = parse.keys_seen, parse.numbers
     keys, values = [], []
     line, shift = tok.line, tok.column
     newlines = "\n" in body
     last = 0
-    Num, Vector, new = S.Num, S.Vector, tuple.__new__
+    Vector, new, get = S.Vector, tuple.__new__, numbers.get
     for m in _VROW.finditer(body):
-        text, numbers = m.group(1, 2)
+        text, inside = m.group(1, 2)
         key = keys_seen.get(text)
         if key is None:
             key = keys_seen[text] = _key(text)
@@ -687,10 +689,29 @@ def _vector_rows(tok: Token, keys_seen: dict) -> tuple:
             if k:
                 line, shift = line + k, -body.rfind("\n", last, a)
             last = a
-        span = new(Span, (line, a + shift, None if "\n" in numbers else b + shift))
+        span = new(Span, (line, a + shift, None if "\n" in inside else b + shift))
+        pieces = inside[1:-1].split(",")
+        if len(pieces) > 1 and not pieces[-1].strip(" \t\n"):
+            pieces.pop()  # a trailing comma
         keys.append(key)
-        values.append(Vector(tuple([Num(float(x), span) for x in numbers[1:-1].split(",") if x.strip()]), span))
+        values.append(Vector(tuple([get(x) or _row_number(x, span, parse) for x in pieces]), span))
     return tuple(keys), tuple(values)
+
+
+_NUMBER_RE = re.compile(_NUMBER)
+
+
+def _row_number(text: str, span: Span, parse: "_Parse") -> S.Num:
+    """A number of a compact row, as the grammar's NUMBER (with an optional sign) reads it; kept
+    in ``parse.numbers`` under its text."""
+    t = text.strip(" \t\n")
+    sign = t[:1] if t[:1] in ("+", "-") else ""
+    if _NUMBER_RE.fullmatch(t[len(sign):].lstrip(" \t\n")) is None:
+        raise CausalSyntaxError(f"{t!r} is not a number" if t else "a row has an empty place", span=span, source=parse.source,
+                                hint="a row of probabilities is numbers separated by commas: [0.2, 0.8]")
+    value = float(t[len(sign):].lstrip(" \t\n"))
+    num = parse.numbers[text] = S.Num(-value if sign == "-" else value)
+    return num
 
 
 class _BodyPlaces:

@@ -32,11 +32,7 @@ from .ir import Model, Node, Param
 
 MAX_DOMAIN = 4096  # larger images of := over finite parents are treated as continuous
 MAX_TRIALS = 100_000
-# Words a variable may not be called unless its name is written in backquotes (`do`): the
-# language's operators, and words the grammar reads as something else where a variable may stand
-# (P(y | do = 1) reads 'do' as an intervention; 'if', 'not', 'table' start an expression, 'latent',
-# 'param' a statement). Other words (E, P, model, ATE, ...) are names wherever a name stands.
-RESERVED = {"if", "then", "else", "and", "or", "not", "do", "table", "latent", "param"}
+RESERVED = S.RESERVED  # names written in backquotes only (see causaldsl.language.syntax)
 # How far from 1 a row of constant probabilities may sum: the engines' rule (distributions.py).
 SUM_TOLERANCE = 1e-6
 MAX_PARAM_SIZE = 1_000_000
@@ -46,6 +42,9 @@ class _Ctx:
     def __init__(self, source: str):
         self.source = source
         self._lines: Optional[list[str]] = None
+        # keys of tables already checked: (parents, keys object) -> (keys object, codes); the
+        # tables of one compact Categorical, one per level, share their keys
+        self.table_keys: dict = {}
         self.params: dict = {}  # declared parameters: a bare name compared with a variable may be one
 
     def err(self, cls, msg, span, hint=None):
@@ -107,7 +106,7 @@ def check_model(block: S.ModelBlock, source: str = "") -> Model:
 def quoted(span, name: str) -> bool:
     """Whether the name ``name`` at ``span`` was written in backquotes (its text is two longer).
 
-    >>> quoted(S.Span(1, 1, 4), "do"), quoted(S.Span(1, 1, 3), "do")
+    >>> quoted(S.Span(1, 1, 5), "do"), quoted(S.Span(1, 1, 3), "do")
     (True, False)
     """
     return span.end_column is not None and span.end_column - span.column == len(name) + 2
@@ -133,7 +132,7 @@ def expand_compact(st: S.SampleStmt, ctx: "_Ctx") -> S.SampleStmt:
     table's. Any other statement is returned as it is.
 
     >>> from causaldsl.language.parser import parse
-    >>> st = parse('model m {\n y ~ Categorical(levels = [lo, "hi"], probs = [0.25, 0.75])\n}').items[0].statements[0]
+    >>> st = parse('model m {\\n y ~ Categorical(levels = [lo, "hi"], probs = [0.25, 0.75])\\n}').items[0].statements[0]
     >>> [(a.name, a.value.value) for a in expand_compact(st, _Ctx("")).dist.args]
     [('lo', 0.25), ('hi', 0.75)]
     """
@@ -561,6 +560,18 @@ def _check_table(table: S.Table, nodes: dict[str, Node], ctx: _Ctx) -> S.Table:
         domains.append(node)
     if table.in_grid_order([n.domain for n in domains]):
         return table  # the common table: numbers for keys, which are their own codes
+    seen_keys = ctx.table_keys.get((table.parents, id(table.keys)))
+    if seen_keys is not None and seen_keys[0] is table.keys:
+        return renew(table, keys=seen_keys[1])
+    keys = _checked_keys(table, domains, ctx)
+    ctx.table_keys[(table.parents, id(table.keys))] = (table.keys, keys)  # holding the keys keeps their id
+    return renew(table, keys=keys)
+
+
+def _checked_keys(table: S.Table, domains: list, ctx: _Ctx) -> tuple:
+    """The codes of ``table``'s keys (see :func:`_check_table`)."""
+    if table.in_grid_order([n.levels or n.domain for n in domains]):  # level names in the grid's order
+        return tuple(itertools.product(*[n.domain for n in domains]))
     expected = set(itertools.product(*[n.domain for n in domains]))
     values = [frozenset(n.domain) for n in domains]
     seen: dict[tuple, int] = {}  # key codes -> the row that has them
@@ -590,7 +601,7 @@ def _check_table(table: S.Table, nodes: dict[str, Node], ctx: _Ctx) -> S.Table:
         more = "" if len(missing) <= 6 else f" and {len(missing) - 6} more"
         raise ctx.err(TableError, f"table is missing row(s) {', '.join(labels)}{more}", table.span,
                       hint=f"add a row for every combination of {', '.join(table.parents)}")
-    return renew(table, keys=same_or_new(table.keys, tuple(keys)))
+    return same_or_new(table.keys, tuple(keys))
 
 
 def _label(value: float, node: Node):
