@@ -589,7 +589,8 @@ def _checked_keys(table: S.Table, domains: list, ctx: _Ctx) -> tuple:
         codes = tuple([v if type(v) is float and v in vals else _key_code(v, table, i, j, node, ctx)
                        for j, (v, node, vals) in enumerate(zip(key, domains, values))])
         if codes in seen:
-            raise ctx.err(TableError, f"duplicate row {_fmt_key(codes)} (also on line "
+            label = _fmt_key(tuple(_label(v, n) for v, n in zip(codes, domains)))
+            raise ctx.err(TableError, f"duplicate row {label} (also on line "
                           f"{table.row_span(seen[codes]).line})", table.row_span(i),
                           hint="each combination of parent values appears once")
         seen[codes] = i
