@@ -558,12 +558,13 @@ def _check_table(table: S.Table, nodes: dict[str, Node], ctx: _Ctx) -> S.Table:
             raise ctx.err(TableError, f"table over '{p}', which is not discrete", sp,
                           hint="tables need parents with finitely many values; use an expression instead")
         domains.append(node)
-    if table.in_grid_order([n.domain for n in domains]):
-        return table  # the common table: numbers for keys, which are their own codes
     seen_keys = ctx.table_keys.get((table.parents, id(table.keys)))
     if seen_keys is not None and seen_keys[0] is table.keys:
         return renew(table, keys=seen_keys[1])
-    keys = _checked_keys(table, domains, ctx)
+    if table.in_grid_order([n.domain for n in domains]):
+        keys = table.keys  # the common table: numbers for keys, which are their own codes
+    else:
+        keys = _checked_keys(table, domains, ctx)
     ctx.table_keys[(table.parents, id(table.keys))] = (table.keys, keys)  # holding the keys keeps their id
     return renew(table, keys=keys)
 
