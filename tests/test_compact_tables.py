@@ -232,3 +232,39 @@ def test_an_intervened_model_writes_the_held_value():
     m = cd.model(COMPACT).do(E="12+")
     back = cd.model(m.to_text())
     assert back.query('P(Age = "12+" | Sex = "male")').value == pytest.approx(0.5, abs=1e-15)
+
+
+# ------------------------------------------------------------------ the faces: notebook cell and CLI
+SURVEY_PART = '''model survey {
+    `A` ~ Categorical(young: 0.3, adult: 0.5, old: 0.2)
+    E ~ Categorical(levels = [high, "uni/college"], probs = table(A) {
+        young: [0.75, 0.25], adult: [0.72, 0.28],
+        old: [0.88, 0.12]   # a comment: this body is read rule by rule
+    })
+}
+P(E = "uni/college" | do(A = "young"))
+P(A = "old" | E = "uni/college")
+'''
+P_OLD_GIVEN_UNI = 0.2 * 0.12 / (0.3 * 0.25 + 0.5 * 0.28 + 0.2 * 0.12)
+
+
+def test_a_notebook_cell_reads_compact_tables_and_quoted_names(shell):
+    pytest.importorskip("IPython")
+    r = shell.run_cell("%%causal\n" + SURVEY_PART, store_history=False)
+    assert r.success, r.error_in_exec
+    m = shell.user_ns["survey"]
+    assert m.query('P(A = "old" | E = "uni/college")').value == pytest.approx(P_OLD_GIVEN_UNI, abs=1e-15)
+    assert f"{P_OLD_GIVEN_UNI:.6g}" in r.result._repr_mimebundle_()["text/plain"]
+
+
+def test_the_cli_runs_a_file_with_compact_tables(tmp_path):
+    import subprocess
+    import sys
+
+    path = tmp_path / "survey.causal"
+    path.write_text(SURVEY_PART)
+    out = subprocess.run([sys.executable, "-m", "causaldsl.cli", "run", str(path)], capture_output=True,
+                         text=True, timeout=300, env={**os.environ, "CAUSALDSL_COMPILATION_CACHE": "off"})
+    assert out.returncode == 0, out.stderr
+    assert 'P(E = "uni/college" | do(A = "young"))  0.25' in out.stdout
+    assert f"{P_OLD_GIVEN_UNI:.6g}" in out.stdout
