@@ -796,6 +796,9 @@ def _syntax_error(err: UnexpectedInput, source: str) -> CausalSyntaxError:
                 ("block" if bracket == "{" else "statement")
         return CausalSyntaxError(f"the '{bracket}' opened at line {bline}, column {bcol} is never closed",
                                  line=bline, column=bcol, source=source, hint=hint)
+    named = _word_as_name(line, column, source)
+    if named is not None:
+        return named
     if isinstance(err, UnexpectedToken) and not at_end:
         word = _unknown_word(err, source)
         if word is not None:
@@ -902,6 +905,26 @@ def _unknown_word(err: UnexpectedToken, source: str) -> Optional[CausalSyntaxErr
         hint += " " + forms[0].upper() + forms[1:]
     return CausalSyntaxError(f"unknown word '{word}'", line=err.line, column=column, source=source,
                              width=len(word), hint=hint)
+
+
+def _word_as_name(line: int, column: int, source: str) -> Optional[CausalSyntaxError]:
+    """A separation question whose first name is a word that starts a query (``E _||_ y``: ``E``
+    reads as ``E[...]``): the error at the word, with the way out (backquotes); else ``None``.
+
+    >>> _word_as_name(1, 3, "E _||_ y").hint
+    'a variable named E is written `E` where a line starts: `E` _||_ y (or y _||_ E)'
+    """
+    lines = source_lines(source)
+    if not 1 <= line <= len(lines):
+        return None
+    m = _FIRST_WORD.search(lines[line - 1][: column - 1])
+    if m is None or m.group(1) not in _LEADING_WORDS or "_||_" not in lines[line - 1][column - 1:]:
+        return None
+    word = m.group(1)
+    return CausalSyntaxError(f"'{word}' at the start of a line begins a query", line=line, column=m.start(1) + 1,
+                             source=source, width=len(word),
+                             hint=f"a variable named {word} is written `{word}` where a line starts: "
+                                  f"`{word}` _||_ y (or y _||_ {word})")
 
 
 def _hint_for_char(ch: str) -> str:
