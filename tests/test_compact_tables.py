@@ -268,3 +268,33 @@ def test_the_cli_runs_a_file_with_compact_tables(tmp_path):
     assert out.returncode == 0, out.stderr
     assert 'P(E = "uni/college" | do(A = "young"))  0.25' in out.stdout
     assert f"{P_OLD_GIVEN_UNI:.6g}" in out.stdout
+
+
+ODD = """network "odd net" { }
+variable E { type discrete [ 3 ] { <5, 12+, "5-12" }; }
+variable "light on" { type discrete[2] { "true" "false" }; }
+variable table { type discrete [ 2 ] { Asy/Patch, 0_00___0_01__ }; }
+probability ( E ) { table 0.2, 0.3, 0.5; }
+probability ( "light on" | E ) { default 0.5, 0.5; (12+) 0.9, 0.1; }
+probability ( table | E, "light on" ) {
+  (<5, true) 0.1, 0.9;  (<5, false) 0.2, 0.8;
+  ("5-12", true) 0.3, 0.7;  ("5-12", false) 0.4, 0.6;
+  (12+, true) 0.5, 0.5;  (12+, false) 0.6, 0.4;
+}
+"""
+
+
+def test_odd_names_round_trip_and_are_written_in_queries():
+    """BIF names that are not plain names, or are words of the language, survive to_text and can be
+    asked about in backquotes (the model's name too)."""
+    m = cd.from_bif(ODD)
+    text = m.to_text()
+    assert text.startswith("model `odd net` {") and "    `light on` ~ Categorical(levels = [true, false]" in text
+    assert "    `table` ~ Categorical(levels = [\"Asy/Patch\", \"0_00___0_01__\"]" in text
+    back = cd.model(text)
+    assert back.ir == m.ir
+    # P(table = Asy/Patch | do(E = <5)) by hand: sum over light on, P(light on | <5) = 0.5 (the default row)
+    want = 0.5 * 0.1 + 0.5 * 0.2
+    assert back.query('P(`table` = "Asy/Patch" | do(E = "<5"))').value == pytest.approx(want, abs=1e-15)
+    assert back.query('P(`light on` = "true" | `table` = "0_00___0_01__")').value == pytest.approx(
+        m.query('P(`light on` = "true" | `table` = "0_00___0_01__")').value, abs=1e-15)
