@@ -285,6 +285,8 @@ MISTAKES = [
     M("query-word-as-the-first-name-of-a-separation-question", cd.program,
       "model m {\n    E ~ Bernoulli(0.5)\n    y ~ Bernoulli(table(E) { 0: 0.2, 1: 0.6 })\n}\nE _||_ y\n",
       cd.CausalSyntaxError, 5, 1, "E _||_", message="begins a query", hint="`E` _||_ y"),
+    M("backquoted-name-not-closed", cd.model, "model m {\n    `light on ~ Bernoulli(0.5)\n}",
+      cd.CausalSyntaxError, 2, 5, "`light", hint="backquote"),
     M("quoted-level-declared-twice", cd.model, 'model m {\n    a ~ Categorical("<5": 0.5, "<5": 0.5)\n}',
       cd.DistributionError, 2, 32, '"<5": 0.5)', message="'<5' appears twice"),
     M("quoted-level-unknown-in-a-query", query(COMPACT_HEAD + "{ male: [0.2, 0.8], female: [1, 0] })\n}"),

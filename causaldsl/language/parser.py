@@ -938,6 +938,8 @@ def _hint_for_char(ch: str) -> str:
         return "write '**' for powers"
     if ch in "\"'":
         return "a string is not closed: end it with the same quote on the same line"
+    if ch == "`":
+        return "a name in backquotes is not closed: end it with a backquote on the same line"
     return "remove it, or check the spelling"
 
 
