@@ -4,12 +4,18 @@ check), issue 19's budget "no slower than today".
     python benchmarks/load_text.py                          # asia alarm barley mildew diabetes
     python benchmarks/load_text.py asia alarm --repeats 5
     python benchmarks/load_text.py --checkout /tmp/before --checkout .   # interleaved, before/after
+    python benchmarks/load_text.py mildew barley diabetes --form both --repeats 5   # keyed vs compact
 
 The networks are pgmpy's copies of bnlearn's (``pgmpy/utils/example_models/*.bif.gz``), written
 as text as :mod:`benchmarks.bnlearn_effects` writes alarm: one ``Categorical`` per variable, one
 keyed ``table`` per level, each column of probabilities scaled to sum to 1. Names that are not
 the language's (level names such as ``<5`` or ``Asy/Patch``, digit-led names, reserved words
 such as ``E``) are renamed to identifiers.
+
+``--form compact`` writes each network as ``cd.from_bif(path).to_text()`` does instead: the
+compact table form (one row of probabilities per parent configuration), names and levels as the
+file has them (quoted where needed); ``--form both`` times the two texts of each network
+alternately in one process.
 
 Without ``--checkout`` each network is timed in this process, with whatever ``causaldsl`` is
 first on the path (the least of ``--repeats`` loads). With it, each (network, repeat) runs once
@@ -98,6 +104,32 @@ def network_text(name: str) -> str:
     return "\n".join(lines)
 
 
+def compact_text(name: str) -> str:
+    """pgmpy's copy of bnlearn network ``name`` as ``to_text()`` writes it (the compact form)."""
+    import pgmpy
+
+    import causaldsl as cd
+
+    path = os.path.join(os.path.dirname(pgmpy.__file__), "utils", "example_models", f"{name}.bif.gz")
+    return cd.from_bif(path).to_text()
+
+
+def _both(names, repeats: int) -> None:
+    """Keyed and compact text of each network, loaded alternately ``repeats`` times each."""
+    print(f"seconds of cd.model(text), least of {repeats}, keyed and compact text loaded alternately")
+    print(f"{'network':>9} {'form':>8} {'MB':>6} {'wall':>7} {'CPU':>7}")
+    for name in names:
+        texts = {"keyed": network_text(name), "compact": compact_text(name)}
+        best = {f: (float("inf"), float("inf")) for f in texts}
+        for _ in range(repeats):
+            for form, text in texts.items():
+                wall, cpu = load_seconds(text, 1)
+                best[form] = (min(best[form][0], wall), min(best[form][1], cpu))
+        for form, text in texts.items():
+            print(f"{name:>9} {form:>8} {len(text.encode()) / 1e6:6.2f} {best[form][0]:7.3f} {best[form][1]:7.3f}",
+                  flush=True)
+
+
 def load_seconds(text: str, repeats: int) -> tuple[float, float]:
     """Least wall-clock and least CPU seconds of ``cd.model(text)`` over ``repeats`` calls."""
     import causaldsl as cd
@@ -118,13 +150,13 @@ def _child(path: str) -> None:
     print(*load_seconds(text, 1))
 
 
-def _interleaved(names, checkouts, repeats: int) -> None:
+def _interleaved(names, checkouts, repeats: int, form: str = "keyed") -> None:
     print(f"seconds of cd.model(text), least of {repeats} fresh processes per checkout: wall (CPU)")
     print(f"{'network':>9} {'MB':>6} " + " ".join(f"{Path(c).resolve().name[:15]:>15}" for c in checkouts))
     with tempfile.TemporaryDirectory() as tmp:
         for name in names:
             path = os.path.join(tmp, f"{name}.causal")
-            Path(path).write_text(network_text(name))
+            Path(path).write_text(compact_text(name) if form == "compact" else network_text(name))
             best = {c: (float("inf"), float("inf")) for c in checkouts}
             for _ in range(repeats):
                 for c in checkouts:
@@ -143,16 +175,20 @@ def main() -> None:
     ap.add_argument("networks", nargs="*", default=list(NETWORKS))
     ap.add_argument("--repeats", type=int, default=3)
     ap.add_argument("--checkout", action="append", default=[], help="a source tree to time (repeatable)")
+    ap.add_argument("--form", choices=("keyed", "compact", "both"), default="keyed",
+                    help="the text: one keyed table per level (default), to_text()'s compact rows, or both")
     ap.add_argument("--child", help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.child:
         return _child(args.child)
+    if args.form == "both":
+        return _both(args.networks, args.repeats)
     if args.checkout:
-        return _interleaved(args.networks, args.checkout, args.repeats)
+        return _interleaved(args.networks, args.checkout, args.repeats, args.form)
     print(f"seconds of cd.model(text), least of {args.repeats}")
     print(f"{'network':>9} {'MB':>6} {'wall':>7} {'CPU':>7}")
     for name in args.networks:
-        text = network_text(name)
+        text = compact_text(name) if args.form == "compact" else network_text(name)
         wall, cpu = load_seconds(text, args.repeats)
         print(f"{name:>9} {len(text.encode()) / 1e6:6.2f} {wall:7.3f} {cpu:7.3f}", flush=True)
 

@@ -514,6 +514,20 @@ class CausalModel:
 
         return write_bif(self.ir)
 
+    def to_text(self) -> str:
+        """The model as DSL text that parses back into the same model (compact tables, quoted
+        names where needed; see :mod:`causaldsl.interchange.text`).
+
+        >>> print(model("model m {\\n x ~ Bernoulli(0.25)\\n}").to_text())
+        model m {
+            x ~ Bernoulli(0.25)
+        }
+        <BLANKLINE>
+        """
+        from .interchange.text import write_text
+
+        return write_text(self.ir)
+
     def to_pgmpy(self):
         """The model as a pgmpy ``DiscreteBayesianNetwork`` with one ``TabularCPD`` per variable."""
         from .interchange.pgmpy import to_pgmpy

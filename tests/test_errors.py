@@ -113,6 +113,8 @@ WEATHER = """model w {
     umbrella ~ Bernoulli(table(weather) { sunny: 0.1, rainy: 0.8 })
 }"""
 
+COMPACT_HEAD = ("model m {\n    s ~ Categorical(male: 0.5, female: 0.5)\n"
+                '    a ~ Categorical(levels = ["<5", "12+"], probs = table(s) ')
 COPY = "model z {\n    x ~ Bernoulli(0.5)\n    y := x\n}"
 NEVER_ONE = "model z {\n    x ~ Bernoulli(0)\n    y := x\n}"
 RARE = "model n {\n    x ~ Normal(0, 1)\n    b := x > 100\n}"
@@ -259,6 +261,38 @@ MISTAKES = [
     M("table-row-with-too-few-keys", cd.model,
       "model m {\n    a ~ Bernoulli(0.5)\n    b ~ Bernoulli(0.5)\n    y ~ Bernoulli(table(a, b) { 0: 0.1, 1: 0.2 })\n}",
       cd.TableError, 4, 33, "0: 0.1", message=("1 value(s)", "2 parent(s)"), hint="(0, 1)"),
+    # compact tables (levels = [...], probs = table(...) { key: [p, q] }), quoted names
+    M("compact-row-does-not-sum-to-one", cd.model, COMPACT_HEAD + "{ male: [0.2, 0.8], female: [0.5, 0.6] })\n}",
+      cd.ProbabilityError, 3, 90, "[0.5, 0.6]", message=("female", "sum to 1.1"), hint="add up to 1"),
+    M("compact-row-missing", cd.model, COMPACT_HEAD + "{ male: [0.2, 0.8] })\n}",
+      cd.TableError, 3, 53, "table(s)", message="missing row(s) female", hint="every combination"),
+    M("compact-row-twice", cd.model, COMPACT_HEAD + "{ male: [0.2, 0.8], male: [0.5, 0.5], female: [1, 0] })\n}",
+      cd.TableError, 3, 82, "male: [0.5", message="duplicate row male", hint="once"),
+    M("compact-row-too-short", cd.model, COMPACT_HEAD + "{ male: [0.2, 0.8], female: [1] })\n}",
+      cd.TableError, 3, 90, "[1]", message=("1 probabilities", "2 level(s)"), hint="<5, 12+"),
+    M("compact-row-not-a-number", cd.model, COMPACT_HEAD + "{ male: [0.2, 0.8], female: [0.5, 0.5.1] })\n}",
+      cd.CausalSyntaxError, 3, 90, "[0.5, 0.5.1]", message="'0.5.1' is not a number", hint="commas"),
+    M("compact-unknown-parameter", cd.model,
+      "model m {\n    a ~ Categorical(levls = [\"<5\", \"12+\"], probs = [0.5, 0.5])\n}",
+      cd.DistributionError, 2, 21, "levls", message="'levls'", hint="did you mean 'levels'?"),
+    M("compact-level-is-a-number", cd.model,
+      "model m {\n    a ~ Categorical(levels = [\"<5\", 1], probs = [0.5, 0.5])\n}",
+      cd.DistributionError, 2, 37, "1]", message="a level is a name or a string", hint='"12+"'),
+    M("compact-row-outside-categorical", cd.model,
+      "model m {\n    s ~ Categorical(male: 0.5, female: 0.5)\n"
+      "    a ~ Bernoulli(table(s) { male: [0.2, 0.8], female: [0.5, 0.5] })\n}",
+      cd.CausalSyntaxError, 3, 36, "[0.2, 0.8]", message="list", hint="Categorical(levels"),
+    M("reserved-word-as-a-variable", cd.model, "model m {\n    do ~ Bernoulli(0.5)\n}",
+      cd.CausalSyntaxError, 2, 5, "do ~", message="reserved word", hint="`do`"),
+    M("query-word-as-the-first-name-of-a-separation-question", cd.program,
+      "model m {\n    E ~ Bernoulli(0.5)\n    y ~ Bernoulli(table(E) { 0: 0.2, 1: 0.6 })\n}\nE _||_ y\n",
+      cd.CausalSyntaxError, 5, 1, "E _||_", message="begins a query", hint="`E` _||_ y"),
+    M("backquoted-name-not-closed", cd.model, "model m {\n    `light on ~ Bernoulli(0.5)\n}",
+      cd.CausalSyntaxError, 2, 5, "`light", hint="backquote"),
+    M("quoted-level-declared-twice", cd.model, 'model m {\n    a ~ Categorical("<5": 0.5, "<5": 0.5)\n}',
+      cd.DistributionError, 2, 32, '"<5": 0.5)', message="'<5' appears twice"),
+    M("quoted-level-unknown-in-a-query", query(COMPACT_HEAD + "{ male: [0.2, 0.8], female: [1, 0] })\n}"),
+      'P(a = "<6" | do(s = "male"))', cd.DomainError, 1, 7, '"<6"', message="'<6'", hint="<5"),
     M("table-unknown-level-name", cd.model,
       "model m {\n    w ~ Categorical(sunny: 0.7, rainy: 0.3)\n"
       "    y ~ Bernoulli(table(w) { sunny: 0.2, rainyy: 0.3 })\n}",

@@ -81,6 +81,8 @@ class _BracketNewlines(PostLex):
                     t = "OPTIONS_END"  # what the next ``{`` sees: a block follows
             if t == "_NL" and stack and stack[-1]:
                 continue
+            if t == "NAME" and tok.value[0] == "`":  # a quoted name: `E`, `light on`
+                tok = Token.new_borrow_pos("NAME", tok.value[1:-1], tok)
             prev, before = t, prev
             yield tok
 
@@ -180,10 +182,10 @@ class _Parse:
     """What the builders of one parse share: the text (for messages and a query's own text) and
     the values of the table keys read so far (keys recur from table to table)."""
 
-    __slots__ = ("source", "_lines", "keys_seen")
+    __slots__ = ("source", "_lines", "keys_seen", "numbers")
 
     def __init__(self, source: str):
-        self.source, self._lines, self.keys_seen = source, None, {}
+        self.source, self._lines, self.keys_seen, self.numbers = source, None, {}, {}
 
     def text(self, first, last) -> str:
         """The text from child ``first`` to child ``last``, its lines joined by a space."""
@@ -292,8 +294,12 @@ class _Builders(Transformer):
     def pos_arg(self, ch):
         return S.Arg("pos", None, ch[0], _extent(ch[0]))
 
-    def level_arg(self, ch):
-        return S.Arg("level", ch[0].value, ch[1], _span(ch[0]))
+    def level_arg(self, ch):  # NAME ":" expr, or STRING ":" expr: a quoted level name
+        name = S.unquote(ch[0].value) if ch[0].type == "STRING" else ch[0].value
+        return S.Arg("level", name, ch[1], _span(ch[0]))
+
+    def vector(self, ch):  # !vector: "[" expr ("," expr)* ","? "]"
+        return _mark(S.Vector(tuple(_nodes(ch)), _extent(ch[0], ch[-1])), ch[0], ch[-1])
 
     def kw_arg(self, ch):
         return S.Arg("kw", ch[0].value, ch[1], _span(ch[0]))
@@ -303,7 +309,7 @@ class _Builders(Transformer):
         return S.Num(float(ch[0].value), _span(ch[0]))
 
     def string(self, ch):
-        return S.Str(ch[0].value[1:-1], _span(ch[0]))
+        return S.Str(S.unquote(ch[0].value), _span(ch[0]))
 
     def atom(self, ch):  # !?atom: "(" expr ")": the expression, reaching to its parentheses
         return _mark(ch[1], ch[0], ch[2])
@@ -377,6 +383,10 @@ class _Builders(Transformer):
             keys, values = _table_rows(body, _PARSE.get().keys_seen)
             places = _BodyPlaces(body)
             leaves = ()  # its values are numbers: the table is level 2
+        elif body.type == "ROWS_BODY":  # a compact table of plain numbers, one token
+            keys, values = _vector_rows(body, _PARSE.get())
+            places = _BodyPlaces(body, _VROW)
+            leaves = ()
         else:
             rows = [c for c in ch if isinstance(c, _Row)]
             keys, values = tuple(tuple(a.value for a in r.key) for r in rows), tuple(r.value for r in rows)
@@ -405,7 +415,7 @@ class _Builders(Transformer):
         if isinstance(item, S.KeyAtom):
             return item
         if item.type == "STRING":
-            return S.KeyAtom(item.value[1:-1], _span(item))
+            return S.KeyAtom(S.unquote(item.value), _span(item))
         return S.KeyAtom(item.value, _span(item))
 
     def signed_number(self, ch):
@@ -597,7 +607,7 @@ class _Builders(Transformer):
         if isinstance(item, S.KeyAtom):
             return _mark(S.Value(item.value, item.span), item, item)
         if item.type == "STRING":
-            return S.Value(item.value[1:-1], _span(item))
+            return S.Value(S.unquote(item.value), _span(item))
         return S.Value(item.value, _span(item))
 
 
@@ -642,17 +652,20 @@ def _point(e) -> Optional[tuple]:
 # atom, or atoms in parentheses), ':' and a number, after '{' or ','. One match of _ROW per row.
 _NUMBER = r"(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?"  # the grammar's NUMBER
 _BLANK = r"[\t \n]*"
-_ATOM = rf"[+-]{_BLANK}{_NUMBER}|{_NUMBER}|[A-Za-z_][A-Za-z0-9_]*|\"[^\"\n]*\"|'[^'\n]*'"
-_ROW = re.compile(rf"[{{,]{_BLANK}(\({_BLANK}(?:{_ATOM})(?:{_BLANK},{_BLANK}(?:{_ATOM}))*{_BLANK}\)|{_ATOM})"
-                  rf"{_BLANK}:{_BLANK}({_NUMBER})")
-_KEY_ATOM = re.compile(rf"([+-]){_BLANK}({_NUMBER})|({_NUMBER})|([A-Za-z_][A-Za-z0-9_]*)|\"([^\"\n]*)\"|'([^'\n]*)'")
+_DQ, _SQ = r'"(?:[^"\\\n]|\\.)*"', r"'(?:[^'\\\n]|\\.)*'"  # the grammar's STRING
+_ATOM = rf"[+-]{_BLANK}{_NUMBER}|{_NUMBER}|[A-Za-z_][A-Za-z0-9_]*|{_DQ}|{_SQ}"
+_KEY = rf"\({_BLANK}(?:{_ATOM})(?:{_BLANK},{_BLANK}(?:{_ATOM}))*{_BLANK}\)|{_ATOM}"
+_ROW = re.compile(rf"[{{,]{_BLANK}({_KEY}){_BLANK}:{_BLANK}({_NUMBER})")
+# A row of a compact body (ROWS_BODY): the key, and the numbers between its brackets.
+_VROW = re.compile(rf"[{{,]{_BLANK}({_KEY}){_BLANK}:{_BLANK}(\[[^\]]*\])")
+_KEY_ATOM = re.compile(rf"([+-]){_BLANK}({_NUMBER})|({_NUMBER})|([A-Za-z_][A-Za-z0-9_]*)|({_DQ})|({_SQ})")
 
 
 def _key(text: str) -> tuple:
     """The values of a row key's atoms, as :meth:`_Builders.key_atom` reads them.
 
-    >>> _key("(0, - 1.5, hi, 'a b')"), _key("2")
-    ((0.0, -1.5, 'hi', 'a b'), (2.0,))
+    >>> _key("(0, - 1.5, hi, 'a b')"), _key("2"), _key('"say \\\\"hi\\\\""')
+    ((0.0, -1.5, 'hi', 'a b'), (2.0,), ('say "hi"',))
     """
     out = []
     for sign, signed, number, name, dq, sq in _KEY_ATOM.findall(text):
@@ -661,7 +674,7 @@ def _key(text: str) -> tuple:
         elif number:
             out.append(float(number))
         else:
-            out.append(name or dq or sq)
+            out.append(name or S.unquote(dq or sq))
     return tuple(out)
 
 
@@ -698,15 +711,69 @@ def _table_rows(tok: Token, keys_seen: dict) -> tuple:
     return tuple(keys), tuple(values)
 
 
+def _vector_rows(tok: Token, parse: "_Parse") -> tuple:
+    """The rows of a ``ROWS_BODY`` token (a compact table): ``(keys, values)``, each value a
+    :class:`~causaldsl.language.syntax.Vector` of numbers, as the rule-by-rule parse makes them.
+    A row's vector has the span of its brackets; its numbers have none, and one number's text is
+    one :class:`~causaldsl.language.syntax.Num` in the whole parse (``parse.numbers``): a large
+    model's tables are most of its text, and most of their numbers recur.
+
+    >>> keys, rows = _vector_rows(Token("ROWS_BODY", "{ a: [0.5, 0.5],\\n (b): [1, 0] }", line=2, column=5), _Parse(""))
+    >>> keys, [[n.value for n in r.items] for r in rows], rows[1].span
+    ((('a',), ('b',)), [[0.5, 0.5], [1.0, 0.0]], Span(line=3, column=7, end_column=13))
+    """
+    body = tok.value
+    keys_seen, numbers = parse.keys_seen, parse.numbers
+    keys, values = [], []
+    line, shift = tok.line, tok.column
+    newlines = "\n" in body
+    last = 0
+    Vector, new, get = S.Vector, tuple.__new__, numbers.get
+    for m in _VROW.finditer(body):
+        text, inside = m.group(1, 2)
+        key = keys_seen.get(text)
+        if key is None:
+            key = keys_seen[text] = _key(text)
+        a, b = m.span(2)
+        if newlines:
+            k = body.count("\n", last, a)
+            if k:
+                line, shift = line + k, -body.rfind("\n", last, a)
+            last = a
+        span = new(Span, (line, a + shift, None if "\n" in inside else b + shift))
+        pieces = inside[1:-1].split(",")
+        if len(pieces) > 1 and not pieces[-1].strip(" \t\n"):
+            pieces.pop()  # a trailing comma
+        keys.append(key)
+        values.append(Vector(tuple([get(x) or _row_number(x, span, parse) for x in pieces]), span))
+    return tuple(keys), tuple(values)
+
+
+_NUMBER_RE = re.compile(_NUMBER)
+
+
+def _row_number(text: str, span: Span, parse: "_Parse") -> S.Num:
+    """A number of a compact row, as the grammar's NUMBER (with an optional sign) reads it; kept
+    in ``parse.numbers`` under its text."""
+    t = text.strip(" \t\n")
+    sign = t[:1] if t[:1] in ("+", "-") else ""
+    if _NUMBER_RE.fullmatch(t[len(sign):].lstrip(" \t\n")) is None:
+        raise CausalSyntaxError(f"{t!r} is not a number" if t else "a row has an empty place", span=span, source=parse.source,
+                                hint="a row of probabilities is numbers separated by commas: [0.2, 0.8]")
+    value = float(t[len(sign):].lstrip(" \t\n"))
+    num = parse.numbers[text] = S.Num(-value if sign == "-" else value)
+    return num
+
+
 class _BodyPlaces:
     """Where the rows of a ``TABLE_BODY`` token and their key atoms are (the ``row`` and ``key``
     of :class:`~causaldsl.language.syntax.RowSpans`), read again from the token when a message
     asks: a large model's tables are most of its text, and their spans are rarely wanted."""
 
-    __slots__ = ("tok", "spans")
+    __slots__ = ("tok", "spans", "rows")
 
-    def __init__(self, tok: Token):
-        self.tok, self.spans = tok, None
+    def __init__(self, tok: Token, rows: re.Pattern = _ROW):
+        self.tok, self.spans, self.rows = tok, None, rows
 
     def row(self, i: int) -> Span:
         return self._read().rows[i]
@@ -716,11 +783,11 @@ class _BodyPlaces:
 
     def _read(self) -> S.RowSpans:
         if self.spans is None:
-            self.spans = _body_spans(self.tok)
+            self.spans = _body_spans(self.tok, self.rows)
         return self.spans
 
 
-def _body_spans(tok: Token) -> S.RowSpans:
+def _body_spans(tok: Token, rows_re: re.Pattern = _ROW) -> S.RowSpans:
     """Where each row of a ``TABLE_BODY`` token and each atom of its key are.
 
     >>> _body_spans(Token("TABLE_BODY", "{ (0, -\\n 1): 0.5, 'a': 2 }", line=3, column=10))
@@ -738,7 +805,7 @@ def _body_spans(tok: Token) -> S.RowSpans:
         return Span(line, column, end_column if end_line == line else None)
 
     rows, keys = [], []
-    for m in _ROW.finditer(body):
+    for m in rows_re.finditer(body):
         rows.append(span(m.start(1), m.end(2)))
         keys.append(tuple(span(a.start() + m.start(1), a.end() + m.start(1)) for a in _KEY_ATOM.finditer(m.group(1))))
     return S.RowSpans(tuple(rows), tuple(keys))
@@ -780,6 +847,9 @@ def _syntax_error(err: UnexpectedInput, source: str) -> CausalSyntaxError:
                 ("block" if bracket == "{" else "statement")
         return CausalSyntaxError(f"the '{bracket}' opened at line {bline}, column {bcol} is never closed",
                                  line=bline, column=bcol, source=source, hint=hint)
+    named = _word_as_name(line, column, source)
+    if named is not None:
+        return named
     if isinstance(err, UnexpectedToken) and not at_end:
         word = _unknown_word(err, source)
         if word is not None:
@@ -797,7 +867,7 @@ def _syntax_error(err: UnexpectedInput, source: str) -> CausalSyntaxError:
                                  "is a bracket or brace left open?")
     tok = err.token
     # a table's body read as one token where no table may be: what is unexpected is its '{'
-    text = "{" if tok.type == "TABLE_BODY" else str(tok).replace("\n", "\\n")
+    text = "{" if tok.type in ("TABLE_BODY", "ROWS_BODY") else str(tok).replace("\n", "\\n")
     what = "a new line" if tok.type == "_NL" else repr(text)
     hint = _expected(err.expected)
     if tok.type == "_NL":
@@ -808,7 +878,7 @@ def _syntax_error(err: UnexpectedInput, source: str) -> CausalSyntaxError:
                              hint=hint or None, width=max(1, len(text)) if tok.type != "_NL" else 1)
 
 
-_BRACKETS = re.compile(r"\"[^\"\n]*\"|'[^'\n]*'|#[^\n]*|(?P<b>[()\[\]{}])|(?P<n>\n)")
+_BRACKETS = re.compile(rf"{_DQ}|{_SQ}|`[^`\n]*`|#[^\n]*|(?P<b>[()\[\]{{}}])|(?P<n>\n)")
 _CLOSER = {"(": ")", "[": "]", "{": "}"}
 _OPENER = {v: k for k, v in _CLOSER.items()}
 
@@ -888,6 +958,26 @@ def _unknown_word(err: UnexpectedToken, source: str) -> Optional[CausalSyntaxErr
                              width=len(word), hint=hint)
 
 
+def _word_as_name(line: int, column: int, source: str) -> Optional[CausalSyntaxError]:
+    """A separation question whose first name is a word that starts a query (``E _||_ y``: ``E``
+    reads as ``E[...]``): the error at the word, with the way out (backquotes); else ``None``.
+
+    >>> _word_as_name(1, 3, "E _||_ y").hint
+    'a variable named E is written `E` where a line starts: `E` _||_ y (or y _||_ E)'
+    """
+    lines = source_lines(source)
+    if not 1 <= line <= len(lines):
+        return None
+    m = _FIRST_WORD.search(lines[line - 1][: column - 1])
+    if m is None or m.group(1) not in _LEADING_WORDS or "_||_" not in lines[line - 1][column - 1:]:
+        return None
+    word = m.group(1)
+    return CausalSyntaxError(f"'{word}' at the start of a line begins a query", line=line, column=m.start(1) + 1,
+                             source=source, width=len(word),
+                             hint=f"a variable named {word} is written `{word}` where a line starts: "
+                                  f"`{word}` _||_ y (or y _||_ {word})")
+
+
 def _hint_for_char(ch: str) -> str:
     if ch == "&":
         return "write 'and'"
@@ -899,6 +989,8 @@ def _hint_for_char(ch: str) -> str:
         return "write '**' for powers"
     if ch in "\"'":
         return "a string is not closed: end it with the same quote on the same line"
+    if ch == "`":
+        return "a name in backquotes is not closed: end it with a backquote on the same line"
     return "remove it, or check the spelling"
 
 

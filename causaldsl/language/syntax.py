@@ -8,6 +8,7 @@ Nothing here evaluates anything.
 from __future__ import annotations
 
 import itertools
+import re
 from dataclasses import dataclass, field
 from typing import NamedTuple, Optional, Union
 
@@ -109,6 +110,81 @@ class KeyAtom:
 
     value: Union[float, str]
     span: Span = field(default=NOSPAN, compare=False)
+
+
+@dataclass(frozen=True)
+class Vector:
+    """``[a, b, ...]``: the levels of ``Categorical(levels = [...])``, its probabilities
+    (``probs = [...]``), or one row of a compact table (``table(A) { a: [0.2, 0.8] }``). The
+    checker turns a compact ``Categorical`` into one table per level (see
+    :func:`causaldsl.model.checker.expand_compact`); nothing else holds a vector."""
+
+    items: tuple["Expr", ...]
+    span: Span = field(default=NOSPAN, compare=False)
+
+
+def unquote(text: str) -> str:
+    r"""The value of a string as written, its quotes dropped and each backslash escape read as the
+    character it escapes.
+
+    >>> print(unquote(r'"say \"hi\""'), unquote("'<5'"), unquote(r'"a\\b"'))
+    say "hi" <5 a\b
+    """
+    body = text[1:-1]
+    if "\\" not in body:
+        return body
+    return _ESCAPE.sub(r"\1", body)
+
+
+_ESCAPE = re.compile(r"\\(.)")
+
+
+def quote(value: str) -> str:
+    r"""``value`` as a string of the language, in double quotes, ``\`` and ``"`` escaped: what
+    :func:`unquote` reads back.
+
+    >>> print(quote('say "hi"'), quote("a\\b"))
+    "say \"hi\"" "a\\b"
+    >>> unquote(quote('a\\b"c')) == 'a\\b"c'
+    True
+    """
+    return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+# Words a variable may not be called unless its name is written in backquotes (`do`): the
+# language's operators, and words the grammar reads as something else where a variable may stand
+# (P(y | do = 1) reads 'do' as an intervention; 'if', 'not', 'table' start an expression, 'latent',
+# 'param' a statement). Other words (E, P, model, ATE, ...) are names wherever a name stands.
+RESERVED = frozenset({"if", "then", "else", "and", "or", "not", "do", "table", "latent", "param"})
+_IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+
+
+def name_text(name: str) -> str:
+    """``name`` as a variable's name is written: bare where it is a plain name that is not
+    :data:`RESERVED`, else in backquotes (which no name may hold, nor a line break).
+
+    >>> name_text("E"), name_text("do"), name_text("light on")
+    ('E', '`do`', '`light on`')
+    """
+    if _IDENTIFIER.fullmatch(name) and name not in RESERVED:
+        return name
+    if "`" in name or "\n" in name or "\r" in name or not name:
+        from .errors import CausalDSLError
+        raise CausalDSLError(f"the name {name!r} cannot be written in the language",
+                             hint="a name may hold any character but a backquote and a line break: rename it")
+    return f"`{name}`"
+
+
+def level_text(level: str) -> str:
+    """``level`` as a level's name is written: bare where it is a plain name that is not a word of
+    the language, else as a string.
+
+    >>> level_text("yes"), level_text("<5"), level_text("0"), level_text("not")
+    ('yes', '"<5"', '"0"', '"not"')
+    """
+    if _IDENTIFIER.fullmatch(level) and level not in RESERVED:
+        return level
+    return quote(level)
 
 
 class RowSpans(NamedTuple):

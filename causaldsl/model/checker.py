@@ -32,9 +32,9 @@ from .ir import COUPLINGS, Model, Node, Param, Regime
 
 MAX_DOMAIN = 4096  # larger images of := over finite parents are treated as continuous
 MAX_TRIALS = 100_000
-RESERVED = {"if", "then", "else", "and", "or", "not", "do", "table", "latent", "model", "via",
-            "param", "fit", "P", "E", "ATE", "ETT", "NDE", "NIE", "PN", "PS", "PNS",
-            "Var", "Q", "CDE", "RR", "OR"}  # the heads of questions that combine
+RESERVED = S.RESERVED  # names written in backquotes only (see causaldsl.language.syntax)
+# How far from 1 a row of constant probabilities may sum: the engines' rule (distributions.py).
+SUM_TOLERANCE = 1e-6
 MAX_PARAM_SIZE = 1_000_000
 
 
@@ -42,6 +42,9 @@ class _Ctx:
     def __init__(self, source: str):
         self.source = source
         self._lines: Optional[list[str]] = None
+        # keys of tables already checked: (parents, keys object) -> (keys object, codes); the
+        # tables of one compact Categorical, one per level, share their keys
+        self.table_keys: dict = {}
         self.params: dict = {}  # declared parameters: a bare name compared with a variable may be one
 
     def err(self, cls, msg, span, hint=None):
@@ -65,9 +68,11 @@ def check_model(block: S.ModelBlock, source: str = "") -> Model:
             st, written = _take_coupling(st, ctx)
             if written is not None:
                 couplings[st.name] = written
-        if st.name in RESERVED:
+        if st.name in RESERVED and not quoted(st.span, st.name):
             raise ctx.err(CausalSyntaxError, f"'{st.name}' is a reserved word and cannot name a variable",
-                          st.span, hint=f"rename it, e.g. '{st.name}_'")
+                          st.span, hint=f"write the name in backquotes, `{st.name}`, or rename it, e.g. '{st.name}_'")
+        if isinstance(st, S.SampleStmt) and st.dist.name == "Categorical":
+            st = expand_compact(st, ctx)
         if st.name in stmts:
             first = stmts[st.name].span.line
             raise ctx.err(DuplicateDefinitionError, f"'{st.name}' is defined twice (first on line {first})",
@@ -160,6 +165,132 @@ def _couple(node: Node, written: Optional[tuple], default: Optional[str], ctx: _
     return node
 
 
+def quoted(span, name: str) -> bool:
+    """Whether the name ``name`` at ``span`` was written in backquotes (its text is two longer).
+
+    >>> quoted(S.Span(1, 1, 5), "do"), quoted(S.Span(1, 1, 3), "do")
+    (True, False)
+    """
+    return span.end_column is not None and span.end_column - span.column == len(name) + 2
+
+
+# ------------------------------------------------------------------ compact tables
+def _compact(dist: S.DistCall) -> bool:
+    """Whether a ``Categorical`` is written in the compact form: ``levels = [...]``, ``probs =
+    [...]`` or a table with a row of probabilities per parent configuration."""
+    for a in dist.args:
+        v = a.value
+        if a.kind == "kw" or type(v) is S.Vector or (type(v) is S.Table and v.values and type(v.values[0]) is S.Vector):
+            return True
+    return False
+
+
+def expand_compact(st: S.SampleStmt, ctx: "_Ctx") -> S.SampleStmt:
+    """``st`` with a compact ``Categorical`` written as the keyed form it means: ``levels = [a,
+    b], probs = table(X) { x: [p, q], ... }`` becomes ``Categorical(a: table(X) { x: p, ... },
+    b: table(X) { x: q, ... })`` (``probs = [p, q]``: ``Categorical(a: p, b: q)``; without
+    ``levels``, unnamed levels). Each row has one probability per level, and a row of
+    constants sums to 1 (within :data:`SUM_TOLERANCE`); the keys are checked later, as any
+    table's. Any other statement is returned as it is.
+
+    >>> from causaldsl.language.parser import parse
+    >>> st = parse('model m {\\n y ~ Categorical(levels = [lo, "hi"], probs = [0.25, 0.75])\\n}').items[0].statements[0]
+    >>> [(a.name, a.value.value) for a in expand_compact(st, _Ctx("")).dist.args]
+    [('lo', 0.25), ('hi', 0.75)]
+    """
+    dist = st.dist
+    if not _compact(dist):
+        return st
+    levels_arg = probs_arg = None
+    for a in dist.args:
+        if a.kind == "kw" and a.name not in ("levels", "probs"):
+            raise ctx.err(DistributionError, f"Categorical has no parameter '{a.name}'", a.span,
+                          hint=did_you_mean(a.name, ("levels", "probs")) or _COMPACT_HINT)
+        if a.kind == "level":
+            raise ctx.err(DistributionError, "Categorical takes either named levels or levels = [...] "
+                          "with probs = ...", a.span, hint=_COMPACT_HINT)
+        if (a.name == "levels" and levels_arg is not None) or (a.name != "levels" and probs_arg is not None):
+            raise ctx.err(DistributionError, f"{'levels' if a.name == 'levels' else 'probs'} given twice",
+                          a.span, hint=_COMPACT_HINT)
+        if a.name == "levels":
+            levels_arg = a
+        else:
+            probs_arg = a
+    if probs_arg is None:
+        raise ctx.err(DistributionError, "Categorical needs its probabilities: probs = ...", dist.span,
+                      hint=_COMPACT_HINT)
+    names = _level_names(levels_arg, ctx) if levels_arg is not None else None
+    probs = probs_arg.value
+    if type(probs) is S.Vector:
+        rows, table = (probs,), None
+    elif type(probs) is S.Table and all(type(v) is S.Vector for v in probs.values):
+        rows, table = probs.values, probs
+    else:
+        raise ctx.err(DistributionError, "probs must be a list of probabilities, [p, q, ...], or a table "
+                      "with one such row per parent configuration", _expr_span(probs, probs_arg.span),
+                      hint=_COMPACT_HINT)
+    k = len(names) if names is not None else len(rows[0].items)
+    for i, row in enumerate(rows):
+        _check_row(row, k, names, st.name, table, i, ctx)
+    if table is None:
+        columns = list(rows[0].items)
+    else:
+        columns = [renew(table, values=tuple([row.items[j] for row in rows])) for j in range(k)]
+    if names is None:
+        args = tuple(S.Arg("pos", None, c, probs_arg.span) for c in columns)
+    else:
+        args = tuple(S.Arg("level", n, c, levels_arg.span) for n, c in zip(names, columns))
+    return renew(st, dist=renew(dist, args=args))
+
+
+_COMPACT_HINT = ('write Categorical(levels = [a, "b c"], probs = table(X) { x1: [0.2, 0.8], x2: [0.5, 0.5] }), '
+                 'or probs = [0.2, 0.8] without parents')
+
+
+def _level_names(arg: S.Arg, ctx: "_Ctx") -> list[str]:
+    """The names in ``levels = [a, "b c", ...]``: bare names or strings, each once."""
+    if type(arg.value) is not S.Vector:
+        raise ctx.err(DistributionError, "levels must be a list of names: levels = [a, \"b c\"]",
+                      _expr_span(arg.value, arg.span), hint=_COMPACT_HINT)
+    names: list[str] = []
+    for item in arg.value.items:
+        if type(item) is S.Str:
+            name = item.value
+        elif type(item) is S.Var and item.world is None:
+            name = item.name
+        else:
+            raise ctx.err(DistributionError, "a level is a name or a string", _expr_span(item, arg.span),
+                          hint='quote a level that is not a plain name: levels = ["<5", "12+"]')
+        if name in names:
+            raise ctx.err(DistributionError, f"level '{name}' appears twice", _expr_span(item, arg.span),
+                          hint="give each level a distinct name")
+        names.append(name)
+    return names
+
+
+def _check_row(row: S.Vector, k: int, names, var: str, table, i: int, ctx: "_Ctx") -> None:
+    """Row ``i`` of a compact table (or the list of a variable without parents): ``k``
+    probabilities, each in [0, 1] where constant, summing to 1 where all are."""
+    where = row.span if row.span.line else (table.row_span(i) if table is not None else S.NOSPAN)
+    of = "" if table is None else " in the row " + _fmt_key(table.keys[i])
+    if len(row.items) != k:
+        what = f"{var} has {k} level(s)" if names is not None else f"the first row has {k}"
+        raise ctx.err(TableError, f"{len(row.items)} probabilities{of}, but {what}", where,
+                      hint="write one probability per level" + (": " + ", ".join(names) if names else ""))
+    total = 0.0
+    for item in row.items:
+        c = float(item.value) if type(item) is S.Num else _constant(item)
+        if c is None:
+            return  # an expression of the parents: checked when a query runs
+        if not 0.0 <= c <= 1.0:
+            raise ctx.err(ProbabilityError, f"probability {c:g}{of} is outside [0, 1]",
+                          _expr_span(item, where), hint="Categorical takes " + FAMILIES["Categorical"].rule)
+        total += c
+    if abs(total - 1.0) > SUM_TOLERANCE:
+        raise ctx.err(ProbabilityError, f"the probabilities of {var}{of} sum to {total:.6g}, not 1", where,
+                      hint="make each row add up to 1: one probability per level, in the order of the levels")
+
+
 def _topological_order(stmts: dict[str, S.Statement], parents: dict[str, list[str]]) -> Optional[list[str]]:
     """Parents first, and among the nodes ready at any point the one written first (then by name);
     ``None`` when the equations form a cycle.
@@ -208,9 +339,9 @@ def _collect_params(block: S.ModelBlock, stmts, ctx: _Ctx) -> dict[str, S.ParamS
     """Names, indices and priors of ``param`` statements (priors may use earlier scalar params)."""
     params: dict[str, S.ParamStmt] = {}
     for p in block.params:
-        if p.name in RESERVED:
+        if p.name in RESERVED and not quoted(p.span, p.name):
             raise ctx.err(CausalSyntaxError, f"'{p.name}' is a reserved word and cannot name a parameter",
-                          p.span, hint=f"rename it, e.g. '{p.name}_'")
+                          p.span, hint=f"write the name in backquotes, `{p.name}`, or rename it, e.g. '{p.name}_'")
         if p.name in stmts or p.name in params:
             first = (stmts.get(p.name) or params[p.name]).span.line
             raise ctx.err(DuplicateDefinitionError, f"'{p.name}' is defined twice (first on line {first})",
@@ -410,6 +541,9 @@ def _check_expr(expr: S.Expr, stmts, ctx: _Ctx, levels: set[int] = frozenset(),
                 if p not in stmts:
                     raise ctx.err(UnknownNameError, f"unknown variable '{p}' in table", sp,
                                   hint=did_you_mean(p, stmts) or "variables are: " + ", ".join(stmts))
+        elif isinstance(node, S.Vector):
+            raise ctx.err(CausalSyntaxError, "a list [...] stands only in Categorical(levels = [...], probs = ...)",
+                          node.span, hint=_COMPACT_HINT)
         elif isinstance(node, S.Str):
             raise ctx.err(CausalSyntaxError, f"a string \"{node.value}\" cannot be used as a number",
                           node.span, hint="compare a categorical variable with a level name: w == sunny")
@@ -486,8 +620,21 @@ def _check_table(table: S.Table, nodes: dict[str, Node], ctx: _Ctx) -> S.Table:
             raise ctx.err(TableError, f"table over '{p}', which is not discrete", sp,
                           hint="tables need parents with finitely many values; use an expression instead")
         domains.append(node)
+    seen_keys = ctx.table_keys.get((table.parents, id(table.keys)))
+    if seen_keys is not None and seen_keys[0] is table.keys:
+        return renew(table, keys=seen_keys[1])
     if table.in_grid_order([n.domain for n in domains]):
-        return table  # the common table: numbers for keys, which are their own codes
+        keys = table.keys  # the common table: numbers for keys, which are their own codes
+    else:
+        keys = _checked_keys(table, domains, ctx)
+    ctx.table_keys[(table.parents, id(table.keys))] = (table.keys, keys)  # holding the keys keeps their id
+    return renew(table, keys=keys)
+
+
+def _checked_keys(table: S.Table, domains: list, ctx: _Ctx) -> tuple:
+    """The codes of ``table``'s keys (see :func:`_check_table`)."""
+    if table.in_grid_order([n.levels or n.domain for n in domains]):  # level names in the grid's order
+        return tuple(itertools.product(*[n.domain for n in domains]))
     expected = set(itertools.product(*[n.domain for n in domains]))
     values = [frozenset(n.domain) for n in domains]
     seen: dict[tuple, int] = {}  # key codes -> the row that has them
@@ -505,7 +652,8 @@ def _check_table(table: S.Table, nodes: dict[str, Node], ctx: _Ctx) -> S.Table:
         codes = tuple([v if type(v) is float and v in vals else _key_code(v, table, i, j, node, ctx)
                        for j, (v, node, vals) in enumerate(zip(key, domains, values))])
         if codes in seen:
-            raise ctx.err(TableError, f"duplicate row {_fmt_key(codes)} (also on line "
+            label = _fmt_key(tuple(_label(v, n) for v, n in zip(codes, domains)))
+            raise ctx.err(TableError, f"duplicate row {label} (also on line "
                           f"{table.row_span(seen[codes]).line})", table.row_span(i),
                           hint="each combination of parent values appears once")
         seen[codes] = i
@@ -517,7 +665,7 @@ def _check_table(table: S.Table, nodes: dict[str, Node], ctx: _Ctx) -> S.Table:
         more = "" if len(missing) <= 6 else f" and {len(missing) - 6} more"
         raise ctx.err(TableError, f"table is missing row(s) {', '.join(labels)}{more}", table.span,
                       hint=f"add a row for every combination of {', '.join(table.parents)}")
-    return renew(table, keys=same_or_new(table.keys, tuple(keys)))
+    return same_or_new(table.keys, tuple(keys))
 
 
 def _label(value: float, node: Node):
@@ -664,7 +812,7 @@ def _static_param_checks(fam, args, dist: S.DistCall, ctx: _Ctx) -> None:
             if c is not None and not (0.0 <= c <= 1.0):
                 raise ctx.err(ProbabilityError, f"probability {c:g} is outside [0, 1]",
                               _expr_span(a, dist.span), hint="Categorical takes " + fam.rule)
-        if all(c is not None for c in consts) and abs(sum(consts) - 1.0) > 1e-9:
+        if all(c is not None for c in consts) and abs(sum(consts) - 1.0) > SUM_TOLERANCE:
             raise ctx.err(ProbabilityError, f"Categorical probabilities sum to {sum(consts):g}, not 1",
                           dist.span, hint="make the level probabilities add up to 1")
         return
