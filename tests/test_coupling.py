@@ -170,3 +170,12 @@ def test_cause_queries_refuse_a_gumbel_variable_clearly():
     # only for U >= 0.8, so x = 1 is a (but-for) cause on U in [0.4, 0.8): 0.4 / 0.6
     r = m.with_coupling("quantile").query("cause(x = 1 -> y = c | x = 1, y = c)")
     assert r.value == pytest.approx(2 / 3, abs=1e-12)
+
+
+def test_to_text_keeps_the_coupling():
+    m = cd.model("model m (coupling = gumbel) {\n x ~ Bernoulli(0.5)\n"
+                 " y ~ Categorical(levels = [a, b, c], probs = table(x) { 0: [0.5, 0.3, 0.2], 1: [0.1, 0.3, 0.6] })\n"
+                 " z ~ Categorical(a: 0.2, b: 0.8, coupling = quantile)\n}")
+    back = cd.model(m.to_text())
+    assert [n.coupling for n in back.ir.nodes] == ["gumbel", "gumbel", "quantile"]
+    assert back.query(QUERY).value == pytest.approx(m.query(QUERY).value, abs=1e-15)

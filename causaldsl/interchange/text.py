@@ -79,9 +79,10 @@ def _statement(node: Node, levels: dict) -> str:
         node = _unbound(node)
     if node.kind == "assign":
         return f"{name} := {expr_text(node.expr, levels)}"
+    coupling = ", coupling = gumbel" if node.coupling == "gumbel" else ""  # the default goes unsaid
     if node.family == "Categorical":
-        return f"{name} ~ Categorical({_categorical(node, levels)})"
-    return f"{name} ~ {node.family}(" + ", ".join(expr_text(a, levels) for a in node.args) + ")"
+        return f"{name} ~ Categorical({_categorical(node, levels)}{coupling})"
+    return f"{name} ~ {node.family}(" + ", ".join(expr_text(a, levels) for a in node.args) + coupling + ")"
 
 
 def _unbound(node: Node) -> Node:
