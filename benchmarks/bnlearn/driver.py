@@ -35,7 +35,13 @@ EXACT = ["asia", "cancer", "sachs", "child", "insurance", "alarm", "water", "hai
          "pathfinder", "andes"]
 LARGE = ["pigs", "link", "munin"]
 QUICK = ["asia", "child", "alarm", "hailfinder", "pigs"]
-SYSTEMS = ["causaldsl", "pgmpy_ve", "pgmpy_bp", "pyagrum"]
+SYSTEMS = ["causaldsl", "pgmpy_ve", "pgmpy_bp", "pyagrum", "pyagrum_causal"]
+# pyagrum.causal: do-questions only, one round, and not on the networks where its identification
+# step alone passes the time limit
+CAUSAL_NETS = {"asia", "cancer", "sachs"}
+# pgmpy BP: one round, the networks up to alarm's size (its junction tree is rebuilt for every
+# do-question; on alarm a run passes 90 s)
+BP_NETS = {"asia", "cancer", "sachs", "child", "insurance", "alarm"}
 TOL = 1e-9  # every system computes in float64 ...
 # ... but pyAgrum's BIF reader rounds each number to float32 (its answers then move by up to ~1e-7):
 # its answers are checked at this tolerance, and the table says so.
@@ -72,7 +78,7 @@ def run_job(job: dict, limit: float) -> dict:
     return out
 
 
-TIMES = ["import_s", "load_s", "first_s", "marginal_s", "do_s", "new_s", "new_do_s", "new_do_causal_s", "causal_do_s",
+TIMES = ["import_s", "load_s", "first_s", "marginal_s", "do_s", "new_s", "new_do_s",
          "repeat_s", "process_s", "peak_mb"]
 
 
@@ -108,7 +114,7 @@ def causal_check(ref: dict, theirs: dict, tol: float) -> dict:
     """How many do-answers agree, and the worst of those that do not."""
     diffs = {k: max(abs(ref[k][lv] - b.get(lv, float("inf"))) for lv in ref[k]) for k, b in theirs.items() if k in ref}
     wrong = {k: d for k, d in diffs.items() if d > tol}
-    return {"compared": len(diffs), "wrong": len(wrong), "max_diff": max(wrong.values(), default=0.0)}
+    return {"compared": len(diffs), "wrong": len(wrong), "max_diff": max(wrong.values(), default=max(diffs.values(), default=0.0))}
 
 
 def questions_for(name: str, path: Path) -> tuple[dict, int]:
@@ -147,20 +153,21 @@ def main(argv=None) -> int:
                 for s in order:
                     if r and not any("answers" in x and "refused" not in x for x in runs[s]):
                         continue  # refused, failed or timed out once: not again
+                    if (s == "pyagrum_causal" and (r or name not in CAUSAL_NETS)) or (
+                            s == "pgmpy_bp" and (r or name not in BP_NETS)):
+                        continue
                     job = {"system": s, "path": str(path), "questions": qs, "repeats": 20}
                     print(f"  {name:11s} {s:10s} round {r + 1}", file=sys.stderr, flush=True)
                     runs[s].append(run_job(job, limit))
-            res = {s: combine(v) for s, v in runs.items()}
+            res = {s: combine(v) for s, v in runs.items() if v}
             ref = res.get("causaldsl", {}).get("answers")
             for s, out in res.items():
                 if "answers" in out and ref is not None and s != "causaldsl":
                     tol = TOL_FLOAT32_TABLES if s == "pyagrum" else TOL
                     ok, worst, n = check(ref, out["answers"], tol)
-                    out["check"] = {"ok": ok, "max_diff": worst, "compared": n,
-                                    "tol": tol}
-                    causal = {k[len("causal_"):]: v for k, v in out["answers"].items() if k.startswith("causal_")}
-                    if causal:  # pyagrum.causal's do-answers, against ours for the same questions
-                        out["causal_check"] = causal_check(ref, causal, tol)
+                    out["check"] = {"ok": ok, "max_diff": worst, "compared": n, "tol": tol}
+                    if s == "pyagrum_causal":  # known to differ on some do + evidence questions: counted
+                        out["check"] = {**causal_check(ref, out["answers"], tol), "ok": True, "tol": tol}
                 out.pop("answers", None)
             results[name] = {"vars": nvars, "questions": qs, "systems": res}
             print(f"  {name} done ({time.perf_counter() - t0:.0f} s)", file=sys.stderr, flush=True)

@@ -1,17 +1,14 @@
 """pyAgrum (C++): ``gum.loadBN(path)``; conditionals from one ``gum.LazyPropagation(bn)``
 (``setEvidence``, ``makeInference``, ``posterior``); do-queries with ``pyagrum.causal``'s
-``causalImpact(CausalModel(bn), on=Y, doing=X, knowing=E, values=...)`` and, beside it, the
-mutilated network (arcs into X erased, X observed) answered by a new LazyPropagation. pyAgrum
-computes in double but its BIF reader rounds every number to float32. The mutilated network's
-answers are the row's; ``pyagrum.causal``'s are timed and checked on their own (they differ from
-the mutilated network's for some do + evidence questions)."""
+the mutilated network (arcs into X erased, X observed) answered by a new LazyPropagation
+(``pyagrum.causal``'s ``causalImpact`` runs in its own process: ``pyagrum_causal.py``). pyAgrum
+computes in double but its BIF reader rounds every number to float32. """
 
 from __future__ import annotations
 
 NAME = "pyAgrum"
 CALL = ("bn = gum.loadBN(path); ie = gum.LazyPropagation(bn); ie.setEvidence(ev); ie.makeInference(); "
-        "ie.posterior(Y); do: the same on the mutilated copy (gum.BayesNet(bn), arcs into X erased, X observed) and "
-        "csl.causalImpact(csl.CausalModel(bn), on=Y, doing={X}, knowing=set(ev), values={X: x, **ev})")
+        "ie.posterior(Y); do: the same on the mutilated copy (gum.BayesNet(bn), arcs into X erased, X observed)")
 
 
 def imports():
