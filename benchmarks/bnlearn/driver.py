@@ -126,6 +126,18 @@ def questions_for(name: str, path: Path) -> tuple[dict, int]:
     return questions(tabs, seed=zlib.crc32(name.encode())), len(tabs)
 
 
+def write(out: Path, stem: str, results: dict, run: dict) -> str:
+    """``stem.json`` and ``stem.md`` in ``out``; the Markdown."""
+    from .report import machine, markdown
+
+    data = {"machine": {**machine(), **run}, "networks": results}
+    out.mkdir(parents=True, exist_ok=True)
+    (out / f"{stem}.json").write_text(json.dumps(data, indent=1))
+    md = markdown(data)
+    (out / f"{stem}.md").write_text(md)
+    return md
+
+
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--quick", action="store_true", help=f"{', '.join(QUICK)}; one round")
@@ -171,17 +183,10 @@ def main(argv=None) -> int:
                 out.pop("answers", None)
             results[name] = {"vars": nvars, "questions": qs, "systems": res}
             print(f"  {name} done ({time.perf_counter() - t0:.0f} s)", file=sys.stderr, flush=True)
-    from .report import machine, markdown
-
-    info = machine()
-    info["rounds"], info["limit_s"], info["quick"] = rounds, limit, args.quick
-    info["total_s"] = time.perf_counter() - t0
-    out = Path(args.out)
-    out.mkdir(parents=True, exist_ok=True)
-    stem = "bnlearn_quick" if args.quick else "bnlearn"
-    (out / f"{stem}.json").write_text(json.dumps({"machine": info, "networks": results}, indent=1))
-    md = markdown({"machine": info, "networks": results})
-    (out / f"{stem}.md").write_text(md)
+            # written after every network: a run stopped part-way leaves the networks it finished
+            md = write(Path(args.out), "bnlearn_quick" if args.quick else "bnlearn", results,
+                       {"rounds": rounds, "limit_s": limit, "quick": args.quick, "total_s": time.perf_counter() - t0,
+                        "finished": name == nets[-1]})
     print(md)
     bad = [f"{n} {s}" for n, r in results.items() for s, o in r["systems"].items()
            if o.get("check") and not o["check"]["ok"]]

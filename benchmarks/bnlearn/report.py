@@ -166,7 +166,8 @@ def markdown(data: dict) -> str:
     load = f", load average {info['load_avg']:.1f} at the end" if info.get("load_avg") is not None else ""
     lost = losses(data)
     return "\n".join([
-        "### bnlearn networks: causaldsl, pgmpy and pyAgrum" + (" (quick run)" if info.get("quick") else ""), "",
+        "### bnlearn networks: causaldsl, pgmpy and pyAgrum" + (" (quick run)" if info.get("quick") else "")
+        + ("" if info.get("finished", True) else " (a run stopped part-way: the networks it finished)"), "",
         f"Machine: {info['cpu']}, {info['cores']} cores{load}, {info['os']}, Python {info['python']}; "
         f"commit {info['commit']}; {info['rounds']} fresh process(es) per network and system, the systems "
         f"taking turns, each time the minimum over them; {info['limit_s']:.0f} s and 8 GiB per process; "
