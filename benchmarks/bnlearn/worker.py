@@ -88,53 +88,6 @@ def run(job: dict) -> dict:
             session.ask(*qs["conditional"])
             session.settle()
             out["repeat_s"] = warm(lambda: session.ask(*qs["conditional"]), job["repeats"], budget_s=2.0)
-    except Exception as exc:  # a peer's reader refusing a file is a result, not a crash
-        out["refused"] = f"load: {type(exc).__name__}: {str(exc)[:300]}"
-        out["peak_mb"] = peak_mb()
-        return out
-    qs = job["questions"]
-    errors = out["question_errors"] = {}
-
-    def ask(session, key, q):
-        """Time one answer; a peer failing one question is counted, not fatal (ours are refusals)."""
-        t = time.perf_counter()
-        try:
-            out["answers"][key] = session.ask(*q)
-        except Exception as exc:
-            if mod.refusal(exc) is not None or isinstance(exc, MemoryError) or job["system"] == "causaldsl":
-                raise
-            errors[key] = f"{type(exc).__name__}: {str(exc)[:200]}"
-            return None
-        return time.perf_counter() - t
-
-    def median_of(session, kind, prefix):
-        times = [ask(session, f"{prefix}{i}", q) for i, q in enumerate(qs[kind])]
-        times = [s for s in times if s is not None]
-        return statistics.median(times) if times else None
-
-    try:
-        if getattr(mod, "DO_ONLY", False):  # a system for do-questions alone
-            session = mod.Session(lib, model)
-            out["do_s"] = ask(session, "do", qs["do"])
-            out["new_do_s"] = median_of(session, "new_do", "new_do")
-            out["peak_mb"] = peak_mb()
-            return out
-        t = time.perf_counter()
-        session = mod.Session(lib, model)
-        q_s = ask(session, "conditional", qs["conditional"])
-        out["first_s"] = out["load_s"] + (time.perf_counter() - t) if q_s is not None else None
-        out["marginal_s"] = ask(session, "marginal", qs["marginal"])
-        out["do_s"] = ask(session, "do", qs["do"])
-        out["new_s"] = median_of(session, "new", "new")
-        out["new_do_s"] = median_of(session, "new_do", "new_do")
-        if job.get("repeats") and "conditional" in out["answers"]:
-            session.ask(*qs["conditional"])
-            session.settle()
-            out["repeat_s"] = warm(lambda: session.ask(*qs["conditional"]), job["repeats"], budget_s=2.0)
-        if hasattr(session, "do_path"):  # pyAgrum: pyagrum.causal's do-answers too, checked on their own
-            session.do_path = "causal"
-            out["causal_do_s"] = ask(session, "causal_do", qs["do"])
-            out["new_do_causal_s"] = median_of(session, "new_do", "causal_new_do")
     except Exception as exc:
         why = mod.refusal(exc)
         if why is None and not isinstance(exc, MemoryError):
