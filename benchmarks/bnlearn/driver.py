@@ -143,13 +143,13 @@ def main(argv=None) -> int:
     ap.add_argument("--quick", action="store_true", help=f"{', '.join(QUICK)}; one round")
     ap.add_argument("--nets", default="", help="comma-separated networks (default: all)")
     ap.add_argument("--systems", default=",".join(SYSTEMS))
-    ap.add_argument("--rounds", type=int, default=None, help="fresh processes per (network, system); default 3, quick 1")
+    ap.add_argument("--rounds", type=int, default=None, help="fresh processes per (network, system); default 2, quick 1")
     ap.add_argument("--limit", type=float, default=None, help="seconds per process (default 90; quick 60)")
     ap.add_argument("--out", default=str(RESULTS))
     args = ap.parse_args(argv)
     nets = [n for n in args.nets.split(",") if n] or (QUICK if args.quick else EXACT + LARGE)
     systems = [s for s in args.systems.split(",") if s]
-    rounds = args.rounds or (1 if args.quick else 3)
+    rounds = args.rounds or (1 if args.quick else 2)
     limit = args.limit or (60.0 if args.quick else 90.0)
     t0 = time.perf_counter()
     results: dict = {}
