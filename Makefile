@@ -35,7 +35,7 @@ lab: $(VENV)/.stamp-demo
 	$(BIN)/jupyter lab tutorials
 
 # Install the peers (torch first, alone, so pip takes the local CPU build), then run the
-# side-by-side benchmarks on the bnlearn networks (causaldsl, pgmpy, pyAgrum; about ten minutes)
+# side-by-side benchmarks on the bnlearn networks (causaldsl, pgmpy, pyAgrum; the total time is in its table)
 # and copy the table into README.md; `make bench BENCH_ARGS=--quick` runs a short subset (a few
 # minutes; README untouched). `make bench-synthetic` runs the older seeded random workloads
 # against Pyro, ChiRho, PyMC, DoWhy, NumPyro and a hand-written einsum.

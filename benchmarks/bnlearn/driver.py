@@ -1,7 +1,7 @@
 """causaldsl, pgmpy and pyAgrum on the bnlearn networks pgmpy ships, each as its documentation
 recommends, in fresh processes taking turns.
 
-    python -m benchmarks.bnlearn              # every network (about ten minutes)
+    python -m benchmarks.bnlearn              # every network, two rounds
     python -m benchmarks.bnlearn --quick      # asia, child, alarm, hailfinder, pigs; one round
     python -m benchmarks.bnlearn --nets asia,alarm --rounds 2
 
