@@ -12,7 +12,7 @@ library and nothing else of causaldsl's unless the system is causaldsl. In this 
 * ``new_s`` / ``new_do_s``: the median time of new questions (each variable set asked once, none a
   repeat of another) with evidence, and with do + evidence;
 * ``repeat_s``: the first conditional question asked again (causaldsl: by its compiled program,
-  once compiled; pyAgrum: from its propagated junction tree, the evidence unchanged).
+  once compiled; pyAgrum: ``setEvidence`` + ``posterior`` again on its LazyPropagation).
 
 No system answers a question before it is timed (no primer, for any system). Every answer
 comes back for the checks.
