@@ -93,9 +93,11 @@ def test_report_names_every_loss():
         "causaldsl": dict(base),
         "pgmpy_ve": {**base, "new_s": 2.5e-4, "peak_mb": 600,
                      "check": {"ok": True, "max_diff": 1e-16, "compared": 19, "tol": 1e-9}}}}}}
-    assert losses(data) == ["asia, new question: pgmpy VE 250 µs vs causaldsl 1.0 ms (4.0× slower)"]
+    assert losses(data) == ["**asia**: new question (pgmpy VE 4.0×)"]
     assert rows(data)[2][6] == "250 µs (0.25×)"
-    assert "Where causaldsl loses:" in markdown(data)
+    assert "**asia**: new question (pgmpy VE 4.0×)" in markdown(data)
+    data["networks"]["asia"]["systems"]["causaldsl"]["peak_mb"] = 700
+    assert losses(data) == ["**asia**: new question (pgmpy VE 4.0×); peak memory (pgmpy VE 600 MB against 700 MB)"]
 
 
 def test_do_with_evidence_is_the_mutilated_network_answer(asia):

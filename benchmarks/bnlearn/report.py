@@ -16,6 +16,7 @@ from typing import Optional
 OURS = "causaldsl"
 LABELS = {"causaldsl": "causaldsl", "pgmpy_ve": "pgmpy VE", "pgmpy_bp": "pgmpy BP", "pyagrum": "pyAgrum",
           "pyagrum_causal": "pyagrum.causal"}
+DO_ONLY = {"pyagrum_causal"}  # answers do-questions only: its other cells stay empty
 MODULES = {"causaldsl": "ours", "pgmpy_ve": "pgmpy_ve", "pgmpy_bp": "pgmpy_bp", "pyagrum": "pyagrum_lp",
            "pyagrum_causal": "pyagrum_causal"}
 # (result key, column, what losing it means)
@@ -62,7 +63,7 @@ def _ratio(peer: Optional[float], ours: Optional[float]) -> str:
     if peer is None or ours is None or ours <= 0:
         return ""
     x = peer / ours
-    return f" ({x:,.0f}×)" if x >= 10 else f" ({x:.2f}×)"
+    return f" ({x:,.0f}×)" if x >= 10 else f" ({x:.2f}×)" if x >= 0.1 else f" ({x:.1g}×)"
 
 
 def _value(r: dict, key: str) -> Optional[float]:
@@ -77,7 +78,8 @@ def _failed(r: dict) -> Optional[str]:
     if "error" in r:
         return "failed: " + r["error"]
     if "refused" in r:
-        return "refused: " + r["refused"]
+        why = r["refused"].strip().splitlines()[0]
+        return ("out of memory: " + why if why.startswith("MemoryError") else "refused: " + why)[:220]
     if r.get("check") and not r["check"]["ok"] and r["check"]["max_diff"] > r["check"]["tol"]:
         return f"wrong answer (max |Δ| {r['check']['max_diff']:.1e})"
     return None
@@ -116,6 +118,9 @@ def rows(data: dict) -> list[list[str]]:
                 continue
             cells = []
             for key, _ in COLUMNS:
+                if system in DO_ONLY and key not in ("new_do_s",):
+                    cells.append("")
+                    continue
                 v = _value(r, key)
                 cell = fmt_t(v)
                 if system != OURS and ours_ok:
@@ -126,26 +131,34 @@ def rows(data: dict) -> list[list[str]]:
 
 
 def losses(data: dict) -> list[str]:
-    """Every (network, peer, column) where the peer is faster than causaldsl, or answers where we do not."""
+    """One line per network: every column where a peer is faster than causaldsl (by how much), peak
+    memory where a peer needs less, and causaldsl's own refusals."""
     out = []
     for name, net in data["networks"].items():
         sysres = net["systems"]
         ours = sysres.get(OURS, {})
         if _failed(ours):
             answered = [LABELS[s] for s, r in sysres.items() if s != OURS and not _failed(r)]
-            out.append(f"{name}: causaldsl {_failed(ours)}" + (f"; answered by {', '.join(answered)}" if answered else ""))
+            out.append(f"**{name}**: causaldsl {_failed(ours)}" + (f"; answered by {', '.join(answered)}" if answered else ""))
             continue
-        for system, r in sysres.items():
-            if system == OURS or _failed(r):
-                continue
-            for key, col in COLUMNS:
+        parts = []
+        for key, col in COLUMNS:
+            by = []
+            for system, r in sysres.items():
+                if system == OURS or _failed(r) or (system in DO_ONLY and key != "new_do_s"):
+                    continue
                 v, o = _value(r, key), _value(ours, key)
                 if v is not None and o is not None and v < o:
-                    out.append(f"{name}, {col}: {LABELS[system]} {fmt_t(v)} vs causaldsl {fmt_t(o)} "
-                               f"({o / v:.1f}× slower)")
-            if r.get("peak_mb") and ours.get("peak_mb") and r["peak_mb"] < ours["peak_mb"]:
-                out.append(f"{name}, peak memory: {LABELS[system]} {r['peak_mb']:.0f} MB vs causaldsl "
-                           f"{ours['peak_mb']:.0f} MB")
+                    by.append(f"{LABELS[system]} {o / v:.1f}×")
+            if by:
+                parts.append(f"{col} ({', '.join(by)})")
+        mem = [f"{LABELS[s]} {r['peak_mb']:.0f} MB" for s, r in sysres.items()
+               if s != OURS and s not in DO_ONLY and not _failed(r) and r.get("peak_mb") and ours.get("peak_mb")
+               and r["peak_mb"] < ours["peak_mb"]]
+        if mem:
+            parts.append(f"peak memory ({', '.join(mem)} against {ours['peak_mb']:.0f} MB)")
+        if parts:
+            out.append(f"**{name}**: " + "; ".join(parts))
     return out
 
 
@@ -194,5 +207,6 @@ def markdown(data: dict) -> str:
         "cannot answer a do-query whose mutilated network falls apart (`No sepset found`: its junction tree "
         "needs one connected graph); those questions are counted and left out of its medians.", "",
         *table, "",
-        "Where causaldsl loses" + (":" if lost else ": nowhere in this run."), "",
+        "Where causaldsl loses (per network: each column where a peer is faster, and how many times; "
+        "peak memory where a peer needs less)" + (":" if lost else ": nowhere in this run."), "",
         *[f"- {x}" for x in lost], ""])
