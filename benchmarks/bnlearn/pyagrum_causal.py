@@ -1,7 +1,7 @@
 """pyAgrum's causal module for the do-questions only: ``csl.causalImpact(csl.CausalModel(bn),
 on=Y, doing={X}, knowing=set(ev), values={X: x, **ev})`` (identification by do-calculus, then
-LazyPropagation), in its own process: on the larger networks its identification step takes
-seconds and gigabytes, which must not count against pyAgrum's LazyPropagation row."""
+LazyPropagation), in its own process: on insurance its process grew past 3 GB, which must
+not count against pyAgrum's LazyPropagation row."""
 
 from __future__ import annotations
 

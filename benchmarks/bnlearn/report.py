@@ -201,7 +201,7 @@ def markdown(data: dict) -> str:
         "(given the same float64 tables it agrees to 1e-9: `tests/test_importers.py`). pyAgrum's do-queries: "
         "the mutilated network (arcs into X erased, X observed) and a new LazyPropagation. "
         "`pyagrum.causal`'s `causalImpact` runs in its own process, on the small networks only (its "
-        "identification step takes minutes and gigabytes on insurance), answer by answer: it differs from "
+        "process grew past 3 GB on insurance), answer by answer: it differs from "
         "the mutilated network on some do + evidence questions, as pgmpy's `CausalInference.query` does "
         "(which is why pgmpy is called through `model.do` here). pgmpy BP (one round, networks up to alarm) "
         "cannot answer a do-query whose mutilated network falls apart (`No sepset found`: its junction tree "
