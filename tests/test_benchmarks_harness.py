@@ -109,3 +109,21 @@ def test_do_with_evidence_is_the_mutilated_network_answer(asia):
     for mod in (ours, pgmpy_ve):
         lib = mod.imports()
         assert mod.Session(lib, mod.load(lib, str(asia))).ask(*q)["yes"] == pytest.approx(by_hand, abs=1e-12)
+
+
+def test_a_peer_process_imports_nothing_of_causaldsl(asia, answers):
+    """A peer's worker, run as the benchmark runs it, leaves no causaldsl (nor JAX) module loaded."""
+    import json
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    qs, _ = answers
+    job = {"system": "pyagrum", "path": str(asia), "questions": qs, "repeats": 2}
+    code = ("import json, sys; from benchmarks.bnlearn import worker; out = worker.run(json.loads(sys.argv[1])); "
+            "print(json.dumps([sorted(out['answers']), [m for m in sys.modules if m.split('.')[0] in ('causaldsl', 'jax')]]))")
+    root = Path(__file__).resolve().parent.parent
+    p = subprocess.run([sys.executable, "-c", code, json.dumps(job)], cwd=root, capture_output=True, text=True,
+                       timeout=120, env={"PATH": "/usr/bin:/bin", "PYTHONPATH": str(root)})
+    answered, loaded = json.loads(p.stdout.strip().splitlines()[-1])
+    assert len(answered) == 11 and loaded == []
