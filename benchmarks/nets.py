@@ -122,6 +122,16 @@ class GaussNet:
         """(X, Y): see :func:`_pick`."""
         return _pick(self.n, self.parents)
 
+    def sampled(self, x: int, y: int) -> list[int]:
+        """The nodes a draw of Y under do(X) needs: Y's ancestors once X's parents are cut off, in
+        order. causaldsl samples only these; the peers' models of workload 3 are written over the
+        same nodes (X a root there, since do replaces it), so both sides do the same work."""
+        mutilated = tuple(() if i == x else ps for i, ps in enumerate(self.parents))
+        return sorted(_ancestors(mutilated, y))
+
+    def parents_under_do(self, i: int, x: int) -> tuple[int, ...]:
+        return () if i == x else self.parents[i]
+
     def dsl(self) -> str:
         lines = []
         for i in range(self.n):

@@ -35,7 +35,7 @@ def run(job: dict) -> dict:
     if w == "exact":
         out = mod.exact(binary_net(n), reps)
     elif w == "cf":
-        out = mod.counterfactual(binary_net(n), reps)
+        out = mod.counterfactual(binary_net(n), reps, draws=job.get("draws"))
     elif w == "sampling":
         out = mod.sampling(gauss_net(n), job["draws"], reps)
     elif w == "unit_cf":

@@ -2,7 +2,7 @@
 
 The mechanisms are given, not learned: a ``PredictionModel`` whose ``predict`` is the
 network's own f (``fit`` does nothing), Gaussian noise via ``ScipyDistribution``.
-Workload 3 uses ``gcm.interventional_samples``, workload 4 ``gcm.counterfactual_samples``
+Workload 3 uses ``gcm.interventional_samples`` on the SCM of the nodes causaldsl samples, workload 4 ``gcm.counterfactual_samples``
 with the unit as observed data (DoWhy recovers its noise by inverting each mechanism).
 """
 
@@ -36,23 +36,26 @@ def _known(net, i):
     return Known()
 
 
-def _scm(net):
+def _scm(net, nodes=None, cut=None):
+    """The SCM over ``nodes`` (default: every node), ``cut``'s parents left out (a root there)."""
     import networkx as nx
     from dowhy import gcm
     from scipy import stats
 
+    nodes = list(range(net.n)) if nodes is None else list(nodes)
+    parents = {i: () if i == cut else net.parents[i] for i in nodes}
     g = nx.DiGraph()
-    g.add_nodes_from(range(net.n))
-    g.add_edges_from((p, i) for i in range(net.n) for p in net.parents[i])
+    g.add_nodes_from(nodes)
+    g.add_edges_from((p, i) for i in nodes for p in parents[i])
     from dowhy.gcm.causal_models import PARENTS_DURING_FIT
 
     scm = gcm.InvertibleStructuralCausalModel(g)
-    for i in range(net.n):
+    for i in nodes:
         noise = gcm.ScipyDistribution(stats.norm, loc=0.0, scale=float(net.scale[i]))
-        scm.set_causal_mechanism(i, noise if not net.parents[i]
+        scm.set_causal_mechanism(i, noise if not parents[i]
                                  else gcm.AdditiveNoiseModel(_known(net, i), noise_model=noise))
         # What gcm.fit records; the mechanisms are known, so nothing is learned from data.
-        scm.graph.nodes[i][PARENTS_DURING_FIT] = list(net.parents[i])
+        scm.graph.nodes[i][PARENTS_DURING_FIT] = list(parents[i])
     return scm
 
 
@@ -74,8 +77,8 @@ def sampling(net, draws: int, repeats: int) -> dict:
         s = gcm.interventional_samples(scm, {x: lambda v: 1.0}, num_samples_to_draw=draws)[y].to_numpy()
         return float(s.mean()), float(s.std() / math.sqrt(draws))
 
-    def first():
-        scm = _scm(net)
+    def first():  # over the nodes causaldsl samples (see nets.GaussNet.sampled): the same work
+        scm = _scm(net, net.sampled(x, y), cut=x)
         return scm, once(scm)
 
     (scm, (ans, se)), first_s = timed(first)

@@ -30,8 +30,8 @@ def sampling(net, draws: int, repeats: int) -> dict:
 
     def model():
         vals = {}
-        for i in range(net.n):
-            loc = jnp.asarray(net.f(i, [vals[p] for p in net.parents[i]], jax.nn.sigmoid))
+        for i in net.sampled(x, y):  # the nodes causaldsl samples (see nets.GaussNet.sampled)
+            loc = jnp.asarray(net.f(i, [vals[p] for p in net.parents_under_do(i, x)], jax.nn.sigmoid))
             vals[i] = numpyro.sample(f"v{i}", dist.Normal(loc, float(net.scale[i])))
 
     intervened = do(model, data={f"v{x}": jnp.asarray(1.0)})

@@ -15,8 +15,10 @@ from ..measure import timed, warm
 
 def prime() -> None:
     """Import-time and backend start-up costs, paid before any measured first call: the small
-    network pgmpy's primer queries (``pgmpy_peer.prime``), with and without evidence, so that
-    both systems have run the code of a first answer once before it is timed."""
+    network pgmpy's primer queries (``pgmpy_peer.prime``), with and without evidence, and each
+    kind of query the workloads time (counterfactuals, exact and Monte Carlo; a one-unit
+    counterfactual), as the peers' primers do, so that every system has run the code of a first
+    answer once before it is timed."""
     from ..nets import binary_net
 
     net = binary_net(4, seed=1)
@@ -25,6 +27,12 @@ def prime() -> None:
     m.query("P(v3 = 1 | do(v1 = 1), v2 = 1)")
     cd.model("model p {\n a ~ Bernoulli(0.3)\n b ~ Bernoulli(if a then 0.9 else 0.1)\n}").query("P(b = 1 | do(a = 1))")
     cd.model("model q {\n a ~ Normal(0, 1)\n b ~ Normal(a, 1)\n}").query("E[b | do(a = 1)]", samples=1000)
+    # the counterfactual kinds too, as the Pyro/ChiRho primer runs its own (pyro_peer.prime)
+    x, y, _ = net.query_nodes()
+    cf = f"P(v{y}[v{x} = 0] = 1 | v{x} = 1, v{y} = 1)"
+    m.query(cf)
+    m.query(cf, method="monte-carlo", samples=1000, seed=0)
+    cd.model("model u {\n a ~ Normal(0, 1)\n b ~ Normal(a, 1)\n}").query("E[b[a = 1] | a = 0.5, b = 0.2]")
     wait_compiled()  # a background compile of the primer's must not run into the first measured call
 
 
@@ -63,10 +71,23 @@ def exact(net, repeats: int) -> dict:
     return {"do": do, "ev": ev, "load_s": load_s}
 
 
-def counterfactual(net, repeats: int) -> dict:
+def counterfactual(net, repeats: int, draws=None) -> dict:
+    """Exact, or with ``draws`` Monte Carlo (likelihood weighting) to compare with ChiRho's draws."""
     x, y, _ = net.query_nodes()
     q = f"P(v{y}[v{x} = 0] = 1 | v{x} = 1, v{y} = 1)"
-    return _first_and_warm(net.dsl(), q, repeats, alt=f"P(v{y}[v{x} = 1] = 1 | v{x} = 0, v{y} = 1)")
+    alt = f"P(v{y}[v{x} = 1] = 1 | v{x} = 0, v{y} = 1)"
+    if draws is None:
+        return _first_and_warm(net.dsl(), q, repeats, alt=alt)
+    seeds = iter(range(1, 10_000))
+    text = net.dsl()
+
+    def first():
+        m = cd.model(text)
+        return m, m.query(q, method="monte-carlo", samples=draws, seed=0)
+
+    (m, r), first_s = timed(first)
+    warm_s = warm(lambda: m.query(q, method="monte-carlo", samples=draws, seed=next(seeds)), repeats)
+    return {"first_s": first_s, "warm_s": warm_s, "answer": r.value, "se": r.stderr, "draws": draws}
 
 
 def sampling(net, draws: int, repeats: int) -> dict:

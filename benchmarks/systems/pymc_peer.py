@@ -35,8 +35,8 @@ def sampling(net, draws: int, repeats: int) -> dict:
     def build():
         with pm.Model() as model:
             vals = {}
-            for i in range(net.n):
-                loc = net.f(i, [vals[p] for p in net.parents[i]], pt.sigmoid)
+            for i in net.sampled(x, y):  # the nodes causaldsl samples (see nets.GaussNet.sampled)
+                loc = net.f(i, [vals[p] for p in net.parents_under_do(i, x)], pt.sigmoid)
                 vals[i] = pm.Normal(f"v{i}", mu=loc, sigma=float(net.scale[i]), shape=draws)
         intervened = pm.do(model, {f"v{x}": np.ones(draws)})
         fn = pm.pytensorf.compile([], intervened[f"v{y}"], random_seed=0)

@@ -1,0 +1,212 @@
+"""The bnlearn table in Markdown, from the results the driver wrote (``bnlearn.json``).
+
+One row per (network, system). Peer cells carry the ratio peer / causaldsl in parentheses
+(above 1: causaldsl is faster); the closing list names every cell where causaldsl loses.
+"""
+
+from __future__ import annotations
+
+import importlib
+import os
+import platform
+import subprocess
+from importlib import metadata
+from typing import Optional
+
+OURS = "causaldsl"
+LABELS = {"causaldsl": "causaldsl", "pgmpy_ve": "pgmpy VE", "pgmpy_bp": "pgmpy BP", "pyagrum": "pyAgrum",
+          "pyagrum_causal": "pyagrum.causal"}
+DO_ONLY = {"pyagrum_causal"}  # answers do-questions only: its other cells stay empty
+MODULES = {"causaldsl": "ours", "pgmpy_ve": "pgmpy_ve", "pgmpy_bp": "pgmpy_bp", "pyagrum": "pyagrum_lp",
+           "pyagrum_causal": "pyagrum_causal"}
+# (result key, column, what losing it means)
+COLUMNS = [("load_s", "load BIF"), ("first_s", "first answer"), ("first_incl_s", "first, import incl."),
+           ("new_s", "new question"), ("new_do_s", "new do-question"), ("repeat_s", "repeated question")]
+
+
+def machine() -> dict:
+    cpu = platform.processor() or platform.machine()
+    try:
+        for ln in open("/proc/cpuinfo"):
+            if ln.startswith("model name"):
+                cpu = ln.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    versions = {}
+    for pkg in ("causaldsl", "pgmpy", "pyAgrum", "jax", "numpy", "networkx"):
+        try:
+            versions[pkg] = metadata.version(pkg)
+        except metadata.PackageNotFoundError:
+            versions[pkg] = "not installed"
+    commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True).stdout.strip()
+    try:
+        load = os.getloadavg()[0]
+    except OSError:
+        load = None
+    return {"cpu": cpu, "cores": os.cpu_count(), "python": platform.python_version(),
+            "os": f"{platform.system()} {platform.release()}", "versions": versions, "commit": commit,
+            "load_avg": load}
+
+
+def fmt_t(s: Optional[float]) -> str:
+    if s is None:
+        return "-"
+    if s < 1e-3:
+        return f"{s * 1e6:.0f} µs"
+    if s < 1:
+        return f"{s * 1e3:.1f} ms"
+    return f"{s:.2f} s"
+
+
+def _ratio(peer: Optional[float], ours: Optional[float]) -> str:
+    if peer is None or ours is None or ours <= 0:
+        return ""
+    x = peer / ours
+    return f" ({x:,.0f}×)" if x >= 10 else f" ({x:.2f}×)" if x >= 0.1 else f" ({x:.1g}×)"
+
+
+def _value(r: dict, key: str) -> Optional[float]:
+    if key == "first_incl_s":
+        return r["first_s"] + r["import_s"] if r.get("first_s") is not None and r.get("import_s") is not None else None
+    return r.get(key)
+
+
+def _failed(r: dict) -> Optional[str]:
+    if "timeout" in r:
+        return f"> {r['timeout']:.0f} s (stopped)"
+    if "error" in r:
+        return "failed: " + r["error"]
+    if "refused" in r:
+        why = r["refused"].strip().splitlines()[0]
+        return ("out of memory: " + why if why.startswith("MemoryError") else "refused: " + why)[:220]
+    if r.get("check") and not r["check"]["ok"] and r["check"]["max_diff"] > r["check"]["tol"]:
+        return f"wrong answer (max |Δ| {r['check']['max_diff']:.1e})"
+    return None
+
+
+def _check(r: dict, system: str) -> str:
+    c = r.get("check")
+    if system == OURS:
+        return "reference"
+    if not c:
+        return "-"
+    out = f"{'yes' if c['ok'] else 'NO'} ({c['compared']} answers, max \\|Δ\\| {c['max_diff']:.0e} ≤ {c['tol']:.0e})"
+    errors = r.get("question_errors") or {}
+    if errors:
+        first = next(iter(errors.values())).replace("|", "\\|")
+        out += f"; {len(errors)} questions failed ({first})"
+    if c.get("wrong") is not None:  # checked answer by answer (pyagrum.causal)
+        out = f"{c['compared'] - c['wrong']} of {c['compared']} agree" + (
+            f"; the others off by up to {c['max_diff']:.1e}" if c["wrong"] else f" (≤ {c['tol']:.0e})")
+    return out
+
+
+def rows(data: dict) -> list[list[str]]:
+    head = ["network", "vars", "system"] + [c for _, c in COLUMNS] + ["peak MB", "same answers"]
+    out = [head]
+    for name, net in data["networks"].items():
+        sysres = net["systems"]
+        ours = sysres.get(OURS, {})
+        ours_ok = _failed(ours) is None
+        for system, r in sysres.items():
+            label = LABELS.get(system, system)
+            bad = _failed(r)
+            if bad:
+                out.append([name, str(net["vars"]), label, bad.replace("|", "\\|").replace("\n", " ")]
+                           + [""] * (len(COLUMNS) - 1) + [f"{r['peak_mb']:.0f}" if r.get("peak_mb") else "-", "-"])
+                continue
+            cells = []
+            for key, _ in COLUMNS:
+                if system in DO_ONLY and key not in ("new_do_s",):
+                    cells.append("")
+                    continue
+                v = _value(r, key)
+                cell = fmt_t(v)
+                if system != OURS and ours_ok:
+                    cell += _ratio(v, _value(ours, key))
+                cells.append(cell)
+            out.append([name, str(net["vars"]), label] + cells + [f"{r['peak_mb']:.0f}", _check(r, system)])
+    return out
+
+
+def losses(data: dict) -> list[str]:
+    """One line per network: every column where a peer is faster than causaldsl (by how much), peak
+    memory where a peer needs less, and causaldsl's own refusals."""
+    out = []
+    for name, net in data["networks"].items():
+        sysres = net["systems"]
+        ours = sysres.get(OURS, {})
+        if _failed(ours):
+            answered = [LABELS[s] for s, r in sysres.items() if s != OURS and not _failed(r)]
+            out.append(f"**{name}**: causaldsl {_failed(ours)}" + (f"; answered by {', '.join(answered)}" if answered else ""))
+            continue
+        parts = []
+        for key, col in COLUMNS:
+            by = []
+            for system, r in sysres.items():
+                if system == OURS or _failed(r) or (system in DO_ONLY and key != "new_do_s"):
+                    continue
+                v, o = _value(r, key), _value(ours, key)
+                if v is not None and o is not None and v < o:
+                    by.append(f"{LABELS[system]} {o / v:.1f}×")
+            if by:
+                parts.append(f"{col} ({', '.join(by)})")
+        mem = [f"{LABELS[s]} {r['peak_mb']:.0f} MB" for s, r in sysres.items()
+               if s != OURS and s not in DO_ONLY and not _failed(r) and r.get("peak_mb") and ours.get("peak_mb")
+               and r["peak_mb"] < ours["peak_mb"]]
+        if mem:
+            parts.append(f"peak memory ({', '.join(mem)} against {ours['peak_mb']:.0f} MB)")
+        if parts:
+            out.append(f"**{name}**: " + "; ".join(parts))
+    return out
+
+
+def calls() -> list[str]:
+    out = []
+    for system, mod in MODULES.items():
+        m = importlib.import_module(f"benchmarks.bnlearn.{mod}")
+        out.append(f"- **{LABELS[system]}**: `{m.CALL}`")
+    return out
+
+
+def markdown(data: dict) -> str:
+    info = data["machine"]
+    cells = rows(data)
+    table = ["| " + " | ".join(cells[0]) + " |", "|" + "---|" * len(cells[0])]
+    table += ["| " + " | ".join(line) + " |" for line in cells[1:]]
+    vers = ", ".join(f"{k} {v}" for k, v in info["versions"].items())
+    load = f", load average {info['load_avg']:.1f} at the end" if info.get("load_avg") is not None else ""
+    lost = losses(data)
+    return "\n".join([
+        "### bnlearn networks: causaldsl, pgmpy and pyAgrum" + (" (quick run)" if info.get("quick") else "")
+        + ("" if info.get("finished", True) else " (a run stopped part-way: the networks it finished)"), "",
+        f"Machine: {info['cpu']}, {info['cores']} cores{load}, {info['os']}, Python {info['python']}; "
+        f"commit {info['commit']}; {info['rounds']} fresh process(es) per network and system, the systems "
+        f"taking turns, each time the minimum over them; {info['limit_s']:.0f} s and 8 GiB per process; "
+        f"{info['total_s'] / 60:.1f} min in all.", "",
+        f"Versions: {vers}.", "",
+        "How each system was called (`ev`: the evidence, `X = x`: the intervention):", "", *calls(), "",
+        "No system answers anything before it is timed. *load BIF*: the decompressed file to a model object. "
+        "*first answer*: the file to the first answer (load, inference set-up, one question with two pieces "
+        "of evidence), the library already imported; *import incl.* adds the import. *new question*: the "
+        "median over 8 questions on the loaded model, each with its own target and evidence variables (no "
+        "system can answer one from a cache); *new do-question*: the same for `P(Y | do(X = x), E = e)`. "
+        "*repeated question*: the first question asked again and again (causaldsl: by the program it "
+        "compiles once a question is asked twice; pyAgrum: `setEvidence` and `posterior` again on its "
+        "LazyPropagation; pgmpy: elimination re-run). Peer cells: (peer time / causaldsl time), above 1 "
+        "causaldsl is faster. *peak MB*: the process's peak resident memory, imports included. Every answer "
+        "(every level of 3 + 16 questions) is checked against causaldsl's in the same run: pgmpy at 1e-9 "
+        "(same float64 tables); pyAgrum at 1e-6, because its BIF reader rounds each number to float32 "
+        "(given the same float64 tables it agrees to 1e-9: `tests/test_importers.py`). pyAgrum's do-queries: "
+        "the mutilated network (arcs into X erased, X observed) and a new LazyPropagation. "
+        "`pyagrum.causal`'s `causalImpact` runs in its own process, on the small networks only (its "
+        "process grew past 3 GB on insurance), answer by answer: it differs from "
+        "the mutilated network on some do + evidence questions, as pgmpy's `CausalInference.query` does "
+        "(which is why pgmpy is called through `model.do` here). pgmpy BP (one round, networks up to alarm) "
+        "cannot answer a do-query whose mutilated network falls apart (`No sepset found`: its junction tree "
+        "needs one connected graph); those questions are counted and left out of its medians.", "",
+        *table, "",
+        "Where causaldsl loses (per network: each column where a peer is faster, and how many times; "
+        "peak memory where a peer needs less)" + (":" if lost else ": nowhere in this run."), "",
+        *[f"- {x}" for x in lost], ""])
