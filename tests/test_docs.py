@@ -262,10 +262,7 @@ def namespace(file: str, slow: bool) -> dict:
     if file == "README.md":
         smoking = cd.model(SMOKING)
         ns["data"] = smoking.sample(5_000, seed=1)                 # observational data for estimate()
-        if slow:
-            ns["df"] = kidney_rows()                                # m.fit(df) on the kidney model
-        else:
-            ns["df"] = iv_rows()                                    # g.bounds(..., data=df)
+        ns["df"] = iv_rows()                                        # g.bounds(..., data=df); block 4: kidney_rows
     if file == "docs/notebook.md":
         ns["model"] = cd.model(SMOKING)                             # cd.explore(model)
         ns["m"] = cd.model("model m {\n z ~ Bernoulli(0.4)\n x ~ Bernoulli(if z then 0.7 else 0.2)\n"
@@ -278,7 +275,7 @@ def namespace(file: str, slow: bool) -> dict:
 
 def block_fixtures(file: str, index: int, slow: bool) -> dict:
     """Names a single block takes as given where the file's earlier blocks defined something else."""
-    if (file, index) == ("README.md", 4) and slow:
+    if (file, index) == ("README.md", 4):
         return {"df": kidney_rows()}                                # m.fit(df): the kidney rows
     if (file, index) == ("docs/notebook.md", 2):
         return {"m": cd.model(SMOKING)}                             # m.twin(...) of the smoking model
