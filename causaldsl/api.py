@@ -114,7 +114,14 @@ class CausalModel:
 
     @functools.cached_property
     def causal_graph(self):
-        """The model's structure as a :class:`~causaldsl.graphs.causal_graph.CausalGraph` (latents kept)."""
+        """The model's structure as a :class:`~causaldsl.graphs.causal_graph.CausalGraph` (latents kept).
+
+        >>> m = model("model m {\\n latent u ~ Bernoulli(0.5)\\n x ~ Bernoulli(if u then 0.9 else 0.1)\\n y := x and u\\n}")
+        >>> m.causal_graph
+        <CausalGraph m: 2 observed, 1 latent>
+        >>> m.causal_graph.query("x _||_ y").value
+        False
+        """
         dag = nx.DiGraph()
         dag.add_nodes_from(self.ir.names)
         dag.add_edges_from(self.ir.graph.edges)
@@ -348,6 +355,10 @@ class CausalModel:
         """The model as its text leaves it: fitted by its last ``fit`` statement (itself when there is none).
 
         Fits are made once: running the queries and asking for this model share them.
+
+        >>> m = model("model coin {\\n x ~ Bernoulli(0.5)\\n}")
+        >>> m.fitted() is m
+        True
         """
         current = self._unfitted
         for q in self.queries:
@@ -380,6 +391,25 @@ class CausalModel:
         steps) or ``"svi"`` (``steps`` of Adam, then ``draws`` from the guide;
         ``batch_size`` subsamples rows). Returns a :class:`FittedModel` whose
         answers are over the posterior. See :mod:`causaldsl.bayes.fit`.
+
+        One short NUTS run (a coin's bias from 30 heads in 40 throws; its posterior is Beta(31, 11)),
+        which also shows what a :class:`FittedModel` holds:
+
+        >>> m = model("model coin {\\n param p ~ Beta(1, 1)\\n x ~ Bernoulli(p)\\n}")
+        >>> fit = m.fit({"x": [1] * 30 + [0] * 10}, draws=300, warmup=200, chains=1, progress=False)
+        >>> r = fit.query("P(x = 1)")
+        >>> bool(abs(r.value - 31 / 42) < 0.03), bool(r.interval[0] < 31 / 42 < r.interval[1])
+        (True, True)
+        >>> fit.posterior["p"].shape
+        (300,)
+        >>> print(fit.fit_report)  # doctest: +ELLIPSIS
+        fit coin to the data: 40 rows  [NUTS, 1 chain(s) x 300 draws: ...]
+        >>> print(fit.summary().splitlines()[1].split()[:2])
+        ['parameter', 'mean']
+        >>> sorted(fit.arviz().groups())
+        ['log_likelihood', 'observed_data', 'posterior', 'sample_stats']
+        >>> type(fit.plot()).__name__
+        'Axes'
         """
         from .bayes.fit import fit_model
 
@@ -694,6 +724,8 @@ class FittedModel(CausalModel):
     R-hat, effective sample size and divergences, ``summary()`` a table,
     ``arviz()`` an ArviZ ``InferenceData`` (posterior, sample_stats, log_likelihood,
     observed_data; prior on request) and ``plot()`` ArviZ's plot of the parameters.
+
+    Example: the doctest of :meth:`CausalModel.fit` (one NUTS fit) calls it.
     """
 
     def __init__(self, ir: Model, queries: tuple = (), source: str = "", base_dir=None, *, draws=None,
@@ -711,12 +743,18 @@ class FittedModel(CausalModel):
 
     @property
     def posterior(self) -> dict[str, np.ndarray]:
-        """Posterior draws of every parameter: ``name -> array (draws, *index shape)``."""
+        """Posterior draws of every parameter: ``name -> array (draws, *index shape)``.
+
+        Example: the doctest of :meth:`CausalModel.fit` (one NUTS fit) calls it.
+        """
         return dict(self._prior.theta)
 
     @property
     def fit_report(self):
-        """How the fit went, as one row of a results table (a :class:`~causaldsl.bayes.fit.FitReport`)."""
+        """How the fit went, as one row of a results table (a :class:`~causaldsl.bayes.fit.FitReport`).
+
+        Example: the doctest of :meth:`CausalModel.fit` (one NUTS fit) calls it.
+        """
         from .bayes.fit import FitReport, describe
 
         rows = self.data.rows if self.data is not None else 0
@@ -724,7 +762,10 @@ class FittedModel(CausalModel):
                          describe(self.diagnostics))
 
     def summary(self) -> str:
-        """Posterior mean, sd, 95% interval, R-hat and ESS of every parameter entry, as text."""
+        """Posterior mean, sd, 95% interval, R-hat and ESS of every parameter entry, as text.
+
+        Example: the doctest of :meth:`CausalModel.fit` (one NUTS fit) calls it.
+        """
         from .bayes.fit import describe, summary_rows
 
         rows = [("parameter", "mean", "sd", "2.5%", "97.5%", "R-hat", "ESS")]
@@ -739,7 +780,10 @@ class FittedModel(CausalModel):
         """The fit as an ArviZ ``InferenceData``: ``posterior`` (chains kept; index variables as
         coordinates), ``sample_stats`` (NUTS: diverging, energy, tree_depth, step_size, ...),
         ``log_likelihood`` (``joint``, one value per row, so ``az.loo`` and ``az.waic`` work),
-        ``observed_data``, and with ``prior=True`` a ``prior`` group drawn from the priors."""
+        ``observed_data``, and with ``prior=True`` a ``prior`` group drawn from the priors.
+
+        Example: the doctest of :meth:`CausalModel.fit` (one NUTS fit) calls it.
+        """
         from .bayes.fit import to_arviz
 
         return to_arviz(self.ir, self.by_chain, self.diagnostics, self.data, self.program, prior=prior,
@@ -748,7 +792,10 @@ class FittedModel(CausalModel):
     def plot(self, kind: str = "posterior", var_names=None, **kw):
         """The parameters' posteriors drawn by ArviZ: ``kind="posterior"`` (``az.plot_posterior``:
         density, mean, 94% HDI) or ``"trace"`` (``az.plot_trace``); returns ArviZ's axes.
-        Keywords go to the ArviZ function."""
+        Keywords go to the ArviZ function.
+
+        Example: the doctest of :meth:`CausalModel.fit` (one NUTS fit) calls it.
+        """
         from .bayes.fit import plot_parameters, to_arviz
 
         # posterior and sample_stats (plot_trace marks divergences) only: no pointwise likelihood to compute

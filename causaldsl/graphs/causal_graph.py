@@ -115,7 +115,13 @@ class CausalGraph:
 
     @functools.cached_property
     def admg(self) -> ADMG:
-        """The latent projection: observed nodes, ``->`` and ``<->`` edges (declared ones kept)."""
+        """The latent projection: observed nodes, ``->`` and ``<->`` edges (declared ones kept).
+
+        >>> from causaldsl import graph
+        >>> g = graph("graph g {\\n latent U\\n U -> X\\n U -> Y\\n X -> Y\\n}")
+        >>> sorted(g.admg.directed.edges), [sorted(e) for e in g.admg.bidirected]
+        ([('X', 'Y')], [['X', 'Y']])
+        """
         projected = latent_projection(self.dag, self.latents)
         return ADMG(projected.directed, projected.bidirected | self.bidirected)
 
