@@ -38,7 +38,6 @@ from ..language.errors import CausalDSLError
 from ..model.distributions import FAMILIES
 from ..model.expressions import compile_expr
 from ..model.ir import Model, Node
-from .config import float64
 
 #: Families whose noise is a standard normal ``z`` (``x = from_z(θ, z)``); the others take ``U ~ Uniform(0, 1)``.
 Z_NOISE = ("Normal", "LogNormal")
@@ -70,8 +69,9 @@ def noise_site(ir: Model, name: str) -> str:
 
 # ---------------------------------------------------------------------------------------------
 # The families in torch: their laws (log densities, from torch.distributions), their quantile
-# functions F⁻¹(u) and CDFs F(x). Closed forms in torch where they exist (they carry gradients);
-# the others are the language's own functions (causaldsl.model.distributions) on NumPy copies.
+# functions F⁻¹(u) and CDFs F(x): closed forms in torch where they exist (they carry gradients),
+# SciPy's for the others. (The language's own, in causaldsl.model.distributions, are JAX
+# programs: called eagerly on torch's arrays they compiled each loop anew, 30 s for 1000 units.)
 
 def law(family: str, params: tuple):
     """The Pyro distribution of ``family`` with ``params`` (the family's canonical order)."""
@@ -79,69 +79,113 @@ def law(family: str, params: tuple):
     import torch
 
     make = {
-        "Bernoulli": lambda p: dist.Bernoulli(probs=p),
-        "Categorical": lambda *ps: dist.Categorical(probs=torch.stack(torch.broadcast_tensors(*ps), -1)),
-        "Binomial": lambda n, p: dist.Binomial(total_count=n, probs=p),
+        "Bernoulli": lambda p, **kw: dist.Bernoulli(probs=p, **kw),
+        "Categorical": lambda *ps, **kw: dist.Categorical(probs=torch.stack(torch.broadcast_tensors(*ps), -1), **kw),
+        "Binomial": lambda n, p, **kw: dist.Binomial(total_count=n, probs=p, **kw),
         "Poisson": dist.Poisson, "Normal": dist.Normal, "LogNormal": dist.LogNormal,
         "StudentT": dist.StudentT, "Uniform": dist.Uniform, "Exponential": dist.Exponential,
         "Gamma": dist.Gamma, "Beta": dist.Beta, "HalfNormal": dist.HalfNormal,
     }[family]
-    return make(*params)
+    # The checker has validated the parameters (and the engines flag values out of range);
+    # torch's own check of every unit's parameters was most of a run's time.
+    return make(*params, validate_args=False)
 
 
-def _bridged(fn, *tensors):
-    """``fn`` (a function of the language's distributions module, over JAX) on NumPy copies of
-    ``tensors``, back as a tensor of their dtype; no gradient flows through it."""
+#: Families without a closed-form quantile in torch: SciPy's distributions (``ppf`` is the
+#: quantile, ``cdf`` the CDF), on NumPy copies; no gradient flows through them.
+_SCIPY = {
+    "Binomial": lambda n, p: ("binom", (n, p), {}),
+    "Poisson": lambda rate: ("poisson", (rate,), {}),
+    "StudentT": lambda df, loc, scale: ("t", (df, loc, scale), {}),
+    "Gamma": lambda shape, rate: ("gamma", (shape,), {"scale": 1 / rate}),
+    "Beta": lambda a, b: ("beta", (a, b), {}),
+}
+
+
+def _scipy(family: str, method: str, params: tuple, x):
+    """SciPy's ``method`` (``ppf`` or ``cdf``) of ``family`` at ``x``, as a tensor like ``x``."""
+    import scipy.stats
     import torch
 
-    like = tensors[-1]
-    out = float64(lambda *xs: np.asarray(fn(*xs)))(*(np.asarray(t.detach().cpu(), dtype=np.float64)
-                                                      for t in torch.broadcast_tensors(*tensors)))
-    return torch.as_tensor(out, dtype=like.dtype, device=like.device)
+    arrays = [np.asarray(t.detach().cpu(), dtype=np.float64) for t in torch.broadcast_tensors(*params, x)]
+    name, args, kw = _SCIPY[family](*arrays[:-1])
+    out = getattr(getattr(scipy.stats, name), method)(arrays[-1], *args, **kw)
+    return torch.as_tensor(np.array(out, dtype=np.float64), dtype=x.dtype, device=x.device)
 
 
-def quantile(family: str, params: tuple, noise, kmax: Optional[int] = None):
+def _categorical_cum(params):
+    import torch
+
+    return torch.cumsum(torch.stack(torch.broadcast_tensors(*params), -1), -1)
+
+
+def quantile(family: str, params: tuple, noise):
     """``F⁻¹(noise; params)``: the value a unit with this noise takes (``noise`` is ``z`` for
-    :data:`Z_NOISE` families, ``u`` otherwise)."""
+    :data:`Z_NOISE` families, ``u`` otherwise); the same functions as
+    :mod:`causaldsl.model.distributions`, in torch.
+
+    >>> import torch
+    >>> quantile("Categorical", (torch.tensor(0.2), torch.tensor(0.5), torch.tensor(0.3)), torch.tensor([0.1, 0.5, 0.9]))
+    tensor([0., 1., 2.])
+    """
     import torch
 
+    p = params
     if family == "Normal":
-        return params[0] + params[1] * noise
+        return p[0] + p[1] * noise
     if family == "LogNormal":
-        return torch.exp(params[0] + params[1] * noise)
-    if family == "Bernoulli":
-        return (noise >= 1 - params[0]).to(noise.dtype)
-    if family == "Categorical":
-        cum = torch.cumsum(torch.stack(torch.broadcast_tensors(*params), -1), -1)[..., :-1]
-        return (noise[..., None] >= cum).sum(-1).to(noise.dtype)
-    if family == "Uniform":
-        return params[0] + noise * (params[1] - params[0])
-    if family == "Exponential":
-        return -torch.log1p(-noise) / params[0]
-    if family == "HalfNormal":
-        return params[0] * torch.special.ndtri(0.5 + 0.5 * noise)
-    import jax.numpy as jnp
+        return torch.exp(p[0] + p[1] * noise)
+    # In float64 and inside our engines' range of uniforms (cell midpoints of 2⁻³²): torch's
+    # uniforms include 0, and float32 rounds 0.5 + 0.5u to 1, where quantiles are infinite.
+    return _quantile_u(family, tuple(q.double() for q in p),
+                       torch.clamp(noise.double(), 2.0 ** -33, 1 - 2.0 ** -33)).to(noise.dtype)
 
-    fam = FAMILIES[family]
-    if family == "Binomial" and kmax is None:  # trials that depend on parents: the largest bounds the count
-        kmax = int(torch.max(params[0]))
-    return _bridged(lambda *xs: fam.quantile(tuple(jnp.asarray(x) for x in xs[:-1]), jnp.asarray(xs[-1]), kmax),
-                    *params, noise)
+
+def _quantile_u(family: str, p: tuple, noise):
+    import torch
+
+    if family == "Bernoulli":
+        return (noise >= 1 - p[0]).to(noise.dtype)
+    if family == "Categorical":
+        return (noise[..., None] >= _categorical_cum(p)[..., :-1]).sum(-1).to(noise.dtype)
+    if family == "Uniform":
+        return p[0] + noise * (p[1] - p[0])
+    if family == "Exponential":
+        return -torch.log1p(-noise) / p[0]
+    if family == "HalfNormal":
+        return p[0] * torch.special.ndtri(0.5 + 0.5 * noise)
+    return _scipy(family, "ppf", p, noise)
 
 
 def cdf(family: str, params: tuple, x):
-    """``F(x; params)``, or for :data:`Z_NOISE` families the ``z`` of ``x``."""
+    """``F(x; params)`` (the noise a unit with value ``x`` has), or for :data:`Z_NOISE` families
+    the ``z`` of ``x``.
+
+    >>> import torch
+    >>> float(cdf("Poisson", (torch.tensor(2.0),), torch.tensor(1.0)))  # e^-2 (1 + 2)
+    0.4060058...
+    """
     import torch
 
+    p = params
     if family == "Normal":
-        return (x - params[0]) / params[1]
+        return (x - p[0]) / p[1]
     if family == "LogNormal":
-        return (torch.log(x) - params[0]) / params[1]
+        return (torch.log(x) - p[0]) / p[1]
     if family == "Bernoulli":
-        p = params[0]
-        return torch.where(x < 0, 0.0, torch.where(x < 1, 1 - p, 1.0))
-    fam = FAMILIES[family]
-    return _bridged(lambda *xs: fam.cdf(xs[:-1], xs[-1]), *params, x)
+        return torch.where(x < 0, 0.0, torch.where(x < 1, 1 - p[0], 1.0))
+    if family == "Categorical":
+        cum = _categorical_cum(p)
+        k = torch.clamp(torch.floor(x), -1, cum.shape[-1] - 1).long()
+        at = torch.gather(cum, -1, torch.clamp(k, min=0).expand(cum.shape[:-1])[..., None])[..., 0]
+        return torch.where(k < 0, 0.0, at)
+    if family == "Uniform":
+        return torch.clamp((x - p[0]) / (p[1] - p[0]), 0.0, 1.0)
+    if family == "Exponential":
+        return torch.where(x > 0, -torch.expm1(-p[0] * x), 0.0)
+    if family == "HalfNormal":
+        return torch.where(x > 0, 2 * torch.special.ndtr(torch.clamp(x, min=0) / p[0]) - 1, 0.0)
+    return _scipy(family, "cdf", p, x)
 
 
 def _site_distribution_class():
@@ -156,8 +200,8 @@ def _site_distribution_class():
         arg_constraints: dict = {}
         has_rsample = False
 
-        def __init__(self, family: str, params: tuple, noise, kmax: Optional[int] = None):
-            self.family, self.noise, self.kmax = family, noise, kmax
+        def __init__(self, family: str, params: tuple, noise):
+            self.family, self.noise = family, noise
             self.params = tuple(torch.as_tensor(p, dtype=noise.dtype) for p in params)
             self.law = law(family, self.params)
             shape = torch.broadcast_shapes(noise.shape, self.law.batch_shape)
@@ -170,10 +214,10 @@ def _site_distribution_class():
         def expand(self, batch_shape, _instance=None):
             batch_shape = torch.Size(batch_shape)
             return Mechanism(self.family, tuple(p.expand(batch_shape) for p in torch.broadcast_tensors(*self.params)),
-                             self.noise.expand(batch_shape), self.kmax)
+                             self.noise.expand(batch_shape))
 
         def sample(self, sample_shape=torch.Size()):
-            value = quantile(self.family, self.params, self.noise, self.kmax)
+            value = quantile(self.family, self.params, self.noise)
             return value.expand(torch.Size(sample_shape) + self.batch_shape)
 
         def log_prob(self, value):
@@ -228,7 +272,7 @@ def _register_chirho(cls) -> None:
                 noise = lo + v * (hi - lo)
             else:
                 noise = cdf(rv.family, params, obs)
-        cv = quantile(rv.family, rv.params, noise.expand(torch.broadcast_shapes(noise.shape, rv.batch_shape)), rv.kmax)
+        cv = quantile(rv.family, rv.params, noise.expand(torch.broadcast_shapes(noise.shape, rv.batch_shape)))
         value = scatter(fv, fw, result=cv.clone())
         return pyro.sample(name, dist.Delta(value).mask(False), obs=value)
 
@@ -305,8 +349,7 @@ def pyro_model(ir: Model):
                 z = node.family in Z_NOISE
                 noise = pyro.sample(noise_names[node.name], dist.Normal(torch.zeros((), dtype=fdt), 1.0) if z
                                     else dist.Uniform(torch.zeros((), dtype=fdt), 1.0))
-                kmax = len(node.domain) - 1 if node.domain else None
-                env[node.name] = pyro.sample(node.name, mech(node.family, params, noise, kmax),
+                env[node.name] = pyro.sample(node.name, mech(node.family, params, noise),
                                              obs=obs.get(node.name))
         return env
 
