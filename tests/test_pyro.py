@@ -189,6 +189,21 @@ def test_conditioning_on_data(pt):
     agree(*weighted(tr.nodes["y"]["value"].numpy(), unit_log_weights(tr, pt.torch)), lg.query("E[y | x = 1]").value)
 
 
+def test_parameters_prior_predictive(pt):
+    """``param q[x] ~ Beta(2, 3)``: a site outside the plate, each unit reading its own entry,
+    also with Predictive's parallel draws. Two units share q: P(y₁ = y₂ = 1) is E[q²] = 0.2 where
+    their x agree and E[q]² = 0.16 where not (the entries are independent)."""
+    m = cd.model("model pm {\n param q[x] ~ Beta(2, 3)\n x ~ Bernoulli(0.5)\n y ~ Bernoulli(q[x])\n}")
+    pt.pyro.set_rng_seed(11)
+    d = pt.pyro.infer.Predictive(m.pyro(), num_samples=N, parallel=True)(n=2)
+    x, y = d["x"].numpy().reshape(N, 2), d["y"].numpy().reshape(N, 2)
+    assert d["q"].shape == (N, 1, 2)
+    same, both = x[:, 0] == x[:, 1], (y[:, 0] == 1) & (y[:, 1] == 1)
+    agree(*mean_se(both[same]), 0.2)
+    agree(*mean_se(both[~same]), 0.16)
+    agree(*mean_se(y), m.query("P(y = 1)").value)
+
+
 # ------------------------------------------------------------------ rung 2: ChiRho's do
 
 @pytest.mark.parametrize("file, name, action, event, site, level", [

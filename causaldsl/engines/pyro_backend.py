@@ -292,6 +292,25 @@ def _coded(node: Node, values, torch):
     return torch.as_tensor(np.asarray(arr, dtype=float), dtype=torch.get_default_dtype())
 
 
+class _Indexed:
+    """A parameter array with batch dimensions in front (Predictive's ``parallel=True`` draws
+    of it): ``p[i, j]`` picks each unit's entry, broadcasting the units' indices against the
+    batch, where plain tensor indexing would index the batch axes."""
+
+    def __init__(self, value, event_shape: tuple):
+        self.value, self.event_shape = value, tuple(event_shape)
+
+    def __getitem__(self, index: tuple):
+        import torch
+
+        pos = index[0]
+        for i, size in zip(index[1:], self.event_shape[1:]):
+            pos = pos * size + i
+        flat = self.value.reshape(self.value.shape[:self.value.dim() - len(self.event_shape)] + (-1,))
+        shape = torch.broadcast_shapes(flat.shape[:-1], pos.shape)
+        return torch.gather(flat.expand(shape + flat.shape[-1:]), -1, pos.expand(shape)[..., None])[..., 0]
+
+
 def pyro_model(ir: Model):
     """A Pyro model function for ``ir``: ``model(n=1, data=None)`` returns a dict of every
     variable's value (shape ``(n,)``); see the module note for its sites.
@@ -333,6 +352,8 @@ def pyro_model(ir: Model):
             if p.shape:
                 d = d.expand(p.shape).to_event(len(p.shape))
             theta[p.name] = pyro.sample(p.name, d)
+        # Shaped parameters are read only as p[i, ...] (the checker's rule): per unit, per batch.
+        theta.update({p.name: _Indexed(theta[p.name], p.shape) for p in ir.params if p.shape})
         env: dict = {}
         with pyro.plate("units", int(n), dim=-1):
             for node in ir.nodes:
