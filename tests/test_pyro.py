@@ -293,6 +293,59 @@ def test_shift_intervention(pt):
     agree(*counterfactual(pt, fn, {"X": lambda x: x + 1}, {"X": 1, "Y": 3}, "Y", {"X": {1}}, seed=10), 5.0)
 
 
+# ------------------------------------------------------------------ the translation itself
+
+PARAMS = {"Bernoulli": (0.3,), "Categorical": (0.2, 0.5, 0.3), "Binomial": (6.0, 0.35), "Poisson": (2.5,),
+          "Normal": (1.5, 0.7), "LogNormal": (0.2, 0.9), "StudentT": (3.0, 1.0, 2.0), "Uniform": (-1.0, 3.0),
+          "Exponential": (1.5,), "Gamma": (2.5, 3.0), "Beta": (2.0, 3.0), "HalfNormal": (1.3,)}
+
+
+@pytest.mark.parametrize("family", sorted(PARAMS))
+def test_quantiles_and_cdfs_are_the_languages(pt, family):
+    """The torch/SciPy quantile and CDF of each family are those of causaldsl.model.distributions
+    (the engines' coupling), and the site's log density is the family's."""
+    import jax
+    import jax.numpy as jnp
+    import scipy.special
+
+    from causaldsl.engines import pyro_backend as pb
+    from causaldsl.model.distributions import FAMILIES as FAMS
+
+    torch, fam = pt.torch, FAMS[family]
+    u = np.array([0.013, 0.2, 0.5, 0.77, 0.991])
+    noise = scipy.special.ndtri(u) if family in pb.Z_NOISE else u
+    params = tuple(torch.tensor(p, dtype=torch.float64) for p in PARAMS[family])
+    mine = pb.quantile(family, params, torch.tensor(noise, dtype=torch.float64)).numpy()
+    with jax.enable_x64(True):
+        jp = tuple(jnp.full(u.shape, p) for p in PARAMS[family])
+        kmax = {"Bernoulli": 1, "Categorical": 2, "Binomial": 6}.get(family)
+        ref = np.asarray(fam.from_z(jp, jnp.asarray(noise)) if family in pb.Z_NOISE else fam.quantile(jp, jnp.asarray(u), kmax))
+        back = pb.cdf(family, params, torch.tensor(ref, dtype=torch.float64)).numpy()
+        ref_cdf = np.asarray(fam.to_z(jp, jnp.asarray(ref)) if family in pb.Z_NOISE  # discrete CDFs: their NumPy form
+                             else fam.cdf(tuple(np.asarray(p) for p in jp), ref) if fam.discrete
+                             else fam.cdf(jp, jnp.asarray(ref)))
+        lp = (np.log(fam.pmf(tuple(np.float64(p) for p in PARAMS[family]), ref)) if fam.discrete
+              else np.asarray(fam.log_prob(jp, jnp.asarray(ref))))
+    np.testing.assert_allclose(mine, ref, rtol=1e-6, atol=1e-9)
+    np.testing.assert_allclose(back, ref_cdf, rtol=1e-6, atol=1e-9)
+    site = pb.mechanism_class()(family, params, torch.tensor(noise, dtype=torch.float64))
+    np.testing.assert_allclose(site.log_prob(torch.tensor(ref, dtype=torch.float64)).numpy(), lp, rtol=1e-6)
+
+
+def test_an_expression_compiles_once_for_torch_too(pt):
+    from causaldsl.language.parser import parse_query
+    from causaldsl.model.expressions import compile_expr
+
+    torch = pt.torch
+    e = parse_query("E[if x > 1 and not (y == 0) then 2 * x / y + max(x, y, 0.5) else -sigmoid(x) + "
+                    "table(y) {0: 1, 2: 3} + abs(x) ** 2]").expr
+    env = {"x": np.array([0.0, 3.0, 2.0]), "y": np.array([2.0, 2.0, 0.0])}
+    with np.errstate(divide="ignore"):  # 2 * 2 / 0 in the branch not taken
+        np_out = compile_expr(e, np)(env)
+    th_out = compile_expr(e, torch)({k: torch.tensor(v) for k, v in env.items()})
+    np.testing.assert_allclose(th_out.numpy(), np_out, rtol=1e-6)
+
+
 # ------------------------------------------------------------------ errors, imports
 
 def test_bad_data_is_a_causaldsl_error(pt):
