@@ -161,6 +161,7 @@ def family_draws(pt):
     return pt.pyro.infer.Predictive(m.pyro(), num_samples=1)(n=N // 2), m.sample(N // 2, seed=3)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("var", ["c", "b", "p", "n", "ln", "t", "u", "e", "g", "be", "h", "s", "k"])
 def test_every_family_and_expression(family_draws, var):
     ours, theirs = family_draws
@@ -202,6 +203,29 @@ def test_parameters_prior_predictive(pt):
     agree(*mean_se(both[same]), 0.2)
     agree(*mean_se(both[~same]), 0.16)
     agree(*mean_se(y), m.query("P(y = 1)").value)
+
+
+@pytest.mark.slow
+@pytest.mark.filterwarnings("ignore:Found vars in model but not guide")  # the noise sites, on purpose
+def test_svi_fits_a_parameter_from_data(pt):
+    """A PyTorch user's fit: SVI with an AutoNormal guide on the parameter, data passed to the
+    model; the posterior of mu (prior Normal(0, 10), unit noise) is centred at
+    sum(y - 2x) / (n + 1/100)."""
+    from pyro.infer import SVI, Trace_ELBO
+    from pyro.infer.autoguide import AutoNormal
+
+    pyro = pt.pyro
+    fn = cd.model("model fitme {\n param mu ~ Normal(0, 10)\n x ~ Bernoulli(0.5)\n y ~ Normal(mu + 2 * x, 1)\n}").pyro()
+    rng = np.random.default_rng(0)
+    x = rng.integers(0, 2, 200).astype(float)
+    y = 1.5 + 2 * x + rng.normal(size=200)
+    pyro.set_rng_seed(0)
+    pyro.clear_param_store()
+    guide = AutoNormal(pyro.poutine.block(fn, expose=["mu"]))  # the noise sites stay with the model
+    svi = SVI(fn, guide, pyro.optim.Adam({"lr": 0.05}), Trace_ELBO())
+    for _ in range(600):
+        svi.step(data={"x": x, "y": y})
+    assert float(guide.median()["mu"]) == pytest.approx((y - 2 * x).sum() / (200 + 0.01), abs=0.03)
 
 
 # ------------------------------------------------------------------ rung 2: ChiRho's do
