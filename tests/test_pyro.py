@@ -288,6 +288,19 @@ def test_multiworld_shares_noise_without_evidence(pt):
     assert drug.query("P(Y[X = 1] = 1, Y[X = 0] = 0)").value == pytest.approx(0.5)  # the comonotone coupling
 
 
+def test_multiworld_nested_counterfactual(pt):
+    """E[Y[X = 1, M = M[X = 0]]], the term of the natural direct effect, with a confounded
+    mediator: ChiRho's nested do (M set to its value in the world X = 0) agrees with ours."""
+    m = tutorial("mediation.causal", "mediation_confounded")
+    torch, gather, IndexSet = pt.torch, pt.gather, pt.IndexSet
+    with pt.MultiWorld():
+        fn = pt.do(actions={"X": (torch.tensor(0.0), torch.tensor(1.0))})(
+            pt.do(actions={"M": lambda mm: gather(mm, IndexSet(X={1}))})(m.pyro()))
+        tr = run(pt, fn, seed=12)
+        y = gather(tr.nodes["Y"]["value"], IndexSet(X={2}, M={1})).numpy()
+    agree(*mean_se(y), m.query("E[Y[X = 1, M = M[X = 0]]]").value)
+
+
 # ------------------------------------------------------------------ issue 22's hand values, ChiRho side
 
 def test_stochastic_intervention(pt):
