@@ -309,17 +309,21 @@ def test_stochastic_intervention(pt):
     fn = cd.model(DRUG).pyro()
     act = {"X": lambda x: pt.pyro.sample("X_do", dist.Bernoulli(torch.full_like(x, 0.3)))}
     tr = run(pt, pt.do(actions=act)(fn), seed=7)
-    agree(*mean_se(tr.nodes["Y"]["value"].numpy()), 0.37)
+    ours = cd.model(DRUG).query("P(Y = 1 | do(X ~ Bernoulli(0.3)))")
+    assert ours.method == "exact" and ours.value == pytest.approx(0.37, abs=1e-12)
+    agree(*mean_se(tr.nodes["Y"]["value"].numpy()), ours.value)
 
 
-@pytest.mark.parametrize("regime, expected", [(lambda z: z, 0.42), (lambda z: 1 - z, 0.52)])
-def test_functional_intervention(pt, regime, expected):
+@pytest.mark.parametrize("regime, text, expected", [(lambda z: z, "Z", 0.42), (lambda z: 1 - z, "1 - Z", 0.52)])
+def test_functional_intervention(pt, regime, text, expected):
     """P(Y = 1 | do(X = Z)) = 0.42 and do(X = 1 - Z) = 0.52: the action reads Z from the trace."""
     fn = cd.model(DRUG).pyro()
     pt.pyro.set_rng_seed(8)
     with pt.pyro.poutine.trace() as tr:
         pt.do(actions={"X": lambda x: regime(tr.trace.nodes["Z"]["value"])})(fn)(N)
-    agree(*mean_se(tr.trace.nodes["Y"]["value"].numpy()), expected)
+    ours = cd.model(DRUG).query(f"P(Y = 1 | do(X = {text}))")
+    assert ours.method == "exact" and ours.value == pytest.approx(expected, abs=1e-12)
+    agree(*mean_se(tr.trace.nodes["Y"]["value"].numpy()), ours.value)
 
 
 def test_shift_intervention(pt):
@@ -327,7 +331,13 @@ def test_shift_intervention(pt):
     fn = cd.model(GAUSS).pyro()
     tr = run(pt, pt.do(actions={"X": lambda x: x + 1})(fn), seed=9)
     agree(*mean_se(tr.nodes["Y"]["value"].numpy()), 2.0)
-    agree(*counterfactual(pt, fn, {"X": lambda x: x + 1}, {"X": 1, "Y": 3}, "Y", {"X": {1}}, seed=10), 5.0)
+    ours = cd.model(GAUSS).query("E[Y | do(X = X + 1)]", samples=400_000)
+    assert abs(ours.value - 2.0) < 4 * ours.stderr
+    chirho_mean, chirho_se = mean_se(tr.nodes["Y"]["value"].numpy())
+    assert abs(chirho_mean - ours.value) < 4 * np.hypot(chirho_se, ours.stderr)
+    cf = cd.model(GAUSS).query("E[Y[X = X + 1] | X = 1, Y = 3]")
+    assert cf.value == pytest.approx(5.0, abs=1e-9)
+    agree(*counterfactual(pt, fn, {"X": lambda x: x + 1}, {"X": 1, "Y": 3}, "Y", {"X": {1}}, seed=10), cf.value)
 
 
 # ------------------------------------------------------------------ the translation itself

@@ -34,7 +34,7 @@ from typing import Mapping, Optional
 
 import numpy as np
 
-from ..language.errors import CausalDSLError
+from ..language.errors import CausalDSLError, MethodError
 from ..model.distributions import FAMILIES
 from ..model.expressions import compile_expr
 from ..model.ir import Model, Node
@@ -325,6 +325,14 @@ def pyro_model(ir: Model):
     >>> bool(torch.all(draws["x"] + draws["y"] == 1))
     True
     """
+    gumbel = [n.name for n in ir.nodes if n.kind == "sample" and n.coupling == "gumbel" and len(n.domain or ()) > 2]
+    if gumbel:
+        # each site's noise is one U (the quantile coupling); a Gumbel race would need a vector
+        # noise site and its own abduction under ChiRho's conditioning
+        raise MethodError(f"m.pyro() couples worlds by one uniform noise per variable, and "
+                          f"'{gumbel[0]}' has coupling = gumbel",
+                          hint=f"ask it of m.with_coupling('quantile'); counterfactuals of '{gumbel[0]}' then "
+                               "depend on the order of its levels (docs/language.md, Couplings)")
     torch = _torch()
     import pyro
     import pyro.distributions as dist
