@@ -3,6 +3,7 @@ VariableElimination and pyAgrum's LazyPropagation, and the BIF load beside pyAgr
 
     python benchmarks/new_question.py                       # asia child alarm insurance hailfinder ...
     python benchmarks/new_question.py asia alarm --rounds 3 --repeat 3
+    python benchmarks/new_question.py --before /tmp/old-checkout    # a 'before' row, interleaved
 
 Each system runs in its own fresh process (``--worker``), which imports only its own library:
 nothing of causaldsl is imported into a peer's process. The questions are drawn once per network
@@ -205,7 +206,7 @@ def pyagrum_worker(text: str, questions: list, repeat: int, bifxml: str, bif: st
 def worker(system: str, name: str, qfile: str, repeat: int) -> None:
     text = gzip.open(bif_path(name), "rt").read()
     questions = json.load(open(qfile))
-    if system == "ours":
+    if system in ("ours", "before"):
         out = ours(text, questions, repeat)
     elif system == "pgmpy":
         out = pgmpy_worker(text, questions, repeat)
@@ -218,8 +219,10 @@ def worker(system: str, name: str, qfile: str, repeat: int) -> None:
 
 
 # ------------------------------------------------------------------ coordinator (imports nothing)
-def _run(args: list) -> dict:
+def _run(args: list, pythonpath: str = None) -> dict:
     env = dict(os.environ)
+    if pythonpath:
+        env["PYTHONPATH"] = pythonpath
     proc = subprocess.run([sys.executable, os.path.abspath(__file__)] + args, capture_output=True, text=True, env=env)
     if proc.returncode:
         raise RuntimeError(proc.stderr[-2000:])
@@ -241,6 +244,8 @@ def main() -> None:
     ap.add_argument("--repeat", type=int, default=2)
     ap.add_argument("--k", type=int, default=3, help="questions of each kind")
     ap.add_argument("--peers", default="ours,pgmpy,pyagrum")
+    ap.add_argument("--before", help="a checkout of causaldsl to time beside this one (a 'before' column)")
+    ap.add_argument("--verbose", action="store_true", help="every question's time")
     ap.add_argument("--worker", nargs=4, metavar=("SYSTEM", "NET", "QFILE", "REPEAT"))
     ap.add_argument("--generate", nargs=3, metavar=("NET", "QFILE", "K"))
     a = ap.parse_args()
@@ -250,7 +255,7 @@ def main() -> None:
         generate(a.generate[0], a.generate[1], int(a.generate[2]), seed=20)
         print("{}")
         return
-    systems = a.peers.split(",")
+    systems = a.peers.split(",") + (["before"] if a.before else [])
     tmp = tempfile.mkdtemp()
     print(f"{'network':11s} {'Q':>3s} {'ours ms':>9s} {'pgmpy':>9s} {'pyAgrum':>9s} {'/pgmpy':>7s} {'/pyAgrum':>8s}"
           f" {'worst q':>8s} {'load ms':>8s} {'pyAgrum':>8s} {'/pyAgrum':>8s} {'max|diff|':>9s}")
@@ -261,7 +266,7 @@ def main() -> None:
         for r in range(a.rounds):
             order = systems[r % len(systems):] + systems[:r % len(systems)]
             for s in order:
-                runs[s].append(_run(["--worker", s, name, qfile, str(a.repeat)]))
+                runs[s].append(_run(["--worker", s, name, qfile, str(a.repeat)], a.before if s == "before" else None))
         per = {s: _min_per_question(runs[s]) for s in systems}
         tot = {s: 1e3 * sum(per[s]) for s in systems}
         nq = len(per[systems[0]])
@@ -275,6 +280,13 @@ def main() -> None:
         print(f"{name:11s} {nq:3d} {tot['ours']:9.1f} {pg:9.1f} {ag:9.1f} {tot['ours'] / pg:7.2f} "
               f"{tot['ours'] / ag:8.2f} {worst:8.2f} {load:8.1f} {agload:8.1f} {load / agload:8.2f} {diff:9.1e}",
               flush=True)
+        if a.before:
+            bload = 1e3 * min(x for run in runs["before"] for x in run["load"])
+            print(f"{'  before':11s} {nq:3d} {tot['before']:9.1f} {'':9s} {'':9s} {tot['before'] / pg:7.2f} "
+                  f"{tot['before'] / ag:8.2f} {'':8s} {bload:8.1f} {'':8s} {bload / agload:8.2f}", flush=True)
+        if a.verbose:
+            for s in systems:
+                print(f"    {s:8s}", " ".join(f"{1e3 * t:.1f}" for t in per[s]))
 
 
 if __name__ == "__main__":

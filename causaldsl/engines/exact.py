@@ -133,7 +133,7 @@ def _read_table(c, own: list, domains: list):
     for arg in c.args:
         if type(arg) is S.Num:
             cols.append(np.full(n, float(arg.value)))
-        elif type(arg) is S.Table and [names.get(e, e) for e in arg.parents] == own:
+        elif type(arg) is S.Table and tuple(names.get(e, e) for e in arg.parents) == tuple(own):
             if keys is None or arg.keys is not keys and arg.keys != keys:
                 if not arg.in_grid_order(domains):
                     return None
@@ -208,8 +208,11 @@ class _Structure:
         groups: dict[str, list] = defaultdict(list)
         for n in variables:
             groups[n.noise].append(n)
-        self.groups = list(groups.values())
-        self.nodes = [n for g in self.groups for n in g]  # the order of the invalid flags
+        # Tuples, not lists, here and below: a program outlives its question, and a tuple of names
+        # or flags is a container the garbage collector stops tracking (lists it walks at every
+        # full pass, whose cost grows with what every question left behind).
+        self.groups = tuple(tuple(g) for g in groups.values())
+        self.nodes = tuple(n for g in self.groups for n in g)  # the order of the invalid flags
         self.domains = {n.name: np.asarray(n.domain, dtype=float) for n in variables}
         self.domains.update({name: np.asarray(self.fixed[name].domain, dtype=float) for name in self.lifted})
         self.domain_of = {n.name: n.domain for n in variables}
@@ -222,11 +225,11 @@ class _Structure:
                             if plan.target is not None else [])
         # A group whose copies read an intervened (fixed) parent held at a query value must be
         # recomputed for each value; every other group is a constant of the structure (given theta).
-        self.dynamic = [any(p in self.fixed and p not in lifted and isinstance(self.fixed[p].value, Slot)
-                            for c in copies for p in c.parents) for copies in self.groups]
-        self.pnames = [list(dict.fromkeys(p for c in copies for p in c.parents if p not in self.fixed or p in lifted))
-                       for copies in self.groups]
-        self.lifted_in = [[p for p in pnames if p in lifted] for pnames in self.pnames]
+        self.dynamic = tuple(any(p in self.fixed and p not in lifted and isinstance(self.fixed[p].value, Slot)
+                                 for c in copies for p in c.parents) for copies in self.groups)
+        self.pnames = tuple(tuple(dict.fromkeys(p for c in copies for p in c.parents if p not in self.fixed or p in lifted))
+                            for copies in self.groups)
+        self.lifted_in = tuple(tuple(p for p in pnames if p in lifted) for pnames in self.pnames)
         self._equation()
 
     def compiled(self, name: str, xp):
@@ -345,7 +348,7 @@ class _Structure:
         others = tuple(i for i, p in enumerate(pnames) if p not in lifted)
         pmfs, flags = [], []
         for c in copies:
-            own = list(dict.fromkeys(c.parents))
+            own = tuple(dict.fromkeys(c.parents))
             pmf, bad = self.node_table(c, own)
             if own != pnames:  # a copy of a coupled group: its parents' axes among the group's
                 pmf = _on_grid(pmf, own, pnames, extra=1)
@@ -354,7 +357,7 @@ class _Structure:
             pmfs.append(pmf)
             flags.append(_spread(bad, pshape, np).any(axis=others) if lifted else np.bool_(bad.any()))
         f = self._coupled(pmfs, pshape, np)
-        return (self._finite(f, np) if lifted else f), flags
+        return (self._finite(f, np) if lifted else f), tuple(flags)
 
     def factor(self, g: int, values, slots, theta, xp):
         """``(factor, [invalid flag per copy])`` of group ``g``; where the group has lifted axes,
