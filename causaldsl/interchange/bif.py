@@ -194,7 +194,11 @@ def bif_text(source: Union[str, Path]) -> str:
     """
     if isinstance(source, os.PathLike) or ("{" not in source and "\n" not in source):
         path = Path(source)
-        if not path.is_file():
+        try:
+            found = path.is_file()
+        except (OSError, ValueError):  # a name too long for a path, or one holding a NUL: not a file
+            found = False
+        if not found:
             raise CausalDSLError(f"no BIF file at '{path}'", hint="pass a path to a .bif or .bif.gz file, or BIF text")
         data = path.read_bytes()
         if data[:2] == b"\x1f\x8b":
@@ -220,6 +224,17 @@ def read_bif(source: Union[str, Path], *, tolerance: float = TOLERANCE, name: Op
             return build_model(name or fast[0] or "unknown", fast[1], text, tolerance=tolerance)
         except CausalDSLError:
             pass  # the careful reading below finds the same mistake, and says where it is
+    network, cpts = _read_careful(text)
+    return build_model(name or network or "unknown", cpts, text, tolerance=tolerance)
+
+
+def _read_careful(text: str) -> tuple[Optional[str], list[Cpt]]:
+    """``(network name, tables)`` of any BIF text, token by token with the grammar; every mistake
+    a :class:`CausalDSLError` at its place.
+
+    >>> _read_careful("variable a { type discrete [ 2 ] { yes, no }; } probability ( a ) { default 0.5, 0.5; }")[1][0].probs.tolist()
+    [0.5, 0.5]
+    """
     try:
         items = _parser().parse(text)
     except UnexpectedInput as err:
@@ -231,7 +246,7 @@ def read_bif(source: Union[str, Path], *, tolerance: float = TOLERANCE, name: Op
     if not cpts:
         raise CausalSyntaxError("the BIF text declares no variables", line=1, column=1, source=text,
                                 hint="declare one: variable a { type discrete [ 2 ] { yes, no }; }")
-    return build_model(name or network or "unknown", cpts, text, tolerance=tolerance)
+    return network, cpts
 
 
 # ---------------------------------------------------------------------------------- fast reading
@@ -240,12 +255,17 @@ def read_bif(source: Union[str, Path], *, tolerance: float = TOLERANCE, name: Op
 # its numbers read by NumPy. Anything else (comments inside a block, 'default', quoted row keys,
 # properties in a probability block, any mistake) is left to the grammar (grammar/bif.lark), whose
 # tokens place every message; both readings give the same tables.
-_N = r'(?:"[^"]*"|(?!/[/*])[^\s,;(){}\[\]|"]+)'  # a name: the grammar's STRING or WORD
-_NAME = re.compile(r'"([^"]*)"|([^\s,;(){}\[\]|"]+)')
-_SPACE = r'(?:[ \t\r\n\f\ufeff]+|//[^\n]*|/\*(?:.|\n)*?\*/)*'
-_BODY = r'\{(?:"[^"]*"|[^{}"]|\{(?:"[^"]*"|[^{}"])*\})*\}'
-_BLOCK = re.compile(_SPACE + r'(?:(network|variable)(?=[\s"])\s*(' + _N + r')\s*(' + _BODY + r')'
-                    r'|probability\s*(\((?:"[^"]*"|[^()"])*\))\s*(' + _BODY + r'))')
+_W = r'[^\s,;(){}\[\]|"]'
+# A name: the grammar's STRING or WORD, a word's run taken whole (no backtracking into it: every
+# pattern here matches in linear time, also where it fails).
+_N = r'(?:"[^"]*"|(?!/[/*])' + _W + r'+(?!' + _W + r'))'
+_NAME = re.compile(r'"([^"]*)"|(' + _W + r'+)')
+_SPACE = r'(?:[ \t\r\n\f\ufeff]|//[^\n]*(?![^\n])|/\*(?:[^*]|\*(?!/))*\*/)*'
+# A body: braces, one level nested, around anything; a run without braces or quotes taken whole
+# (a lookahead and a backreference: Python's re before 3.11 has no atomic groups).
+_BODY = r'\{(?:(?=(?P<r1>[^{}"]+))(?P=r1)|"[^"]*"|\{(?:(?=(?P<r2>[^{}"]+))(?P=r2)|"[^"]*")*\})*\}'
+_BLOCK = re.compile(_SPACE + r'(?:(network|variable)(?=[\s"])\s*(' + _N + r')|probability\s*(\((?:"[^"]*"|[^()"])*\)))'
+                    r'\s*(?P<body>' + _BODY + ')')
 _END = re.compile(_SPACE)
 _PROPS = r'(?:\s*property\s+(?:"[^"]*"|[^;"])+;)*'
 _VARIABLE_BODY = re.compile(r'\{' + _PROPS + r'\s*type\s+discrete\s*\[\s*([0-9]+)\s*\]\s*\{((?:\s*' + _N
@@ -270,13 +290,13 @@ def _blocks(text: str):
         m = _BLOCK.match(text, pos)
         if m is None:
             return out if _END.match(text, pos).end() == n else None
-        body = m.group(3) or m.group(5)
+        body = m.group("body")
         if "//" in body or "/*" in body:  # a comment inside a block: the grammar skips it right
             return None
         if m.group(1):
             out.append((m.group(1), m.group(2), body, m.start(2)))
         else:
-            out.append(("probability", m.group(4), body, m.start(4)))
+            out.append(("probability", m.group(3), body, m.start(3)))
         pos = m.end()
 
 
@@ -347,23 +367,30 @@ def _fast_table(variables: dict, child: str, parents: list, body: str) -> Option
             return np.array(words, dtype=float).reshape(k, n_rows).T.reshape(tuple(cards) + (k,)).copy()
         if not parents or not _ROWS_BODY.fullmatch(body):
             return None
+        rows = _ROW.findall(body)
+        keys = [tuple(key.replace(",", " ").split()) for key, _ in rows]
+        words = []
+        for _, numbers in rows:
+            row_words = numbers.replace(",", " ").split()
+            if len(row_words) != k:
+                return None
+            words.extend(row_words)
+        if len(rows) != n_rows:
+            return None
+        probs = np.array(words, dtype=float).reshape(n_rows, k)
+        if keys == list(itertools.product(*[variables[p][1] for p in parents])):  # in the grid's order
+            return probs.reshape(tuple(cards) + (k,))
         codes = [{lv: i for i, lv in enumerate(variables[p][1])} for p in parents]
         strides = [math.prod(cards[i + 1:]) for i in range(len(cards))]
-        order, words = [], []
-        for key, numbers in _ROW.findall(body):
-            key = key.replace(",", " ").split()
-            row_words = numbers.replace(",", " ").split()
-            if len(key) != len(parents) or len(row_words) != k:
-                return None
-            order.append(sum(code[lv] * stride for lv, code, stride in zip(key, codes, strides)))
-            words.extend(row_words)
-        if len(order) != n_rows or len(set(order)) != n_rows:
+        if any(len(key) != len(parents) for key in keys):
             return None
-        rows = np.array(words, dtype=float).reshape(n_rows, k)
+        order = [sum(code[lv] * stride for lv, code, stride in zip(key, codes, strides)) for key in keys]
+        if len(set(order)) != n_rows:
+            return None
     except (KeyError, ValueError):  # an unknown level, or a word that is not a number
         return None
     grid = np.empty((n_rows, k))
-    grid[order] = rows
+    grid[order] = probs
     return grid.reshape(tuple(cards) + (k,))
 
 

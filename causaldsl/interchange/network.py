@@ -222,13 +222,14 @@ def _num(v: float, nums: dict) -> S.Num:
 
 def _node(c: Cpt, by_name: dict, probs: np.ndarray, nums: dict) -> Node:
     k = len(c.levels)
-    get = nums.get
     if c.parents:
         keys = _grid(tuple(len(by_name[p].levels) for p in c.parents))
         cols = probs.reshape(-1, k).T.tolist()
+        for v in set().union(*cols).difference(nums):
+            nums[v] = S.Num(v)
+        num = nums.__getitem__  # every number has its Num now: the tuples are built in C
         spans = (S.NOSPAN,) * len(c.parents)
-        args = tuple(S.Table(c.parents, keys, tuple([get(v) or _num(v, nums) for v in col]), parent_spans=spans)
-                     for col in cols)
+        args = tuple(S.Table(c.parents, keys, tuple(map(num, col)), parent_spans=spans) for col in cols)
     else:
         args = tuple(_num(v, nums) for v in probs.reshape(k).tolist())
     text = f"{c.name} ~ Categorical({', '.join(c.levels)})" + (f" given {', '.join(c.parents)}" if c.parents else "")
