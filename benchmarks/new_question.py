@@ -24,8 +24,8 @@ How each peer is called, as its documentation recommends:
 * pyAgrum: one ``LazyPropagation(bn)`` per loaded network (not timed), ``eraseAllEvidence``,
   ``setEvidence``, ``makeInference``, ``posterior(Y)``; a do-query builds the mutilated network
   (a copy without the arrows into X, X's table uniform) and a ``LazyPropagation`` on it, timed
-  whole. pyAgrum reads the network from a BIF written by pyAgrum itself (``gum.saveBN``), since its
-  BIF reader refuses some bnlearn level names (child's 'Asy/Patch').
+  whole. pyAgrum reads the network from an XDSL file written by pyAgrum itself (``gum.saveBN``; its
+  BIF, BIFXML and NET round trips fail on some bnlearn level names, e.g. child's 'Asy/Patch').
 * causaldsl: ``m = cd.from_bif(text)``, then ``m.query("P(Y | E = \\"e\\", do(X = \\"x\\"))")``.
 
 The load column is ``cd.from_bif(text)`` against ``gum.loadBN(path)`` on the same decompressed
@@ -93,7 +93,7 @@ def generate(name: str, out: str, k: int, seed: int) -> None:
     bn = m.to_pyagrum()
     import pyagrum as gum
 
-    gum.saveBN(bn, out + ".bifxml")
+    gum.saveBN(bn, out + ".xdsl")
     with open(out, "w") as f:
         json.dump(questions, f)
 
@@ -214,7 +214,7 @@ def worker(system: str, name: str, qfile: str, repeat: int) -> None:
         plain = qfile + ".bif"
         with open(plain, "w") as f:
             f.write(text)
-        out = pyagrum_worker(text, questions, repeat, qfile + ".bifxml", plain)
+        out = pyagrum_worker(text, questions, repeat, qfile + ".xdsl", plain)
     print(json.dumps(out))
 
 

@@ -58,6 +58,7 @@ from ..model.distributions import FAMILIES
 from ..model.expressions import compile_expr, free_vars
 from ..model.ir import Model, Slot
 from ..model.queries import EVENT, Plan
+from ..model.relevance import prune_by_evidence
 from .config import float64, settings
 from .contraction import plan as contraction_plan
 
@@ -192,8 +193,12 @@ class _Structure:
     """Everything about a plan's contraction that depends neither on values nor on the array library."""
 
     def __init__(self, plan: Plan, tables: Optional[dict] = None):
-        net: Model = plan.network
         self.plan = plan
+        # Only the components of the network the target reaches past the observed variables
+        # (model/relevance.py): the rest multiplies numerator and denominator alike.
+        targets = ([v for v in free_vars(plan.target) if not v.startswith("$")] if plan.target is not None
+                   else []) + list(plan.dist_vars)
+        net, self.evidence = prune_by_evidence(plan.network, targets, plan.evidence)
         # The model's conditional tables, shared by every plan of one Engine (see node_table).
         self.tables = {} if tables is None else tables
         variables = [n for n in net.nodes if n.kind != "fixed"]
@@ -253,8 +258,8 @@ class _Structure:
         size[n_out] = 3
         terms = [[index[p] for p in pnames] + [index[c.name] for c in copies]
                  for copies, pnames in zip(self.groups, self.pnames)]
-        self.evidence_ops = [(copy, slot) for copy, slot in plan.evidence if copy not in self.fixed]
-        self.evidence_fixed = [(copy, slot) for copy, slot in plan.evidence if copy in self.fixed]
+        self.evidence_ops = [(copy, slot) for copy, slot in self.evidence if copy not in self.fixed]
+        self.evidence_fixed = [(copy, slot) for copy, slot in self.evidence if copy in self.fixed]
         terms.extend([index[copy]] for copy, _ in self.evidence_ops)
         terms.append([n_out] + [index[v] for v in self.target_vars])
         out = [n_out]
