@@ -11,12 +11,13 @@ $(BIN)/python:
 
 # Installed once: each stamp is remade only when pyproject.toml changes, so a second run
 # calls no pip at all (and works offline). The demo needs the package alone; the tests
-# also need the test extras.
+# also need the test extras (torch first, alone, as for bench: pip then takes the local CPU build).
 $(VENV)/.stamp-demo: pyproject.toml | $(BIN)/python
 	$(BIN)/python -m pip install --quiet -e .
 	touch $@
 
 $(VENV)/.stamp-test: pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --quiet "torch==2.13.0"
 	$(BIN)/python -m pip install --quiet -e ".[test]"
 	touch $@ $(VENV)/.stamp-demo
 

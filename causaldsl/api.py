@@ -549,6 +549,22 @@ class CausalModel:
 
         return numpyro_model(self.ir)
 
+    def pyro(self):
+        """The model as a Pyro model function ``model(n=1, data=None)``: a noise site ``U_v`` and a
+        site ``v`` per ``~``, vectorised over ``pyro.plate("units", n)``; it runs under Pyro's and
+        ChiRho's handlers with our counterfactual semantics (see :mod:`causaldsl.engines.pyro_backend`
+        and docs/language.md, "The model in Pyro"). Needs ``pip install "causaldsl[pyro]"``.
+
+        >>> import pyro
+        >>> fn = model("model m {\\n x ~ Normal(1, 2)\\n}").pyro()
+        >>> x = pyro.infer.Predictive(fn, num_samples=1)(n=40_000)["x"]
+        >>> round(float(x.mean()), 1), round(float(x.std()), 1)
+        (1.0, 2.0)
+        """
+        from .engines.pyro_backend import pyro_model
+
+        return pyro_model(self.ir)
+
     def explain(self, query: str):
         """What ``query`` does and how it is answered: the model, the surgery and mutilated graph,
         the twin network of a counterfactual, the engine and why, and for an exact answer the

@@ -165,11 +165,13 @@ TABULATED = """model t {
 
 
 def test_tables_read_straight_off_equal_the_general_factor():
-    """The exact engine reads a Bernoulli probability that is a number, or a table of numbers in
-    grid order, straight into its factor; every such factor (and flag) equals the one the general
-    path computes, with an intervened parent's values on an axis too, and a table in another
-    order (d's parents, e's rows) takes the general path."""
-    from causaldsl.engines.exact import ExactProgram
+    """The exact engine reads a Bernoulli or Categorical probability that is a number, or a table
+    of numbers in grid order, straight into its factor; every factor (and flag) it assembles from
+    the model's tables equals the one the general path computes, with an intervened parent's
+    values on an axis too, and a table in another order (d's parents, e's rows) takes the general
+    path."""
+    from causaldsl.engines.exact import ExactProgram, _read_table
+
     from causaldsl.language.parser import parse_query
     from causaldsl.model.queries import plan_query
 
@@ -178,14 +180,17 @@ def test_tables_read_straight_off_equal_the_general_factor():
     for q, values in (("P(e = 1, d = 1)", np.zeros(1)), ("P(e = 1 | do(a = 1))", np.ones(1))):
         s = ExactProgram(plan_query(m.ir, parse_query(q), q)).structure
         names = [g[0].name for g in s.groups]
-        got = {name: s.tabulated(g) for g, name in enumerate(names)}
-        assert {n for n, f in got.items() if f is not None} == ({"a", "b"} if q.startswith("P(e = 1,") else {"b"})
+        direct = {name: _read_table(s.groups[g][0], s.pnames[g], [s.domain_of[p] for p in s.pnames[g]])
+                  for g, name in enumerate(names)}
+        assert {n for n, f in direct.items() if f is not None} == ({"a", "b", "c"} if q.startswith("P(e = 1,")
+                                                                   else {"b", "c"})
         for g, name in enumerate(names):
-            if got[name] is not None:
-                general, flags = s.factor(g, values, {"$0": values[0]}, {}, np)
-                np.testing.assert_array_equal(got[name][0], general)
-                assert [np.asarray(f).tolist() for f in got[name][1]] == [np.asarray(f).tolist() for f in flags]
-        read.setdefault("b", got["b"])
+            got = s.static_factor(g, values, {"$0": values[0]})
+            general, flags = s.factor(g, values, {"$0": values[0]}, {}, np)
+            np.testing.assert_array_equal(got[0], general)
+            assert [np.asarray(f).tolist() for f in got[1]] == [np.asarray(f).tolist() for f in flags]
+            if name == "b":
+                read.setdefault("b", got)
         assert s.lifted == (["a"] if "do(a" in q else [])
     # b's factor by hand: P(b = 1 | a, c) in rows a, columns c
     b = read["b"][0]
@@ -365,3 +370,41 @@ def test_location_families_counterfactuals_shift_by_the_location():
     for var, shift in (("t", 2.0), ("g", 3.0)):
         r = m.query(f"E[{var}[x = 1] - {var}[x = 0]]", samples=20_000)
         assert r.value == pytest.approx(shift, abs=1e-6)
+
+
+PRUNED = """model p {
+    a ~ Bernoulli(0.3)
+    b ~ Bernoulli(table(a) { 0: 0.2, 1: 0.9 })
+    y ~ Bernoulli(table(b) { 0: 0.1, 1: 0.6 })
+    z ~ Bernoulli(0.4)
+    w ~ Bernoulli(table(z) { 0: 0.5, 1: 0.7 })
+    k ~ Bernoulli(0)
+}"""
+
+
+def test_observed_variables_cut_the_network_and_answers_stay_exact():
+    """Past an observed b, a and b's own table multiply numerator and denominator alike and are left
+    out (b held at its value); w, independent of y, goes with z; each answer is the enumeration's."""
+    from causaldsl.engines.exact import ExactProgram
+    from causaldsl.language.parser import parse_query
+    from causaldsl.model.queries import plan_query
+
+    m = cd.model(PRUNED)
+    q = "P(y = 1 | b = 1, w = 1)"
+    s = ExactProgram(plan_query(m.ir, parse_query(q), q)).structure
+    assert sorted(n.name for n in s.nodes) == ["y"] and list(s.fixed) == ["b"] and s.evidence == ()
+    assert m.query(q).value == pytest.approx(0.6, abs=1e-12)
+    # a is not cut off from y when b is not observed: P(a = 1 | y = 1) by Bayes' rule
+    py_a = {a: sum((pb if bv else 1 - pb) * (0.6 if bv else 0.1) for bv, pb in ((1, (0.2, 0.9)[a]), (0, (0.2, 0.9)[a])))
+            for a in (0, 1)}
+    want = 0.3 * py_a[1] / (0.3 * py_a[1] + 0.7 * py_a[0])
+    assert m.query("P(a = 1 | y = 1, w = 0)").value == pytest.approx(want, abs=1e-12)
+
+
+def test_evidence_of_probability_zero_is_still_an_error_where_it_is_cut_off():
+    """k = 1 has probability 0 and k is independent of y: its table is not positive, so its component
+    is kept and the answer is refused, not P(y = 1)."""
+    m = cd.model(PRUNED)
+    with pytest.raises(cd.CausalDSLError, match="probability"):
+        m.query("P(y = 1 | k = 1)")
+    assert m.query("P(y = 1 | k = 0)").value == pytest.approx(0.7 * (0.8 * 0.1 + 0.2 * 0.6) + 0.3 * (0.1 * 0.1 + 0.9 * 0.6))

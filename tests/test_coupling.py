@@ -179,3 +179,10 @@ def test_to_text_keeps_the_coupling():
     back = cd.model(m.to_text())
     assert [n.coupling for n in back.ir.nodes] == ["gumbel", "gumbel", "quantile"]
     assert back.query(QUERY).value == pytest.approx(m.query(QUERY).value, abs=1e-15)
+
+
+def test_pyro_refuses_a_gumbel_variable_clearly():
+    m = _dice("abc", "gumbel")
+    with pytest.raises(cd.MethodError, match="coupling = gumbel") as info:
+        m.pyro()
+    assert "with_coupling('quantile')" in info.value.hint

@@ -479,3 +479,162 @@ probability ( variable | probability ) { (table) 1, 0; (default) 0, 1; (property
 def test_a_network_without_variables_is_refused():
     err = _error("network empty { }\n", cd.CausalSyntaxError)
     assert "no variables" in err.message
+
+
+# ------------------------------------------------------------------ the fast BIF reading
+ODD_BIF = """// a comment between blocks
+network "my net" { property "x = 1" ; }
+variable "a b" { type discrete [ 3 ] { "<5", 12+, Asy/Patch }; property "position = (1, 2)" ; }
+variable table {
+  type discrete [ 2 ] { yes, no };
+}
+/* another */ variable c { type discrete [ 2 ] { 0 1 }; }
+probability ( "a b" ) { table 0.2, 0.3, 0.5; }
+probability ( table | "a b" ) { (Asy/Patch) 0.5, 0.5; (<5) 0.1, 0.9; (12+) 0.3 0.7; }
+probability ( c table "a b" ) { table 0.1 0.2 0.3 0.4 0.5 0.6 0.9 0.8 0.7 0.6 0.5 0.4; }
+"""
+
+
+def _same_readings(text):
+    from causaldsl.interchange.bif import _read_careful, _read_fast
+
+    fast, careful = _read_fast(text), _read_careful(text)
+    assert fast is not None
+    assert fast[0] == careful[0]
+    assert len(fast[1]) == len(careful[1])
+    for a, b in zip(fast[1], careful[1]):
+        assert (a.name, a.levels, a.parents, a.span) == (b.name, b.levels, b.parents, b.span)
+        np.testing.assert_array_equal(a.probs, b.probs)
+
+
+@pytest.mark.parametrize("name", ["asia", "sachs", "child", "insurance", "alarm", "hailfinder", "win95pts"])
+def test_fast_and_careful_bif_readings_give_the_same_tables(name):
+    """bnlearn's files take the fast reading (whole blocks by regular expressions, numbers by NumPy),
+    which gives the very tables, names, levels and declaration places the grammar's reading gives."""
+    from causaldsl.interchange.bif import bif_text
+
+    _same_readings(bif_text(_path(name)))
+
+
+def test_fast_reading_takes_odd_names_old_headers_and_rows_in_any_order():
+    _same_readings(ODD_BIF)
+    m = cd.from_bif(ODD_BIF)
+    assert m.name == "my net" and m.ir["a b"].levels == ("<5", "12+", "Asy/Patch")
+    # P(c = 1 | table = no, a b = Asy/Patch): the old header lists c's parents as table, "a b"; the
+    # table is child-major, last parent fastest: row (no, Asy/Patch) is the 6th, so P = 0.4
+    assert _table_of(m.ir, "c").probs[1, 2, 1] == 0.4
+    want = 0.2 * (0.1 * 0.9 + 0.9 * 0.6) + 0.3 * (0.3 * 0.8 + 0.7 * 0.5) + 0.5 * (0.5 * 0.7 + 0.5 * 0.4)
+    assert m.query('P(c = "1")').value == pytest.approx(want, abs=1e-12)
+
+
+@pytest.mark.parametrize("body, probs", [
+    ("{ table 0.2, 0.8; // a comment inside\n}", [0.2, 0.8]),
+    ("{ default 0.2, 0.8; }", [0.2, 0.8]),
+    ("{ /* x */ table 0.5, 0.5; }", [0.5, 0.5]),
+])
+def test_what_the_fast_reading_leaves_is_read_by_the_grammar(body, probs):
+    from causaldsl.interchange.bif import _read_fast
+
+    text = "variable a { type discrete [ 2 ] { yes, no }; }\nprobability ( a ) " + body
+    assert _read_fast(text) is None
+    assert _table_of(cd.from_bif(text).ir, "a").probs.tolist() == probs
+
+
+@pytest.mark.parametrize("text", [
+    "variable a { type discrete [ 2 ] { " + "b" * 3000 + " c }",
+    "variable a { type discrete [ 2 ] { " + "b," * 3000 + " c }; ",
+    "probability ( " + "a " * 3000 + "| b ) { (x) 0.1 0.9; ",
+    "\n" + " " * 20000 + "garbage",
+    "// " + "// x " * 3000 + "\nvariable",
+])
+def test_the_fast_reading_fails_in_linear_time(text):
+    """Its patterns never backtrack into a run they took: a malformed text of 10^4 characters is
+    handed to the grammar at once (exponential backtracking would take years), which says where it
+    is wrong."""
+    import time
+
+    from causaldsl.interchange.bif import _read_fast
+
+    t0 = time.perf_counter()
+    assert _read_fast(text) is None
+    assert time.perf_counter() - t0 < 1.0
+    with pytest.raises(cd.CausalDSLError):
+        cd.from_bif(text)
+
+
+def test_a_long_text_without_braces_is_not_taken_for_a_path():
+    with pytest.raises(cd.CausalDSLError, match="no BIF file"):
+        cd.from_bif("x" * 5000)
+
+
+# ------------------------------------------------------------------ new questions on one model
+@pytest.mark.parametrize("name", ["child", "alarm", "insurance"])
+def test_new_questions_on_one_loaded_model_do_not_leak_into_each_other(name):
+    """The tables are tabulated once per model and shared by every question: a marginal, then
+    do(X = x) on a parent of the target, the marginal again, evidence, do + evidence, and do at
+    another value, asked in that order of one loaded model, each answer as pgmpy's VE gives it (a
+    do-query on the mutilated network) and pyAgrum's LazyPropagation; the model keeps one table
+    per variable, not one per question."""
+    bn = get_example_model(name)
+    m = cd.from_bif(_path(name))
+    rng = random.Random(11)
+    sample = bn.simulate(1, seed=11, show_progress=False).iloc[0].to_dict()
+    ys = sorted(v for v in bn.nodes() if len(list(bn.predecessors(v))) >= 2)
+    for y in rng.sample(ys, 2):
+        x = sorted(bn.predecessors(y))[0]
+        e = rng.choice(sorted(set(bn.nodes()) - {x, y}))
+        states = [str(s) for s in bn.get_cpds(x).state_names[x]]
+        other = next(s for s in states if s != str(sample[x]))
+        asked = [(y, {}, {}), (y, {}, {x: str(sample[x])}), (y, {}, {}), (y, {e: str(sample[e])}, {}),
+                 (y, {e: str(sample[e])}, {x: str(sample[x])}), (y, {}, {x: other}), (y, {}, {})]
+        agrum = _normalised(m).to_pyagrum() if gum is not None else None
+        for yy, evidence, do in asked:
+            ours = _our_answer(m, yy, evidence, do)
+            theirs = _pgmpy_answer(bn, yy, evidence, do)
+            assert ours.keys() == theirs.keys()
+            for lv in theirs:
+                assert ours[lv] == pytest.approx(theirs[lv], abs=1e-9), (name, yy, evidence, do, lv)
+            if agrum is not None:
+                for lv, p in _pyagrum_answer(agrum, yy, evidence, do).items():
+                    assert ours[lv] == pytest.approx(p, abs=1e-7), (name, yy, evidence, do, lv)
+    assert 0 < len(m.engine.tables) <= len(m.ir.nodes)
+
+
+def test_a_counterfactual_after_other_questions_shares_the_tables_rightly():
+    """Copies of a variable in another world read the model's own table: asked after a marginal
+    and a do-query of the same model, the counterfactual on asia is still the enumeration's."""
+    m = cd.from_bif(_path("asia"))
+    bn = get_example_model("asia")
+    for y, evidence, do in (("dysp", {}, {}), ("dysp", {}, {"smoke": "no"}), ("dysp", {"smoke": "yes"}, {})):
+        ours, theirs = _our_answer(m, y, evidence, do), _pgmpy_answer(bn, y, evidence, do)
+        assert ours == pytest.approx(theirs, abs=1e-12)
+    got = m.query('P(dysp[smoke = "no"] = "yes" | smoke = "yes", dysp = "yes")')
+    assert got.value == pytest.approx(_asia_counterfactual_by_enumeration(), abs=1e-12)
+    assert m.query('P(dysp = "yes" | do(smoke = "no"))').value == pytest.approx(
+        _pgmpy_answer(bn, "dysp", {}, {"smoke": "no"})["yes"], abs=1e-12)
+
+
+@pytest.mark.parametrize("name", ["asia", "alarm"])
+def test_every_bif_table_two_levels_or_more_is_read_straight_off(name):
+    """A BIF variable is Categorical with its level names, two levels or more; its table is read
+    straight off its numbers (no expression evaluated over the grid, as for a Bernoulli table), and
+    equals what the general path computes."""
+    from causaldsl.engines.exact import ExactProgram, _read_table
+    from causaldsl.language.parser import parse_query
+    from causaldsl.model.queries import plan_query
+
+    m = cd.from_bif(_path(name))
+    sinks = [n for n in m.ir.names if not any(n in o.parents for o in m.ir.nodes)]
+    q = "P(" + sinks[0] + ")"
+    s = ExactProgram(plan_query(m.ir, parse_query(q), q)).structure
+    two = 0
+    for g, copies in enumerate(s.groups):
+        c = copies[0]
+        two += len(c.levels) == 2
+        assert c.family == "Categorical" and c.levels == m.ir[c.name].levels
+        assert _read_table(c, s.pnames[g], [s.domain_of[p] for p in s.pnames[g]]) is not None
+        got, flags = s.static_factor(g, np.zeros(1), {})
+        general, gflags = s.factor(g, np.zeros(1), {}, {}, np)
+        np.testing.assert_array_equal(got, general)
+        assert [bool(f) for f in flags] == [bool(f) for f in gflags] == [False]
+    assert two > 0

@@ -219,7 +219,7 @@ def run_plan(plan: Plan, engine: Engine, *, text: str, method: Optional[str] = N
 
 def _exact_program(plan: Plan, engine: Engine) -> ExactProgram:
     """The exact engine of ``plan``'s structure, built once (its path and :class:`Cost` with it)."""
-    return engine.once(engine.exact, plan.key, lambda: ExactProgram(plan, compiler=engine.compiler))
+    return engine.once(engine.exact, plan.key, lambda: ExactProgram(plan, compiler=engine.compiler, tables=engine.tables))
 
 
 def _exact_value(plan: Plan, program: ExactProgram, text: str, source: str, span):

@@ -37,6 +37,7 @@ class Engine:
     gaussian: dict = field(default_factory=dict)     # plan key -> GaussianProgram, or None: not Gaussian
     nuts: dict = field(default_factory=dict)         # plan key -> NutsProgram, or None: cannot run NUTS
     costs: dict = field(default_factory=dict)        # plan key -> Cost of the exact answer
+    tables: dict = field(default_factory=dict)       # each variable's conditional table, once (exact.py)
     samplers: dict = field(default_factory=dict)     # what m.sample draws with
 
     @staticmethod

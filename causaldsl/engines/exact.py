@@ -44,6 +44,7 @@ the same contraction, and would dominate the first answer. So:
 from __future__ import annotations
 
 import collections
+import operator
 import threading
 from collections import defaultdict
 from dataclasses import dataclass
@@ -57,7 +58,8 @@ from ..language import syntax as S
 from ..model.distributions import FAMILIES
 from ..model.expressions import compile_expr, free_vars
 from ..model.ir import Model, Slot
-from ..model.queries import Plan
+from ..model.queries import EVENT, Plan
+from ..model.relevance import prune_by_evidence
 from .config import float64, settings
 from .contraction import plan as contraction_plan
 from .coupling import gumbel_max_joint, quantile_joint
@@ -91,6 +93,70 @@ def _pmf(family: str, params, dom, xp):
     the namespace of ``params`` (NumPy for the first answers, JAX when traced)."""
     fam = FAMILIES[family]
     return fam.pmf(params, dom), fam.invalid(params)
+
+
+def _on_grid(a, own: list, pnames: list, extra: int = 0):
+    """``a``, whose leading axes are the parents ``own`` (then ``extra`` axes of its own), with
+    its parent axes moved to their places among ``pnames`` and a length-1 axis for each other."""
+    order = sorted(range(len(own)), key=lambda i: pnames.index(own[i]))
+    a = np.transpose(a, order + list(range(len(own), len(own) + extra)))
+    shape = [1] * len(pnames) + list(a.shape[len(own):])
+    for i in order:
+        shape[pnames.index(own[i])] = a.shape[order.index(i)]
+    return a.reshape(shape)
+
+
+_VALUE = operator.attrgetter("value")
+
+
+def _read_table(c, own: list, domains: list):
+    """``(pmf, bad)`` of a Bernoulli or Categorical copy read straight off its numbers, where each
+    probability is a number or a table of numbers over exactly ``own`` with the rows in the grid's
+    order (how conditional probability tables are written, BIF's among them); ``None`` otherwise
+    (the expressions are then evaluated over the grid). The flags are the families' own rules
+    (:mod:`~causaldsl.model.distributions`): a probability outside [0, 1] or NaN, and for a
+    Categorical a row whose sum is off 1 by more than 1e-6.
+
+    >>> from causaldsl.model.ir import Node
+    >>> t = S.Table(("a",), ((0.0,), (1.0,)), (S.Num(0.2), S.Num(0.7)))
+    >>> n = Node("y", "sample", ("a",), "Bernoulli", (t,), domain=(0.0, 1.0))
+    >>> pmf, bad = _read_table(n, ["a"], [(0.0, 1.0)])
+    >>> pmf.round(3).tolist(), bad.tolist()
+    ([[0.8, 0.2], [0.3, 0.7]], [False, False])
+    """
+    if c.kind != "sample" or c.family not in ("Bernoulli", "Categorical"):
+        return None
+    bernoulli = c.family == "Bernoulli"
+    if (bernoulli and tuple(c.domain) != (0.0, 1.0)) or (not bernoulli and len(c.args) != len(c.domain)):
+        return None
+    shape = tuple(map(len, domains))
+    n = int(np.prod(shape)) if shape else 1
+    names = c.env_names
+    cols, keys = [], None
+    for arg in c.args:
+        if type(arg) is S.Num:
+            cols.append(np.full(n, float(arg.value)))
+        elif type(arg) is S.Table and tuple(names.get(e, e) for e in arg.parents) == tuple(own):
+            if keys is None or arg.keys is not keys and arg.keys != keys:
+                if not arg.in_grid_order(domains):
+                    return None
+                keys = arg.keys
+            values = arg.values
+            if set(map(type, values)) != {S.Num}:  # in C: a BIF table has 10^5 numbers
+                return None
+            cols.append(np.fromiter(map(_VALUE, values), float, len(values)))
+        else:
+            return None
+    ps = np.array(cols, dtype=float).T  # (rows, arguments)
+    with np.errstate(invalid="ignore"):
+        if bernoulli:
+            p = ps[:, 0]
+            pmf = np.stack([1.0 - p, p], axis=-1)
+            bad = ~((0.0 <= p) & (p <= 1.0))  # NaN fails both comparisons
+        else:
+            pmf = ps
+            bad = (((ps < 0) | (ps > 1) | np.isnan(ps)).any(axis=-1)) | (np.abs(ps.sum(axis=-1) - 1) > 1e-6)
+    return pmf.reshape(shape + (pmf.shape[-1],)), bad.reshape(shape)
 
 
 @dataclass(frozen=True)
@@ -128,9 +194,15 @@ def structure_cost(plan: Plan) -> Cost:
 class _Structure:
     """Everything about a plan's contraction that depends neither on values nor on the array library."""
 
-    def __init__(self, plan: Plan):
-        net: Model = plan.network
+    def __init__(self, plan: Plan, tables: Optional[dict] = None):
         self.plan = plan
+        # Only the components of the network the target reaches past the observed variables
+        # (model/relevance.py): the rest multiplies numerator and denominator alike.
+        targets = ([v for v in free_vars(plan.target) if not v.startswith("$")] if plan.target is not None
+                   else []) + list(plan.dist_vars)
+        net, self.evidence = prune_by_evidence(plan.network, targets, plan.evidence)
+        # The model's conditional tables, shared by every plan of one Engine (see node_table).
+        self.tables = {} if tables is None else tables
         variables = [n for n in net.nodes if n.kind != "fixed"]
         self.fixed = {n.name: n for n in net.nodes if n.kind == "fixed"}
         # An intervened variable held at a query value, with finitely many values, becomes an axis
@@ -143,10 +215,15 @@ class _Structure:
         groups: dict[str, list] = defaultdict(list)
         for n in variables:
             groups[n.noise].append(n)
-        self.groups = list(groups.values())
-        self.nodes = [n for g in self.groups for n in g]  # the order of the invalid flags
+        # Tuples, not lists, here and below: a program outlives its question, and a tuple of names
+        # or flags is a container the garbage collector stops tracking (lists it walks at every
+        # full pass, whose cost grows with what every question left behind).
+        self.groups = tuple(tuple(g) for g in groups.values())
+        self.nodes = tuple(n for g in self.groups for n in g)  # the order of the invalid flags
         self.domains = {n.name: np.asarray(n.domain, dtype=float) for n in variables}
         self.domains.update({name: np.asarray(self.fixed[name].domain, dtype=float) for name in self.lifted})
+        self.domain_of = {n.name: n.domain for n in variables}
+        self.domain_of.update({name: self.fixed[name].domain for name in self.lifted})
         self.domains_fixed = {d: np.asarray(self.fixed[d].domain, dtype=float)
                               for d in plan.dist_vars if d in self.fixed}
         self.exprs = {n.name: (n.args if n.kind == "sample" else (n.expr,)) for n in variables}
@@ -155,11 +232,11 @@ class _Structure:
                             if plan.target is not None else [])
         # A group whose copies read an intervened (fixed) parent held at a query value must be
         # recomputed for each value; every other group is a constant of the structure (given theta).
-        self.dynamic = [any(p in self.fixed and p not in lifted and isinstance(self.fixed[p].value, Slot)
-                            for c in copies for p in c.parents) for copies in self.groups]
-        self.pnames = [list(dict.fromkeys(p for c in copies for p in c.parents if p not in self.fixed or p in lifted))
-                       for copies in self.groups]
-        self.lifted_in = [[p for p in pnames if p in lifted] for pnames in self.pnames]
+        self.dynamic = tuple(any(p in self.fixed and p not in lifted and isinstance(self.fixed[p].value, Slot)
+                                 for c in copies for p in c.parents) for copies in self.groups)
+        self.pnames = tuple(tuple(dict.fromkeys(p for c in copies for p in c.parents if p not in self.fixed or p in lifted))
+                            for copies in self.groups)
+        self.lifted_in = tuple(tuple(p for p in pnames if p in lifted) for pnames in self.pnames)
         self._equation()
 
     def compiled(self, name: str, xp):
@@ -183,8 +260,8 @@ class _Structure:
         size[n_out] = 3
         terms = [[index[p] for p in pnames] + [index[c.name] for c in copies]
                  for copies, pnames in zip(self.groups, self.pnames)]
-        self.evidence_ops = [(copy, slot) for copy, slot in plan.evidence if copy not in self.fixed]
-        self.evidence_fixed = [(copy, slot) for copy, slot in plan.evidence if copy in self.fixed]
+        self.evidence_ops = [(copy, slot) for copy, slot in self.evidence if copy not in self.fixed]
+        self.evidence_fixed = [(copy, slot) for copy, slot in self.evidence if copy in self.fixed]
         terms.extend([index[copy]] for copy, _ in self.evidence_ops)
         terms.append([n_out] + [index[v] for v in self.target_vars])
         out = [n_out]
@@ -239,38 +316,55 @@ class _Structure:
         params = tuple(_spread(f(penv), pshape, xp) for f in fns)
         return _pmf(node.family, params, dom, xp)
 
-    def tabulated(self, g: int):
-        """Group ``g``'s NumPy factor read straight off its numbers, where the group is one
-        Bernoulli copy whose probability is a number (no parents) or a table of numbers over
-        exactly its parents with the rows in the grid's order (how conditional probability
-        tables are written): ``(factor, [flag])`` as :meth:`factor` gives it; ``None`` for any
-        other group."""
+    def node_table(self, c, own: list):
+        """``(pmf, bad)`` of copy ``c`` over its own parents ``own`` (every one an axis), in NumPy:
+        ``pmf[..., j]`` the probability of its ``j``-th value, ``bad`` its invalid-parameter flag
+        per parent configuration. The table depends on neither the query nor its values, so it is
+        worked out once per model and kept in :attr:`tables` (the Engine's), keyed by the
+        mechanism's syntax object (copies in other worlds share it), its parents' domains and how
+        the mechanism's names map onto them. A question after the first re-reads no table."""
+        src = c.args if c.kind == "sample" else c.expr
+        names = c.env_names
+        key = (id(src), c.kind, c.family, c.domain, tuple(self.domain_of[p] for p in own),
+               tuple(sorted((e, own.index(p)) for e, p in names.items())))
+        hit = self.tables.get(key)
+        if hit is not None and hit[0] is src:
+            return hit[1], hit[2]
+        domains = [self.domain_of[p] for p in own]
+        got = _read_table(c, own, domains)
+        if got is None:
+            pshape = tuple(map(len, domains))
+            env = {name: np.asarray(d, dtype=float).reshape([-1 if j == i else 1 for j in range(len(own))])
+                   for i, (name, d) in enumerate(zip(own, domains))}
+            pmf, bad = self.node_pmf(c, env, pshape, {}, np)
+            got = (np.asarray(pmf, dtype=float), np.asarray(_spread(bad, pshape, np), dtype=bool))
+        for a in got:
+            a.flags.writeable = False  # shared by every plan of the model
+        if not c.name.startswith(EVENT):  # an event's condition is the query's own: nothing to keep
+            self.tables[key] = (src, *got)
+        return got
+
+    def static_factor(self, g: int, values, slots):
+        """``(factor, [flag per copy])`` of group ``g``, which does not depend on the query's values,
+        assembled from the model's tables (:meth:`node_table`); as :meth:`factor` gives it."""
         copies, pnames = self.groups[g], self.pnames[g]
-        c = copies[0]
-        if len(copies) != 1 or c.kind != "sample" or c.family != "Bernoulli":
-            return None
-        arg = c.args[0]
-        if self.domains[c.name].tolist() != [0.0, 1.0]:
-            return None
-        domains = [self.domains[p].tolist() for p in pnames]
-        if type(arg) is S.Num and not pnames:
-            ps = [float(arg.value)]
-        elif type(arg) is S.Table and all(type(v) is S.Num for v in arg.values):
-            names = c.env_names
-            if [names.get(e, e) for e in arg.parents] != pnames or not arg.in_grid_order(domains):
-                return None
-            ps = [v.value for v in arg.values]
-        else:
-            return None
-        # From Python floats, in a NumPy call or two: a dozen array operations on tables of 2-8
-        # entries cost more than the contraction they feed.
-        shape = tuple(map(len, domains))
-        pmf = np.array([(1.0 - p, p) for p in ps]).reshape(shape + (2,))
-        bad = [not (0.0 <= p <= 1.0) for p in ps]  # NaN fails both comparisons
-        if not self.lifted_in[g]:
-            return pmf, [np.bool_(any(bad))]
-        others = tuple(i for i, p in enumerate(pnames) if p not in self.lifted_in[g])
-        return self._finite(pmf, np), [np.array(bad).reshape(shape).any(axis=others)]
+        if any(p not in pnames for c in copies for p in c.parents):  # a parent held at a constant
+            return self.factor(g, values, slots, {}, np)
+        pshape = tuple(len(self.domains[p]) for p in pnames)
+        lifted = self.lifted_in[g]
+        others = tuple(i for i, p in enumerate(pnames) if p not in lifted)
+        pmfs, flags = [], []
+        for c in copies:
+            own = tuple(dict.fromkeys(c.parents))
+            pmf, bad = self.node_table(c, own)
+            if own != pnames:  # a copy of a coupled group: its parents' axes among the group's
+                pmf = _on_grid(pmf, own, pnames, extra=1)
+                bad = _on_grid(bad, own, pnames)
+                pmf = np.broadcast_to(pmf, pshape + pmf.shape[-1:])
+            pmfs.append(pmf)
+            flags.append(_spread(bad, pshape, np).any(axis=others) if lifted else np.bool_(bad.any()))
+        f = self._coupled(pmfs, pshape, np)
+        return (self._finite(f, np) if lifted else f), tuple(flags)
 
     def factor(self, g: int, values, slots, theta, xp):
         """``(factor, [invalid flag per copy])`` of group ``g``; where the group has lifted axes,
@@ -471,8 +565,9 @@ class ExactProgram:
     (True, 0.9)
     """
 
-    def __init__(self, plan: Plan, background: bool = True, compiler: Optional["Compiler"] = None):
-        self.structure = s = _Structure(plan)
+    def __init__(self, plan: Plan, background: bool = True, compiler: Optional["Compiler"] = None,
+                 tables: Optional[dict] = None):
+        self.structure = s = _Structure(plan, tables)
         self.nodes = s.nodes
         self.background = background
         self.compiler = compiler or COMPILER
@@ -487,7 +582,7 @@ class ExactProgram:
             s = self.structure
             slots = {f"${i}": values[i] for i in range(values.shape[0])}
             with np.errstate(all="ignore"):
-                self._static = [None if dyn else (s.tabulated(g) or s.factor(g, values, slots, {}, np))
+                self._static = [None if dyn else s.static_factor(g, values, slots)
                                 for g, dyn in enumerate(s.dynamic)]
         return self._static
 

@@ -28,6 +28,7 @@ from __future__ import annotations
 import functools
 import gzip
 import itertools
+import math
 import os
 import re
 from pathlib import Path
@@ -193,7 +194,11 @@ def bif_text(source: Union[str, Path]) -> str:
     """
     if isinstance(source, os.PathLike) or ("{" not in source and "\n" not in source):
         path = Path(source)
-        if not path.is_file():
+        try:
+            found = path.is_file()
+        except (OSError, ValueError):  # a name too long for a path, or one holding a NUL: not a file
+            found = False
+        if not found:
             raise CausalDSLError(f"no BIF file at '{path}'", hint="pass a path to a .bif or .bif.gz file, or BIF text")
         data = path.read_bytes()
         if data[:2] == b"\x1f\x8b":
@@ -213,6 +218,23 @@ def read_bif(source: Union[str, Path], *, tolerance: float = TOLERANCE, name: Op
     ('unknown', ('yes', 'no'))
     """
     text = bif_text(source)
+    fast = _read_fast(text)
+    if fast is not None:
+        try:
+            return build_model(name or fast[0] or "unknown", fast[1], text, tolerance=tolerance)
+        except CausalDSLError:
+            pass  # the careful reading below finds the same mistake, and says where it is
+    network, cpts = _read_careful(text)
+    return build_model(name or network or "unknown", cpts, text, tolerance=tolerance)
+
+
+def _read_careful(text: str) -> tuple[Optional[str], list[Cpt]]:
+    """``(network name, tables)`` of any BIF text, token by token with the grammar; every mistake
+    a :class:`CausalDSLError` at its place.
+
+    >>> _read_careful("variable a { type discrete [ 2 ] { yes, no }; } probability ( a ) { default 0.5, 0.5; }")[1][0].probs.tolist()
+    [0.5, 0.5]
+    """
     try:
         items = _parser().parse(text)
     except UnexpectedInput as err:
@@ -224,7 +246,152 @@ def read_bif(source: Union[str, Path], *, tolerance: float = TOLERANCE, name: Op
     if not cpts:
         raise CausalSyntaxError("the BIF text declares no variables", line=1, column=1, source=text,
                                 hint="declare one: variable a { type discrete [ 2 ] { yes, no }; }")
-    return build_model(name or network or "unknown", cpts, text, tolerance=tolerance)
+    return network, cpts
+
+
+# ---------------------------------------------------------------------------------- fast reading
+# The common shapes of a block, as bnlearn, pgmpy and pyAgrum write them, each block matched whole
+# by one regular expression (in C: the grammar's parser spends ~5 us a token, most of a load) and
+# its numbers read by NumPy. Anything else (comments inside a block, 'default', quoted row keys,
+# properties in a probability block, any mistake) is left to the grammar (grammar/bif.lark), whose
+# tokens place every message; both readings give the same tables.
+_W = r'[^\s,;(){}\[\]|"]'
+# A name: the grammar's STRING or WORD, a word's run taken whole (no backtracking into it: every
+# pattern here matches in linear time, also where it fails).
+_N = r'(?:"[^"]*"|(?!/[/*])' + _W + r'+(?!' + _W + r'))'
+_NAME = re.compile(r'"([^"]*)"|(' + _W + r'+)')
+_SPACE = r'(?:[ \t\r\n\f\ufeff]|//[^\n]*(?![^\n])|/\*(?:[^*]|\*(?!/))*\*/)*'
+# A body: braces, one level nested, around anything; a run without braces or quotes taken whole
+# (a lookahead and a backreference: Python's re before 3.11 has no atomic groups).
+_BODY = r'\{(?:(?=(?P<r1>[^{}"]+))(?P=r1)|"[^"]*"|\{(?:(?=(?P<r2>[^{}"]+))(?P=r2)|"[^"]*")*\})*\}'
+_BLOCK = re.compile(_SPACE + r'(?:(network|variable)(?=[\s"])\s*(' + _N + r')|probability\s*(\((?:"[^"]*"|[^()"])*\)))'
+                    r'\s*(?P<body>' + _BODY + ')')
+_END = re.compile(_SPACE)
+_PROPS = r'(?:\s*property\s+(?:"[^"]*"|[^;"])+;)*'
+_VARIABLE_BODY = re.compile(r'\{' + _PROPS + r'\s*type\s+discrete\s*\[\s*([0-9]+)\s*\]\s*\{((?:\s*' + _N
+                            + r'\s*,?)*)\s*\}\s*;' + _PROPS + r'\s*\}')
+_NETWORK_BODY = re.compile(r'\{' + _PROPS + r'\s*\}')
+_HEAD = re.compile(r'\(\s*' + _N + r'(?:\s*,?\s*' + _N + r')*\s*(?:\|\s*' + _N + r'(?:\s*,?\s*' + _N + r')*\s*)?\)')
+_NUMS = r'[-+.0-9][-+.0-9eE \t\r\n,]*'
+_TABLE_BODY = re.compile(r'\{\s*table\s+(' + _NUMS + r');\s*\}')
+_ROWS_BODY = re.compile(r'\{(?:\s*\([^()";{}]*\)\s*' + _NUMS + r';)*\s*\}')
+_ROW = re.compile(r'\(([^()";{}]*)\)\s*([^;]*);')
+
+
+def _names(text: str) -> list[str]:
+    return [m.group(1) if m.group(1) is not None else m.group(2) for m in _NAME.finditer(text)]
+
+
+def _blocks(text: str):
+    """``(kind, name or head, body, position of the name)`` per block, or ``None`` where the text is
+    not blocks of the common shapes one after another."""
+    out, pos, n = [], 0, len(text)
+    while True:
+        m = _BLOCK.match(text, pos)
+        if m is None:
+            return out if _END.match(text, pos).end() == n else None
+        body = m.group("body")
+        if "//" in body or "/*" in body:  # a comment inside a block: the grammar skips it right
+            return None
+        if m.group(1):
+            out.append((m.group(1), m.group(2), body, m.start(2)))
+        else:
+            out.append(("probability", m.group(3), body, m.start(3)))
+        pos = m.end()
+
+
+def _read_fast(text: str) -> Optional[tuple[Optional[str], list[Cpt]]]:
+    """``(network name, tables)`` of a BIF text whose blocks all have the common shapes, a block at a
+    time (a table's numbers in one NumPy call); ``None`` for any other text, which :func:`read_bif`
+    then reads with the grammar.
+
+    >>> _, (a,) = _read_fast("variable a { type discrete [ 2 ] { yes, no }; } probability ( a ) { table 0.2, 0.8; }")
+    >>> a.name, a.levels, a.probs.tolist()
+    ('a', ('yes', 'no'), [0.2, 0.8])
+    >>> _read_fast("probability ( a ) { default 0.5, 0.5; }") is None
+    True
+    """
+    blocks = _blocks(text)
+    if not blocks:
+        return None
+    network = None
+    variables: dict[str, tuple] = {}  # name -> (span, levels)
+    heads: list = []
+    line, last = 1, 0
+    for kind, head, body, at in blocks:
+        if kind == "network":
+            if not _NETWORK_BODY.fullmatch(body):
+                return None
+            network = head[1:-1] if head.startswith('"') else head
+        elif kind == "variable":
+            m = _VARIABLE_BODY.fullmatch(body)
+            name = head[1:-1] if head.startswith('"') else head
+            if m is None or name in variables:
+                return None
+            levels = _names(m.group(2))
+            if int(m.group(1)) != len(levels) or len(set(levels)) != len(levels):
+                return None
+            line += text.count("\n", last, at)  # where the name is, for later messages
+            last = at
+            column = at - text.rfind("\n", 0, at)
+            variables[name] = (Span(line, column, column + len(head)), tuple(levels))
+        else:
+            if "//" in head or "/*" in head or not _HEAD.fullmatch(head):
+                return None
+            heads.append((_names(head), body))
+    cpts: dict[str, Cpt] = {}
+    for names, body in heads:
+        if any(n not in variables for n in names) or names[0] in cpts:
+            return None
+        probs = _fast_table(variables, names[0], names[1:], body)
+        if probs is None:
+            return None
+        span, levels = variables[names[0]]
+        cpts[names[0]] = Cpt(names[0], levels, tuple(names[1:]), probs, span)
+    if not variables or len(cpts) != len(variables):
+        return None
+    return network, [cpts[v] for v in variables]
+
+
+def _fast_table(variables: dict, child: str, parents: list, body: str) -> Optional[np.ndarray]:
+    """The array over (parents..., levels) of one probability block's body, or ``None``."""
+    k = len(variables[child][1])
+    cards = [len(variables[p][1]) for p in parents]
+    n_rows = math.prod(cards)
+    m = _TABLE_BODY.fullmatch(body)
+    try:
+        if m is not None:
+            words = m.group(1).replace(",", " ").split()
+            if len(words) != n_rows * k:
+                return None
+            return np.array(words, dtype=float).reshape(k, n_rows).T.reshape(tuple(cards) + (k,)).copy()
+        if not parents or not _ROWS_BODY.fullmatch(body):
+            return None
+        rows = _ROW.findall(body)
+        keys = [tuple(key.replace(",", " ").split()) for key, _ in rows]
+        words = []
+        for _, numbers in rows:
+            row_words = numbers.replace(",", " ").split()
+            if len(row_words) != k:
+                return None
+            words.extend(row_words)
+        if len(rows) != n_rows:
+            return None
+        probs = np.array(words, dtype=float).reshape(n_rows, k)
+        if keys == list(itertools.product(*[variables[p][1] for p in parents])):  # in the grid's order
+            return probs.reshape(tuple(cards) + (k,))
+        codes = [{lv: i for i, lv in enumerate(variables[p][1])} for p in parents]
+        strides = [math.prod(cards[i + 1:]) for i in range(len(cards))]
+        if any(len(key) != len(parents) for key in keys):
+            return None
+        order = [sum(code[lv] * stride for lv, code, stride in zip(key, codes, strides)) for key in keys]
+        if len(set(order)) != n_rows:
+            return None
+    except (KeyError, ValueError):  # an unknown level, or a word that is not a number
+        return None
+    grid = np.empty((n_rows, k))
+    grid[order] = probs
+    return grid.reshape(tuple(cards) + (k,))
 
 
 def _numbers(tokens: list, text: str) -> np.ndarray:

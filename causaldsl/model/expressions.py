@@ -62,6 +62,8 @@ def _ops(xp):
     In NumPy, arithmetic goes through Python's operators and numbers are ``np.float64``: the
     same ufuncs and rules (``1 / 0`` is inf) as ``np.add`` and friends, without their call
     overhead on single values (n = 1), where it was most of the time."""
+    if getattr(xp, "__name__", "") == "torch":
+        return _torch_ops(xp)
     sigmoid = jax.nn.sigmoid if xp is jnp else (lambda x: 1.0 / (1.0 + xp.exp(-x)))
     if xp is np:
         arithmetic = dict(_OPERATORS)
@@ -84,11 +86,32 @@ def _ops(xp):
     }
 
 
+def _torch_ops(torch):
+    """The operations of PyTorch (:mod:`causaldsl.engines.pyro_backend`), in its default float
+    dtype. Arithmetic and comparisons are Python's operators (``torch.equal`` compares whole
+    tensors); tables go row by row (``torch.take`` flattens its input)."""
+    def to_float(x):
+        return torch.as_tensor(x, dtype=torch.get_default_dtype())
+
+    return {
+        "exp": torch.exp, "log": torch.log, "sqrt": torch.sqrt, "abs": torch.abs, "sigmoid": torch.sigmoid,
+        "min": torch.minimum, "max": torch.maximum,
+        "where": lambda c, a, b: torch.where(c, to_float(a), to_float(b)),
+        **_OPERATORS,
+        "float": to_float, "asarray": to_float,
+        "searchsorted": lambda a, v: torch.searchsorted(a, to_float(v)), "clip": torch.clip,
+        "int": lambda x: torch.round(to_float(x)).long(),
+    }
+
+
 _UNARY = ("exp", "log", "sqrt", "abs", "sigmoid")
 
 
 def compile_expr(expr: S.Expr, xp=jnp) -> Compiled:
-    """A function ``env -> array`` computing ``expr``; logical results are 0.0 / 1.0."""
+    """A function ``env -> array`` computing ``expr``; logical results are 0.0 / 1.0.
+
+    ``xp`` is the array library: ``jax.numpy`` (the engines), ``numpy``, or ``torch`` (the Pyro
+    backend), each through the same tree walk."""
     return _compile(expr, _ops(xp))
 
 

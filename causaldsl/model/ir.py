@@ -61,6 +61,13 @@ class Node:
     span: Span = field(default=Span(0, 0), compare=False)
     text: str = field(default="", compare=False)  # the statement, for messages
 
+    def __hash__(self) -> int:
+        # Over the node's shape, not its mechanism: a plan's key holds its network's nodes, and
+        # hashing a mechanism (a BIF table: every number) cost more than a new question's answer.
+        # Equal nodes still hash equal; equality compares the mechanisms.
+        return hash((self.name, self.kind, self.parents, self.family, self.bind, self.domain, self.value,
+                     self.noise, self.origin))
+
     @property
     def finite(self) -> bool:
         return self.domain is not None
