@@ -539,3 +539,43 @@ def test_architecture_names_every_module():
                if p.name != "__init__.py" and p.parent.name not in ("notebook", "bayes", "interchange")
                and p.name not in text]
     assert missing == []
+
+
+def test_language_too_large_for_exact():
+    """docs/language.md, "Too large for exact": the complete 40-variable model's answer and refusal."""
+    text = (ROOT / "docs/language.md").read_text()
+    shown = re.search(r"`(P\(v39 = 1\) = [^`]*)`", text).group(1)
+    rows = ["v0 ~ Bernoulli(0.5)"] + [f"v{i} ~ Bernoulli(({' + '.join(f'v{j}' for j in range(i))}) / {i})"
+                                      for i in range(1, 40)]
+    m = cd.model("model m {\n" + "\n".join(rows) + "\n}")
+    r = m.query("P(v39 = 1)")
+    assert abs(r.value - 0.5) < 4 * r.stderr                  # by symmetry, each vi is 1 w.p. 1/2
+    assert re.sub(r"0\.\d+", "#", shown) == re.sub(r"0\.\d+", "#", str(r))
+    claimed, se = (float(x) for x in re.search(r"= ([\d.]+) ± ([\d.]+)", shown).groups())
+    assert abs(claimed - 0.5) < 4 * se
+    refusal = re.search(r"\(`(too large for exact: [^`]*)`", text).group(1)
+    with pytest.raises(cd.MethodError) as err:
+        m.query("P(v39 = 1)", method="exact")
+    assert refusal in str(err.value)
+
+
+def test_readme_command_lines(monkeypatch):
+    """README, "On the command line": each command of its sh block runs, with exit status 0."""
+    from causaldsl.cli import main
+
+    (block,) = [b for b in blocks("README.md") if b.lang == "sh" and "causaldsl run" in b.text]
+    monkeypatch.chdir(ROOT)
+    for line in block.text.splitlines():
+        argv = line.split("#")[0].split()
+        assert argv[0] == "causaldsl"
+        buf = io.StringIO()
+        with contextlib.redirect_stdout(buf):
+            try:
+                status = main(argv[1:])
+            except SystemExit as e:             # argparse's --version exits
+                status = e.code
+        assert status in (0, None), (line, buf.getvalue())
+        if argv[1] == "run":
+            assert "P(cancer = 1 | do(smoking = 1))" in buf.getvalue() and "0.635" in buf.getvalue()
+        if argv[1] == "--version":
+            assert cd.__version__ in buf.getvalue()
