@@ -579,3 +579,25 @@ def test_readme_command_lines(monkeypatch):
             assert "P(cancer = 1 | do(smoking = 1))" in buf.getvalue() and "0.635" in buf.getvalue()
         if argv[1] == "--version":
             assert cd.__version__ in buf.getvalue()
+
+
+def test_notebook_named_api():
+    """docs/notebook.md names these: the explorer's methods, the answer's pictures, the twin's data,
+    the intervened graph's DOT marks."""
+    m = cd.model("model m {\n z ~ Bernoulli(0.4)\n x ~ Bernoulli(if z then 0.7 else 0.2)\n"
+                 " y ~ Bernoulli(0.1 + 0.5 * x + 0.3 * z)\n}")
+    ex = cd.explore(m)
+    ex.click("x"); ex.set("x", 1); ex.set_fact("x", 0); ex.outcome = "y"
+    assert ex.questions() == {"seeing": "P(y | x = 1)", "doing": "P(y | do(x = 1))",
+                              "imagining": "P(y[x = 1] | x = 0)"}
+    assert ex.answers["doing"]["dist"]["1"] == pytest.approx(0.6 + 0.3 * 0.4)
+    assert ex.last_update_ms >= 0
+    ex.reset()
+    ex.soft("x", cd.draw("Bernoulli(0.3)"))
+    assert ex.questions()["doing"] == "P(y | do(x ~ Bernoulli(0.3)))"
+    r = m.query("P(y = 1 | do(x = 1))")
+    assert "<svg" in r.svg() and r.picture() is not None and type(r.plot()).__name__ == "Figure"
+    t = m.twin("P(y[x = 0] = 0 | x = 1, y = 1)")
+    assert all(hasattr(t, a) for a in ("nodes", "edges", "worlds", "noise", "intervened"))
+    dot = m.do(x=1).causal_graph.to_dot()
+    assert '"x" [shape=box, peripheries=2];' in dot and '"z" -> "x"' not in dot
