@@ -603,3 +603,56 @@ def test_notebook_named_api():
     assert all(hasattr(t, a) for a in ("nodes", "edges", "worlds", "noise", "intervened"))
     dot = m.do(x=1).causal_graph.to_dot()
     assert '"x" [shape=box, peripheries=2];' in dot and '"z" -> "x"' not in dot
+
+
+def test_language_fragments_read_in_a_model():
+    """docs/language.md's statement fragments (tables, bounds statements, a compact table) read
+    inside a model that declares what they name, and answer as a hand sum says."""
+    b = dsl_blocks("docs/language.md")
+    tables = b[1].text.replace("y ~", "y1 ~", 1).replace("y ~", "y2 ~", 1)
+    m = cd.model("model m {\n x ~ Bernoulli(0.5)\n z ~ Bernoulli(0.5)\n"
+                 " weather ~ Categorical(sunny: 0.6, rainy: 0.4)\n" + tables + "}")
+    assert m.query("P(u = 1)").value == pytest.approx(0.6 * 0.1 + 0.4 * 0.8)
+    assert m.query("P(y2 = 1 | x = 1, z = 0)").value == pytest.approx(0.3)
+    (bm,) = cd.program("model m {\n X ~ Bernoulli(0.5)\n Y ~ Bernoulli(if X then 0.8 else 0.3)\n}\n" + b[8].text)
+    assert len(bm.queries) == 7
+    compact = cd.model("model m {\n Sex ~ Categorical(male: 0.5, female: 0.5)\n"
+                       " Region ~ Categorical(north: 0.5, south: 0.5)\n" + b[10].text + "}")
+    assert compact.query('P(Age = "<5")').value == pytest.approx(0.25 * (0.2 + 0.1 + 0.3 + 0.25))
+
+
+# Every plain (DSL or output) block, and what checks it: a whole program (test_dsl_programs_check_and_run),
+# a named test, or nothing, with the reason.
+PLAIN_BLOCKS = {
+    "README.md": {0: "test_notebook_cells_run (the same %load_ext as docs/notebook.md)",
+                  1: "not run: '{ ... }' elides the model (docs/notebook.md's full cell is run)",
+                  2: "not run: benchmark output (benchmarks/fit_vs_numpyro.py writes it)",
+                  3: "test_readme_layout_names_every_module"},
+    "docs/language.md": {0: "not run: the statement forms, with NAME and [optional] parts",
+                         1: "test_language_fragments_read_in_a_model", 2: "whole program (slow: NUTS)",
+                         3: "test_language_combination_outputs", 4: "test_language_actual_cause_line",
+                         5: "whole program", 6: "test_language_derivation_and_explanation",
+                         7: "test_language_derivation_and_explanation", 8: "test_language_fragments_read_in_a_model",
+                         9: "whole program; test_language_identify_claims",
+                         10: "test_language_fragments_read_in_a_model"},
+    "docs/notebook.md": {0: "test_notebook_cells_run", 1: "test_notebook_cells_run", 2: "test_notebook_cells_run",
+                         3: "test_notebook_error_boxes", 4: "test_notebook_error_boxes"},
+}
+
+
+SH_BLOCKS = {
+    "README.md": {0: "not run: make demo / make test set up a virtualenv (CI's .ci/run runs make test)",
+                  1: "test_readme_command_lines",
+                  2: "not run: make bench installs the peers and runs for 20 minutes"},
+}
+
+
+def test_every_plain_block_is_accounted_for():
+    """A new plain block in a doc must be checked or listed here with why not (never skipped silently)."""
+    for file in DOCS:
+        assert set(PLAIN_BLOCKS[file]) == set(range(len(dsl_blocks(file)))), file
+        wholes = {i for i, _ in whole_programs(file)}
+        assert wholes == {i for i, why in PLAIN_BLOCKS[file].items() if why.startswith("whole program")}, file
+        sh = [b for b in blocks(file) if b.lang == "sh"]
+        assert set(SH_BLOCKS.get(file, {})) == set(range(len(sh))), file
+        assert {b.lang for b in blocks(file)} <= {"", "python", "sh"}, file
