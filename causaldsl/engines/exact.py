@@ -363,7 +363,7 @@ class _Structure:
                 pmf = np.broadcast_to(pmf, pshape + pmf.shape[-1:])
             pmfs.append(pmf)
             flags.append(_spread(bad, pshape, np).any(axis=others) if lifted else np.bool_(bad.any()))
-        f = self._coupled(pmfs, pshape, np)
+        f = self._coupled(copies, pmfs, pshape, np)
         return (self._finite(f, np) if lifted else f), tuple(flags)
 
     def factor(self, g: int, values, slots, theta, xp):
