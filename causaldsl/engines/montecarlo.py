@@ -266,7 +266,7 @@ def noise_rows(s: Schedule, key, n: int, shard_draws: bool = True) -> tuple:
 
 
 def run_schedule(s: Schedule, key, values, theta, n: int, shard_draws: bool = True, fast_flags: bool = False,
-                 noise: Optional[tuple] = None):
+                 noise: Optional[tuple] = None, checks: bool = True):
     """``(env, log weights, invalid flags, bad draws)`` of one run of ``s`` (traced by JAX).
 
     With ``fast_flags``, parameters that vary per draw are not reduced to a flag per node:
@@ -278,6 +278,9 @@ def run_schedule(s: Schedule, key, values, theta, n: int, shard_draws: bool = Tr
     draw, ``()`` where it does not (observed copies, intervened ones, everything after a full
     abduction), so that nothing constant is computed ``n`` times and a deterministic program
     is visibly one.
+
+    Without ``checks`` no parameter is checked (every flag is False): for a caller that drops
+    the flags and runs op by op, where a check costs its operations (compiled, XLA drops them).
     """
     dtype = values.dtype
     slots = {f"${i}": values[i] for i in range(values.shape[0])}
@@ -287,8 +290,11 @@ def run_schedule(s: Schedule, key, values, theta, n: int, shard_draws: bool = Tr
     flags = []
     per_draw = []
 
-    def flag(bad):
-        bad = jnp.asarray(bad)
+    def flag(check):
+        if not checks:
+            flags.append(jnp.asarray(False))
+            return
+        bad = jnp.asarray(check())
         if fast_flags and bad.ndim > 0:
             per_draw.append(bad)
             flags.append(jnp.asarray(False))
@@ -323,7 +329,7 @@ def run_schedule(s: Schedule, key, values, theta, n: int, shard_draws: bool = Tr
             val = (y - a) / jnp.where(b == 0, 1.0, b)
             raw = tuple(jnp.asarray(fn(theta), dtype) for fn in fns)
             fam = FAMILIES[node.family]
-            flag(fam.invalid(raw))
+            flag(lambda: fam.invalid(raw))
             params, (v,) = _common(raw, val)
             logw = logw + jnp.where(b == 0, -jnp.inf, fam.log_prob(params, v) - jnp.log(jnp.abs(b)))
             env[node.name] = val
@@ -335,14 +341,14 @@ def run_schedule(s: Schedule, key, values, theta, n: int, shard_draws: bool = Tr
         penv = {**theta, **{e: env[p] for e, p in node.env_names.items()}}
         if st.mode == "assign":
             val = jnp.asarray(fns[0](penv), dtype)
-            flag(jnp.isnan(val))
+            flag(lambda: jnp.isnan(val))
             if obs is not None:
                 logw = logw + jnp.log(jnp.abs(val - obs) <= 1e-9)
             env[node.name] = val
             continue
         fam = FAMILIES[node.family]
         raw = tuple(jnp.asarray(f(penv), dtype) for f in fns)
-        flag(fam.invalid(raw))
+        flag(lambda: fam.invalid(raw))
         if st.mode == "observe":
             obs = jnp.asarray(obs, dtype)
             if fam.discrete:
@@ -380,7 +386,7 @@ def run_schedule(s: Schedule, key, values, theta, n: int, shard_draws: bool = Tr
 
 
 def forward(net: Model, evidence: dict[str, str], n: int, source: str = "", shard_draws: bool = True,
-            fast_flags: bool = False) -> Callable:
+            fast_flags: bool = False, checks: bool = True) -> Callable:
     """``(key, values, theta) -> (env, log weights, invalid flags)`` for ``n`` draws of ``net``.
 
     Every value in ``env`` and the log weights have shape ``(n,)``. ``theta`` maps parameter
@@ -405,7 +411,7 @@ def forward(net: Model, evidence: dict[str, str], n: int, source: str = "", shar
     s = Schedule(net, evidence, source)
 
     def run(key, values, theta):
-        env, logw, flags, bad = run_schedule(s, key, values, theta, n, shard_draws, fast_flags)
+        env, logw, flags, bad = run_schedule(s, key, values, theta, n, shard_draws, fast_flags, checks=checks)
         if fast_flags:
             flags = jnp.concatenate([flags, jnp.any(bad)[None] if bad is not None else jnp.zeros((1,), bool)])
         return {k: jnp.broadcast_to(v, (n,)) for k, v in env.items()}, jnp.broadcast_to(logw, (n,)), flags
@@ -497,6 +503,25 @@ def reduce_program(poisoned: bool):
 
 SPLIT_STEPS = 24  # nodes above which a query with evidence runs as two programs (see Compiled)
 
+#: Steps of the forward pass above which a query runs op by op, in chunks of draws, instead of
+#: as one compiled program: XLA's CPU compiler needs time and memory that grow faster than the
+#: program (a 1,000-node chain with evidence: past 1.9 GB and minutes), while an operation run
+#: alone costs a fixed ~0.1 ms.
+EAGER_STEPS = 300
+
+#: Bytes of values (8 per step and draw) one chunk of an op-by-op run may hold.
+CHUNK_BYTES = 128 * 2 ** 20
+
+
+def chunk_size(steps: int, n: int) -> int:
+    """Draws per chunk of an op-by-op run of ``steps`` steps: ``CHUNK_BYTES / (8 * steps)``,
+    at least 1,024, at most ``n``.
+
+    >>> chunk_size(5000, 200_000), chunk_size(5000, 1000)
+    (3355, 1000)
+    """
+    return int(min(n, max(1024, CHUNK_BYTES // (8 * max(1, steps)))))
+
 
 class Compiled:
     """A compiled Monte Carlo query: ``program(key, values, theta) -> summary dict``.
@@ -511,13 +536,15 @@ class Compiled:
     the same for every model of the same shapes.
     """
 
-    def __init__(self, schedule: Schedule, draws, main, n: int, shard_draws: bool, dist_rank: int, traced: list):
+    def __init__(self, schedule: Schedule, draws, main, n: int, shard_draws: bool, dist_rank: int, traced: list,
+                 chunked: Optional[tuple] = None):
         self.schedule, self.draws, self.main, self.n = schedule, draws, main, n
         self.shard_draws, self.dist_rank = shard_draws, dist_rank
         self._traced = traced  # [whether some parameter is checked per draw], once traced
         # Only with evidence does XLA fuse the forward pass into several reductions (those of
         # the weights, those of the weighted target); for a small pass one program is cheaper.
         self.split = bool(schedule.evidence) and len(schedule.steps) > SPLIT_STEPS
+        self.chunked = chunked  # (draws of one chunk, its forward pass run op by op) past EAGER_STEPS
 
     @float64
     def noise(self, key) -> tuple:
@@ -525,9 +552,12 @@ class Compiled:
 
     @float64
     def __call__(self, key, values, theta) -> dict:
-        if not self.split:
+        if self.chunked is not None:
+            t, logw, flags = self._in_chunks(key, values, theta)
+        elif not self.split:
             return self.main(key, values, theta, *self.noise(key))
-        t, logw, flags = self.draws(key, values, theta, *self.noise(key))
+        else:
+            t, logw, flags = self.draws(key, values, theta, *self.noise(key))
         if _varies(t, logw, self.dist_rank):
             out = dict(reduce_program(self._traced[0])(t, logw))
             out["deterministic"] = False
@@ -536,6 +566,26 @@ class Compiled:
             out["deterministic"] = True
         out["flags"] = flags
         return out
+
+    def _in_chunks(self, key, values, theta) -> tuple:
+        """``(t, log w, flags)`` of the ``n`` draws, made ``size`` at a time by the forward pass
+        run op by op: chunk ``i`` draws its noise under ``jax.random.fold_in(key, i)``, and only
+        its values are alive (``8 * steps * size`` bytes, :data:`CHUNK_BYTES`); the target and
+        the weights of every draw (``8 * n`` bytes each) are kept for the estimator."""
+        size, draws = self.chunked
+        base = jax.random.wrap_key_data(jnp.asarray(key, jnp.uint32), impl="threefry2x32")
+        ts, ws, flags = [], [], None
+        for i in range(-(-self.n // size)):
+            k = jax.random.key_data(jax.random.fold_in(base, i))
+            t, logw, fl = draws(k, values, theta, *noise_rows(self.schedule, k, size, self.shard_draws))
+            flags = fl if flags is None else flags | fl
+            if not _varies(t, logw, self.dist_rank):  # every draw is the same draw: one suffices
+                return t, logw, flags
+            ts.append(jnp.broadcast_to(t, (size,) + t.shape[t.ndim - self.dist_rank:]))
+            ws.append(logw)
+        t = jnp.concatenate(ts)[: self.n]
+        logw = jnp.concatenate(ws)[: self.n] if ws[0].ndim else ws[0]
+        return t, logw, flags
 
 
 #: Bytes the draws of one Monte Carlo run may fill; None: half the memory of the accelerator (or,
@@ -555,9 +605,12 @@ def memory_budget() -> int:
     return int(total) // 2
 
 
-def check_draws(n: int, values_per_draw: int, source: str = "", what: str = "samples") -> None:
-    """Refuse ``n`` draws of ``values_per_draw`` float64 values each when they would not fit in
+def check_draws(n: int, values_per_draw: int, source: str = "", what: str = "samples",
+                bytes_per_value: int = 16) -> None:
+    """Refuse ``n`` draws of ``values_per_draw`` values each when they would not fit in
     :func:`memory_budget` (an out-of-memory crash of the device otherwise, or a swap storm).
+    ``bytes_per_value``: 16 for float64 values computed at once (twice over for XLA's
+    temporaries), 8 for values kept while they are computed in chunks.
 
     >>> try:
     ...     check_draws(10 ** 10, 4)
@@ -565,7 +618,7 @@ def check_draws(n: int, values_per_draw: int, source: str = "", what: str = "sam
     ...     print(e.message[:38])
     10,000,000,000 draws need about 640 GB
     """
-    per_draw = 16 * values_per_draw  # float64 values, twice over for XLA's temporaries
+    per_draw = bytes_per_value * values_per_draw
     most = max(1, memory_budget() // per_draw)
     if n > most:
         raise MethodError(f"{n:,} draws need about {n * per_draw / 1e9:,.0f} GB, more than the memory "
@@ -588,16 +641,24 @@ def compile_montecarlo(plan: Plan, n: int, source: str = "", shard_draws: bool =
     """
     net = plan.network
     s = schedule if schedule is not None else Schedule(net, dict(plan.evidence), source)
-    check_draws(n, len(s.z_streams) + len(s.u_streams) + len(s.steps) + 2 + len(plan.dist_vars), source)
+    eager = len(s.steps) > EAGER_STEPS
+    size = chunk_size(len(s.steps) + len(s.z_streams) + len(s.u_streams), n) if eager else n
+    # kept at once: every draw's target and weight, and (op by op) one chunk's values
+    check_draws(n, 2 + len(plan.dist_vars), source) if eager else \
+        check_draws(n, len(s.z_streams) + len(s.u_streams) + len(s.steps) + 2 + len(plan.dist_vars), source)
     target = compile_expr(plan.target) if plan.target is not None else None
     doms = {d: jnp.asarray(net[d].domain, dtype=float) for d in plan.dist_vars}
     poisoned = []  # whether some parameter is checked per draw (known once traced)
 
-    def draws(key, values, theta, z_rows, u_rows):
-        env, logw, flags, bad = run_schedule(s, key, values, theta, n, shard_draws, fast_flags, (z_rows, u_rows))
-        poisoned[:] = [bad is not None]
-        t, logw = _per_draw(plan, n, env, logw, bad, values, target, doms)
-        return t, logw, flags
+    def forward_pass(m: int):
+        def draws(key, values, theta, z_rows, u_rows):
+            env, logw, flags, bad = run_schedule(s, key, values, theta, m, shard_draws, fast_flags, (z_rows, u_rows))
+            poisoned[:] = [bad is not None]
+            t, logw = _per_draw(plan, m, env, logw, bad, values, target, doms)
+            return t, logw, flags
+        return draws
+
+    draws = forward_pass(n)
 
     def main(key, values, theta, z_rows, u_rows):
         t, logw, flags = draws(key, values, theta, z_rows, u_rows)
@@ -605,7 +666,9 @@ def compile_montecarlo(plan: Plan, n: int, source: str = "", shard_draws: bool =
         out = reduce_draws(t, logw, poisoned[0]) if random else _fixed_summary(t, logw)
         return {**out, "flags": flags, "deterministic": jnp.asarray(not random)}
 
-    return Compiled(s, jax.jit(draws), jax.jit(main), n, shard_draws, len(plan.dist_vars), poisoned), s.flag_nodes
+    chunked = (size, forward_pass(size)) if eager else None
+    return (Compiled(s, jax.jit(draws), jax.jit(main), n, shard_draws, len(plan.dist_vars), poisoned, chunked),
+            s.flag_nodes)
 
 
 class MonteCarloProgram:
