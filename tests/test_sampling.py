@@ -114,3 +114,16 @@ def test_monte_carlo_with_evidence_on_a_long_chain_runs_op_by_op_in_chunks(monke
         assert abs(r.value - exact) < 5 * r.stderr and r.ess > 1000
     again = cd.model(_chain(60)).query(q, method="monte-carlo", samples=20_000, seed=3)
     assert again.value == chunked.value  # reproducible by seed
+
+
+def test_an_op_by_op_run_keeps_only_the_values_still_to_be_read():
+    """On a chain each value is read by the next two steps: at most a handful are alive at once,
+    whatever the length, so a chunk of an op-by-op run can hold many draws."""
+    from causaldsl.engines import montecarlo as mc
+
+    for n in (50, 400):
+        s = mc.Schedule(cd.model(_chain(n)).ir, {f"v{n - 1}": "$0"})
+        values, noises, widest = s.releases(frozenset({f"v{n - 2}"}))
+        assert widest <= 6
+        assert sorted(v for vs in values for v in vs) == sorted(f"v{i}" for i in range(n) if i != n - 2)
+    assert mc.chunk_size(widest + 3, 200_000) == 200_000 and mc.chunk_size(20_000, 200_000) == 1024

@@ -237,6 +237,42 @@ class Schedule:
         self.steps = steps
         self.deterministic = not (self.z_streams or self.u_streams or any(st.mode == "numpyro" for st in steps))
 
+    @functools.lru_cache(maxsize=4)
+    def releases(self, keep: frozenset) -> tuple:
+        """``(values, noises, widest)``: per step, the values (names not in ``keep``) and the
+        shared noises that no later step reads, and the most values alive at once.
+
+        >>> from causaldsl import model
+        >>> s = Schedule(model("model m {\\n a ~ Normal(0, 1)\\n b ~ Normal(a, 1)\\n c ~ Normal(b, 1)\\n}").ir, {})
+        >>> s.releases(frozenset({"c"}))[0]
+        [[], ['a'], ['b']]
+        """
+        last: dict = {}
+        last_noise: dict = {}
+        for i, st in enumerate(self.steps):
+            node = st.node
+            reads = set(node.env_names.values())
+            if st.mode == "solve":
+                reads |= set(self.net[st.child].env_names.values()) - {node.name}
+            for name in reads:
+                last[name] = i
+            last.setdefault(node.name, i)
+            if node.kind != "fixed":
+                last_noise[node.noise] = i
+        values = [[] for _ in self.steps]
+        noises = [[] for _ in self.steps]
+        for name, i in last.items():
+            if name not in keep:
+                values[i].append(name)
+        for group, i in last_noise.items():
+            noises[i].append(group)
+        alive = widest = 0
+        for i in range(len(self.steps)):
+            alive += 2  # the step's value and its noise, at most
+            widest = max(widest, alive)
+            alive -= len(values[i]) + len(noises[i])
+        return values, noises, widest
+
     @functools.cached_property
     def compiled(self) -> dict:
         """Node name -> its mechanism's JAX closures (built only when a program is traced)."""
@@ -265,8 +301,25 @@ def noise_rows(s: Schedule, key, n: int, shard_draws: bool = True) -> tuple:
     return z, u
 
 
+class _Rows:
+    """The noise rows of one run, each made when it is read (:func:`noise.row_program`, the same
+    numbers as :func:`noise_rows`): a run op by op holds only the rows still to be read."""
+
+    def __init__(self, kind: str, seed, streams: list, n: int, shard: bool):
+        self.kind, self.seed, self.streams, self.n, self.shard = kind, seed, streams, n, shard
+
+    def __getitem__(self, row: int):
+        return rng.row_program(self.kind, self.n, self.shard)(self.seed, np.uint32(self.streams[row]))
+
+
+def lazy_noise_rows(s: Schedule, key, n: int, shard_draws: bool = True) -> tuple:
+    """:func:`noise_rows`, each row made when it is read (for a run op by op)."""
+    seed = rng.seed_words(key)
+    return (_Rows("normal", seed, s.z_streams, n, shard_draws), _Rows("uniform", seed, s.u_streams, n, shard_draws))
+
+
 def run_schedule(s: Schedule, key, values, theta, n: int, shard_draws: bool = True, fast_flags: bool = False,
-                 noise: Optional[tuple] = None, checks: bool = True):
+                 noise: Optional[tuple] = None, checks: bool = True, keep: Optional[frozenset] = None):
     """``(env, log weights, invalid flags, bad draws)`` of one run of ``s`` (traced by JAX).
 
     With ``fast_flags``, parameters that vary per draw are not reduced to a flag per node:
@@ -281,6 +334,10 @@ def run_schedule(s: Schedule, key, values, theta, n: int, shard_draws: bool = Tr
 
     Without ``checks`` no parameter is checked (every flag is False): for a caller that drops
     the flags and runs op by op, where a check costs its operations (compiled, XLA drops them).
+
+    With ``keep`` (names), ``env`` keeps only those: every other value, and every shared noise,
+    is dropped after its last reader (:meth:`Schedule.releases`), so that a run op by op holds
+    only the values still to be read.
     """
     dtype = values.dtype
     slots = {f"${i}": values[i] for i in range(values.shape[0])}
@@ -288,7 +345,7 @@ def run_schedule(s: Schedule, key, values, theta, n: int, shard_draws: bool = Tr
     u: dict = {}
     logw = jnp.zeros((), dtype)
     flags = []
-    per_draw = []
+    per_draw = []  # [the running OR of the per-draw checks]: one (n,) array, not one per node
 
     def flag(check):
         if not checks:
@@ -296,7 +353,7 @@ def run_schedule(s: Schedule, key, values, theta, n: int, shard_draws: bool = Tr
             return
         bad = jnp.asarray(check())
         if fast_flags and bad.ndim > 0:
-            per_draw.append(bad)
+            per_draw[:] = [bad if not per_draw else per_draw[0] | bad]
             flags.append(jnp.asarray(False))
         else:
             flags.append(jnp.any(bad))
@@ -307,7 +364,13 @@ def run_schedule(s: Schedule, key, values, theta, n: int, shard_draws: bool = Tr
                  rng.block(rng.uniform, seed, s.u_streams, n, jnp.float64, shard_draws) if s.u_streams else ())
     blocks = {"z": noise[0], "u": noise[1]} if noise is not None else {}
     net, compiled = s.net, s.compiled
-    for st in s.steps:
+    releases = s.releases(keep) if keep is not None else None
+    for i, st in enumerate(s.steps):
+        if releases is not None and i:
+            for name in releases[0][i - 1]:
+                env.pop(name, None)
+            for group in releases[1][i - 1]:
+                u.pop(group, None)
         node = st.node
         obs = slots[st.obs] if st.obs is not None else None
         if st.mode == "fixed":
@@ -381,7 +444,7 @@ def run_schedule(s: Schedule, key, values, theta, n: int, shard_draws: bool = Tr
             continue
         params = tuple(jnp.broadcast_to(r, (n,)) for r in raw)  # numpyro: its own sampler
         env[node.name] = fam.numpyro(params).sample(jax.random.fold_in(key, st.stream)).astype(dtype)
-    bad = functools.reduce(jnp.logical_or, per_draw) if per_draw else None
+    bad = per_draw[0] if per_draw else None
     return env, logw, jnp.stack(flags) if flags else jnp.zeros((0,), bool), bad
 
 
@@ -569,15 +632,16 @@ class Compiled:
 
     def _in_chunks(self, key, values, theta) -> tuple:
         """``(t, log w, flags)`` of the ``n`` draws, made ``size`` at a time by the forward pass
-        run op by op: chunk ``i`` draws its noise under ``jax.random.fold_in(key, i)``, and only
-        its values are alive (``8 * steps * size`` bytes, :data:`CHUNK_BYTES`); the target and
-        the weights of every draw (``8 * n`` bytes each) are kept for the estimator."""
+        run op by op: chunk ``i`` draws its noise under ``jax.random.fold_in(key, i)``, each
+        noise row when it is read, and a value is dropped after its last reader, so a chunk
+        holds ``8 * size`` bytes per value alive at once (:data:`CHUNK_BYTES` in all); the
+        target and the weight of every draw (``8 * n`` bytes each) are kept for the estimator."""
         size, draws = self.chunked
         base = jax.random.wrap_key_data(jnp.asarray(key, jnp.uint32), impl="threefry2x32")
         ts, ws, flags = [], [], None
         for i in range(-(-self.n // size)):
             k = jax.random.key_data(jax.random.fold_in(base, i))
-            t, logw, fl = draws(k, values, theta, *noise_rows(self.schedule, k, size, self.shard_draws))
+            t, logw, fl = draws(k, values, theta, *lazy_noise_rows(self.schedule, k, size, self.shard_draws))
             flags = fl if flags is None else flags | fl
             if not _varies(t, logw, self.dist_rank):  # every draw is the same draw: one suffices
                 return t, logw, flags
@@ -642,7 +706,9 @@ def compile_montecarlo(plan: Plan, n: int, source: str = "", shard_draws: bool =
     net = plan.network
     s = schedule if schedule is not None else Schedule(net, dict(plan.evidence), source)
     eager = len(s.steps) > EAGER_STEPS
-    size = chunk_size(len(s.steps) + len(s.z_streams) + len(s.u_streams), n) if eager else n
+    # op by op, a value is dropped after its last reader: a chunk holds the widest set alive at once
+    keep = frozenset(free_vars(plan.target) if plan.target is not None else ()) | frozenset(plan.dist_vars)
+    size = chunk_size(s.releases(keep)[2] + 2 + len(plan.dist_vars), n) if eager else n
     # kept at once: every draw's target and weight, and (op by op) one chunk's values
     check_draws(n, 2 + len(plan.dist_vars), source) if eager else \
         check_draws(n, len(s.z_streams) + len(s.u_streams) + len(s.steps) + 2 + len(plan.dist_vars), source)
@@ -650,9 +716,10 @@ def compile_montecarlo(plan: Plan, n: int, source: str = "", shard_draws: bool =
     doms = {d: jnp.asarray(net[d].domain, dtype=float) for d in plan.dist_vars}
     poisoned = []  # whether some parameter is checked per draw (known once traced)
 
-    def forward_pass(m: int):
+    def forward_pass(m: int, keep=None):
         def draws(key, values, theta, z_rows, u_rows):
-            env, logw, flags, bad = run_schedule(s, key, values, theta, m, shard_draws, fast_flags, (z_rows, u_rows))
+            env, logw, flags, bad = run_schedule(s, key, values, theta, m, shard_draws, fast_flags, (z_rows, u_rows),
+                                                 keep=keep)
             poisoned[:] = [bad is not None]
             t, logw = _per_draw(plan, m, env, logw, bad, values, target, doms)
             return t, logw, flags
@@ -666,7 +733,7 @@ def compile_montecarlo(plan: Plan, n: int, source: str = "", shard_draws: bool =
         out = reduce_draws(t, logw, poisoned[0]) if random else _fixed_summary(t, logw)
         return {**out, "flags": flags, "deterministic": jnp.asarray(not random)}
 
-    chunked = (size, forward_pass(size)) if eager else None
+    chunked = (size, forward_pass(size, keep)) if eager else None
     return (Compiled(s, jax.jit(draws), jax.jit(main), n, shard_draws, len(plan.dist_vars), poisoned, chunked),
             s.flag_nodes)
 
