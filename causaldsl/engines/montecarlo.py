@@ -709,9 +709,9 @@ def compile_montecarlo(plan: Plan, n: int, source: str = "", shard_draws: bool =
     # op by op, a value is dropped after its last reader: a chunk holds the widest set alive at once
     keep = frozenset(free_vars(plan.target) if plan.target is not None else ()) | frozenset(plan.dist_vars)
     size = chunk_size(s.releases(keep)[2] + 2 + len(plan.dist_vars), n) if eager else n
-    # kept at once: every draw's target and weight, and (op by op) one chunk's values
-    check_draws(n, 2 + len(plan.dist_vars), source) if eager else \
-        check_draws(n, len(s.z_streams) + len(s.u_streams) + len(s.steps) + 2 + len(plan.dist_vars), source)
+    # kept at once: every draw's target and weight, and either every value or (op by op) one chunk's
+    kept = 2 + len(plan.dist_vars) + (0 if eager else len(s.z_streams) + len(s.u_streams) + len(s.steps))
+    check_draws(n, kept, source)
     target = compile_expr(plan.target) if plan.target is not None else None
     doms = {d: jnp.asarray(net[d].domain, dtype=float) for d in plan.dist_vars}
     poisoned = []  # whether some parameter is checked per draw (known once traced)
