@@ -36,7 +36,6 @@ import functools
 import jax
 import jax.numpy as jnp
 import numpy as np
-from jax.scipy.special import ndtri
 
 _U = jnp.uint32
 _THREEFRY = jax.lax.RandomAlgorithm.RNG_THREE_FRY
