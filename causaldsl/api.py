@@ -483,34 +483,32 @@ class CausalModel:
         Categorical variables with named levels come back as arrays of level names.
         For a model with parameters each draw uses its own parameter draw (from
         the prior, or the posterior of a fitted model): predictive simulation.
-        More than ``SAMPLE_CHUNK`` draws are made in chunks of that size (one
-        compiled program), with a progress bar where someone is watching (a
-        notebook or a terminal; ``progress`` forces it on or off).
+
+        The draws stream in chunks of ``chunk_draws(nodes)`` draws (about 128 MiB of float64
+        values: ``CHUNK_BYTES / (8 * nodes)``, at most ``SAMPLE_CHUNK``), each written into
+        the arrays returned as soon as it is drawn: memory beyond the result (8 bytes per
+        value) stays within a few chunks, whatever ``n`` (see
+        :func:`causaldsl.engines.numpyro_backend.sample_chunks`). Runs of several chunks show
+        a progress bar where someone is watching (a notebook or a terminal; ``progress``
+        forces it on or off).
 
         >>> s = model("model m {\\n x ~ Normal(0, 1)\\n y := 2 * x\\n}").sample(1000, seed=1)
         >>> bool(np.allclose(s["y"], 2 * s["x"]))
         True
         """
         from .engines.montecarlo import check_draws
-        from .engines.numpyro_backend import sample as _sample
+        from .engines.numpyro_backend import chunk_draws, sample_chunks
 
         n = int(n)
         if n < 0:
             raise QueryError(f"cannot draw {n} samples", hint="ask for a positive number of draws")
-        check_draws(n, len(self.ir.nodes), what="n")  # every draw is kept: they must fit
+        nodes = self.ir.nodes
+        chunk = chunk_draws(len(nodes), SAMPLE_CHUNK)
+        check_draws(n, len(nodes), what="n", bytes_per_value=8)  # the result, 8 bytes a value, must fit
         post = self._posterior()
         theta = None if post is None else post.theta
-        if n <= SAMPLE_CHUNK:
-            draws = _sample(self.ir, n, seed, theta, self.engine.samplers)
-        else:
-            draws = _chunked(lambda size, s: _sample(self.ir, size, s, theta, self.engine.samplers), n, seed, progress,
-                             f"sampling {self.name}")
-        for node in self.ir.nodes:  # named levels come back as their names, other discrete values as ints
-            if node.levels:
-                draws[node.name] = np.asarray(node.levels, dtype=object)[draws[node.name].astype(int)]
-            elif _whole(node):
-                draws[node.name] = _as_ints(draws[node.name])
-        return draws
+        chunks = sample_chunks(self.ir, n, seed, theta, self.engine.samplers, chunk)
+        return _collect(chunks, nodes, n, chunk, progress, f"sampling {self.name}")
 
     def twin(self, query: str):
         """The twin (multi-world) network of a counterfactual query, drawable in a notebook.
@@ -698,37 +696,48 @@ def _as_ints(values: np.ndarray) -> np.ndarray:
     return v.astype(np.int64) if v.size == 0 or float(np.max(np.abs(v))) < 2.0 ** 63 else v
 
 
-#: Draws made in one compiled call by :meth:`CausalModel.sample`; more are made in chunks of this size.
+#: Most draws in one chunk of :meth:`CausalModel.sample` (a chunk also holds at most
+#: ``numpyro_backend.CHUNK_BYTES`` of values).
 SAMPLE_CHUNK = 1 << 20
 
 
-def _chunked(draw, n: int, seed: int, progress: Optional[bool], label: str) -> dict[str, np.ndarray]:
-    """``n`` draws as whole chunks of ``SAMPLE_CHUNK`` (so one program serves them all), then cut to ``n``.
-
-    Chunk ``i`` has its own seed from ``SeedSequence([seed, i])``: the draws do
-    not depend on whether a progress bar is shown.
-    """
+def _collect(chunks, nodes, n: int, chunk: int, progress: Optional[bool], label: str) -> dict[str, np.ndarray]:
+    """The chunks of :meth:`CausalModel.sample` written into one array per variable, allocated
+    once: level names for named levels, integers for whole-number variables."""
     from .bayes.fit import _interactive
 
-    k = -(-n // SAMPLE_CHUNK)
-    show = _interactive() if progress is None else bool(progress)
+    show = n > chunk and (_interactive() if progress is None else bool(progress))
     bar = None
     if show:
         from tqdm.auto import tqdm
 
         bar = tqdm(total=n, desc=label, unit=" draws", unit_scale=True)
-    parts: dict[str, list] = {}
+    out: dict[str, np.ndarray] = {}
+    at = 0
     try:
-        for i in range(k):
-            s = int(np.random.SeedSequence([int(seed), i]).generate_state(1, np.uint32)[0])
-            for name, v in draw(SAMPLE_CHUNK, s).items():
-                parts.setdefault(name, []).append(v)
+        for part in chunks:
+            size = len(next(iter(part.values()))) if part else 0
+            for node in nodes:
+                v = _readable(node, part[node.name])
+                if node.name not in out:
+                    out[node.name] = np.empty(n, dtype=v.dtype)
+                elif v.dtype != out[node.name].dtype:  # a count past int64 in a later chunk
+                    out[node.name] = out[node.name].astype(np.result_type(out[node.name], v))
+                out[node.name][at:at + size] = v
+            at += size
             if bar is not None:
-                bar.update(min(SAMPLE_CHUNK, n - i * SAMPLE_CHUNK))
+                bar.update(size)
     finally:
         if bar is not None:
             bar.close()
-    return {name: np.concatenate(v)[:n] for name, v in parts.items()}
+    return out
+
+
+def _readable(node, values: np.ndarray) -> np.ndarray:
+    """Draws of ``node`` as :meth:`CausalModel.sample` returns them (level names, integers)."""
+    if node.levels:
+        return np.asarray(node.levels, dtype=object)[values.astype(int)]
+    return _as_ints(values) if _whole(node) else values
 
 
 class FittedModel(CausalModel):

@@ -186,3 +186,20 @@ def test_pyro_refuses_a_gumbel_variable_clearly():
     with pytest.raises(cd.MethodError, match="coupling = gumbel") as info:
         m.pyro()
     assert "with_coupling('quantile')" in info.value.hint
+
+
+def test_a_causal_file_the_cli_and_a_cell_take_the_coupling(tmp_path, capsys, shell):
+    from causaldsl.cli import main
+
+    f = tmp_path / "dice.causal"
+    text = ("model dice (coupling = gumbel) {\n x ~ Bernoulli(0.5)\n"
+            " y ~ Categorical(c: table(x) { 0: 0.2, 1: 0.6 }, a: table(x) { 0: 0.5, 1: 0.1 }, b: 0.3)\n}\n"
+            + QUERY + "\n")
+    f.write_text(text)
+    assert main(["run", str(f)]) == 0
+    line = next(ln for ln in capsys.readouterr().out.splitlines() if ln.startswith(QUERY))
+    assert "0.52381" in line and "exact" in line
+    assert cd.load(f).run()[0].value == pytest.approx(_dice("abc", "gumbel").query(QUERY).value, abs=1e-12)
+    r = shell.run_cell("%%causal\n" + text, store_history=False)
+    assert r.success, r.error_in_exec
+    assert "0.52381" in r.result._repr_mimebundle_()["text/plain"]

@@ -247,6 +247,42 @@ class Schedule:
         self.steps = steps
         self.deterministic = not (self.z_streams or self.u_streams or any(st.mode == "numpyro" for st in steps))
 
+    @functools.lru_cache(maxsize=4)
+    def releases(self, keep: frozenset) -> tuple:
+        """``(values, noises, widest)``: per step, the values (names not in ``keep``) and the
+        shared noises that no later step reads, and the most values alive at once.
+
+        >>> from causaldsl import model
+        >>> s = Schedule(model("model m {\\n a ~ Normal(0, 1)\\n b ~ Normal(a, 1)\\n c ~ Normal(b, 1)\\n}").ir, {})
+        >>> s.releases(frozenset({"c"}))[0]
+        [[], ['a'], ['b']]
+        """
+        last: dict = {}
+        last_noise: dict = {}
+        for i, st in enumerate(self.steps):
+            node = st.node
+            reads = set(node.env_names.values())
+            if st.mode == "solve":
+                reads |= set(self.net[st.child].env_names.values()) - {node.name}
+            for name in reads:
+                last[name] = i
+            last.setdefault(node.name, i)
+            if node.kind != "fixed":
+                last_noise[node.noise] = i
+        values = [[] for _ in self.steps]
+        noises = [[] for _ in self.steps]
+        for name, i in last.items():
+            if name not in keep:
+                values[i].append(name)
+        for group, i in last_noise.items():
+            noises[i].append(group)
+        alive = widest = 0
+        for i in range(len(self.steps)):
+            alive += 2  # the step's value and its noise, at most
+            widest = max(widest, alive)
+            alive -= len(values[i]) + len(noises[i])
+        return values, noises, widest
+
     @functools.cached_property
     def compiled(self) -> dict:
         """Node name -> its mechanism's JAX closures (built only when a program is traced)."""
@@ -280,8 +316,25 @@ def noise_rows(s: Schedule, key, n: int, shard_draws: bool = True) -> tuple:
     return z, u
 
 
+class _Rows:
+    """The noise rows of one run, each made when it is read (:func:`noise.row_program`, the same
+    numbers as :func:`noise_rows`): a run op by op holds only the rows still to be read."""
+
+    def __init__(self, kind: str, seed, streams: list, n: int, shard: bool):
+        self.kind, self.seed, self.streams, self.n, self.shard = kind, seed, streams, n, shard
+
+    def __getitem__(self, row: int):
+        return rng.row_program(self.kind, self.n, self.shard)(self.seed, np.uint32(self.streams[row]))
+
+
+def lazy_noise_rows(s: Schedule, key, n: int, shard_draws: bool = True) -> tuple:
+    """:func:`noise_rows`, each row made when it is read (for a run op by op)."""
+    seed = rng.seed_words(key)
+    return (_Rows("normal", seed, s.z_streams, n, shard_draws), _Rows("uniform", seed, s.u_streams, n, shard_draws))
+
+
 def run_schedule(s: Schedule, key, values, theta, n: int, shard_draws: bool = True, fast_flags: bool = False,
-                 noise: Optional[tuple] = None):
+                 noise: Optional[tuple] = None, checks: bool = True, keep: Optional[frozenset] = None):
     """``(env, log weights, invalid flags, bad draws)`` of one run of ``s`` (traced by JAX).
 
     With ``fast_flags``, parameters that vary per draw are not reduced to a flag per node:
@@ -293,6 +346,13 @@ def run_schedule(s: Schedule, key, values, theta, n: int, shard_draws: bool = Tr
     draw, ``()`` where it does not (observed copies, intervened ones, everything after a full
     abduction), so that nothing constant is computed ``n`` times and a deterministic program
     is visibly one.
+
+    Without ``checks`` no parameter is checked (every flag is False): for a caller that drops
+    the flags and runs op by op, where a check costs its operations (compiled, XLA drops them).
+
+    With ``keep`` (names), ``env`` keeps only those: every other value, and every shared noise,
+    is dropped after its last reader (:meth:`Schedule.releases`), so that a run op by op holds
+    only the values still to be read.
     """
     dtype = values.dtype
     slots = {f"${i}": values[i] for i in range(values.shape[0])}
@@ -300,12 +360,15 @@ def run_schedule(s: Schedule, key, values, theta, n: int, shard_draws: bool = Tr
     u: dict = {}
     logw = jnp.zeros((), dtype)
     flags = []
-    per_draw = []
+    per_draw = []  # [the running OR of the per-draw checks]: one (n,) array, not one per node
 
-    def flag(bad):
-        bad = jnp.asarray(bad)
+    def flag(check):
+        if not checks:
+            flags.append(jnp.asarray(False))
+            return
+        bad = jnp.asarray(check())
         if fast_flags and bad.ndim > 0:
-            per_draw.append(bad)
+            per_draw[:] = [bad if not per_draw else per_draw[0] | bad]
             flags.append(jnp.asarray(False))
         else:
             flags.append(jnp.any(bad))
@@ -316,7 +379,13 @@ def run_schedule(s: Schedule, key, values, theta, n: int, shard_draws: bool = Tr
                  rng.block(rng.uniform, seed, s.u_streams, n, jnp.float64, shard_draws) if s.u_streams else ())
     blocks = {"z": noise[0], "u": noise[1]} if noise is not None else {}
     net, compiled = s.net, s.compiled
-    for st in s.steps:
+    releases = s.releases(keep) if keep is not None else None
+    for i, st in enumerate(s.steps):
+        if releases is not None and i:
+            for name in releases[0][i - 1]:
+                env.pop(name, None)
+            for group in releases[1][i - 1]:
+                u.pop(group, None)
         node = st.node
         obs = slots[st.obs] if st.obs is not None else None
         if st.mode == "fixed":
@@ -338,7 +407,7 @@ def run_schedule(s: Schedule, key, values, theta, n: int, shard_draws: bool = Tr
             val = (y - a) / jnp.where(b == 0, 1.0, b)
             raw = tuple(jnp.asarray(fn(theta), dtype) for fn in fns)
             fam = FAMILIES[node.family]
-            flag(fam.invalid(raw))
+            flag(lambda: fam.invalid(raw))
             params, (v,) = _common(raw, val)
             logw = logw + jnp.where(b == 0, -jnp.inf, fam.log_prob(params, v) - jnp.log(jnp.abs(b)))
             env[node.name] = val
@@ -350,14 +419,14 @@ def run_schedule(s: Schedule, key, values, theta, n: int, shard_draws: bool = Tr
         penv = {**theta, **{e: env[p] for e, p in node.env_names.items()}}
         if st.mode == "assign":
             val = jnp.asarray(fns[0](penv), dtype)
-            flag(jnp.isnan(val))
+            flag(lambda: jnp.isnan(val))
             if obs is not None:
                 logw = logw + jnp.log(jnp.abs(val - obs) <= 1e-9)
             env[node.name] = val
             continue
         fam = FAMILIES[node.family]
         raw = tuple(jnp.asarray(f(penv), dtype) for f in fns)
-        flag(fam.invalid(raw))
+        flag(lambda: fam.invalid(raw))
         if st.mode == "observe":
             obs = jnp.asarray(obs, dtype)
             if fam.discrete:
@@ -405,12 +474,12 @@ def run_schedule(s: Schedule, key, values, theta, n: int, shard_draws: bool = Tr
             continue
         params = tuple(jnp.broadcast_to(r, (n,)) for r in raw)  # numpyro: its own sampler
         env[node.name] = fam.numpyro(params).sample(jax.random.fold_in(key, st.stream)).astype(dtype)
-    bad = functools.reduce(jnp.logical_or, per_draw) if per_draw else None
+    bad = per_draw[0] if per_draw else None
     return env, logw, jnp.stack(flags) if flags else jnp.zeros((0,), bool), bad
 
 
 def forward(net: Model, evidence: dict[str, str], n: int, source: str = "", shard_draws: bool = True,
-            fast_flags: bool = False) -> Callable:
+            fast_flags: bool = False, checks: bool = True) -> Callable:
     """``(key, values, theta) -> (env, log weights, invalid flags)`` for ``n`` draws of ``net``.
 
     Every value in ``env`` and the log weights have shape ``(n,)``. ``theta`` maps parameter
@@ -435,7 +504,7 @@ def forward(net: Model, evidence: dict[str, str], n: int, source: str = "", shar
     s = Schedule(net, evidence, source)
 
     def run(key, values, theta):
-        env, logw, flags, bad = run_schedule(s, key, values, theta, n, shard_draws, fast_flags)
+        env, logw, flags, bad = run_schedule(s, key, values, theta, n, shard_draws, fast_flags, checks=checks)
         if fast_flags:
             flags = jnp.concatenate([flags, jnp.any(bad)[None] if bad is not None else jnp.zeros((1,), bool)])
         return {k: jnp.broadcast_to(v, (n,)) for k, v in env.items()}, jnp.broadcast_to(logw, (n,)), flags
@@ -527,6 +596,25 @@ def reduce_program(poisoned: bool):
 
 SPLIT_STEPS = 24  # nodes above which a query with evidence runs as two programs (see Compiled)
 
+#: Steps of the forward pass above which a query runs op by op, in chunks of draws, instead of
+#: as one compiled program: XLA's CPU compiler needs time and memory that grow faster than the
+#: program (a 1,000-node chain with evidence: past 1.9 GB and minutes), while an operation run
+#: alone costs a fixed ~0.1 ms.
+EAGER_STEPS = 300
+
+#: Bytes of values (8 per step and draw) one chunk of an op-by-op run may hold.
+CHUNK_BYTES = 128 * 2 ** 20
+
+
+def chunk_size(steps: int, n: int) -> int:
+    """Draws per chunk of an op-by-op run of ``steps`` steps: ``CHUNK_BYTES / (8 * steps)``,
+    at least 1,024, at most ``n``.
+
+    >>> chunk_size(5000, 200_000), chunk_size(5000, 1000)
+    (3355, 1000)
+    """
+    return int(min(n, max(1024, CHUNK_BYTES // (8 * max(1, steps)))))
+
 
 class Compiled:
     """A compiled Monte Carlo query: ``program(key, values, theta) -> summary dict``.
@@ -541,13 +629,15 @@ class Compiled:
     the same for every model of the same shapes.
     """
 
-    def __init__(self, schedule: Schedule, draws, main, n: int, shard_draws: bool, dist_rank: int, traced: list):
+    def __init__(self, schedule: Schedule, draws, main, n: int, shard_draws: bool, dist_rank: int, traced: list,
+                 chunked: Optional[tuple] = None):
         self.schedule, self.draws, self.main, self.n = schedule, draws, main, n
         self.shard_draws, self.dist_rank = shard_draws, dist_rank
         self._traced = traced  # [whether some parameter is checked per draw], once traced
         # Only with evidence does XLA fuse the forward pass into several reductions (those of
         # the weights, those of the weighted target); for a small pass one program is cheaper.
         self.split = bool(schedule.evidence) and len(schedule.steps) > SPLIT_STEPS
+        self.chunked = chunked  # (draws of one chunk, its forward pass run op by op) past EAGER_STEPS
 
     @float64
     def noise(self, key) -> tuple:
@@ -555,9 +645,12 @@ class Compiled:
 
     @float64
     def __call__(self, key, values, theta) -> dict:
-        if not self.split:
+        if self.chunked is not None:
+            t, logw, flags = self._in_chunks(key, values, theta)
+        elif not self.split:
             return self.main(key, values, theta, *self.noise(key))
-        t, logw, flags = self.draws(key, values, theta, *self.noise(key))
+        else:
+            t, logw, flags = self.draws(key, values, theta, *self.noise(key))
         if _varies(t, logw, self.dist_rank):
             out = dict(reduce_program(self._traced[0])(t, logw))
             out["deterministic"] = False
@@ -566,6 +659,27 @@ class Compiled:
             out["deterministic"] = True
         out["flags"] = flags
         return out
+
+    def _in_chunks(self, key, values, theta) -> tuple:
+        """``(t, log w, flags)`` of the ``n`` draws, made ``size`` at a time by the forward pass
+        run op by op: chunk ``i`` draws its noise under ``jax.random.fold_in(key, i)``, each
+        noise row when it is read, and a value is dropped after its last reader, so a chunk
+        holds ``8 * size`` bytes per value alive at once (:data:`CHUNK_BYTES` in all); the
+        target and the weight of every draw (``8 * n`` bytes each) are kept for the estimator."""
+        size, draws = self.chunked
+        base = jax.random.wrap_key_data(jnp.asarray(key, jnp.uint32), impl="threefry2x32")
+        ts, ws, flags = [], [], None
+        for i in range(-(-self.n // size)):
+            k = jax.random.key_data(jax.random.fold_in(base, i))
+            t, logw, fl = draws(k, values, theta, *lazy_noise_rows(self.schedule, k, size, self.shard_draws))
+            flags = fl if flags is None else flags | fl
+            if not _varies(t, logw, self.dist_rank):  # every draw is the same draw: one suffices
+                return t, logw, flags
+            ts.append(jnp.broadcast_to(t, (size,) + t.shape[t.ndim - self.dist_rank:]))
+            ws.append(logw)
+        t = jnp.concatenate(ts)[: self.n]
+        logw = jnp.concatenate(ws)[: self.n] if ws[0].ndim else ws[0]
+        return t, logw, flags
 
 
 #: Bytes the draws of one Monte Carlo run may fill; None: half the memory of the accelerator (or,
@@ -585,9 +699,12 @@ def memory_budget() -> int:
     return int(total) // 2
 
 
-def check_draws(n: int, values_per_draw: int, source: str = "", what: str = "samples") -> None:
-    """Refuse ``n`` draws of ``values_per_draw`` float64 values each when they would not fit in
+def check_draws(n: int, values_per_draw: int, source: str = "", what: str = "samples",
+                bytes_per_value: int = 16) -> None:
+    """Refuse ``n`` draws of ``values_per_draw`` values each when they would not fit in
     :func:`memory_budget` (an out-of-memory crash of the device otherwise, or a swap storm).
+    ``bytes_per_value``: 16 for float64 values computed at once (twice over for XLA's
+    temporaries), 8 for values kept while they are computed in chunks.
 
     >>> try:
     ...     check_draws(10 ** 10, 4)
@@ -595,7 +712,7 @@ def check_draws(n: int, values_per_draw: int, source: str = "", what: str = "sam
     ...     print(e.message[:38])
     10,000,000,000 draws need about 640 GB
     """
-    per_draw = 16 * values_per_draw  # float64 values, twice over for XLA's temporaries
+    per_draw = bytes_per_value * values_per_draw
     most = max(1, memory_budget() // per_draw)
     if n > most:
         raise MethodError(f"{n:,} draws need about {n * per_draw / 1e9:,.0f} GB, more than the memory "
@@ -618,16 +735,27 @@ def compile_montecarlo(plan: Plan, n: int, source: str = "", shard_draws: bool =
     """
     net = plan.network
     s = schedule if schedule is not None else Schedule(net, dict(plan.evidence), source)
-    check_draws(n, len(s.z_streams) + len(s.u_streams) + len(s.steps) + 2 + len(plan.dist_vars), source)
+    eager = len(s.steps) > EAGER_STEPS
+    # op by op, a value is dropped after its last reader: a chunk holds the widest set alive at once
+    keep = frozenset(free_vars(plan.target) if plan.target is not None else ()) | frozenset(plan.dist_vars)
+    size = chunk_size(s.releases(keep)[2] + 2 + len(plan.dist_vars), n) if eager else n
+    # kept at once: every draw's target and weight, and either every value or (op by op) one chunk's
+    kept = 2 + len(plan.dist_vars) + (0 if eager else len(s.z_streams) + len(s.u_streams) + len(s.steps))
+    check_draws(n, kept, source)
     target = compile_expr(plan.target) if plan.target is not None else None
     doms = {d: jnp.asarray(net[d].domain, dtype=float) for d in plan.dist_vars}
     poisoned = []  # whether some parameter is checked per draw (known once traced)
 
-    def draws(key, values, theta, z_rows, u_rows):
-        env, logw, flags, bad = run_schedule(s, key, values, theta, n, shard_draws, fast_flags, (z_rows, u_rows))
-        poisoned[:] = [bad is not None]
-        t, logw = _per_draw(plan, n, env, logw, bad, values, target, doms)
-        return t, logw, flags
+    def forward_pass(m: int, keep=None):
+        def draws(key, values, theta, z_rows, u_rows):
+            env, logw, flags, bad = run_schedule(s, key, values, theta, m, shard_draws, fast_flags, (z_rows, u_rows),
+                                                 keep=keep)
+            poisoned[:] = [bad is not None]
+            t, logw = _per_draw(plan, m, env, logw, bad, values, target, doms)
+            return t, logw, flags
+        return draws
+
+    draws = forward_pass(n)
 
     def main(key, values, theta, z_rows, u_rows):
         t, logw, flags = draws(key, values, theta, z_rows, u_rows)
@@ -635,7 +763,9 @@ def compile_montecarlo(plan: Plan, n: int, source: str = "", shard_draws: bool =
         out = reduce_draws(t, logw, poisoned[0]) if random else _fixed_summary(t, logw)
         return {**out, "flags": flags, "deterministic": jnp.asarray(not random)}
 
-    return Compiled(s, jax.jit(draws), jax.jit(main), n, shard_draws, len(plan.dist_vars), poisoned), s.flag_nodes
+    chunked = (size, forward_pass(size, keep)) if eager else None
+    return (Compiled(s, jax.jit(draws), jax.jit(main), n, shard_draws, len(plan.dist_vars), poisoned, chunked),
+            s.flag_nodes)
 
 
 class MonteCarloProgram:
