@@ -405,6 +405,8 @@ def test_language_replaced_mechanism_numbers():
     lin = cd.model("model l {\n Z ~ Normal(0, 1)\n X ~ Normal(Z, 1)\n Y ~ Normal(2 * X + Z, 1)\n}")
     r = lin.query("E[Y | do(X = X + 1)]")
     assert "`E[Y | do(X = X + 1)]` = 2" in text and abs(r.value - 2) < 2 * r.stderr
+    value, se = re.search(r"within two standard errors: ([\d.]+) ± ([\d.]+) at the default seed", text).groups()
+    assert agrees(value, r.value) and agrees(se, r.stderr)
 
 
 def test_language_actual_cause_line():
