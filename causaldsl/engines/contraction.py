@@ -219,8 +219,9 @@ def plan(terms: Sequence[Term], sizes: dict, output: Term, memory_limit: Optiona
     best = (greedy, figures)
     graph = interaction_graph(terms)
     deadline = time.perf_counter() + _FILL_S
-    # Over indices of one size min-weight ranks as min-degree does: the same order.
-    rules = (min_degree, bandwidth, min_fill) if len(set(sizes.values())) == 1 else \
+    # Where the summed indices have one size min-weight ranks much as min-degree does.
+    summed = set(graph) - set(output)
+    rules = (min_degree, bandwidth, min_fill) if len({sizes[a] for a in summed}) <= 1 else \
         (min_degree, min_weight, bandwidth, min_fill)
     for rule in rules:
         if rule is min_fill and best[1].largest > _REACH * limit:
