@@ -230,3 +230,19 @@ def test_mildew_two_world_query_is_refused_with_its_estimate_before_anything_is_
     monkeypatch.setattr(cd.settings, "exact_work", float("inf"))
     with pytest.raises(cd.MethodError, match="too large for exact on this machine: it would need about .* is free"):
         m.query(query, method="exact")
+
+
+def test_the_twin_network_copies_only_what_the_intervention_reaches_on_the_way_to_the_query():
+    """alarm, P(BP[MINVOLSET = LOW] = LOW | MINVOLSET = HIGH, BP = HIGH): the counterfactual world
+    holds MINVOLSET (held) and its descendants among BP's ancestors, and nothing else; the shared
+    ancestors appear once."""
+    from causaldsl.language.parser import parse_query
+    from causaldsl.model.queries import plan_query
+
+    m = cd.from_bif(os.path.join(EXAMPLES, "alarm.bif.gz"))
+    plan = plan_query(m.ir, parse_query('P(BP[MINVOLSET = "LOW"] = "LOW" | MINVOLSET = "HIGH", BP = "HIGH")'))
+    g = m.ir.graph
+    copies = sorted(n.origin for n in plan.network.nodes if "[" in n.name)
+    assert copies == sorted((nx.descendants(g, "MINVOLSET") & nx.ancestors(g, "BP")) | {"BP", "MINVOLSET"})
+    factual = [n.name for n in plan.network.nodes if "[" not in n.name]
+    assert sorted(factual) == sorted(nx.ancestors(g, "BP") | {"BP"})
