@@ -3,6 +3,7 @@
     python benchmarks/first_contact.py                 # every figure, this checkout
     python benchmarks/first_contact.py effects         # item 3 only
     python benchmarks/first_contact.py large           # item 4 only
+    python benchmarks/first_contact.py large --exact   # item 4 with method="exact": refusals, estimates
     python benchmarks/first_contact.py effects --limit 120 --seed 4
 
 Runs against whatever ``causaldsl`` is first on the path (the checkout this file is in), so the
@@ -115,7 +116,8 @@ def _child(text: str, query: str, method, out) -> None:
         peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
         out.put(("ok", dt, peak, f"{r.answer}  [{r.details}]"))
     except BaseException as e:  # noqa: BLE001 - every failure is a figure here
-        out.put(("error", None, None, f"{type(e).__name__}: {str(e).splitlines()[0][:110]}"))
+        dt = time.perf_counter() - t0 if "t0" in locals() else float("nan")
+        out.put(("error", dt, None, f"{dt * 1e3:9.1f} ms  {type(e).__name__}: {str(e).splitlines()[0][:220]}"))
 
 
 def run_one(text: str, query: str, limit: float, method=None) -> str:
@@ -143,12 +145,13 @@ def effects(limit: float, seed: int) -> None:
         print(f"  {q:32s} {run_one(text, q, limit)}", flush=True)
 
 
-def large(limit: float) -> None:
-    print("item 4: P(last = 1), no method named, first answer in a fresh process")
+def large(limit: float, method=None) -> None:
+    named = "method='exact': the answer or the refusal, with its estimate" if method else "no method named"
+    print(f"item 4: P(last = 1), {named}, first answer in a fresh process")
     cases = [(f"grid {s}x{s}", grid(s), f"g{s - 1}_{s - 1}") for s in (20, 25, 30)]
     cases += [(f"DAG n={n}, in-degree 5", random_dag(n), f"d{n - 1}") for n in (100, 150)]
     for name, text, last in cases:
-        print(f"  {name:24s} {run_one(text, f'P({last} = 1)', limit)}", flush=True)
+        print(f"  {name:24s} {run_one(text, f'P({last} = 1)', limit, method)}", flush=True)
 
 
 def main() -> None:
@@ -156,6 +159,7 @@ def main() -> None:
     ap.add_argument("which", nargs="?", choices=("effects", "large", "all"), default="all")
     ap.add_argument("--limit", type=float, default=120.0, help="seconds per query (default 120)")
     ap.add_argument("--seed", type=int, default=4, help="the banded network's seed (default 4)")
+    ap.add_argument("--exact", action="store_true", help="item 4 with method='exact' (refusals and their estimates)")
     args = ap.parse_args()
     import causaldsl
 
@@ -163,7 +167,7 @@ def main() -> None:
     if args.which in ("effects", "all"):
         effects(args.limit, args.seed)
     if args.which in ("large", "all"):
-        large(args.limit)
+        large(args.limit, "exact" if args.exact else None)
 
 
 if __name__ == "__main__":

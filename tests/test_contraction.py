@@ -93,19 +93,57 @@ def _grid(k: int):
     return terms, dict.fromkeys(range(k * k), 2)
 
 
-def test_where_greedy_is_poor_the_randomised_search_is_tried_and_the_smaller_path_kept(monkeypatch):
-    terms, sizes = _grid(7)
-    greedy = opt_einsum.contract_path(contraction.equation(terms, []), *[(2,) * len(t) for t in terms],
-                                      shapes=True, optimize="greedy")[1]
-    monkeypatch.setattr(contraction, "_POOR", greedy.largest_intermediate - 1)
+def test_where_no_path_fits_the_randomised_search_is_tried_too_and_the_smallest_path_kept(monkeypatch):
+    terms, sizes = _grid(10)
+    eq = contraction.equation(terms, [])
+    greedy = opt_einsum.contract_path(eq, *[(2,) * len(t) for t in terms], shapes=True, optimize="greedy")[1]
+    orders = plan(terms, sizes, [], memory_limit=1)  # within reach of nothing: no random search
+    monkeypatch.setattr(contraction, "_REACH", 1e12)
     random.seed(5)
     before = random.random()
     random.seed(5)
-    p = plan(terms, sizes, [])
+    p = plan(terms, sizes, [], memory_limit=1)
     assert random.random() == before  # the search's seeding leaves the caller's random state alone
-    assert (p.largest, p.flops) <= (greedy.largest_intermediate, greedy.opt_cost)
-    assert plan(terms, sizes, []).path == p.path  # seeded: the same path every time
+    assert p.largest <= min(orders.largest, greedy.largest_intermediate)
+    assert plan(terms, sizes, [], memory_limit=1).path == p.path  # seeded: the same path every time
     arrays = _arrays(terms, sizes, 0)
-    # (NumPy's own einsum takes minutes over these 49 operands)
+    # (NumPy's own einsum takes minutes over these 100 operands)
     want = opt_einsum.contract(p.equation, *arrays, optimize="greedy")
     np.testing.assert_allclose(p.numpy(arrays), want, rtol=1e-12)
+
+
+def test_on_a_grid_an_elimination_order_beats_greedy_and_its_figures_are_opt_einsums():
+    """A k x k grid of cells with their upper and left neighbours as parents has treewidth k (it
+    holds the k x k grid as a minor, whose treewidth is k, and eliminating row by row never joins
+    more than k + 1 cells); greedy's path is far from it."""
+    terms, sizes = _grid(15)
+    eq = contraction.equation(terms, [])
+    shapes = [(2,) * len(t) for t in terms]
+    greedy = opt_einsum.contract_path(eq, *shapes, shapes=True, optimize="greedy")[1]
+    p = plan(terms, sizes, [])
+    assert p.width == 15 and p.largest <= 2 ** 15
+    assert p.flops < greedy.opt_cost / 10 and greedy.largest_intermediate >= 2 ** 18
+    _, info = opt_einsum.contract_path(eq, *shapes, shapes=True, optimize=p.path)
+    assert (p.largest, p.flops) == (info.largest_intermediate, info.opt_cost)
+
+
+@pytest.mark.parametrize("seed", range(20))
+def test_every_elimination_orders_path_is_counted_as_opt_einsum_counts_it(seed):
+    rng = random.Random(900 + seed)
+    terms, sizes, output = _network(rng, rng.randint(1, 30), rng.randint(1, 40), max_rank=4)
+    eq = contraction.equation(terms, output)
+    lhs, rhs = eq.split("->")
+    shapes = [tuple(sizes[a] for a in t) for t in terms]
+    symbol_sizes = {c: n for t, shape in zip(lhs.split(","), shapes) for c, n in zip(t, shape)}
+    graph = contraction.interaction_graph(terms)
+    for rule in (contraction.min_degree, contraction.min_weight, contraction.min_fill):
+        order = contraction.elimination_order(graph, sizes, rule, keep=output)
+        assert sorted(order) == sorted(set(graph) - set(output))
+        path = contraction.order_path(terms, sizes, order, output)
+        got = contraction.account([frozenset(t) for t in lhs.split(",")], symbol_sizes, path, rhs)
+        _, info = opt_einsum.contract_path(eq, *shapes, shapes=True, optimize=path)
+        assert (got.largest, got.flops, got.scale) == (info.largest_intermediate, info.opt_cost,
+                                                        max(info.scale_list))
+        arrays = _arrays(terms, sizes, seed)
+        np.testing.assert_allclose(opt_einsum.contract(eq, *arrays, optimize=path),
+                                   _reference(terms, output, arrays), rtol=1e-12)

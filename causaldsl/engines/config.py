@@ -2,7 +2,8 @@
 
 ``causaldsl.settings.exact_memory`` (bytes, default 2e9) bounds the tables of an exact answer
 (an estimate from its factors and the largest step of its contraction) and ``exact_work``
-(default 1e11 multiply-adds, about half a minute of NumPy) its arithmetic. Both are checked from shapes alone,
+(default 1e10 multiply-adds, tens of seconds of NumPy: its einsum steps over many small axes run
+at 1e8-1e9 multiply-adds a second) its arithmetic. Both are checked from shapes alone,
 before anything is allocated. Past either, a query with no ``method=`` is answered by Monte
 Carlo, and says so (``[monte-carlo (exact would need 32 GB)]``); ``method="exact"`` raises a
 :class:`~causaldsl.language.errors.MethodError` with the estimate. The environment variables
@@ -52,7 +53,7 @@ class Settings:
     """The engine's limits and its compilation cache; change them on ``causaldsl.settings``."""
 
     exact_memory: float = _env("CAUSALDSL_EXACT_MEMORY", 2e9)  # bytes
-    exact_work: float = _env("CAUSALDSL_EXACT_WORK", 1e11)  # multiply-adds
+    exact_work: float = _env("CAUSALDSL_EXACT_WORK", 1e10)  # multiply-adds
     _cache_dir: Optional[Path] = field(default=None, repr=False)
 
     @property

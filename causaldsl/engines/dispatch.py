@@ -19,6 +19,11 @@ import operator
 from dataclasses import dataclass
 from typing import Optional
 
+try:
+    import resource  # POSIX only: the address-space limit
+except ImportError:  # pragma: no cover - Windows
+    resource = None
+
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -119,8 +124,8 @@ def _exact_or_fallback(cost: Cost, asked: Optional[str], source: str, span,
         return None
     need, limit = over
     if asked == "exact":
-        raise MethodError(f"too large for exact: the answer would need {need} (past {limit})",
-                          span=span, source=source,
+        raise MethodError(f"too large for exact: the answer would need {need} (past {limit}; "
+                          f"{cost.summary})", span=span, source=source,
                           hint="use method='monte-carlo', or raise the limit in causaldsl.settings")
     return need
 
@@ -177,11 +182,11 @@ def run_plan(plan: Plan, engine: Engine, *, text: str, method: Optional[str] = N
         # An expectation over several worlds is the signed sum of one contraction per world (an
         # ATE is two do-queries), each over a network no larger than the one it needs.
         parts = [(sign, p, _exact_program(p, engine)) for sign, p in (plan.parts or ((1.0, plan),))]
-        need = _exact_or_fallback(functools.reduce(operator.add, [pr.structure.cost for _, _, pr in parts]),
-                                  asked, source, span, engine.settings)
+        cost = functools.reduce(operator.add, [pr.structure.cost for _, _, pr in parts])
+        need = _exact_or_fallback(cost, asked, source, span, engine.settings)
         if need is None:
             value = sum(sign * _exact_value(p, pr, text, source, span) for sign, p, pr in parts)
-            return _result(plan, text, value, None, "exact")
+            return _result(plan, text, value, None, "exact", cost=cost)
         label = f"monte-carlo (exact would need {need})"
     n = _check_samples(samples, span, source)
     if asked is None and plan.evidence:  # linear-Gaussian with evidence: exact by Gaussian conditioning
@@ -197,11 +202,11 @@ def run_plan(plan: Plan, engine: Engine, *, text: str, method: Optional[str] = N
         # the engine knows the draws, not the text: point at the query that asked for them
         raise MethodError(e.message, span=span, source=source, hint=e.hint) from None
     except (MemoryError, jax.errors.JaxRuntimeError) as e:
-        if need is None or not (isinstance(e, MemoryError) or "RESOURCE_EXHAUSTED" in str(e)):
+        if not (isinstance(e, MemoryError) or "RESOURCE_EXHAUSTED" in str(e)):
             raise
-        # the fallback was not asked for: its failure is a refusal with the way out, not a crash
-        raise MethodError(f"too large for exact (it would need {need}), and Monte Carlo with {n:,} draws "
-                          "ran out of memory", span=span, source=source,
+        # a refusal with the way out, not a crash (the fallback's, when it was not asked for)
+        why = f"too large for exact (it would need {need}), and " if need is not None else ""
+        raise MethodError(f"{why}Monte Carlo with {n:,} draws ran out of memory", span=span, source=source,
                           hint=f"pass fewer draws, e.g. samples={max(n // 10, 1):_}") from None
     _invalid(out["flags"], program.nodes, plan.network.source)
     if not out["any"]:
@@ -222,13 +227,44 @@ def _exact_program(plan: Plan, engine: Engine) -> ExactProgram:
     return engine.once(engine.exact, plan.key, lambda: ExactProgram(plan, compiler=engine.compiler, tables=engine.tables))
 
 
+_CHECKED = 100e6  # bytes of an exact answer's estimate past which the machine's free memory is read first
+
+
+def available_memory() -> Optional[float]:
+    """Bytes this process can still allocate, where the system says: the kernel's estimate of
+    available memory (``MemAvailable``, Linux), less than the address-space limit (``ulimit -v``)
+    leaves where one is set; None where neither can be read.
+
+    >>> m = available_memory()
+    >>> m is None or m > 0
+    True
+    """
+    free = None
+    try:
+        with open("/proc/meminfo") as f:
+            free = next(int(line.split()[1]) * 1024 for line in f if line.startswith("MemAvailable:"))
+        soft = resource.getrlimit(resource.RLIMIT_AS)[0] if resource is not None else -1
+        if soft not in (-1, getattr(resource, "RLIM_INFINITY", -1)):
+            with open("/proc/self/status") as f:
+                used = next(int(line.split()[1]) * 1024 for line in f if line.startswith("VmSize:"))
+            free = min(free, max(soft - used, 0))
+    except (OSError, StopIteration, ValueError):
+        pass
+    return free
+
+
 def _exact_value(plan: Plan, program: ExactProgram, text: str, source: str, span):
     """``plan``'s exact answer: a number, or an array for ``P(Y)``."""
+    cost = program.structure.cost
+    free = available_memory() if cost.memory > _CHECKED else None
     try:
+        if free is not None and cost.memory > free:  # within the limits, which were raised past the machine
+            raise MemoryError
         num, den, undefined, flags = program(plan.value_array)
     except MemoryError:  # within the limits, but past what this machine has (the limits were raised)
+        room = f", and {_bytes(free)} is free" if free is not None else ""
         raise MethodError(f"too large for exact on this machine: it would need about "
-                          f"{_bytes(program.structure.cost.memory)}", span=span, source=source,
+                          f"{_bytes(cost.memory)}{room} ({cost.summary})", span=span, source=source,
                           hint="use method='monte-carlo', or lower causaldsl.settings.exact_memory "
                                "so that such queries fall back to it") from None
     _invalid(flags, program.nodes, plan.network.source)
@@ -390,7 +426,15 @@ def _exact_draws(plan: Plan, engine: Engine, theta: dict, text: str, source: str
         engine.posterior[key] = (jax.jit(jax.vmap(fn, in_axes=(None, 0))), nodes)
     fn, nodes = engine.posterior[key]
     placed, count = shard_leading(theta)  # one slice of the draws per device (no-op on one)
-    num, den, undefined, flags = (np.asarray(a)[:count] for a in jax.device_get(fn(plan.value_array, placed)))
+    try:
+        num, den, undefined, flags = (np.asarray(a)[:count] for a in jax.device_get(fn(plan.value_array, placed)))
+    except (MemoryError, jax.errors.JaxRuntimeError) as e:
+        if not (isinstance(e, MemoryError) or "RESOURCE_EXHAUSTED" in str(e)):
+            raise
+        raise MethodError(f"too large for exact on this machine over {count:,} parameter draws at once",
+                          span=span, source=source,
+                          hint="use method='monte-carlo', or lower causaldsl.settings.exact_memory "
+                               "so that such queries fall back to it") from None
     _invalid(np.any(flags, axis=0), nodes, plan.network.source)
     if float(np.min(den)) <= ZERO:
         raise _zero(plan, text, source, span=span)

@@ -164,18 +164,33 @@ class Cost:
     """What an exact answer would take, known from shapes before anything is allocated:
     ``memory`` in bytes (its factors and its largest step, float64; an estimate), ``work`` the
     operations of its contraction as opt_einsum counts them (``PathInfo.opt_cost``), ``wide``
-    whether a step joins more indices than NumPy's einsum takes (52)."""
+    whether a step joins more indices than NumPy's einsum takes (52), ``largest`` the entries
+    of its largest intermediate and ``width`` the treewidth its path proves for the network
+    it contracts (:attr:`causaldsl.engines.contraction.Plan.width`)."""
 
     memory: int
     work: int
     wide: bool = False
+    largest: int = 0
+    width: int = 0
 
     def __add__(self, other: "Cost") -> "Cost":
-        return Cost(max(self.memory, other.memory), self.work + other.work, self.wide or other.wide)
+        return Cost(max(self.memory, other.memory), self.work + other.work, self.wide or other.wide,
+                    max(self.largest, other.largest), max(self.width, other.width))
 
     def times(self, k: int) -> "Cost":
         """The cost of ``k`` answers at once (a posterior answer vmaps over its draws)."""
-        return Cost(self.memory * k, self.work * k, self.wide)
+        return Cost(self.memory * k, self.work * k, self.wide, self.largest * k, self.width)
+
+    @property
+    def summary(self) -> str:
+        """The estimate in words, as answers and refusals show it.
+
+        >>> Cost(memory=35_200_000_000, work=4.8e11, largest=1 << 30, width=30).summary
+        'treewidth 30 (estimated), largest table 1.07e+09 entries, 4.8e+11 multiply-adds'
+        """
+        return (f"treewidth {self.width} (estimated), largest table {self.largest:.3g} entries, "
+                f"{self.work:.2g} multiply-adds")
 
 
 def structure_cost(plan: Plan) -> Cost:
@@ -186,7 +201,7 @@ def structure_cost(plan: Plan) -> Cost:
     >>> from causaldsl.model.queries import plan_query
     >>> m = cd.model("model m {\\n x ~ Bernoulli(0.3)\\n y ~ Bernoulli(table(x) { 0: 0.1, 1: 0.9 })\\n}")
     >>> structure_cost(plan_query(m.ir, parse_query("P(y = 1)")))
-    Cost(memory=192, work=20, wide=False)
+    Cost(memory=192, work=20, wide=False, largest=3, width=1)
     """
     return _Structure(plan).cost
 
@@ -280,7 +295,7 @@ class _Structure:
         # Every factor is live at once, beside the largest step: its result, its inputs (about
         # as large) and the copies einsum's BLAS route makes of them. Four times the largest
         # intermediate matched the peaks measured on grids and random DAGs (20x20: 0.49 GB).
-        self.cost = Cost(8 * (c.entries + 4 * c.largest), c.flops, c.wide)
+        self.cost = Cost(8 * (c.entries + 4 * c.largest), c.flops, c.wide, c.largest, c.width)
 
     # ------------------------------------------------------------------ evaluation, for any xp
     def fixed_value(self, node, values, xp):

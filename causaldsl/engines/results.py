@@ -8,6 +8,9 @@ from dataclasses import dataclass, field
 from typing import Callable, ClassVar, Optional, Union
 
 
+SHOWN_WORK = 1e6  # operations of an exact answer's contraction (a millisecond) from which .details shows its cost
+
+
 @dataclass(frozen=True)
 class Result:
     """The answer to one query.
@@ -21,7 +24,10 @@ class Result:
     draws: of likelihood weighting (Kish's ``(Σw)² / Σw²``), or of NUTS (``"nuts"``, used
     when likelihood weighting kept fewer than 100 effective draws). ``warning`` says why an
     answer's standard error should not be trusted (too few effective draws, chains that
-    disagree); it is part of :attr:`details` and of the printed answer.
+    disagree); it is part of :attr:`details` and of the printed answer. An exact answer keeps
+    its ``cost`` (estimated treewidth, largest table, multiply-adds: see
+    :class:`causaldsl.engines.exact.Cost`), and :attr:`details` shows it where the contraction
+    took a million operations or more.
 
     For a model with parameters, the query is answered once per posterior (or
     prior) draw: ``value`` is the posterior mean, ``interval`` the equal-tailed
@@ -49,6 +55,9 @@ class Result:
     note: Optional[str] = None  # what the answer leaves out, e.g. a count variable's far tail
     # A question that combines (E[y | x = 1] - E[y | x = 0], RR, Var, Q): the answers of its parts
     parts: tuple = field(default=(), repr=False)
+    # An exact answer's estimate (causaldsl.engines.exact.Cost: treewidth, largest table, work),
+    # part of `details` where its contraction took at least SHOWN_WORK operations.
+    cost: Optional[object] = field(default=None, repr=False)
     # Draws a Picture as SVG; set by the face that draws (causaldsl.notebook.pictures), so that
     # the engines never import it.
     painter: ClassVar[Optional[Callable[["Picture"], str]]] = None
@@ -95,7 +104,8 @@ class Result:
         """
         post = f"over the {self.posterior}" if self.posterior else None
         if self.method == "exact":
-            return ", ".join(b for b in ("exact", post, self.note) if b)
+            cost = self.cost.summary if self.cost is not None and self.cost.work >= SHOWN_WORK else None
+            return ", ".join(b for b in ("exact", cost, post, self.note) if b)
         if self.ess is None and self.stderr is None:  # exact by another route: say which
             return ", ".join(b for b in (self.method, self.conditioning, post, self.note) if b)
         bits = [self.method, post, None if post else (f"{self.samples:,} draws" if self.samples else None)]

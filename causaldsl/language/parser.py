@@ -689,14 +689,23 @@ def _table_rows(tok: Token, keys_seen: dict) -> tuple:
     >>> keys, [(v.value, v.span) for v in values]
     (((0.0, -1.0), (1.0, 'hi')), [(0.5, Span(line=3, column=21, end_column=24)), (2.0, Span(line=4, column=12, end_column=13))])
     """
-    body = tok.value
     keys, values = [], []
+    Num, new = S.Num, tuple.__new__  # a Span made as the tuple it is: most of a large model's spans are here
+    for key, number, line, a, b in _located_rows(_ROW, tok, keys_seen):
+        keys.append(key)
+        values.append(Num(float(number), new(Span, (line, a, b))))
+    return tuple(keys), tuple(values)
+
+
+def _located_rows(pattern: re.Pattern, tok: Token, keys_seen: dict):
+    """Each row ``pattern`` finds in a table-body token: ``(key values, the text after the key,
+    its line, its first and last column)``; ``keys_seen`` maps a key's text to its values."""
+    body = tok.value
     line, shift = tok.line, tok.column  # offset o of the body is at column o + shift
     newlines = "\n" in body
     last = 0
-    Num, new = S.Num, tuple.__new__  # a Span made as the tuple it is: most of a large model's spans are here
-    for m in _ROW.finditer(body):
-        text, number = m.group(1, 2)
+    for m in pattern.finditer(body):
+        text, rest = m.group(1, 2)
         key = keys_seen.get(text)
         if key is None:
             key = keys_seen[text] = _key(text)
@@ -706,9 +715,7 @@ def _table_rows(tok: Token, keys_seen: dict) -> tuple:
             if k:
                 line, shift = line + k, -body.rfind("\n", last, a)
             last = a
-        keys.append(key)
-        values.append(Num(float(number), new(Span, (line, a + shift, b + shift))))
-    return tuple(keys), tuple(values)
+        yield key, rest, line, a + shift, b + shift
 
 
 def _vector_rows(tok: Token, parse: "_Parse") -> tuple:
@@ -722,25 +729,10 @@ def _vector_rows(tok: Token, parse: "_Parse") -> tuple:
     >>> keys, [[n.value for n in r.items] for r in rows], rows[1].span
     ((('a',), ('b',)), [[0.5, 0.5], [1.0, 0.0]], Span(line=3, column=7, end_column=13))
     """
-    body = tok.value
-    keys_seen, numbers = parse.keys_seen, parse.numbers
     keys, values = [], []
-    line, shift = tok.line, tok.column
-    newlines = "\n" in body
-    last = 0
-    Vector, new, get = S.Vector, tuple.__new__, numbers.get
-    for m in _VROW.finditer(body):
-        text, inside = m.group(1, 2)
-        key = keys_seen.get(text)
-        if key is None:
-            key = keys_seen[text] = _key(text)
-        a, b = m.span(2)
-        if newlines:
-            k = body.count("\n", last, a)
-            if k:
-                line, shift = line + k, -body.rfind("\n", last, a)
-            last = a
-        span = new(Span, (line, a + shift, None if "\n" in inside else b + shift))
+    Vector, new, get = S.Vector, tuple.__new__, parse.numbers.get
+    for key, inside, line, a, b in _located_rows(_VROW, tok, parse.keys_seen):
+        span = new(Span, (line, a, None if "\n" in inside else b))
         pieces = inside[1:-1].split(",")
         if len(pieces) > 1 and not pieces[-1].strip(" \t\n"):
             pieces.pop()  # a trailing comma
