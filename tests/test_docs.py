@@ -589,6 +589,8 @@ def test_language_too_large_for_exact():
     with pytest.raises(cd.MethodError) as err:
         m.query("P(v39 = 1)", method="exact")
     assert refusal in str(err.value)
+    hint = re.search(r"hint: `([^`]*)`\)", text[text.index(refusal):]).group(1)
+    assert err.value.hint == hint
 
 
 def test_readme_command_lines(monkeypatch):
