@@ -155,6 +155,7 @@ class CausalGraph:
         """
         xs, ys, zs = (_as_list(v) for v in (xs, ys, zs))
         self._check(xs + ys + zs)
+        _apart(xs=xs, ys=ys, zs=zs)
         return ga.d_separated(self.admg, xs, ys, zs)
 
     def open_path(self, xs, ys, zs=()) -> Optional[str]:
@@ -169,6 +170,7 @@ class CausalGraph:
         """
         xs, ys, zs = (_as_list(v) for v in (xs, ys, zs))
         self._check(xs + ys + zs)
+        _apart(xs=xs, ys=ys, zs=zs)
         path = ga.open_path(self.admg, xs, ys, zs)
         return None if path is None else ga.format_path(path)
 
@@ -182,6 +184,7 @@ class CausalGraph:
         """
         xs, ys = _as_list(x), _as_list(y)
         self._check(xs + ys)
+        _apart(x=xs, y=ys)
         return ga.adjustment_sets(self.admg, set(xs), set(ys))
 
     def instruments(self, x: str, y: str) -> list[tuple[str, frozenset]]:
@@ -193,6 +196,7 @@ class CausalGraph:
         [('Z', frozenset())]
         """
         self._check([x, y])
+        _apart(x=[x], y=[y])
         return ga.instruments(self.admg, x, y)
 
     def independences(self) -> list[tuple[str, str, frozenset]]:
@@ -431,6 +435,25 @@ def from_dagitty(text: str, name: str = "dagitty") -> CausalGraph:
 def _set(names) -> str:
     names = sorted(names)
     return "{" + ", ".join(names) + "}"
+
+
+def _apart(**groups) -> None:
+    """A :class:`QueryError` where a variable is in two of the Python call's groups (the
+    algorithms of :mod:`~causaldsl.graphs.analysis` take disjoint sets).
+
+    >>> _apart(xs=["X"], ys=["Y"], zs=["X"])
+    Traceback (most recent call last):
+    ...
+    causaldsl.language.errors.QueryError: 'X' is in both xs and zs
+    hint: each variable may appear in one group only
+    """
+    names = list(groups)
+    for i, a in enumerate(names):
+        for b in names[i + 1:]:
+            common = [v for v in groups[a] if v in groups[b]]
+            if common:
+                raise QueryError(f"'{common[0]}' is in both {a} and {b}",
+                                 hint="each variable may appear in one group only")
 
 
 def _check_disjoint(q: S.GraphQuery, source: Optional[str]) -> None:
