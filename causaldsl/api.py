@@ -58,7 +58,11 @@ class CausalModel:
 
     @property
     def parameters(self) -> list[str]:
-        """Names of the parameters declared with ``param`` (empty for a model with fixed numbers)."""
+        """Names of the parameters declared with ``param`` (empty for a model with fixed numbers).
+
+        >>> model("model m {\\n param p ~ Beta(1, 1)\\n x ~ Bernoulli(p)\\n}").parameters
+        ['p']
+        """
         return [p.name for p in self.ir.params]
 
     def _posterior(self):
@@ -80,20 +84,44 @@ class CausalModel:
     # ------------------------------------------------------------------ structure
     @property
     def name(self) -> str:
+        """The model's name, as written after ``model``.
+
+        >>> m = model("model m {\\n x ~ Bernoulli(0.5)\\n y ~ Bernoulli(if x then 0.9 else 0.2)\\n}")
+        >>> m.name
+        'm'
+        """
         return self.ir.name
 
     @property
     def graph(self) -> nx.DiGraph:
-        """The causal graph (``networkx.DiGraph``); nodes carry ``latent`` and ``intervened``."""
+        """The causal graph (``networkx.DiGraph``); nodes carry ``latent`` and ``intervened``.
+
+        >>> m = model("model m {\\n x ~ Bernoulli(0.5)\\n y ~ Bernoulli(if x then 0.9 else 0.2)\\n}")
+        >>> sorted(m.graph.edges), m.graph.nodes['x']['latent']
+        ([('x', 'y')], False)
+        """
         return self.ir.graph
 
     @property
     def variables(self) -> list[str]:
+        """The variables' names, in the order they are written.
+
+        >>> m = model("model m {\\n x ~ Bernoulli(0.5)\\n y ~ Bernoulli(if x then 0.9 else 0.2)\\n}")
+        >>> m.variables
+        ['x', 'y']
+        """
         return self.ir.names
 
     @functools.cached_property
     def causal_graph(self):
-        """The model's structure as a :class:`~causaldsl.graphs.causal_graph.CausalGraph` (latents kept)."""
+        """The model's structure as a :class:`~causaldsl.graphs.causal_graph.CausalGraph` (latents kept).
+
+        >>> m = model("model m {\\n latent u ~ Bernoulli(0.5)\\n x ~ Bernoulli(if u then 0.9 else 0.1)\\n y := x and u\\n}")
+        >>> m.causal_graph
+        <CausalGraph m: 2 observed, 1 latent>
+        >>> m.causal_graph.query("x _||_ y").value
+        False
+        """
         dag = nx.DiGraph()
         dag.add_nodes_from(self.ir.names)
         dag.add_edges_from(self.ir.graph.edges)
@@ -103,7 +131,12 @@ class CausalModel:
     def identify(self, text, source: Optional[str] = None, *, data: str = "both"):
         """The estimand of ``text`` (``"P(cancer | do(smoking))"``, or a counterfactual
         ``"P(Y[X = 1] = 1 | X = 0)"``) over the observed variables; ``data`` as in
-        :meth:`causaldsl.graphs.causal_graph.CausalGraph.identify`."""
+        :meth:`causaldsl.graphs.causal_graph.CausalGraph.identify`.
+
+        >>> m = model("model m {\\n x ~ Bernoulli(0.5)\\n y ~ Bernoulli(if x then 0.9 else 0.2)\\n}")
+        >>> m.identify("P(y | do(x))").rule
+        'back-door'
+        """
         return self.causal_graph.identify(text, source, data=data)
 
     def bounds(self, text, *, data=None, method: Optional[str] = None, draws: int = 200, level: float = 0.95,
@@ -149,7 +182,12 @@ class CausalModel:
         return self.draw()._repr_mimebundle_(include, exclude)
 
     def to_dot(self) -> str:
-        """The graph in Graphviz DOT (latent nodes dashed, intervened ones double boxes without parents)."""
+        """The graph in Graphviz DOT (latent nodes dashed, intervened ones double boxes without parents).
+
+        >>> m = model("model m {\\n x ~ Bernoulli(0.5)\\n y ~ Bernoulli(if x then 0.9 else 0.2)\\n}")
+        >>> print(m.to_dot().splitlines()[-2])
+          "x" -> "y";
+        """
         return self.causal_graph.to_dot()
 
     # ------------------------------------------------------------------ queries
@@ -159,6 +197,10 @@ class CausalModel:
 
         ``method`` is ``"exact"`` or ``"monte-carlo"`` (chosen automatically when
         omitted); ``seed`` and ``samples`` set the Monte Carlo draws.
+
+        >>> m = model("model m {\\n x ~ Bernoulli(0.5)\\n y ~ Bernoulli(if x then 0.9 else 0.2)\\n}")
+        >>> print(m.query("P(y = 1 | do(x = 1))"))
+        P(y = 1 | do(x = 1)) = 0.9  [exact]
         """
         if isinstance(text, str) and text in self._plans:
             plan, label, span = self._plans[text]
@@ -223,7 +265,12 @@ class CausalModel:
 
     def responsibility(self, text: str, definition: str = "modified") -> Result:
         """The degree of responsibility of ``X = x`` for an event (Chockler & Halpern 2004), as
-        :meth:`cause` asks: ``m.responsibility("V1 = 1 -> W = 1 | ...")``."""
+        :meth:`cause` asks: ``m.responsibility("V1 = 1 -> W = 1 | ...")``.
+
+        >>> m = model("model m {\\n a ~ Bernoulli(0.5)\\n b ~ Bernoulli(0.5)\\n w := a or b\\n}")
+        >>> m.responsibility("a = 1 -> w = 1 | a = 1, b = 1").value
+        0.5
+        """
         return self.query(_with_definition("responsibility", text, definition))
 
     def _cause(self, q: S.CauseQuery, source: str) -> Result:
@@ -308,6 +355,10 @@ class CausalModel:
         """The model as its text leaves it: fitted by its last ``fit`` statement (itself when there is none).
 
         Fits are made once: running the queries and asking for this model share them.
+
+        >>> m = model("model coin {\\n x ~ Bernoulli(0.5)\\n}")
+        >>> m.fitted() is m
+        True
         """
         current = self._unfitted
         for q in self.queries:
@@ -340,6 +391,25 @@ class CausalModel:
         steps) or ``"svi"`` (``steps`` of Adam, then ``draws`` from the guide;
         ``batch_size`` subsamples rows). Returns a :class:`FittedModel` whose
         answers are over the posterior. See :mod:`causaldsl.bayes.fit`.
+
+        One short NUTS run (a coin's bias from 30 heads in 40 throws; its posterior is Beta(31, 11)),
+        which also shows what a :class:`FittedModel` holds:
+
+        >>> m = model("model coin {\\n param p ~ Beta(1, 1)\\n x ~ Bernoulli(p)\\n}")
+        >>> fit = m.fit({"x": [1] * 30 + [0] * 10}, draws=300, warmup=200, chains=1, progress=False)
+        >>> r = fit.query("P(x = 1)")
+        >>> bool(abs(r.value - 31 / 42) < 0.03), bool(r.interval[0] < 31 / 42 < r.interval[1])
+        (True, True)
+        >>> fit.posterior["p"].shape
+        (300,)
+        >>> print(fit.fit_report)  # doctest: +ELLIPSIS
+        fit coin to the data: 40 rows  [NUTS, 1 chain(s) x 300 draws: ...]
+        >>> print(fit.summary().splitlines()[1].split()[:2])
+        ['parameter', 'mean']
+        >>> sorted(fit.arviz().groups())
+        ['log_likelihood', 'observed_data', 'posterior', 'sample_stats']
+        >>> type(fit.plot()).__name__
+        'Axes'
         """
         from .bayes.fit import fit_model
 
@@ -352,7 +422,12 @@ class CausalModel:
 
     @property
     def compilations(self) -> int:
-        """How many query functions this model has compiled (new values reuse them)."""
+        """How many query functions this model has compiled (new values reuse them).
+
+        >>> m = model("model m {\\n x ~ Bernoulli(0.5)\\n y ~ Bernoulli(if x then 0.9 else 0.2)\\n}")
+        >>> _ = m.query("P(y = 1)"); m.compilations >= 0
+        True
+        """
         return self.engine.compilations
 
     # ------------------------------------------------------------------ transformations
@@ -462,7 +537,12 @@ class CausalModel:
         return explore(self, outcome, **kw)
 
     def numpyro(self):
-        """The model as a NumPyro model function (one ``numpyro.sample`` site per ``~``)."""
+        """The model as a NumPyro model function (one ``numpyro.sample`` site per ``~``).
+
+        >>> m = model("model m {\\n x ~ Bernoulli(0.5)\\n y ~ Bernoulli(if x then 0.9 else 0.2)\\n}")
+        >>> callable(m.numpyro())
+        True
+        """
         from .engines.numpyro_backend import numpyro_model
 
         return numpyro_model(self.ir)
@@ -543,13 +623,23 @@ class CausalModel:
         return write_text(self.ir)
 
     def to_pgmpy(self):
-        """The model as a pgmpy ``DiscreteBayesianNetwork`` with one ``TabularCPD`` per variable."""
+        """The model as a pgmpy ``DiscreteBayesianNetwork`` with one ``TabularCPD`` per variable.
+
+        >>> m = model("model m {\\n x ~ Bernoulli(0.5)\\n y ~ Bernoulli(table(x) { 0: 0.2, 1: 0.9 })\\n}")
+        >>> sorted(m.to_pgmpy().edges())
+        [('x', 'y')]
+        """
         from .interchange.pgmpy import to_pgmpy
 
         return to_pgmpy(self.ir)
 
     def to_pyagrum(self):
-        """The model as a pyAgrum ``BayesNet``."""
+        """The model as a pyAgrum ``BayesNet``.
+
+        >>> m = model("model m {\\n x ~ Bernoulli(0.5)\\n y ~ Bernoulli(table(x) { 0: 0.2, 1: 0.9 })\\n}")
+        >>> m.to_pyagrum().size()
+        2
+        """
         from .interchange.pyagrum import to_pyagrum
 
         return to_pyagrum(self.ir)
@@ -570,14 +660,24 @@ def from_bif(source: Union[str, Path], *, tolerance: float = 1e-3) -> CausalMode
 
 
 def from_pgmpy(bn) -> CausalModel:
-    """The model of a pgmpy ``DiscreteBayesianNetwork`` (see :mod:`causaldsl.interchange.pgmpy`)."""
+    """The model of a pgmpy ``DiscreteBayesianNetwork`` (see :mod:`causaldsl.interchange.pgmpy`).
+
+    >>> m = model("model m {\\n x ~ Bernoulli(0.3)\\n}")
+    >>> round(from_pgmpy(m.to_pgmpy()).query("P(x = 1)").value, 6)
+    0.3
+    """
     from .interchange.pgmpy import from_pgmpy as convert
 
     return CausalModel(convert(bn))
 
 
 def from_pyagrum(bn) -> CausalModel:
-    """The model of a pyAgrum ``BayesNet`` (see :mod:`causaldsl.interchange.pyagrum`)."""
+    """The model of a pyAgrum ``BayesNet`` (see :mod:`causaldsl.interchange.pyagrum`).
+
+    >>> m = model("model m {\\n x ~ Bernoulli(0.3)\\n}")
+    >>> round(from_pyagrum(m.to_pyagrum()).query("P(x = 1)").value, 6)
+    0.3
+    """
     from .interchange.pyagrum import from_pyagrum as convert
 
     return CausalModel(convert(bn))
@@ -649,6 +749,8 @@ class FittedModel(CausalModel):
     R-hat, effective sample size and divergences, ``summary()`` a table,
     ``arviz()`` an ArviZ ``InferenceData`` (posterior, sample_stats, log_likelihood,
     observed_data; prior on request) and ``plot()`` ArviZ's plot of the parameters.
+
+    Example: the doctest of :meth:`CausalModel.fit` (one NUTS fit) calls it.
     """
 
     def __init__(self, ir: Model, queries: tuple = (), source: str = "", base_dir=None, *, draws=None,
@@ -666,12 +768,18 @@ class FittedModel(CausalModel):
 
     @property
     def posterior(self) -> dict[str, np.ndarray]:
-        """Posterior draws of every parameter: ``name -> array (draws, *index shape)``."""
+        """Posterior draws of every parameter: ``name -> array (draws, *index shape)``.
+
+        Example: the doctest of :meth:`CausalModel.fit` (one NUTS fit) calls it.
+        """
         return dict(self._prior.theta)
 
     @property
     def fit_report(self):
-        """How the fit went, as one row of a results table (a :class:`~causaldsl.bayes.fit.FitReport`)."""
+        """How the fit went, as one row of a results table (a :class:`~causaldsl.bayes.fit.FitReport`).
+
+        Example: the doctest of :meth:`CausalModel.fit` (one NUTS fit) calls it.
+        """
         from .bayes.fit import FitReport, describe
 
         rows = self.data.rows if self.data is not None else 0
@@ -679,7 +787,10 @@ class FittedModel(CausalModel):
                          describe(self.diagnostics))
 
     def summary(self) -> str:
-        """Posterior mean, sd, 95% interval, R-hat and ESS of every parameter entry, as text."""
+        """Posterior mean, sd, 95% interval, R-hat and ESS of every parameter entry, as text.
+
+        Example: the doctest of :meth:`CausalModel.fit` (one NUTS fit) calls it.
+        """
         from .bayes.fit import describe, summary_rows
 
         rows = [("parameter", "mean", "sd", "2.5%", "97.5%", "R-hat", "ESS")]
@@ -694,7 +805,10 @@ class FittedModel(CausalModel):
         """The fit as an ArviZ ``InferenceData``: ``posterior`` (chains kept; index variables as
         coordinates), ``sample_stats`` (NUTS: diverging, energy, tree_depth, step_size, ...),
         ``log_likelihood`` (``joint``, one value per row, so ``az.loo`` and ``az.waic`` work),
-        ``observed_data``, and with ``prior=True`` a ``prior`` group drawn from the priors."""
+        ``observed_data``, and with ``prior=True`` a ``prior`` group drawn from the priors.
+
+        Example: the doctest of :meth:`CausalModel.fit` (one NUTS fit) calls it.
+        """
         from .bayes.fit import to_arviz
 
         return to_arviz(self.ir, self.by_chain, self.diagnostics, self.data, self.program, prior=prior,
@@ -703,7 +817,10 @@ class FittedModel(CausalModel):
     def plot(self, kind: str = "posterior", var_names=None, **kw):
         """The parameters' posteriors drawn by ArviZ: ``kind="posterior"`` (``az.plot_posterior``:
         density, mean, 94% HDI) or ``"trace"`` (``az.plot_trace``); returns ArviZ's axes.
-        Keywords go to the ArviZ function."""
+        Keywords go to the ArviZ function.
+
+        Example: the doctest of :meth:`CausalModel.fit` (one NUTS fit) calls it.
+        """
         from .bayes.fit import plot_parameters, to_arviz
 
         # posterior and sample_stats (plot_trace marks divergences) only: no pointwise likelihood to compute
@@ -959,6 +1076,9 @@ def model(source: str, name: Optional[str] = None, base_dir: Union[str, Path, No
     With several models in the text, ``name`` picks one. When the text fits the
     model (``fit NAME to "data.csv"``), the model returned is the fitted one:
     its answers are over the posterior, as in the text (see :meth:`CausalModel.fitted`).
+
+    >>> model("model coin {\\n x ~ Bernoulli(0.25)\\n}").query("E[x]").value
+    0.25
     """
     models = [m for m in program(source, base_dir) if isinstance(m, CausalModel)]
     if not models:
@@ -979,7 +1099,15 @@ def model(source: str, name: Optional[str] = None, base_dir: Union[str, Path, No
 
 
 def load(path: Union[str, Path], name: Optional[str] = None) -> CausalModel:
-    """The model in a ``.causal`` file (see :func:`model`)."""
+    """The model in a ``.causal`` file (see :func:`model`).
+
+    >>> m = load("tutorials/smoking.causal")  # doctest: +SKIP
+    >>> import tempfile, pathlib
+    >>> path = pathlib.Path(tempfile.mkdtemp()) / "coin.causal"
+    >>> _ = path.write_text("model coin {\\n x ~ Bernoulli(0.25)\\n}\\nP(x = 1)\\n")
+    >>> [str(r) for r in load(path).run()]
+    ['P(x = 1) = 0.25  [exact]']
+    """
     return model(Path(path).read_text(), name, Path(path).parent)
 
 
@@ -1007,6 +1135,9 @@ def run(source: str, base_dir: Union[str, Path, None] = None, **kw) -> list[tupl
 
     As :meth:`CausalModel.run`: every query is answered; then, if any failed,
     the first failure is raised with ``.results`` holding every ``(name, row)``.
+
+    >>> [(name, str(r)) for name, r in run("model coin {\\n x ~ Bernoulli(0.25)\\n}\\nP(x = 1)")]
+    [('coin', 'P(x = 1) = 0.25  [exact]')]
     """
     out, failed = [], []
     for m in program(source, base_dir, check_queries=False):
@@ -1022,7 +1153,11 @@ def run(source: str, base_dir: Union[str, Path, None] = None, **kw) -> list[tupl
 
 
 def report(source: str, base_dir: Union[str, Path, None] = None, **kw) -> str:
-    """Every query beside its answer and method, as text; a query that fails shows its error in its row."""
+    """Every query beside its answer and method, as text; a query that fails shows its error in its row.
+
+    >>> print(report("model coin {\\n x ~ Bernoulli(0.25)\\n}\\nP(x = 1)").splitlines()[0])
+    model coin
+    """
     parts = []
     for m in program(source, base_dir, check_queries=False):
         results = list(m.answers(**kw)) if isinstance(m, CausalModel) else m.run()

@@ -728,3 +728,14 @@ def test_to_dot():
     assert '"a \\"b\\""' in to_dot(ADMG.from_edges([('a "b"', "c")]))
     with pytest.raises(ValueError):
         to_dot(g, latents=["nope"])
+
+
+def test_python_graph_questions_refuse_a_variable_in_two_groups():
+    import causaldsl as cd
+
+    g = cd.graph("graph g {\n X -> Y\n Z -> Y\n}")
+    for ask in (lambda: g.open_path("X", "Y", ["X"]), lambda: g.d_separated(["X", "Z"], "Z"),
+                lambda: g.adjustment_sets("Y", "Y"), lambda: g.instruments("X", "X")):
+        with pytest.raises(cd.QueryError, match="is in both") as info:
+            ask()
+        assert info.value.hint == "each variable may appear in one group only"

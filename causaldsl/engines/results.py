@@ -69,7 +69,15 @@ class Result:
 
     @property
     def answer(self) -> str:
-        """The value as text, with its standard error for Monte Carlo answers."""
+        """The value as text, with its standard error for Monte Carlo answers.
+
+        >>> from causaldsl import model
+        >>> m = model("model m {\\n x ~ Bernoulli(0.5)\\n y ~ Bernoulli(if x then 0.9 else 0.2)\\n}")
+        >>> m.query("P(y = 1 | do(x = 1))").answer
+        '0.9'
+        >>> m.query("P(y = 1)", method="monte-carlo", samples=1000, seed=0).answer
+        '0.523 ± 0.016'
+        """
         if isinstance(self.value, dict):
             parts = []
             for k, v in self.value.items():
@@ -87,6 +95,13 @@ class Result:
 
     @property
     def details(self) -> str:
+        """How the answer was computed, as printed between brackets after it.
+
+        >>> from causaldsl import model
+        >>> m = model("model m {\\n x ~ Bernoulli(0.5)\\n y ~ Bernoulli(if x then 0.9 else 0.2)\\n}")
+        >>> m.query("P(y = 1)", method="monte-carlo", samples=1000, seed=0).details
+        'monte-carlo, 1,000 draws'
+        """
         post = f"over the {self.posterior}" if self.posterior else None
         if self.method == "exact":
             cost = self.cost.summary if self.cost is not None and self.cost.work >= SHOWN_WORK else None

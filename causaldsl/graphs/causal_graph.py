@@ -62,7 +62,15 @@ class GraphAnswer:
 
 
 class CausalGraph:
-    """A DAG with latent nodes marked, and its ADMG over the observed nodes."""
+    """A DAG with latent nodes marked, and its ADMG over the observed nodes.
+
+    >>> from causaldsl import graph
+    >>> iv = graph("graph iv {\\n Z -> X -> Y\\n X <-> Y\\n}")
+    >>> iv
+    <CausalGraph iv: 3 observed, 0 latent>
+    >>> iv.query("Z _||_ Y | X").value
+    False
+    """
 
     def __init__(self, name: str, dag: nx.DiGraph, latents: Iterable[str] = (),
                  bidirected: Iterable[tuple[str, str]] = (), source: str = "", queries: tuple = (),
@@ -97,11 +105,23 @@ class CausalGraph:
 
     @property
     def observed(self) -> list[str]:
+        """The nodes that are not latent, in the order they are declared.
+
+        >>> from causaldsl import graph
+        >>> graph("graph g {\\n latent U\\n U -> X\\n U -> Y\\n}").observed
+        ['X', 'Y']
+        """
         return [v for v in self.dag.nodes if v not in self.latents]
 
     @functools.cached_property
     def admg(self) -> ADMG:
-        """The latent projection: observed nodes, ``->`` and ``<->`` edges (declared ones kept)."""
+        """The latent projection: observed nodes, ``->`` and ``<->`` edges (declared ones kept).
+
+        >>> from causaldsl import graph
+        >>> g = graph("graph g {\\n latent U\\n U -> X\\n U -> Y\\n X -> Y\\n}")
+        >>> sorted(g.admg.directed.edges), [sorted(e) for e in g.admg.bidirected]
+        ([('X', 'Y')], [['X', 'Y']])
+        """
         projected = latent_projection(self.dag, self.latents)
         return ADMG(projected.directed, projected.bidirected | self.bidirected)
 
@@ -135,39 +155,89 @@ class CausalGraph:
         """
         xs, ys, zs = (_as_list(v) for v in (xs, ys, zs))
         self._check(xs + ys + zs)
+        _apart(xs=xs, ys=ys, zs=zs)
         return ga.d_separated(self.admg, xs, ys, zs)
 
     def open_path(self, xs, ys, zs=()) -> Optional[str]:
-        """An open (d-connecting) path between ``xs`` and ``ys`` given ``zs``, or None."""
+        """An open (d-connecting) path between ``xs`` and ``ys`` given ``zs``, or None.
+
+        >>> from causaldsl import graph
+        >>> g = graph("graph g {\\n Z -> X -> Y\\n Z -> Y\\n}")
+        >>> g.open_path("X", "Y", "Z")
+        'X -> Y'
+        >>> print(graph("graph chain {\\n X -> M -> Y\\n}").open_path("X", "Y", "M"))
+        None
+        """
         xs, ys, zs = (_as_list(v) for v in (xs, ys, zs))
         self._check(xs + ys + zs)
+        _apart(xs=xs, ys=ys, zs=zs)
         path = ga.open_path(self.admg, xs, ys, zs)
         return None if path is None else ga.format_path(path)
 
     def adjustment_sets(self, x, y) -> list[frozenset]:
-        """All minimal back-door adjustment sets for the effect of ``x`` on ``y`` ([] if none)."""
+        """All minimal back-door adjustment sets for the effect of ``x`` on ``y`` ([] if none).
+
+        >>> from causaldsl import graph
+        >>> g = graph("graph g {\\n Z -> X -> Y\\n Z -> Y\\n}")
+        >>> g.adjustment_sets("X", "Y")
+        [frozenset({'Z'})]
+        """
         xs, ys = _as_list(x), _as_list(y)
         self._check(xs + ys)
+        _apart(x=xs, y=ys)
         return ga.adjustment_sets(self.admg, set(xs), set(ys))
 
     def instruments(self, x: str, y: str) -> list[tuple[str, frozenset]]:
-        """Instrumental variables for ``x -> y``, each with the set it must be conditioned on."""
+        """Instrumental variables for ``x -> y``, each with the set it must be conditioned on.
+
+        >>> from causaldsl import graph
+        >>> iv = graph("graph iv {\\n Z -> X -> Y\\n X <-> Y\\n}")
+        >>> iv.instruments("X", "Y")
+        [('Z', frozenset())]
+        """
         self._check([x, y])
+        _apart(x=[x], y=[y])
         return ga.instruments(self.admg, x, y)
 
     def independences(self) -> list[tuple[str, str, frozenset]]:
-        """The conditional independences the graph implies, ``(a, b, given)``."""
+        """The conditional independences the graph implies, ``(a, b, given)``.
+
+        >>> from causaldsl import graph
+        >>> graph("graph g {\\n X -> M -> Y\\n}").independences()
+        [('X', 'Y', frozenset({'M'}))]
+        """
         return ga.implied_independences(self.admg)
 
     def ancestors(self, v) -> set[str]:
+        """The ancestors of ``v`` (a name or a list of names), ``v`` itself left out.
+
+        >>> from causaldsl import graph
+        >>> g = graph("graph g {\\n Z -> X -> Y\\n Z -> Y\\n}")
+        >>> sorted(g.ancestors("Y"))
+        ['X', 'Z']
+        """
         vs = self._check(_as_list(v))
         return self.admg.ancestors(vs) - set(vs)
 
     def descendants(self, v) -> set[str]:
+        """The descendants of ``v`` (a name or a list of names), ``v`` itself left out.
+
+        >>> from causaldsl import graph
+        >>> g = graph("graph g {\\n Z -> X -> Y\\n Z -> Y\\n}")
+        >>> sorted(g.descendants("Z"))
+        ['X', 'Y']
+        """
         vs = self._check(_as_list(v))
         return self.admg.descendants(vs) - set(vs)
 
     def markov_blanket(self, v: str) -> set[str]:
+        """The Markov blanket of ``v`` in the graph over the observed nodes.
+
+        >>> from causaldsl import graph
+        >>> g = graph("graph g {\\n Z -> X -> Y\\n Z -> Y\\n}")
+        >>> sorted(g.markov_blanket("X"))
+        ['Y', 'Z']
+        """
         self._check([v])
         return ga.markov_blanket(self.admg, v)
 
@@ -178,6 +248,12 @@ class CausalGraph:
         query (``P(Y[X = 1] = 1 | X = 0)``) is identified by ID*/IDC*
         (:mod:`causaldsl.graphs.counterfactual_id`); ``data`` says which distributions its formula may
         use: ``"observations"``, ``"interventions"`` or ``"both"``.
+
+        >>> from causaldsl import graph
+        >>> g = graph("graph g {\\n Z -> X -> Y\\n Z -> Y\\n}")
+        >>> est = g.identify("P(Y | do(X))")
+        >>> est.rule, est.text
+        ('back-door', 'Σ_Z P(Y | X, Z) P(Z)')
         """
         return identify_query(self, text, source, data=data)
 
@@ -187,6 +263,12 @@ class CausalGraph:
         the response-function linear programme over this graph (Balke & Pearl 1997), with a ``level``
         band on each end over ``draws`` draws of the observed distribution. See
         :meth:`causaldsl.api.CausalModel.bounds` and ``docs/language.md``, "Bounds".
+
+        >>> from causaldsl import graph
+        >>> iv = graph("graph iv {\\n Z -> X -> Y\\n X <-> Y\\n}")
+        >>> b = iv.bounds("ATE(X -> Y)", data={"Z": [0, 0, 1, 1], "X": [0, 1, 0, 1], "Y": [0, 1, 1, 1]}, draws=20)
+        >>> -1 <= b.low <= b.high <= 1
+        True
         """
         from .bound_queries import bounds
 
@@ -194,11 +276,23 @@ class CausalGraph:
                       uncertainty=uncertainty, seed=seed, experiment=experiment)
 
     def ask(self, q: S.GraphQuery, source: Optional[str] = None) -> GraphAnswer:
-        """Answer a parsed graph question."""
+        """Answer a parsed graph question.
+
+        >>> from causaldsl import program
+        >>> (g,) = program("graph g {\\n X -> Y\\n}\\nX _||_ Y")
+        >>> g.ask(g.queries[0], g.source).answer
+        'false, open path: X -> Y'
+        """
         return answer(self, q, source)
 
     def query(self, text: str) -> GraphAnswer:
-        """Answer a graph question written in the language: ``"X _||_ Y | Z"``, ``"adjustment(X -> Y)"``."""
+        """Answer a graph question written in the language: ``"X _||_ Y | Z"``, ``"adjustment(X -> Y)"``.
+
+        >>> from causaldsl import graph
+        >>> iv = graph("graph iv {\\n Z -> X -> Y\\n X <-> Y\\n}")
+        >>> print(iv.query("X _||_ Y"))
+        X _||_ Y: false, open path: X -> Y
+        """
         prog = parse(text)
         items = [i for i in prog.items]
         if len(items) == 1 and isinstance(items[0], S.BoundsQuery):
@@ -216,7 +310,12 @@ class CausalGraph:
         return self.ask(items[0], text)
 
     def run(self) -> list:
-        """Answer every question written after the graph."""
+        """Answer every question written after the graph.
+
+        >>> from causaldsl import graph
+        >>> [a.value for a in graph("graph g {\\n X -> M -> Y\\n}\\nX _||_ Y | M").run()]
+        [True]
+        """
         out = []
         for q in self.queries:
             if isinstance(q, S.IdentifyQuery):
@@ -236,7 +335,20 @@ class CausalGraph:
 
     # ------------------------------------------------------------------ interchange
     def to_dagitty(self) -> str:
-        """DAGitty's text format (latent nodes marked ``[latent]``)."""
+        """DAGitty's text format (latent nodes marked ``[latent]``).
+
+        >>> from causaldsl import graph
+        >>> iv = graph("graph iv {\\n Z -> X -> Y\\n X <-> Y\\n}")
+        >>> print(iv.to_dagitty())
+        dag {
+        Z
+        X
+        Y
+        Z -> X
+        X -> Y
+        X <-> Y
+        }
+        """
         return ga.to_dagitty(self.admg_with_latents(), latents=self.latents)
 
     def to_dot(self, intervened: Optional[Iterable[str]] = None) -> str:
@@ -254,7 +366,13 @@ class CausalGraph:
         return ga.to_dot(self.admg_with_latents(), latents=self.latents, intervened=intervened)
 
     def admg_with_latents(self) -> ADMG:
-        """The graph as declared: latent nodes kept, declared ``<->`` edges kept."""
+        """The graph as declared: latent nodes kept, declared ``<->`` edges kept.
+
+        >>> from causaldsl import graph
+        >>> iv = graph("graph iv {\\n Z -> X -> Y\\n X <-> Y\\n}")
+        >>> sorted(iv.admg_with_latents().directed.edges)
+        [('X', 'Y'), ('Z', 'X')]
+        """
         return ADMG(self.dag.copy(), self.bidirected)
 
 
@@ -317,6 +435,25 @@ def from_dagitty(text: str, name: str = "dagitty") -> CausalGraph:
 def _set(names) -> str:
     names = sorted(names)
     return "{" + ", ".join(names) + "}"
+
+
+def _apart(**groups) -> None:
+    """A :class:`QueryError` where a variable is in two of the Python call's groups (the
+    algorithms of :mod:`~causaldsl.graphs.analysis` take disjoint sets).
+
+    >>> _apart(xs=["X"], ys=["Y"], zs=["X"])
+    Traceback (most recent call last):
+    ...
+    causaldsl.language.errors.QueryError: 'X' is in both xs and zs
+    hint: each variable may appear in one group only
+    """
+    names = list(groups)
+    for i, a in enumerate(names):
+        for b in names[i + 1:]:
+            common = [v for v in groups[a] if v in groups[b]]
+            if common:
+                raise QueryError(f"'{common[0]}' is in both {a} and {b}",
+                                 hint="each variable may appear in one group only")
 
 
 def _check_disjoint(q: S.GraphQuery, source: Optional[str]) -> None:

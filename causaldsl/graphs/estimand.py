@@ -841,7 +841,16 @@ class Estimand:
     def per_draw_value(self, variables, domains, stacked, draws: int, values=None):
         """The formula at each of a stack of joint tables (``stacked``: ``P(draw = d, v)``, the draws
         along the leading axis), in one vectorised evaluation: every probability is conditioned on
-        a pseudo-variable that indexes the stack (Bayesian and bootstrap estimates)."""
+        a pseudo-variable that indexes the stack (Bayesian and bootstrap estimates).
+
+        >>> import numpy as np
+        >>> from causaldsl import model
+        >>> m = model("model m {\\n x ~ Bernoulli(0.5)\\n y ~ Bernoulli(if x then 0.9 else 0.2)\\n}")
+        >>> est = m.identify("P(y = 1 | do(x = 1))")
+        >>> joint = np.array([[[0.4, 0.1], [0.05, 0.45]], [[0.25, 0.25], [0.1, 0.4]]]) / 2  # two draws
+        >>> est.per_draw_value(["x", "y"], {"x": [0, 1], "y": [0, 1]}, joint, 2).round(6)
+        array([0.9, 0.8])
+        """
         b = replace(self, formula=_per_draw(self.formula), conditions=self.conditions + (_DRAW,))
         return np.asarray(b.evaluate_table([_DRAW] + list(variables), {**domains, _DRAW: list(range(draws))},
                                            stacked, values))
@@ -849,7 +858,14 @@ class Estimand:
     @property
     def variables(self) -> tuple:
         """Every variable the formula reads (bound ones included) and the query's own, sorted:
-        the observed variables a joint table must cover to evaluate it."""
+        the observed variables a joint table must cover to evaluate it.
+
+        >>> from causaldsl import model
+        >>> m = model("model m {\\n x ~ Bernoulli(0.5)\\n y ~ Bernoulli(if x then 0.9 else 0.2)\\n}")
+        >>> est = m.identify("P(y = 1 | do(x = 1))")
+        >>> est.variables
+        ('x', 'y')
+        """
         used = set(self.outcomes + self.treatments + self.conditions)
         if self.formula is not None:
             used |= all_variables(self.formula)
@@ -858,14 +874,28 @@ class Estimand:
     # -- text
     @property
     def text(self) -> str:
-        """The formula as text (or the negative verdict)."""
+        """The formula as text (or the negative verdict).
+
+        >>> from causaldsl import model
+        >>> m = model("model m {\\n x ~ Bernoulli(0.5)\\n y ~ Bernoulli(if x then 0.9 else 0.2)\\n}")
+        >>> est = m.identify("P(y = 1 | do(x = 1))")
+        >>> est.text
+        'P(y | x)'
+        """
         if not self.identifiable:
             return f"{self.query} is not identifiable: {self.reason}"
         return render_text(self.formula, self._context())
 
     @property
     def latex(self) -> str:
-        """The formula as LaTeX, without dollars."""
+        """The formula as LaTeX, without dollars.
+
+        >>> from causaldsl import model
+        >>> m = model("model m {\\n x ~ Bernoulli(0.5)\\n y ~ Bernoulli(if x then 0.9 else 0.2)\\n}")
+        >>> est = m.identify("P(y = 1 | do(x = 1))")
+        >>> est.latex
+        'P(y \\\\mid x)'
+        """
         if not self.identifiable:
             q = _query_text(self.outcomes, self.treatments, self.conditions, latex=True)
             return rf"{q}\ \text{{is not identifiable}}"
@@ -879,7 +909,14 @@ class Estimand:
 
     @property
     def equation_latex(self) -> str:
-        """``query = formula``, and for which values of :attr:`arbitrary` it holds, as LaTeX."""
+        """``query = formula``, and for which values of :attr:`arbitrary` it holds, as LaTeX.
+
+        >>> from causaldsl import model
+        >>> m = model("model m {\\n x ~ Bernoulli(0.5)\\n y ~ Bernoulli(if x then 0.9 else 0.2)\\n}")
+        >>> est = m.identify("P(y = 1 | do(x = 1))")
+        >>> print(est.equation_latex)
+        P(y \\mid \\mathrm{do}(x)) = P(y \\mid x)
+        """
         q = _query_text(self.outcomes, self.treatments, self.conditions, latex=True)
         if not self.identifiable:
             return self.latex
@@ -911,6 +948,13 @@ class Estimand:
         Raises :class:`~causaldsl.language.errors.ZeroProbabilityError` when the formula divides
         by zero (a positivity violation) and :class:`~causaldsl.language.errors.QueryError` for a
         non-identifiable estimand. The query's own :attr:`values` are the defaults.
+
+        >>> import numpy as np
+        >>> from causaldsl import model
+        >>> m = model("model m {\\n x ~ Bernoulli(0.5)\\n y ~ Bernoulli(if x then 0.9 else 0.2)\\n}")
+        >>> est = m.identify("P(y = 1 | do(x = 1))")
+        >>> est.evaluate_table(["x", "y"], {"x": [0, 1], "y": [0, 1]}, np.array([[0.4, 0.1], [0.05, 0.45]]))
+        0.9
         """
         if not self.identifiable:
             raise QueryError(f"{self.query} is not identifiable, so it has no formula to evaluate",
@@ -938,11 +982,26 @@ class Estimand:
         raise first_err
 
     def evaluate(self, model, values: Optional[Mapping[str, Any]] = None):
-        """The formula computed exactly from a discrete ``causaldsl`` model's observed joint."""
+        """The formula computed exactly from a discrete ``causaldsl`` model's observed joint.
+
+        >>> from causaldsl import model
+        >>> m = model("model m {\\n x ~ Bernoulli(0.5)\\n y ~ Bernoulli(if x then 0.9 else 0.2)\\n}")
+        >>> est = m.identify("P(y = 1 | do(x = 1))")
+        >>> est.evaluate(m)
+        0.9
+        """
         return evaluate_on_model(self, model, values)
 
     def estimate(self, data, values: Optional[Mapping[str, Any]] = None, **options):
-        """The formula estimated from data (see :mod:`causaldsl.graphs.estimation`)."""
+        """The formula estimated from data (see :mod:`causaldsl.graphs.estimation`).
+
+        >>> from causaldsl import model
+        >>> m = model("model m {\\n x ~ Bernoulli(0.5)\\n y ~ Bernoulli(if x then 0.9 else 0.2)\\n}")
+        >>> est = m.identify("P(y = 1 | do(x = 1))")
+        >>> r = est.estimate(m.sample(2000, seed=0))
+        >>> round(r.value, 3), bool(r.interval[0] < 0.9 < r.interval[1])
+        (0.916, True)
+        """
         return estimate_from_data(self, data, values, **options)
 
 
