@@ -18,6 +18,7 @@ written only beside answers that agree. Results go to ``benchmarks/results/bnlea
 from __future__ import annotations
 
 import argparse
+import compileall
 import gzip
 import json
 import os
@@ -152,6 +153,10 @@ def main(argv=None) -> int:
     rounds = args.rounds or (1 if args.quick else 2)
     limit = args.limit or 60.0
     t0 = time.perf_counter()
+    # pip writes the peers' bytecode when it installs them; an editable install writes causaldsl's at
+    # its first import, unless PYTHONDONTWRITEBYTECODE is set (as on this machine): compiled here, so
+    # that no first answer includes compiling Python source.
+    compileall.compile_dir(str(ROOT / "causaldsl"), quiet=1)
     results: dict = {}
     with tempfile.TemporaryDirectory(prefix="bnlearn-bench-") as tmp:
         for name in nets:
