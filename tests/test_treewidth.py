@@ -22,6 +22,8 @@ import networkx as nx
 import numpy as np
 import pytest
 
+from test_first_contact_engine import grid  # the symmetric grid: every cell is 1 with probability 1/2
+
 import causaldsl as cd
 from causaldsl.engines import contraction
 
@@ -102,23 +104,6 @@ def _width(terms, sizes, path) -> int:
     lhs = eq.split("->")[0].split(",")
     symbol_sizes = {c: sizes[a] for t, word in zip(terms, lhs) for a, c in zip(t, word)}
     return contraction.account([frozenset(w) for w in lhs], symbol_sizes, path, "").width
-
-
-def grid(side: int) -> str:
-    """Cells with their upper and left neighbours as parents; every cell is 1 with probability
-    1/2 (symmetric tables, a fair corner)."""
-    lines = ["model grid {"]
-    for i, j in itertools.product(range(side), repeat=2):
-        ps = ([f"g{i - 1}_{j}"] if i else []) + ([f"g{i}_{j - 1}"] if j else [])
-        if not ps:
-            lines.append(f"    g{i}_{j} ~ Bernoulli(0.5)")
-        elif len(ps) == 1:
-            lines.append(f"    g{i}_{j} ~ Bernoulli(table({ps[0]}) {{ 0: 0.2, 1: 0.8 }})")
-        else:
-            lines.append(f"    g{i}_{j} ~ Bernoulli(table({ps[0]}, {ps[1]}) "
-                         "{ (0, 0): 0.1, (0, 1): 0.6, (1, 0): 0.4, (1, 1): 0.9 })")
-    lines.append("}")
-    return "\n".join(lines)
 
 
 def test_a_grid_is_answered_along_its_treewidth_and_the_answer_shows_the_estimate():
