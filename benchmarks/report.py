@@ -110,7 +110,11 @@ def text_table(rows: list[Row]) -> str:
     return "\n".join("  ".join(c.ljust(w) for c, w in zip(line, widths)).rstrip() for line in cells)
 
 
-def machine() -> dict:
+PEERS = ("causaldsl", "jax", "jaxlib", "numpyro", "pgmpy", "torch", "pyro-ppl", "chirho", "pymc", "dowhy", "numpy")
+
+
+def machine(packages: tuple = PEERS) -> dict:
+    """The machine, the packages' versions, the commit and the load average of a run."""
     cpu = platform.processor() or platform.machine()
     try:
         for ln in open("/proc/cpuinfo"):
@@ -120,8 +124,7 @@ def machine() -> dict:
     except OSError:
         pass
     versions = {}
-    for pkg in ("causaldsl", "jax", "jaxlib", "numpyro", "pgmpy", "torch", "pyro-ppl", "chirho", "pymc", "dowhy",
-                "numpy"):
+    for pkg in packages:
         try:
             versions[pkg] = metadata.version(pkg)
         except metadata.PackageNotFoundError:
@@ -130,8 +133,13 @@ def machine() -> dict:
         commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True).stdout.strip()
     except OSError:
         commit = "?"
+    try:
+        load = os.getloadavg()[0]
+    except OSError:
+        load = None
     return {"cpu": cpu, "cores": os.cpu_count(), "python": platform.python_version(),
-            "os": f"{platform.system()} {platform.release()}", "versions": versions, "commit": commit}
+            "os": f"{platform.system()} {platform.release()}", "versions": versions, "commit": commit,
+            "load_avg": load}
 
 
 def _machine_line(info: dict) -> str:

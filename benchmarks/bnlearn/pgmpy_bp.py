@@ -11,15 +11,7 @@ CALL = ("BeliefPropagation(model).query([Y], evidence=ev); "
 
 
 def imports():
-    import logging
-    import warnings
-
-    warnings.filterwarnings("ignore")
-    logging.getLogger("pgmpy").setLevel(logging.ERROR)
-    from pgmpy.inference import BeliefPropagation
-    from pgmpy.readwrite import BIFReader
-
-    return BIFReader, BeliefPropagation
+    return pgmpy_ve.imports("BeliefPropagation")
 
 
 load = pgmpy_ve.load

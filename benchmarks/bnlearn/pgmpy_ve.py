@@ -12,16 +12,16 @@ CALL = ("model = BIFReader(path).get_model(); VariableElimination(model).query([
         "VariableElimination(model.do([X])).query([Y], evidence={X: x, **ev})")
 
 
-def imports():
+def imports(engine: str = "VariableElimination"):
     import logging
     import warnings
 
     warnings.filterwarnings("ignore")
     logging.getLogger("pgmpy").setLevel(logging.ERROR)
-    from pgmpy.inference import VariableElimination
+    import pgmpy.inference
     from pgmpy.readwrite import BIFReader
 
-    return BIFReader, VariableElimination
+    return BIFReader, getattr(pgmpy.inference, engine)
 
 
 def load(lib, path: str):

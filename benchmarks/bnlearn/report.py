@@ -7,11 +7,9 @@ One row per (network, system). Peer cells carry the ratio peer / causaldsl in pa
 from __future__ import annotations
 
 import importlib
-import os
-import platform
-import subprocess
-from importlib import metadata
 from typing import Optional
+
+from ..report import machine as shared_machine
 
 OURS = "causaldsl"
 LABELS = {"causaldsl": "causaldsl", "pgmpy_ve": "pgmpy VE", "pgmpy_bp": "pgmpy BP", "pyagrum": "pyAgrum",
@@ -25,28 +23,7 @@ COLUMNS = [("load_s", "load BIF"), ("first_s", "first answer"), ("first_incl_s",
 
 
 def machine() -> dict:
-    cpu = platform.processor() or platform.machine()
-    try:
-        for ln in open("/proc/cpuinfo"):
-            if ln.startswith("model name"):
-                cpu = ln.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    versions = {}
-    for pkg in ("causaldsl", "pgmpy", "pyAgrum", "jax", "numpy", "networkx"):
-        try:
-            versions[pkg] = metadata.version(pkg)
-        except metadata.PackageNotFoundError:
-            versions[pkg] = "not installed"
-    commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True).stdout.strip()
-    try:
-        load = os.getloadavg()[0]
-    except OSError:
-        load = None
-    return {"cpu": cpu, "cores": os.cpu_count(), "python": platform.python_version(),
-            "os": f"{platform.system()} {platform.release()}", "versions": versions, "commit": commit,
-            "load_avg": load}
+    return shared_machine(("causaldsl", "pgmpy", "pyAgrum", "jax", "numpy", "networkx"))
 
 
 def fmt_t(s: Optional[float]) -> str:

@@ -324,7 +324,7 @@ def _cells(node: Node, pdomains: list, domain: tuple, source: str) -> list[tuple
         val = np.broadcast_to(np.asarray(compile_expr(node.expr, np)(env), dtype=float), shape).reshape(-1)
         idx = np.abs(val[:, None] - dom[None, :]).argmin(axis=1)
         return [(1.0, tuple(int(i) for i in idx))]
-    if node.coupling == "gumbel" and len(domain) > 2:
+    if node.gumbel_race:
         # the cells below are intervals of one uniform; the Gumbel race has no such intervals
         raise MethodError(f"cause queries read each variable's response to its noise as cells of one "
                           f"uniform (the quantile coupling), and '{node.name}' has coupling = gumbel",

@@ -167,7 +167,7 @@ def exact_limit(net) -> "str | None":
     """
     copies: dict = {}
     for node in net.nodes:
-        if node.kind == "sample" and node.coupling == "gumbel" and node.domain is not None and len(node.domain) > 2:
+        if node.gumbel_race:
             copies.setdefault(node.noise, []).append(node)
     for group in copies.values():
         if len(group) > 2:

@@ -59,13 +59,14 @@ def choose_method(plan: Plan, method: Optional[str], source: str = "", span=None
     ...     choose_method(plan_query(m.ir, parse_query("E[y]")), None)
     ('exact', 'monte-carlo')
     """
+    limit = _coupling_limit(plan) if plan.finite and method in (None, "exact") else None
     if method is None:
-        return "exact" if plan.finite and _coupling_limit(plan) is None else "monte-carlo"
+        return "exact" if plan.finite and limit is None else "monte-carlo"
     if method not in METHODS:
         raise MethodError(f"unknown method '{method}'", span=span, source=source,
                           hint="use method='exact' or method='monte-carlo'")
-    if method == "exact" and plan.finite and _coupling_limit(plan) is not None:
-        raise MethodError(_coupling_limit(plan), span=span, source=source,
+    if limit is not None:
+        raise MethodError(limit, span=span, source=source,
                           hint="use method='monte-carlo' (the default for this query)")
     if method == "exact" and not plan.finite:
         cont = list(dict.fromkeys(n.origin for n in plan.network.nodes if n.kind != "fixed" and not n.finite))

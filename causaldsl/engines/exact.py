@@ -410,7 +410,7 @@ class _Structure:
         """One copy's table, or the joint table of copies that share their noise, by the
         variable's coupling (:mod:`~causaldsl.engines.coupling`; a Gumbel-max group reaches
         here with two copies at most, see :func:`~causaldsl.engines.coupling.exact_limit`)."""
-        if len(pmfs) == 2 and copies[0].coupling == "gumbel":
+        if len(pmfs) == 2 and copies[0].gumbel_race:
             return gumbel_max_joint(pmfs[0], pmfs[1], xp)
         return quantile_joint(pmfs, pshape, xp)
 

@@ -224,7 +224,7 @@ class Schedule:
                 many = shared[node.noise] > 1
                 z = fam.from_z is not None  # noise kept as a standard normal, else as a uniform
                 # Gumbel-max: one uniform per value, each in its own stream (2 * i past the others)
-                gumbel = many and node.coupling == "gumbel" and node.finite and len(node.domain) > 2
+                gumbel = many and node.gumbel_race
                 rows = [2 * len(order) * (1 + k) + s1 for k in range(len(node.domain))] if gumbel else [s1]
                 if obs is not None and node.noise not in have_u:
                     noise = None

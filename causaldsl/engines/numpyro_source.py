@@ -223,7 +223,7 @@ def _model_function(ir: Model, fname: str, names: _Names, w: _Writer, doc: str) 
     gumbel = set()  # noises shared by Gumbel-max copies: one standard Gumbel per level
     for noise, copies in shared.items():
         first = ir[copies[0]]
-        if first.coupling == "gumbel" and first.family == "Categorical" and len(first.domain) > 2:
+        if first.gumbel_race and first.family == "Categorical":
             g = names[f"G_{noise}"]
             noise_vars[noise] = g
             gumbel.add(noise)
@@ -256,7 +256,7 @@ def _model_function(ir: Model, fname: str, names: _Names, w: _Writer, doc: str) 
 
 
 def _all_names(ir: Model) -> list:
-    noises = [f"{'G' if n.coupling == 'gumbel' else 'U'}_{n.noise or n.name}" for n in ir.nodes if n.kind == "sample"]
+    noises = [f"{'G' if n.gumbel_race else 'U'}_{n.noise or n.name}" for n in ir.nodes if n.kind == "sample"]
     return list(dict.fromkeys([p.name for p in ir.params] + ir.names + noises))
 
 

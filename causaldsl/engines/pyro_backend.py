@@ -259,7 +259,14 @@ def _register_chirho(cls) -> None:
     from chirho.counterfactual.internals import no_ambiguity
     from chirho.indexed.ops import gather, scatter
 
-    @FactualConditioningMessenger._dispatched_observe.register(cls)
+    # ChiRho has no public hook for a site type's abduction: this is its per-type dispatch, a
+    # private attribute, so the ChiRho versions it is known in are pinned (pyproject.toml).
+    dispatch = getattr(FactualConditioningMessenger, "_dispatched_observe", None)
+    if dispatch is None:
+        raise MethodError("this version of ChiRho has no per-site-type conditioning to teach our shared noise",
+                          hint='install the ChiRho version causaldsl is tested with: pip install "causaldsl[pyro]"')
+
+    @dispatch.register(cls)
     def _observe_mechanism(self, rv, obs, name: str):
         fw = get_factual_indices()
         obs = torch.as_tensor(obs, dtype=rv.noise.dtype)
@@ -325,7 +332,7 @@ def pyro_model(ir: Model):
     >>> bool(torch.all(draws["x"] + draws["y"] == 1))
     True
     """
-    gumbel = [n.name for n in ir.nodes if n.kind == "sample" and n.coupling == "gumbel" and len(n.domain or ()) > 2]
+    gumbel = [n.name for n in ir.nodes if n.gumbel_race]
     if gumbel:
         # each site's noise is one U (the quantile coupling); a Gumbel race would need a vector
         # noise site and its own abduction under ChiRho's conditioning

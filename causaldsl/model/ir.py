@@ -73,6 +73,12 @@ class Node:
         return self.domain is not None
 
     @property
+    def gumbel_race(self) -> bool:
+        """Whether its copies in several worlds race by Gumbel-max (``coupling = gumbel`` on a
+        ``~`` variable with three or more values; with two, the race is the quantile coupling)."""
+        return self.kind == "sample" and self.coupling == "gumbel" and self.domain is not None and len(self.domain) > 2
+
+    @property
     def env_names(self) -> dict[str, str]:
         """Expression name -> node name for this node's parents."""
         return dict(self.bind) if self.bind else {p: p for p in self.parents}

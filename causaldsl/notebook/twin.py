@@ -155,7 +155,7 @@ def twin_network(model, query: Union[str, object]) -> TwinNetwork:
     for n in net.nodes:
         if n.kind == "sample":  # a := copy has no noise of its own; a fixed copy ignores its U
             groups.setdefault(n.noise, []).append(shown[n.name])
-            letter[n.noise] = "G" if n.coupling == "gumbel" and len(n.domain or ()) > 2 else "U"
+            letter[n.noise] = "G" if n.gumbel_race else "U"
     noise = {f"{letter[k]}_{k}": v for k, v in groups.items() if len(v) > 1}
     for u, copies in noise.items():
         edges += [(u, c) for c in copies]
