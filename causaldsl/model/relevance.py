@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import operator
 
+import networkx as nx
 import numpy as np
 
 from ..language import syntax as S
@@ -99,37 +100,19 @@ def prune_by_evidence(net: Model, targets, evidence: tuple) -> tuple[Model, tupl
     targets = set(targets)
     if targets & cut or not targets:
         return net, evidence
-    parent = {}  # union-find over the variables that are neither observed nor held
-
-    def find(a):
-        while parent[a] != a:
-            parent[a] = parent[parent[a]]
-            a = parent[a]
-        return a
-
-    scopes = {}
-    for n in nodes:
-        if n.kind == "fixed":
-            continue
-        scope = [v for v in (n.name, *n.parents) if v not in cut]
-        scopes[n.name] = scope
-        for v in scope:
-            parent.setdefault(v, v)
-        for v in scope[1:]:
-            ra, rb = find(scope[0]), find(v)
-            if ra != rb:
-                parent[ra] = rb
-    reached = {find(t) for t in targets if t in parent}
+    # the variables neither observed nor held, joined by the factors that read them
+    components = nx.utils.UnionFind()
+    scopes = {n.name: [v for v in (n.name, *n.parents) if v not in cut] for n in nodes if n.kind != "fixed"}
+    for scope in scopes.values():
+        components.union(*scope)
+    reached = {components[t] for t in targets}
+    home = {name: components[scope[0]] if scope else ("alone", name) for name, scope in scopes.items()}
     # A factor is left out with its whole component, and only where that component is positive.
-    component_ok: dict = {}
-    for name, scope in scopes.items():
-        key = find(scope[0]) if scope else ("alone", name)
-        if key in reached:
-            continue
-        component_ok[key] = component_ok.get(key, True) and positive(net[name])
-    drop = {name for name, scope in scopes.items()
-            if (find(scope[0]) if scope else ("alone", name)) not in reached
-            and component_ok[find(scope[0]) if scope else ("alone", name)]}
+    positive_part: dict = {}
+    for name, key in home.items():
+        if key not in reached:
+            positive_part[key] = positive_part.get(key, True) and positive(net[name])
+    drop = {name for name, key in home.items() if key not in reached and positive_part[key]}
     if not drop:
         return net, evidence
     kept = [n for n in nodes if n.name not in drop]
