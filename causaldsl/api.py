@@ -233,13 +233,43 @@ class CausalModel:
             raise QueryError(f"a query is text such as \"P(y = 1 | do(x = 0))\", not {type(text).__name__}",
                              hint="pass the query as a string")
         label = getattr(q, "text", "") or (text.strip() if isinstance(text, str) else repr(q))
+        return self._answer(q, source, label, text if isinstance(text, str) else None,
+                            method=method, seed=seed, samples=samples)
+
+    def _answer(self, q, source: str, label: str, key: Optional[str], **kw) -> Result:
+        """The answer of the parsed query ``q`` (``source``: the text its spans point into), its
+        plan kept under ``key`` (the text it was asked by) for the next asking."""
         if is_combination(q) or isinstance(q, S.QueryNumber):  # arithmetic between queries, Var, Q, RR, OR
-            return self._combination(q, label, source, method=method, seed=seed, samples=samples)
+            return self._combination(q, label, source, **kw)
         plan = plan_query(self.ir, q, source)
-        if isinstance(text, str):
-            self._plans[text] = (plan, label, q.span)
-        return self._run_plan(plan, text=label, method=method, seed=seed, samples=samples,
-                              source=source, span=q.span, posterior=self._posterior())
+        if key is not None:
+            self._plans[key] = (plan, label, q.span)
+        return self._run_plan(plan, text=label, source=source, span=q.span, posterior=self._posterior(), **kw)
+
+    def probability(self, target: Union[str, dict], given: Optional[dict] = None, do: Optional[dict] = None, *,
+                    method: Optional[str] = None, seed: Optional[int] = None,
+                    samples: Optional[int] = None) -> Result:
+        """``P(target | given, do(do))`` from Python values, as :meth:`query` answers its text:
+        ``target`` a variable's name (its distribution) or ``{name: value}`` (an event); ``given``
+        the observed values, ``do`` the set ones; a value is a level's name or a number. The
+        question is built without parsing text (:mod:`causaldsl.language.questions`), so levels
+        need no quoting; an error points into the query as the result's ``.query`` shows it.
+
+        >>> m = model("model m {\\n x ~ Bernoulli(0.5)\\n y ~ Bernoulli(if x then 0.9 else 0.2)\\n}")
+        >>> print(m.probability({"y": 1}, do={"x": 1}))
+        P(y = 1 | do(x = 1)) = 0.9  [exact]
+        >>> round(m.probability("x", given={"y": 1}).value[1], 12)   # 0.45 / (0.45 + 0.1) = 9/11
+        0.818181818182
+        """
+        from .language.questions import probability_question
+
+        kw = dict(method=method, seed=seed, samples=samples)
+        q = probability_question(target, given, do)
+        hit = self._plans.get(q.text)
+        if hit is not None:  # asked before, by this call or as text
+            plan, label, span = hit
+            return self._run_plan(plan, text=label, source=q.text, span=span, posterior=self._posterior(), **kw)
+        return self._answer(q, q.text, q.text, q.text, **kw)
 
     def _combination(self, q, label: str, source: str, **kw) -> Result:
         """A question that combines (:mod:`causaldsl.model.combinations`), answered by

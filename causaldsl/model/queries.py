@@ -304,11 +304,20 @@ def describe_evidence(plan: Plan) -> str:
     >>> m = check_model(parse("model m {\\n x ~ Bernoulli(0.5)\\n y := 1 - x\\n}").items[0])
     >>> describe_evidence(plan_query(m, parse_query("P(y = 1 | x = 1, x + y > 0)")))
     'x = 1, x + y > 0'
+    >>> m = check_model(parse('model m {\\n w ~ Categorical(sun: 0.7, "<5": 0.3)\\n}').items[0])
+    >>> describe_evidence(plan_query(m, parse_query('P(w = sun | w = "<5")')))
+    'w = "<5"'
     """
     parts = []
     for copy, slot in plan.evidence:
         node = plan.network[copy]
-        parts.append(node.text if copy.startswith(EVENT) else f"{copy} = {plan.values[int(slot[1:])]:g}")
+        if copy.startswith(EVENT):
+            parts.append(node.text)
+            continue
+        value = plan.values[int(slot[1:])]
+        # a levelled variable's value is held as its level's code: say the level
+        said = S.level_text(node.levels[int(value)]) if node.levels else f"{value:g}"
+        parts.append(f"{copy} = {said}")
     return ", ".join(parts)
 
 

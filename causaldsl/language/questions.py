@@ -1,0 +1,127 @@
+"""Questions from Python values: ``P(Y | E = e, do(X = x))`` built as the syntax tree the parser
+makes of its text, and that text, without running the parser.
+
+An analyst's program holds its evidence in dictionaries (``{"xray": "yes"}``). Writing them into a
+query string means quoting each level and backquoting odd names; parsing the string back costs
+as much as the rest of a new question on a small network. So the question is built here, piece
+by piece, as the text that :func:`~causaldsl.language.parser.parse_query` reads to the same tree
+(names by :func:`~causaldsl.language.syntax.name_text`, levels as strings): every node keeps the
+span of its piece of that text, so a misspelt name is reported with a caret under it, exactly as
+if the text had been typed.
+
+>>> q = probability_question("dysp", given={"xray": "yes"}, do={"lung": "no"})
+>>> q.text
+'P(dysp | xray = "yes", do(lung = "no"))'
+>>> from causaldsl.language.parser import parse_query
+>>> q == parse_query(q.text)
+True
+"""
+
+from __future__ import annotations
+
+from numbers import Real
+from typing import Mapping, Optional, Union
+
+from . import syntax as S
+from .errors import CausalDSLError, Span
+
+Level = Union[str, float, int, bool]
+
+
+class _Writer:
+    """The question's text, appended piece by piece, with the span of each piece (line 1)."""
+
+    def __init__(self):
+        self.parts: list[str] = []
+        self.column = 1
+
+    def put(self, text: str) -> Span:
+        start = self.column
+        self.parts.append(text)
+        self.column += len(text)
+        return Span(1, start, self.column)
+
+    def name(self, name: str) -> S.Var:
+        if not isinstance(name, str):
+            raise CausalDSLError(f"a variable is named by a string, not {name!r}",
+                                 hint='e.g. probability_question("y", given={"x": 1})')
+        return S.Var(name, None, self.put(S.name_text(name)))
+
+    def value(self, value: Level) -> tuple[Union[str, float], Span]:
+        if isinstance(value, str):
+            return value, self.put(S.quote(value))
+        if isinstance(value, Real):  # bool among them: True is 1
+            from .writer import number_text
+
+            return float(value), self.put(number_text(float(value)))
+        raise CausalDSLError(f"a value is a level's name (a string) or a number, not {value!r}",
+                             hint='e.g. given={"xray": "yes"} or given={"x": 1}')
+
+    def text(self) -> str:
+        return "".join(self.parts)
+
+
+def _expr(value: Union[str, float], span: Span) -> S.Expr:
+    """A set value as the parser reads it: a negative number is ``-`` applied to its magnitude."""
+    if isinstance(value, str):
+        return S.Str(value, span)
+    if value < 0:
+        return S.Unary("-", S.Num(-value, Span(1, span.column + 1, span.end_column)),
+                       Span(1, span.column, span.column + 1))
+    return S.Num(value, span)
+
+
+def probability_question(target: Union[str, Mapping[str, Level]], given: Optional[Mapping[str, Level]] = None,
+                         do: Optional[Mapping[str, Level]] = None) -> S.ProbQuery:
+    """``P(target | given, do(do))`` as a syntax tree, its ``.text`` the query as written.
+
+    ``target`` is a variable's name (its whole distribution) or a mapping of names to values (the
+    probability that each takes its value); ``given`` observes values, ``do`` sets them. A value
+    is a level's name or a number.
+
+    >>> print(probability_question({"y": 1}, given={"light on": "<5"}).text)
+    P(y = 1 | `light on` = "<5")
+    >>> print(probability_question("y").text)
+    P(y)
+    """
+    w = _Writer()
+    start = w.put("P(")
+    if isinstance(target, Mapping):
+        if not target:
+            raise CausalDSLError("the event is empty: name at least one variable",
+                                 hint='e.g. {"y": 1}, or a variable\'s name for its distribution')
+        events = []
+        for k, (name, value) in enumerate(target.items()):
+            if k:
+                w.put(", ")
+            var = w.name(name)
+            w.put(" = ")
+            v, vspan = w.value(value)
+            events.append(S.EqEvent(var, S.Value(v, vspan), Span(1, var.span.column, vspan.end_column)))
+    else:
+        var = w.name(target)
+        events = [S.ExprEvent(var, var.span)]
+    conditions: list = []
+    for name, value in (given or {}).items():
+        w.put(" | " if not conditions else ", ")
+        var = w.name(name)
+        w.put(" = ")
+        v, vspan = w.value(value)
+        conditions.append(S.Observation(var, S.Value(v, vspan), Span(1, var.span.column, vspan.end_column)))
+    if do:
+        w.put(" | " if not conditions else ", ")
+        opened = w.put("do(")
+        assignments = []
+        for k, (name, value) in enumerate(do.items()):
+            if k:
+                w.put(", ")
+            var = w.name(name)
+            w.put(" = ")
+            v, vspan = w.value(value)
+            expr = _expr(v, vspan)
+            assignments.append(S.Assignment(name, expr, var.span, text=f"{S.name_text(name)} = "
+                                            f"{w.parts[-1]}"))
+        closed = w.put(")")
+        conditions.append(S.Do(tuple(assignments), Span(1, opened.column, closed.end_column)))
+    end = w.put(")")
+    return S.ProbQuery(tuple(events), tuple(conditions), Span(1, start.column, end.end_column), w.text())
