@@ -30,13 +30,14 @@ import time
 import zlib
 from pathlib import Path
 
+from .worker import SYSTEMS
+
 ROOT = Path(__file__).resolve().parents[2]
 RESULTS = ROOT / "benchmarks" / "results"
 EXACT = ["asia", "cancer", "sachs", "child", "insurance", "alarm", "water", "hailfinder", "hepar2", "win95pts",
          "pathfinder", "andes"]
 LARGE = ["pigs", "link", "munin"]
 QUICK = ["asia", "child", "alarm", "hailfinder", "pigs"]
-SYSTEMS = ["causaldsl", "pgmpy_ve", "pgmpy_bp", "pyagrum", "pyagrum_causal"]
 # pyagrum.causal: do-questions only, one round, on the small networks (on insurance its process
 # grew past 3 GB)
 CAUSAL_NETS = {"asia", "cancer", "sachs"}

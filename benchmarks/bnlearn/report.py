@@ -10,13 +10,15 @@ import importlib
 from typing import Optional
 
 from ..report import machine as shared_machine
+from .worker import SYSTEMS as MODULES
 
 OURS = "causaldsl"
-LABELS = {"causaldsl": "causaldsl", "pgmpy_ve": "pgmpy VE", "pgmpy_bp": "pgmpy BP", "pyagrum": "pyAgrum",
-          "pyagrum_causal": "pyagrum.causal"}
+LABELS = {"causaldsl": "causaldsl", "causaldsl_py": "causaldsl, m.probability", "pgmpy_ve": "pgmpy VE",
+          "pgmpy_bp": "pgmpy BP", "pyagrum": "pyAgrum", "pyagrum_causal": "pyagrum.causal"}
 DO_ONLY = {"pyagrum_causal"}  # answers do-questions only: its other cells stay empty
-MODULES = {"causaldsl": "ours", "pgmpy_ve": "pgmpy_ve", "pgmpy_bp": "pgmpy_bp", "pyagrum": "pyagrum_lp",
-           "pyagrum_causal": "pyagrum_causal"}
+# The same library asked from Python values: not a peer. Its cells carry its own ratio to the text
+# row, and the losses are said for it apart.
+OURS_TOO = {"causaldsl_py"}
 # (result key, column, what losing it means)
 COLUMNS = [("load_s", "load BIF"), ("first_s", "first answer"), ("first_incl_s", "first, import incl."),
            ("new_s", "new question"), ("new_do_s", "new do-question"), ("repeat_s", "repeated question")]
@@ -115,28 +117,45 @@ def losses(data: dict) -> list[str]:
         sysres = net["systems"]
         ours = sysres.get(OURS, {})
         if _failed(ours):
-            answered = [LABELS[s] for s, r in sysres.items() if s != OURS and not _failed(r)]
+            answered = [LABELS[s] for s, r in sysres.items() if _peer(s) and not _failed(r)]
             out.append(f"**{name}**: causaldsl {_failed(ours)}" + (f"; answered by {', '.join(answered)}" if answered else ""))
             continue
-        parts = []
-        for key, col in COLUMNS:
-            by = []
-            for system, r in sysres.items():
-                if system == OURS or _failed(r) or (system in DO_ONLY and key != "new_do_s"):
-                    continue
-                v, o = _value(r, key), _value(ours, key)
-                if v is not None and o is not None and v < o:
-                    by.append(f"{LABELS[system]} {o / v:.1f}×")
-            if by:
-                parts.append(f"{col} ({', '.join(by)})")
+        parts = _lost(ours, sysres)
         mem = [f"{LABELS[s]} {r['peak_mb']:.0f} MB" for s, r in sysres.items()
-               if s != OURS and s not in DO_ONLY and not _failed(r) and r.get("peak_mb") and ours.get("peak_mb")
+               if _peer(s) and s not in DO_ONLY and not _failed(r) and r.get("peak_mb") and ours.get("peak_mb")
                and r["peak_mb"] < ours["peak_mb"]]
         if mem:
             parts.append(f"peak memory ({', '.join(mem)} against {ours['peak_mb']:.0f} MB)")
+        for system in OURS_TOO:  # the questions asked from Python values, where they were run
+            r = sysres.get(system)
+            if r is not None and not _failed(r):
+                lost = _lost(r, sysres, ("new_s", "new_do_s"))
+                parts.append(f"with {LABELS[system]}: " + ("; ".join(lost) if lost else "no new question lost"))
         if parts:
             out.append(f"**{name}**: " + "; ".join(parts))
     return out
+
+
+def _peer(system: str) -> bool:
+    return system != OURS and system not in OURS_TOO
+
+
+def _lost(ours: dict, sysres: dict, keys=None) -> list[str]:
+    """Each column (of ``keys``, default all) where a peer is faster than ``ours``, and by how much."""
+    parts = []
+    for key, col in COLUMNS:
+        if keys is not None and key not in keys:
+            continue
+        by = []
+        for system, r in sysres.items():
+            if not _peer(system) or _failed(r) or (system in DO_ONLY and key != "new_do_s"):
+                continue
+            v, o = _value(r, key), _value(ours, key)
+            if v is not None and o is not None and v < o:
+                by.append(f"{LABELS[system]} {o / v:.1f}×")
+        if by:
+            parts.append(f"{col} ({', '.join(by)})")
+    return parts
 
 
 def calls() -> list[str]:
@@ -172,7 +191,9 @@ def markdown(data: dict) -> str:
         "*repeated question*: the first question asked again and again (causaldsl: by the program it "
         "compiles once a question is asked twice; pyAgrum: `setEvidence` and `posterior` again on its "
         "LazyPropagation; pgmpy: elimination re-run). Peer cells: (peer time / causaldsl time), above 1 "
-        "causaldsl is faster. *peak MB*: the process's peak resident memory, imports included. Every answer "
+        "causaldsl is faster. *causaldsl, m.probability*: the same questions asked from Python values "
+        "(dictionaries, as the peers take theirs) rather than as query text, so none is parsed; its cells "
+        "carry (its time / the text query's), and its answers are checked against the text queries'. *peak MB*: the process's peak resident memory, imports included. Every answer "
         "(every level of 3 + 16 questions) is checked against causaldsl's in the same run: pgmpy at 1e-9 "
         "(same float64 tables); pyAgrum at 1e-6, because its BIF reader rounds each number to float32 "
         "(given the same float64 tables it agrees to 1e-9: `tests/test_importers.py`). pyAgrum's do-queries: "
