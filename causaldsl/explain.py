@@ -326,6 +326,9 @@ def _why(result, plan, model) -> str:
 
 def _engine_why(result, plan) -> str:
     if result.method.startswith("exact (gaussian)"):
+        if not plan.evidence:
+            return ("every mechanism is linear with Normal noise, so the answer is read off the joint Normal "
+                    "(its mean, or a Normal CDF): exact, no draws")
         return ("every mechanism is linear with Normal noise, so conditioning on the evidence is Gaussian "
                 "conditioning: exact, no draws")
     if result.method == "exact":

@@ -69,12 +69,15 @@ def test_distribution_query(smoking):
 
 def test_continuous_query_says_why_monte_carlo():
     m = cd.load(TUTORIALS / "linear_gaussian.causal", name="lg")
-    ex = m.explain("E[y | do(x = 1)]")
+    ex = m.explain("E[y * y | do(x = 1)]")  # a square: outside the linear-Gaussian engine
     assert ex.engine == "monte-carlo" and ex.formula is None
     assert ex.why.startswith("z, y are continuous or unbounded") and "200,000 draws" in ex.why
     assert "mutilated graph: x -> y, z -> y" in str(ex)
     ex = m.explain("E[y | x = 1]")
     assert ex.engine == "exact (gaussian)" and "Gaussian conditioning" in ex.why
+    ex = m.explain("E[y | do(x = 1)]")  # no evidence: the Gaussian's mean, 2 + 1.5 E[z]
+    assert ex.engine == "exact (gaussian)" and ex.result.value == pytest.approx(2.0, abs=1e-12)
+    assert "the answer is read off the joint Normal" in ex.why
 
 
 def test_html_draws_the_model_and_the_mutilated_graph(smoking):
