@@ -148,6 +148,31 @@ def joint(net: Model, consts: dict) -> tuple[dict, np.ndarray, np.ndarray]:
     return index, c, B
 
 
+def check_linear(net: Model, consts: dict) -> None:
+    """Raise :class:`NotGaussian` where a mechanism of ``net`` is outside the family, as
+    :func:`joint` would, without combining the loadings (which grow with the ancestors): a model
+    whose last node is not linear is refused at the cost of reading its expressions.
+
+    >>> import causaldsl as cd
+    >>> check_linear(cd.model("model m {\\n x ~ Normal(0, 1)\\n y := x * x\\n}").ir, {})
+    Traceback (most recent call last):
+    ...
+    causaldsl.engines.gaussian.NotGaussian
+    """
+    if net.params:
+        raise NotGaussian
+    for node in net.nodes:
+        if node.kind == "assign":
+            affine(node.expr, node.env_names, consts)
+        elif node.kind == "sample":
+            if node.family != "Normal":
+                raise NotGaussian
+            affine(node.args[0], node.env_names, consts)
+            scale, moving = affine(node.args[1], node.env_names, consts)
+            if moving or not scale > 0:
+                raise NotGaussian
+
+
 def condition(E: np.ndarray, r: np.ndarray) -> Optional[tuple[np.ndarray, np.ndarray]]:
     """``(mean, covariance)`` of ``ε ~ Normal(0, I)`` given ``E ε = r``; None when no ``ε`` solves it.
 
@@ -251,7 +276,7 @@ def compile_gaussian(plan: Plan) -> Optional[GaussianProgram]:
         return None
     dummy = {f"${i}": 1.0 for i in range(max(len(plan.values), 1))}
     try:
-        joint(plan.network, dummy)
+        check_linear(plan.network, dummy)
         if plan.kind == "expect":
             affine(plan.target, {}, dummy)
         elif plan.kind == "prob":
