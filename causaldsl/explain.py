@@ -313,7 +313,8 @@ def _cut_line(left_out: dict, targets: list, given: list) -> str:
     if not left_out:
         return ""
     return (f"left out: {', '.join(f'{k} = {v}' for k, v in left_out.items())}, d-separated from "
-            f"{', '.join(targets)}{' given ' + ', '.join(given) if given else ''}: its factors multiply the numerator "
+            f"{', '.join(targets) or 'the question'}{' given ' + ', '.join(given) if given else ''}: "
+            f"{'its' if len(left_out) == 1 else 'their'} factors multiply the numerator "
             f"and the denominator alike (Lauritzen et al. 1990, Prop. 3; Koller & Friedman 2009, §9.3.1)")
 
 
