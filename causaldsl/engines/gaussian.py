@@ -1,8 +1,5 @@
 """Exact answers for linear-Gaussian queries: Gaussian conditioning, no sampling.
 
-Queries without evidence (``E[y | do(x = x + 1)]``, ``P(y > 1 | do(x = 0))``) are the
-unconditioned case: the mean and variance of ``v = c + B ε`` read off directly.
-
 When every mechanism a query's network holds is affine in its parents with Normal noise
 (``y ~ Normal(a + b·x, s)`` with a constant ``s``, ``y := a + b·x + c·u``, or an intervened
 copy held at a value), every variable of every world is an affine function of the noise
@@ -22,6 +19,9 @@ So ``E[f | evidence]`` for an affine ``f`` is exact, and so is ``P(f > g | evide
 (a Normal CDF) for affine ``f``, ``g``: no Monte Carlo at all, and the shared latent of
 ``x := z + u + e_x; y := 2 x + u + e_y`` is no obstacle to conditioning on ``x`` and ``y``
 together (Monte Carlo must solve each observed value for a noise term of its own).
+
+Queries without evidence (``E[y | do(x = x + 1)]``, ``P(y > 1 | do(x = 0))``) are the
+unconditioned case: the mean and variance of ``v = c + B ε`` read off directly.
 
 >>> import causaldsl as cd
 >>> m = cd.model("model m {\\n latent u ~ Normal(0, 1)\\n z ~ Normal(0, 1)\\n x := z + u\\n y ~ Normal(x + u, 1)\\n}")
