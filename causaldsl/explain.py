@@ -58,6 +58,8 @@ class Contraction:
     out: tuple = ()  # the answer's axes, for P(y)
     domains: dict = field(default_factory=dict, repr=False)
     order: tuple = ()  # the network's variables, parents first: the order of the Σ
+    # the observed variables the relevance cut left out of the sum (model/relevance.py: prune)
+    left_out: tuple = ()
 
     def _sum(self, ops: list) -> np.ndarray:
         names = list(dict.fromkeys(a for f in ops for a in f.axes))
@@ -175,7 +177,8 @@ def _contraction(plan) -> Contraction:
         label = _target_label(plan, values, nm)
         target = Factor(label, tuple(nm(v) for v in s.target_vars), np.array(t))
     out = tuple(nm(d) for d in plan.dist_vars if d not in s.fixed)
-    return Contraction(tuple(factors), target, tuple(evidence), out, domains, tuple(nm(n) for n in plan.network.names))
+    return Contraction(tuple(factors), target, tuple(evidence), out, domains, tuple(nm(n) for n in plan.network.names),
+                       tuple(nm(c) for c in s.left_out))
 
 
 def _target_label(plan, values, nm) -> str:
@@ -214,6 +217,9 @@ class Explanation:
     result: Any
     formula: Optional[ExactFormula] = None
     twin: Any = None
+    # The evidence the exact sum did not read, and the sentence that says why (see _cut_line).
+    left_out: dict = field(default_factory=dict)
+    cut: str = ""
 
     observed_codes: dict = field(default_factory=dict, repr=False)  # as the model codes them, for drawing
     intervened_codes: dict = field(default_factory=dict, repr=False)
@@ -246,6 +252,8 @@ class Explanation:
             lines += [f"    {u} feeds {', '.join(cs)}" for u, cs in self.twin.noise.items()]
         if self.observed:
             lines += ["", "Evidence: " + ", ".join(f"{k} = {v}" for k, v in self.observed.items())]
+            if self.cut:
+                lines += ["    " + self.cut]
         lines += ["", f"Engine: {self.engine}", f"    why: {self.why}"]
         if self.formula is not None:
             lines += ["", "The sum it computed (einsum over named variables):", "    " + self.formula.text]
@@ -284,6 +292,9 @@ class Explanation:
         if right:
             parts.append(column + "".join(right) + "</div>")
         parts.append("</div>")
+        if self.observed:
+            parts.append("<p><b>Evidence</b>: " + e(", ".join(f"{k} = {v}" for k, v in self.observed.items()))
+                         + (f"<br>{e(self.cut)}" if self.cut else "") + "</p>")
         parts.append(f"<p><b>Engine</b>: {e(self.engine)}: {e(self.why)}</p>")
         if self.formula is not None:
             eqs = "".join(f"<br>einsum: <code>{e(c.equation)}</code>" for _, c in self.formula.parts)
@@ -291,6 +302,20 @@ class Explanation:
                          + e(self.formula.text) + f"</pre><p>{eqs[4:]}</p>")
         parts.append(f"<p><b>Answer</b>: <code>{e(str(self.result))}</code></p></div>")
         return "\n".join(parts)
+
+
+def _cut_line(left_out: dict, targets: list, given: list) -> str:
+    """One sentence naming the evidence the exact sum left out and why.
+
+    >>> _cut_line({"z": "1"}, ["y"], ["a"])
+    'left out: z = 1, d-separated from y given a: its factors multiply the numerator and the denominator alike (Lauritzen et al. 1990, Prop. 3; Koller & Friedman 2009, §9.3.1)'
+    """
+    if not left_out:
+        return ""
+    return (f"left out: {', '.join(f'{k} = {v}' for k, v in left_out.items())}, d-separated from "
+            f"{', '.join(targets) or 'the question'}{' given ' + ', '.join(given) if given else ''}: "
+            f"{'its' if len(left_out) == 1 else 'their'} factors multiply the numerator "
+            f"and the denominator alike (Lauritzen et al. 1990, Prop. 3; Koller & Friedman 2009, §9.3.1)")
 
 
 def _why(result, plan, model) -> str:
@@ -302,6 +327,9 @@ def _why(result, plan, model) -> str:
 
 def _engine_why(result, plan) -> str:
     if result.method.startswith("exact (gaussian)"):
+        if not plan.evidence:
+            return ("every mechanism is linear with Normal noise, so the answer is read off the joint Normal "
+                    "(its mean, or a Normal CDF): exact, no draws")
         return ("every mechanism is linear with Normal noise, so conditioning on the evidence is Gaussian "
                 "conditioning: exact, no draws")
     if result.method == "exact":
@@ -326,6 +354,7 @@ def explain(model, text: str) -> Explanation:
     """Explain one probability, expectation or effect query of ``model`` (see the module docstring)."""
     from .notebook.views import value_text
     from .language.parser import parse_query
+    from .model.expressions import free_vars
     from .model.queries import plan_query
 
     q = parse_query(text)
@@ -372,12 +401,18 @@ def explain(model, text: str) -> Explanation:
     formula = None
     if result.method == "exact" and not ir.params:
         formula = exact_formula(plan, q.text or text)
+    observed_text = {_site(k, values): value_text(ir[net[k].origin or k] if (net[k].origin or k) in ir else net[k], v)
+                     for k, v in observed.items()}
+    cut = dict.fromkeys(n for _, c in (formula.parts if formula else ()) for n in c.left_out)
+    left_out = {k: v for k, v in observed_text.items() if k in cut}
+    targets = [v for v in (free_vars(plan.target) if plan.target is not None else []) if not v.startswith("$")]
+    given = [k for k in observed_text if k not in cut] + [k for k in fixed]
     return Explanation(
         query=q.text or text, model=model, rung=rung,
         intervened={k: value_text(ir[k], v) for k, v in fixed.items()},
-        observed={_site(k, values): value_text(ir[net[k].origin or k] if (net[k].origin or k) in ir else net[k], v)
-                  for k, v in observed.items()},
+        observed=observed_text,
         surgery=surgery, engine=result.method, why=_why(result, plan, model), result=result,
-        formula=formula, twin=twin,
+        formula=formula, twin=twin, left_out=left_out,
+        cut=_cut_line(left_out, [_site(v, values) for v in dict.fromkeys(targets + list(plan.dist_vars))], given),
         observed_codes={k: v for k, v in observed.items() if k in ir},
         intervened_codes={k: v for k, v in fixed.items()})

@@ -67,9 +67,9 @@ model w {
 def test_changing_only_values_reuses_the_compiled_function():
     m = cd.model("model m {\n x ~ Normal(0, 1)\n y ~ Normal(2 * x, 1)\n b ~ Bernoulli(0.3)\n c := b\n}")
     with jax_traces() as first:
-        a = m.query("E[y | do(x = 0.3)]")
+        a = m.query("E[y | do(x = 0.3)]", method="monte-carlo")  # (exact by Gaussian, unasked)
     with jax_traces() as again:
-        b = m.query("E[y | do(x = 0.4)]")
+        b = m.query("E[y | do(x = 0.4)]", method="monte-carlo")
     assert first and not again and m.compilations == 1  # a new value: the same program, nothing traced
     assert a.value == pytest.approx(0.6, abs=4 * a.stderr) and b.value == pytest.approx(0.8, abs=4 * b.stderr)
     m.query("P(c = 1 | b = 1)")
@@ -95,10 +95,10 @@ def test_a_question_asked_once_compiles_nothing_and_asked_again_is_answered_by_i
 
 def test_monte_carlo_is_reproducible_and_seeded():
     m = cd.model("model m {\n x ~ Normal(0, 1)\n}")
-    a, b = m.query("E[x]"), m.query("E[x]")
-    c = m.query("E[x]", seed=7)
+    a, b = m.query("E[x * x]"), m.query("E[x * x]")  # E[x] would be exact (Gaussian), x * x is not affine
+    c = m.query("E[x * x]", seed=7)
     assert a.value == b.value and a.value != c.value
-    assert a.method == "monte-carlo" and a.stderr == pytest.approx(1 / math.sqrt(200_000), rel=0.05)
+    assert a.method == "monte-carlo" and a.stderr == pytest.approx(math.sqrt(2 / 200_000), rel=0.05)  # Var x² = 2
 
 
 def test_method_can_be_forced():
@@ -283,7 +283,7 @@ def test_cli_reports_monte_carlo_standard_error(capsys, tmp_path):
     from causaldsl.cli import main
 
     f = tmp_path / "g.causal"
-    f.write_text("model g {\n x ~ Normal(1, 2)\n}\nE[x]\n")
+    f.write_text("model g {\n x ~ Normal(1, 2)\n}\nE[x * x]\n")  # E[x] is exact (Gaussian)
     assert main(["run", str(f), "--samples", "10000", "--seed", "3"]) == 0
     out = capsys.readouterr().out
     assert "±" in out and "monte-carlo" in out
@@ -313,7 +313,9 @@ def test_primer_counterfactual_with_explicit_noise():
     # The effect of X on Y for this unit: direct 0.7 plus indirect 0.5 * 0.4.
     assert m.query("E[y[x = 1] - y[x = 0] | x = 0.5, y = 1.0]").value == pytest.approx(0.9, abs=1e-9)
     # Interventional mean: E[Y | do(H = 2)] = 0.4 * 2 (X and U_Y have mean 0).
-    r = m.query("E[y | do(h = 2)]")
+    r = m.query("E[y | do(h = 2)]")  # linear-Gaussian: exact
+    assert r.value == pytest.approx(0.8, abs=1e-12) and r.method == "exact (gaussian)"
+    r = m.query("E[y | do(h = 2)]", method="monte-carlo")
     assert abs(r.value - 0.8) < 4 * r.stderr and r.stderr < 0.01
 
 

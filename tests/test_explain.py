@@ -69,12 +69,15 @@ def test_distribution_query(smoking):
 
 def test_continuous_query_says_why_monte_carlo():
     m = cd.load(TUTORIALS / "linear_gaussian.causal", name="lg")
-    ex = m.explain("E[y | do(x = 1)]")
+    ex = m.explain("E[y * y | do(x = 1)]")  # a square: outside the linear-Gaussian engine
     assert ex.engine == "monte-carlo" and ex.formula is None
     assert ex.why.startswith("z, y are continuous or unbounded") and "200,000 draws" in ex.why
     assert "mutilated graph: x -> y, z -> y" in str(ex)
     ex = m.explain("E[y | x = 1]")
     assert ex.engine == "exact (gaussian)" and "Gaussian conditioning" in ex.why
+    ex = m.explain("E[y | do(x = 1)]")  # no evidence: the Gaussian's mean, 2 + 1.5 E[z]
+    assert ex.engine == "exact (gaussian)" and ex.result.value == pytest.approx(2.0, abs=1e-12)
+    assert "the answer is read off the joint Normal" in ex.why
 
 
 def test_html_draws_the_model_and_the_mutilated_graph(smoking):
@@ -121,3 +124,57 @@ def test_cli_explain_and_numpyro(capsys, tmp_path):
     bad.write_text("model a {\n x ~ Bernoulli(0.5)\n}\nmodel b {\n x ~ Bernoulli(0.5)\n}\n")
     assert main(["explain", str(bad), "P(x = 1)"]) == 1
     assert "pick one with --model NAME: a, b" in capsys.readouterr().err
+
+
+CHAIN = """model m {
+  a ~ Bernoulli(0.3)
+  b ~ Bernoulli(table(a) { 0: 0.2, 1: 0.9 })
+  y ~ Bernoulli(table(b) { 0: 0.1, 1: 0.6 })
+  z ~ Bernoulli(0.4)
+}"""
+
+
+def test_explain_names_the_evidence_the_relevance_cut_left_out(tmp_path, capsys):
+    # z is no ancestor of y nor joined to it: observing it changes nothing, and the sum drops it.
+    m = cd.model(CHAIN)
+    ex = m.explain("P(y = 1 | a = 1, z = 1)")
+    by_hand = 0.9 * 0.6 + 0.1 * 0.1                      # Σ_b P(b | a = 1) P(y = 1 | b)
+    assert ex.result.value == pytest.approx(by_hand, abs=1e-12) and ex.formula.evaluate() == pytest.approx(by_hand)
+    assert ex.left_out == {"z": "1"}
+    assert "z" not in ex.formula.parts[0][1].equation
+    line = "left out: z = 1, d-separated from y given a: its factors multiply the numerator and the denominator alike"
+    assert line in str(ex) and line in ex._repr_html_()
+    assert "Lauritzen et al. 1990, Prop. 3" in ex.cut
+    # a chain: given b, a is separated from y too
+    ex = m.explain("P(y = 1 | a = 1, b = 0)")
+    assert ex.left_out == {"a": "1"} and "left out: a = 1, d-separated from y given b:" in str(ex)
+    assert ex.result.value == pytest.approx(0.1, abs=1e-12)
+    # nothing cut, nothing said: both observed variables reach b
+    ex = m.explain("P(b = 1 | a = 1, y = 1)")
+    assert ex.left_out == {} and "left out" not in str(ex) and "left out" not in ex._repr_html_()
+    assert ex.result.value == pytest.approx(0.9 * 0.6 / (0.9 * 0.6 + 0.1 * 0.1), abs=1e-12)
+    # the CLI prints the same line
+    from causaldsl.cli import main
+
+    f = tmp_path / "chain.causal"
+    f.write_text(CHAIN + "\n")
+    assert main(["explain", str(f), "P(y = 1 | a = 1, z = 1)"]) == 0
+    assert "left out: z = 1, d-separated from y given a" in capsys.readouterr().out
+
+
+def test_explain_on_asia_names_the_separated_evidence():
+    pgmpy = pytest.importorskip("pgmpy")
+    asia = cd.from_bif(Path(pgmpy.__file__).parent / "utils/example_models/asia.bif.gz")
+    # P(tub | asia, smoke): smoke only reaches tub through either, which is not observed and not an
+    # ancestor of the question, so it is left out; asia is kept (held at its value, tub's parent).
+    ex = asia.explain("P(tub = yes | asia = yes, smoke = yes)")
+    assert ex.result.value == pytest.approx(0.05, abs=1e-12)      # the BIF's P(tub = yes | asia = yes)
+    assert ex.left_out == {"smoke": "yes"}
+    assert "left out: smoke = yes, d-separated from tub given asia:" in str(ex)
+    # P(bronc | smoke, asia): asia goes, smoke stays
+    ex = asia.explain("P(bronc = yes | smoke = yes, asia = yes)")
+    assert ex.result.value == pytest.approx(0.6, abs=1e-12) and ex.left_out == {"asia": "yes"}
+    assert "left out: asia = yes, d-separated from bronc given smoke:" in str(ex)
+    # dysp's question reaches both through either's and dysp's tables: nothing is left out
+    ex = asia.explain("P(dysp = yes | smoke = yes, asia = yes)")
+    assert ex.left_out == {} and "left out" not in str(ex)

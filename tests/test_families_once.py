@@ -89,3 +89,34 @@ def test_a_units_counterfactual_on_the_scalar_path_is_the_closed_form():
     assert r.samples == 1 and r.value == pytest.approx(1.0, rel=1e-12)
     with pytest.raises(QueryError, match="infinite or undefined"):  # 1 / 0, by NumPy's rule: inf
         m.query("E[y[x = 0] / (y - 3) | z = 0.4, x = 1, y = 3, w = 2]")
+
+
+CAT = (0.2, 0.5, 0.3)
+CAT_X = np.array([-1.0, 0.0, 0.5, 1.0, 2.0, 2.7, 3.0, 9.0])
+# by hand: P(X <= x) steps 0.2, 0.7, 1.0 at 0, 1, 2; P(X = x) on the integers 0, 1, 2 only
+CAT_CDF = np.array([0.0, 0.2, 0.2, 0.7, 1.0, 1.0, 1.0, 1.0])
+CAT_PMF = np.array([0.0, 0.2, 0.0, 0.5, 0.3, 0.0, 0.0, 0.0])
+
+
+@pytest.mark.parametrize("xp", [np, jnp], ids=["numpy", "jax"])
+def test_a_categoricals_cdf_and_log_prob_broadcast_one_parameter_set_over_many_float_values(xp):
+    # Scalar parameters with a vector of float64 values (the Pyro backend's case) raised in
+    # take_along_axis (the CDF) and in NumPyro's integer-only Categorical (the log-probability).
+    fam = FAMILIES["Categorical"]
+    with enable_x64():
+        params = tuple(xp.asarray(p, dtype=xp.float64) for p in CAT)
+        x = xp.asarray(CAT_X, dtype=xp.float64)
+        cdf, lp = np.asarray(fam.cdf(params, x)), np.asarray(fam.log_prob(params, x))
+        # a batch of two parameter sets against the same values: a (2, 8) answer
+        two = tuple(xp.asarray([[p], [q]], dtype=xp.float64) for p, q in zip(CAT, (0.6, 0.1, 0.3)))
+        cdf2 = np.asarray(fam.cdf(two, x))
+        # one parameter set per value (the engines' case) still works
+        per = tuple(xp.full(CAT_X.shape, p, dtype=xp.float64) for p in CAT)
+        cdf_per = np.asarray(fam.cdf(per, x))
+    assert cdf.shape == lp.shape == CAT_X.shape and cdf2.shape == (2, len(CAT_X))
+    np.testing.assert_allclose(cdf, CAT_CDF, atol=1e-12)
+    np.testing.assert_allclose(cdf_per, CAT_CDF, atol=1e-12)
+    np.testing.assert_allclose(cdf2, [CAT_CDF, [0.0, 0.6, 0.6, 0.7, 1.0, 1.0, 1.0, 1.0]], atol=1e-12)
+    with np.errstate(divide="ignore"):
+        np.testing.assert_allclose(lp, np.log(CAT_PMF), atol=1e-12)
+    assert np.isneginf(lp[CAT_PMF == 0]).all()

@@ -143,14 +143,34 @@ def test_worlds_applying_the_same_draw_share_it(confounded):
 
 # ------------------------------------------------------------------ the checks, linear Gaussian
 def test_shift_in_a_linear_gaussian_model(linear):
-    # Y = 2 X + Z + U, X shifted by one: E[Y] = 2 E[X + 1] + E[Z] = 2
+    # Y = 2 X + Z + U, X shifted by one: E[Y] = 2 E[X + 1] + E[Z] = 2, exactly: the shifted network
+    # is still linear-Gaussian, and its mean is read off without draws (engines/gaussian.py)
     r = linear.query("E[Y | do(X = X + 1)]", samples=200_000, seed=1)
-    assert r.stderr is not None and r.stderr > 0
-    assert abs(r.value - 2.0) < 4 * r.stderr
-    assert linear.do(X=cd.shift(1)).query("E[Y]", samples=200_000, seed=2).value == pytest.approx(2.0, abs=0.05)
-    # The shift of each unit's own X: Y[X = X + 1] - Y = 2 exactly, draw by draw
+    assert r.value == pytest.approx(2.0, abs=1e-12) and r.stderr is None and r.method == "exact (gaussian)"
+    assert str(r) == "E[Y | do(X = X + 1)] = 2  [exact (gaussian)]"
+    assert linear.do(X=cd.shift(1)).query("E[Y]").value == pytest.approx(2.0, abs=1e-12)
+    # Monte Carlo, asked for, agrees within its error
+    mc = linear.query("E[Y | do(X = X + 1)]", method="monte-carlo", samples=200_000, seed=1)
+    assert mc.method == "monte-carlo" and abs(mc.value - 2.0) < 4 * mc.stderr
+    # The shift of each unit's own X: Y[X = X + 1] - Y = 2 exactly
     d = linear.query("E[Y[X = X + 1] - Y]", samples=20_000, seed=3)
-    assert d.value == pytest.approx(2.0, abs=1e-9)
+    assert d.value == pytest.approx(2.0, abs=1e-12) and d.method == "exact (gaussian)"
+    # Var(Y | do(X = X + 1)) = Var(2 (Z + U_X) + Z + U_Y) = 9 + 4 + 1 = 14: P(Y > 2) = 1/2,
+    # P(Y > 2 + sqrt(14)) = 1 - Φ(1)
+    assert linear.query("P(Y > 2 | do(X = X + 1))").value == pytest.approx(0.5, abs=1e-12)
+    p = linear.query("P(Y > 2 + sqrt(14) | do(X = X + 1))")
+    assert p.value == pytest.approx(0.15865525393145707, abs=1e-12) and p.method == "exact (gaussian)"
+
+
+def test_queries_outside_the_linear_gaussian_family_stay_with_monte_carlo(linear):
+    # a square is not affine, an event of two comparisons is not one Normal CDF, a draw from a
+    # non-Normal law leaves the family: each is answered by Monte Carlo, as before
+    for q in ["E[Y * Y | do(X = X + 1)]", "P(Y > 0 and X > 0)", "E[Y | do(X ~ Uniform(0, 1))]"]:
+        r = linear.query(q, samples=20_000)
+        assert r.method == "monte-carlo" and r.stderr > 0, q
+    # E[Y²] after the shift: Var + mean² = 14 + 4
+    r = linear.query("E[Y * Y | do(X = X + 1)]", samples=200_000)
+    assert abs(r.value - 18.0) < 4 * r.stderr
 
 
 def test_counterfactual_shift_given_the_unit(linear):
@@ -166,6 +186,9 @@ def test_stochastic_draw_in_a_continuous_model(linear):
     assert np.var(s["Y"]) == pytest.approx(18, rel=0.03)
     assert abs(np.corrcoef(s["X"], s["Z"])[0, 1]) < 0.02  # the new mechanism does not read Z
     r = linear.query("E[Y | do(X ~ Normal(0, 2))]", samples=100_000, seed=5)
+    assert r.value == pytest.approx(0.0, abs=1e-12) and r.method == "exact (gaussian)"  # still linear-Gaussian
+    assert linear.query("P(Y > sqrt(18) | do(X ~ Normal(0, 2)))").value == pytest.approx(0.15865525393145707, abs=1e-12)
+    r = linear.query("E[Y | do(X ~ Normal(0, 2))]", method="monte-carlo", samples=100_000, seed=5)
     assert abs(r.value) < 4 * r.stderr
 
 

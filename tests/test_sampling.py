@@ -12,6 +12,7 @@ import pytest
 
 import causaldsl as cd
 from causaldsl.engines import numpyro_backend as nb
+from jax_traces import jax_traces
 
 
 def _binary_net(n: int, seed: int = 0) -> str:
@@ -50,6 +51,25 @@ def test_a_large_model_is_sampled_op_by_op_and_matches_its_exact_marginals(monke
         assert abs(s[name].mean() - p) < 5 * np.sqrt(p * (1 - p) / n)
     again = m.sample(n, seed=2)
     assert all(np.array_equal(s[k], again[k]) for k in s)  # reproducible by seed
+
+
+def test_sampling_a_large_model_again_compiles_nothing():
+    """Past EAGER_NODES a model is sampled op by op; its noise rows come from the small programs
+    shared by every run of n draws (noise.row_program), so a second call traces nothing: before,
+    the rows' loop was traced and compiled anew at every call, most of a repeated call's time."""
+    text = _binary_net(60, seed=2).replace("\n}", "\n    w ~ Normal(2 * v50 - 1, 0.5)\n}")
+    m = cd.model(text)
+    assert len(m.ir.nodes) > nb.EAGER_NODES
+    first = m.sample(2000, seed=3)
+    with jax_traces() as again:
+        second = m.sample(2000, seed=3)
+        other = m.sample(2000, seed=4)
+    assert not again
+    assert all(np.array_equal(first[k], second[k]) for k in first)  # the same draws for the same seed
+    assert not np.array_equal(first["w"], other["w"])
+    # w | v50 ~ Normal(2 v50 - 1, 0.5): its mean given v50 = 1 is 1, within 5 standard errors
+    ones = first["w"][first["v50"] == 1]
+    assert abs(ones.mean() - 1.0) < 5 * 0.5 / np.sqrt(len(ones))
 
 
 def test_op_by_op_and_compiled_sampling_give_the_same_draws(monkeypatch):

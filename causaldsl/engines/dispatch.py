@@ -190,7 +190,7 @@ def run_plan(plan: Plan, engine: Engine, *, text: str, method: Optional[str] = N
             return _result(plan, text, value, None, "exact", cost=cost)
         label = f"monte-carlo (exact would need {need})"
     n = _check_samples(samples, span, source)
-    if asked is None and plan.evidence:  # linear-Gaussian with evidence: exact by Gaussian conditioning
+    if asked is None:  # linear-Gaussian: exact, by Gaussian conditioning where there is evidence
         exact = _run_gaussian(plan, engine, values, text, source, span, n)
         if exact is not None:
             return exact
@@ -308,14 +308,15 @@ def _few_effective_draws(plan, engine, program, values, text, est, se, ess, n, s
 
 
 def _run_gaussian(plan: Plan, engine: Engine, values, text: str, source: str, span, n: int) -> Optional[Result]:
-    """The exact answer of a linear-Gaussian query with evidence, or None for any other query."""
+    """The exact answer of a linear-Gaussian query, or None for any other query."""
     program = engine.once(engine.gaussian, plan.key, lambda: gaussian.compile_gaussian(plan))
     out = program(values) if program is not None else None
     if out is None:
         return None
     if not out["any"]:
         raise _zero(plan, text, source, span=span)
-    return _result(plan, text, out["estimate"], None, gaussian.METHOD, conditioning="Gaussian conditioning")
+    return _result(plan, text, out["estimate"], None, gaussian.METHOD,
+                   conditioning="Gaussian conditioning" if plan.evidence else None)
 
 
 def _result(plan, text, value, se, method, **kw) -> Result:

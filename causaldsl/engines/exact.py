@@ -59,7 +59,7 @@ from ..model.distributions import FAMILIES
 from ..model.expressions import compile_expr, free_vars
 from ..model.ir import Model, Slot
 from ..model.queries import EVENT, Plan
-from ..model.relevance import prune_by_evidence
+from ..model.relevance import prune
 from .config import float64, settings
 from .contraction import plan as contraction_plan
 from .coupling import gumbel_max_joint, quantile_joint
@@ -215,7 +215,8 @@ class _Structure:
         # (model/relevance.py): the rest multiplies numerator and denominator alike.
         targets = ([v for v in free_vars(plan.target) if not v.startswith("$")] if plan.target is not None
                    else []) + list(plan.dist_vars)
-        net, self.evidence = prune_by_evidence(plan.network, targets, plan.evidence)
+        # left_out: the observed variables cut with their components, which explain() names
+        net, self.evidence, self.left_out = prune(plan.network, targets, plan.evidence)
         # The model's conditional tables, shared by every plan of one Engine (see node_table).
         self.tables = {} if tables is None else tables
         variables = [n for n in net.nodes if n.kind != "fixed"]

@@ -119,7 +119,8 @@ def normal(seed, stream, n: int, dtype=jnp.float64) -> jnp.ndarray:
 
 
 def block(draw, seed, streams, n: int, dtype, shard: bool = False) -> jnp.ndarray:
-    """``draw`` (:func:`normal` or :func:`uniform`) for every stream of ``streams``: a ``(k, n)`` array.
+    """``draw`` (:func:`normal` or :func:`uniform`) for every stream of ``streams``: a ``(k, n)`` array
+    (run op by op, outside a trace: a tuple of ``k`` rows, each by :func:`row_program`).
 
     The rows are computed by one loop over the streams, so the inverse CDF is compiled once
     for the whole program, and every consumer reads the stored draws. Fused into its
@@ -132,6 +133,13 @@ def block(draw, seed, streams, n: int, dtype, shard: bool = False) -> jnp.ndarra
     """
     from .sharding import constrain_draws
 
+    kind = {(normal, jnp.float32): "normal", (uniform, jnp.float64): "uniform"}.get((draw, dtype))
+    if kind is not None and not isinstance(seed, jax.core.Tracer):
+        # Run op by op (a model past EAGER_NODES): each row by the program shared by every run of
+        # n draws, the rows a tuple (read by index, as the array). A lax.map here was traced and
+        # compiled anew at every call (its body a new closure): most of a repeated sample's time.
+        program = row_program(kind, n, shard)
+        return tuple(program(seed, np.uint32(st)) for st in np.asarray(streams, np.uint32))
     streams = jnp.asarray(streams, _U)
     if streams.shape[0] == 1:
         rows = draw(seed, streams[0], n, dtype)[None]

@@ -138,13 +138,43 @@ def _cat_pmf(params, values):
     return xp.sum(xp.where(values[:, None] == idx[None, :], probs[..., None, :], 0.0), axis=-1)
 
 
+def _cat_at(xp, table, idx):
+    """``table[..., idx]``, the batch of ``table`` (all axes but the last) broadcast against the
+    shape of ``idx`` (integers in range): one parameter set for many values, or one per value."""
+    shape = xp.broadcast_shapes(table.shape[:-1], xp.shape(idx))
+    table = xp.broadcast_to(table, shape + table.shape[-1:])
+    return xp.take_along_axis(table, xp.broadcast_to(idx, shape)[..., None], -1)[..., 0]
+
+
 def _cat_cdf(params, x):
+    """P(X <= x) of a Categorical over 0..K-1, for any ``x`` (float, any shape that broadcasts
+    with the parameters').
+
+    >>> import numpy as np
+    >>> _cat_cdf((0.2, 0.5, 0.3), np.array([-1.0, 0.0, 1.5, 7.0])).round(12).tolist()
+    [0.0, 0.2, 0.7, 1.0]
+    """
     xp = namespace(*params, x)
     probs = xp.stack(xp.broadcast_arrays(*params), axis=-1)
     cum = xp.cumsum(probs, axis=-1)
     idx = xp.clip(xp.floor(x).astype(xp.int32), -1, probs.shape[-1] - 1)
-    got = xp.take_along_axis(cum, xp.broadcast_to(xp.maximum(idx, 0)[..., None], cum.shape[:-1] + (1,)), -1)[..., 0]
-    return xp.where(idx < 0, 0.0, got)
+    return xp.where(idx < 0, 0.0, _cat_at(xp, cum, xp.maximum(idx, 0)))
+
+
+def _cat_logpmf(params, x):
+    """log P(X = x) of a Categorical: -inf off 0..K-1 or off the integers (NumPyro's needs integer
+    values, where the engines hold every value as a float).
+
+    >>> import numpy as np
+    >>> np.exp(_cat_logpmf((0.2, 0.5, 0.3), np.array([1.0, 2.0, 0.5, 3.0]))).round(12).tolist()
+    [0.5, 0.3, 0.0, 0.0]
+    """
+    xp = namespace(*params, x)
+    probs = xp.stack(xp.broadcast_arrays(*params), axis=-1)
+    k = probs.shape[-1]
+    inside = (x >= 0) & (x <= k - 1) & (x == xp.floor(x))
+    p = xp.where(inside, _cat_at(xp, probs, xp.clip(xp.floor(x), 0, k - 1).astype(xp.int32)), 0.0)
+    return xp.where(p > 0, xp.log(xp.where(p > 0, p, 1.0)), -xp.inf)
 
 
 def _cat_quantile(params, u, kmax=None):
@@ -364,7 +394,7 @@ _register(Family(
     rule="probabilities between 0 and 1 that sum to 1",
     quantile=_cat_quantile,
     numpyro=lambda ps: _d().Categorical(probs=jnp.stack(jnp.broadcast_arrays(*ps), -1)),
-    pmf=_cat_pmf, cdf=_cat_cdf,
+    pmf=_cat_pmf, cdf=_cat_cdf, logpdf=_cat_logpmf,
 ))
 _register(Family(
     "Binomial", ("n", "p"), (), "finite",

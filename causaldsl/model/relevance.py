@@ -19,6 +19,7 @@ so a compiled program still serves every value.
 from __future__ import annotations
 
 import operator
+from typing import NamedTuple
 
 import networkx as nx
 import numpy as np
@@ -73,10 +74,33 @@ def _positive(node: Node) -> bool:
     return bool((np.abs(sum(rows) - 1.0) <= 1e-6).all())
 
 
+class Pruned(NamedTuple):
+    """What :func:`prune` kept and what it cut: the ``network`` and ``evidence`` the answer needs,
+    and ``left_out``, the observed variables (in the evidence's order) whose values the answer no
+    longer reads: d-separated from the target given the rest of the evidence and the interventions,
+    their whole component multiplies numerator and denominator alike. An observed variable whose
+    own factor went but whose children stay is held at its value (a fixed node), not left out."""
+
+    network: Model
+    evidence: tuple
+    left_out: tuple = ()
+
+
 def prune_by_evidence(net: Model, targets, evidence: tuple) -> tuple[Model, tuple]:
-    """``(network, evidence)`` with the components the target does not reach left out (see the
-    module note); both as given where nothing can be left out, or where the network has copies
-    sharing noise (a counterfactual's worlds).
+    """``(network, evidence)`` of :func:`prune`, for callers that need not say what was cut.
+
+    >>> import causaldsl as cd
+    >>> m = cd.model("model m {\\n a ~ Bernoulli(0.3)\\n y ~ Bernoulli(table(a) { 0: 0.1, 1: 0.6 })\\n}")
+    >>> [n.name for n in prune_by_evidence(m.ir, ["y"], ())[0].nodes]
+    ['a', 'y']
+    """
+    return prune(net, targets, evidence)[:2]
+
+
+def prune(net: Model, targets, evidence: tuple) -> Pruned:
+    """The network and evidence with the components the target does not reach left out (see the
+    module note), and which observed variables went with them; all as given where nothing can be
+    left out, or where the network has copies sharing noise (a counterfactual's worlds).
 
     >>> import causaldsl as cd
     >>> m = cd.model('''model m {
@@ -84,22 +108,27 @@ def prune_by_evidence(net: Model, targets, evidence: tuple) -> tuple[Model, tupl
     ...   b ~ Bernoulli(table(a) { 0: 0.2, 1: 0.9 })
     ...   y ~ Bernoulli(table(b) { 0: 0.1, 1: 0.6 })
     ... }''')
-    >>> net, ev = prune_by_evidence(m.ir, ["y"], (("b", "$0"),))
-    >>> [(n.name, n.kind) for n in net.nodes], ev
-    ([('b', 'fixed'), ('y', 'sample')], ())
+    >>> net, ev, left_out = prune(m.ir, ["y"], (("b", "$0"),))
+    >>> [(n.name, n.kind) for n in net.nodes], ev, left_out
+    ([('b', 'fixed'), ('y', 'sample')], (), ())
+
+    Observing ``a`` as well changes nothing for ``y`` once ``b`` is observed: ``a`` is left out.
+
+    >>> prune(m.ir, ["y"], (("a", "$0"), ("b", "$1"))).left_out
+    ('a',)
     """
     if not evidence:
-        return net, evidence
+        return Pruned(net, evidence)
     nodes = net.nodes
     noises = {n.noise for n in nodes if n.kind != "fixed"}
     if len(noises) != sum(n.kind != "fixed" for n in nodes):
-        return net, evidence
+        return Pruned(net, evidence)
     observed = {copy for copy, _ in evidence}
     fixed = {n.name for n in nodes if n.kind == "fixed"}
     cut = observed | fixed
     targets = set(targets)
     if targets & cut or not targets:
-        return net, evidence
+        return Pruned(net, evidence)
     # the variables neither observed nor held, joined by the factors that read them
     components = nx.utils.UnionFind()
     scopes = {n.name: [v for v in (n.name, *n.parents) if v not in cut] for n in nodes if n.kind != "fixed"}
@@ -114,7 +143,7 @@ def prune_by_evidence(net: Model, targets, evidence: tuple) -> tuple[Model, tupl
             positive_part[key] = positive_part.get(key, True) and positive(net[name])
     drop = {name for name, key in home.items() if key not in reached and positive_part[key]}
     if not drop:
-        return net, evidence
+        return Pruned(net, evidence)
     kept = [n for n in nodes if n.name not in drop]
     needed = {p for n in kept for p in n.parents}
     slots = dict(evidence)
@@ -122,7 +151,8 @@ def prune_by_evidence(net: Model, targets, evidence: tuple) -> tuple[Model, tupl
     out = tuple(fixed_node(net[n.name], Slot(int(slots[n.name][1:]))) if n.name in held else n
                 for n in nodes if n.name not in drop or n.name in held)
     ev = tuple((copy, slot) for copy, slot in evidence if copy not in drop)
-    return Model(net.name, out, net.source, net.params), ev
+    left_out = tuple(copy for copy, _ in evidence if copy in drop and copy not in held)
+    return Pruned(Model(net.name, out, net.source, net.params), ev, left_out)
 
 
-__all__ = ["positive", "prune_by_evidence"]
+__all__ = ["Pruned", "positive", "prune", "prune_by_evidence"]
