@@ -633,7 +633,9 @@ def reduce_draws(t, logw, poisoned: bool) -> dict:
     se = jnp.sqrt(jnp.sum(wt ** 2 * (t - est) ** 2, axis=0)) / sw
     finite = jnp.all(jnp.isfinite(est))
     return {"estimate": est, "stderr": se, "ess": sw ** 2 / jnp.sum(w ** 2),
-            "any": sw > 0, "finite": finite | ~(sw > 0), "bad_draws": ~(finite & jnp.isfinite(sw)) & poisoned}
+            # a poisoned draw's weight is NaN, and so then is their sum; a NaN estimate alone is
+            # the target's (or 0 / 0 where no draw met the evidence), not a parameter's
+            "any": sw > 0, "finite": finite | ~(sw > 0), "bad_draws": ~jnp.isfinite(sw) & poisoned}
 
 
 def _fixed_summary(t, logw) -> dict:
