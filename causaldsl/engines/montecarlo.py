@@ -827,6 +827,11 @@ def compile_montecarlo(plan: Plan, n: int, source: str = "", shard_draws: bool =
             s.flag_nodes)
 
 
+#: Whether a query on tables of numbers with evidence in its factual world is answered by exact
+#: abduction (:mod:`~causaldsl.engines.abduction`) rather than likelihood weighting.
+ABDUCTION = True
+
+
 class MonteCarloProgram:
     """The Monte Carlo engine for one query structure without parameters: ``program(seed, values)``.
 
@@ -857,6 +862,30 @@ class MonteCarloProgram:
             except scalar.Unsupported:
                 pass
         self._compiled = None
+        self._abduction = None  # built on the first call (it reads the tables)
+
+    def abduction(self):
+        """The exact-abduction program (:mod:`~causaldsl.engines.abduction`), or False where it
+        does not apply."""
+        if self._abduction is None:
+            from . import abduction
+
+            s = self.schedule
+            size = chunk_size(2 * len(s.steps) + 2 + len(self.plan.dist_vars), self.n)  # a value and an index
+            self._abduction = abduction.build(self.plan, s, self.n, size) or False
+        return self._abduction
+
+    def _finish(self, env, m: int, values):
+        """The target of ``m`` draws of ``env`` (for :meth:`abduction`)."""
+        plan = self.plan
+        full = {**env, **{f"${i}": np.float64(v) for i, v in enumerate(values)}}
+        t = np.ones(()) if plan.target is None else np.asarray(compile_expr(plan.target, xp=np)(full), dtype=float)
+        t = np.broadcast_to(t, (m,))
+        for d in plan.dist_vars:  # an indicator axis per distribution variable
+            dom = np.asarray(plan.network[d].domain, dtype=float)
+            ind = (np.abs(np.broadcast_to(env[d], (m,))[:, None] - dom) <= 1e-9).astype(float)
+            t = t.reshape(t.shape + (1,)) * ind.reshape((m,) + (1,) * (t.ndim - 1) + (-1,))
+        return t
 
     def compiled(self) -> Compiled:
         if self._compiled is None:
@@ -871,6 +900,8 @@ class MonteCarloProgram:
                 return self.scalar(values)
             except scalar.Unsupported:
                 pass
+        if ABDUCTION and self.abduction():
+            return self.abduction()(seed, values, lambda env, m: self._finish(env, m, values))
         key = rng.seed_of(seed)
         out = jax.device_get(self.compiled()(key, values, {}))
         if out["bad_draws"]:  # some draw's parameters are invalid: rerun with a check per node to say which

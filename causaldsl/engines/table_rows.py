@@ -67,10 +67,15 @@ class TableRows:
         likelihood is their difference and the abducted ``U`` is uniform between them."""
         return _interval(self._flat_cdf, row, jnp.asarray(observed), self.k)
 
+    @functools.cached_property
+    def guide(self) -> np.ndarray:
+        """:func:`guide` of the table (for :func:`draw_np`)."""
+        return guide(self.cdf)
+
     # On the device once (float64: read under the engines' precision, engines.config.float64).
     @functools.cached_property
     def _flat_cdf(self):
-        return jnp.asarray(self.cdf.reshape(-1))
+        return padded(self.cdf)
 
     @functools.cached_property
     def _values(self):
@@ -95,40 +100,98 @@ class TableRows:
         return None if self.bad is None else jnp.asarray(self.bad)[row]
 
 
-# Each lookup is one small jitted program, its table an argument: a network's tables of the same
-# shape share one compilation, and a query run op by op (montecarlo.EAGER_STEPS) makes one call
-# per step instead of one per array operation.
-@functools.partial(jax.jit, static_argnums=(2,))
-def _row(parents: tuple, searched: tuple, lengths: tuple):
-    row = jnp.zeros((), jnp.int32)
+def _row_in(xp, parents: tuple, searched: tuple, lengths: tuple):
+    row = xp.zeros((), xp.int32)
     for v, dom, size in zip(parents, searched, lengths):
         if dom is None:
-            pos = jnp.clip(v.astype(jnp.int32), 0, size - 1)
+            pos = xp.clip(v.astype(xp.int32), 0, size - 1)
         else:
-            pos = jnp.clip(jnp.searchsorted(dom, v), 0, size - 1).astype(jnp.int32)
+            pos = xp.clip(xp.searchsorted(dom, v), 0, size - 1).astype(xp.int32)
         row = row * size + pos
     return row
 
 
-@jax.jit
-def _draw(cdf, values, row, u):
+def _draw_in(xp, cdf, values, row, u):
     k = values.shape[0]
     base = row * (k + 1) + 1  # F_0 of the row
-    pos = jnp.zeros(jnp.broadcast_shapes(jnp.shape(row), jnp.shape(u)), jnp.int32)
+    pos = xp.zeros(np.broadcast_shapes(xp.shape(row), xp.shape(u)), xp.int32)
     step = 1 << max(k - 1, 1).bit_length() - 1
     while step:
         cand = pos + step
-        ok = (cand <= k - 1) & (cdf[base + jnp.minimum(cand, k - 1) - 1] <= u)
-        pos = jnp.where(ok, cand, pos)
+        ok = (cand <= k - 1) & (cdf[base + xp.minimum(cand, k - 1) - 1] <= u)
+        pos = xp.where(ok, cand, pos)
         step >>= 1
     return values[pos]
 
 
-@functools.partial(jax.jit, static_argnums=(3,))
-def _interval(cdf, row, observed, k: int):
-    j = jnp.clip(jnp.floor(observed).astype(jnp.int32), 0, k - 1)
+def _interval_in(xp, cdf, row, observed, k: int):
+    j = xp.clip(xp.floor(observed).astype(xp.int32), 0, k - 1)
     base = row * (k + 1) + j
     return cdf[base], cdf[base + 1]
+
+
+# Each lookup is one small jitted program, its table an argument: a network's tables of the same
+# shape share one compilation, and a query run op by op (montecarlo.EAGER_STEPS) makes one call
+# per step instead of one per array operation. The NumPy forms serve exact abduction
+# (engines/abduction.py), which runs op by op and compiles nothing.
+_row = jax.jit(functools.partial(_row_in, jnp), static_argnums=(2,))
+_draw = jax.jit(functools.partial(_draw_in, jnp))
+_interval = jax.jit(functools.partial(_interval_in, jnp), static_argnums=(3,))
+
+
+def row_np(tab: TableRows, env: dict) -> np.ndarray:
+    """:meth:`TableRows.row` in NumPy."""
+    return _row_in(np, tuple(np.asarray(env[p]) for p in tab.parents), tab._searched, tab._lengths)
+
+
+def guide(cdf: np.ndarray) -> np.ndarray:
+    """The guide table of a CDF table ``(rows, K + 1)`` (Chen & Asau 1974, "On generating random
+    variates from an empirical distribution", AIIE Trans. 6): entry ``[r, g]`` is the value a
+    uniform ``u`` at ``g / K`` takes in row ``r``, ``#{i < K - 1 : F_i <= g / K}``, a lower bound for
+    every ``u`` of the bin ``[g / K, (g + 1) / K)``, from which :func:`draw_np` searches forward.
+
+    >>> guide(np.array([[0.0, 0.5, 0.75, 1.0]])).tolist()   # F = 0.5, 0.75, 1: at 0, 1/3, 2/3
+    [[0, 0, 1]]
+    """
+    rows, k = cdf.shape[0], cdf.shape[1] - 1
+    grid = np.arange(k) / k
+    inner = cdf[:, 1:k]
+    out = np.empty((rows, k), np.int64)
+    step = max(1, 10_000_000 // max(1, k * k))  # rows at once: a bounded comparison block
+    for r in range(0, rows, step):
+        out[r:r + step] = (inner[r:r + step, None, :] <= grid[None, :, None]).sum(-1)
+    return out
+
+
+def draw_np(cdf: np.ndarray, values: Optional[np.ndarray], row, u, guides: np.ndarray) -> np.ndarray:
+    """:meth:`TableRows.draw` in NumPy, on a CDF table ``(rows, K + 1)`` with its leading 0 column
+    and its :func:`guide`: the guide's start, then one step forward at a time for the draws whose
+    next ``F`` is still at or below ``u`` (about two steps on average; the same comparisons as the
+    binary search, so the same values). ``values`` None: the value's index."""
+    k = cdf.shape[1] - 1
+    flat = cdf.reshape(-1)
+    row = np.broadcast_to(np.asarray(row, np.int64), np.shape(u))
+    j = guides.reshape(-1)[row * k + np.minimum((u * k).astype(np.int64), k - 1)]
+    live = np.arange(j.size)
+    while live.size:
+        at = j[live]
+        move = (at < k - 1) & (flat[row[live] * (k + 1) + 1 + at] <= u[live])
+        live = live[move]
+        j[live] += 1
+    return j if values is None else values[j]
+
+
+def interval_np(tab: TableRows, row, observed) -> tuple:
+    """:meth:`TableRows.interval` in NumPy."""
+    return _interval_in(np, tab.cdf.reshape(-1), row, np.asarray(observed), tab.k)
+
+
+def padded(cdf: np.ndarray):
+    """``cdf`` flattened onto the device, padded to a power of two: tables of nearby sizes then
+    share one compilation of each lookup (a network has a few dozen sizes, not hundreds)."""
+    flat = cdf.reshape(-1)
+    size = 1 << max(flat.size - 1, 1).bit_length()
+    return jnp.asarray(np.concatenate([flat, np.ones(size - flat.size)]))
 
 
 def read(net, node, cache: Optional[dict] = None) -> Optional[TableRows]:
