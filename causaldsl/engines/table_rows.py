@@ -72,14 +72,17 @@ class TableRows:
         """:func:`guide` of the table (for :func:`draw_np`)."""
         return guide(self.cdf)
 
-    # On the device once (float64: read under the engines' precision, engines.config.float64).
+    # On the device once (float64: read under the engines' precision, engines.config.float64),
+    # as concrete arrays even when first read inside a trace: kept, a tracer would leak.
     @functools.cached_property
     def _flat_cdf(self):
-        return padded(self.cdf)
+        with jax.ensure_compile_time_eval():
+            return padded(self.cdf)
 
     @functools.cached_property
     def _values(self):
-        return jnp.asarray(self.values)
+        with jax.ensure_compile_time_eval():
+            return jnp.asarray(self.values)
 
     @property
     def _lengths(self) -> tuple:
