@@ -31,6 +31,7 @@ from typing import Optional
 
 import jax
 import jax.numpy as jnp
+import networkx as nx
 import numpy as np
 
 from ..model.expressions import free_vars
@@ -66,23 +67,14 @@ def factual(net, evidence: dict) -> Optional[list]:
     >>> factual(p.network, dict(p.evidence))
     ['x', 'y']
     """
-    g = net.graph
+    if any(node.kind != "fixed" and (node.kind != "sample" or node.gumbel_race or node.domain is None)
+           for node in net.nodes):
+        return None
     fixed = [n.name for n in net.nodes if n.kind == "fixed"]
-    moved = set(fixed).union(*(nx_descendants(g, f) for f in fixed)) if fixed else set()
-    for node in net.nodes:
-        if node.kind == "fixed":
-            continue
-        if node.kind != "sample" or node.gumbel_race or node.domain is None:
-            return None
+    moved = set(fixed).union(*(nx.descendants(net.graph, f) for f in fixed))
     if any(e in moved or net[e].kind != "sample" for e in evidence):
         return None
     return [n.name for n in net.nodes if n.name not in moved]
-
-
-def nx_descendants(g, v) -> set:
-    import networkx as nx
-
-    return nx.descendants(g, v)
 
 
 def eliminate_order(tables: dict, names: list) -> Elimination:
@@ -163,8 +155,10 @@ def conditionals(tables: dict, elim: Elimination, observed: dict) -> tuple:
 
 
 class Program:
-    """``program(seed, values) -> summary`` of a query answered by exact abduction (module note),
-    or None from :func:`build` where it does not apply."""
+    """``program(seed, values, finish) -> summary`` of a query answered by exact abduction (module
+    note), with the keys of :func:`~causaldsl.engines.montecarlo.compile_montecarlo`'s and
+    ``conditioning``; built by :func:`build`. The draws come ``chunk`` at a time (each chunk's noise
+    under ``jax.random.fold_in(key, i)``), and only their sums are kept."""
 
     def __init__(self, plan, schedule, names: list, elim: Elimination, n: int, chunk: int):
         self.plan, self.s, self.names, self.elim, self.n, self.chunk = plan, schedule, names, elim, n, chunk
@@ -237,7 +231,7 @@ class Program:
             for a in self.elim.scopes[v]:
                 row = row * self.tables[a].k + idx[a]
             idx[v] = table_rows.draw_np(conds[v], None, row, uniforms(j), guides[v])
-        env = {v: self.tables[v].values[i] for v, i in idx.items()}
+        env = {v: self.tables[v].values[at] for v, at in idx.items()}
         u: dict = {}
         k = len(self.names)
         for step in self.s.steps:  # the other worlds, forward, from the abducted noise
