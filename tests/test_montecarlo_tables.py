@@ -182,7 +182,7 @@ EXAMPLES = os.path.join(os.path.dirname(pgmpy.__file__), "utils", "example_model
 
 @pytest.mark.slow
 @pytest.mark.parametrize("name", ["alarm", "child", "insurance"])
-def test_two_world_monte_carlo_agrees_with_exact_on_bnlearn_networks(name):
+def test_two_world_monte_carlo_agrees_with_exact_on_bnlearn_networks(name, monkeypatch):
     """benchmarks/twin_cost.py's question, asked of a likelier event: the effect of the most
     influential ancestor on the variable with the most ancestors, given both seen."""
     import networkx as nx
@@ -200,11 +200,8 @@ def test_two_world_monte_carlo_agrees_with_exact_on_bnlearn_networks(name):
     assert est.stderr < 0.02
     assert abs(est.value - exact) < 5 * est.stderr + 1e-9, (exact, est.value, est.stderr)
     m = cd.from_bif(os.path.join(EXAMPLES, f"{name}.bif.gz"))
-    mc.ABDUCTION = False  # and by likelihood weighting (restored below)
-    try:
-        est = m.query(text, method="monte-carlo", samples=200_000)
-    finally:
-        mc.ABDUCTION = True
+    monkeypatch.setattr(mc, "ABDUCTION", False)  # and by likelihood weighting
+    est = m.query(text, method="monte-carlo", samples=200_000)
     assert est.conditioning == "likelihood weighting"
     assert abs(est.value - exact) < 5 * est.stderr + 1e-9, (exact, est.value, est.stderr)
 
