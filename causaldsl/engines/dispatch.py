@@ -215,7 +215,7 @@ def run_plan(plan: Plan, engine: Engine, *, text: str, method: Optional[str] = N
     if not out["finite"]:
         raise _undefined(text, span, source)
     est, se, ess = np.asarray(out["estimate"]), np.asarray(out["stderr"]), float(out["ess"])
-    conditioning = "likelihood weighting" if plan.evidence else None
+    conditioning = out.get("conditioning") or ("likelihood weighting" if plan.evidence else None)
     if out["deterministic"]:  # nothing was left to draw: one draw is every draw
         n, conditioning = 1, ("abduction: every noise term solved" if plan.evidence else None)
     elif plan.evidence and ess < ESS_MIN:

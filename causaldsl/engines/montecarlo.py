@@ -284,10 +284,27 @@ class Schedule:
         return values, noises, widest
 
     @functools.cached_property
+    def tables(self) -> dict:
+        """Node name -> its probability table (:mod:`~causaldsl.engines.table_rows`), for the
+        ``~`` copies whose mechanism is a table of numbers: a draw looks up one row of it."""
+        from . import table_rows
+
+        shared: dict = {}
+        out = {}
+        for st in self.steps:
+            if st.mode in ("observe", "draw"):
+                tab = table_rows.read(self.net, st.node, shared)
+                if tab is not None:
+                    out[st.node.name] = tab
+        return out
+
+    @functools.cached_property
     def compiled(self) -> dict:
-        """Node name -> its mechanism's JAX closures (built only when a program is traced)."""
-        return {node.name: ([compile_expr(a) for a in node.args] if node.kind == "sample"
-                            else [compile_expr(node.expr)] if node.kind == "assign" else [])
+        """Node name -> its mechanism's JAX closures (built only when a program is traced; none
+        for a node read as a table)."""
+        tables = self.tables
+        return {node.name: ([] if node.name in tables else [compile_expr(a) for a in node.args]
+                            if node.kind == "sample" else [compile_expr(node.expr)] if node.kind == "assign" else [])
                 for node in self.net.nodes}
 
 
@@ -378,7 +395,7 @@ def run_schedule(s: Schedule, key, values, theta, n: int, shard_draws: bool = Tr
         noise = (rng.block(rng.normal, seed, s.z_streams, n, jnp.float32, shard_draws) if s.z_streams else (),
                  rng.block(rng.uniform, seed, s.u_streams, n, jnp.float64, shard_draws) if s.u_streams else ())
     blocks = {"z": noise[0], "u": noise[1]} if noise is not None else {}
-    net, compiled = s.net, s.compiled
+    net, compiled, tables = s.net, s.compiled, s.tables
     releases = s.releases(keep) if keep is not None else None
     for i, st in enumerate(s.steps):
         if releases is not None and i:
@@ -423,6 +440,10 @@ def run_schedule(s: Schedule, key, values, theta, n: int, shard_draws: bool = Tr
             if obs is not None:
                 logw = logw + jnp.log(jnp.abs(val - obs) <= 1e-9)
             env[node.name] = val
+            continue
+        tab = tables.get(node.name)
+        if tab is not None:
+            logw = _table_step(st, tab, env, u, blocks, obs, logw, dtype, flag)
             continue
         fam = FAMILIES[node.family]
         raw = tuple(jnp.asarray(f(penv), dtype) for f in fns)
@@ -476,6 +497,42 @@ def run_schedule(s: Schedule, key, values, theta, n: int, shard_draws: bool = Tr
         env[node.name] = fam.numpyro(params).sample(jax.random.fold_in(key, st.stream)).astype(dtype)
     bad = per_draw[0] if per_draw else None
     return env, logw, jnp.stack(flags) if flags else jnp.zeros((0,), bool), bad
+
+
+def _table_step(st: Step, tab, env: dict, u: dict, blocks: dict, obs, logw, dtype, flag):
+    """An ``observe`` or ``draw`` step of a copy read as a table (traced): as the general step
+    does it from the family's cdf and quantile, by its row's CDF. Returns the new log weights."""
+    node = st.node
+    row = tab.row(env)
+    if tab.bad is None:
+        flag(lambda: jnp.asarray(False))
+    else:
+        flag(lambda: tab.invalid(row))
+    if st.mode == "observe":
+        obs = jnp.asarray(obs, dtype)
+        lo, hi = tab.interval(row, obs)
+        logw = logw + jnp.log(jnp.maximum(hi - lo, 0.0))
+        if st.gumbel:  # the Gumbels given the observed value's index (top-down)
+            g_u = _gumbel_uniforms(blocks["u"], st.noise[1], tab.k, dtype)
+            u[node.noise] = coupling.gumbel_posterior(tab.pmf_rows(row), jnp.argmin(jnp.abs(tab.values - obs)), g_u, jnp)
+        elif st.share:
+            u[node.noise] = lo + blocks["u"][st.noise[1]].astype(dtype) * (hi - lo)
+        env[node.name] = obs
+        return logw
+    if st.gumbel:
+        if st.noise is not None:
+            u[node.noise] = coupling.gumbels(_gumbel_uniforms(blocks["u"], st.noise[1], tab.k, dtype), jnp)
+        val = jnp.asarray(tab.values)[coupling.gumbel_argmax(tab.pmf_rows(row), u[node.noise], jnp)]
+    else:
+        if st.noise is not None:
+            kind, r = st.noise
+            u[node.noise] = blocks[kind][r].astype(dtype)
+        val = tab.draw(row, u[node.noise])
+    val = jnp.asarray(val, dtype)
+    if obs is not None:
+        logw = logw + jnp.log(jnp.abs(val - obs) <= 1e-9)
+    env[node.name] = val
+    return logw
 
 
 def forward(net: Model, evidence: dict[str, str], n: int, source: str = "", shard_draws: bool = True,
@@ -576,7 +633,9 @@ def reduce_draws(t, logw, poisoned: bool) -> dict:
     se = jnp.sqrt(jnp.sum(wt ** 2 * (t - est) ** 2, axis=0)) / sw
     finite = jnp.all(jnp.isfinite(est))
     return {"estimate": est, "stderr": se, "ess": sw ** 2 / jnp.sum(w ** 2),
-            "any": sw > 0, "finite": finite | ~(sw > 0), "bad_draws": ~(finite & jnp.isfinite(sw)) & poisoned}
+            # a poisoned draw's weight is NaN, and so then is their sum; a NaN estimate alone is
+            # the target's (or 0 / 0 where no draw met the evidence), not a parameter's
+            "any": sw > 0, "finite": finite | ~(sw > 0), "bad_draws": ~jnp.isfinite(sw) & poisoned}
 
 
 def _fixed_summary(t, logw) -> dict:
@@ -768,6 +827,11 @@ def compile_montecarlo(plan: Plan, n: int, source: str = "", shard_draws: bool =
             s.flag_nodes)
 
 
+#: Whether a query on tables of numbers with evidence in its factual world is answered by exact
+#: abduction (:mod:`~causaldsl.engines.abduction`) rather than likelihood weighting.
+ABDUCTION = True
+
+
 class MonteCarloProgram:
     """The Monte Carlo engine for one query structure without parameters: ``program(seed, values)``.
 
@@ -798,6 +862,30 @@ class MonteCarloProgram:
             except scalar.Unsupported:
                 pass
         self._compiled = None
+        self._abduction = None  # built on the first call (it reads the tables)
+
+    def abduction(self):
+        """The exact-abduction program (:mod:`~causaldsl.engines.abduction`), or False where it
+        does not apply."""
+        if self._abduction is None:
+            from . import abduction
+
+            s = self.schedule
+            size = chunk_size(2 * len(s.steps) + 2 + len(self.plan.dist_vars), self.n)  # a value and an index
+            self._abduction = abduction.build(self.plan, s, self.n, size) or False
+        return self._abduction
+
+    def _finish(self, env, m: int, values):
+        """The target of ``m`` draws of ``env`` (for :meth:`abduction`)."""
+        plan = self.plan
+        full = {**env, **{f"${i}": np.float64(v) for i, v in enumerate(values)}}
+        t = np.ones(()) if plan.target is None else np.asarray(compile_expr(plan.target, xp=np)(full), dtype=float)
+        t = np.broadcast_to(t, (m,))
+        for d in plan.dist_vars:  # an indicator axis per distribution variable
+            dom = np.asarray(plan.network[d].domain, dtype=float)
+            ind = (np.abs(np.broadcast_to(env[d], (m,))[:, None] - dom) <= 1e-9).astype(float)
+            t = t.reshape(t.shape + (1,)) * ind.reshape((m,) + (1,) * (t.ndim - 1) + (-1,))
+        return t
 
     def compiled(self) -> Compiled:
         if self._compiled is None:
@@ -812,6 +900,8 @@ class MonteCarloProgram:
                 return self.scalar(values)
             except scalar.Unsupported:
                 pass
+        if ABDUCTION and self.abduction():
+            return self.abduction()(seed, values, lambda env, m: self._finish(env, m, values))
         key = rng.seed_of(seed)
         out = jax.device_get(self.compiled()(key, values, {}))
         if out["bad_draws"]:  # some draw's parameters are invalid: rerun with a check per node to say which
