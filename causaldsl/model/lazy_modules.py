@@ -28,6 +28,9 @@ needed here:
   as ``import jax.numpy`` does, and the submodule's code runs where the package's ``__init__``
   imports it (or right after), never before its package.
 
+A library that looks for JAX in ``sys.modules`` before touching it (matplotlib's ``cbook``, given
+a list to plot) finds it there and loads it by reading an attribute: the right answer, only sooner.
+
 :func:`on_load` runs a function in each thread that meets the load (the loading thread, and any
 that waited for it): :mod:`causaldsl.engines.config` uses it to turn JAX's float64 on, for the
 calls that began before JAX was there.
