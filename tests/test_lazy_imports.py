@@ -116,3 +116,38 @@ def test_the_compile_worker_imports_jax_while_numpy_answers():
     expected = _pgmpy("lung", {"xray": "yes", "dysp": "no"})
     assert all(abs(a - expected) < 1e-12 for a in got["answers"]), (got["answers"], expected)
     assert "jax._src" in got["heavy"]
+
+
+def test_float64_reaches_the_calls_that_began_before_jax_loaded():
+    """A call under engines.config.float64 that began before JAX was imported computes in float64
+    whether its own thread loads JAX or waits while another thread does; the switch is off again
+    after it, and the user's JAX stays float32."""
+    got = _run("""
+    import time
+    from causaldsl.engines.config import float64
+    from causaldsl.model.lazy_modules import lazy_module, loaded
+    jnp = lazy_module("jax.numpy")
+    started, out = threading.Event(), {}
+
+    @float64
+    def other_thread_loads():
+        started.set()
+        out["loader"] = str(jnp.ones(1).dtype)
+
+    @float64
+    def main_waits():
+        before = loaded(jnp)
+        worker = threading.Thread(target=other_thread_loads)
+        worker.start()
+        started.wait()
+        time.sleep(0.05)  # the worker is inside JAX's import (about a second): this read waits for it
+        dtype = str(jnp.ones(1).dtype)
+        worker.join()
+        return before, dtype
+
+    before, dtype = main_waits()
+    import jax
+    print(json.dumps({"before": before, "waiter": dtype, "loader": out["loader"],
+                      "after": str(jnp.ones(1).dtype), "x64": bool(jax.config.jax_enable_x64)}))
+    """)
+    assert got == {"before": False, "waiter": "float64", "loader": "float64", "after": "float32", "x64": False}
