@@ -93,19 +93,24 @@ def float64(fn: F) -> F:
     """
     @functools.wraps(fn)
     def wrapper(*args, **kwargs):
-        with contextlib.ExitStack() as scope:
-            if loaded(jax):
-                scope.enter_context(jax.enable_x64(True))
+        if loaded(jax):
+            with jax.enable_x64(True):
                 return fn(*args, **kwargs)
-            waiting = _waiting_calls()
-            waiting.append(scope)
-            try:
-                return fn(*args, **kwargs)
-            finally:
-                if scope in waiting:  # still waiting: JAX never came
-                    waiting.remove(scope)
+        return _before_jax(fn, args, kwargs)
 
     return wrapper
+
+
+def _before_jax(fn, args, kwargs):
+    """``fn`` called before JAX was imported: float64 turned on if JAX arrives during the call."""
+    with contextlib.ExitStack() as scope:
+        waiting = _waiting_calls()
+        waiting.append(scope)
+        try:
+            return fn(*args, **kwargs)
+        finally:
+            if scope in waiting:  # still waiting: JAX never came
+                waiting.remove(scope)
 
 
 _thread = threading.local()
