@@ -30,7 +30,8 @@ import warnings
 from dataclasses import dataclass
 from typing import Any, Optional
 
-import jax
+from ..model.lazy_modules import lazy_module
+jax = lazy_module("jax")
 import numpy as np
 
 from ..engines.config import float64

@@ -33,7 +33,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Callable, Optional
 
-import jax.numpy as jnp
+from ..model.lazy_modules import lazy_module
+jnp = lazy_module("jax.numpy")
 import numpy as np
 
 from ..engines.numpyro_backend import prior_sites

@@ -31,7 +31,8 @@ import math
 from dataclasses import dataclass
 from typing import Optional
 
-import jax
+from ..model.lazy_modules import lazy_module
+jax = lazy_module("jax")
 import numpy as np
 
 from ..language.errors import MethodError, QueryError

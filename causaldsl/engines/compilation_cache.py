@@ -57,7 +57,8 @@ import zlib
 from pathlib import Path
 from typing import Mapping, Optional, Union
 
-import jax
+from ..model.lazy_modules import lazy_module
+jax = lazy_module("jax")
 
 ENV = "CAUSALDSL_COMPILATION_CACHE"
 MIN_COMPILE_S = 0.05

@@ -28,13 +28,16 @@ True
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import os
+import threading
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Optional, TypeVar
 
-import jax
+from ..model.lazy_modules import lazy_module, loaded, on_load
+jax = lazy_module("jax")
 
 from . import compilation_cache as _compilation_cache
 
@@ -80,6 +83,9 @@ def float64(fn: F) -> F:
     Every causaldsl function that traces, compiles or runs JAX code is called under it
     (a jitted function's dtypes depend on the switch both when it is traced and when it
     is called), so answers are float64 while the user's own JAX code keeps its precision.
+    JAX is imported on first use (:mod:`causaldsl.model.lazy_modules`): a call that begins
+    before it is there (an exact answer in NumPy may never need it) turns the switch on when
+    JAX arrives in its thread, until it returns.
 
     >>> import jax.numpy as jnp
     >>> float64(lambda: jnp.ones(1).dtype)(), jnp.ones(1).dtype
@@ -87,7 +93,42 @@ def float64(fn: F) -> F:
     """
     @functools.wraps(fn)
     def wrapper(*args, **kwargs):
-        with jax.enable_x64(True):
-            return fn(*args, **kwargs)
+        if loaded(jax):
+            with jax.enable_x64(True):
+                return fn(*args, **kwargs)
+        return _before_jax(fn, args, kwargs)
 
     return wrapper
+
+
+def _before_jax(fn, args, kwargs):
+    """``fn`` called before JAX was imported: float64 turned on if JAX arrives during the call."""
+    with contextlib.ExitStack() as scope:
+        waiting = _waiting_calls()
+        waiting.append(scope)
+        try:
+            return fn(*args, **kwargs)
+        finally:
+            if scope in waiting:  # still waiting: JAX never came
+                waiting.remove(scope)
+
+
+_thread = threading.local()
+
+
+def _waiting_calls() -> list:
+    """This thread's calls under :func:`float64` that began before JAX was imported, outermost first."""
+    if not hasattr(_thread, "waiting"):
+        _thread.waiting = []
+    return _thread.waiting
+
+
+def _float64_for_waiting_calls() -> None:
+    """JAX has just loaded (in this thread, or in one this thread waited for): float64 on for
+    this thread's waiting calls, outermost first so that they turn it off in the right order."""
+    waiting = _waiting_calls()
+    while waiting:
+        waiting.pop(0).enter_context(jax.enable_x64(True))
+
+
+on_load(jax, _float64_for_waiting_calls)

@@ -24,8 +24,9 @@ try:
 except ImportError:  # pragma: no cover - Windows
     resource = None
 
-import jax
-import jax.numpy as jnp
+from ..model.lazy_modules import lazy_module
+jax = lazy_module("jax")
+jnp = lazy_module("jax.numpy")
 import numpy as np
 
 from . import gaussian, nuts

@@ -50,8 +50,9 @@ from collections import defaultdict
 from dataclasses import dataclass
 from typing import Callable, Optional
 
-import jax
-import jax.numpy as jnp
+from ..model.lazy_modules import lazy_module
+jax = lazy_module("jax")
+jnp = lazy_module("jax.numpy")
 import numpy as np
 
 from ..language import syntax as S

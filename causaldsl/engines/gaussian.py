@@ -37,14 +37,16 @@ from dataclasses import dataclass
 from typing import Optional
 
 import numpy as np
-from scipy.special import ndtr
 
 from ..language import syntax as S
 from ..language.errors import QueryError
 from ..model.expressions import free_vars
 from ..model.ir import Model, Slot
+from ..model.lazy_modules import lazy_module
 from ..model.queries import Plan
 from .scalar import compile_float
+
+special = lazy_module("scipy.special")  # ~0.1 s to import; one closed form uses it
 
 METHOD = "exact (gaussian)"
 _CMP = {">": 1.0, ">=": 1.0, "<": -1.0, "<=": -1.0}  # sign of (left - right) the event asks for
@@ -225,7 +227,7 @@ class GaussianProgram:
             strict = event[2]
             hit = sign * mean > 0 or (not strict and abs(mean) <= 1e-12 * (1.0 + abs(c0)))
             return {"estimate": 1.0 if hit else 0.0, "any": True}
-        return {"estimate": float(ndtr(sign * mean / sd)), "any": True}
+        return {"estimate": float(special.ndtr(sign * mean / sd)), "any": True}
 
 
 def _event(target: Optional[S.Expr], consts: dict) -> tuple[float, Affine, bool]:

@@ -26,8 +26,9 @@ from collections import Counter
 from dataclasses import dataclass
 from typing import Callable, Optional
 
-import jax
-import jax.numpy as jnp
+from ..model.lazy_modules import lazy_module
+jax = lazy_module("jax")
+jnp = lazy_module("jax.numpy")
 import numpy as np
 
 import networkx as nx

@@ -33,12 +33,12 @@ from __future__ import annotations
 
 import functools
 
-import jax
-import jax.numpy as jnp
+from ..model.lazy_modules import lazy_module
+jax = lazy_module("jax")
+jnp = lazy_module("jax.numpy")
 import numpy as np
 
-_U = jnp.uint32
-_THREEFRY = jax.lax.RandomAlgorithm.RNG_THREE_FRY
+_U = np.uint32  # NumPy's names, not JAX's: reading jnp here would import JAX with the package
 
 
 def seed_words(key) -> jnp.ndarray:
@@ -57,10 +57,10 @@ def stream_key(seed, stream) -> jnp.ndarray:
 def bits(seed, stream, shape: tuple) -> jnp.ndarray:
     """uint32 random bits of ``shape`` for ``stream`` (XLA's Threefry; the counter starts at 0)."""
     state = jnp.concatenate([stream_key(seed, stream), jnp.zeros(2, _U)])
-    return jax.lax.rng_bit_generator(state, shape, _U, algorithm=_THREEFRY)[1]
+    return jax.lax.rng_bit_generator(state, shape, _U, algorithm=jax.lax.RandomAlgorithm.RNG_THREE_FRY)[1]
 
 
-def uniform(seed, stream, n: int, dtype=jnp.float64) -> jnp.ndarray:
+def uniform(seed, stream, n: int, dtype=np.float64) -> jnp.ndarray:
     """``n`` Uniform(0, 1) draws, 32-bit resolution, strictly inside (0, 1)."""
     return ((bits(seed, stream, (n,)).astype(dtype) + 0.5) * (2.0 ** -32)).astype(dtype)
 
@@ -108,7 +108,7 @@ def upper_quantile(p: jnp.ndarray) -> jnp.ndarray:
     return p.dtype.type(np.sqrt(2.0)) * x * g
 
 
-def normal(seed, stream, n: int, dtype=jnp.float64) -> jnp.ndarray:
+def normal(seed, stream, n: int, dtype=np.float64) -> jnp.ndarray:
     """``n`` standard normal draws by the inverse CDF of 55-bit tail probabilities (module note)."""
     hi, lo = bits(seed, stream, (2, n))
     f32 = jnp.float32

@@ -26,21 +26,21 @@ from __future__ import annotations
 import functools
 from typing import Optional
 
-import jax
-import jax.numpy as jnp
+from ..model.lazy_modules import lazy_module
+jax = lazy_module("jax")
+jnp = lazy_module("jax.numpy")
 import numpy as np
-from jax.sharding import Mesh, NamedSharding, PartitionSpec
 
 AXIS = "draws"
 
 
 @functools.lru_cache(maxsize=None)
-def mesh() -> Optional[Mesh]:
+def mesh() -> Optional[jax.sharding.Mesh]:
     """A 1-d mesh over all devices, or None on a single device."""
     devices = jax.devices()
     if len(devices) < 2:
         return None
-    return Mesh(np.asarray(devices), (AXIS,))
+    return jax.sharding.Mesh(np.asarray(devices), (AXIS,))
 
 
 def devices() -> int:
@@ -49,12 +49,12 @@ def devices() -> int:
     return 1 if m is None else m.size
 
 
-def split(ndim: int = 1) -> Optional[NamedSharding]:
+def split(ndim: int = 1) -> Optional[jax.sharding.NamedSharding]:
     """The sharding of an array split along its leading axis (None on one device)."""
     m = mesh()
     if m is None:
         return None
-    return NamedSharding(m, PartitionSpec(AXIS, *([None] * (ndim - 1))))
+    return jax.sharding.NamedSharding(m, jax.sharding.PartitionSpec(AXIS, *([None] * (ndim - 1))))
 
 
 def constrain_draws(x: jnp.ndarray) -> jnp.ndarray:
@@ -63,8 +63,8 @@ def constrain_draws(x: jnp.ndarray) -> jnp.ndarray:
     m = mesh()
     if m is None or x.shape[-1] % m.size:
         return x
-    spec = PartitionSpec(*([None] * (x.ndim - 1)), AXIS)
-    return jax.lax.with_sharding_constraint(x, NamedSharding(m, spec))
+    spec = jax.sharding.PartitionSpec(*([None] * (x.ndim - 1)), AXIS)
+    return jax.lax.with_sharding_constraint(x, jax.sharding.NamedSharding(m, spec))
 
 
 def shard_leading(tree: dict) -> tuple[dict, Optional[int]]:

@@ -24,9 +24,10 @@ import functools
 from dataclasses import dataclass
 from typing import Callable, Optional
 
-import jax
-import jax.numpy as jnp
-from jax.scipy import special as jsp
+from .lazy_modules import lazy_module
+jax = lazy_module("jax")
+jnp = lazy_module("jax.numpy")
+jsp = lazy_module("jax.scipy.special")
 
 Params = tuple  # tuple of arrays, in the family's canonical order
 

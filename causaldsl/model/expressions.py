@@ -20,14 +20,15 @@ import operator
 from dataclasses import replace
 from typing import Callable, Iterable, Iterator, Mapping, Optional
 
-import jax
-import jax.numpy as jnp
+from .lazy_modules import lazy_module
+jax = lazy_module("jax")
+jnp = lazy_module("jax.numpy")
 import numpy as np
 
 from ..language import syntax as S
 
-Env = Mapping[str, jnp.ndarray]
-Compiled = Callable[[Env], jnp.ndarray]
+Env = Mapping[str, "jnp.ndarray"]  # quoted: reading jnp here would import JAX with the package
+Compiled = Callable[[Env], "jnp.ndarray"]
 
 FUNCTIONS: dict[str, tuple[int, int]] = {  # name -> (min args, max args; -1 = any)
     "exp": (1, 1), "log": (1, 1), "sqrt": (1, 1), "abs": (1, 1),
