@@ -24,7 +24,7 @@ SESSION = textwrap.dedent('''
     with warnings.catch_warnings(record=True) as caught:
         import causaldsl as cd
         m = cd.model("model m {\\n x ~ Normal(0, 1)\\n y ~ Normal(2 * x, 1)\\n}")
-        r = m.query("E[y | do(x = 1)]", samples=5000, seed=1)
+        r = m.query("E[y | do(x = 1)]", method="monte-carlo", samples=5000, seed=1)  # a program to cache
     print(json.dumps({"value": r.value, "warnings": [str(w.message) for w in caught]}))
 ''')
 
