@@ -57,6 +57,21 @@ class _Writer:
         raise CausalDSLError(f"a value is a level's name (a string) or a number, not {value!r}",
                              hint='e.g. given={"xray": "yes"} or given={"x": 1}')
 
+    def pairs(self, values: Mapping[str, Level], first: str) -> list[tuple[S.Var, Union[str, float], Span]]:
+        """``name = value`` for each item, separated by commas, the first after ``first``: per
+        item the name's node, the value and the value's span."""
+        out = []
+        for k, (name, value) in enumerate(values.items()):
+            self.put(", " if k else first)
+            var = self.name(name)
+            self.put(" = ")
+            out.append((var, *self.value(value)))
+        return out
+
+    def between(self, a: Span, b: Span) -> str:
+        """The text written from the start of ``a`` to the end of ``b``."""
+        return self.text()[a.column - 1: b.end_column - 1]
+
     def text(self) -> str:
         return "".join(self.parts)
 
@@ -90,37 +105,18 @@ def probability_question(target: Union[str, Mapping[str, Level]], given: Optiona
         if not target:
             raise CausalDSLError("the event is empty: name at least one variable",
                                  hint='e.g. {"y": 1}, or a variable\'s name for its distribution')
-        events = []
-        for k, (name, value) in enumerate(target.items()):
-            if k:
-                w.put(", ")
-            var = w.name(name)
-            w.put(" = ")
-            v, vspan = w.value(value)
-            events.append(S.EqEvent(var, S.Value(v, vspan), Span(1, var.span.column, vspan.end_column)))
+        events = [S.EqEvent(var, S.Value(v, vspan), Span(1, var.span.column, vspan.end_column))
+                  for var, v, vspan in w.pairs(target, first="")]
     else:
         var = w.name(target)
         events = [S.ExprEvent(var, var.span)]
-    conditions: list = []
-    for name, value in (given or {}).items():
-        w.put(" | " if not conditions else ", ")
-        var = w.name(name)
-        w.put(" = ")
-        v, vspan = w.value(value)
-        conditions.append(S.Observation(var, S.Value(v, vspan), Span(1, var.span.column, vspan.end_column)))
+    conditions: list = [S.Observation(var, S.Value(v, vspan), Span(1, var.span.column, vspan.end_column))
+                        for var, v, vspan in w.pairs(given or {}, first=" | ")]
     if do:
-        w.put(" | " if not conditions else ", ")
+        w.put(", " if conditions else " | ")
         opened = w.put("do(")
-        assignments = []
-        for k, (name, value) in enumerate(do.items()):
-            if k:
-                w.put(", ")
-            var = w.name(name)
-            w.put(" = ")
-            v, vspan = w.value(value)
-            expr = _expr(v, vspan)
-            assignments.append(S.Assignment(name, expr, var.span, text=f"{S.name_text(name)} = "
-                                            f"{w.parts[-1]}"))
+        assignments = [S.Assignment(var.name, _expr(v, vspan), var.span, text=w.between(var.span, vspan))
+                       for var, v, vspan in w.pairs(do, first="")]
         closed = w.put(")")
         conditions.append(S.Do(tuple(assignments), Span(1, opened.column, closed.end_column)))
     end = w.put(")")
