@@ -231,18 +231,29 @@ class Plan:
 
 def _steps(equation: str, path: Sequence[tuple]) -> tuple:
     """See :attr:`Plan.steps`. An intermediate keeps its indices in the order they come in its
-    operands, less those no live tensor nor the answer holds; the last step gives the answer's."""
+    operands, less those no live tensor nor the answer holds (counted as they go, as in
+    :func:`account`: a pruned network of link has hundreds of steps); the last step gives the
+    answer's."""
     lhs, out = equation.split("->")
     live = lhs.split(",")
+    answer = set(out)
+    holding: dict = {}  # index -> live tensors holding it
+    for t in live:
+        for a in set(t):
+            holding[a] = holding.get(a, 0) + 1
     steps = []
     for i, ks in enumerate(path):
         positions = tuple(sorted(ks, reverse=True))
         taken = [live.pop(k) for k in positions]
+        for t in taken:
+            for a in set(t):
+                holding[a] -= 1
         if i == len(path) - 1:
             result = out
         else:
-            kept = set(out).union(*live)
-            result = "".join(a for a in dict.fromkeys("".join(taken)) if a in kept)
+            result = "".join(a for a in dict.fromkeys("".join(taken)) if holding[a] or a in answer)
+        for a in result:
+            holding[a] += 1
         live.append(result)
         steps.append((positions, _in_letters(",".join(taken) + "->" + result)))
     return tuple(steps)
