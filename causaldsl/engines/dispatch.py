@@ -225,7 +225,8 @@ def run_plan(plan: Plan, engine: Engine, *, text: str, method: Optional[str] = N
 
 def _exact_program(plan: Plan, engine: Engine) -> ExactProgram:
     """The exact engine of ``plan``'s structure, built once (its path and :class:`Cost` with it)."""
-    return engine.once(engine.exact, plan.key, lambda: ExactProgram(plan, compiler=engine.compiler, tables=engine.tables))
+    return engine.once(engine.exact, plan.key, lambda: ExactProgram(plan, compiler=engine.compiler, tables=engine.tables,
+                                                                    factors=engine.factors))
 
 
 _CHECKED = 100e6  # bytes of an exact answer's estimate past which the machine's free memory is read first

@@ -209,7 +209,8 @@ def structure_cost(plan: Plan) -> Cost:
 class _Structure:
     """Everything about a plan's contraction that depends neither on values nor on the array library."""
 
-    def __init__(self, plan: Plan, tables: Optional[dict] = None, one_pass: bool = False):
+    def __init__(self, plan: Plan, tables: Optional[dict] = None, one_pass: bool = False,
+                 factors: Optional[dict] = None):
         self.plan = plan
         # A tiny contraction is one einsum call, with no path search (engines/contraction.py):
         # for the NumPy answers of ExactProgram only. A posterior answer runs the plan in JAX,
@@ -222,6 +223,8 @@ class _Structure:
         net, self.evidence = prune_by_evidence(plan.network, targets, plan.evidence)
         # The model's conditional tables, shared by every plan of one Engine (see node_table).
         self.tables = {} if tables is None else tables
+        # Each variable's factor as the contraction takes it, shared alike (see static_factor).
+        self.factors = {} if factors is None else factors
         variables = [n for n in net.nodes if n.kind != "fixed"]
         self.fixed = {n.name: n for n in net.nodes if n.kind == "fixed"}
         # An intervened variable held at a query value, with finitely many values, becomes an axis
@@ -370,8 +373,8 @@ class _Structure:
 
         The factor of a variable alone in its group (every group of a question in one world)
         depends only on its node (the mechanism), which of its parents are lifted, and their
-        domains, not on the rest of the question: it is kept in :attr:`tables` beside the
-        conditional tables, so that a new question on the model (another target or evidence,
+        domains, not on the rest of the question: it is kept in :attr:`factors` (the Engine's,
+        beside its conditional tables), so that a new question on the model (another target or evidence,
         another pruned network) reuses it instead of assembling it again (7 us a group, 10 groups
         a question on alarm). The coupled copies of a counterfactual are made anew for each
         question (its twin network), so their joint factor is assembled each time."""
@@ -382,13 +385,13 @@ class _Structure:
             return self._assemble(g)
         node = copies[0]
         key = ("factor", id(node), self.lifted_in[g], tuple(self.domain_of[p] for p in pnames))
-        hit = self.tables.get(key)
+        hit = self.factors.get(key)
         if hit is not None and hit[0] is node:  # the id of a live node, not of one since collected
             return hit[1]
         got = self._assemble(g)
         if got[0].flags.writeable:
             got[0].flags.writeable = False  # shared by every plan of the model
-        self.tables[key] = (node, got)
+        self.factors[key] = (node, got)
         return got
 
     def _assemble(self, g: int):
@@ -610,8 +613,8 @@ class ExactProgram:
     """
 
     def __init__(self, plan: Plan, background: bool = True, compiler: Optional["Compiler"] = None,
-                 tables: Optional[dict] = None):
-        self.structure = s = _Structure(plan, tables, one_pass=True)
+                 tables: Optional[dict] = None, factors: Optional[dict] = None):
+        self.structure = s = _Structure(plan, tables, one_pass=True, factors=factors)
         self.nodes = s.nodes
         self.background = background
         self.compiler = compiler or COMPILER
