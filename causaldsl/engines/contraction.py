@@ -30,8 +30,8 @@ of the limit (64 times it) is not run: the refusal then comes at once, with the 
 :attr:`Plan.width` is the treewidth bound the kept path proves (its largest step, in variables,
 less one: each step's variables are a bag of a tree decomposition).
 
-One :class:`Plan` per query structure feeds both engines: NumPy runs it as opt_einsum's
-``contract_expression`` along the path, JAX as ``jnp.einsum(equation, ..., optimize=path)``.
+One :class:`Plan` per query structure feeds both engines: NumPy runs it along the path (below),
+JAX as ``jnp.einsum(equation, ..., optimize=plan.pairwise)``.
 Indices are named by ``opt_einsum.get_symbol``, so an equation may hold any number of them; only
 a single pairwise step over more than NumPy's 52 letters cannot run (:attr:`Plan.wide`).
 
@@ -47,14 +47,18 @@ marked for BLAS.
 entries (the product of their sizes at most the caller's ``one_pass``, and at most 52 indices),
 searching a path costs more than the contraction: opt_einsum's greedy search and its account
 take 75 us on a pruned asia question, 170 us on an alarm one, while one ``np.einsum`` over the
-whole equation (``optimize=False``: a single loop over the joint) takes 10 us. Such a plan is a
-single step over every operand; its figures are that step's (largest = the answer, flops = the
-joint times the operands) and its width bound the loosest, every summed index in one bag. The
-engine asks for it below 2^12 entries (:data:`ONE_PASS`), where the loop still runs in a few
-microseconds per operand; the reference path (greedy and the elimination orders) answers the
-same numbers (``tests/test_contraction.py``). JAX's einsum contracts at most two operands at a
-time, so the compiled program runs such a plan along a greedy path found then
-(:attr:`Plan.pairwise`).
+whole equation (``optimize=False``: a single loop over the joint, about half a nanosecond per
+entry and operand) takes 10 us on asia. Such a plan is a single step over every operand; its
+figures are that step's (largest = the answer, flops = the joint times the operands) and its
+width bound the loosest, every summed index in one bag. The exact engine asks for it up to 2^14
+entries (:data:`ONE_PASS`), for its NumPy answers only: on 924 pruned questions of alarm, child,
+win95pts, hailfinder and insurance (search and contraction timed together, best of five) one
+pass took 114 us against the search's 216 us at 2^13-2^14 entries, 194 against 214 at 2^15,
+387 against 253 at 2^16, and the bound at 2^14 came within 2% of choosing the faster of the two
+for every question. The reference path (greedy and the elimination orders) answers the same
+numbers (``tests/test_contraction.py``, on random networks and bnlearn questions). JAX's einsum
+contracts at most two operands at a time, so a compiled program runs such a plan along a greedy
+path found then (:attr:`Plan.pairwise`).
 
 opt_einsum's ``memory_limit`` is not used: it turns the greedy search into its branch search,
 slower in Python, and where no pairwise step fits under the limit opt_einsum contracts all the
