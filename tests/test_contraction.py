@@ -147,3 +147,71 @@ def test_every_elimination_orders_path_is_counted_as_opt_einsum_counts_it(seed):
         arrays = _arrays(terms, sizes, seed)
         np.testing.assert_allclose(opt_einsum.contract(eq, *arrays, optimize=path),
                                    _reference(terms, output, arrays), rtol=1e-12)
+
+
+# ------------------------------------------------------------------ tiny contractions in one pass
+def _one_step(p) -> bool:
+    return len(p.path) == 1 and len(p.path[0]) > 2
+
+
+@pytest.mark.parametrize("seed", range(30))
+def test_a_one_pass_plan_answers_as_the_searched_path_in_numpy_and_jax(seed):
+    """The one-pass plan (one einsum over the joint) against the reference (greedy or an
+    elimination order), on random networks small enough for it; JAX runs its pairwise split."""
+    rng = random.Random(900 + seed)
+    terms, sizes, output = _network(rng, rng.randint(3, 12), rng.randint(3, 12), max_rank=3)
+    arrays = _arrays(terms, sizes, seed)
+    reference = plan(terms, sizes, output)
+    one = plan(terms, sizes, output, one_pass=contraction.ONE_PASS)
+    assert _one_step(one) and one.equation == reference.equation
+    want = _reference(terms, output, arrays)
+    np.testing.assert_allclose(reference.numpy(arrays), want, rtol=1e-12, atol=0)
+    np.testing.assert_allclose(one.numpy(arrays), want, rtol=1e-12, atol=0)
+    assert all(len(step) <= 2 for step in one.pairwise)
+    with jax.enable_x64(True):
+        got = jnp.einsum(one.equation, *arrays, optimize=one.pairwise)
+        np.testing.assert_allclose(np.asarray(got), want, rtol=1e-12, atol=0)
+    # its figures are opt_einsum's account of that one step
+    _, info = opt_einsum.contract_path(one.equation, *one.shapes, shapes=True, optimize=one.path)
+    assert (one.largest, one.flops) == (info.largest_intermediate, info.opt_cost)
+
+
+def test_a_contraction_past_the_one_pass_bound_is_searched():
+    terms, sizes = _grid(5)  # 2^25 entries in the joint
+    assert not _one_step(plan(terms, sizes, [], one_pass=contraction.ONE_PASS))
+    assert _one_step(plan(terms[:12], sizes, [], one_pass=contraction.ONE_PASS))  # 2^12
+
+
+@pytest.mark.parametrize("name", ["asia", "sachs", "child", "alarm"])
+def test_new_questions_on_bnlearn_networks_answer_as_the_searched_path(name):
+    """What a new question runs (ExactProgram: one pass where the joint is small, each
+    variable's factor kept per model) against the reference (a fresh structure, the searched
+    path, every factor computed from the mechanisms), on questions of every kind."""
+    pgmpy = pytest.importorskip("pgmpy")
+    import os
+
+    import causaldsl as cd
+    from causaldsl.engines.exact import ExactProgram, _Structure
+    from causaldsl.interchange.network import network_tables
+    from causaldsl.language.parser import parse_query
+    from causaldsl.model.queries import plan_query
+
+    m = cd.from_bif(os.path.join(os.path.dirname(pgmpy.__file__), "utils", "example_models", f"{name}.bif.gz"))
+    tables = network_tables(m.ir)
+    rng = random.Random(5)
+    kinds = set()
+    for _ in range(40):
+        (y, ty), (e, te), (x, tx) = rng.sample([(t.name, t) for t in tables], 3)
+        conds = rng.choice([[], [f'{e} = "{te.levels[0]}"'], [f'do({x} = "{tx.levels[-1]}")'],
+                            [f'{e} = "{te.levels[-1]}"', f'do({x} = "{tx.levels[0]}")']])
+        text = f"P({y}" + (" | " + ", ".join(conds) if conds else "") + ")"
+        plan = plan_query(m.ir, parse_query(text), text)
+        program = ExactProgram(plan, compiler=m.engine.compiler, tables=m.engine.tables, factors=m.engine.factors)
+        kinds.add(_one_step(program.structure.contraction))
+        got = program.numpy(plan.value_array)
+        want = _Structure(plan).evaluate(plan.value_array, {}, np)
+        for a, b in zip(got[:3], want[:3]):
+            np.testing.assert_allclose(a, b, rtol=1e-12, atol=1e-15)
+        assert not np.asarray(got[3]).any() and not np.asarray(want[3]).any()
+    assert kinds == {True, False}  # both routes were taken (two operands or fewer: no one pass to make)
+    assert 0 < len(m.engine.factors) <= 2 * len(m.ir.nodes)  # kept for the next question, not one per question

@@ -30,15 +30,35 @@ of the limit (64 times it) is not run: the refusal then comes at once, with the 
 :attr:`Plan.width` is the treewidth bound the kept path proves (its largest step, in variables,
 less one: each step's variables are a bag of a tree decomposition).
 
-One :class:`Plan` per query structure feeds both engines: NumPy runs it as opt_einsum's
-``contract_expression`` along the path, JAX as ``jnp.einsum(equation, ..., optimize=path)``.
+One :class:`Plan` per query structure feeds both engines: NumPy runs it along the path (below),
+JAX as ``jnp.einsum(equation, ..., optimize=plan.pairwise)``.
 Indices are named by ``opt_einsum.get_symbol``, so an equation may hold any number of them; only
 a single pairwise step over more than NumPy's 52 letters cannot run (:attr:`Plan.wide`).
 
-The NumPy expression is built from the ``PathInfo`` of the search itself (the equation is parsed
-once), and its small steps run in einsum's own loop (``use_blas=False``): for tables of a few
-entries, BLAS's ``tensordot`` with its transposes costs more than the product it computes. Only
-a plan whose largest intermediate is over 2^12 entries has its steps marked for BLAS.
+NumPy runs a plan one ``np.einsum`` call per step (:attr:`Plan.steps`, worked out from the path
+in one pass over the equation): for tables of a few entries, BLAS's ``tensordot`` with its
+transposes costs more than the product it computes, and opt_einsum's own expression would first
+re-derive the path's ``PathInfo`` (``contract_path``, quadratic in the operands: 100 us of a
+new question on alarm) and then wrap every step in its own parsing. Only a plan whose largest
+intermediate is over 2^12 entries runs as opt_einsum's ``contract_expression``, its large steps
+marked for BLAS.
+
+*Tiny contractions in one pass.* Where every index of the contraction together spans few
+entries (the product of their sizes at most the caller's ``one_pass``, and at most 52 indices),
+searching a path costs more than the contraction: opt_einsum's greedy search and its account
+take 75 us on a pruned asia question, 170 us on an alarm one, while one ``np.einsum`` over the
+whole equation (``optimize=False``: a single loop over the joint, about half a nanosecond per
+entry and operand) takes 10 us on asia. Such a plan is a single step over every operand; its
+figures are that step's (largest = the answer, flops = the joint times the operands) and its
+width bound the loosest, every summed index in one bag. The exact engine asks for it up to 2^14
+entries (:data:`ONE_PASS`), for its NumPy answers only: on 924 pruned questions of alarm, child,
+win95pts, hailfinder and insurance (search and contraction timed together, best of five) one
+pass took 114 us against the search's 216 us at 2^13-2^14 entries, 194 against 214 at 2^15,
+387 against 253 at 2^16, and the bound at 2^14 came within 2% of choosing the faster of the two
+for every question. The reference path (greedy and the elimination orders) answers the same
+numbers (``tests/test_contraction.py``, on random networks and bnlearn questions). JAX's einsum
+contracts at most two operands at a time, so a compiled program runs such a plan along a greedy
+path found then (:attr:`Plan.pairwise`).
 
 opt_einsum's ``memory_limit`` is not used: it turns the greedy search into its branch search,
 slower in Python, and where no pairwise step fits under the limit opt_einsum contracts all the
@@ -69,7 +89,7 @@ import heapq
 import math
 import random
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Callable, Hashable, Optional, Sequence
 
 import networkx as nx
@@ -88,6 +108,8 @@ _SEARCH_S = 1.0  # seconds they may take: on a 30 x 30 grid (900 operands) 32 tr
 _REACH = 16  # times the memory limit past which no search is run: it found 3x smaller on a 25 x 25 grid
 _LETTERS = 52  # indices NumPy's einsum can name in one step
 _BLAS = 1 << 12  # entries of the largest intermediate past which steps that can go through BLAS do
+ONE_PASS = 1 << 14  # entries of the joint of every index up to which the exact engine contracts in one pass
+_EINSUM_LETTERS = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
 
 
 def equation(terms: Sequence[Term], output: Term) -> str:
@@ -98,8 +120,11 @@ def equation(terms: Sequence[Term], output: Term) -> str:
     'ab,b->a'
     """
     names: dict = {}
-    word = lambda t: "".join(opt_einsum.get_symbol(names.setdefault(a, len(names))) for a in t)  # noqa: E731
-    return ",".join(word(t) for t in terms) + "->" + word(output)
+    for t in (*terms, output):
+        for a in t:
+            names.setdefault(a, len(names))
+    symbol = {a: opt_einsum.get_symbol(i) for a, i in names.items()}.__getitem__
+    return ",".join("".join(map(symbol, t)) for t in terms) + "->" + "".join(map(symbol, output))
 
 
 @dataclass(frozen=True)
@@ -126,23 +151,14 @@ class Figures:
 
 @dataclass(frozen=True)
 class Plan:
-    """One contraction: its ``equation``, the operands' ``shapes``, opt_einsum's ``path``, its
-    :class:`Figures`, and the ``PathInfo`` opt_einsum gives for that path (``info``: the search's
-    own where it made one, else worked out at first use: a refused plan never pays for it)."""
+    """One contraction: its ``equation``, the operands' ``shapes``, opt_einsum's ``path`` (its
+    linear form) and its :class:`Figures`. How NumPy runs it (:attr:`steps`, :attr:`expression`)
+    is worked out at first use: a plan refused for its size never pays for it."""
 
     equation: str
     shapes: tuple
     path: list
     figures: Figures
-    searched: object = field(default=None, repr=False, compare=False)
-
-    @functools.cached_property
-    def info(self):
-        """opt_einsum's ``PathInfo`` of :attr:`path`."""
-        if self.searched is not None:
-            return self.searched
-        return opt_einsum.contract_path(self.equation, *self.shapes, shapes=True, optimize=self.path,
-                                        use_blas=False)[1]
 
     @property
     def entries(self) -> int:
@@ -171,27 +187,95 @@ class Plan:
 
     @functools.cached_property
     def expression(self) -> ContractExpression:
-        """opt_einsum's expression along :attr:`path`, for NumPy operands: built from the
-        search's own ``PathInfo`` (its ``contraction_list``), so the equation is not parsed again;
-        past :data:`_BLAS` entries, the same path with its large steps marked for BLAS (here, at
-        first use: a plan refused for its size never pays for it)."""
-        info = self.info
-        if self.largest > _BLAS:
-            _, info = opt_einsum.contract_path(self.equation, *self.shapes, shapes=True, optimize=self.path,
-                                               use_blas=True)
+        """opt_einsum's expression along :attr:`path` with its large steps marked for BLAS: how
+        :meth:`numpy` runs a plan past :data:`_BLAS` entries (built at first use: a plan refused
+        for its size never pays for it)."""
+        _, info = opt_einsum.contract_path(self.equation, *self.shapes, shapes=True, optimize=self.path,
+                                           use_blas=True)
         return ContractExpression(self.equation, info.contraction_list, {})
 
+    @functools.cached_property
+    def steps(self) -> tuple:
+        """:attr:`path` as NumPy einsum calls: per step, the positions of its operands among the
+        live tensors (opt_einsum's linear form: taken highest first, the result appended) and
+        the step's own equation in einsum's letters.
+
+        >>> plan([("a", "b"), ("b", "c"), ("c",)], {"a": 2, "b": 3, "c": 4}, ("a",)).steps
+        (((2, 1), 'a,ba->b'), ((1, 0), 'a,ba->b'))
+        """
+        return _steps(self.equation, self.path)
+
+    @functools.cached_property
+    def pairwise(self) -> list:
+        """:attr:`path` where every step takes at most two operands, as JAX's einsum needs; a
+        one-pass plan's single step is split along opt_einsum's greedy path (found here, once
+        per compiled program)."""
+        if all(len(step) <= 2 for step in self.path):
+            return self.path
+        lhs, rhs = self.equation.split("->")
+        words = lhs.split(",")
+        sizes = {c: n for t, shape in zip(words, self.shapes) for c, n in zip(t, shape)}
+        return opt_einsum.paths.greedy([frozenset(t) for t in words], frozenset(rhs), sizes)
+
     def numpy(self, operands: Sequence) -> np.ndarray:
-        """The contraction of NumPy ``operands``.
+        """The contraction of NumPy ``operands``: one einsum call per step of :attr:`steps`, or
+        opt_einsum's :attr:`expression` past :data:`_BLAS` entries.
 
         >>> p = plan([("x", "y"), ("y",)], {"x": 2, "y": 2}, ("x",))
         >>> p.numpy([np.array([[1.0, 2.0], [3.0, 4.0]]), np.array([1.0, 1.0])])
         array([3., 7.])
         """
-        return self.expression(*operands)
+        if self.largest > _BLAS:
+            return self.expression(*operands)
+        live = list(operands)
+        for positions, eq in self.steps:
+            live.append(np.einsum(eq, *[live.pop(k) for k in positions]))
+        return live[0]
 
 
-def plan(terms: Sequence[Term], sizes: dict, output: Term, memory_limit: Optional[float] = None) -> Plan:
+def _steps(equation: str, path: Sequence[tuple]) -> tuple:
+    """See :attr:`Plan.steps`. An intermediate keeps its indices in the order they come in its
+    operands, less those no live tensor nor the answer holds (counted as they go, as in
+    :func:`account`: a pruned network of link has hundreds of steps); the last step gives the
+    answer's."""
+    lhs, out = equation.split("->")
+    live = lhs.split(",")
+    answer = set(out)
+    holding: dict = {}  # index -> live tensors holding it
+    for t in live:
+        for a in set(t):
+            holding[a] = holding.get(a, 0) + 1
+    steps = []
+    for i, ks in enumerate(path):
+        positions = tuple(sorted(ks, reverse=True))
+        taken = [live.pop(k) for k in positions]
+        for t in taken:
+            for a in set(t):
+                holding[a] -= 1
+        if i == len(path) - 1:
+            result = out
+        else:
+            result = "".join(a for a in dict.fromkeys("".join(taken)) if holding[a] or a in answer)
+        for a in result:
+            holding[a] += 1
+        live.append(result)
+        steps.append((positions, _in_letters(",".join(taken) + "->" + result)))
+    return tuple(steps)
+
+
+def _in_letters(eq: str) -> str:
+    """``eq`` with its indices renamed to einsum's letters in order of appearance (opt_einsum's
+    symbols past the 52nd are not letters; a step that is not :attr:`Plan.wide` has 52 at most).
+
+    >>> _in_letters("ba,a->b")
+    'ab,b->a'
+    """
+    symbols = [c for c in dict.fromkeys(eq) if c not in ",->"]
+    return eq.translate({ord(c): _EINSUM_LETTERS[i] for i, c in enumerate(symbols)})
+
+
+def plan(terms: Sequence[Term], sizes: dict, output: Term, memory_limit: Optional[float] = None,
+         one_pass: int = 0) -> Plan:
     """The :class:`Plan` of contracting ``terms`` (each a sequence of indices, ``sizes[index]``
     its length) down to ``output``: the cheapest of opt_einsum's greedy path and, where greedy's
     path is over ``memory_limit`` or takes over 10^5 operations per operand, the paths of the min-degree, min-weight and min-fill
@@ -199,17 +283,25 @@ def plan(terms: Sequence[Term], sizes: dict, output: Term, memory_limit: Optiona
     ``memory_limit`` (see the module note). ``memory_limit`` is the entries the caller can afford
     for the largest intermediate: among the paths within it the one with the fewest operations
     is kept, and no search is run for a path that is still over :data:`_REACH` times it (a
-    search of seconds on a 900-operand grid would only delay the refusal).
+    search of seconds on a 900-operand grid would only delay the refusal). Where every index
+    together spans at most ``one_pass`` entries (and there are 52 at most), the plan is one step
+    over every operand, with no search (*tiny contractions* in the module note).
 
     >>> p = plan([("a", "b"), ("b", "c"), ("c",)], {"a": 2, "b": 3, "c": 4}, ("a",))
     >>> p.equation, p.path, p.largest, p.flops, p.wide, p.width
     ('ab,bc,c->a', [(1, 2), (0, 1)], 3, 36, False, 1)
+    >>> p = plan([("a", "b"), ("b", "c"), ("c",)], {"a": 2, "b": 3, "c": 4}, ("a",), one_pass=ONE_PASS)
+    >>> p.path, p.largest, p.flops, p.width, p.steps
+    ([(0, 1, 2)], 2, 72, 1, (((2, 1, 0), 'a,ba,cb->c'),))
     """
     eq = equation(terms, output)
     shapes = tuple(tuple(sizes[a] for a in t) for t in terms)
     lhs, rhs = eq.split("->")
     inputs = [frozenset(t) for t in lhs.split(",")]
     symbol_sizes = {c: n for t, shape in zip(lhs.split(","), shapes) for c, n in zip(t, shape)}
+    if len(symbol_sizes) <= _LETTERS and math.prod(symbol_sizes.values()) <= one_pass:
+        whole = [tuple(range(len(terms)))]
+        return Plan(eq, shapes, whole, account(inputs, symbol_sizes, whole, rhs))
     greedy = opt_einsum.paths.greedy(inputs, frozenset(rhs), symbol_sizes)
     figures = account(inputs, symbol_sizes, greedy, rhs)
     limit = math.inf if memory_limit is None else memory_limit

@@ -155,6 +155,30 @@ def gumbel_posterior(probs, observed, u, xp=np):
     return xp.where(pos, top - logp, gumbels(u, xp))
 
 
+def shared_noise(net) -> tuple:
+    """The ``~`` copies of ``net`` grouped by the noise they share, for the noises two or more of
+    them share (a variable's copies in several worlds: what the couplings join). Worked out once
+    per network and kept in it (the Model is immutable): the method choice and the answer's note
+    both ask, and a question in one world, where there are none, pays one pass over its nodes.
+
+    >>> import causaldsl as cd
+    >>> from causaldsl.language.parser import parse_query
+    >>> from causaldsl.model.queries import plan_query
+    >>> m = cd.model("model m {\\n x ~ Bernoulli(0.5)\\n y ~ Bernoulli(if x then 0.9 else 0.2)\\n}")
+    >>> net = plan_query(m.ir, parse_query("P(y[x = 1] = 1 | y = 0)")).network
+    >>> [[n.name for n in group] for group in shared_noise(net)], shared_noise(m.ir)
+    ([['y', 'y[x=$1]']], ())
+    """
+    got = net.__dict__.get("_shared_noise")
+    if got is None:
+        groups: dict = {}
+        for node in net.nodes:
+            if node.kind == "sample":
+                groups.setdefault(node.noise, []).append(node)
+        got = net.__dict__["_shared_noise"] = tuple(tuple(g) for g in groups.values() if len(g) > 1)
+    return got
+
+
 def exact_limit(net) -> "str | None":
     """Why the exact engine cannot answer on the network ``net``, or None: a Gumbel-max
     coupling joins at most two copies there (more copies of one variable would need a
@@ -165,14 +189,11 @@ def exact_limit(net) -> "str | None":
     >>> exact_limit(m.ir) is None
     True
     """
-    copies: dict = {}
-    for node in net.nodes:
-        if node.gumbel_race:
-            copies.setdefault(node.noise, []).append(node)
-    for group in copies.values():
-        if len(group) > 2:
-            return (f"the exact engine couples '{group[0].origin}' by Gumbel-max over two worlds at most, "
-                    f"and this query has {len(group)}")
+    for group in shared_noise(net):
+        racing = [node for node in group if node.gumbel_race]
+        if len(racing) > 2:
+            return (f"the exact engine couples '{racing[0].origin}' by Gumbel-max over two worlds at most, "
+                    f"and this query has {len(racing)}")
     return None
 
 
@@ -187,12 +208,9 @@ def order_note(net) -> "str | None":
     >>> m.query("P(y[x = 0] = a | x = 1, y = c)").note
     "the answer depends on the order of y's levels (quantile coupling); coupling = gumbel does not"
     """
-    copies: dict = {}
-    for node in net.nodes:
-        if (node.kind == "sample" and node.coupling == "quantile" and node.family == "Categorical"
-                and len(node.domain) > 2):
-            copies.setdefault(node.noise, []).append(node.origin)
-    names = sorted({group[0] for group in copies.values() if len(group) > 1})
+    ordered = ([node.origin for node in group if node.coupling == "quantile" and node.family == "Categorical"
+                and len(node.domain) > 2] for group in shared_noise(net))
+    names = sorted({copies[0] for copies in ordered if len(copies) > 1})
     if not names:
         return None
     which = ", ".join(f"{n}'s" for n in names)

@@ -226,7 +226,8 @@ def run_plan(plan: Plan, engine: Engine, *, text: str, method: Optional[str] = N
 
 def _exact_program(plan: Plan, engine: Engine) -> ExactProgram:
     """The exact engine of ``plan``'s structure, built once (its path and :class:`Cost` with it)."""
-    return engine.once(engine.exact, plan.key, lambda: ExactProgram(plan, compiler=engine.compiler, tables=engine.tables))
+    return engine.once(engine.exact, plan.key, lambda: ExactProgram(plan, compiler=engine.compiler, tables=engine.tables,
+                                                                    factors=engine.factors))
 
 
 _CHECKED = 100e6  # bytes of an exact answer's estimate past which the machine's free memory is read first
@@ -322,16 +323,29 @@ def _run_gaussian(plan: Plan, engine: Engine, values, text: str, source: str, sp
 
 def _result(plan, text, value, se, method, **kw) -> Result:
     if plan.kind == "dist":
-        nodes = [plan.network[d] for d in plan.dist_vars]
-        table, errs = {}, {}
-        for idx in np.ndindex(*value.shape):
-            labels = tuple(_label(nd, nd.domain[i]) for nd, i in zip(nodes, idx))
-            k = labels[0] if len(labels) == 1 else labels
-            table[k] = float(value[idx])
-            if se is not None:
-                errs[k] = float(se[idx])
+        keys = _keys([plan.network[d] for d in plan.dist_vars], value.shape)
+        table = dict(zip(keys, np.ravel(value).tolist()))  # row-major, as the keys
+        errs = None if se is None else dict(zip(keys, np.ravel(se).tolist()))
         return Result(text, table, None, method, stderrs=errs or None, note=_note(plan), **kw)
     return Result(text, float(value), None if se is None else float(se), method, note=_note(plan), **kw)
+
+
+def _keys(nodes: list, shape: tuple) -> list:
+    """The keys of a distribution's table over ``nodes`` (its array of ``shape``), in row-major
+    order: each variable's label of its value (a tuple of them for several variables).
+
+    >>> from causaldsl.model.ir import Node
+    >>> y = Node("y", "sample", (), "Categorical", (), domain=(0.0, 1.0), levels=("lo", "hi"))
+    >>> _keys([y], (2,)), _keys([y, y], (2, 2))[1]
+    (['lo', 'hi'], ('lo', 'hi'))
+    """
+    labels = [[_label(nd, nd.domain[i]) for i in range(n)] for nd, n in zip(nodes, shape)]
+    if len(labels) == 1:
+        return labels[0]
+    keys = [()]
+    for values in labels:  # the last variable's labels vary fastest
+        keys = [k + (v,) for k in keys for v in values]
+    return keys
 
 
 def _note(plan: Plan) -> Optional[str]:

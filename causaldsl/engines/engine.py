@@ -38,6 +38,7 @@ class Engine:
     nuts: dict = field(default_factory=dict)         # plan key -> NutsProgram, or None: cannot run NUTS
     costs: dict = field(default_factory=dict)        # plan key -> Cost of the exact answer
     tables: dict = field(default_factory=dict)       # each variable's conditional table, once (exact.py)
+    factors: dict = field(default_factory=dict)      # each variable's factor of a contraction, once (exact.py)
     samplers: dict = field(default_factory=dict)     # what m.sample draws with
 
     @staticmethod

@@ -62,7 +62,7 @@ from ..model.ir import Model, Slot
 from ..model.queries import EVENT, Plan
 from ..model.relevance import prune
 from .config import float64, settings
-from .contraction import plan as contraction_plan
+from .contraction import ONE_PASS, plan as contraction_plan
 from .coupling import gumbel_max_joint, quantile_joint
 
 
@@ -210,8 +210,13 @@ def structure_cost(plan: Plan) -> Cost:
 class _Structure:
     """Everything about a plan's contraction that depends neither on values nor on the array library."""
 
-    def __init__(self, plan: Plan, tables: Optional[dict] = None):
+    def __init__(self, plan: Plan, tables: Optional[dict] = None, one_pass: bool = False,
+                 factors: Optional[dict] = None):
         self.plan = plan
+        # A tiny contraction is one einsum call, with no path search (engines/contraction.py):
+        # for the NumPy answers of ExactProgram only. A posterior answer runs the plan in JAX,
+        # vmapped over thousands of draws, where the searched path's figures are what it costs.
+        self._one_pass = ONE_PASS if one_pass else 0
         # Only the components of the network the target reaches past the observed variables
         # (model/relevance.py): the rest multiplies numerator and denominator alike.
         targets = ([v for v in free_vars(plan.target) if not v.startswith("$")] if plan.target is not None
@@ -220,6 +225,8 @@ class _Structure:
         net, self.evidence, self.left_out = prune(plan.network, targets, plan.evidence)
         # The model's conditional tables, shared by every plan of one Engine (see node_table).
         self.tables = {} if tables is None else tables
+        # Each variable's factor as the contraction takes it, shared alike (see static_factor).
+        self.factors = {} if factors is None else factors
         variables = [n for n in net.nodes if n.kind != "fixed"]
         self.fixed = {n.name: n for n in net.nodes if n.kind == "fixed"}
         # An intervened variable held at a query value, with finitely many values, becomes an axis
@@ -292,7 +299,8 @@ class _Structure:
                 out.append(index[d])
         terms.extend([index[name]] for name in self.lifted)
         # The memory bound, in entries of the largest intermediate (see the cost below).
-        self.contraction = contraction_plan(terms, size, out, memory_limit=settings.exact_memory / 32)
+        self.contraction = contraction_plan(terms, size, out, memory_limit=settings.exact_memory / 32,
+                                            one_pass=self._one_pass)
         c = self.contraction
         # Every factor is live at once, beside the largest step: its result, its inputs (about
         # as large) and the copies einsum's BLAS route makes of them. Four times the largest
@@ -363,10 +371,34 @@ class _Structure:
 
     def static_factor(self, g: int, values, slots):
         """``(factor, [flag per copy])`` of group ``g``, which does not depend on the query's values,
-        assembled from the model's tables (:meth:`node_table`); as :meth:`factor` gives it."""
+        assembled from the model's tables (:meth:`node_table`); as :meth:`factor` gives it.
+
+        The factor of a variable alone in its group (every group of a question in one world)
+        depends only on its node (the mechanism), which of its parents are lifted, and their
+        domains, not on the rest of the question: it is kept in :attr:`factors` (the Engine's,
+        beside its conditional tables), so that a new question on the model (another target or evidence,
+        another pruned network) reuses it instead of assembling it again (7 us a group, 10 groups
+        a question on alarm). The coupled copies of a counterfactual are made anew for each
+        question (its twin network), so their joint factor is assembled each time."""
         copies, pnames = self.groups[g], self.pnames[g]
         if any(p not in pnames for c in copies for p in c.parents):  # a parent held at a constant
             return self.factor(g, values, slots, {}, np)
+        if len(copies) > 1 or copies[0].name.startswith(EVENT):  # an event is the query's own
+            return self._assemble(g)
+        node = copies[0]
+        key = ("factor", id(node), self.lifted_in[g], tuple(self.domain_of[p] for p in pnames))
+        hit = self.factors.get(key)
+        if hit is not None and hit[0] is node:  # the id of a live node, not of one since collected
+            return hit[1]
+        got = self._assemble(g)
+        if got[0].flags.writeable:
+            got[0].flags.writeable = False  # shared by every plan of the model
+        self.factors[key] = (node, got)
+        return got
+
+    def _assemble(self, g: int):
+        """:meth:`static_factor`'s work: group ``g``'s factor from its copies' tables."""
+        copies, pnames = self.groups[g], self.pnames[g]
         pshape = tuple(len(self.domains[p]) for p in pnames)
         lifted = self.lifted_in[g]
         others = tuple(i for i, p in enumerate(pnames) if p not in lifted)
@@ -442,7 +474,7 @@ class _Structure:
                 ops.append(_one_hot(self.domains_fixed[d], self.fixed_value(self.fixed[d], values, xp), xp))
         ops.extend(hots)
         c = self.contraction
-        result = (c.numpy(ops) if xp is np else jnp.einsum(c.equation, *ops, optimize=c.path)) * scalar
+        result = (c.numpy(ops) if xp is np else jnp.einsum(c.equation, *ops, optimize=c.pairwise)) * scalar
         return result[1], result[0].sum(), result[2].sum()
 
     def evaluate(self, values, theta, xp, static=None):
@@ -583,8 +615,8 @@ class ExactProgram:
     """
 
     def __init__(self, plan: Plan, background: bool = True, compiler: Optional["Compiler"] = None,
-                 tables: Optional[dict] = None):
-        self.structure = s = _Structure(plan, tables)
+                 tables: Optional[dict] = None, factors: Optional[dict] = None):
+        self.structure = s = _Structure(plan, tables, one_pass=True, factors=factors)
         self.nodes = s.nodes
         self.background = background
         self.compiler = compiler or COMPILER
