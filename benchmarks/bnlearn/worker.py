@@ -11,6 +11,8 @@ library and nothing else of causaldsl's unless the system is causaldsl. In this 
 * ``marginal_s``, ``do_s``: one marginal, one do-query with evidence, next;
 * ``new_s`` / ``new_do_s``: the median time of new questions (each variable set asked once, none a
   repeat of another) with evidence, and with do + evidence;
+* ``peak_new_mb``: the peak resident memory before the repeated question (for causaldsl: before
+  its compiled tier, and JAX with it, is loaded); ``peak_mb``: at the end;
 * ``repeat_s``: the first conditional question asked again (causaldsl: by its compiled program,
   once compiled; pyAgrum: ``setEvidence`` + ``posterior`` again on its LazyPropagation).
 
@@ -85,6 +87,8 @@ def run(job: dict) -> dict:
         out["do_s"] = ask(session, "do", qs["do"])
         out["new_s"] = median_of(session, "new", "new")
         out["new_do_s"] = median_of(session, "new_do", "new_do")
+        # the peak so far: every question answered once (causaldsl: in NumPy, before a program is compiled)
+        out["peak_new_mb"] = peak_mb()
         if job.get("repeats") and "conditional" in out["answers"]:
             session.ask(*qs["conditional"])
             session.settle()
