@@ -7,7 +7,6 @@ over the noise) written here, independently of the engines.
 
 from __future__ import annotations
 
-import itertools
 
 import numpy as np
 import pytest

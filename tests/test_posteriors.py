@@ -16,7 +16,6 @@ import pytest
 from scipy import stats
 
 import causaldsl as cd
-from causaldsl.engines.results import Result
 
 FAST = dict(chains=2, draws=300, warmup=200, progress=False)
 

@@ -58,7 +58,7 @@ import numpy as np
 from ..language import syntax as S
 from ..model.distributions import FAMILIES
 from ..model.expressions import compile_expr, free_vars
-from ..model.ir import Model, Slot
+from ..model.ir import Slot
 from ..model.queries import EVENT, Plan
 from ..model.relevance import prune
 from .config import float64, settings
