@@ -19,6 +19,7 @@ from .engines.dispatch import run_plan
 from .engines.engine import Engine
 from .model.ir import COUPLINGS, Model
 from .language.parser import parse, parse_query
+from .language.questions import probability_question
 from .model.queries import plan_query
 from .model.combinations import COMBINED, is_combination, plan_combination
 from .engines.results import Result, table
@@ -205,10 +206,9 @@ class CausalModel:
         >>> print(m.query("P(y = 1 | do(x = 1))"))
         P(y = 1 | do(x = 1)) = 0.9  [exact]
         """
-        if isinstance(text, str) and text in self._plans:
-            plan, label, span = self._plans[text]
-            return self._run_plan(plan, text=label, method=method, seed=seed, samples=samples,
-                                  source=text, span=span, posterior=self._posterior())
+        kw = dict(method=method, seed=seed, samples=samples)
+        if isinstance(text, str) and (again := self._again(text, **kw)) is not None:
+            return again
         if isinstance(text, str):
             source = text
             q = parse_query(source)
@@ -236,8 +236,16 @@ class CausalModel:
             raise QueryError(f"a query is text such as \"P(y = 1 | do(x = 0))\", not {type(text).__name__}",
                              hint="pass the query as a string")
         label = getattr(q, "text", "") or (text.strip() if isinstance(text, str) else repr(q))
-        return self._answer(q, source, label, text if isinstance(text, str) else None,
-                            method=method, seed=seed, samples=samples)
+        return self._answer(q, source, label, text if isinstance(text, str) else None, **kw)
+
+    def _again(self, key: str, **kw) -> Optional[Result]:
+        """The answer of the query asked before as the text ``key``, by the plan kept for it; None
+        where it was not asked."""
+        hit = self._plans.get(key)
+        if hit is None:
+            return None
+        plan, label, span = hit
+        return self._run_plan(plan, text=label, source=key, span=span, posterior=self._posterior(), **kw)
 
     def _answer(self, q, source: str, label: str, key: Optional[str], **kw) -> Result:
         """The answer of the parsed query ``q`` (``source``: the text its spans point into), its
@@ -264,15 +272,10 @@ class CausalModel:
         >>> round(m.probability("x", given={"y": 1}).value[1], 12)   # 0.45 / (0.45 + 0.1) = 9/11
         0.818181818182
         """
-        from .language.questions import probability_question
-
         kw = dict(method=method, seed=seed, samples=samples)
         q = probability_question(target, given, do)
-        hit = self._plans.get(q.text)
-        if hit is not None:  # asked before, by this call or as text
-            plan, label, span = hit
-            return self._run_plan(plan, text=label, source=q.text, span=span, posterior=self._posterior(), **kw)
-        return self._answer(q, q.text, q.text, q.text, **kw)
+        again = self._again(q.text, **kw)  # asked before, by this call or as text
+        return again if again is not None else self._answer(q, q.text, q.text, q.text, **kw)
 
     def _combination(self, q, label: str, source: str, **kw) -> Result:
         """A question that combines (:mod:`causaldsl.model.combinations`), answered by

@@ -16,6 +16,7 @@ import pytest
 from scipy import stats
 
 import causaldsl as cd
+from models import GAUSS
 
 # The issue's check: Z ~ Bernoulli(0.4), X ~ Bernoulli(if Z then 0.7 else 0.2),
 # Y ~ Bernoulli(0.1 + 0.5 X + 0.3 Z)
@@ -159,13 +160,6 @@ def test_controlled_direct_effect_in_a_linear_gaussian_model_is_paired():
 
 
 # ---------------------------------------------------------------------- linear-Gaussian closed forms
-GAUSS = """model g {
-    Z ~ Normal(0, 1)
-    X ~ Normal(Z, 1)
-    Y ~ Normal(2 * X + Z, 1)
-}"""
-
-
 @pytest.fixture(scope="module")
 def gauss():
     return cd.model(GAUSS)

@@ -170,7 +170,7 @@ def test_tables_read_straight_off_equal_the_general_factor():
     the model's tables equals the one the general path computes, with an intervened parent's
     values on an axis too, and a table in another order (d's parents, e's rows) takes the general
     path."""
-    from causaldsl.engines.exact import ExactProgram, _read_table
+    from causaldsl.engines.exact import ExactProgram, table_pmf
 
     from causaldsl.language.parser import parse_query
     from causaldsl.model.queries import plan_query
@@ -180,7 +180,7 @@ def test_tables_read_straight_off_equal_the_general_factor():
     for q, values in (("P(e = 1, d = 1)", np.zeros(1)), ("P(e = 1 | do(a = 1))", np.ones(1))):
         s = ExactProgram(plan_query(m.ir, parse_query(q), q)).structure
         names = [g[0].name for g in s.groups]
-        direct = {name: _read_table(s.groups[g][0], s.pnames[g], [s.domain_of[p] for p in s.pnames[g]])
+        direct = {name: table_pmf(s.groups[g][0], s.pnames[g], [s.domain_of[p] for p in s.pnames[g]])
                   for g, name in enumerate(names)}
         assert {n for n, f in direct.items() if f is not None} == ({"a", "b", "c"} if q.startswith("P(e = 1,")
                                                                    else {"b", "c"})

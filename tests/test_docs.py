@@ -45,6 +45,7 @@ import numpy as np
 import pytest
 
 import causaldsl as cd
+from models import KIDNEY
 
 ROOT = Path(__file__).resolve().parent.parent
 DOCS = ["README.md", "docs/language.md", "docs/notebook.md"]
@@ -221,16 +222,6 @@ SMOKING = """model smoking {
     tar     ~ Bernoulli(if smoking then 0.95 else 0.05)
     cancer  ~ Bernoulli(0.1 + 0.3 * tar + 0.5 * genotype)
 }"""
-
-KIDNEY = """model kidney {
-    param p_large ~ Beta(1, 1)
-    size ~ Bernoulli(p_large)
-    param p_treat[size] ~ Beta(1, 1)
-    treatment ~ Bernoulli(p_treat[size])
-    param p_ok[treatment, size] ~ Beta(1, 1)
-    recovery ~ Bernoulli(p_ok[treatment, size])
-}"""
-
 
 def kidney_rows(n: int = 700, seed: int = 0) -> dict[str, np.ndarray]:
     """Rows of the kidney-stone study's shape (Charig et al. 1986): size, treatment, recovery."""

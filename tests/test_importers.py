@@ -619,7 +619,7 @@ def test_every_bif_table_two_levels_or_more_is_read_straight_off(name):
     """A BIF variable is Categorical with its level names, two levels or more; its table is read
     straight off its numbers (no expression evaluated over the grid, as for a Bernoulli table), and
     equals what the general path computes."""
-    from causaldsl.engines.exact import ExactProgram, _read_table
+    from causaldsl.engines.exact import ExactProgram, table_pmf
     from causaldsl.language.parser import parse_query
     from causaldsl.model.queries import plan_query
 
@@ -632,7 +632,7 @@ def test_every_bif_table_two_levels_or_more_is_read_straight_off(name):
         c = copies[0]
         two += len(c.levels) == 2
         assert c.family == "Categorical" and c.levels == m.ir[c.name].levels
-        assert _read_table(c, s.pnames[g], [s.domain_of[p] for p in s.pnames[g]]) is not None
+        assert table_pmf(c, s.pnames[g], [s.domain_of[p] for p in s.pnames[g]]) is not None
         got, flags = s.static_factor(g, np.zeros(1), {})
         general, gflags = s.factor(g, np.zeros(1), {}, {}, np)
         np.testing.assert_array_equal(got, general)

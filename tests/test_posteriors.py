@@ -16,21 +16,13 @@ import pytest
 from scipy import stats
 
 import causaldsl as cd
+from models import KIDNEY
 
 FAST = dict(chains=2, draws=300, warmup=200, progress=False)
 
 COIN = """model coin {
     param p ~ Beta(1, 1)
     x ~ Bernoulli(p)
-}"""
-
-KIDNEY = """model kidney {
-    param p_large ~ Beta(1, 1)
-    size ~ Bernoulli(p_large)
-    param p_treat[size] ~ Beta(1, 1)
-    treatment ~ Bernoulli(p_treat[size])
-    param p_ok[treatment, size] ~ Beta(1, 1)
-    recovery ~ Bernoulli(p_ok[treatment, size])
 }"""
 
 REGRESSION = """model conf {

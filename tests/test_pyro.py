@@ -17,6 +17,7 @@ import pytest
 
 import causaldsl as cd
 from causaldsl.language.errors import CausalDSLError
+from models import GAUSS
 
 TUTORIALS = Path(__file__).resolve().parent.parent / "tutorials"
 N = 100_000
@@ -25,11 +26,6 @@ DRUG = """model drug {
     Z ~ Bernoulli(0.4)
     X ~ Bernoulli(if Z then 0.7 else 0.2)
     Y ~ Bernoulli(0.1 + 0.5 * X + 0.3 * Z)
-}"""
-GAUSS = """model g {
-    Z ~ Normal(0, 1)
-    X ~ Normal(Z, 1)
-    Y ~ Normal(2 * X + Z, 1)
 }"""
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 import importlib
 from typing import Optional
 
+from ..report import fmt_t
 from ..report import machine as shared_machine
 from .worker import SYSTEMS as MODULES
 
@@ -26,16 +27,6 @@ COLUMNS = [("load_s", "load BIF"), ("first_s", "first answer"), ("first_incl_s",
 
 def machine() -> dict:
     return shared_machine(("causaldsl", "pgmpy", "pyAgrum", "jax", "numpy", "networkx"))
-
-
-def fmt_t(s: Optional[float]) -> str:
-    if s is None:
-        return "-"
-    if s < 1e-3:
-        return f"{s * 1e6:.0f} µs"
-    if s < 1:
-        return f"{s * 1e3:.1f} ms"
-    return f"{s:.2f} s"
 
 
 def _ratio(peer: Optional[float], ours: Optional[float]) -> str:

@@ -110,7 +110,7 @@ def _on_grid(a, own: list, pnames: list, extra: int = 0):
 _VALUE = operator.attrgetter("value")
 
 
-def _read_table(c, own: list, domains: list):
+def table_pmf(c, own: list, domains: list):
     """``(pmf, bad)`` of a Bernoulli or Categorical copy read straight off its numbers, where each
     probability is a number or a table of numbers over exactly ``own`` with the rows in the grid's
     order (how conditional probability tables are written, BIF's among them); ``None`` otherwise
@@ -121,7 +121,7 @@ def _read_table(c, own: list, domains: list):
     >>> from causaldsl.model.ir import Node
     >>> t = S.Table(("a",), ((0.0,), (1.0,)), (S.Num(0.2), S.Num(0.7)))
     >>> n = Node("y", "sample", ("a",), "Bernoulli", (t,), domain=(0.0, 1.0))
-    >>> pmf, bad = _read_table(n, ["a"], [(0.0, 1.0)])
+    >>> pmf, bad = table_pmf(n, ["a"], [(0.0, 1.0)])
     >>> pmf.round(3).tolist(), bad.tolist()
     ([[0.8, 0.2], [0.3, 0.7]], [False, False])
     """
@@ -356,7 +356,7 @@ class _Structure:
         if hit is not None and hit[0] is src:
             return hit[1], hit[2]
         domains = [self.domain_of[p] for p in own]
-        got = _read_table(c, own, domains)
+        got = table_pmf(c, own, domains)
         if got is None:
             pshape = tuple(map(len, domains))
             env = {name: np.asarray(d, dtype=float).reshape([-1 if j == i else 1 for j in range(len(own))])

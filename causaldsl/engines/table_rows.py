@@ -6,7 +6,7 @@ expressions over ``n`` draws, each value's table compares every draw against eve
 100-valued variable with 2,800 parent configurations (mildew's ``dm_4``) costs 100 x 2,800
 comparisons per draw, and thousands of traced operations whose XLA compilation took most of a
 minute. Read once into arrays instead (the exact engine's reader,
-:func:`~causaldsl.engines.exact._read_table`), a draw costs a row index (a mixed-radix number of
+:func:`~causaldsl.engines.exact.table_pmf`), a draw costs a row index (a mixed-radix number of
 its parents' value positions) and ``log2 K`` lookups of its CDF row: the quantile coupling's
 ``j = #{i < K - 1 : F_i <= u}`` by binary search, with the same comparisons as the family's
 quantile (:mod:`~causaldsl.model.distributions`), so the draws are those of the expressions'.
@@ -208,7 +208,7 @@ def read(net, node, cache: Optional[dict] = None) -> Optional[TableRows]:
     >>> read(m.ir, m.ir["y"]) is None
     True
     """
-    from .exact import _read_table  # the reader the exact engine uses: one reading of a table
+    from .exact import table_pmf  # the reader the exact engine uses: one reading of a table
 
     if node.kind != "sample" or node.family not in ("Bernoulli", "Categorical") or node.domain is None:
         return None
@@ -220,7 +220,7 @@ def read(net, node, cache: Optional[dict] = None) -> Optional[TableRows]:
     key = (id(node.args), node.family, node.domain, domains, tuple(back.get(p, p) for p in own))
     hit = cache.get(key) if cache is not None else None
     if hit is None or hit[0] is not node.args:
-        got = _read_table(node, own, list(domains))
+        got = table_pmf(node, own, list(domains))
         if got is None:
             return None
         hit = (node.args, *_arrays(node.family, *got))
