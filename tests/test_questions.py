@@ -133,3 +133,18 @@ def test_query_parser_builds_the_whole_grammars_tree(text):
 def test_query_errors_are_the_whole_grammars(text, message):
     with pytest.raises(cd.CausalSyntaxError, match=message):
         parse_query(text)
+
+
+@pytest.mark.parametrize("kwargs, text, column, width", [
+    (dict(target="rain", given={"cloudy": ["no"]}), "P(rain | cloudy = ['no']", 19, 6),
+    (dict(target=3), "P(3", 3, 1),
+    (dict(target={}), "P({}", 3, 2),
+    (dict(target="rain", do={"cloudy": float("nan")}), "P(rain | do(cloudy = nan", 22, 3),
+    (dict(target="rain", given={"a`b": 1}), "P(rain | 'a`b'", 10, 5),
+])
+def test_a_value_no_question_can_hold_is_shown_where_it_would_go(m, kwargs, text, column, width):
+    with pytest.raises(cd.CausalDSLError) as e:
+        m.probability(**kwargs)
+    err = e.value
+    assert (err.line, err.column, err.width, err.source) == (1, column, width, text)
+    assert err.hint and f"{text}\n{' ' * (column - 1)}{'^' * width}" in str(err)

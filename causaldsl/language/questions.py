@@ -43,9 +43,12 @@ class _Writer:
 
     def name(self, name: str) -> S.Var:
         if not isinstance(name, str):
-            raise CausalDSLError(f"a variable is named by a string, not {name!r}",
-                                 hint='e.g. probability_question("y", given={"x": 1})')
-        return S.Var(name, None, self.put(S.name_text(name)))
+            self.refuse(name, f"a variable is named by a string, not {name!r}",
+                        'e.g. probability_question("y", given={"x": 1})')
+        try:
+            return S.Var(name, None, self.put(S.name_text(name)))
+        except CausalDSLError as e:  # a name no text can hold (a backquote, a line break)
+            self.refuse(name, e.message, e.hint)
 
     def value(self, value: Level) -> tuple[Union[str, float], Span]:
         if isinstance(value, str):
@@ -53,9 +56,18 @@ class _Writer:
         if isinstance(value, Real):  # bool among them: True is 1
             from .writer import number_text
 
-            return float(value), self.put(number_text(float(value)))
-        raise CausalDSLError(f"a value is a level's name (a string) or a number, not {value!r}",
-                             hint='e.g. given={"xray": "yes"} or given={"x": 1}')
+            try:
+                return float(value), self.put(number_text(float(value)))
+            except CausalDSLError as e:  # inf, NaN
+                self.refuse(value, e.message, e.hint)
+        self.refuse(value, f"a value is a level's name (a string) or a number, not {value!r}",
+                    'e.g. given={"xray": "yes"} or given={"x": 1}')
+
+    def refuse(self, piece, message: str, hint: Optional[str]):
+        """Raise the error of ``piece``, which cannot be written: the question so far with the
+        piece's ``repr`` where it would go, and the caret under it."""
+        at = self.put(repr(piece).replace("\n", " "))
+        raise CausalDSLError(message, span=at, source=self.text(), hint=hint)
 
     def pairs(self, values: Mapping[str, Level], first: str) -> list[tuple[S.Var, Union[str, float], Span]]:
         """``name = value`` for each item, separated by commas, the first after ``first``: per
@@ -103,8 +115,8 @@ def probability_question(target: Union[str, Mapping[str, Level]], given: Optiona
     start = w.put("P(")
     if isinstance(target, Mapping):
         if not target:
-            raise CausalDSLError("the event is empty: name at least one variable",
-                                 hint='e.g. {"y": 1}, or a variable\'s name for its distribution')
+            w.refuse(target, "the event is empty: name at least one variable",
+                     'e.g. {"y": 1}, or a variable\'s name for its distribution')
         events = [S.EqEvent(var, S.Value(v, vspan), Span(1, var.span.column, vspan.end_column))
                   for var, v, vspan in w.pairs(target, first="")]
     else:
