@@ -95,8 +95,8 @@ def test_errors_point_into_the_question(m):
 def test_zero_probability_evidence_is_said_with_levels(m):
     with pytest.raises(cd.ZeroProbabilityError) as e:
         m.probability("cloudy", given={"grass wet": 1, "sprinkler": "off", "rain": "dry"})
-    assert "(grass wet = 1, sprinkler = off, rain = dry)" in str(e.value) or \
-        "sprinkler = off" in str(e.value) and "rain = dry" in str(e.value)
+    assert "the conditioning event (`grass wet` = 1, sprinkler = off, rain = dry) has probability zero" \
+        in str(e.value)
 
 
 def test_probability_on_a_bnlearn_network_agrees_with_text():

@@ -317,7 +317,9 @@ def describe_evidence(plan: Plan) -> str:
         value = plan.values[int(slot[1:])]
         # a levelled variable's value is held as its level's code: say the level
         said = S.level_text(node.levels[int(value)]) if node.levels else f"{value:g}"
-        parts.append(f"{copy} = {said}")
+        # a factual variable as it is written (`grass wet`); a copy in another world by its copy's name
+        name = S.name_text(copy) if copy == node.origin else copy
+        parts.append(f"{name} = {said}")
     return ", ".join(parts)
 
 
